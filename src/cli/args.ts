@@ -1,0 +1,84 @@
+/** Command-line argument helpers: a usage error type and typed option readers. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  /** Help lines for each option, in order. */
+  optionHelp: Array<[string, string]>;
+  examples: string[];
+  minPositionals: number;
+  maxPositionals: number;
+}
+
+export const COMMON_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+  index: { type: 'string' },
+  'no-index': { type: 'boolean' },
+  parallelism: { type: 'string', short: 'p' },
+  'cache-mb': { type: 'string' },
+  'allow-damage': { type: 'boolean' },
+} as const;
+
+export const COMMON_HELP: Array<[string, string]> = [
+  ['--index PATH', 'index file to use (default: FILE.sdx beside the data, else the cache directory)'],
+  ['--no-index', 'neither read nor write an index file'],
+  ['-p, --parallelism N', 'chunks decoded at once (default: number of cores; 1 = no worker threads)'],
+  ['--cache-mb N', 'decoded-chunk cache budget in MiB (default 256)'],
+  ['--allow-damage', 'read a damaged bzip2 file up to the damage instead of failing'],
+  ['-q, --quiet', 'no progress bar or warnings'],
+  ['-h, --help', 'show this help'],
+];
+
+export function parseCommand(spec: CommandSpec, argv: string[]): { flags: Flags; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: spec.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split('\n')[0] : String(error));
+  }
+  const flags = parsed.values as Flags;
+  if (flags.help === true) return { flags, positionals: parsed.positionals };
+  if (parsed.positionals.length < spec.minPositionals) throw new UsageError(`${spec.name}: missing argument (usage: ${spec.usage})`);
+  if (parsed.positionals.length > spec.maxPositionals) {
+    throw new UsageError(`${spec.name}: unexpected argument ${JSON.stringify(parsed.positionals[spec.maxPositionals])} (usage: ${spec.usage})`);
+  }
+  return { flags, positionals: parsed.positionals };
+}
+
+export function intFlag(flags: Flags, name: string, options: { min?: number } = {}): number | undefined {
+  const raw = flags[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`--${name} is out of range: ${raw}`);
+  if (options.min !== undefined && value < options.min) throw new UsageError(`--${name} must be at least ${options.min}, got ${value}`);
+  return value;
+}
+
+export function stringFlag(flags: Flags, name: string): string | undefined {
+  const raw = flags[name];
+  return typeof raw === 'string' ? raw : undefined;
+}
+
+export function helpText(spec: CommandSpec): string {
+  const width = Math.max(...spec.optionHelp.map(([f]) => f.length)) + 2;
+  const lines = [`Usage: ${spec.usage}`, '', spec.summary, '', 'Options:'];
+  for (const [flag, text] of spec.optionHelp) lines.push(`  ${flag.padEnd(width)}${text}`);
+  if (spec.examples.length > 0) {
+    lines.push('', 'Examples:');
+    for (const e of spec.examples) lines.push(`  ${e}`);
+  }
+  return lines.join('\n') + '\n';
+}

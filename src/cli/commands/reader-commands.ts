@@ -1,0 +1,125 @@
+/** The reader commands: index, info, cat, read. */
+import { openReader } from '../../readers/open.js';
+import type { SeekableReader } from '../../readers/reader.js';
+import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
+import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+
+export const indexSpec: CommandSpec = {
+  name: 'index',
+  summary: 'Build (or refresh) the index of FILE and save it: the chunk map of its compressed units.',
+  usage: 'seekdata index FILE [--rebuild] [--json]',
+  options: { ...COMMON_OPTIONS, rebuild: { type: 'boolean' } },
+  optionHelp: [['--rebuild', 'build a new index even when a fresh one exists'], ['--json', 'print the result as JSON'], ...COMMON_HELP],
+  examples: ['seekdata index events.csv.bz2', 'seekdata index ticks.csv.xz --json'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  const bar = makeProgress(io, flags, 'indexing');
+  const started = performance.now();
+  const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
+  bar.done();
+  const seconds = (performance.now() - started) / 1000;
+  const info = reader.info();
+  await reader.close();
+  if (flags.json === true) {
+    await writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
+    return;
+  }
+  const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
+  await writeOut(
+    io.stdout,
+    `${file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}` +
+      `${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`,
+  );
+}
+
+export const infoSpec: CommandSpec = {
+  name: 'info',
+  summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed).',
+  usage: 'seekdata info FILE [--json]',
+  options: COMMON_OPTIONS,
+  optionHelp: [['--json', 'print as JSON'], ...COMMON_HELP],
+  examples: ['seekdata info events.csv.bz2', 'seekdata info ticks.csv.xz --json | jq .units'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export function randomReadCost(info: ReturnType<SeekableReader['info']>): string {
+  if (info.sequentialUnits) {
+    return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)`;
+  }
+  return `decodes one unit (at most ${formatBytes(info.largestUnit)})`;
+}
+
+export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  const bar = makeProgress(io, flags, 'indexing');
+  const reader = await openReader(file, readerOptions(io, flags, bar));
+  bar.done();
+  const info = reader.info();
+  await reader.close();
+  if (flags.json === true) {
+    await writeOut(io.stdout, JSON.stringify({ ...info, fresh: info.index.status === 'loaded' }, null, 2) + '\n');
+    return;
+  }
+  const rows: Array<[string, string]> = [
+    ['file', info.file],
+    ['format', info.format],
+    ['compressed', `${formatBytes(info.compressedSize)} (${info.compressedSize} bytes)`],
+    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
+    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
+    ['random read', randomReadCost(info)],
+    ['index', info.index.path === undefined ? 'none saved' : `${info.index.path} (${info.index.status === 'loaded' ? 'fresh' : info.index.status + ' now'})`],
+  ];
+  if (info.damage !== undefined) rows.push(['damage', info.damage]);
+  await writeOut(io.stdout, rows.map(([k, v]) => `${k.padEnd(13)}${v}`).join('\n') + '\n');
+}
+
+export const catSpec: CommandSpec = {
+  name: 'cat',
+  summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel.',
+  usage: 'seekdata cat FILE',
+  options: COMMON_OPTIONS,
+  optionHelp: COMMON_HELP,
+  examples: ['seekdata cat events.csv.bz2 | head', 'seekdata cat -p 4 big.csv.xz > big.csv'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index.
+  const reader = await openReader(file, { ...readerOptions(io, flags), onScanChunk: (chunk) => writeOut(io.stdout, chunk.bytes) });
+  try {
+    if (!reader.scannedOnOpen) {
+      for await (const bytes of reader.stream()) await writeOut(io.stdout, bytes);
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+export const readSpec: CommandSpec = {
+  name: 'read',
+  summary: 'Write exactly LENGTH decompressed bytes of FILE starting at OFFSET to stdout.',
+  usage: 'seekdata read FILE --offset N --length M',
+  options: { ...COMMON_OPTIONS, offset: { type: 'string', short: 'o' }, length: { type: 'string', short: 'n' } },
+  optionHelp: [['-o, --offset N', 'decompressed byte offset (required)'], ['-n, --length M', 'number of bytes (required)'], ...COMMON_HELP],
+  examples: ['seekdata read events.csv.bz2 --offset 5000000000 --length 200'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  const offset = intFlag(flags, 'offset', { min: 0 });
+  const length = intFlag(flags, 'length', { min: 0 });
+  if (offset === undefined || length === undefined) throw new UsageError('read: --offset and --length are required');
+  const bar = makeProgress(io, flags, 'indexing');
+  const reader = await openReader(file, readerOptions(io, flags, bar));
+  bar.done();
+  try {
+    await writeOut(io.stdout, await reader.read(offset, length));
+  } finally {
+    await reader.close();
+  }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/** The `seekdata` command: a thin layer over the public API. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SeekdataError } from '../errors.js';
+import { closeSharedPool } from '../workers/pool.js';
+import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
+import type { CliIo } from './context.js';
+import { catSpec, indexSpec, infoSpec, readSpec, runCat, runIndex, runInfo, runRead } from './commands/reader-commands.js';
+
+interface Command {
+  spec: CommandSpec;
+  run: (io: CliIo, flags: Flags, positionals: string[]) => Promise<void>;
+}
+
+const COMMANDS: Command[] = [
+  { spec: indexSpec, run: runIndex },
+  { spec: infoSpec, run: runInfo },
+  { spec: catSpec, run: runCat },
+  { spec: readSpec, run: runRead },
+];
+
+function mainHelp(): string {
+  const lines = [
+    'Usage: seekdata <command> [options]',
+    '',
+    'Random access, indexes and training batches straight out of compressed (.bz2, .xz) and plain text files.',
+    '',
+    'Commands:',
+  ];
+  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(10)}${c.spec.summary}`);
+  lines.push('', 'Run `seekdata <command> --help` for the options and examples of a command.', '', 'Exit codes: 0 success, 1 runtime error, 2 usage error.');
+  return lines.join('\n') + '\n';
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  try {
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run \`seekdata --help\``);
+    const { flags, positionals } = parseCommand(command.spec, rest);
+    if (flags.help === true) {
+      io.stdout.write(helpText(command.spec));
+      return 0;
+    }
+    await command.run(io, flags, positionals);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`seekdata: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof SeekdataError) {
+      io.stderr.write(`seekdata: ${error.code === 'INVALID_OPTION' ? 'invalid option: ' : ''}${error.message}\n`);
+      return error.code === 'INVALID_OPTION' ? 2 : 1;
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`seekdata: internal error: ${message}\n`);
+    if (process.env.SEEKDATA_DEBUG === '1' && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
+    return 1;
+  } finally {
+    await closeSharedPool();
+  }
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+  });
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`seekdata: internal error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

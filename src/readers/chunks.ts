@@ -1,0 +1,231 @@
+/**
+ * Chunks are what the reader caches and decodes: normally one chunk per unit. A unit too large to decode
+ * at once (an xz file written as one huge block) is split into fixed-size pieces decoded by streaming
+ * through the block from its start, keeping a few live decoders so sequential reads stay linear.
+ */
+import { SeekdataError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import type { JobRunner } from '../workers/pool.js';
+import { padded4 } from './xz/container.js';
+import { XzBlockDecoder } from './xz/block.js';
+import { floorIndex, type UnitTable } from './units.js';
+
+/** Default: units larger than this (decompressed) are read in pieces. */
+export const BIG_UNIT_BYTES = 64 << 20;
+/** Default piece size for big units. */
+export const PIECE_BYTES = 8 << 20;
+
+export interface PieceOptions {
+  /** xz units larger than this (decompressed bytes) are read in pieces. */
+  bigUnitBytes: number;
+  /** Size of those pieces. */
+  pieceBytes: number;
+}
+
+export const DEFAULT_PIECES: PieceOptions = { bigUnitBytes: BIG_UNIT_BYTES, pieceBytes: PIECE_BYTES };
+/** Compressed bytes fed to a streaming decoder per step. */
+const FEED_BYTES = 256 << 10;
+const MAX_CURSORS = 2;
+
+export interface ChunkLayout {
+  count: number;
+  /** Unit of each chunk. */
+  unit: Uint32Array;
+  /** Decompressed start of each chunk; `start[count]` is the total size. */
+  start: Float64Array;
+  /** Units over `big` bytes are split into pieces of `piece` bytes. */
+  big: number;
+  piece: number;
+}
+
+export function isBigUnit(units: UnitTable, u: number, big: number): boolean {
+  return units.format === 'xz' && units.dStart[u + 1] - units.dStart[u] > big;
+}
+
+export function chunkLayout(units: UnitTable, pieces: PieceOptions = DEFAULT_PIECES): ChunkLayout {
+  const big = pieces.bigUnitBytes;
+  const piece = pieces.pieceBytes;
+  let count = 0;
+  for (let u = 0; u < units.count; u++) count += isBigUnit(units, u, big) ? Math.ceil((units.dStart[u + 1] - units.dStart[u]) / piece) : 1;
+  const unit = new Uint32Array(count);
+  const start = new Float64Array(count + 1);
+  let c = 0;
+  for (let u = 0; u < units.count; u++) {
+    const base = units.dStart[u];
+    const length = units.dStart[u + 1] - base;
+    const n = isBigUnit(units, u, big) ? Math.ceil(length / piece) : 1;
+    for (let k = 0; k < n; k++) {
+      unit[c] = u;
+      start[c] = base + k * piece;
+      c++;
+    }
+  }
+  start[count] = units.dStart[units.count];
+  return { count, unit, start, big, piece };
+}
+
+export function chunkAt(layout: ChunkLayout, offset: number): number {
+  return floorIndex(layout.start, layout.count, offset);
+}
+
+interface Cursor {
+  unit: number;
+  decoder: XzBlockDecoder;
+  /** Decoded bytes of the unit handed out so far (the next byte's offset within the unit). */
+  out: number;
+  /** Output not yet handed out. */
+  pending: Buffer[];
+  pendingBytes: number;
+  lock: Promise<unknown>;
+}
+
+export class ChunkDecoder {
+  private cursors: Cursor[] = [];
+
+  constructor(
+    readonly source: ByteSource,
+    readonly units: UnitTable,
+    readonly layout: ChunkLayout,
+    private readonly runner: JobRunner,
+    /** Receives every piece decoded on the way to the one asked for, to cache it. */
+    private readonly onPiece: (chunk: number, bytes: Uint8Array) => void = () => {},
+  ) {}
+
+  /** Decodes one chunk and checks it against the chunk map. */
+  async decode(chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const units = this.units;
+    const u = this.layout.unit[chunk];
+    const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
+    const file = this.source.name;
+    if (units.format === 'plain') return this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
+    if (isBigUnit(units, u, this.layout.big)) return this.decodePiece(chunk);
+    if (units.format === 'bzip2') {
+      const first = Math.floor(units.cStart[u] / 8);
+      const end = Math.min(this.source.size, Math.ceil(units.cEnd[u] / 8));
+      const data = await this.source.read(first, end - first);
+      const result = await this.runner.run(
+        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } } },
+        signal,
+      );
+      if (result.bytes.length !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
+        throw new SeekdataError('CORRUPT_DATA', `${file}: bzip2 block at byte ${first} does not match the index (file changed?)`, {
+          file,
+          compressedOffset: first,
+        });
+      }
+      return result.bytes;
+    }
+    const offset = units.cStart[u];
+    const data = await this.source.read(offset, units.cEnd[u] - offset);
+    const result = await this.runner.run(
+      {
+        op: 'decode',
+        task: { kind: 'xz', block: { data, offset, unpaddedSize: units.param[u], uncompressedSize: expected, checkType: units.kind[u], file } },
+      },
+      signal,
+    );
+    return result.bytes;
+  }
+
+  private async decodePiece(chunk: number): Promise<Uint8Array> {
+    const u = this.layout.unit[chunk];
+    const pieceStart = this.layout.start[chunk] - this.units.dStart[u];
+    let cursor = this.cursors.find((c) => c.unit === u && c.out <= pieceStart);
+    if (cursor === undefined) cursor = this.newCursor(u);
+    const chosen = cursor;
+    const run = chosen.lock.then(() => {
+      // Another read may have moved or dropped this cursor while we waited for it.
+      if (!this.cursors.includes(chosen) || chosen.out > pieceStart) return this.decodePiece(chunk);
+      return this.advance(chosen, chunk);
+    });
+    chosen.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private newCursor(u: number): Cursor {
+    const units = this.units;
+    const decoder = new XzBlockDecoder({
+      offset: units.cStart[u],
+      unpaddedSize: units.param[u],
+      uncompressedSize: units.dStart[u + 1] - units.dStart[u],
+      checkType: units.kind[u],
+      file: this.source.name,
+    });
+    const cursor: Cursor = { unit: u, decoder, out: 0, pending: [], pendingBytes: 0, lock: Promise.resolve() };
+    this.cursors.push(cursor);
+    while (this.cursors.length > MAX_CURSORS) this.cursors.shift()?.decoder.dispose();
+    return cursor;
+  }
+
+  /** Streams the cursor forward until `chunk` is complete; hands out every piece passed. */
+  private async advance(cursor: Cursor, chunk: number): Promise<Uint8Array> {
+    const u = cursor.unit;
+    const units = this.units;
+    const unitStart = units.dStart[u];
+    const unitLength = units.dStart[u + 1] - unitStart;
+    const stored = padded4(units.param[u]);
+    let result: Uint8Array | undefined;
+    let piece = chunkAt(this.layout, unitStart + cursor.out);
+    try {
+      while (result === undefined) {
+        const pieceStart = this.layout.start[piece] - unitStart;
+        const pieceEnd = this.layout.start[piece + 1] - unitStart;
+        while (cursor.out + cursor.pendingBytes < pieceEnd) {
+          const fed = cursor.decoder.consumed;
+          let parts: Buffer[];
+          if (fed < stored) {
+            const n = Math.min(FEED_BYTES, stored - fed);
+            parts = cursor.decoder.feed(await this.source.read(units.cStart[u] + fed, n));
+          } else {
+            parts = cursor.decoder.finish();
+            if (cursor.out + cursor.pendingBytes + parts.reduce((s, p) => s + p.length, 0) < pieceEnd) {
+              throw new SeekdataError('CORRUPT_DATA', `${this.source.name}: xz block at byte ${units.cStart[u]} ended early`, {
+                file: this.source.name,
+                compressedOffset: units.cStart[u],
+              });
+            }
+          }
+          for (const p of parts) {
+            cursor.pending.push(p);
+            cursor.pendingBytes += p.length;
+          }
+        }
+        const bytes = takeBytes(cursor, pieceEnd - pieceStart);
+        cursor.out = pieceEnd;
+        this.onPiece(piece, bytes);
+        if (piece === chunk) result = bytes;
+        piece++;
+      }
+    } catch (error) {
+      this.dropCursor(cursor);
+      throw error;
+    }
+    if (cursor.out >= unitLength) this.dropCursor(cursor);
+    return result;
+  }
+
+  private dropCursor(cursor: Cursor): void {
+    cursor.decoder.dispose();
+    this.cursors = this.cursors.filter((c) => c !== cursor);
+  }
+
+  close(): void {
+    for (const c of this.cursors) c.decoder.dispose();
+    this.cursors = [];
+  }
+}
+
+function takeBytes(cursor: Cursor, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let pos = 0;
+  while (pos < n) {
+    const head = cursor.pending[0];
+    const take = Math.min(head.length, n - pos);
+    out.set(head.subarray(0, take), pos);
+    pos += take;
+    if (take === head.length) cursor.pending.shift();
+    else cursor.pending[0] = head.subarray(take);
+  }
+  cursor.pendingBytes -= n;
+  return out;
+}

@@ -1,0 +1,303 @@
+/**
+ * Opening a data file: resolve the source, detect the format, load a fresh index or build the chunk map
+ * (a full parallel scan for bzip2, footers and indexes only for xz, arithmetic for plain files), and save
+ * the index for next time.
+ */
+import { availableParallelism } from 'node:os';
+import { SeekdataError, invalidOption, isSeekdataError } from '../errors.js';
+import { checkBoolean, checkOneOf, checkPositiveInt } from '../options.js';
+import { FileSource } from '../sources/file-source.js';
+import { HttpSource } from '../sources/http-source.js';
+import { MemorySource, type ByteSource } from '../sources/source.js';
+import { fingerprint, type Fingerprint } from '../index/fingerprint.js';
+import { writeIndexFile, type SectionValue } from '../index/index-file.js';
+import { indexCandidates, indexWritePath } from '../index/location.js';
+import { loadStoredIndex, unitSections, unitsFromSections, type IndexMeta } from '../index/store.js';
+import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
+import { detectFormat, DETECT_BYTES, type Format } from './detect.js';
+import { SeekableReader, type IndexStatus } from './reader.js';
+import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
+import type { UnitTable } from './units.js';
+import { DEFAULT_PIECES, type PieceOptions } from './chunks.js';
+
+export interface Progress {
+  /** Compressed bytes processed. */
+  bytesDone: number;
+  /** Compressed bytes in all. */
+  bytesTotal: number;
+}
+
+export interface ReaderOptions {
+  /** Budget of the decoded-chunk cache, in bytes. Default 256 MiB. */
+  cacheBytes?: number;
+  /**
+   * Chunks decoded at once by scans and multi-chunk reads. 1 decodes in the calling thread; more use the
+   * shared worker pool. Default: the number of cores.
+   */
+  parallelism?: number;
+  /**
+   * Index file path, or `false` to neither read nor write one. Default: `<file>.sdx` beside a local file
+   * (falling back to the cache directory when that directory is not writable), the cache directory for
+   * URLs, and no index for in-memory data.
+   */
+  index?: string | false;
+  /** What to do when the index is stale or damaged: `'rebuild'` it (default) or `'error'` (`STALE_INDEX` / `CORRUPT_INDEX`). */
+  ifStale?: 'rebuild' | 'error';
+  /** Forces a new scan even when a fresh index exists. Default false. */
+  rebuild?: boolean;
+  /** Progress of the index-building scan. */
+  onProgress?: (progress: Progress) => void;
+  /** Cancels index building. */
+  signal?: AbortSignal;
+  /** Non-fatal findings (trailing garbage, a rebuilt stale index, an index that could not be saved). Default: ignored. */
+  onWarning?: (message: string) => void;
+  /**
+   * Open a bzip2 file damaged part-way: the reader covers the intact part and `reader.damage` holds the
+   * error (reads past the intact part reject with it). Default false: opening rejects with the error.
+   */
+  allowDamage?: boolean;
+  /** Extra HTTP request headers for URL sources. */
+  headers?: Record<string, string>;
+  /**
+   * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
+   * chunk map (bzip2 without a fresh index): a caller that wants all the bytes anyway (`seekdata cat`)
+   * then decodes them once. `reader.scannedOnOpen` tells whether it was called.
+   */
+  onScanChunk?: (chunk: ScannedChunk) => void | Promise<void>;
+  /**
+   * xz blocks larger than this many decompressed bytes (files written as one huge block) are read in
+   * pieces of `pieceBytes`, streaming through the block from its start. Default 64 MiB.
+   */
+  bigUnitBytes?: number;
+  /** Piece size for such blocks. Default 8 MiB. */
+  pieceBytes?: number;
+}
+
+export const READER_DEFAULTS = {
+  cacheBytes: 256 << 20,
+  ifStale: 'rebuild' as const,
+  rebuild: false,
+  allowDamage: false,
+};
+
+export function defaultParallelism(): number {
+  return availableParallelism();
+}
+
+export type Input = string | URL | Uint8Array | ByteSource;
+
+export async function openSource(input: Input, headers?: Record<string, string>): Promise<ByteSource> {
+  if (input instanceof Uint8Array) return new MemorySource(input);
+  if (input instanceof URL || (typeof input === 'string' && /^https?:\/\//i.test(input))) {
+    const url = input instanceof URL ? input.href : input;
+    if (!/^https?:/i.test(url)) {
+      if (input instanceof URL && input.protocol === 'file:') return FileSource.open(decodeURIComponent(input.pathname));
+      throw new SeekdataError('INVALID_OPTION', `${url}: only file paths and http(s) URLs are supported`, { file: url });
+    }
+    return HttpSource.open(url, headers === undefined ? {} : { headers });
+  }
+  if (typeof input === 'string') return FileSource.open(input);
+  if (typeof input === 'object' && input !== null && typeof input.read === 'function' && typeof input.size === 'number') return input;
+  throw invalidOption('input', 'a path, URL, Uint8Array or ByteSource', input);
+}
+
+export interface ResolvedReaderOptions {
+  cacheBytes: number;
+  parallelism: number;
+  ifStale: 'rebuild' | 'error';
+  rebuild: boolean;
+  allowDamage: boolean;
+  pieces: PieceOptions;
+}
+
+export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  if (options.index !== undefined && options.index !== false && typeof options.index !== 'string') {
+    throw invalidOption('index', 'a path or false', options.index);
+  }
+  return {
+    cacheBytes: checkPositiveInt('cacheBytes', options.cacheBytes ?? READER_DEFAULTS.cacheBytes),
+    parallelism: checkPositiveInt('parallelism', options.parallelism ?? defaultParallelism()),
+    ifStale: checkOneOf('ifStale', options.ifStale ?? READER_DEFAULTS.ifStale, ['rebuild', 'error']),
+    rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
+    allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),
+    pieces: {
+      bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
+      pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
+    },
+  };
+}
+
+export function runnerFor(parallelism: number): JobRunner {
+  return parallelism > 1 ? sharedPool() : inlineRunner;
+}
+
+/** Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT. */
+export async function sourceFormat(source: ByteSource): Promise<Format> {
+  const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)));
+  if ('unsupported' in detected) {
+    const what = detected.format === 'binary' ? 'unknown binary format (not bzip2, xz or text; damaged magic bytes?)' : `${detected.format} files are not supported`;
+    throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads bzip2, xz and plain text files`, { file: source.name });
+  }
+  return detected.format;
+}
+
+/** Where this source's index is read from and written to, or undefined when it has none. */
+export function indexPlaces(source: ByteSource, option: string | false | undefined): { read: string[]; write: () => Promise<string> } | undefined {
+  if (option === false) return undefined;
+  if (typeof option === 'string') return { read: [option], write: async () => option };
+  if (source instanceof MemorySource) return undefined;
+  const isUrl = source instanceof HttpSource;
+  if (!isUrl && !(source instanceof FileSource)) return undefined;
+  return { read: indexCandidates(source.name, isUrl), write: () => indexWritePath(source.name, isUrl) };
+}
+
+export interface FreshIndex {
+  path: string;
+  meta: IndexMeta;
+  sections: Map<string, SectionValue>;
+  status: IndexStatus;
+}
+
+/**
+ * Loads the stored index when it is fresh. Returns undefined when there is none or it must be rebuilt
+ * (stale or damaged and `ifStale` is 'rebuild'); rejects when `ifStale` is 'error'.
+ */
+export async function loadFresh(
+  source: ByteSource,
+  format: Format,
+  places: { read: string[] },
+  print: Fingerprint,
+  resolved: ResolvedReaderOptions,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<{ fresh: FreshIndex | undefined; rebuilding: boolean }> {
+  if (resolved.rebuild) return { fresh: undefined, rebuilding: true };
+  const outcome = await loadStoredIndex(places.read, print, source.name);
+  if (outcome.status === 'missing') return { fresh: undefined, rebuilding: false };
+  if (outcome.status === 'fresh') {
+    if (outcome.meta.format === format) return { fresh: { ...outcome, status: 'loaded' }, rebuilding: false };
+    const error = new SeekdataError('STALE_INDEX', `${outcome.path}: index is for a ${outcome.meta.format} file, ${source.name} is ${format}`, { file: outcome.path });
+    if (resolved.ifStale === 'error') throw error;
+    onWarning?.(`${error.message}; rebuilding`);
+    return { fresh: undefined, rebuilding: true };
+  }
+  if (resolved.ifStale === 'error') throw outcome.error;
+  onWarning?.(`${outcome.error.message}; rebuilding`);
+  return { fresh: undefined, rebuilding: true };
+}
+
+/** Saves an index; a failure to save is a warning, not an error (the data is still readable). */
+export async function saveIndex(
+  places: { write: () => Promise<string> },
+  sections: Array<[string, SectionValue]>,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<{ path: string; bytes: number } | undefined> {
+  let path = '(unknown)';
+  try {
+    path = await places.write();
+    const bytes = await writeIndexFile(path, new Map(sections));
+    return { path, bytes };
+  } catch (error) {
+    onWarning?.(`could not save index to ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+export function metaSection(source: ByteSource, format: Format, print: Fingerprint, records?: unknown): [string, SectionValue] {
+  const meta: IndexMeta = { format, source: source.name, fingerprint: print, createdAt: new Date().toISOString() };
+  if (records !== undefined) meta.records = records;
+  return ['meta', { json: meta }];
+}
+
+/**
+ * Builds the chunk map of a source. For bzip2 this is the full scan; `onChunk` sees every decoded chunk
+ * in order (so a caller that needs all the bytes anyway decodes them only once).
+ */
+export async function buildUnits(
+  source: ByteSource,
+  format: Format,
+  options: {
+    runner: JobRunner;
+    parallelism: number;
+    allowDamage: boolean;
+    signal?: AbortSignal | undefined;
+    onProgress?: ((progress: Progress) => void) | undefined;
+    onWarning?: ((message: string) => void) | undefined;
+    onChunk?: ((chunk: ScannedChunk) => void | Promise<void>) | undefined;
+  },
+): Promise<{ units: UnitTable; damage: SeekdataError | undefined }> {
+  const known = await tableWithoutScan(source, format);
+  if (known !== undefined) {
+    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+    return { units: known, damage: undefined };
+  }
+  const discovery = new Bzip2Discovery(source, {
+    runner: options.runner,
+    lookahead: options.parallelism * 2,
+    signal: options.signal,
+    onWarning: options.onWarning,
+  });
+  try {
+    for await (const chunk of discovery.chunks()) {
+      await options.onChunk?.(chunk);
+      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
+    }
+  } catch (error) {
+    const damaged = isSeekdataError(error, 'CORRUPT_DATA') || isSeekdataError(error, 'TRUNCATED');
+    if (!damaged || !options.allowDamage) {
+      if (damaged && error instanceof SeekdataError) {
+        throw new SeekdataError(error.code, `${error.message} (the intact part before it can be read with the allowDamage option, or --allow-damage)`, {
+          file: error.file,
+          compressedOffset: error.compressedOffset,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return { units: discovery.table(), damage: error as SeekdataError };
+  }
+  options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+  return { units: discovery.table(), damage: undefined };
+}
+
+/** Opens a data file for random access. */
+export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
+  const resolved = resolveReaderOptions(options);
+  const source = await openSource(input, options.headers);
+  try {
+    const format = await sourceFormat(source);
+    const places = indexPlaces(source, options.index);
+    const runner = runnerFor(resolved.parallelism);
+    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces };
+    let print: Fingerprint | undefined;
+    let rebuilding = false;
+    if (places !== undefined) {
+      print = await fingerprint(source);
+      const loaded = await loadFresh(source, format, places, print, resolved, options.onWarning);
+      rebuilding = loaded.rebuilding;
+      if (loaded.fresh !== undefined) {
+        const units = unitsFromSections(loaded.fresh.sections, format, loaded.fresh.path);
+        return new SeekableReader({ ...init, units, indexPath: loaded.fresh.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
+      }
+    }
+    const { units, damage } = await buildUnits(source, format, {
+      runner,
+      parallelism: resolved.parallelism,
+      allowDamage: resolved.allowDamage,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      onWarning: options.onWarning,
+      onChunk: options.onScanChunk,
+    });
+    let indexPath: string | undefined;
+    if (places !== undefined && print !== undefined && damage === undefined) {
+      const saved = await saveIndex(places, [metaSection(source, format, print), ...unitSections(units)], options.onWarning);
+      indexPath = saved?.path;
+    }
+    const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
+    return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: format === 'bzip2' });
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * SeekableReader: random access to the decompressed bytes of a bzip2, xz or plain file through its chunk
+ * map, with an LRU cache of decoded chunks bounded in bytes, one shared decode per chunk for concurrent
+ * reads, and a parallel in-order stream for sequential reads.
+ */
+import { SeekdataError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import type { JobRunner } from '../workers/pool.js';
+import { chunkAt, chunkLayout, ChunkDecoder, type ChunkLayout, type PieceOptions } from './chunks.js';
+import type { Format } from './detect.js';
+import { ByteLru } from './lru.js';
+import { scanKnown } from './scan.js';
+import { largestUnit, type UnitTable } from './units.js';
+
+export interface ReaderInfo {
+  file: string;
+  format: Format;
+  compressedSize: number;
+  /** Decompressed size (of the intact part, for a file opened with `allowDamage`). */
+  size: number;
+  /** Independently decodable units (bzip2 or xz blocks, plain spans). */
+  units: number;
+  /** Decompressed size of the largest unit: the most a random read can cost to decode. */
+  largestUnit: number;
+  /** Chunks the reader caches: units, with xz units over `bigUnitBytes` split into pieces. */
+  chunks: number;
+  /** True when some unit is so large that reads inside it decode from the unit's start. */
+  sequentialUnits: boolean;
+  index: { path: string | undefined; status: IndexStatus };
+  damage: string | undefined;
+}
+
+export type IndexStatus = 'loaded' | 'built' | 'rebuilt' | 'none';
+
+export interface ReaderStats {
+  /** Chunks decoded (not counting pieces passed on the way inside big units). */
+  decodes: number;
+  cacheHits: number;
+}
+
+export interface ReaderInit {
+  source: ByteSource;
+  units: UnitTable;
+  runner: JobRunner;
+  parallelism: number;
+  cacheBytes: number;
+  indexPath: string | undefined;
+  indexStatus: IndexStatus;
+  damage: SeekdataError | undefined;
+  scannedOnOpen: boolean;
+  pieces: PieceOptions;
+}
+
+export class SeekableReader {
+  readonly name: string;
+  readonly format: Format;
+  /** Decompressed size in bytes. */
+  readonly size: number;
+  readonly compressedSize: number;
+  readonly units: UnitTable;
+  readonly layout: ChunkLayout;
+  readonly parallelism: number;
+  readonly indexPath: string | undefined;
+  readonly indexStatus: IndexStatus;
+  /** For files opened with `allowDamage`: the error met where the intact part ends. */
+  readonly damage: SeekdataError | undefined;
+  /** True when opening decoded the whole file (bzip2 without a fresh index): `onScanChunk` saw every chunk. */
+  readonly scannedOnOpen: boolean;
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0 };
+  private readonly source: ByteSource;
+  private readonly cache: ByteLru<number, Uint8Array>;
+  private readonly inflight = new Map<number, Promise<Uint8Array>>();
+  private readonly decoder: ChunkDecoder;
+  private closed = false;
+
+  constructor(init: ReaderInit) {
+    this.source = init.source;
+    this.name = init.source.name;
+    this.units = init.units;
+    this.format = init.units.format;
+    this.size = init.units.dStart[init.units.count];
+    this.compressedSize = init.source.size;
+    this.layout = chunkLayout(init.units, init.pieces);
+    this.parallelism = init.parallelism;
+    this.indexPath = init.indexPath;
+    this.indexStatus = init.indexStatus;
+    this.damage = init.damage;
+    this.scannedOnOpen = init.scannedOnOpen;
+    this.cache = new ByteLru(init.cacheBytes);
+    this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, (chunk, bytes) => this.cache.set(chunk, bytes));
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: reader is closed`, { file: this.name });
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: invalid range (offset ${offset}, length ${length})`, { file: this.name, offset });
+    }
+    if (offset + length > this.size) {
+      if (this.damage !== undefined) throw this.damage;
+      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: range ${offset}..${offset + length} is past the end (${this.size} bytes)`, {
+        file: this.name,
+        offset,
+      });
+    }
+  }
+
+  /** The decoded bytes of chunk `index` (cached; concurrent calls share one decode). Do not modify them. */
+  async chunk(index: number): Promise<Uint8Array> {
+    this.checkOpen();
+    const cached = this.cache.get(index);
+    if (cached !== undefined) {
+      this.stats.cacheHits++;
+      return cached;
+    }
+    const pending = this.inflight.get(index);
+    if (pending !== undefined) return pending;
+    this.stats.decodes++;
+    const decoding = this.decoder.decode(index).then(
+      (bytes) => {
+        this.inflight.delete(index);
+        this.cache.set(index, bytes);
+        return bytes;
+      },
+      (error: unknown) => {
+        this.inflight.delete(index);
+        throw error;
+      },
+    );
+    this.inflight.set(index, decoding);
+    return decoding;
+  }
+
+  /** The chunk holding decompressed byte `offset`. */
+  chunkIndexAt(offset: number): number {
+    return chunkAt(this.layout, offset);
+  }
+
+  /** Exactly `length` bytes from decompressed `offset` (a fresh copy). `OUT_OF_RANGE` past the end. */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.checkOpen();
+    this.checkRange(offset, length);
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const first = chunkAt(this.layout, offset);
+    const last = chunkAt(this.layout, offset + length - 1);
+    const wanted: number[] = [];
+    for (let c = first; c <= last; c++) wanted.push(c);
+    const chunks = await Promise.all(wanted.map((c) => this.chunk(c)));
+    let pos = 0;
+    for (let k = 0; k < chunks.length; k++) {
+      const start = this.layout.start[wanted[k]];
+      const from = Math.max(0, offset - start);
+      const to = Math.min(chunks[k].length, offset + length - start);
+      out.set(chunks[k].subarray(from, to), pos);
+      pos += to - from;
+    }
+    return out;
+  }
+
+  /**
+   * The decompressed bytes from `from` to `to` in order, as chunk-sized arrays, decoding up to
+   * `parallelism` chunks ahead. Sequential streams do not fill the cache.
+   */
+  async *stream(from = 0, to = this.size): AsyncGenerator<Uint8Array> {
+    this.checkOpen();
+    this.checkRange(from, Math.max(0, to - from));
+    if (to <= from) return;
+    const scan = scanKnown(this.decoder, { lookahead: this.parallelism }, from);
+    for await (const { offset, bytes } of scan) {
+      const start = Math.max(0, from - offset);
+      const end = Math.min(bytes.length, to - offset);
+      if (end > start) yield bytes.subarray(start, end);
+      if (offset + bytes.length >= to) return;
+    }
+  }
+
+  info(): ReaderInfo {
+    const sequentialUnits = this.layout.count > this.units.count;
+    return {
+      file: this.name,
+      format: this.format,
+      compressedSize: this.compressedSize,
+      size: this.size,
+      units: this.units.count,
+      largestUnit: largestUnit(this.units),
+      chunks: this.layout.count,
+      sequentialUnits,
+      index: { path: this.indexPath, status: this.indexStatus },
+      damage: this.damage?.message,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.clear();
+    this.decoder.close();
+    await this.source.close();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Sequential scans: every decoded chunk of a file in order, decoding up to `lookahead` chunks at once in
+ * the worker pool, with memory bounded by that window. Scanning a bzip2 file without an index also
+ * discovers its blocks (bzip2/scan.ts) and so builds the chunk map on the way.
+ */
+import { SeekdataError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import type { JobRunner } from '../workers/pool.js';
+import { scanBzip2 } from './bzip2/scan.js';
+import { isBigUnit, type ChunkDecoder } from './chunks.js';
+import type { Format } from './detect.js';
+import { UnitTableBuilder, type UnitTable } from './units.js';
+import { parseXzContainer, padded4 } from './xz/container.js';
+
+export interface ScannedChunk {
+  /** Decompressed offset of the first byte. */
+  offset: number;
+  bytes: Uint8Array;
+  /** Compressed bytes of the file consumed so far (for progress). */
+  compressedDone: number;
+}
+
+export interface ScanOptions {
+  runner: JobRunner;
+  /** Chunks decoded ahead of the consumer. */
+  lookahead: number;
+  signal?: AbortSignal | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/** Span of a plain file's units. */
+export const PLAIN_SPAN_BYTES = 1 << 20;
+
+export function plainUnits(size: number): UnitTable {
+  const builder = new UnitTableBuilder('plain');
+  for (let at = 0; at < size; at += PLAIN_SPAN_BYTES) {
+    const end = Math.min(size, at + PLAIN_SPAN_BYTES);
+    builder.add(at, end, end - at, 0, 0);
+  }
+  return builder.build();
+}
+
+export async function xzUnits(source: ByteSource): Promise<UnitTable> {
+  const builder = new UnitTableBuilder('xz');
+  for (const block of await parseXzContainer(source)) {
+    builder.add(block.offset, block.offset + padded4(block.unpaddedSize), block.uncompressedSize, block.unpaddedSize, block.checkType);
+  }
+  return builder.build();
+}
+
+function aborted(source: ByteSource, signal: AbortSignal): SeekdataError {
+  return new SeekdataError('ABORTED', `${source.name}: scan aborted`, { file: source.name, cause: signal.reason });
+}
+
+/** Every chunk of a file whose chunk map is known, in order, from decompressed offset `from`. */
+export async function* scanKnown(
+  decoder: ChunkDecoder,
+  options: { lookahead: number; signal?: AbortSignal | undefined },
+  from = 0,
+): AsyncGenerator<ScannedChunk> {
+  const { source, units } = decoder;
+  const layout = decoder.layout;
+  type Settled = { ok: true; bytes: Uint8Array } | { ok: false; error: unknown };
+  const queue: Array<{ chunk: number; done: Promise<Settled> }> = [];
+  let next = 0;
+  while (next < layout.count && layout.start[next + 1] <= from) next++;
+  const fill = (): void => {
+    while (next < layout.count && queue.length < options.lookahead) {
+      const chunk = next++;
+      const done = decoder.decode(chunk, options.signal).then(
+        (bytes): Settled => ({ ok: true, bytes }),
+        (error: unknown): Settled => ({ ok: false, error }),
+      );
+      queue.push({ chunk, done });
+      // Pieces of one big unit decode one after another anyway: do not queue them ahead.
+      if (isBigUnit(units, layout.unit[chunk], layout.big)) break;
+    }
+  };
+  for (;;) {
+    fill();
+    const head = queue.shift();
+    if (head === undefined) return;
+    const settled = await head.done;
+    if (options.signal?.aborted) throw aborted(source, options.signal);
+    if (!settled.ok) throw settled.error;
+    const u = layout.unit[head.chunk];
+    const compressedEnd = units.format === 'bzip2' ? Math.ceil(units.cEnd[u] / 8) : units.cEnd[u];
+    yield { offset: layout.start[head.chunk], bytes: settled.bytes, compressedDone: compressedEnd };
+  }
+}
+
+/**
+ * Scans a bzip2 file without an index: yields its chunks in order while building its chunk map, which
+ * `table()` returns once the scan has finished.
+ */
+export class Bzip2Discovery {
+  private readonly builder = new UnitTableBuilder('bzip2');
+  private finished = false;
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly options: ScanOptions,
+  ) {}
+
+  async *chunks(): AsyncGenerator<ScannedChunk> {
+    const runner = this.options.runner;
+    const signal = this.options.signal;
+    const scan = scanBzip2({
+      source: this.source,
+      decode: (task) => runner.run({ op: 'decode', task: { kind: 'bzip2', block: task } }, signal),
+      lookahead: this.options.lookahead,
+      signal,
+      onWarning: this.options.onWarning,
+    });
+    for await (const { unit, result } of scan) {
+      const offset = this.builder.decodedSize;
+      this.builder.add(unit.cStartBit, unit.cEndBit, unit.dLength, unit.crc, unit.level);
+      yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8) };
+    }
+    this.finished = true;
+  }
+
+  /** The chunk map of every block scanned so far (complete once `chunks()` has ended). */
+  table(): UnitTable {
+    return this.builder.build();
+  }
+
+  get complete(): boolean {
+    return this.finished;
+  }
+}
+
+/** The chunk map of a file that needs no decoding to find its units (xz, plain). */
+export async function tableWithoutScan(source: ByteSource, format: Format): Promise<UnitTable | undefined> {
+  if (format === 'xz') return xzUnits(source);
+  if (format === 'plain') return plainUnits(source.size);
+  return undefined;
+}
+
+export { aborted as abortedError };

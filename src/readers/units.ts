@@ -1,0 +1,98 @@
+/**
+ * The chunk map: every independently decodable unit of a file (a bzip2 block, an xz block, a span of a
+ * plain file) with its compressed and decompressed place, kept in typed arrays (no per-unit objects) so
+ * that it loads straight from the index file.
+ */
+import type { Format } from './detect.js';
+
+export interface UnitTable {
+  format: Format;
+  count: number;
+  /** Decompressed start of unit i; `dStart[count]` is the total decompressed size. Length count + 1. */
+  dStart: Float64Array;
+  /** Compressed start of unit i: in bits for bzip2, in bytes otherwise. */
+  cStart: Float64Array;
+  /** Compressed end (exclusive) of unit i: in bits for bzip2, in bytes otherwise. */
+  cEnd: Float64Array;
+  /** Per-format number: bzip2 block CRC; xz unpadded size; 0 for plain. */
+  param: Float64Array;
+  /** Per-format small number: bzip2 stream level; xz check type; 0 for plain. */
+  kind: Uint8Array;
+}
+
+/** Grows a unit table one unit at a time during a scan. */
+export class UnitTableBuilder {
+  private count = 0;
+  private dStart = new Float64Array(64);
+  private cStart = new Float64Array(64);
+  private cEnd = new Float64Array(64);
+  private param = new Float64Array(64);
+  private kind = new Uint8Array(64);
+  private total = 0;
+
+  constructor(private readonly format: Format) {}
+
+  add(cStart: number, cEnd: number, dLength: number, param: number, kind: number): void {
+    if (this.count + 1 >= this.dStart.length) this.grow();
+    const i = this.count++;
+    this.dStart[i] = this.total;
+    this.cStart[i] = cStart;
+    this.cEnd[i] = cEnd;
+    this.param[i] = param;
+    this.kind[i] = kind;
+    this.total += dLength;
+  }
+
+  get decodedSize(): number {
+    return this.total;
+  }
+
+  private grow(): void {
+    const n = this.dStart.length * 2;
+    const growF = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.dStart = growF(this.dStart);
+    this.cStart = growF(this.cStart);
+    this.cEnd = growF(this.cEnd);
+    this.param = growF(this.param);
+    const k = new Uint8Array(n);
+    k.set(this.kind);
+    this.kind = k;
+  }
+
+  build(): UnitTable {
+    const n = this.count;
+    const dStart = this.dStart.slice(0, n + 1);
+    dStart[n] = this.total;
+    return {
+      format: this.format,
+      count: n,
+      dStart,
+      cStart: this.cStart.slice(0, n),
+      cEnd: this.cEnd.slice(0, n),
+      param: this.param.slice(0, n),
+      kind: this.kind.slice(0, n),
+    };
+  }
+}
+
+/** Index i such that starts[i] <= x < starts[i + 1] (starts sorted ascending, length count + 1). */
+export function floorIndex(starts: Float64Array, count: number, x: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export function largestUnit(units: UnitTable): number {
+  let max = 0;
+  for (let i = 0; i < units.count; i++) max = Math.max(max, units.dStart[i + 1] - units.dStart[i]);
+  return max;
+}

@@ -1,0 +1,168 @@
+/**
+ * Decoding one xz block with liblzma (lzma-native). The block is wrapped in a synthetic single-block
+ * stream (stream header + the block as stored + a one-record index + stream footer), the technique of
+ * python-xz, so liblzma itself checks the block header, the filters, the block's integrity check and that
+ * the block's sizes agree with the index.
+ */
+import lzma, { type LzmaNativeError } from 'lzma-native';
+import { SeekdataError, type SeekdataErrorCode } from '../../errors.js';
+import { crc32, padded4, XZ_FOOTER_MAGIC, XZ_HEADER_MAGIC } from './container.js';
+
+export interface XzBlockMeta {
+  /** Byte offset of the block header in the file (for error messages). */
+  offset: number;
+  unpaddedSize: number;
+  uncompressedSize: number;
+  checkType: number;
+  file: string;
+}
+
+export interface XzBlockTask extends XzBlockMeta {
+  /** The stored block: header, compressed data, padding and check (padded size bytes). */
+  data: Uint8Array;
+}
+
+function writeVli(out: number[], value: number): void {
+  let v = value;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+function u32(value: number): number[] {
+  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
+}
+
+function streamHeader(checkType: number): Buffer {
+  const flags = [0x00, checkType];
+  return Buffer.from([...XZ_HEADER_MAGIC, ...flags, ...u32(crc32(Uint8Array.from(flags)))]);
+}
+
+function indexAndFooter(meta: XzBlockMeta): Buffer {
+  const index: number[] = [0x00];
+  writeVli(index, 1);
+  writeVli(index, meta.unpaddedSize);
+  writeVli(index, meta.uncompressedSize);
+  while (index.length % 4 !== 0) index.push(0);
+  index.push(...u32(crc32(Uint8Array.from(index))));
+  const footerBody = [...u32(index.length / 4 - 1), 0x00, meta.checkType];
+  const footer = [...u32(crc32(Uint8Array.from(footerBody))), ...footerBody, ...XZ_FOOTER_MAGIC];
+  return Buffer.from([...index, ...footer]);
+}
+
+function errorCode(name: string): SeekdataErrorCode {
+  if (name === 'LZMA_OPTIONS_ERROR' || name === 'LZMA_UNSUPPORTED_CHECK') return 'UNSUPPORTED_FORMAT';
+  if (name === 'LZMA_BUF_ERROR') return 'TRUNCATED';
+  return 'CORRUPT_DATA';
+}
+
+/**
+ * An incremental decoder for one block: feed the stored block bytes in slices, collect the output.
+ * Used whole for ordinary blocks and slice by slice for blocks too large to decode at once.
+ */
+export class XzBlockDecoder {
+  private readonly stream = new lzma.Stream();
+  private error: LzmaNativeError | null = null;
+  private pending: Buffer[] = [];
+  /** Decoded bytes produced so far. */
+  produced = 0;
+  /** Stored block bytes fed so far. */
+  consumed = 0;
+
+  constructor(
+    private readonly meta: XzBlockMeta,
+    outputChunk = 1 << 20,
+  ) {
+    this.stream.streamDecoder({});
+    this.stream.setBufsize(Math.max(4096, Math.min(outputChunk, meta.uncompressedSize || 4096)));
+    this.stream.bufferHandler = (buf, _processed, err) => {
+      if (err) this.error = err;
+      else if (buf !== null && buf !== undefined && buf.length > 0) {
+        this.pending.push(buf);
+        this.produced += buf.length;
+      }
+    };
+    this.code(streamHeader(meta.checkType));
+  }
+
+  private code(input: Buffer | null): void {
+    try {
+      this.stream.code(input, false);
+    } catch (error) {
+      this.error = error as LzmaNativeError;
+    }
+    if (this.error !== null) {
+      const name = this.error.name;
+      const desc =
+        name === 'LZMA_OPTIONS_ERROR'
+          ? `uses a filter or option that the bundled liblzma (${String(lzma.versionString?.() ?? 'unknown')}) does not support`
+          : (this.error.desc ?? this.error.message);
+      const at = this.meta.offset;
+      this.stream.resetUnderlying();
+      throw new SeekdataError(errorCode(name), `${this.meta.file}: xz block at byte ${at}: ${desc} (${name})`, {
+        file: this.meta.file,
+        compressedOffset: at,
+      });
+    }
+    if (this.produced > this.meta.uncompressedSize) {
+      this.stream.resetUnderlying();
+      throw new SeekdataError('CORRUPT_DATA', `${this.meta.file}: xz block at byte ${this.meta.offset} decodes to more than the ${this.meta.uncompressedSize} bytes its index records`, {
+        file: this.meta.file,
+        compressedOffset: this.meta.offset,
+      });
+    }
+  }
+
+  /** Feeds stored block bytes; returns the output they produced. */
+  feed(slice: Uint8Array): Buffer[] {
+    this.consumed += slice.length;
+    this.code(Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength));
+    return this.take();
+  }
+
+  /** Ends the block (index and footer), letting liblzma verify sizes and check; returns the rest of the output. */
+  finish(): Buffer[] {
+    this.code(indexAndFooter(this.meta));
+    this.code(null);
+    if (this.produced !== this.meta.uncompressedSize) {
+      throw new SeekdataError('CORRUPT_DATA', `${this.meta.file}: xz block at byte ${this.meta.offset} decoded to ${this.produced} bytes, index says ${this.meta.uncompressedSize}`, {
+        file: this.meta.file,
+        compressedOffset: this.meta.offset,
+      });
+    }
+    return this.take();
+  }
+
+  /** Stops early (no verification); frees liblzma's memory. */
+  dispose(): void {
+    this.stream.resetUnderlying();
+  }
+
+  private take(): Buffer[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+}
+
+/** Decodes a whole block into one array of exactly `uncompressedSize` bytes. */
+export function decodeXzBlock(task: XzBlockTask): Uint8Array {
+  if (task.data.length !== padded4(task.unpaddedSize)) {
+    throw new SeekdataError('TRUNCATED', `${task.file}: xz block at byte ${task.offset} is cut short`, {
+      file: task.file,
+      compressedOffset: task.offset,
+    });
+  }
+  const out = new Uint8Array(task.uncompressedSize);
+  let pos = 0;
+  const decoder = new XzBlockDecoder(task, 4 << 20);
+  for (const parts of [decoder.feed(task.data), decoder.finish()]) {
+    for (const part of parts) {
+      out.set(part, pos);
+      pos += part.length;
+    }
+  }
+  return out;
+}

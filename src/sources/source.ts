@@ -1,0 +1,63 @@
+/**
+ * The byte-source contract: positional reads of a fixed-size byte sequence. Every reader works the same
+ * over a local file, an in-memory buffer or an HTTP(S) URL served with Range requests.
+ */
+import { SeekdataError } from '../errors.js';
+
+export interface ByteSource {
+  /** What the source is called in messages: a path, a URL, or `<memory>`. */
+  readonly name: string;
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * A version stamp of the content when the source has one (file mtime in ms, HTTP ETag or
+   * Last-Modified), used in index fingerprints. Undefined for in-memory sources.
+   */
+  readonly version: string | undefined;
+  /**
+   * Exactly `length` bytes starting at `offset`. Rejects with `OUT_OF_RANGE` when the range does not lie
+   * inside the source, and with `IO_ERROR` / `HTTP_ERROR` when the underlying read returns another length.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export function checkRange(source: { name: string; size: number }, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new SeekdataError('OUT_OF_RANGE', `${source.name}: invalid range offset=${offset} length=${length}`, {
+      file: source.name,
+      offset,
+    });
+  }
+  if (offset + length > source.size) {
+    throw new SeekdataError(
+      'OUT_OF_RANGE',
+      `${source.name}: range ${offset}..${offset + length} is past the end of the source (${source.size} bytes)`,
+      { file: source.name, offset },
+    );
+  }
+}
+
+/** A source over bytes already in memory. Reads return views (no copy): callers must not mutate them. */
+export class MemorySource implements ByteSource {
+  readonly size: number;
+  readonly version = undefined;
+  private closed = false;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly name = '<memory>',
+  ) {
+    this.size = bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
+    checkRange(this, offset, length);
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The worker pool: Piscina workers that run decode (and later parse) jobs. One shared pool serves every
+ * reader and dataset of a process; each caller limits how many of its jobs are in flight.
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { SeekdataError } from '../errors.js';
+import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob } from './jobs.js';
+
+export interface JobRunner {
+  run(job: WorkerJob, signal?: AbortSignal): Promise<JobResult>;
+}
+
+/** Runs jobs in the calling thread (parallelism 1: no workers). */
+export const inlineRunner: JobRunner = {
+  async run(job: WorkerJob): Promise<JobResult> {
+    return runJob(job);
+  },
+};
+
+/**
+ * Where the worker entry is. From the built package it is worker.js beside this file; when running from
+ * the TypeScript sources (tests, `tsx`), it is worker.ts and the worker needs tsx's loader.
+ */
+function workerEntry(): { filename: string; execArgv: string[] | undefined } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const filename = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
+  if (!fromSource) return { filename, execArgv: undefined };
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { filename, execArgv: ['--import', tsx] };
+}
+
+export interface WorkerPoolOptions {
+  /** Number of worker threads. Default: the number of cores. */
+  size?: number;
+}
+
+export class WorkerPool implements JobRunner {
+  private readonly piscina: Piscina;
+  readonly size: number;
+  private closed = false;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    this.size = options.size ?? availableParallelism();
+    const { filename, execArgv } = workerEntry();
+    this.piscina = new Piscina({
+      filename,
+      minThreads: 0,
+      maxThreads: this.size,
+      idleTimeout: 5_000,
+      ...(execArgv === undefined ? {} : { execArgv }),
+    });
+  }
+
+  async run(job: WorkerJob, signal?: AbortSignal): Promise<JobResult> {
+    if (this.closed) throw new SeekdataError('CLOSED', 'worker pool is closed');
+    let response: JobResponse;
+    try {
+      response = (await this.piscina.run(job, signal === undefined ? {} : { signal })) as JobResponse;
+    } catch (cause) {
+      if (signal?.aborted) throw new SeekdataError('ABORTED', 'job aborted', { cause });
+      throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+    return fromResponse(response);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Let running jobs finish: terminating a worker inside a native liblzma call aborts the process.
+    await this.piscina.close();
+  }
+}
+
+let shared: WorkerPool | undefined;
+let sharedSize: number | undefined;
+
+/** Sets the size of the shared pool; takes effect when it is next created. */
+export function configureSharedPool(options: WorkerPoolOptions): void {
+  sharedSize = options.size;
+}
+
+/** The process-wide pool, created on first use. */
+export function sharedPool(): WorkerPool {
+  if (shared === undefined) shared = new WorkerPool(sharedSize === undefined ? {} : { size: sharedSize });
+  return shared;
+}
+
+/** Shuts the shared pool down (it is created again if used later). */
+export async function closeSharedPool(): Promise<void> {
+  const pool = shared;
+  shared = undefined;
+  await pool?.close();
+}

@@ -1,0 +1,85 @@
+/**
+ * The seekdata command, run as a real process: help, output, JSON fields, exit codes (0 / 1 / 2) and
+ * one-line errors without stack traces.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { bzip2, makeText, tempDir, writeFixture, xz } from './support/fixtures.js';
+
+const text = makeText(400_000, 31);
+const tmp = tempDir();
+const bz = writeFixture(tmp.dir, 'data.csv.bz2', bzip2(text, 1));
+const xzPath = writeFixture(tmp.dir, 'data.csv.xz', xz(text, '--block-size=64KiB'));
+afterAll(() => tmp.cleanup());
+
+function cli(...args: string[]): { code: number | null; stdout: Buffer; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, CI: 'true' } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
+}
+
+describe('seekdata CLI', () => {
+  it('prints help for the program and each command', () => {
+    const main = cli('--help');
+    expect(main.code).toBe(0);
+    for (const command of ['index', 'info', 'cat', 'read']) {
+      expect(main.stdout.toString()).toContain(command);
+      const help = cli(command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout.toString()).toMatch(new RegExp(`Usage: seekdata ${command}`));
+      expect(help.stdout.toString()).toContain('Examples:');
+    }
+  });
+
+  it('index builds and then reuses the index; info --json has the documented fields', () => {
+    const first = cli('index', bz, '--json');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout.toString())).toMatchObject({ format: 'bzip2', size: text.length, index: { status: 'built' } });
+    const info = JSON.parse(cli('info', bz, '--json').stdout.toString()) as Record<string, unknown>;
+    expect(info).toMatchObject({ file: bz, format: 'bzip2', compressedSize: expect.any(Number), size: text.length, fresh: true });
+    expect(info.units).toBeGreaterThan(3);
+    expect(info.largestUnit).toBeGreaterThan(50_000);
+    expect(info.index).toMatchObject({ path: `${bz}.sdx`, status: 'loaded' });
+    const human = cli('info', xzPath);
+    expect(human.code).toBe(0);
+    expect(human.stdout.toString()).toMatch(/format\s+xz/);
+    expect(human.stdout.toString()).toMatch(/decodes one unit/);
+  });
+
+  it('cat writes exactly the decompressed bytes, with and without an index', () => {
+    for (const file of [bz, xzPath]) {
+      expect(cli('cat', file, '--no-index').stdout.equals(text)).toBe(true);
+      expect(cli('cat', file).stdout.equals(text)).toBe(true);
+    }
+  });
+
+  it('read writes exactly the requested bytes', () => {
+    const out = cli('read', xzPath, '--offset', '123456', '--length', '7890');
+    expect(out.code).toBe(0);
+    expect(out.stdout.equals(text.subarray(123456, 123456 + 7890))).toBe(true);
+  });
+
+  it('usage errors exit 2 with one line', () => {
+    for (const args of [['frobnicate'], ['read', bz], ['read', bz, '--offset', 'x', '--length', '3'], ['info'], ['info', bz, '--bogus'], ['cat', bz, '-p', '0'], []]) {
+      const out = cli(...args);
+      expect(out.code, args.join(' ')).toBe(2);
+      if (args.length > 0) expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('runtime errors exit 1 with one line naming the file, no stack trace', () => {
+    const bad = writeFixture(tmp.dir, 'bad.bz2', bzip2(text, 1).subarray(0, 30_000));
+    for (const [args, pattern] of [
+      [['info', `${tmp.dir}/missing.bz2`], /missing\.bz2: no such file/],
+      [['cat', bad, '--no-index'], /bad\.bz2: .*byte \d+/],
+      [['read', bz, '--offset', String(text.length), '--length', '1'], /past the end/],
+      [['info', writeFixture(tmp.dir, 'x.gz', Buffer.from([0x1f, 0x8b, 8, 0]))], /gzip files are not supported/],
+    ] as const) {
+      const out = cli(...args);
+      expect(out.code, args.join(' ')).toBe(1);
+      const lines = out.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});

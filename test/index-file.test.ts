@@ -1,0 +1,149 @@
+/**
+ * The index file: save → load round trip of the chunk map, stale detection when the data changes,
+ * damage detection, atomic writes that survive a crash, and the cache-directory fallback.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeSharedPool, openReader, type SeekableReader } from '../src/index.js';
+import { decodeIndex, encodeIndex, type SectionValue } from '../src/index/index-file.js';
+import { bzip2, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
+
+const text = makeText(600_000, 21);
+const tmp = tempDir();
+afterAll(async () => {
+  await closeSharedPool();
+  tmp.cleanup();
+});
+
+function sameMap(a: SeekableReader, b: SeekableReader): void {
+  expect(b.units.count).toBe(a.units.count);
+  for (const key of ['dStart', 'cStart', 'cEnd', 'param', 'kind'] as const) expect(Array.from(b.units[key])).toEqual(Array.from(a.units[key]));
+}
+
+describe.each([
+  ['bz2', () => bzip2(text, 1)],
+  ['xz', () => xz(text, '--block-size=50KiB')],
+  ['csv', () => text],
+] as const)('%s index file', (ext, make) => {
+  it('is saved beside the data, then loaded with the same chunk map', async () => {
+    const path = writeFixture(tmp.dir, `data.${ext}`, make());
+    const built = await openReader(path);
+    expect(built.indexStatus).toBe('built');
+    expect(built.indexPath).toBe(`${path}.sdx`);
+    const loaded = await openReader(path);
+    expect(loaded.indexStatus).toBe('loaded');
+    sameMap(built, loaded);
+    expect(Buffer.from(await loaded.read(1000, 5000)).equals(text.subarray(1000, 6000))).toBe(true);
+    await built.close();
+    await loaded.close();
+  });
+
+  it('is detected as stale when the data file changes, and rebuilt (or refused)', async () => {
+    const path = writeFixture(tmp.dir, `change.${ext}`, make());
+    await (await openReader(path)).close();
+    // Same size and same first/last 64 KiB would still differ in mtime; here the content changes too.
+    const other = ext === 'bz2' ? bzip2(makeText(600_000, 22), 1) : ext === 'xz' ? xz(makeText(600_000, 22)) : makeText(600_000, 22);
+    writeFileSync(path, other);
+    await expect(openReader(path, { ifStale: 'error' })).rejects.toMatchObject({ code: 'STALE_INDEX' });
+    const warnings: string[] = [];
+    const reader = await openReader(path, { onWarning: (m) => warnings.push(m) });
+    expect(reader.indexStatus).toBe('rebuilt');
+    expect(warnings.join()).toMatch(/stale/);
+    expect(reader.size).toBe(ext === 'csv' ? other.length : 600_000);
+    await reader.close();
+    // Touching the file (same bytes, new mtime) also makes the index stale.
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    await expect(openReader(path, { ifStale: 'error' })).rejects.toMatchObject({ code: 'STALE_INDEX' });
+  });
+
+  it('is detected as corrupt when damaged, and rebuilt (or refused)', async () => {
+    const path = writeFixture(tmp.dir, `damaged.${ext}`, make());
+    await (await openReader(path)).close();
+    const index = readFileSync(`${path}.sdx`);
+    for (const at of [3, 40, index.length - 3]) {
+      const bad = Buffer.from(index);
+      bad[at] ^= 1;
+      writeFileSync(`${path}.sdx`, bad);
+      await expect(openReader(path, { ifStale: 'error' })).rejects.toMatchObject({ code: 'CORRUPT_INDEX' });
+    }
+    writeFileSync(`${path}.sdx`, index.subarray(0, index.length - 100));
+    await expect(openReader(path, { ifStale: 'error' })).rejects.toMatchObject({ code: 'CORRUPT_INDEX' });
+    const reader = await openReader(path);
+    expect(reader.indexStatus).toBe('rebuilt');
+    await reader.close();
+    const again = await openReader(path, { ifStale: 'error' });
+    expect(again.indexStatus).toBe('loaded');
+    await again.close();
+  });
+});
+
+describe('index file format and writing', () => {
+  it('round-trips typed arrays and JSON sections as aligned views', () => {
+    const sections = new Map<string, SectionValue>([
+      ['meta', { json: { a: 1, b: 'x' } }],
+      ['odd', new Uint8Array([1, 2, 3])],
+      ['f', new Float64Array([1.5, -2, 2 ** 52 + 1])],
+      ['u', new Uint32Array([0, 4294967295])],
+      ['e', new Int32Array(0)],
+    ]);
+    const decoded = decodeIndex(encodeIndex(sections), 'x.sdx');
+    expect(decoded.get('meta')).toEqual({ json: { a: 1, b: 'x' } });
+    expect(Array.from(decoded.get('odd') as Uint8Array)).toEqual([1, 2, 3]);
+    expect(Array.from(decoded.get('f') as Float64Array)).toEqual([1.5, -2, 2 ** 52 + 1]);
+    expect(Array.from(decoded.get('u') as Uint32Array)).toEqual([0, 4294967295]);
+    expect((decoded.get('e') as Int32Array).length).toBe(0);
+  });
+
+  it.each(['before-rename', 'mid-write'])('a process killed %s leaves the previous index intact', async (when) => {
+    const path = writeFixture(tmp.dir, `crash-${when}.bz2`, bzip2(text, 1));
+    const first = await openReader(path);
+    await first.close();
+    const before = readFileSync(`${path}.sdx`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/crash-writer.ts', `${path}.sdx`, when], { encoding: 'utf8' });
+    expect(child.signal).toBe('SIGKILL');
+    expect(readFileSync(`${path}.sdx`).equals(before)).toBe(true);
+    const reader = await openReader(path, { ifStale: 'error' });
+    expect(reader.indexStatus).toBe('loaded');
+    sameMap(first, reader);
+    await reader.close();
+  });
+
+  it('a process killed while writing the first index leaves no index at all', () => {
+    const target = join(tmp.dir, 'never.sdx');
+    spawnSync(process.execPath, ['--import', 'tsx', 'test/support/crash-writer.ts', target, 'mid-write']);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('HTTP sources keep their index in the cache directory; an explicit path wins', async () => {
+    const cache = join(tmp.dir, 'cache');
+    process.env.SEEKDATA_CACHE_DIR = cache;
+    const server = await startRangeServer({ 'remote.bz2': bzip2(text, 1) });
+    try {
+      const built = await openReader(server.url('remote.bz2'));
+      expect(built.indexStatus).toBe('built');
+      expect(built.indexPath?.startsWith(cache)).toBe(true);
+      await built.close();
+      const loaded = await openReader(server.url('remote.bz2'));
+      expect(loaded.indexStatus).toBe('loaded');
+      await loaded.close();
+      const explicit = join(tmp.dir, 'explicit.sdx');
+      const reader = await openReader(server.url('remote.bz2'), { index: explicit });
+      expect(reader.indexPath).toBe(explicit);
+      await reader.close();
+      expect(readdirSync(cache).filter((f) => f.endsWith('.sdx'))).toHaveLength(1);
+    } finally {
+      delete process.env.SEEKDATA_CACHE_DIR;
+      await server.close();
+    }
+  });
+
+  it('index: false neither reads nor writes an index', async () => {
+    const path = writeFixture(tmp.dir, 'noindex.bz2', bzip2(text, 1));
+    const reader = await openReader(path, { index: false });
+    expect(reader.indexStatus).toBe('none');
+    await reader.close();
+    expect(existsSync(`${path}.sdx`)).toBe(false);
+  });
+});
