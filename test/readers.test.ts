@@ -208,3 +208,26 @@ describe('reader behaviour', () => {
     await reader.close();
   });
 });
+
+describe('xz prefix reads', () => {
+  it('a read inside a block decodes only up to it, continues on the next read, and caches the block once complete', async () => {
+    const f = fixtures.find((x) => x.name === 'blocks.xz');
+    if (f === undefined) throw new Error('fixture missing');
+    const reader = await openReader(`${tmp.dir}/${f.name}`, { index: false, parallelism: 1 });
+    const start = reader.units.dStart[3];
+    const end = reader.units.dStart[4];
+    const check = async (offset: number, length: number): Promise<void> => {
+      expect(Buffer.from(await reader.read(offset, length)).equals(f.original.subarray(offset, offset + length))).toBe(true);
+    };
+    await check(start + 10, 100);
+    await check(start + 5000, 100);
+    await check(start + 1, 5);
+    await check(end - 100, 100);
+    expect(reader.stats.decodes).toBe(4);
+    // The block was decoded to its end (and verified): further reads are cache hits.
+    await check(start + 20_000, 1000);
+    expect(reader.stats.decodes).toBe(4);
+    expect(reader.stats.cacheHits).toBe(1);
+    await reader.close();
+  });
+});

@@ -33,6 +33,8 @@ export interface ChunkLayout {
   unit: Uint32Array;
   /** Decompressed start of each chunk; `start[count]` is the total size. */
   start: Float64Array;
+  /** First chunk of each unit. */
+  firstChunk: Uint32Array;
   /** Units over `big` bytes are split into pieces of `piece` bytes. */
   big: number;
   piece: number;
@@ -49,8 +51,10 @@ export function chunkLayout(units: UnitTable, pieces: PieceOptions = DEFAULT_PIE
   for (let u = 0; u < units.count; u++) count += isBigUnit(units, u, big) ? Math.ceil((units.dStart[u + 1] - units.dStart[u]) / piece) : 1;
   const unit = new Uint32Array(count);
   const start = new Float64Array(count + 1);
+  const firstChunk = new Uint32Array(units.count);
   let c = 0;
   for (let u = 0; u < units.count; u++) {
+    firstChunk[u] = c;
     const base = units.dStart[u];
     const length = units.dStart[u + 1] - base;
     const n = isBigUnit(units, u, big) ? Math.ceil(length / piece) : 1;
@@ -61,7 +65,7 @@ export function chunkLayout(units: UnitTable, pieces: PieceOptions = DEFAULT_PIE
     }
   }
   start[count] = units.dStart[units.count];
-  return { count, unit, start, big, piece };
+  return { count, unit, start, firstChunk, big, piece };
 }
 
 export function chunkAt(layout: ChunkLayout, offset: number): number {

@@ -6,7 +6,8 @@
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
-import { chunkAt, chunkLayout, ChunkDecoder, type ChunkLayout, type PieceOptions } from './chunks.js';
+import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type PieceOptions } from './chunks.js';
+import { XzPrefixDecoder } from './xz/prefix.js';
 import type { Format } from './detect.js';
 import { ByteLru } from './lru.js';
 import { scanKnown } from './scan.js';
@@ -71,6 +72,7 @@ export class SeekableReader {
   private readonly cache: ByteLru<number, Uint8Array>;
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
   private readonly decoder: ChunkDecoder;
+  private readonly prefix: XzPrefixDecoder | undefined;
   private closed = false;
 
   constructor(init: ReaderInit) {
@@ -88,6 +90,9 @@ export class SeekableReader {
     this.scannedOnOpen = init.scannedOnOpen;
     this.cache = new ByteLru(init.cacheBytes);
     this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, (chunk, bytes) => this.cache.set(chunk, bytes));
+    if (this.format === 'xz') {
+      this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes));
+    }
   }
 
   private checkOpen(): void {
@@ -146,6 +151,13 @@ export class SeekableReader {
     if (length === 0) return out;
     const first = chunkAt(this.layout, offset);
     const last = chunkAt(this.layout, offset + length - 1);
+    const u = this.layout.unit[first];
+    if (first === last && this.prefix !== undefined && !isBigUnit(this.units, u, this.layout.big) && !this.cache.has(first) && !this.inflight.has(first)) {
+      // A read inside one xz block decodes only the block's prefix up to its last byte.
+      this.stats.decodes++;
+      const base = this.units.dStart[u];
+      return this.prefix.read(u, offset - base, offset + length - base);
+    }
     const wanted: number[] = [];
     for (let c = first; c <= last; c++) wanted.push(c);
     const chunks = await Promise.all(wanted.map((c) => this.chunk(c)));
@@ -198,6 +210,7 @@ export class SeekableReader {
     this.closed = true;
     this.cache.clear();
     this.decoder.close();
+    this.prefix?.close();
     await this.source.close();
   }
 }

@@ -1,0 +1,69 @@
+/** Shared helpers for the benchmarks: data set-up, timing, tables, result files. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+
+export const DATA_DIR = process.env.SEEKDATA_BENCH_DATA ?? 'bench/data';
+export const RESULTS_DIR = 'bench/results';
+
+/** The ~100 MB synthetic CSV and its .bz2 / .xz (1 MiB blocks), generated on first use. */
+export function benchData(mb = Number(process.env.SEEKDATA_BENCH_MB ?? 100)): { csv: string; bz2: string; xz: string } {
+  const csv = join(DATA_DIR, 'synth.csv');
+  if (!existsSync(`${csv}.bz2`) || !existsSync(`${csv}.xz`) || !existsSync(csv)) {
+    const made = spawnSync(process.execPath, ['--import', 'tsx', 'bench/make-data.ts', '--mb', String(mb), '--out', DATA_DIR], { stdio: 'inherit' });
+    if (made.status !== 0) throw new Error('make-data failed');
+  }
+  return { csv, bz2: `${csv}.bz2`, xz: `${csv}.xz` };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export async function timeMs(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** Wall time of a shell command, in ms. */
+export function timeCommand(command: string): number {
+  const t = performance.now();
+  const result = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) throw new Error(`${command} failed`);
+  return performance.now() - t;
+}
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = rows.map((r) => r.map(String));
+  const out = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
+  for (const r of cells) out.push(`| ${r.join(' | ')} |`);
+  return out.join('\n');
+}
+
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${availableParallelism()} cores (${cpu}), Node.js ${process.version}`;
+}
+
+export function saveResult(name: string, result: unknown): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify({ date: new Date().toISOString(), machine: machine(), ...(result as object) }, null, 2));
+}
+
+export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+
+/** A seeded PRNG (Mulberry32) so runs pick the same random offsets. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
