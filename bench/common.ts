@@ -67,3 +67,9 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Starts every worker thread before timing: decodes as many chunks at once as the reader decodes in parallel. */
+export async function warm(reader: { parallelism: number; layout: { count: number }; chunk(i: number): Promise<unknown> }): Promise<void> {
+  const n = Math.min(reader.layout.count, reader.parallelism * 2);
+  await Promise.all(Array.from({ length: n }, (_, i) => reader.chunk(i)));
+}

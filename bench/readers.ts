@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { closeSharedPool, openReader } from '../src/index.js';
 import { decodeBzip2Block } from '../src/readers/bzip2/block.js';
-import { benchData, fmt, machine, median, prng, saveResult, table, timeCommand, timeMs } from './common.js';
+import { benchData, fmt, machine, median, prng, saveResult, table, timeCommand, timeMs, warm } from './common.js';
 
 const RANDOM_READS = Number(process.env.SEEKDATA_BENCH_READS ?? 200);
 const NAIVE_READS = 7;
@@ -14,7 +14,7 @@ const NAIVE_READS = 7;
 async function sequentialMs(file: string, parallelism: number): Promise<number> {
   const reader = await openReader(file, { parallelism, cacheBytes: 1 });
   // Warm the worker pool so thread start-up is not counted.
-  await reader.read(0, 1);
+  await warm(reader);
   const ms = await timeMs(async () => {
     for await (const part of reader.stream()) void part;
   });
@@ -25,7 +25,7 @@ async function sequentialMs(file: string, parallelism: number): Promise<number> 
 async function randomReads(file: string, offsets: number[], parallelism: number): Promise<number[]> {
   // A one-byte cache budget keeps nothing: every read starts from an empty cache.
   const reader = await openReader(file, { parallelism, cacheBytes: 1 });
-  await reader.read(0, 1);
+  await warm(reader);
   const times: number[] = [];
   for (const offset of offsets) times.push(await timeMs(() => reader.read(offset, 100)));
   await reader.close();

@@ -21,3 +21,16 @@ export { WorkerPool, configureSharedPool, closeSharedPool } from './workers/pool
 export type { WorkerPoolOptions } from './workers/pool.js';
 
 export { cacheDir } from './index/location.js';
+
+export { openIndexed } from './index/open-indexed.js';
+export type { IndexedOptions } from './index/open-indexed.js';
+export { IndexedFile } from './index/indexed-file.js';
+export type { IndexReport, IndexedInfo } from './index/indexed-file.js';
+export { RecordIndex } from './index/record-index.js';
+export { TimeIndex } from './index/time-index.js';
+export type { TimeSummary } from './index/time-index.js';
+export type { RecordOptions } from './index/records/options.js';
+export type { RecordKind } from './index/records/analyze.js';
+export type { ColumnStats } from './index/records/stats.js';
+export type { TimeFormat, ResolvedTimeFormat } from './index/records/time.js';
+export { storedRecordOptions } from './index/open-indexed.js';

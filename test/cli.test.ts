@@ -21,7 +21,7 @@ describe('seekdata CLI', () => {
   it('prints help for the program and each command', () => {
     const main = cli('--help');
     expect(main.code).toBe(0);
-    for (const command of ['index', 'info', 'cat', 'read']) {
+    for (const command of ['index', 'info', 'cat', 'read', 'records', 'range', 'stats']) {
       expect(main.stdout.toString()).toContain(command);
       const help = cli(command, '--help');
       expect(help.code).toBe(0);
@@ -81,5 +81,38 @@ describe('seekdata CLI', () => {
       expect(lines[0]).toMatch(pattern);
       expect(out.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('index --records builds the record, time and stats index; records, range, stats and info use it', () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => `${new Date(Date.UTC(2024, 2, 3, 9) + i * 1000).toISOString()},${i},${(i % 7) * 1.5}`);
+    const csv = writeFixture(tmp.dir, 'ticks.csv.bz2', bzip2(Buffer.from(['time,id,price', ...rows].join('\n') + '\n'), 1));
+    const built = cli('index', csv, '--records', 'csv', '--time-column', 'time');
+    expect(built.code).toBe(0);
+    expect(built.stdout.toString()).toMatch(/3000 records \(csv\)/);
+    expect(built.stdout.toString()).toMatch(/2024-03-03T09:00:00.000Z .. 2024-03-03T09:49:59.000Z, sorted/);
+    expect(built.stdout.toString()).toMatch(/unparsable timestamps: 0/);
+    // Later commands reuse the options stored in the index.
+    expect(cli('records', csv, '--from', '10', '--count', '3').stdout.toString()).toBe(rows.slice(10, 13).join('\n') + '\n');
+    const range = cli('range', csv, '--from', '2024-03-03T09:01:00', '--to', '2024-03-03T09:01:05');
+    expect(range.stdout.toString()).toBe(rows.slice(60, 65).join('\n') + '\n');
+    const epoch = cli('range', csv, '--from', String(Date.UTC(2024, 2, 3, 9, 1) / 1000), '--to', String(Date.UTC(2024, 2, 3, 9, 2) / 1000), '--count-only');
+    expect(epoch.stdout.toString().trim()).toBe('60');
+    const limited = cli('range', csv, '--from', '2024-03-03', '--to', '2024-03-04', '--limit', '2', '--json');
+    const objects = limited.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { record: number; time: string; text: string });
+    expect(objects).toEqual([
+      { record: 0, time: '2024-03-03T09:00:00.000Z', text: rows[0] },
+      { record: 1, time: '2024-03-03T09:00:01.000Z', text: rows[1] },
+    ]);
+    const stats = JSON.parse(cli('stats', csv, '--json').stdout.toString()) as { records: number; columns: Array<{ name: string; max: number | null }> };
+    expect(stats.records).toBe(3000);
+    expect(stats.columns.find((c) => c.name === 'id')?.max).toBe(2999);
+    expect(cli('stats', csv).stdout.toString()).toMatch(/price\s+3000\s+0\s+0\s+0\s+9/);
+    const info = JSON.parse(cli('info', csv, '--json').stdout.toString()) as Record<string, unknown>;
+    expect(info).toMatchObject({ records: 3000, columns: ['time', 'id', 'price'], sorted: true, timeRange: { first: '2024-03-03T09:00:00.000Z', last: '2024-03-03T09:49:59.000Z' } });
+    const noTime = cli('range', bz, '--from', '2024-01-01', '--to', '2024-01-02');
+    expect(noTime.code).toBe(2);
+    expect(noTime.stderr).toMatch(/no timestamp index/);
+    expect(cli('records', csv, '--from', '5000').code).toBe(2);
+    expect(cli('range', csv, '--from', 'yesterday', '--to', '2024-01-01').code).toBe(2);
   });
 });

@@ -6,7 +6,8 @@ import { SeekdataError } from '../errors.js';
 import { closeSharedPool } from '../workers/pool.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
 import type { CliIo } from './context.js';
-import { catSpec, indexSpec, infoSpec, readSpec, runCat, runIndex, runInfo, runRead } from './commands/reader-commands.js';
+import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './commands/reader-commands.js';
+import { indexSpec, rangeSpec, recordsSpec, runIndex, runRange, runRecords, runStats, statsSpec } from './commands/record-commands.js';
 
 interface Command {
   spec: CommandSpec;
@@ -18,6 +19,9 @@ const COMMANDS: Command[] = [
   { spec: infoSpec, run: runInfo },
   { spec: catSpec, run: runCat },
   { spec: readSpec, run: runRead },
+  { spec: recordsSpec, run: runRecords },
+  { spec: rangeSpec, run: runRange },
+  { spec: statsSpec, run: runStats },
 ];
 
 function mainHelp(): string {

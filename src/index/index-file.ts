@@ -162,7 +162,7 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
   return bytes.length;
 }
 
-export async function readIndexFile(path: string): Promise<Map<string, SectionValue> | undefined> {
+export async function readIndexFile(path: string): Promise<{ sections: Map<string, SectionValue>; bytes: number } | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -170,5 +170,5 @@ export async function readIndexFile(path: string): Promise<Map<string, SectionVa
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SeekdataError('IO_ERROR', `${path}: cannot read index (${String(error)})`, { file: path, cause: error });
   }
-  return decodeIndex(bytes, path);
+  return { sections: decodeIndex(bytes, path), bytes: bytes.length };
 }

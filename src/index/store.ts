@@ -18,7 +18,7 @@ export interface IndexMeta {
 }
 
 export type LoadOutcome =
-  | { status: 'fresh'; path: string; meta: IndexMeta; sections: Map<string, SectionValue> }
+  | { status: 'fresh'; path: string; meta: IndexMeta; sections: Map<string, SectionValue>; bytes: number }
   | { status: 'missing' }
   | { status: 'stale' | 'corrupt'; path: string; error: SeekdataError };
 
@@ -60,16 +60,17 @@ function isMeta(value: unknown): value is IndexMeta {
 /** Looks for an index at each candidate path; checks integrity and that it belongs to the current data. */
 export async function loadStoredIndex(paths: string[], actual: Fingerprint, file: string): Promise<LoadOutcome> {
   for (const path of paths) {
-    let sections: Map<string, SectionValue> | undefined;
+    let stored: { sections: Map<string, SectionValue>; bytes: number } | undefined;
     try {
-      sections = await readIndexFile(path);
+      stored = await readIndexFile(path);
     } catch (error) {
       if (error instanceof SeekdataError && (error.code === 'CORRUPT_INDEX' || error.code === 'STALE_INDEX')) {
         return { status: error.code === 'CORRUPT_INDEX' ? 'corrupt' : 'stale', path, error };
       }
       throw error;
     }
-    if (sections === undefined) continue;
+    if (stored === undefined) continue;
+    const { sections, bytes } = stored;
     const meta = sections.get('meta');
     if (meta === undefined || !('json' in meta) || !isMeta(meta.json)) {
       return { status: 'corrupt', path, error: new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: no metadata`, { file: path }) };
@@ -82,7 +83,7 @@ export async function loadStoredIndex(paths: string[], actual: Fingerprint, file
         error: new SeekdataError('STALE_INDEX', `${path}: index is stale for ${file}: ${difference}`, { file: path }),
       };
     }
-    return { status: 'fresh', path, meta: meta.json, sections };
+    return { status: 'fresh', path, meta: meta.json, sections, bytes };
   }
   return { status: 'missing' };
 }

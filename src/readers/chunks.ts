@@ -4,6 +4,7 @@
  * through the block from its start, keeping a few live decoders so sequential reads stay linear.
  */
 import { SeekdataError } from '../errors.js';
+import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { padded4 } from './xz/container.js';
@@ -26,6 +27,11 @@ export const DEFAULT_PIECES: PieceOptions = { bigUnitBytes: BIG_UNIT_BYTES, piec
 /** Compressed bytes fed to a streaming decoder per step. */
 const FEED_BYTES = 256 << 10;
 const MAX_CURSORS = 2;
+
+export interface DecodedChunk {
+  bytes: Uint8Array;
+  analysis?: ChunkAnalysis | undefined;
+}
 
 export interface ChunkLayout {
   count: number;
@@ -97,18 +103,32 @@ export class ChunkDecoder {
 
   /** Decodes one chunk and checks it against the chunk map. */
   async decode(chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return (await this.decodeWith(chunk, signal, undefined)).bytes;
+  }
+
+  /** Decodes one chunk and, in the same worker job, analyses its records when `analyze` is given. */
+  async decodeWith(chunk: number, signal: AbortSignal | undefined, analyze: AnalyzeSpec | undefined): Promise<DecodedChunk> {
     const units = this.units;
     const u = this.layout.unit[chunk];
     const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
     const file = this.source.name;
-    if (units.format === 'plain') return this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
-    if (isBigUnit(units, u, this.layout.big)) return this.decodePiece(chunk);
+    if (units.format === 'plain') {
+      const bytes = await this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
+      if (analyze === undefined) return { bytes };
+      // Fresh bytes from the source: move them to the worker and back instead of copying.
+      const result = await this.runner.run({ op: 'analyze', bytes, analyze }, signal, bytes.buffer instanceof ArrayBuffer && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []);
+      return { bytes: result.bytes, analysis: result.analysis };
+    }
+    if (isBigUnit(units, u, this.layout.big)) {
+      const bytes = await this.decodePiece(chunk);
+      return { bytes, analysis: analyze === undefined ? undefined : analyzeChunk(bytes, analyze) };
+    }
     if (units.format === 'bzip2') {
       const first = Math.floor(units.cStart[u] / 8);
       const end = Math.min(this.source.size, Math.ceil(units.cEnd[u] / 8));
       const data = await this.source.read(first, end - first);
       const result = await this.runner.run(
-        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } } },
+        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze },
         signal,
       );
       if (result.bytes.length !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
@@ -117,7 +137,7 @@ export class ChunkDecoder {
           compressedOffset: first,
         });
       }
-      return result.bytes;
+      return { bytes: result.bytes, analysis: result.analysis };
     }
     const offset = units.cStart[u];
     const data = await this.source.read(offset, units.cEnd[u] - offset);
@@ -125,10 +145,11 @@ export class ChunkDecoder {
       {
         op: 'decode',
         task: { kind: 'xz', block: { data, offset, unpaddedSize: units.param[u], uncompressedSize: expected, checkType: units.kind[u], file } },
+        analyze,
       },
       signal,
     );
-    return result.bytes;
+    return { bytes: result.bytes, analysis: result.analysis };
   }
 
   private async decodePiece(chunk: number): Promise<Uint8Array> {

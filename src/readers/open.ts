@@ -156,6 +156,7 @@ export interface FreshIndex {
   path: string;
   meta: IndexMeta;
   sections: Map<string, SectionValue>;
+  bytes: number;
   status: IndexStatus;
 }
 

@@ -180,7 +180,7 @@ export class SeekableReader {
     this.checkOpen();
     this.checkRange(from, Math.max(0, to - from));
     if (to <= from) return;
-    const scan = scanKnown(this.decoder, { lookahead: this.parallelism }, from);
+    const scan = scanKnown(this.decoder, { lookahead: this.parallelism * 2 }, from);
     for await (const { offset, bytes } of scan) {
       const start = Math.max(0, from - offset);
       const end = Math.min(bytes.length, to - offset);

@@ -7,7 +7,8 @@ import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { scanBzip2 } from './bzip2/scan.js';
-import { isBigUnit, type ChunkDecoder } from './chunks.js';
+import type { AnalyzeSpec, ChunkAnalysis } from '../index/records/analyze.js';
+import { isBigUnit, type ChunkDecoder, type DecodedChunk } from './chunks.js';
 import type { Format } from './detect.js';
 import { UnitTableBuilder, type UnitTable } from './units.js';
 import { parseXzContainer, padded4 } from './xz/container.js';
@@ -18,7 +19,12 @@ export interface ScannedChunk {
   bytes: Uint8Array;
   /** Compressed bytes of the file consumed so far (for progress). */
   compressedDone: number;
+  /** The records analysis of the chunk, when the scan asked for one. */
+  analysis?: ChunkAnalysis | undefined;
 }
+
+/** Gives the analysis spec for the chunk at a decompressed offset (undefined: no analysis). */
+export type AnalyzeFor = (offset: number) => AnalyzeSpec | undefined;
 
 export interface ScanOptions {
   runner: JobRunner;
@@ -55,20 +61,20 @@ function aborted(source: ByteSource, signal: AbortSignal): SeekdataError {
 /** Every chunk of a file whose chunk map is known, in order, from decompressed offset `from`. */
 export async function* scanKnown(
   decoder: ChunkDecoder,
-  options: { lookahead: number; signal?: AbortSignal | undefined },
+  options: { lookahead: number; signal?: AbortSignal | undefined; analyzeFor?: AnalyzeFor | undefined },
   from = 0,
 ): AsyncGenerator<ScannedChunk> {
   const { source, units } = decoder;
   const layout = decoder.layout;
-  type Settled = { ok: true; bytes: Uint8Array } | { ok: false; error: unknown };
+  type Settled = { ok: true; decoded: DecodedChunk } | { ok: false; error: unknown };
   const queue: Array<{ chunk: number; done: Promise<Settled> }> = [];
   let next = 0;
   while (next < layout.count && layout.start[next + 1] <= from) next++;
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const done = decoder.decode(chunk, options.signal).then(
-        (bytes): Settled => ({ ok: true, bytes }),
+      const done = decoder.decodeWith(chunk, options.signal, options.analyzeFor?.(layout.start[chunk])).then(
+        (decoded): Settled => ({ ok: true, decoded }),
         (error: unknown): Settled => ({ ok: false, error }),
       );
       queue.push({ chunk, done });
@@ -85,7 +91,7 @@ export async function* scanKnown(
     if (!settled.ok) throw settled.error;
     const u = layout.unit[head.chunk];
     const compressedEnd = units.format === 'bzip2' ? Math.ceil(units.cEnd[u] / 8) : units.cEnd[u];
-    yield { offset: layout.start[head.chunk], bytes: settled.bytes, compressedDone: compressedEnd };
+    yield { offset: layout.start[head.chunk], bytes: settled.decoded.bytes, compressedDone: compressedEnd, analysis: settled.decoded.analysis };
   }
 }
 
@@ -99,7 +105,7 @@ export class Bzip2Discovery {
 
   constructor(
     private readonly source: ByteSource,
-    private readonly options: ScanOptions,
+    private readonly options: ScanOptions & { analyzeFor?: AnalyzeFor | undefined },
   ) {}
 
   async *chunks(): AsyncGenerator<ScannedChunk> {
@@ -107,7 +113,10 @@ export class Bzip2Discovery {
     const signal = this.options.signal;
     const scan = scanBzip2({
       source: this.source,
-      decode: (task) => runner.run({ op: 'decode', task: { kind: 'bzip2', block: task } }, signal),
+      // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
+      // walk: analysis specs that depend on the offset (the header) go by that.
+      decode: (task) =>
+        runner.run({ op: 'decode', task: { kind: 'bzip2', block: task }, analyze: this.options.analyzeFor?.(task.base * 8 + task.bitOffset === 32 ? 0 : -1) }, signal),
       lookahead: this.options.lookahead,
       signal,
       onWarning: this.options.onWarning,
@@ -115,7 +124,7 @@ export class Bzip2Discovery {
     for await (const { unit, result } of scan) {
       const offset = this.builder.decodedSize;
       this.builder.add(unit.cStartBit, unit.cEndBit, unit.dLength, unit.crc, unit.level);
-      yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8) };
+      yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8), analysis: result.analysis };
     }
     this.finished = true;
   }

@@ -1,25 +1,44 @@
 /** What the worker pool runs: plain data in, plain data (with transferable typed arrays) out. */
 import { SeekdataError, deserializeError, isSerializedSeekdataError, type SerializedSeekdataError } from '../errors.js';
+import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
 import { runDecodeTask, type DecodeResult, type DecodeTask } from '../readers/decode-task.js';
 
-export type WorkerJob = { op: 'decode'; task: DecodeTask };
+export type WorkerJob =
+  /** Decode a chunk, and optionally analyse its records (the indexing pass). */
+  | { op: 'decode'; task: DecodeTask; analyze?: AnalyzeSpec | undefined }
+  /** Analyse bytes that need no decoding (plain files). */
+  | { op: 'analyze'; bytes: Uint8Array; analyze: AnalyzeSpec };
 
-export type JobResult = DecodeResult;
+export interface JobResult extends DecodeResult {
+  analysis?: ChunkAnalysis | undefined;
+}
 
 export type JobResponse = { ok: true; result: JobResult } | { ok: false; error: SerializedSeekdataError | { message: string } };
 
 /** Runs a job in the current thread; used by the worker entry and by the inline (parallelism 1) path. */
 export function runJob(job: WorkerJob): JobResult {
   switch (job.op) {
-    case 'decode':
-      return runDecodeTask(job.task);
+    case 'decode': {
+      const result: JobResult = runDecodeTask(job.task);
+      if (job.analyze !== undefined) result.analysis = analyzeChunk(result.bytes, job.analyze);
+      return result;
+    }
+    case 'analyze':
+      return { bytes: job.bytes, endBit: 0, crc: 0, analysis: analyzeChunk(job.bytes, job.analyze) };
   }
 }
 
 /** The typed arrays of a result whose buffers can be transferred back to the caller. */
 export function transferables(result: JobResult): ArrayBuffer[] {
-  const buffer = result.bytes.buffer;
-  return buffer instanceof ArrayBuffer ? [buffer] : [];
+  const out = new Set<ArrayBuffer>();
+  const add = (view: { buffer: ArrayBufferLike } | undefined): void => {
+    if (view !== undefined && view.buffer instanceof ArrayBuffer) out.add(view.buffer);
+  };
+  add(result.bytes);
+  add(result.analysis?.starts);
+  add(result.analysis?.times);
+  add(result.analysis?.stats);
+  return [...out];
 }
 
 export function toResponse(run: () => JobResult): JobResponse {

@@ -10,7 +10,8 @@ import { SeekdataError } from '../errors.js';
 import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob } from './jobs.js';
 
 export interface JobRunner {
-  run(job: WorkerJob, signal?: AbortSignal): Promise<JobResult>;
+  /** Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. */
+  run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<JobResult>;
 }
 
 /** Runs jobs in the calling thread (parallelism 1: no workers). */
@@ -47,18 +48,21 @@ export class WorkerPool implements JobRunner {
     const { filename, execArgv } = workerEntry();
     this.piscina = new Piscina({
       filename,
-      minThreads: 0,
+      minThreads: this.size,
       maxThreads: this.size,
       idleTimeout: 5_000,
       ...(execArgv === undefined ? {} : { execArgv }),
     });
   }
 
-  async run(job: WorkerJob, signal?: AbortSignal): Promise<JobResult> {
+  async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<JobResult> {
     if (this.closed) throw new SeekdataError('CLOSED', 'worker pool is closed');
     let response: JobResponse;
     try {
-      response = (await this.piscina.run(job, signal === undefined ? {} : { signal })) as JobResponse;
+      const options: { signal?: AbortSignal; transferList?: ArrayBuffer[] } = {};
+      if (signal !== undefined) options.signal = signal;
+      if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
+      response = (await this.piscina.run(job, options)) as JobResponse;
     } catch (cause) {
       if (signal?.aborted) throw new SeekdataError('ABORTED', 'job aborted', { cause });
       throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

@@ -1,52 +1,24 @@
-/** The reader commands: index, info, cat, read. */
+/** The reader commands: info, cat, read. */
+import type { IndexedInfo } from '../../index/indexed-file.js';
+import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../readers/open.js';
-import type { SeekableReader } from '../../readers/reader.js';
+import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
-
-export const indexSpec: CommandSpec = {
-  name: 'index',
-  summary: 'Build (or refresh) the index of FILE and save it: the chunk map of its compressed units.',
-  usage: 'seekdata index FILE [--rebuild] [--json]',
-  options: { ...COMMON_OPTIONS, rebuild: { type: 'boolean' } },
-  optionHelp: [['--rebuild', 'build a new index even when a fresh one exists'], ['--json', 'print the result as JSON'], ...COMMON_HELP],
-  examples: ['seekdata index events.csv.bz2', 'seekdata index ticks.csv.xz --json'],
-  minPositionals: 1,
-  maxPositionals: 1,
-};
-
-export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
-  const bar = makeProgress(io, flags, 'indexing');
-  const started = performance.now();
-  const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
-  bar.done();
-  const seconds = (performance.now() - started) / 1000;
-  const info = reader.info();
-  await reader.close();
-  if (flags.json === true) {
-    await writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
-    return;
-  }
-  const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
-  await writeOut(
-    io.stdout,
-    `${file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}` +
-      `${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`,
-  );
-}
+import { openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const infoSpec: CommandSpec = {
   name: 'info',
   summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed).',
   usage: 'seekdata info FILE [--json]',
-  options: COMMON_OPTIONS,
-  optionHelp: [['--json', 'print as JSON'], ...COMMON_HELP],
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS },
+  optionHelp: [['--json', 'print as JSON'], ...RECORD_HELP, ...COMMON_HELP],
   examples: ['seekdata info events.csv.bz2', 'seekdata info ticks.csv.xz --json | jq .units'],
   minPositionals: 1,
   maxPositionals: 1,
 };
 
-export function randomReadCost(info: ReturnType<SeekableReader['info']>): string {
+export function randomReadCost(info: ReaderInfo): string {
   if (info.sequentialUnits) {
     return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)`;
   }
@@ -54,11 +26,21 @@ export function randomReadCost(info: ReturnType<SeekableReader['info']>): string
 }
 
 export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
-  const bar = makeProgress(io, flags, 'indexing');
-  const reader = await openReader(file, readerOptions(io, flags, bar));
-  bar.done();
-  const info = reader.info();
-  await reader.close();
+  // With a record layer (from flags or the stored index) info also tells records, columns and time range.
+  const index = readerOptions(io, flags).index;
+  const withRecords = recordFlags(flags) !== undefined || (await storedRecordOptions(file, index === undefined ? {} : { index })) !== undefined;
+  let info: ReaderInfo & Partial<IndexedInfo>;
+  if (withRecords) {
+    const indexed = await openForRecords(io, flags, file);
+    info = indexed.info();
+    await indexed.close();
+  } else {
+    const bar = makeProgress(io, flags, 'indexing');
+    const reader = await openReader(file, readerOptions(io, flags, bar));
+    bar.done();
+    info = reader.info();
+    await reader.close();
+  }
   if (flags.json === true) {
     await writeOut(io.stdout, JSON.stringify({ ...info, fresh: info.index.status === 'loaded' }, null, 2) + '\n');
     return;
@@ -72,6 +54,11 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     ['random read', randomReadCost(info)],
     ['index', info.index.path === undefined ? 'none saved' : `${info.index.path} (${info.index.status === 'loaded' ? 'fresh' : info.index.status + ' now'})`],
   ];
+  if (info.records !== undefined) rows.push(['records', String(info.records)]);
+  if (info.columns !== undefined && info.columns.length > 0) rows.push(['columns', info.columns.join(', ')]);
+  if (info.timeRange !== undefined && info.timeRange !== null) {
+    rows.push(['time range', `${info.timeRange.first} .. ${info.timeRange.last} (${info.sorted === true ? 'sorted' : 'not sorted'}, ${info.unparsableTimes ?? 0} unparsable)`]);
+  }
   if (info.damage !== undefined) rows.push(['damage', info.damage]);
   await writeOut(io.stdout, rows.map(([k, v]) => `${k.padEnd(13)}${v}`).join('\n') + '\n');
 }

@@ -1,0 +1,109 @@
+/**
+ * npm run bench:index — the indexing pass (chunk map + record offsets + timestamps + column statistics)
+ * next to a plain parallel decode of the same file, index size per record, index load time, and the
+ * latency of a ~1,000-record time range with an empty cache next to one chunk decode. One run, ratios.
+ */
+import { rmSync, statSync } from 'node:fs';
+import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
+import { benchData, fmt, machine, median, prng, saveResult, table, timeMs, warm } from './common.js';
+
+const QUERIES = 50;
+
+async function decodeMs(file: string): Promise<number> {
+  const reader = await openReader(file, { cacheBytes: 1 });
+  await warm(reader);
+  const ms = await timeMs(async () => {
+    for await (const part of reader.stream()) void part;
+  });
+  await reader.close();
+  return ms;
+}
+
+async function chunkDecodeMs(file: string): Promise<number> {
+  const reader = await openReader(file, { cacheBytes: 1 });
+  const times: number[] = [];
+  for (let c = 1; c < Math.min(reader.layout.count, 21); c++) times.push(await timeMs(() => reader.chunk(c)));
+  await reader.close();
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const data = benchData();
+  console.log(`seekdata index benchmark: ${(statSync(data.csv).size / 1e6).toFixed(1)} MB CSV, ${machine()}`);
+  const options = { records: 'csv' as const, timeColumn: 'time' };
+  const rows: Array<Array<string | number>> = [];
+  const result: Record<string, unknown> = {};
+  for (const [format, file] of [
+    ['bzip2', data.bz2],
+    ['xz', data.xz],
+  ] as const) {
+    // Chunk map in place for the decode baseline; then a full rebuild of everything, timed.
+    await (await openReader(file)).close();
+    const decode = await decodeMs(file);
+    rmSync(`${file}.sdx`, { force: true });
+    let built = 0;
+    let records = 0;
+    let indexBytes = 0;
+    built = await timeMs(async () => {
+      const f = await openIndexed(file, options);
+      records = f.records.count;
+      indexBytes = f.report.indexBytes ?? 0;
+      await f.close();
+    });
+    const loads: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      loads.push(
+        await timeMs(async () => {
+          const f = await openIndexed(file, { ...options, ifStale: 'error' });
+          await f.close();
+        }),
+      );
+    }
+    const chunkMs = await chunkDecodeMs(file);
+    // ~1,000 records per range: the synthetic data has one record per ~1 s.
+    const f = await openIndexed(file, { ...options, cacheBytes: 1 });
+    const summary = f.time?.summary;
+    const first = summary?.first ?? 0;
+    const last = summary?.last ?? 0;
+    const rand = prng(5);
+    const latencies: number[] = [];
+    const sizes: number[] = [];
+    const width = ((last - first) / records) * 1000;
+    for (let q = 0; q < QUERIES; q++) {
+      const t0 = first + rand() * (last - first - width);
+      latencies.push(
+        await timeMs(async () => {
+          const numbers = f.range(t0, t0 + width);
+          sizes.push(numbers.length);
+          await f.records.getMany(numbers);
+        }),
+      );
+    }
+    await f.close();
+    const r = {
+      decodeMs: decode,
+      buildMs: built,
+      buildRatio: built / decode,
+      records,
+      indexBytes,
+      bytesPerRecord: indexBytes / records,
+      offsetBytesPerRecord: 4,
+      loadMs: median(loads),
+      chunkDecodeMs: chunkMs,
+      rangeMedianMs: median(latencies),
+      rangeRecords: median(sizes),
+    };
+    result[format] = r;
+    rows.push([format, 'parallel decode of the file (baseline)', `${fmt(decode / 1000, 2)} s`, '1.00×']);
+    rows.push([format, 'index build: chunk map + records + timestamps + stats', `${fmt(built / 1000, 2)} s`, `${fmt(r.buildRatio, 2)}×`]);
+    rows.push([format, 'index size (offsets 4 B + time 8 B per record)', `${fmt(r.bytesPerRecord, 2)} B/record`, `${fmt(indexBytes / 1e6, 1)} MB`]);
+    rows.push([format, 'index load (median of 5)', `${fmt(r.loadMs)} ms`, '']);
+    rows.push([format, 'one chunk decode (median)', `${fmt(chunkMs, 1)} ms`, '1.00×']);
+    rows.push([format, `range() of ~${r.rangeRecords} records + fetch, empty cache (median of ${QUERIES})`, `${fmt(r.rangeMedianMs, 1)} ms`, `${fmt(r.rangeMedianMs / chunkMs, 2)}× a chunk decode`]);
+  }
+  await closeSharedPool();
+  console.log(table(['format', 'measure', 'value', 'ratio'], rows));
+  saveResult('index', result);
+}
+
+await main();

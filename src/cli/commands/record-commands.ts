@@ -1,0 +1,162 @@
+/** The record commands: index (with records), records, range, stats. */
+import type { IndexedFile } from '../../index/indexed-file.js';
+import { openReader } from '../../readers/open.js';
+import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
+import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
+
+export const indexSpec: CommandSpec = {
+  name: 'index',
+  summary: 'Build (or refresh) the index of FILE and save it: the chunk map, and with --records the record offsets, timestamps and column statistics.',
+  usage: 'seekdata index FILE [--records csv|lines|jsonl] [--no-header] [--time-column C] [--time-format F] [--rebuild] [--json]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, rebuild: { type: 'boolean' } },
+  optionHelp: [...RECORD_HELP, ['--rebuild', 'build a new index even when a fresh one exists'], ['--json', 'print the report as JSON'], ...COMMON_HELP],
+  examples: ['seekdata index events.csv.bz2 --records csv --time-column time', 'seekdata index logs.jsonl.xz --records jsonl --time-column meta.ts --time-format ms', 'seekdata index big.txt.bz2'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  const started = performance.now();
+  if (recordFlags(flags) === undefined) {
+    // No record options: the chunk map alone (random byte access).
+    const bar = makeProgress(io, flags, 'indexing');
+    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
+    bar.done();
+    const info = reader.info();
+    await reader.close();
+    const seconds = (performance.now() - started) / 1000;
+    if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
+    const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
+    return writeOut(io.stdout, `${file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`);
+  }
+  const indexed = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true });
+  const report = indexed.report;
+  const info = indexed.info();
+  await indexed.close();
+  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, report }, null, 2) + '\n');
+  const lines = [
+    `${file}: ${report.records} records (${indexed.options.kind}), ${info.format}, ${formatBytes(info.size)} decompressed`,
+    `  index ${report.status}${report.indexPath === undefined ? ' (not saved)' : `: ${report.indexPath}`}, ${report.indexBytes === undefined ? '?' : formatBytes(report.indexBytes)}, in ${report.seconds.toFixed(2)} s`,
+  ];
+  if (indexed.columns.length > 0) lines.push(`  columns: ${indexed.columns.join(', ')}`);
+  const t = report.time;
+  if (t !== undefined) {
+    lines.push(`  time (${t.column ?? 'function'}, ${t.format}${t.zone === undefined ? '' : `, ${t.zone}`}): ${iso(t.first)} .. ${iso(t.last)}, ${t.sorted ? 'sorted' : 'not sorted (a sorted permutation is kept)'}`);
+    lines.push(`  unparsable timestamps: ${t.unparsable}${t.unparsableExamples.length > 0 ? ` (e.g. record ${t.unparsableExamples[0].record}: ${JSON.stringify(t.unparsableExamples[0].text)})` : ''}`);
+  }
+  return writeOut(io.stdout, lines.join('\n') + '\n');
+}
+
+export const recordsSpec: CommandSpec = {
+  name: 'records',
+  summary: 'Print records I..I+K-1 of FILE, one per line, as they are in the file.',
+  usage: 'seekdata records FILE --from I [--count K] [--json]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, from: { type: 'string' }, count: { type: 'string', short: 'n' } },
+  optionHelp: [['--from I', 'first record number (0-based, required)'], ['-n, --count K', 'number of records (default 10)'], ['--json', 'print {record, text} objects, one per line'], ...RECORD_HELP, ...COMMON_HELP],
+  examples: ['seekdata records events.csv.bz2 --from 1000000 --count 5', 'seekdata records logs.jsonl.xz --records jsonl --from 0'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers: ArrayLike<number>): Promise<void> {
+  const batch = 4096;
+  const decoder = new TextDecoder();
+  for (let k = 0; k < numbers.length; k += batch) {
+    const part = Array.from({ length: Math.min(batch, numbers.length - k) }, (_, j) => numbers[k + j]);
+    const records = await file.records.getMany(part);
+    const text = records
+      .map((r, j) => (flags.json === true ? JSON.stringify({ record: part[j], text: decoder.decode(r) }) : decoder.decode(r)))
+      .join('\n');
+    await writeOut(io.stdout, text + '\n');
+  }
+}
+
+export async function runRecords(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
+  const from = intFlag(flags, 'from', { min: 0 });
+  if (from === undefined) throw new UsageError('records: --from is required');
+  const count = intFlag(flags, 'count', { min: 0 }) ?? 10;
+  const file = await openForRecords(io, flags, path);
+  try {
+    if (from >= file.records.count && count > 0) throw new UsageError(`records: --from ${from} is past the last record (${file.records.count} records)`);
+    const to = Math.min(file.records.count, from + count);
+    await printRecords(io, flags, file, Array.from({ length: to - from }, (_, k) => from + k));
+  } finally {
+    await file.close();
+  }
+}
+
+export const rangeSpec: CommandSpec = {
+  name: 'range',
+  summary: 'Print the records of FILE with time in [T0, T1), in time order (needs a timestamp index).',
+  usage: 'seekdata range FILE --from T0 --to T1 [--limit N] [--count-only] [--json]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' }, 'count-only': { type: 'boolean' } },
+  optionHelp: [
+    ['--from T0', 'start time, inclusive: ISO-8601 (UTC unless it has an offset) or epoch s/ms/us/ns'],
+    ['--to T1', 'end time, exclusive'],
+    ['--limit N', 'print at most N records'],
+    ['--count-only', 'print only the number of records in the range'],
+    ['--json', 'print {record, time, text} objects, one per line'],
+    ...RECORD_HELP,
+    ...COMMON_HELP,
+  ],
+  examples: ['seekdata range ticks.csv.xz --from 2024-03-03T09:00 --to 2024-03-03T09:05', 'seekdata range events.csv.bz2 --time-column ts --records csv --from 1709456400 --to 1709456700 --limit 20'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
+  const t0 = parseTimeArg('from', stringFlag(flags, 'from'));
+  const t1 = parseTimeArg('to', stringFlag(flags, 'to'));
+  const limit = intFlag(flags, 'limit', { min: 0 });
+  const file = await openForRecords(io, flags, path);
+  try {
+    if (file.time === undefined) {
+      throw new UsageError(`range: ${path} has no timestamp index; build one with \`seekdata index ${path} --records csv --time-column COLUMN\``);
+    }
+    const numbers = file.range(t0, t1, limit);
+    if (flags['count-only'] === true) return await writeOut(io.stdout, `${numbers.length}\n`);
+    if (flags.json === true) {
+      const decoder = new TextDecoder();
+      const time = file.time;
+      for (let k = 0; k < numbers.length; k += 4096) {
+        const part = Array.from(numbers.subarray(k, k + 4096));
+        const records = await file.records.getMany(part);
+        const lines = records.map((r, j) => JSON.stringify({ record: part[j], time: new Date(time.timeOf(part[j])).toISOString(), text: decoder.decode(r) }));
+        await writeOut(io.stdout, lines.join('\n') + '\n');
+      }
+      return;
+    }
+    await printRecords(io, flags, file, numbers);
+  } finally {
+    await file.close();
+  }
+}
+
+export const statsSpec: CommandSpec = {
+  name: 'stats',
+  summary: 'Print the column statistics of FILE (count, missing, non-numeric, min, max, mean, std) from its index.',
+  usage: 'seekdata stats FILE [--json]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS },
+  optionHelp: [['--json', 'print as JSON'], ...RECORD_HELP, ...COMMON_HELP],
+  examples: ['seekdata stats events.csv.bz2 --records csv', 'seekdata stats events.csv.bz2 --json'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runStats(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
+  const file = await openForRecords(io, flags, path);
+  const stats = file.stats;
+  const records = file.records.count;
+  await file.close();
+  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ file: path, records, columns: stats }, null, 2) + '\n');
+  if (stats.length === 0) return writeOut(io.stdout, `${path}: no column statistics (index it with --records csv or jsonl)\n`);
+  const num = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
+  const rows = [['column', 'count', 'missing', 'non-numeric', 'min', 'max', 'mean', 'std']];
+  for (const s of stats) rows.push([s.name, String(s.count), String(s.missing), String(s.nonNumeric), num(s.min), num(s.max), num(s.mean), num(s.std)]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const text = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+  return writeOut(io.stdout, `${path}: ${records} records\n${text}\n`);
+}

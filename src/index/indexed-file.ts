@@ -1,0 +1,92 @@
+/** A data file with its record, time and statistics indexes: what datasets and the CLI stand on. */
+import { SeekdataError } from '../errors.js';
+import type { ReaderInfo, SeekableReader } from '../readers/reader.js';
+import type { ResolvedRecordOptions } from './records/options.js';
+import type { ColumnStats } from './records/stats.js';
+import type { ResolvedTimeFormat } from './records/time.js';
+import type { RecordIndex } from './record-index.js';
+import type { TimeIndex } from './time-index.js';
+
+export interface IndexReport {
+  records: number;
+  /** How the indexes were obtained: loaded from the index file, or built by a pass now. */
+  status: 'loaded' | 'built' | 'rebuilt' | 'none';
+  indexPath: string | undefined;
+  /** Size of the index file in bytes (when saved or loaded). */
+  indexBytes: number | undefined;
+  /** Seconds spent opening (loading or building). */
+  seconds: number;
+  time:
+    | {
+        column: string | number | undefined;
+        /** The format used, after resolving `auto` / `epoch` from the data. */
+        format: ResolvedTimeFormat | 'function';
+        zone: string | undefined;
+        sorted: boolean;
+        first: number | undefined;
+        last: number | undefined;
+        unparsable: number;
+        /** The first unparsable values, with their record numbers. */
+        unparsableExamples: Array<{ record: number; text: string }>;
+      }
+    | undefined;
+}
+
+export interface IndexedInfo extends ReaderInfo {
+  records: number;
+  columns: string[];
+  timeRange: { first: string; last: string } | null;
+  sorted: boolean | null;
+  unparsableTimes: number;
+}
+
+export class IndexedFile {
+  constructor(
+    readonly reader: SeekableReader,
+    readonly records: RecordIndex,
+    readonly time: TimeIndex | undefined,
+    readonly columns: string[],
+    readonly stats: ColumnStats[],
+    readonly options: ResolvedRecordOptions,
+    readonly report: IndexReport,
+  ) {}
+
+  get name(): string {
+    return this.reader.name;
+  }
+
+  private requireTime(): TimeIndex {
+    if (this.time === undefined) {
+      throw new SeekdataError('INVALID_OPTION', `${this.name}: no timestamp index (open it with options.timeColumn or options.time)`, { file: this.name });
+    }
+    return this.time;
+  }
+
+  /** Record numbers with time in [t0, t1) (epoch ms or Date), in time order, at most `limit`. */
+  range(t0: number | Date, t1: number | Date, limit?: number): Uint32Array {
+    return this.requireTime().range(+t0, +t1, limit);
+  }
+
+  /** The record whose time is closest to t. */
+  nearest(t: number | Date): number | undefined {
+    return this.requireTime().nearest(+t);
+  }
+
+  info(): IndexedInfo {
+    const t = this.time?.summary;
+    const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());
+    return {
+      ...this.reader.info(),
+      index: { path: this.report.indexPath, status: this.report.status },
+      records: this.records.count,
+      columns: this.columns,
+      timeRange: t === undefined || t.first === undefined ? null : { first: iso(t.first), last: iso(t.last) },
+      sorted: t === undefined ? null : t.sorted,
+      unparsableTimes: t === undefined ? 0 : t.unparsable,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.reader.close();
+  }
+}

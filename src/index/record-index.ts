@@ -1,0 +1,132 @@
+/**
+ * The record offset index: the start of every record as the number of the first record of each chunk
+ * plus a 32-bit offset within the chunk (4 bytes per record, no per-record objects), and record access
+ * through the reader: one record, many (each needed chunk decoded once), or a slice.
+ */
+import { SeekdataError } from '../errors.js';
+import type { SeekableReader } from '../readers/reader.js';
+import type { RecordKind } from './records/analyze.js';
+
+const decoder = new TextDecoder();
+
+export class RecordIndex {
+  readonly count: number;
+
+  constructor(
+    private readonly reader: SeekableReader,
+    readonly kind: RecordKind,
+    /** Per chunk: number of the first record starting in it or later (length chunks + 1). */
+    readonly firstRecord: Float64Array,
+    /** Per record: start offset within its chunk. */
+    readonly offsets: Uint32Array,
+  ) {
+    this.count = offsets.length;
+  }
+
+  private check(i: number): void {
+    if (!Number.isSafeInteger(i) || i < 0 || i >= this.count) {
+      throw new SeekdataError('OUT_OF_RANGE', `${this.reader.name}: record ${i} does not exist (${this.count} records)`, {
+        file: this.reader.name,
+        record: i,
+      });
+    }
+  }
+
+  /** The chunk record i starts in. */
+  chunkOf(i: number): number {
+    const first = this.firstRecord;
+    let lo = 0;
+    let hi = first.length - 2;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (first[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Decompressed offset where record i starts. */
+  start(i: number): number {
+    this.check(i);
+    return this.reader.layout.start[this.chunkOf(i)] + this.offsets[i];
+  }
+
+  /** Byte range [start, end) of record i, including its line terminator (and, for CSV / JSONL, any blank lines after it). */
+  span(i: number): { start: number; end: number } {
+    const start = this.start(i);
+    const end = i + 1 < this.count ? this.start(i + 1) : this.reader.size;
+    return { start, end };
+  }
+
+  /** Strips the terminator (and trailing blank lines for CSV / JSONL) from a record's span. */
+  private content(bytes: Uint8Array): Uint8Array {
+    let end = bytes.length;
+    if (this.kind === 'lines') {
+      if (end > 0 && bytes[end - 1] === 0x0a) end--;
+      if (end > 0 && bytes[end - 1] === 0x0d) end--;
+    } else {
+      const isTrail = (b: number): boolean => b === 0x0a || b === 0x0d || (this.kind === 'jsonl' && (b === 0x20 || b === 0x09));
+      while (end > 0 && isTrail(bytes[end - 1])) end--;
+    }
+    return bytes.subarray(0, end);
+  }
+
+  /** The bytes of record i, without its line terminator. */
+  async get(i: number): Promise<Uint8Array> {
+    const { start, end } = this.span(i);
+    return this.content(await this.reader.read(start, end - start));
+  }
+
+  async text(i: number): Promise<string> {
+    return decoder.decode(await this.get(i));
+  }
+
+  /**
+   * Records by number, returned in the requested order. Records are grouped by chunk so each chunk is
+   * decoded once, `concurrency` chunks at a time, and dropped once its records are copied out.
+   */
+  async getMany(indices: ArrayLike<number>, concurrency = this.reader.parallelism): Promise<Uint8Array[]> {
+    const out = new Array<Uint8Array>(indices.length);
+    const byChunk = new Map<number, number[]>();
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k];
+      this.check(i);
+      const c = this.chunkOf(i);
+      const list = byChunk.get(c);
+      if (list === undefined) byChunk.set(c, [k]);
+      else list.push(k);
+    }
+    const groups = [...byChunk.entries()].sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    const work = async (): Promise<void> => {
+      while (next < groups.length) {
+        const [chunk, positions] = groups[next++];
+        const bytes = await this.reader.chunk(chunk);
+        const chunkStart = this.reader.layout.start[chunk];
+        for (const k of positions) {
+          const { start, end } = this.span(indices[k]);
+          // A record running into the next chunk is read through the reader (rare: one per chunk at most).
+          out[k] = this.content(end - chunkStart <= bytes.length ? bytes.slice(start - chunkStart, end - chunkStart) : await this.reader.read(start, end - start));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, groups.length)) }, work));
+    return out;
+  }
+
+  /** Records from..to-1 in order. */
+  async slice(from: number, to: number): Promise<Uint8Array[]> {
+    const end = Math.min(to, this.count);
+    if (from >= end) return [];
+    this.check(from);
+    const { start } = this.span(from);
+    const last = this.span(end - 1).end;
+    const bytes = await this.reader.read(start, last - start);
+    const out: Uint8Array[] = [];
+    for (let i = from; i < end; i++) {
+      const span = this.span(i);
+      out.push(this.content(bytes.subarray(span.start - start, span.end - start)));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The main-thread half of the indexing pass: takes each chunk's analysis in file order, joins the record
+ * that straddles each chunk boundary, and assembles the record offsets (per-chunk first record + 32-bit
+ * offsets within the chunk), timestamps and merged column statistics.
+ */
+import { SeekdataError } from '../../errors.js';
+import { analyzeChunk, contentEnd, isBlank, RecordParser, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
+import { text } from './numbers.js';
+import { mergeStats, newStats, STAT_SLOTS } from './stats.js';
+
+export interface BuiltRecords {
+  count: number;
+  /** For each chunk, the number of the first record starting in it or later (length chunks + 1). */
+  firstRecord: Float64Array;
+  /** Each record's start, relative to the start of the chunk it starts in. */
+  offsets: Uint32Array;
+  times: Float64Array | undefined;
+  badCount: number;
+  bad: Array<{ record: number; text: string }>;
+  stats: Float64Array | undefined;
+  statNames: string[] | undefined;
+}
+
+export interface BuilderOptions {
+  file: string;
+  /** Spec for a chunk at offset 0 (its `begin` skips the header) and for any other chunk. */
+  specFor: (offset: number) => AnalyzeSpec;
+  /** CSV column names (stat columns are named by them). */
+  columns: string[];
+  /** A user function giving each record's time from its text. */
+  timeFn?: ((record: string) => number | Date) | undefined;
+  strict: boolean;
+  maxBad: number;
+}
+
+class Growable<T extends Uint32Array | Float64Array> {
+  constructor(public array: T) {}
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.array.length) {
+      const bigger = new (this.array.constructor as new (n: number) => T)(this.array.length * 2);
+      bigger.set(this.array);
+      this.array = bigger;
+    }
+    this.array[this.length++] = value;
+  }
+  done(): T {
+    return this.array.slice(0, this.length) as T;
+  }
+}
+
+export class RecordBuilder {
+  private readonly chunkStarts: number[] = [];
+  private readonly firstRecord: number[] = [];
+  private readonly offsets = new Growable(new Uint32Array(1024));
+  private readonly times: Growable<Float64Array> | undefined;
+  private count = 0;
+  private carryStart = 0;
+  private carry: Uint8Array[] = [];
+  private inQuote = false;
+  private stats: Float64Array | undefined;
+  private readonly jsonStats = new Map<string, Float64Array>();
+  private badCount = 0;
+  private readonly bad: Array<{ record: number; text: string }> = [];
+  private readonly parser: RecordParser;
+
+  constructor(private readonly options: BuilderOptions) {
+    const spec = options.specFor(0);
+    this.parser = new RecordParser({ ...spec, begin: 0 });
+    const timed = spec.time !== undefined || options.timeFn !== undefined;
+    this.times = timed ? new Growable(new Float64Array(1024)) : undefined;
+    if (spec.statColumns > 0 && spec.kind === 'csv') this.stats = newStats(spec.statColumns);
+  }
+
+  /** Appends a record starting at absolute offset `start`. */
+  private append(start: number, time: number): void {
+    // Records arrive in order of their starts: move the chunk pointer forward to the record's chunk.
+    let chunk = this.firstRecord.length - 1;
+    while (chunk + 1 < this.chunkStarts.length && this.chunkStarts[chunk + 1] <= start) {
+      chunk++;
+      this.firstRecord.push(this.count);
+    }
+    this.offsets.push(start - this.chunkStarts[chunk]);
+    this.times?.push(time);
+    this.count++;
+  }
+
+  private noteBad(record: number, value: string): void {
+    if (this.options.strict) {
+      throw new SeekdataError('PARSE_ERROR', `${this.options.file}: record ${record}: unparsable timestamp ${JSON.stringify(value)}`, {
+        file: this.options.file,
+        record,
+      });
+    }
+    this.badCount++;
+    if (this.bad.length < this.options.maxBad) this.bad.push({ record, text: value });
+  }
+
+  private userTime(line: string, record: number): number {
+    const fn = this.options.timeFn;
+    if (fn === undefined) return NaN;
+    let value: number | Date;
+    try {
+      value = fn(line);
+    } catch (error) {
+      this.noteBad(record, `(time function threw: ${error instanceof Error ? error.message : String(error)}) ${line.slice(0, 60)}`);
+      return NaN;
+    }
+    const t = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : NaN;
+    if (Number.isNaN(t)) this.noteBad(record, line.slice(0, 100));
+    return t;
+  }
+
+  /** A record parsed here (the one joined across a chunk boundary, or the last one). */
+  private appendParsed(bytes: Uint8Array, start: number, end: number, absoluteStart: number): void {
+    const spec = this.options.specFor(-1);
+    if (isBlank(spec.kind, bytes, start, end)) return;
+    const before = this.parser.badCount;
+    let time = this.parser.record(bytes, start, end, this.count);
+    if (this.parser.badCount > before) this.noteBad(this.count, this.parser.lastBad);
+    if (this.options.timeFn !== undefined) time = this.userTime(text(bytes, start, end), this.count);
+    this.append(absoluteStart, time);
+  }
+
+  addChunk(offset: number, bytes: Uint8Array, given: ChunkAnalysis | undefined): void {
+    this.chunkStarts.push(offset);
+    if (this.firstRecord.length === 0) this.firstRecord.push(0);
+    let spec = this.options.specFor(offset);
+    if (this.count === 0 && this.carry.length === 0 && offset === 0) this.carryStart = spec.begin;
+    // Workers assume a chunk starts outside quotes; when it does not (a quoted field spans the
+    // boundary), analyse it again here with the right state.
+    let analysis = given;
+    if (analysis === undefined || this.inQuote) {
+      spec = { ...spec, inQuote: this.inQuote };
+      analysis = analyzeChunk(bytes, spec);
+    }
+    this.inQuote = this.inQuote !== (analysis.quoteParity === 1);
+    if (analysis.first < 0) {
+      this.carry.push(bytes.slice(spec.begin));
+      return;
+    }
+    const head = joined([...this.carry, bytes.subarray(spec.begin, analysis.first + 1)]);
+    const headTerminator = head.length - 1;
+    this.appendParsed(head, 0, contentEnd(head, 0, headTerminator), this.carryStart);
+    const base = this.count;
+    const times = analysis.times;
+    const fn = this.options.timeFn;
+    for (let k = 0; k < analysis.starts.length; k++) {
+      let time = times === undefined ? NaN : times[k];
+      if (fn !== undefined) {
+        const s = analysis.starts[k];
+        const e = k + 1 < analysis.starts.length ? analysis.starts[k + 1] : analysis.last + 1;
+        time = this.userTime(text(bytes, s, e).replace(/[\r\n\s]+$/, ''), base + k);
+      }
+      this.append(offset + analysis.starts[k], time);
+    }
+    for (const b of analysis.bad) this.noteBad(base + b.k, b.text);
+    this.badCount += analysis.badCount - analysis.bad.length;
+    this.mergeStats(analysis);
+    this.carryStart = offset + analysis.last + 1;
+    this.carry = analysis.last + 1 < bytes.length ? [bytes.slice(analysis.last + 1)] : [];
+  }
+
+  private mergeStats(analysis: ChunkAnalysis): void {
+    if (analysis.stats === undefined) return;
+    if (analysis.statKeys === undefined) {
+      this.stats = this.stats === undefined ? analysis.stats.slice() : mergeStats(this.stats, analysis.stats);
+      return;
+    }
+    analysis.statKeys.forEach((key, c) => {
+      const part = analysis.stats?.subarray(c * STAT_SLOTS, (c + 1) * STAT_SLOTS) ?? newStats(1);
+      const mine = this.jsonStats.get(key);
+      this.jsonStats.set(key, mine === undefined ? part.slice() : mergeStats(mine, part));
+    });
+  }
+
+  /** Ends the pass: the unterminated last record, and the arrays. */
+  finish(): BuiltRecords {
+    const last = joined(this.carry);
+    if (last.length > 0) this.appendParsed(last, 0, contentEnd(last, 0, last.length), this.carryStart);
+    // The parser of joined records kept its own JSONL statistics.
+    this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys() });
+    while (this.firstRecord.length < this.chunkStarts.length + 1) this.firstRecord.push(this.count);
+    let stats = this.stats;
+    let statNames: string[] | undefined = this.options.columns;
+    if (this.jsonStats.size > 0) {
+      statNames = [...this.jsonStats.keys()];
+      stats = newStats(statNames.length);
+      statNames.forEach((key, c) => stats?.set(this.jsonStats.get(key) ?? newStats(1), c * STAT_SLOTS));
+    }
+    return {
+      count: this.count,
+      firstRecord: Float64Array.from(this.firstRecord),
+      offsets: this.offsets.done(),
+      times: this.times?.done(),
+      badCount: this.badCount,
+      bad: this.bad,
+      stats,
+      statNames: stats === undefined ? undefined : statNames,
+    };
+  }
+}
+
+function emptyAnalysis(): ChunkAnalysis {
+  return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, quoteParity: 0 };
+}
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * What the indexing pass must know before it starts: the bytes at the start of the file, the CSV header
+ * (column names and where the records begin), and a sample time value to resolve `auto` formats.
+ */
+import { SeekdataError, invalidOption } from '../../errors.js';
+import type { ByteSource } from '../../sources/source.js';
+import { decodeBzip2Block } from '../../readers/bzip2/block.js';
+import { chunkLayout, ChunkDecoder, type PieceOptions } from '../../readers/chunks.js';
+import type { Format } from '../../readers/detect.js';
+import type { UnitTable } from '../../readers/units.js';
+import { inlineRunner } from '../../workers/pool.js';
+import { contentEnd, forEachTerminator, isBlank, type AnalyzeSpec } from './analyze.js';
+import { splitRecord } from './csv.js';
+import { text } from './numbers.js';
+import type { ResolvedRecordOptions } from './options.js';
+import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
+
+/** Compressed bytes that surely hold the first bzip2 block (at most ~1 MB even for incompressible data). */
+const FIRST_BLOCK_BYTES = 2 << 20;
+
+export async function firstChunkBytes(source: ByteSource, format: Format, units: UnitTable | undefined, pieces: PieceOptions): Promise<Uint8Array> {
+  if (source.size === 0) return new Uint8Array(0);
+  if (units !== undefined) {
+    const layout = chunkLayout(units, pieces);
+    if (layout.count === 0) return new Uint8Array(0);
+    const decoder = new ChunkDecoder(source, units, layout, inlineRunner);
+    try {
+      return await decoder.decode(0);
+    } finally {
+      decoder.close();
+    }
+  }
+  if (format !== 'bzip2') throw new Error(`internal: no chunk map for a ${format} file`);
+  const n = Math.min(source.size, FIRST_BLOCK_BYTES);
+  const data = await source.read(0, n);
+  // An empty stream ("BZh9" + end-of-stream marker) has no block.
+  if (data.length >= 7 && data[4] === 0x17 && data[5] === 0x72 && data[6] === 0x45) return new Uint8Array(0);
+  return decodeBzip2Block({ data, bitOffset: 32, level: 9, base: 0, atEnd: n === source.size, file: source.name }).bytes;
+}
+
+export interface FileLayout {
+  /** Where records begin in the first chunk (after a byte-order mark and the CSV header). */
+  begin: number;
+  columns: string[];
+  timeField: number | string[] | undefined;
+  timeFormat: ResolvedTimeFormat | undefined;
+  /** Fields per record used for CSV statistics. */
+  statColumns: number;
+}
+
+/** Lines of `bytes` from `from`, as [start, contentEnd, nextStart], stopping at the first unterminated one. */
+function* lines(bytes: Uint8Array, from: number, kind: AnalyzeSpec['kind'], delimiter: number, isWholeFile: boolean): Generator<[number, number, number]> {
+  const terminators: number[] = [];
+  forEachTerminator(bytes, { kind, delimiter, begin: from, inQuote: false, statColumns: 0, maxBad: 0 }, (t) => terminators.push(t));
+  let start = from;
+  for (const t of terminators) {
+    yield [start, contentEnd(bytes, start, t), t + 1];
+    start = t + 1;
+  }
+  if (isWholeFile && start < bytes.length) yield [start, bytes.length, bytes.length];
+}
+
+export function describeLayout(file: string, first: Uint8Array, isWholeFile: boolean, options: ResolvedRecordOptions): FileLayout {
+  const kind = options.kind;
+  const delimiter = options.delimiter.charCodeAt(0);
+  let begin = first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0;
+  const it = lines(first, begin, kind, delimiter, isWholeFile);
+  const nextRecord = (): [number, number, number] | undefined => {
+    for (;;) {
+      const r = it.next();
+      if (r.done === true) return undefined;
+      if (!isBlank(kind, first, r.value[0], r.value[1])) return r.value;
+    }
+  };
+  let columns: string[] = [];
+  if (kind === 'csv' && options.header) {
+    const header = nextRecord();
+    if (header === undefined) {
+      if (first.length > begin && !isWholeFile) {
+        throw new SeekdataError('PARSE_ERROR', `${file}: the CSV header line is longer than the first chunk (${first.length} bytes)`, { file });
+      }
+    } else {
+      columns = splitRecord(first.subarray(header[0], header[1]), delimiter).map((c) => c.trim());
+      begin = header[2];
+    }
+  }
+  const sample = nextRecord();
+  if (kind === 'csv' && !options.header && sample !== undefined) {
+    columns = splitRecord(first.subarray(sample[0], sample[1]), delimiter).map((_, k) => String(k));
+  }
+  let timeField: number | string[] | undefined;
+  let sampleValue: string | number | undefined;
+  const tc = options.timeColumn;
+  if (tc !== undefined && kind === 'csv') {
+    timeField = typeof tc === 'number' ? tc : columns.indexOf(tc);
+    if (timeField < 0 && typeof tc === 'string' && /^\d+$/.test(tc) && !options.header) timeField = Number(tc);
+    if (timeField < 0) {
+      throw invalidOption('timeColumn', `a column of ${file} (${columns.length === 0 ? 'the file has no header' : columns.join(', ')})`, tc);
+    }
+    if (sample !== undefined) sampleValue = splitRecord(first.subarray(sample[0], sample[1]), delimiter)[timeField];
+  } else if (tc !== undefined && kind === 'jsonl') {
+    timeField = String(tc).split('.');
+    if (sample !== undefined) {
+      try {
+        let v: unknown = JSON.parse(text(first, sample[0], sample[1]));
+        for (const key of timeField) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+        if (typeof v === 'string' || typeof v === 'number') sampleValue = v;
+      } catch {
+        // An invalid first record leaves the format to the default; the pass reports the record.
+      }
+    }
+  }
+  if (kind === 'jsonl' && sample !== undefined) {
+    try {
+      const value: unknown = JSON.parse(text(first, sample[0], sample[1]));
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) columns = Object.keys(value);
+    } catch {
+      // Column names of JSONL are informative only.
+    }
+  }
+  return {
+    begin,
+    columns,
+    timeField,
+    timeFormat: timeField === undefined ? undefined : resolveTimeFormat(options.timeFormat, sampleValue),
+    statColumns: !options.stats ? 0 : kind === 'csv' ? columns.length : kind === 'jsonl' ? 1 : 0,
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Timestamp parsing to epoch milliseconds (a double; sub-millisecond digits are kept as a fraction):
+ * ISO-8601 date-times with or without an offset (no offset = UTC, or local time in a given IANA zone),
+ * dates, and epoch numbers in seconds / milliseconds / microseconds / nanoseconds.
+ */
+import { parseNumber } from './numbers.js';
+
+export const TIME_FORMATS = ['auto', 'iso', 'date', 'epoch', 's', 'ms', 'us', 'ns'] as const;
+export type TimeFormat = (typeof TIME_FORMATS)[number];
+/** What `auto` and `epoch` resolve to once the data has been seen. */
+export type ResolvedTimeFormat = 'iso' | 's' | 'ms' | 'us' | 'ns';
+
+/** Epoch units as a power of ten relative to milliseconds. */
+const EPOCH_EXPONENT: Record<Exclude<ResolvedTimeFormat, 'iso'>, number> = { s: 3, ms: 0, us: -3, ns: -6 };
+
+function epochToMs(value: number, format: Exclude<ResolvedTimeFormat, 'iso'>): number {
+  const e = EPOCH_EXPONENT[format];
+  // Dividing by an exact power of ten rounds once; multiplying by 1e-6 (inexact) would round twice.
+  return e >= 0 ? value * 10 ** e : value / 10 ** -e;
+}
+
+/**
+ * Microsecond and nanosecond epochs have more digits than a double holds exactly: split the integer
+ * text into milliseconds and the fraction so the result is the nearest double to the true value.
+ */
+function splitEpoch(b: Uint8Array, start: number, end: number, format: 'us' | 'ns'): number {
+  let i = start;
+  const negative = b[i] === 0x2d;
+  if (negative || b[i] === 0x2b) i++;
+  const digits = end - i;
+  const shift = -EPOCH_EXPONENT[format];
+  if (digits <= 15 || digits > 30) return NaN;
+  for (let k = i; k < end; k++) if (b[k] < 0x30 || b[k] > 0x39) return NaN;
+  let whole = 0;
+  for (let k = i; k < end - shift; k++) whole = whole * 10 + (b[k] - 0x30);
+  let fraction = 0;
+  for (let k = end - shift; k < end; k++) fraction = fraction * 10 + (b[k] - 0x30);
+  const ms = whole + fraction / 10 ** shift;
+  return negative ? -ms : ms;
+}
+
+/** The epoch unit a number most likely uses, from its magnitude (years 1973..5138 for seconds). */
+export function inferEpochUnit(value: number): Exclude<ResolvedTimeFormat, 'iso'> {
+  const v = Math.abs(value);
+  if (v < 1e11) return 's';
+  if (v < 1e14) return 'ms';
+  if (v < 1e17) return 'us';
+  return 'ns';
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digitsAt(b: Uint8Array, i: number, n: number, end: number): number {
+  if (i + n > end) return -1;
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const c = b[i + k] - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** Offset (ms) of an IANA zone from UTC at a UTC instant, through Intl, cached per zone and hour. */
+export class ZoneOffsets {
+  private readonly format: Intl.DateTimeFormat;
+  private readonly cache = new Map<number, number>();
+
+  constructor(readonly zone: string) {
+    // Throws RangeError for an unknown zone: callers validate the option with it.
+    this.format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  offsetAt(utcMs: number): number {
+    const key = Math.floor(utcMs / 900_000);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+    const parts: Record<string, number> = {};
+    for (const p of this.format.formatToParts(new Date(key * 900_000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    const local = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+    const offset = local - key * 900_000;
+    if (this.cache.size > 100_000) this.cache.clear();
+    this.cache.set(key, offset);
+    return offset;
+  }
+
+  /** The UTC instant of a wall-clock time in this zone (given as if it were UTC). */
+  toUtc(localAsUtc: number): number {
+    const guess = localAsUtc - this.offsetAt(localAsUtc);
+    return localAsUtc - this.offsetAt(guess);
+  }
+}
+
+/** Parses an ISO-8601 date or date-time in bytes [start, end); NaN when it is not one. */
+export function parseIso(b: Uint8Array, start: number, end: number, zone: ZoneOffsets | undefined): number {
+  while (start < end && (b[start] === 0x20 || b[start] === 0x09)) start++;
+  while (end > start && (b[end - 1] === 0x20 || b[end - 1] === 0x09)) end--;
+  const year = digitsAt(b, start, 4, end);
+  if (year < 0 || b[start + 4] !== 0x2d) return NaN;
+  const month = digitsAt(b, start + 5, 2, end);
+  if (month < 1 || month > 12 || b[start + 7] !== 0x2d) return NaN;
+  const day = digitsAt(b, start + 8, 2, end);
+  if (day < 1 || day > DAYS_IN_MONTH[month - 1] || (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))) return NaN;
+  let i = start + 10;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let fraction = 0;
+  if (i < end && (b[i] === 0x54 || b[i] === 0x74 || b[i] === 0x20)) {
+    hour = digitsAt(b, i + 1, 2, end);
+    if (hour < 0 || hour > 24 || b[i + 3] !== 0x3a) return NaN;
+    minute = digitsAt(b, i + 4, 2, end);
+    if (minute < 0 || minute > 59) return NaN;
+    i += 6;
+    if (i < end && b[i] === 0x3a) {
+      second = digitsAt(b, i + 1, 2, end);
+      if (second < 0 || second > 60) return NaN;
+      i += 3;
+      if (i < end && (b[i] === 0x2e || b[i] === 0x2c)) {
+        let scale = 1;
+        i++;
+        const from = i;
+        while (i < end && b[i] >= 0x30 && b[i] <= 0x39) {
+          scale /= 10;
+          fraction += (b[i] - 0x30) * scale;
+          i++;
+        }
+        if (i === from) return NaN;
+      }
+    }
+  }
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second) + fraction * 1000;
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  if (i === end) return zone === undefined ? ms : zone.toUtc(ms);
+  if ((b[i] === 0x5a || b[i] === 0x7a) && i + 1 === end) return ms;
+  if (b[i] !== 0x2b && b[i] !== 0x2d) return NaN;
+  const sign = b[i] === 0x2d ? -1 : 1;
+  const oh = digitsAt(b, i + 1, 2, end);
+  if (oh < 0 || oh > 23) return NaN;
+  i += 3;
+  let om = 0;
+  if (i < end) {
+    if (b[i] === 0x3a) i++;
+    om = digitsAt(b, i, 2, end);
+    if (om < 0 || om > 59) return NaN;
+    i += 2;
+  }
+  if (i !== end) return NaN;
+  return ms - sign * (oh * 3_600_000 + om * 60_000);
+}
+
+/** Parses a timestamp field in the resolved format; NaN when it cannot be parsed. */
+export function parseTime(b: Uint8Array, start: number, end: number, format: ResolvedTimeFormat, zone: ZoneOffsets | undefined): number {
+  if (format === 'iso') return parseIso(b, start, end, zone);
+  while (start < end && (b[start] === 0x20 || b[start] === 0x09)) start++;
+  while (end > start && (b[end - 1] === 0x20 || b[end - 1] === 0x09)) end--;
+  if ((format === 'us' || format === 'ns') && end - start > 15) {
+    const split = splitEpoch(b, start, end, format);
+    if (!Number.isNaN(split)) return split;
+  }
+  const v = parseNumber(b, start, end);
+  return Number.isFinite(v) ? epochToMs(v, format) : NaN;
+}
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(64);
+
+/** Parses a JSON value (string or number) as a timestamp. */
+export function parseTimeValue(value: unknown, format: ResolvedTimeFormat, zone: ZoneOffsets | undefined): number {
+  if (typeof value === 'number') return format === 'iso' ? NaN : Number.isFinite(value) ? epochToMs(value, format) : NaN;
+  if (typeof value !== 'string') return NaN;
+  if (scratch.length < value.length * 3) scratch = new Uint8Array(value.length * 3);
+  const { written } = encoder.encodeInto(value, scratch);
+  return parseTime(scratch, 0, written, format, zone);
+}
+
+/** Resolves `auto` / `epoch` / `date` from a sample value (the first record's). */
+export function resolveTimeFormat(format: TimeFormat, sample: number | string | undefined): ResolvedTimeFormat {
+  if (format === 'iso' || format === 'date') return 'iso';
+  if (format === 's' || format === 'ms' || format === 'us' || format === 'ns') return format;
+  const numeric = typeof sample === 'number' ? sample : typeof sample === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(sample) ? Number(sample) : undefined;
+  if (format === 'epoch') return numeric === undefined ? 's' : inferEpochUnit(numeric);
+  return numeric === undefined ? 'iso' : inferEpochUnit(numeric);
+}

@@ -1,0 +1,124 @@
+/**
+ * The timestamp index: each record's time (epoch ms, NaN when unparsable). Sorted files answer range
+ * queries by binary search over the times themselves; otherwise (unsorted, or with unparsable times) a
+ * permutation of the valid records in time order is kept (4 bytes per record) and searched instead.
+ */
+
+export interface TimeSummary {
+  /** Records with a valid time. */
+  count: number;
+  unparsable: number;
+  sorted: boolean;
+  first: number | undefined;
+  last: number | undefined;
+}
+
+export class TimeIndex {
+  readonly summary: TimeSummary;
+
+  private constructor(
+    /** Time of each record. */
+    readonly times: Float64Array,
+    /** Valid records in time order, when the times themselves cannot be searched. */
+    readonly order: Uint32Array | undefined,
+    sorted: boolean,
+  ) {
+    const n = order === undefined ? times.length : order.length;
+    this.summary = {
+      count: n,
+      unparsable: times.length - n,
+      sorted,
+      first: n === 0 ? undefined : this.timeAt(0),
+      last: n === 0 ? undefined : this.timeAt(n - 1),
+    };
+  }
+
+  static build(times: Float64Array): TimeIndex {
+    let sorted = true;
+    let valid = 0;
+    let previous = -Infinity;
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i];
+      if (Number.isNaN(t)) continue;
+      valid++;
+      if (t < previous) sorted = false;
+      previous = t;
+    }
+    if (sorted && valid === times.length) return new TimeIndex(times, undefined, true);
+    const order = new Uint32Array(valid);
+    let k = 0;
+    for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) order[k++] = i;
+    // Stable: equal times stay in record order.
+    if (!sorted) order.sort((a, b) => times[a] - times[b] || a - b);
+    return new TimeIndex(times, order, sorted);
+  }
+
+  static fromParts(times: Float64Array, order: Uint32Array | undefined, sorted: boolean): TimeIndex {
+    return new TimeIndex(times, order, sorted);
+  }
+
+  /** Time of the k-th record in time order. */
+  private timeAt(k: number): number {
+    return this.times[this.order === undefined ? k : this.order[k]];
+  }
+
+  private recordAt(k: number): number {
+    return this.order === undefined ? k : this.order[k];
+  }
+
+  /** First position in time order whose time is >= t (or > t when `strict`). */
+  private lowerBound(t: number, strict = false): number {
+    let lo = 0;
+    let hi = this.summary.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.timeAt(mid);
+      if (v < t || (strict && v === t)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Positions [from, to) in time order of the records with t0 <= time < t1. */
+  bounds(t0: number, t1: number): { from: number; to: number } {
+    const from = this.lowerBound(t0);
+    return { from, to: Math.max(from, this.lowerBound(t1)) };
+  }
+
+  /** Record numbers with time in [t0, t1), in time order (ties in record order), at most `limit`. */
+  range(t0: number, t1: number, limit = Infinity): Uint32Array {
+    const { from, to } = this.bounds(t0, t1);
+    const end = Math.min(to, from + limit);
+    if (this.order === undefined) {
+      const out = new Uint32Array(Math.max(0, end - from));
+      for (let k = 0; k < out.length; k++) out[k] = from + k;
+      return out;
+    }
+    return this.order.slice(from, end);
+  }
+
+  /** Record numbers of time-order positions [from, to). */
+  recordsAt(from: number, to: number): Uint32Array {
+    if (this.order !== undefined) return this.order.slice(from, to);
+    const out = new Uint32Array(Math.max(0, to - from));
+    for (let k = 0; k < out.length; k++) out[k] = from + k;
+    return out;
+  }
+
+  /** The record whose time is closest to t (the earlier one on a tie), or undefined when none has a time. */
+  nearest(t: number): number | undefined {
+    const n = this.summary.count;
+    if (n === 0) return undefined;
+    const k = this.lowerBound(t);
+    if (k === 0) return this.recordAt(0);
+    if (k === n) return this.recordAt(n - 1);
+    // Of equal times, the first in record order.
+    const before = this.lowerBound(this.timeAt(k - 1));
+    return t - this.timeAt(k - 1) <= this.timeAt(k) - t ? this.recordAt(before) : this.recordAt(k);
+  }
+
+  /** Time of a record (NaN when unparsable). */
+  timeOf(record: number): number {
+    return this.times[record];
+  }
+}
