@@ -78,9 +78,18 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
           ? undefined
           : optionsDifference(stored.options, recordOptions) ??
             (stored.pieces.bigUnitBytes !== resolved.pieces.bigUnitBytes || stored.pieces.pieceBytes !== resolved.pieces.pieceBytes ? 'bigUnitBytes/pieceBytes differ' : undefined);
+        let file: IndexedFile | undefined;
         if (isStoredRecordsMeta(stored) && why === undefined) {
           const reader = new SeekableReader({ ...readerInit, units, indexPath: fresh.path, indexStatus: 'loaded', scannedOnOpen: false });
-          const file = fromSections(reader, fresh, stored, recordOptions, started);
+          try {
+            file = fromSections(reader, fresh, stored, recordOptions, started);
+          } catch (error) {
+            if (!(error instanceof SeekdataError) || error.code !== 'CORRUPT_INDEX' || resolved.ifStale === 'error') throw error;
+            options.onWarning?.(`${error.message}; rebuilding`);
+            rebuilding = true;
+          }
+        }
+        if (file !== undefined && isStoredRecordsMeta(stored)) {
           if (recordOptions.strict && (file.time?.summary.unparsable ?? 0) > 0) {
             const example = stored.time?.unparsableExamples[0];
             await file.close();
@@ -120,7 +129,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times);
-    const stats = built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns);
+    const stats = built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab);
     const meta: StoredRecordsMeta = {
       options: recordOptions,
       pieces: resolved.pieces,
@@ -138,7 +147,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     const status = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     const reader = new SeekableReader({ ...readerInit, units, indexPath, indexStatus: status, scannedOnOpen: true });
-    const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets);
+    const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored });
     const report: IndexReport = { records: built.count, status, indexPath, indexBytes, seconds: (performance.now() - started) / 1000, time: meta.time };
     return new IndexedFile(reader, records, time, layout.columns, stats, recordOptions, report);
   } catch (error) {
@@ -203,6 +212,9 @@ function recordSections(built: BuiltRecords, time: TimeIndex | undefined): Array
   const out: Array<[string, SectionValue]> = [
     ['records.first', built.firstRecord],
     ['records.offsets', built.offsets],
+    ['records.tails', built.tails],
+    ['records.tailOffsets', built.tailOffsets],
+    ['records.tailStored', built.tailStored],
   ];
   if (time !== undefined) {
     out.push(['time.values', time.times]);
@@ -233,7 +245,13 @@ function fromSections(
     if (order === undefined && (!meta.time.sorted || meta.time.unparsable > 0)) throw fail('time order section missing');
     time = TimeIndex.fromParts(values, order, meta.time.sorted);
   }
-  const records = new RecordIndex(reader, options.kind, first, offsets);
+  const tails = sections.get('records.tails');
+  const tailOffsets = sections.get('records.tailOffsets');
+  const tailStored = sections.get('records.tailStored');
+  if (!(tails instanceof Uint8Array) || !(tailOffsets instanceof Float64Array) || !(tailStored instanceof Uint8Array) || tailStored.length !== reader.layout.count) {
+    throw fail('record tail sections missing');
+  }
+  const records = new RecordIndex(reader, options.kind, first, offsets, { bytes: tails, offsets: tailOffsets, stored: tailStored });
   const report: IndexReport = {
     records: meta.count,
     status: 'loaded',

@@ -9,6 +9,12 @@ import type { RecordKind } from './records/analyze.js';
 
 const decoder = new TextDecoder();
 
+export interface RecordTails {
+  bytes: Uint8Array;
+  offsets: Float64Array;
+  stored: Uint8Array;
+}
+
 export class RecordIndex {
   readonly count: number;
 
@@ -19,8 +25,70 @@ export class RecordIndex {
     readonly firstRecord: Float64Array,
     /** Per record: start offset within its chunk. */
     readonly offsets: Uint32Array,
+    /** Per chunk: the bytes past its end that complete its last record (see BuiltRecords.tails). */
+    readonly tails: RecordTails,
   ) {
     this.count = offsets.length;
+  }
+
+  /** Records starting in chunk c: [first, end). */
+  recordsOf(chunk: number): { first: number; end: number } {
+    return { first: this.firstRecord[chunk], end: this.firstRecord[chunk + 1] };
+  }
+
+  /** The tail of chunk c, or undefined when it was too long to store. */
+  tailOf(chunk: number): Uint8Array | undefined {
+    if (this.tails.stored[chunk] === 0) return undefined;
+    return this.tails.bytes.subarray(this.tails.offsets[chunk], this.tails.offsets[chunk + 1]);
+  }
+
+  /**
+   * The records starting in a chunk as spans relative to the chunk's bytes followed by its tail (what a
+   * worker needs to parse them without the next chunk). Records running past an unstored tail are
+   * listed in `long` instead (read them with `get`).
+   */
+  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
+    const { first, end } = this.recordsOf(chunk);
+    const layout = this.reader.layout;
+    const chunkStart = layout.start[chunk];
+    const chunkLength = layout.start[chunk + 1] - chunkStart;
+    const tail = this.tailOf(chunk);
+    const available = chunkLength + (tail?.length ?? 0);
+    const records = new Float64Array(end - first);
+    const spans = new Uint32Array(2 * (end - first));
+    const long: number[] = [];
+    let n = 0;
+    for (let r = first; r < end; r++) {
+      const start = this.offsets[r];
+      const spanEnd = (r + 1 < this.count ? this.start(r + 1) : this.reader.size) - chunkStart;
+      if (spanEnd > available && tail === undefined) {
+        long.push(r);
+        continue;
+      }
+      records[n] = r;
+      spans[2 * n] = start;
+      spans[2 * n + 1] = Math.min(spanEnd, available);
+      n++;
+    }
+    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail ?? new Uint8Array(0), long };
+  }
+
+  /**
+   * The content of record i from the bytes of its start chunk (and the chunk's tail), without reading
+   * anything; undefined when the record runs past a tail that was not stored.
+   */
+  fromChunk(i: number, chunk: number, bytes: Uint8Array): Uint8Array | undefined {
+    const chunkStart = this.reader.layout.start[chunk];
+    const { start, end } = this.span(i);
+    const from = start - chunkStart;
+    const to = end - chunkStart;
+    if (to <= bytes.length) return this.content(bytes.slice(from, to));
+    const tail = this.tailOf(chunk);
+    if (tail === undefined) return undefined;
+    const out = new Uint8Array(bytes.length - from + Math.min(tail.length, to - bytes.length));
+    out.set(bytes.subarray(from));
+    out.set(tail.subarray(0, out.length - (bytes.length - from)), bytes.length - from);
+    return this.content(out);
   }
 
   private check(i: number): void {
@@ -59,7 +127,7 @@ export class RecordIndex {
   }
 
   /** Strips the terminator (and trailing blank lines for CSV / JSONL) from a record's span. */
-  private content(bytes: Uint8Array): Uint8Array {
+  content(bytes: Uint8Array): Uint8Array {
     let end = bytes.length;
     if (this.kind === 'lines') {
       if (end > 0 && bytes[end - 1] === 0x0a) end--;
@@ -102,11 +170,15 @@ export class RecordIndex {
       while (next < groups.length) {
         const [chunk, positions] = groups[next++];
         const bytes = await this.reader.chunk(chunk);
-        const chunkStart = this.reader.layout.start[chunk];
         for (const k of positions) {
-          const { start, end } = this.span(indices[k]);
-          // A record running into the next chunk is read through the reader (rare: one per chunk at most).
-          out[k] = this.content(end - chunkStart <= bytes.length ? bytes.slice(start - chunkStart, end - chunkStart) : await this.reader.read(start, end - start));
+          // A record running past its chunk is completed from the chunk's tail; only a record longer
+          // than the tail limit is read through the reader.
+          const fromChunk = this.fromChunk(indices[k], chunk, bytes);
+          if (fromChunk !== undefined) out[k] = fromChunk;
+          else {
+            const { start, end } = this.span(indices[k]);
+            out[k] = this.content(await this.reader.read(start, end - start));
+          }
         }
       }
     };

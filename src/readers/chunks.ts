@@ -5,6 +5,8 @@
  */
 import { SeekdataError } from '../errors.js';
 import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
+import type { ParsedRows } from '../datasets/parse.js';
+import { parseChunk, type ChunkParse } from '../workers/jobs.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { padded4 } from './xz/container.js';
@@ -31,6 +33,13 @@ const MAX_CURSORS = 2;
 export interface DecodedChunk {
   bytes: Uint8Array;
   analysis?: ChunkAnalysis | undefined;
+  parsed?: ParsedRows | undefined;
+}
+
+/** Work done on a chunk in the same worker job that decodes it. */
+export interface ChunkWork {
+  analyze?: AnalyzeSpec | undefined;
+  parse?: ChunkParse | undefined;
 }
 
 export interface ChunkLayout {
@@ -103,41 +112,52 @@ export class ChunkDecoder {
 
   /** Decodes one chunk and checks it against the chunk map. */
   async decode(chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return (await this.decodeWith(chunk, signal, undefined)).bytes;
+    return (await this.decodeWith(chunk, signal, {})).bytes;
   }
 
-  /** Decodes one chunk and, in the same worker job, analyses its records when `analyze` is given. */
-  async decodeWith(chunk: number, signal: AbortSignal | undefined, analyze: AnalyzeSpec | undefined): Promise<DecodedChunk> {
+  /** Decodes one chunk and, in the same worker job, analyses or parses its records when asked. */
+  async decodeWith(chunk: number, signal: AbortSignal | undefined, work: ChunkWork): Promise<DecodedChunk> {
+    const { analyze, parse } = work;
     const units = this.units;
     const u = this.layout.unit[chunk];
     const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
     const file = this.source.name;
     if (units.format === 'plain') {
       const bytes = await this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
+      if (parse !== undefined) {
+        const all = parse.tail.length === 0 ? bytes : concat(bytes, parse.tail);
+        const result = await this.runner.run({ op: 'parse', bytes: all, spans: parse.spans, records: parse.records, spec: parse.spec }, signal, movable(all));
+        return { bytes: new Uint8Array(0), parsed: result.parsed };
+      }
       if (analyze === undefined) return { bytes };
       // Fresh bytes from the source: move them to the worker and back instead of copying.
-      const result = await this.runner.run({ op: 'analyze', bytes, analyze }, signal, bytes.buffer instanceof ArrayBuffer && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : []);
+      const result = await this.runner.run({ op: 'analyze', bytes, analyze }, signal, movable(bytes));
       return { bytes: result.bytes, analysis: result.analysis };
     }
     if (isBigUnit(units, u, this.layout.big)) {
       const bytes = await this.decodePiece(chunk);
-      return { bytes, analysis: analyze === undefined ? undefined : analyzeChunk(bytes, analyze) };
+      return {
+        bytes,
+        analysis: analyze === undefined ? undefined : analyzeChunk(bytes, analyze),
+        parsed: parse === undefined ? undefined : parseChunk(bytes, parse),
+      };
     }
     if (units.format === 'bzip2') {
       const first = Math.floor(units.cStart[u] / 8);
       const end = Math.min(this.source.size, Math.ceil(units.cEnd[u] / 8));
       const data = await this.source.read(first, end - first);
       const result = await this.runner.run(
-        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze },
+        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze, parse },
         signal,
       );
-      if (result.bytes.length !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
+      const decodedLength = parse === undefined ? result.bytes.length : expected;
+      if (decodedLength !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
         throw new SeekdataError('CORRUPT_DATA', `${file}: bzip2 block at byte ${first} does not match the index (file changed?)`, {
           file,
           compressedOffset: first,
         });
       }
-      return { bytes: result.bytes, analysis: result.analysis };
+      return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
     }
     const offset = units.cStart[u];
     const data = await this.source.read(offset, units.cEnd[u] - offset);
@@ -146,10 +166,11 @@ export class ChunkDecoder {
         op: 'decode',
         task: { kind: 'xz', block: { data, offset, unpaddedSize: units.param[u], uncompressedSize: expected, checkType: units.kind[u], file } },
         analyze,
+        parse,
       },
       signal,
     );
-    return { bytes: result.bytes, analysis: result.analysis };
+    return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
   }
 
   private async decodePiece(chunk: number): Promise<Uint8Array> {
@@ -253,4 +274,16 @@ function takeBytes(cursor: Cursor, n: number): Uint8Array {
   }
   cursor.pendingBytes -= n;
   return out;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The buffer of a fresh array that owns all of it, to move to a worker; none for views into shared buffers. */
+function movable(bytes: Uint8Array): ArrayBuffer[] {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : [];
 }

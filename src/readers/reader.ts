@@ -6,7 +6,7 @@
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
-import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type PieceOptions } from './chunks.js';
+import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import { XzPrefixDecoder } from './xz/prefix.js';
 import type { Format } from './detect.js';
 import { ByteLru } from './lru.js';
@@ -72,6 +72,8 @@ export class SeekableReader {
   private readonly cache: ByteLru<number, Uint8Array>;
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
   private readonly decoder: ChunkDecoder;
+  /** The job runner (worker pool or inline) the reader decodes with. */
+  readonly runner: JobRunner;
   private readonly prefix: XzPrefixDecoder | undefined;
   private closed = false;
 
@@ -89,6 +91,7 @@ export class SeekableReader {
     this.damage = init.damage;
     this.scannedOnOpen = init.scannedOnOpen;
     this.cache = new ByteLru(init.cacheBytes);
+    this.runner = init.runner;
     this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, (chunk, bytes) => this.cache.set(chunk, bytes));
     if (this.format === 'xz') {
       this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes));
@@ -136,6 +139,16 @@ export class SeekableReader {
     );
     this.inflight.set(index, decoding);
     return decoding;
+  }
+
+  /**
+   * Decodes a chunk in a worker job that also analyses or parses it (datasets, the indexing pass),
+   * bypassing the cache: the caller wants the job's result, not the bytes.
+   */
+  decodeWith(index: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
+    this.checkOpen();
+    this.stats.decodes++;
+    return this.decoder.decodeWith(index, signal, work);
   }
 
   /** The chunk holding decompressed byte `offset`. */

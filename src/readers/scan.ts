@@ -73,7 +73,7 @@ export async function* scanKnown(
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const done = decoder.decodeWith(chunk, options.signal, options.analyzeFor?.(layout.start[chunk])).then(
+      const done = decoder.decodeWith(chunk, options.signal, { analyze: options.analyzeFor?.(layout.start[chunk]) }).then(
         (decoded): Settled => ({ ok: true, decoded }),
         (error: unknown): Settled => ({ ok: false, error }),
       );

@@ -7,6 +7,7 @@
 import { splitFields } from './csv.js';
 import { isMissing, isSpace, parseNumber, text } from './numbers.js';
 import { addMissing, addText, addValue, newStats, STAT_SLOTS, toMoments } from './stats.js';
+import { VocabCollector } from './vocab.js';
 import { parseTime, parseTimeValue, ZoneOffsets, type ResolvedTimeFormat } from './time.js';
 
 export type RecordKind = 'lines' | 'csv' | 'jsonl';
@@ -41,6 +42,8 @@ export interface ChunkAnalysis {
   /** Packed partial column statistics (stats.ts), and for JSONL the key of each column. */
   stats: Float64Array | undefined;
   statKeys: string[] | undefined;
+  /** Distinct non-numeric values per statistics column (vocab.ts), null where there were too many. */
+  vocab: Array<Array<[string, number]> | null> | undefined;
   /** Parity of the number of quote characters in [begin, end) (CSV). */
   quoteParity: number;
 }
@@ -70,6 +73,7 @@ export class RecordParser {
   keys: Map<string, number> | undefined;
   badCount = 0;
   bad: Array<{ k: number; text: string }> = [];
+  readonly vocab = new VocabCollector();
   /** Text of the last unparsable timestamp. */
   lastBad = '';
   private readonly zone: ZoneOffsets | undefined;
@@ -163,7 +167,10 @@ export class RecordParser {
       const v = parseNumber(bytes, a, b);
       if (!Number.isNaN(v)) addValue(stats, c, v);
       else if (isMissing(bytes, a, b)) addMissing(stats, c);
-      else addText(stats, c);
+      else {
+        addText(stats, c);
+        this.vocab.add(c, bytes, a, b);
+      }
     }
     this.fields = n;
     return true;
@@ -220,7 +227,10 @@ export class RecordParser {
           const v = parseNumber(bytes, a, i);
           if (!Number.isNaN(v)) addValue(stats, n, v);
           else if (isMissing(bytes, a, i)) addMissing(stats, n);
-          else addText(stats, n);
+          else {
+            addText(stats, n);
+            this.vocab.add(n, bytes, a, i);
+          }
         }
       }
       n++;
@@ -279,7 +289,11 @@ export class RecordParser {
         const v = parseNumber(bytes, a, b);
         if (!Number.isNaN(v)) addValue(stats, c, v);
         else if (isMissing(bytes, a, b)) addMissing(stats, c);
-        else addText(stats, c);
+        else {
+          addText(stats, c);
+          // Quoted values with doubled quotes are rare: they count under their raw bytes.
+          this.vocab.add(c, bytes, a, b);
+        }
       }
     }
     const time = spec.time;
@@ -343,7 +357,10 @@ export class RecordParser {
       if (c < 0 || this.stats === undefined) continue;
       if (typeof value === 'number') addValue(this.stats, c, value);
       else if (value === null) addMissing(this.stats, c);
-      else addText(this.stats, c);
+      else {
+        addText(this.stats, c);
+        if (typeof value === 'string' || typeof value === 'boolean') this.vocab.addString(c, String(value));
+      }
     }
   }
 
@@ -427,6 +444,7 @@ export function analyzeChunk(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysi
     bad: parser.bad,
     stats: parser.moments(),
     statKeys: parser.statKeys(),
+    vocab: parser.stats === undefined ? undefined : parser.vocab.export(),
     quoteParity,
   };
 }

@@ -7,6 +7,7 @@ import { SeekdataError } from '../../errors.js';
 import { analyzeChunk, contentEnd, isBlank, RecordParser, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
 import { text } from './numbers.js';
 import { mergeStats, newStats, STAT_SLOTS } from './stats.js';
+import { finalizeVocab, mergeVocab } from './vocab.js';
 
 export interface BuiltRecords {
   count: number;
@@ -19,7 +20,20 @@ export interface BuiltRecords {
   bad: Array<{ record: number; text: string }>;
   stats: Float64Array | undefined;
   statNames: string[] | undefined;
+  /** Per statistics column: its categories and counts, or null (numeric, or too many distinct values). */
+  vocab: Array<Array<[string, number]> | null> | undefined;
+  /**
+   * Per chunk, the bytes after the chunk's end that complete the last record starting in it (its
+   * "tail"), so any record can be parsed from its start chunk alone. `tailOffsets[c]..[c + 1]` indexes
+   * `tails`; `tailStored[c]` is 0 when the tail was longer than the limit and was not kept.
+   */
+  tails: Uint8Array;
+  tailOffsets: Float64Array;
+  tailStored: Uint8Array;
 }
+
+/** Tails longer than this are not stored (records that long are read through the reader instead). */
+export const MAX_TAIL_BYTES = 64 << 10;
 
 export interface BuilderOptions {
   file: string;
@@ -60,6 +74,8 @@ export class RecordBuilder {
   private inQuote = false;
   private stats: Float64Array | undefined;
   private readonly jsonStats = new Map<string, Float64Array>();
+  private readonly vocabs = new Map<string, Map<string, number> | null>();
+  private readonly tails = new Map<number, Uint8Array | null>();
   private badCount = 0;
   private readonly bad: Array<{ record: number; text: string }> = [];
   private readonly parser: RecordParser;
@@ -70,6 +86,13 @@ export class RecordBuilder {
     const timed = spec.time !== undefined || options.timeFn !== undefined;
     this.times = timed ? new Growable(new Float64Array(1024)) : undefined;
     if (spec.statColumns > 0 && spec.kind === 'csv') this.stats = newStats(spec.statColumns);
+  }
+
+  /** The chunk (among those seen) holding absolute offset `at`. */
+  private chunkOfOffset(at: number): number {
+    let c = this.chunkStarts.length - 1;
+    while (c > 0 && this.chunkStarts[c] > at) c--;
+    return c;
   }
 
   /** Appends a record starting at absolute offset `start`. */
@@ -141,7 +164,14 @@ export class RecordBuilder {
     }
     const head = joined([...this.carry, bytes.subarray(spec.begin, analysis.first + 1)]);
     const headTerminator = head.length - 1;
+    const before = this.count;
     this.appendParsed(head, 0, contentEnd(head, 0, headTerminator), this.carryStart);
+    if (this.count > before && this.carryStart < offset) {
+      // The head record started in an earlier chunk: what lies past that chunk's end is its tail.
+      const owner = this.chunkOfOffset(this.carryStart);
+      const tail = head.subarray(this.chunkStarts[owner + 1] - this.carryStart);
+      this.tails.set(owner, tail.length <= MAX_TAIL_BYTES ? tail.slice() : null);
+    }
     const base = this.count;
     const times = analysis.times;
     const fn = this.options.timeFn;
@@ -162,6 +192,14 @@ export class RecordBuilder {
   }
 
   private mergeStats(analysis: ChunkAnalysis): void {
+    if (analysis.vocab !== undefined) {
+      analysis.vocab.forEach((values, c) => {
+        const name = analysis.statKeys?.[c] ?? this.options.columns[c] ?? String(c);
+        const merged: Array<Map<string, number> | null> = [this.vocabs.has(name) ? (this.vocabs.get(name) ?? null) : new Map()];
+        mergeVocab(merged, [values]);
+        this.vocabs.set(name, merged[0]);
+      });
+    }
     if (analysis.stats === undefined) return;
     if (analysis.statKeys === undefined) {
       this.stats = this.stats === undefined ? analysis.stats.slice() : mergeStats(this.stats, analysis.stats);
@@ -179,7 +217,7 @@ export class RecordBuilder {
     const last = joined(this.carry);
     if (last.length > 0) this.appendParsed(last, 0, contentEnd(last, 0, last.length), this.carryStart);
     // The parser of joined records kept its own JSONL statistics.
-    this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys() });
+    this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys(), vocab: this.parser.stats === undefined ? undefined : this.parser.vocab.export() });
     while (this.firstRecord.length < this.chunkStarts.length + 1) this.firstRecord.push(this.count);
     let stats = this.stats;
     let statNames: string[] | undefined = this.options.columns;
@@ -188,7 +226,24 @@ export class RecordBuilder {
       stats = newStats(statNames.length);
       statNames.forEach((key, c) => stats?.set(this.jsonStats.get(key) ?? newStats(1), c * STAT_SLOTS));
     }
+    const chunks = this.chunkStarts.length;
+    const tailOffsets = new Float64Array(chunks + 1);
+    const tailStored = new Uint8Array(chunks);
+    let tailBytes = 0;
+    for (let c = 0; c < chunks; c++) {
+      const tail = this.tails.get(c);
+      tailStored[c] = tail === null ? 0 : 1;
+      tailOffsets[c] = tailBytes;
+      tailBytes += tail?.length ?? 0;
+    }
+    tailOffsets[chunks] = tailBytes;
+    const tails = new Uint8Array(tailBytes);
+    for (const [c, tail] of this.tails) if (tail !== null) tails.set(tail, tailOffsets[c]);
     return {
+      tails,
+      tailOffsets,
+      tailStored,
+      vocab: statNames?.map((name) => finalizeVocab(this.vocabs.get(name))),
       count: this.count,
       firstRecord: Float64Array.from(this.firstRecord),
       offsets: this.offsets.done(),
@@ -202,7 +257,7 @@ export class RecordBuilder {
 }
 
 function emptyAnalysis(): ChunkAnalysis {
-  return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, quoteParity: 0 };
+  return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, vocab: undefined, quoteParity: 0 };
 }
 
 function joined(parts: Uint8Array[]): Uint8Array {

@@ -106,9 +106,14 @@ export interface ColumnStats {
   mean: number | null;
   /** Population standard deviation (as StandardScaler uses). */
   std: number | null;
+  /**
+   * The distinct non-numeric values with their counts, sorted by value (their positions are the
+   * category ids datasets use), or null when the column has none or more than 1,000.
+   */
+  categories: Array<{ value: string; count: number }> | null;
 }
 
-export function finalizeStats(s: Float64Array, names: string[]): ColumnStats[] {
+export function finalizeStats(s: Float64Array, names: string[], vocab?: Array<Array<[string, number]> | null>): ColumnStats[] {
   const out: ColumnStats[] = [];
   for (let c = 0; c < names.length; c++) {
     const o = c * STAT_SLOTS;
@@ -124,6 +129,7 @@ export function finalizeStats(s: Float64Array, names: string[]): ColumnStats[] {
       max: has ? s[o + MAX] : null,
       mean: has ? s[o + SHIFT] + s[o + MEAN] : null,
       std: has ? Math.sqrt(Math.max(0, s[o + M2] / count)) : null,
+      categories: vocab?.[c]?.map(([value, n]) => ({ value, count: n })) ?? null,
     });
   }
   return out;

@@ -1,0 +1,145 @@
+/**
+ * What to parse out of each record: feature and label fields, categorical vocabularies, the missing and
+ * malformed policies and standardisation, compiled against a file's index (its columns and statistics)
+ * into the plain ParseSpec the workers run.
+ */
+import { SeekdataError, invalidOption } from '../errors.js';
+import type { IndexedFile } from '../index/indexed-file.js';
+import type { ColumnStats } from '../index/records/stats.js';
+import { checkBoolean, checkOneOf } from '../options.js';
+import type { CompiledField, ParseSpec } from './parse.js';
+
+export type FieldRef = string | number;
+
+export interface FeatureOptions {
+  /**
+   * Feature fields: CSV column names or 0-based positions, or JSONL dotted paths. Default: every column
+   * the index found numeric, except the labels and the time column.
+   */
+  features?: FieldRef[];
+  /** Label field(s). Default: none (batches carry features only). */
+  labels?: FieldRef | FieldRef[];
+  /**
+   * Fields mapped to integer ids: a vocabulary per field, or `true` for the categories the index
+   * collected (sorted values; up to 1,000). Non-numeric fields named in `features` or `labels` are
+   * categorical automatically when the index has their categories. Unknown feature values map to the
+   * vocabulary's length; an unknown label makes the record malformed.
+   */
+  categorical?: Record<string, string[] | true>;
+  /** Label dtype: `'int32'` (class ids; default for categorical labels) or `'float32'` (default otherwise). */
+  labelType?: 'float32' | 'int32';
+  /** One-hot float32 labels: `true` (classes = the label's categories, or max + 1 of an integer label) or a class count. Default false. */
+  oneHot?: boolean | number;
+  /** Missing feature values: `'mean'` (the column mean from the index; default), a number, `'skip'` the record, or `'error'`. */
+  missing?: 'mean' | number | 'skip' | 'error';
+  /** Standardise numeric features to (x - mean) / std with the index statistics. Default false. */
+  standardize?: boolean;
+  /** Malformed records (too few fields, invalid JSON, text in a numeric field, no or unknown label): `'skip'` (counted) or `'error'` (PARSE_ERROR naming the record). Default `'skip'`. */
+  onMalformed?: 'skip' | 'error';
+}
+
+export interface CompiledFeatures {
+  spec: ParseSpec;
+  featureNames: string[];
+  labelNames: string[];
+  /** Per-row label width: labels.length, or the one-hot class count. */
+  labelWidth: number;
+}
+
+function refName(ref: FieldRef, file: IndexedFile): string {
+  if (typeof ref === 'number') return file.columns[ref] ?? String(ref);
+  return ref;
+}
+
+export function compileFeatures(file: IndexedFile, options: FeatureOptions): CompiledFeatures {
+  const kind = file.options.kind;
+  if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: datasets need records with fields: open the file with records: 'csv' or 'jsonl'`, { file: file.name });
+  const stats = new Map<string, ColumnStats>(file.stats.map((s) => [s.name, s]));
+  const labelRefs: FieldRef[] = options.labels === undefined ? [] : Array.isArray(options.labels) ? options.labels : [options.labels];
+  const categorical = options.categorical ?? {};
+  if (typeof categorical !== 'object' || categorical === null) throw invalidOption('categorical', 'an object of field → vocabulary or true', categorical);
+  const timeColumn = file.options.timeColumn;
+  const excluded = new Set([...labelRefs.map((r) => refName(r, file)), ...(timeColumn === undefined ? [] : [refName(timeColumn, file)])]);
+  let featureRefs = options.features;
+  if (featureRefs === undefined) {
+    if (file.stats.length === 0) throw invalidOption('features', 'given: the index has no statistics to find the numeric columns', undefined);
+    featureRefs = file.stats.filter((s) => s.numeric && !excluded.has(s.name) && !(s.name in categorical)).map((s) => s.name);
+    featureRefs.push(...Object.keys(categorical).filter((name) => !excluded.has(name)));
+  }
+  if (!Array.isArray(featureRefs)) throw invalidOption('features', 'an array of field names or positions', featureRefs);
+  const missing = options.missing ?? 'mean';
+  if (!(typeof missing === 'number' && Number.isFinite(missing)) && !['mean', 'skip', 'error'].includes(missing as string)) {
+    throw invalidOption('missing', "'mean', a number, 'skip' or 'error'", missing);
+  }
+  const standardize = checkBoolean('standardize', options.standardize ?? false);
+  const malformed = checkOneOf('onMalformed', options.onMalformed ?? 'skip', ['skip', 'error'] as const);
+
+  const compile = (ref: FieldRef, isLabel: boolean): CompiledField => {
+    let column = -1;
+    let path: string[] = [];
+    const name = refName(ref, file);
+    if (kind === 'csv') {
+      column = typeof ref === 'number' ? ref : file.columns.indexOf(ref);
+      if (!Number.isSafeInteger(column) || column < 0 || (file.columns.length > 0 && column >= file.columns.length)) {
+        throw invalidOption(isLabel ? 'labels' : 'features', `columns of ${file.name} (${file.columns.join(', ')})`, ref);
+      }
+    } else {
+      if (typeof ref !== 'string' || ref.length === 0) throw invalidOption(isLabel ? 'labels' : 'features', 'JSONL field paths', ref);
+      path = ref.split('.');
+    }
+    const s = stats.get(name);
+    let vocab: string[] | undefined;
+    const given = categorical[name];
+    if (Array.isArray(given)) vocab = given.map(String);
+    else if (given === true || (s !== undefined && !s.numeric && s.nonNumeric > 0)) {
+      if (s?.categories === null || s?.categories === undefined) {
+        throw invalidOption(`categorical.${name}`, 'a vocabulary: the index has no categories for it (numeric, or more than 1,000 distinct values)', given ?? '(automatic)');
+      }
+      vocab = s.categories.map((c) => c.value);
+    }
+    const mean = s?.mean ?? 0;
+    const std = s?.std ?? 1;
+    const numeric = vocab === undefined;
+    return {
+      column,
+      path,
+      name,
+      vocab,
+      fill: typeof missing === 'number' ? missing : mean,
+      shift: standardize && numeric && !isLabel ? mean : 0,
+      scale: standardize && numeric && !isLabel && std > 0 ? 1 / std : 1,
+    };
+  };
+
+  const features = featureRefs.map((r) => compile(r, false));
+  const labels = labelRefs.map((r) => compile(r, true));
+  const labelIsCategorical = labels.length > 0 && labels[0].vocab !== undefined;
+  const labelType = checkOneOf('labelType', options.labelType ?? (labelIsCategorical ? 'int32' : 'float32'), ['float32', 'int32'] as const);
+  let oneHot = 0;
+  if (options.oneHot !== undefined && options.oneHot !== false) {
+    if (labels.length !== 1) throw invalidOption('oneHot', 'used with exactly one label', options.oneHot);
+    if (typeof options.oneHot === 'number') {
+      if (!Number.isSafeInteger(options.oneHot) || options.oneHot < 2) throw invalidOption('oneHot', 'true or a class count >= 2', options.oneHot);
+      oneHot = options.oneHot;
+    } else if (labelIsCategorical) oneHot = labels[0].vocab?.length ?? 0;
+    else {
+      const s = stats.get(labels[0].name);
+      if (s?.max === null || s?.max === undefined || !Number.isInteger(s.max) || (s.min ?? -1) < 0) {
+        throw invalidOption('oneHot', `a class count: ${labels[0].name} is not a non-negative integer column in the index`, true);
+      }
+      oneHot = s.max + 1;
+    }
+  }
+  const spec: ParseSpec = {
+    kind,
+    delimiter: file.options.delimiter.charCodeAt(0),
+    file: file.name,
+    features,
+    labels,
+    labelType,
+    oneHot,
+    missing: missing === 'skip' ? 'skip' : missing === 'error' ? 'error' : 'fill',
+    malformed,
+  };
+  return { spec, featureNames: features.map((f) => f.name), labelNames: labels.map((f) => f.name), labelWidth: oneHot > 0 ? oneHot : labels.length };
+}

@@ -1,0 +1,185 @@
+/**
+ * Parsing records into typed arrays, in the worker pool: the bytes of a batch's (or a chunk's) records
+ * in, a row-major Float32Array of features, labels (Float32Array or Int32Array) and the record numbers
+ * out. The spec is plain data compiled from the user's options and the index (features.ts).
+ */
+import { SeekdataError } from '../errors.js';
+import { fieldText, splitFields } from '../index/records/csv.js';
+import { isMissing, parseNumber, text } from '../index/records/numbers.js';
+import type { RecordKind } from '../index/records/analyze.js';
+
+export interface CompiledField {
+  /** CSV column position. */
+  column: number;
+  /** JSONL key path. */
+  path: string[];
+  name: string;
+  /** Category vocabulary: values map to their position (features: unknown values map to its length). */
+  vocab: string[] | undefined;
+  /** Value used for a missing entry when the policy is 'fill' (before standardisation). */
+  fill: number;
+  /** Standardisation: (x - shift) * scale. */
+  shift: number;
+  scale: number;
+}
+
+export interface ParseSpec {
+  kind: RecordKind;
+  delimiter: number;
+  file: string;
+  features: CompiledField[];
+  labels: CompiledField[];
+  labelType: 'float32' | 'int32';
+  /** One-hot label width (classes), 0 for plain labels. */
+  oneHot: number;
+  missing: 'fill' | 'skip' | 'error';
+  malformed: 'skip' | 'error';
+}
+
+export interface ParsedRows {
+  /** Rows × features, row-major. */
+  features: Float32Array;
+  /** Rows × labels (or rows × oneHot). */
+  labels: Float32Array | Int32Array;
+  /** Record number of each row. */
+  records: Float64Array;
+  rows: number;
+  skipped: number;
+  /** The first few skipped records and why. */
+  skippedExamples: Array<{ record: number; reason: string }>;
+}
+
+const MAX_EXAMPLES = 5;
+
+/** A record that cannot become a row: a missing value (missing policy) or malformed (malformed policy). */
+class Malformed extends Error {
+  constructor(
+    message: string,
+    readonly missing = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses records given as [start, end) spans of `bytes` (content without terminators). */
+export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Float64Array, spec: ParseSpec): ParsedRows {
+  const n = records.length;
+  const F = spec.features.length;
+  const L = spec.oneHot > 0 ? spec.oneHot : spec.labels.length;
+  const features = new Float32Array(n * F);
+  const labels = spec.labelType === 'int32' && spec.oneHot === 0 ? new Int32Array(n * L) : new Float32Array(n * L);
+  const kept = new Float64Array(n);
+  const skippedExamples: Array<{ record: number; reason: string }> = [];
+  let rows = 0;
+  let skipped = 0;
+  const maxColumn = Math.max(0, ...spec.features.map((f) => f.column + 1), ...spec.labels.map((f) => f.column + 1));
+  const bounds = new Int32Array(2 * maxColumn + 2);
+  const escaped = new Uint8Array(maxColumn + 1);
+  const row = new Float64Array(F);
+  const labelRow = new Float64Array(spec.labels.length);
+  for (let r = 0; r < n; r++) {
+    const start = spans[2 * r];
+    let end = spans[2 * r + 1];
+    // Spans may include the line terminator and blank lines after the record.
+    while (end > start && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    try {
+      if (spec.kind === 'csv') {
+        const count = splitFields(bytes, start, end, spec.delimiter, bounds, escaped, maxColumn);
+        const get = (f: CompiledField, isLabel: boolean): number => {
+          if (f.column >= count) throw new Malformed(`has ${count} fields, needs field ${f.column + 1} (${f.name})`);
+          const a = bounds[2 * f.column];
+          const b = bounds[2 * f.column + 1];
+          if (f.vocab !== undefined) {
+            if (isMissing(bytes, a, b)) return missingValue(f, isLabel, spec);
+            return category(f, fieldText(bytes, bounds, escaped, f.column).trim(), isLabel);
+          }
+          const v = parseNumber(bytes, a, b);
+          if (!Number.isNaN(v)) return v;
+          if (isMissing(bytes, a, b)) return missingValue(f, isLabel, spec);
+          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(bytes, a, Math.min(b, a + 40)))}`);
+        };
+        for (let k = 0; k < F; k++) row[k] = get(spec.features[k], false);
+        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = get(spec.labels[k], true);
+      } else if (spec.kind === 'jsonl') {
+        let value: unknown;
+        try {
+          value = JSON.parse(text(bytes, start, end));
+        } catch {
+          throw new Malformed('is not valid JSON');
+        }
+        const get = (f: CompiledField, isLabel: boolean): number => {
+          let v: unknown = value;
+          for (const key of f.path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+          if (v === undefined || v === null) return missingValue(f, isLabel, spec);
+          if (f.vocab !== undefined) return category(f, String(v), isLabel);
+          if (typeof v === 'number') return v;
+          if (typeof v === 'boolean') return v ? 1 : 0;
+          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(v).slice(0, 40)}`);
+        };
+        for (let k = 0; k < F; k++) row[k] = get(spec.features[k], false);
+        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = get(spec.labels[k], true);
+      } else {
+        throw new SeekdataError('INVALID_OPTION', `${spec.file}: records: 'lines' have no fields to parse (use csv or jsonl)`, { file: spec.file });
+      }
+    } catch (error) {
+      if (!(error instanceof Malformed)) throw error;
+      const record = records[r];
+      if (error.missing ? spec.missing === 'error' : spec.malformed === 'error') {
+        throw new SeekdataError('PARSE_ERROR', `${spec.file}: record ${record} ${error.message}`, { file: spec.file, record });
+      }
+      skipped++;
+      if (skippedExamples.length < MAX_EXAMPLES) skippedExamples.push({ record, reason: error.message });
+      continue;
+    }
+    const o = rows * F;
+    for (let k = 0; k < F; k++) {
+      const f = spec.features[k];
+      features[o + k] = (row[k] - f.shift) * f.scale;
+    }
+    if (spec.oneHot > 0) {
+      const cls = labelRow[0];
+      if (!Number.isInteger(cls) || cls < 0 || cls >= spec.oneHot) {
+        const record = records[r];
+        const reason = `label ${cls} is not a class in 0..${spec.oneHot - 1}`;
+        if (spec.malformed === 'error') throw new SeekdataError('PARSE_ERROR', `${spec.file}: record ${record} ${reason}`, { file: spec.file, record });
+        skipped++;
+        if (skippedExamples.length < MAX_EXAMPLES) skippedExamples.push({ record, reason });
+        continue;
+      }
+      labels[rows * L + cls] = 1;
+    } else {
+      for (let k = 0; k < L; k++) labels[rows * L + k] = labelRow[k];
+    }
+    kept[rows] = records[r];
+    rows++;
+  }
+  return {
+    features: rows === n ? features : features.slice(0, rows * F),
+    labels: rows === n ? labels : labels.slice(0, rows * L),
+    records: rows === n ? kept : kept.slice(0, rows),
+    rows,
+    skipped,
+    skippedExamples,
+  };
+}
+
+function missingValue(f: CompiledField, isLabel: boolean, spec: ParseSpec): number {
+  if (isLabel) throw new Malformed(`has no label (${f.name})`);
+  if (spec.missing === 'fill') return f.fill;
+  throw new Malformed(`is missing ${f.name}`, true);
+}
+
+const vocabMaps = new WeakMap<string[], Map<string, number>>();
+
+function category(f: CompiledField, value: string, isLabel: boolean): number {
+  const vocab = f.vocab ?? [];
+  let map = vocabMaps.get(vocab);
+  if (map === undefined) {
+    map = new Map(vocab.map((v, i) => [v, i]));
+    vocabMaps.set(vocab, map);
+  }
+  const id = map.get(value);
+  if (id !== undefined) return id;
+  if (isLabel) throw new Malformed(`label ${f.name} has an unknown category ${JSON.stringify(value)}`);
+  return vocab.length;
+}
