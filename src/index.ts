@@ -34,3 +34,18 @@ export type { RecordKind } from './index/records/analyze.js';
 export type { ColumnStats } from './index/records/stats.js';
 export type { TimeFormat, ResolvedTimeFormat } from './index/records/time.js';
 export { storedRecordOptions } from './index/open-indexed.js';
+
+export { ShuffledBatchDataset } from './datasets/shuffled.js';
+export type { ShuffledBatchOptions } from './datasets/shuffled.js';
+export { TimeRangeDataset } from './datasets/time-range.js';
+export type { TimeRangeOptions } from './datasets/time-range.js';
+export { SequentialStream } from './datasets/sequential.js';
+export type { SequentialOptions } from './datasets/sequential.js';
+export type { Batch, DatasetState } from './datasets/batch.js';
+export type { FeatureOptions, FieldRef } from './datasets/features.js';
+export { toTfDataset, loadTf } from './datasets/tfjs.js';
+export type { TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
+export { recordsToArrow, timeRangeToArrow, batchToArrow, writeArrowFile } from './datasets/arrow.js';
+export type { ArrowOptions } from './datasets/arrow.js';
+export { FeistelPermutation } from './datasets/permutation.js';
+export { default as workerHandler } from './workers/worker.js';

@@ -26,7 +26,7 @@ export interface FeatureOptions {
    * vocabulary's length; an unknown label makes the record malformed.
    */
   categorical?: Record<string, string[] | true>;
-  /** Label dtype: `'int32'` (class ids; default for categorical labels) or `'float32'` (default otherwise). */
+  /** Label dtype: `'int32'` (class ids; default for categorical and integer labels) or `'float32'` (default otherwise). */
   labelType?: 'float32' | 'int32';
   /** One-hot float32 labels: `true` (classes = the label's categories, or max + 1 of an integer label) or a class count. Default false. */
   oneHot?: boolean | number;
@@ -91,7 +91,7 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
     let vocab: string[] | undefined;
     const given = categorical[name];
     if (Array.isArray(given)) vocab = given.map(String);
-    else if (given === true || (s !== undefined && !s.numeric && s.nonNumeric > 0)) {
+    else if (given === true || (s !== undefined && !s.numeric)) {
       if (s?.categories === null || s?.categories === undefined) {
         throw invalidOption(`categorical.${name}`, 'a vocabulary: the index has no categories for it (numeric, or more than 1,000 distinct values)', given ?? '(automatic)');
       }
@@ -114,7 +114,8 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
   const features = featureRefs.map((r) => compile(r, false));
   const labels = labelRefs.map((r) => compile(r, true));
   const labelIsCategorical = labels.length > 0 && labels[0].vocab !== undefined;
-  const labelType = checkOneOf('labelType', options.labelType ?? (labelIsCategorical ? 'int32' : 'float32'), ['float32', 'int32'] as const);
+  const labelIsInteger = labels.length > 0 && labels.every((l) => l.vocab !== undefined || stats.get(l.name)?.integer === true);
+  const labelType = checkOneOf('labelType', options.labelType ?? (labelIsCategorical || labelIsInteger ? 'int32' : 'float32'), ['float32', 'int32'] as const);
   let oneHot = 0;
   if (options.oneHot !== undefined && options.oneHot !== false) {
     if (labels.length !== 1) throw invalidOption('oneHot', 'used with exactly one label', options.oneHot);

@@ -61,7 +61,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   try {
     const format = await sourceFormat(source);
     const places = indexPlaces(source, options.index);
-    const runner = runnerFor(resolved.parallelism);
+    const runner = runnerFor(resolved.parallelism, options.pool);
     const readerInit = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, damage: undefined };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;

@@ -71,6 +71,11 @@ export interface ReaderOptions {
   bigUnitBytes?: number;
   /** Piece size for such blocks. Default 8 MiB. */
   pieceBytes?: number;
+  /**
+   * The worker pool to decode and parse with (a `WorkerPool` of your own, e.g. with its own size).
+   * Default: the process-wide shared pool (when parallelism > 1).
+   */
+  pool?: JobRunner;
 }
 
 export const READER_DEFAULTS = {
@@ -128,7 +133,8 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
   };
 }
 
-export function runnerFor(parallelism: number): JobRunner {
+export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
+  if (pool !== undefined) return pool;
   return parallelism > 1 ? sharedPool() : inlineRunner;
 }
 
@@ -268,7 +274,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
   try {
     const format = await sourceFormat(source);
     const places = indexPlaces(source, options.index);
-    const runner = runnerFor(resolved.parallelism);
+    const runner = runnerFor(resolved.parallelism, options.pool);
     const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces };
     let print: Fingerprint | undefined;
     let rebuilding = false;

@@ -36,6 +36,13 @@ function workerEntry(): { filename: string; execArgv: string[] | undefined } {
 export interface WorkerPoolOptions {
   /** Number of worker threads. Default: the number of cores. */
   size?: number;
+  /**
+   * Worker entry file (path or file URL) to run instead of seekdata's own: a module whose default
+   * export handles jobs, typically wrapping `handle` from seekdata's worker (to instrument or extend it).
+   */
+  filename?: string;
+  /** Node options for the worker threads. Default: seekdata's (tsx's loader when running from sources). */
+  execArgv?: string[];
 }
 
 export class WorkerPool implements JobRunner {
@@ -45,7 +52,9 @@ export class WorkerPool implements JobRunner {
 
   constructor(options: WorkerPoolOptions = {}) {
     this.size = options.size ?? availableParallelism();
-    const { filename, execArgv } = workerEntry();
+    const entry = workerEntry();
+    const filename = options.filename ?? entry.filename;
+    const execArgv = options.execArgv ?? entry.execArgv;
     this.piscina = new Piscina({
       filename,
       minThreads: this.size,

@@ -6,7 +6,7 @@
  */
 
 /** Slots per column in a packed Float64Array of partial statistics. */
-export const STAT_SLOTS = 8;
+export const STAT_SLOTS = 9;
 const COUNT = 0;
 const MISSING = 1;
 const TEXT = 2;
@@ -16,6 +16,8 @@ const MEAN = 5;
 const M2 = 6;
 /** Value the mean and M2 are taken relative to (the first value seen). */
 const SHIFT = 7;
+/** Numeric values with a fractional part (0 means an integer column). */
+const FRACTIONAL = 8;
 
 export function newStats(columns: number): Float64Array {
   const s = new Float64Array(columns * STAT_SLOTS);
@@ -39,6 +41,7 @@ export function addValue(s: Float64Array, column: number, value: number): void {
   const x = value - s[o + SHIFT];
   s[o + MEAN] += x;
   s[o + M2] += x * x;
+  if (Math.trunc(value) !== value) s[o + FRACTIONAL]++;
 }
 
 /** Converts a chunk accumulator (sums) into mean / M2 form, in place. */
@@ -75,6 +78,7 @@ export function mergeStats(a: Float64Array, b: Float64Array): Float64Array {
     const nb = b[o + COUNT];
     out[o + MISSING] += b[o + MISSING];
     out[o + TEXT] += b[o + TEXT];
+    out[o + FRACTIONAL] += b[o + FRACTIONAL];
     if (nb === 0) continue;
     if (na === 0) {
       for (const k of [COUNT, MIN, MAX, MEAN, M2, SHIFT]) out[o + k] = b[o + k];
@@ -99,8 +103,13 @@ export interface ColumnStats {
   missing: number;
   /** Values that are present but not numbers. */
   nonNumeric: number;
-  /** True when every present value is a number (and there is at least one). */
+  /**
+   * True when the present values are numbers, allowing up to 1% stray text (counted in `nonNumeric`;
+   * datasets treat such records as malformed).
+   */
   numeric: boolean;
+  /** True when every numeric value is an integer. */
+  integer: boolean;
   min: number | null;
   max: number | null;
   mean: number | null;
@@ -124,7 +133,8 @@ export function finalizeStats(s: Float64Array, names: string[], vocab?: Array<Ar
       count,
       missing: o < s.length ? s[o + MISSING] : 0,
       nonNumeric: o < s.length ? s[o + TEXT] : 0,
-      numeric: has && s[o + TEXT] === 0,
+      numeric: has && s[o + TEXT] <= 0.01 * (count + s[o + TEXT]),
+      integer: has && s[o + FRACTIONAL] === 0,
       min: has ? s[o + MIN] : null,
       max: has ? s[o + MAX] : null,
       mean: has ? s[o + SHIFT] + s[o + MEAN] : null,

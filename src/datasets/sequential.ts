@@ -1,0 +1,92 @@
+/**
+ * SequentialStream: batches in file order for streaming training, reading chunks ahead in parallel;
+ * with `wrap`, it continues from the first record after the last one, filling batches across the end,
+ * for as long as it is iterated.
+ */
+import type { IndexedFile } from '../index/indexed-file.js';
+import { checkBoolean, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { BatchBuilder, type Batch } from './batch.js';
+import { compileFeatures, type FeatureOptions } from './features.js';
+import type { ParseSpec } from './parse.js';
+import { labelWidthOf, loadChunkRows, type ChunkRows } from './rows.js';
+
+export interface SequentialOptions extends FeatureOptions {
+  /** Rows per batch. Default 32. */
+  batchSize?: number;
+  /** Continue from the start after the end (an endless stream). Default false. */
+  wrap?: boolean;
+  /** Record to start at. Default 0. */
+  startRecord?: number;
+}
+
+export class SequentialStream implements AsyncIterable<Batch> {
+  readonly featureNames: string[];
+  readonly labelNames: string[];
+  readonly spec: ParseSpec;
+  readonly batchSize: number;
+  readonly wrap: boolean;
+  private readonly startRecord: number;
+  skipped = 0;
+
+  constructor(
+    readonly file: IndexedFile,
+    options: SequentialOptions = {},
+  ) {
+    const compiled = compileFeatures(file, options);
+    this.spec = compiled.spec;
+    this.featureNames = compiled.featureNames;
+    this.labelNames = compiled.labelNames;
+    this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
+    this.wrap = checkBoolean('wrap', options.wrap ?? false);
+    this.startRecord = checkNonNegativeInt('startRecord', options.startRecord ?? 0);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const records = this.file.records;
+    const chunks = records.firstRecord.length - 1;
+    if (records.count === 0) return;
+    const lookahead = Math.max(2, this.file.reader.parallelism * 2);
+    const startChunk = this.startRecord < records.count ? records.chunkOf(this.startRecord) : 0;
+    // Chunk k of the stream is file chunk (startChunk + k) mod chunks.
+    const pending = new Map<number, Promise<ChunkRows>>();
+    const job = (k: number): Promise<ChunkRows> => {
+      let p = pending.get(k);
+      if (p === undefined) {
+        p = loadChunkRows(this.file, (startChunk + k) % chunks, this.spec);
+        p.catch(() => undefined);
+        pending.set(k, p);
+      }
+      return p;
+    };
+    let builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
+    for (let k = 0; this.wrap || k < chunks; k++) {
+      for (let a = k; a < k + lookahead && (this.wrap || a < chunks); a++) job(a);
+      const rows = await job(k);
+      pending.delete(k);
+      this.skipped += rows.rows.skipped;
+      const atStart = k % chunks === 0;
+      for (let r = 0; r < rows.rows.rows; r++) {
+        // Every pass starts at startRecord; the start chunk's earlier records end the pass (when wrapping).
+        if (atStart && rows.rows.records[r] < this.startRecord) continue;
+        builder.add(rows.rows, r);
+        if (builder.full) {
+          yield builder.build();
+          builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
+        }
+      }
+      // Wrapping back to the start chunk: its records before startRecord come at the end of the pass.
+      if (this.wrap && (k + 1) % chunks === 0 && this.startRecord > 0) {
+        const again = await loadChunkRows(this.file, startChunk, this.spec);
+        for (let r = 0; r < again.rows.rows; r++) {
+          if (again.rows.records[r] >= this.startRecord) continue;
+          builder.add(again.rows, r);
+          if (builder.full) {
+            yield builder.build();
+            builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
+          }
+        }
+      }
+    }
+    if (builder.size > 0) yield builder.build();
+  }
+}
