@@ -21,7 +21,7 @@ describe('seekdata CLI', () => {
   it('prints help for the program and each command', () => {
     const main = cli('--help');
     expect(main.code).toBe(0);
-    for (const command of ['index', 'info', 'cat', 'read', 'records', 'range', 'stats']) {
+    for (const command of ['index', 'info', 'cat', 'read', 'records', 'range', 'stats', 'sample', 'export', 'bench', 'compare']) {
       expect(main.stdout.toString()).toContain(command);
       const help = cli(command, '--help');
       expect(help.code).toBe(0);
@@ -114,5 +114,31 @@ describe('seekdata CLI', () => {
     expect(noTime.stderr).toMatch(/no timestamp index/);
     expect(cli('records', csv, '--from', '5000').code).toBe(2);
     expect(cli('range', csv, '--from', 'yesterday', '--to', '2024-01-01').code).toBe(2);
+  });
+
+  it('sample prints seeded, sharded batch orders; export writes an Arrow file; bench and compare report', () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `${new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString()},${i},${i % 3}`);
+    const csvPath = writeFixture(tmp.dir, 'minutes.csv', Buffer.from(['t,v,label', ...rows].join('\n') + '\n'));
+    const file = writeFixture(tmp.dir, 'minutes.csv.xz', xz(Buffer.from(['t,v,label', ...rows].join('\n') + '\n'), '--block-size=8KiB'));
+    expect(cli('index', file, '--records', 'csv', '--time-column', 't').code).toBe(0);
+    const a = cli('sample', file, '-b', '7', '--batches', '3', '--seed', '5', '--indices').stdout.toString();
+    expect(a.trim().split('\n')).toHaveLength(3);
+    expect(a.trim().split('\n').every((l) => l.split(' ').length === 7)).toBe(true);
+    expect(cli('sample', file, '-b', '7', '--batches', '3', '--seed', '5', '--indices').stdout.toString()).toBe(a);
+    expect(cli('sample', file, '-b', '7', '--batches', '3', '--seed', '6', '--indices').stdout.toString()).not.toBe(a);
+    const shards = [0, 1].map((rank) => cli('sample', file, '-b', '100', '--shuffle', 'exact', '--rank', String(rank), '--world-size', '2', '--indices').stdout.toString().trim().split(/\s+/).map(Number));
+    expect([...shards[0], ...shards[1]].sort((x, y) => x - y)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    const json = cli('sample', file, '-b', '2', '--batches', '1', '--shuffle', 'none', '--json').stdout.toString();
+    expect(JSON.parse(json)).toEqual({ batch: 0, records: [0, 1], text: rows.slice(0, 2) });
+    const out = `${tmp.dir}/range.arrow`;
+    const exported = cli('export', file, '--from', '2024-01-01T01:00', '--to', '2024-01-01T02:00', '--arrow', out, '--json');
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout.toString())).toMatchObject({ rows: 60, columns: [{ name: 't', type: 'Timestamp<MILLISECOND>' }, { name: 'v', type: 'Int32' }, { name: 'label', type: 'Int32' }] });
+    expect(cli('export', file, '--from', '2024-01-01', '--to', '2024-01-02').code).toBe(2);
+    const bench = JSON.parse(cli('bench', file, '--reads', '5', '--json').stdout.toString()) as Record<string, unknown>;
+    expect(bench).toMatchObject({ format: 'xz', size: expect.any(Number), randomReadMs: { reads: 5 }, recordsPerSecond: expect.any(Number) });
+    const compare = JSON.parse(cli('compare', csvPath, '--reads', '3', '--json').stdout.toString()) as Array<{ format: string }>;
+    expect(compare.map((c) => c.format)).toEqual(['plain', 'bzip2', 'xz']);
+    expect(cli('compare', file).code).toBe(2);
   });
 });

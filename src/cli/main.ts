@@ -7,6 +7,8 @@ import { closeSharedPool } from '../workers/pool.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
 import type { CliIo } from './context.js';
 import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './commands/reader-commands.js';
+import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
+import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
 import { indexSpec, rangeSpec, recordsSpec, runIndex, runRange, runRecords, runStats, statsSpec } from './commands/record-commands.js';
 
 interface Command {
@@ -22,6 +24,10 @@ const COMMANDS: Command[] = [
   { spec: recordsSpec, run: runRecords },
   { spec: rangeSpec, run: runRange },
   { spec: statsSpec, run: runStats },
+  { spec: sampleSpec, run: runSample },
+  { spec: exportSpec, run: runExport },
+  { spec: benchSpec, run: runBench },
+  { spec: compareSpec, run: runCompare },
 ];
 
 function mainHelp(): string {

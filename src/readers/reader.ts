@@ -94,7 +94,7 @@ export class SeekableReader {
     this.runner = init.runner;
     this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, (chunk, bytes) => this.cache.set(chunk, bytes));
     if (this.format === 'xz') {
-      this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes));
+      this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
     }
   }
 

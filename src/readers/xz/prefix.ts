@@ -20,6 +20,8 @@ interface PrefixCursor {
   out: Uint8Array;
   produced: number;
   lock: Promise<unknown>;
+  /** Reads queued or running on this cursor: a busy cursor is never dropped by trimming. */
+  busy: number;
 }
 
 export class XzPrefixDecoder {
@@ -30,7 +32,22 @@ export class XzPrefixDecoder {
     private readonly units: UnitTable,
     /** Receives a unit's bytes when a cursor has decoded (and verified) all of it. */
     private readonly onComplete: (unit: number, bytes: Uint8Array) => void,
+    /** Decoded bytes the live cursors may hold (the reader's cache budget): they are a cache too. */
+    private readonly budget: number,
   ) {}
+
+  /** Drops the least recently used cursors beyond the count and byte limits. */
+  private trim(): void {
+    let bytes = this.cursors.reduce((n, c) => n + c.out.length, 0);
+    let count = this.cursors.length;
+    for (const cursor of [...this.cursors]) {
+      if (count <= MAX_CURSORS && bytes <= this.budget) break;
+      if (cursor.busy > 0) continue;
+      this.drop(cursor);
+      bytes -= cursor.out.length;
+      count--;
+    }
+  }
 
   /** A copy of bytes [from, to) of unit `u` (offsets within the unit). */
   read(u: number, from: number, to: number): Promise<Uint8Array> {
@@ -47,15 +64,19 @@ export class XzPrefixDecoder {
         out: new Uint8Array(length),
         produced: 0,
         lock: Promise.resolve(),
+        busy: 0,
       };
       this.cursors.push(cursor);
-      while (this.cursors.length > MAX_CURSORS) this.cursors.shift()?.decoder.dispose();
     } else {
       // Most recently used last.
       this.cursors = [...this.cursors.filter((c) => c !== cursor), cursor];
     }
     const chosen = cursor;
-    const run = chosen.lock.then(() => this.advance(chosen, from, to));
+    chosen.busy++;
+    const run = chosen.lock.then(() => this.advance(chosen, from, to)).finally(() => {
+      chosen.busy--;
+      this.trim();
+    });
     chosen.lock = run.catch(() => undefined);
     return run;
   }

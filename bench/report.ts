@@ -1,0 +1,116 @@
+/**
+ * npm run bench — runs every benchmark (readers, index, datasets) in turn, then writes
+ * bench/RESULTS.md (tables, machine, date, commands) and SVG charts under bench/charts/ from the
+ * results each wrote to bench/results/. `--report-only` skips the runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { RESULTS_DIR, machine } from './common.js';
+
+const BENCHES = ['readers', 'index', 'datasets'] as const;
+
+function run(name: string): string {
+  console.log(`\n=== npm run bench:${name}`);
+  const result = spawnSync('npm', ['run', '--silent', `bench:${name}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(result.stdout);
+  if (result.status !== 0) throw new Error(`bench:${name} failed`);
+  return result.stdout;
+}
+
+interface Bar {
+  label: string;
+  value: number;
+  highlight?: boolean;
+}
+
+/** A horizontal bar chart as SVG (log scale when the values span more than two decades). */
+function barChart(title: string, unit: string, bars: Bar[]): string {
+  const width = 760;
+  const left = 300;
+  const row = 28;
+  const top = 44;
+  const height = top + bars.length * row + 24;
+  const max = Math.max(...bars.map((b) => b.value));
+  const min = Math.min(...bars.map((b) => b.value).filter((v) => v > 0));
+  const log = max / min > 100;
+  const scale = (v: number): number => {
+    const span = width - left - 110;
+    if (!log) return (v / max) * span;
+    const lo = Math.log10(min) - 0.3;
+    return ((Math.log10(Math.max(v, min)) - lo) / (Math.log10(max) - lo)) * span;
+  };
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="12" y="24" font-size="15" font-weight="bold">${esc(title)}${log ? ' (log scale)' : ''}</text>`,
+  ];
+  bars.forEach((b, i) => {
+    const y = top + i * row;
+    const w = Math.max(1, scale(b.value));
+    parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${esc(b.label)}</text>`);
+    parts.push(`<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="18" fill="${b.highlight === true ? '#2b7bb9' : '#b0b7bf'}"/>`);
+    parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 17}">${b.value >= 100 ? b.value.toFixed(0) : b.value.toFixed(b.value >= 10 ? 1 : 2)} ${esc(unit)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+type Json = Record<string, Record<string, number> & Record<string, unknown>>;
+
+function load(name: string): Json & { date?: string; machine?: string } {
+  return JSON.parse(readFileSync(`${RESULTS_DIR}/${name}.json`, 'utf8')) as Json;
+}
+
+function main(): void {
+  const outputs: Record<string, string> = {};
+  if (!process.argv.includes('--report-only')) for (const b of BENCHES) outputs[b] = run(b);
+  const readers = load('readers');
+  mkdirSync('bench/charts', { recursive: true });
+  const r = (f: string, k: string): number => Number(readers[f]?.[k] ?? NaN);
+  writeFileSync(
+    'bench/charts/throughput.svg',
+    barChart('Sequential decode of a 100 MB CSV, 2 cores', 'MB/s', [
+      { label: 'bzip2 -dc (C, 1 core)', value: r('bzip2', 'cliMBs') },
+      { label: 'seekdata .bz2, parallelism 1', value: r('bzip2', 'p1MBs'), highlight: true },
+      { label: 'seekdata .bz2, parallelism 2', value: r('bzip2', 'p2MBs'), highlight: true },
+      { label: 'xz -dc (C, 1 core)', value: r('xz', 'cliMBs') },
+      { label: 'seekdata .xz, parallelism 1', value: r('xz', 'p1MBs'), highlight: true },
+      { label: 'seekdata .xz, parallelism 2', value: r('xz', 'p2MBs'), highlight: true },
+    ]),
+  );
+  writeFileSync(
+    'bench/charts/random-read.svg',
+    barChart('Random 100-byte read at a random offset, empty cache (median)', 'ms', [
+      { label: 'decode from the start, .bz2', value: r('bzip2', 'naiveMedianMs') },
+      { label: 'seekdata, .bz2', value: r('bzip2', 'randomMedianMs'), highlight: true },
+      { label: 'decode from the start, .xz', value: r('xz', 'naiveMedianMs') },
+      { label: 'seekdata, .xz', value: r('xz', 'randomMedianMs'), highlight: true },
+    ]),
+  );
+  const lines = [
+    '# seekdata benchmark results',
+    '',
+    `Machine: ${readers.machine ?? machine()}. Date: ${String(readers.date ?? new Date().toISOString())}.`,
+    'Data: the synthetic ~100 MB CSV of `npm run make-data` (1.12 M rows), as `.bz2` (bzip2 -9, 900 kB blocks) and',
+    '`.xz` (xz -6 -T2 --block-size=1MiB). Every figure is measured next to its baseline in the same run; ratios matter,',
+    'absolute numbers move with the (shared, noisy) machine. Regenerate with `npm run bench` (about 5 minutes).',
+    '',
+    '![sequential decode throughput](charts/throughput.svg)',
+    '',
+    '![random read latency](charts/random-read.svg)',
+    '',
+  ];
+  for (const b of BENCHES) {
+    lines.push(`## \`npm run bench:${b}\``, '');
+    const text = outputs[b] ?? '';
+    const table = text.split('\n').filter((l) => l.startsWith('|'));
+    if (table.length > 0) lines.push(...table, '');
+    else lines.push('(run `npm run bench` to fill this section)', '');
+  }
+  lines.push('## Raw results', '', 'JSON in `bench/results/` (readers.json, index.json, datasets.json).', '');
+  writeFileSync('bench/RESULTS.md', lines.join('\n'));
+  console.log('\nwrote bench/RESULTS.md, bench/charts/throughput.svg, bench/charts/random-read.svg');
+}
+
+main();

@@ -1,0 +1,131 @@
+/** The dataset commands: sample (shuffled batch orders) and export (a time range as Arrow). */
+import { timeRangeToArrow, writeArrowFile } from '../../datasets/arrow.js';
+import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from '../../datasets/order.js';
+import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
+import { writeOut, type CliIo } from '../context.js';
+import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../records-open.js';
+
+export const sampleSpec: CommandSpec = {
+  name: 'sample',
+  summary: 'Print the batches a shuffled dataset draws from FILE: record numbers (--indices) or the records.',
+  usage: 'seekdata sample FILE --batch-size B [--seed S] [--epoch E] [--shuffle exact|chunked|none] [--rank R --world-size W] [--batches N] [--indices]',
+  options: {
+    ...COMMON_OPTIONS,
+    ...RECORD_OPTIONS,
+    'batch-size': { type: 'string', short: 'b' },
+    seed: { type: 'string' },
+    epoch: { type: 'string' },
+    shuffle: { type: 'string' },
+    'window-chunks': { type: 'string' },
+    rank: { type: 'string' },
+    'world-size': { type: 'string' },
+    batches: { type: 'string' },
+    indices: { type: 'boolean' },
+  },
+  optionHelp: [
+    ['-b, --batch-size B', 'records per batch (default 32)'],
+    ['--seed S', 'seed of the order (default 0)'],
+    ['--epoch E', 'epoch (default 0): each epoch has its own order'],
+    ['--shuffle MODE', 'exact (uniform), chunked (default: random chunks, shuffled within a window), none'],
+    ['--window-chunks K', 'chunks in the chunked shuffle window (default 8)'],
+    ['--rank R, --world-size W', 'print shard R of W (default 0 of 1)'],
+    ['--batches N', 'stop after N batches (default: the whole epoch)'],
+    ['--indices', 'print record numbers, one batch per line'],
+    ['--json', 'print {batch, records, text} objects, one per line'],
+    ...RECORD_HELP,
+    ...COMMON_HELP,
+  ],
+  examples: ['seekdata sample events.csv.bz2 --batch-size 4 --batches 3 --indices', 'seekdata sample events.csv.bz2 -b 256 --shuffle exact --seed 7 --epoch 2 --rank 1 --world-size 4 --indices'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
+  const batchSize = intFlag(flags, 'batch-size', { min: 1 }) ?? 32;
+  const mode = stringFlag(flags, 'shuffle') ?? 'chunked';
+  if (mode !== 'exact' && mode !== 'chunked' && mode !== 'none') throw new UsageError(`--shuffle must be exact, chunked or none, got ${JSON.stringify(mode)}`);
+  const worldSize = intFlag(flags, 'world-size', { min: 1 }) ?? 1;
+  const rank = intFlag(flags, 'rank', { min: 0 }) ?? 0;
+  if (rank >= worldSize) throw new UsageError(`--rank must be below --world-size (${worldSize}), got ${rank}`);
+  const params: OrderParams = {
+    mode: mode as ShuffleMode,
+    seed: intFlag(flags, 'seed') ?? 0,
+    epoch: intFlag(flags, 'epoch', { min: 0 }) ?? 0,
+    rank,
+    worldSize,
+    windowChunks: intFlag(flags, 'window-chunks', { min: 1 }) ?? 8,
+  };
+  const limit = intFlag(flags, 'batches', { min: 0 }) ?? Infinity;
+  const file = await openForRecords(io, flags, path);
+  try {
+    // The order needs only the index: nothing is decoded unless records are printed.
+    let draw: () => number | undefined;
+    if (params.mode === 'exact') {
+      const order = new ExactOrder(file.records.count, params);
+      let i = 0;
+      draw = () => (i < order.length ? order.at(i++) : undefined);
+    } else {
+      const order = new ChunkedOrder(file.records, params);
+      draw = () => order.next()?.record;
+    }
+    const decoder = new TextDecoder();
+    for (let b = 0; b < limit; b++) {
+      const numbers: number[] = [];
+      for (let k = 0; k < batchSize; k++) {
+        const r = draw();
+        if (r === undefined) break;
+        numbers.push(r);
+      }
+      if (numbers.length === 0) break;
+      if (flags.indices === true && flags.json !== true) {
+        await writeOut(io.stdout, numbers.join(' ') + '\n');
+        continue;
+      }
+      const records = flags.indices === true ? [] : (await file.records.getMany(numbers)).map((r) => decoder.decode(r));
+      if (flags.json === true) await writeOut(io.stdout, JSON.stringify({ batch: b, records: numbers, ...(flags.indices === true ? {} : { text: records }) }) + '\n');
+      else await writeOut(io.stdout, `# batch ${b}: records ${numbers.join(' ')}\n${records.join('\n')}\n`);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+export const exportSpec: CommandSpec = {
+  name: 'export',
+  summary: 'Write the records of FILE with time in [T0, T1) as an Apache Arrow IPC file (types from the index).',
+  usage: 'seekdata export FILE --from T0 --to T1 --arrow OUT.arrow [--columns a,b,c] [--limit N]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, arrow: { type: 'string' }, columns: { type: 'string' }, limit: { type: 'string' } },
+  optionHelp: [
+    ['--from T0', 'start time, inclusive (ISO-8601 or epoch)'],
+    ['--to T1', 'end time, exclusive'],
+    ['--arrow OUT', 'the Arrow IPC file to write (required)'],
+    ['--columns LIST', 'comma-separated columns to include (default: all)'],
+    ['--limit N', 'at most N records'],
+    ['--json', 'print the result as JSON'],
+    ...RECORD_HELP,
+    ...COMMON_HELP,
+  ],
+  examples: ['seekdata export ticks.csv.xz --from 2024-03-03T09:00 --to 2024-03-03T10:00 --arrow ticks-0900.arrow'],
+  minPositionals: 1,
+  maxPositionals: 1,
+};
+
+export async function runExport(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
+  const t0 = parseTimeArg('from', stringFlag(flags, 'from'));
+  const t1 = parseTimeArg('to', stringFlag(flags, 'to'));
+  const out = stringFlag(flags, 'arrow');
+  if (out === undefined) throw new UsageError('export: --arrow OUT.arrow is required');
+  const columns = stringFlag(flags, 'columns')?.split(',').map((c) => c.trim());
+  const limit = intFlag(flags, 'limit', { min: 0 });
+  const file = await openForRecords(io, flags, path);
+  try {
+    if (file.time === undefined) throw new UsageError(`export: ${path} has no timestamp index; build one with \`seekdata index ${path} --records csv --time-column COLUMN\``);
+    const table = await timeRangeToArrow(file, t0, t1, { ...(columns === undefined ? {} : { columns }), ...(limit === undefined ? {} : { limit }) });
+    const bytes = await writeArrowFile(table, out);
+    const result = { file: path, out, rows: table.numRows, columns: table.schema.fields.map((f) => ({ name: f.name, type: String(f.type) })), bytes };
+    if (flags.json === true) await writeOut(io.stdout, JSON.stringify(result, null, 2) + '\n');
+    else await writeOut(io.stdout, `${out}: ${result.rows} rows, ${result.columns.map((c) => `${c.name} ${c.type}`).join(', ')} (${bytes} bytes)\n`);
+  } finally {
+    await file.close();
+  }
+}
