@@ -14,6 +14,11 @@ interface Fixture {
 }
 
 const text = makeText(1_300_000, 7);
+/** Runs of every byte value and length (the run-length stages of bzip2), then 6 MB of one byte (expands ~50x per block). */
+const runs = Buffer.concat([
+  Buffer.from(Array.from({ length: 6000 }, (_, k) => Array<number>((k * 7) % 300 + 1).fill(k % 256)).flat()),
+  Buffer.alloc(6_000_000, 0x61),
+]);
 const noNewline = makeText(300_000, 8, false);
 const pad = Buffer.alloc(8);
 
@@ -28,6 +33,7 @@ const fixtures: Fixture[] = [
   },
   { name: 'no-newline.bz2', original: noNewline, compressed: bzip2(noNewline, 1), minUnits: 3 },
   { name: 'empty.bz2', original: Buffer.alloc(0), compressed: bzip2(Buffer.alloc(0)), minUnits: 0 },
+  { name: 'runs.bz2', original: runs, compressed: bzip2(runs, 1), minUnits: 2 },
   { name: 'blocks.xz', original: text, compressed: xz(text, '--block-size=100KiB'), minUnits: 13 },
   { name: 'threads.xz', original: text, compressed: xz(text, '-T2', '-1'), minUnits: 1 },
   { name: 'one-block.xz', original: text, compressed: xz(text, '-T1'), minUnits: 1 },

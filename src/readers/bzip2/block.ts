@@ -1,12 +1,6 @@
-/**
- * Decoding of one bzip2 block at a bit position, with seek-bzip doing the entropy decoding, the inverse
- * BWT and the block CRC check. We drive seek-bzip's Bunzip directly (instead of `decodeBlock`) because
- * we need two things its helper does not give: where in the input the block ended (the bit position of
- * the next block or end-of-stream marker), and output straight into our own buffer.
- */
-import Bunzip from 'seek-bzip';
-import CRC32 from 'seek-bzip/lib/crc32.js';
+/** Decoding one bzip2 block at a bit position, with errors that name the file and the offset. */
 import { SeekdataError } from '../../errors.js';
+import { BlockError, decodeBlock, NeedMoreInput } from './decoder.js';
 
 export interface Bzip2BlockTask {
   /** Compressed bytes holding the block; `data[0]` is byte `base` of the file. */
@@ -31,72 +25,20 @@ export interface Bzip2BlockResult {
   crc: number;
 }
 
-/** Thrown when the decoder needs more input than the task supplied. */
-export class NeedMoreInput extends Error {}
-
-class BlockInput {
-  pos = 0;
-  constructor(
-    private readonly data: Uint8Array,
-    private readonly level: number,
-  ) {}
-  readByte(): number {
-    if (this.pos >= this.data.length) throw new NeedMoreInput('bzip2 block runs past the supplied input');
-    return this.data[this.pos++];
-  }
-  seek(bytePosition: number): void {
-    this.pos = bytePosition;
-  }
-  /** Only used by Bunzip's constructor to read the stream header: give it a synthetic one. */
-  read(buffer: Uint8Array, offset: number, length: number): number {
-    const header = [0x42, 0x5a, 0x68, 0x30 + this.level];
-    for (let i = 0; i < length; i++) buffer[offset + i] = header[i] ?? 0;
-    return length;
-  }
-}
-
-class GrowableOutput {
-  pos = 0;
-  constructor(public buffer: Uint8Array) {}
-  writeByte(byte: number): void {
-    if (this.pos === this.buffer.length) {
-      const bigger = new Uint8Array(this.buffer.length * 2);
-      bigger.set(this.buffer);
-      this.buffer = bigger;
-    }
-    this.buffer[this.pos++] = byte;
-  }
-}
-
 export function decodeBzip2Block(task: Bzip2BlockTask): Bzip2BlockResult {
-  const input = new BlockInput(task.data, task.level);
-  // A block holds at most level * 100 kB before the initial run-length stage; typical text expands little.
-  const output = new GrowableOutput(new Uint8Array(task.level * 100_000 + 1024));
-  const bz = new Bunzip(input, output);
   const at = task.base + Math.floor(task.bitOffset / 8);
   try {
-    bz.reader.seek(task.bitOffset);
-    if (!bz._get_next_block()) {
-      throw new SeekdataError('CORRUPT_DATA', `${task.file}: expected a bzip2 block at byte ${at}, found an end-of-stream marker`, {
-        file: task.file,
-        compressedOffset: at,
-      });
-    }
-    const endBit = bz.reader.hasByte ? (input.pos - 1) * 8 + bz.reader.bitOffset : input.pos * 8;
-    bz.blockCRC = new CRC32();
-    bz.writeCopies = 0;
-    bz._read_bunzip();
-    return { bytes: output.buffer.subarray(0, output.pos), endBit, crc: bz.targetBlockCRC >>> 0 };
+    return decodeBlock(task.data, task.bitOffset, task.level);
   } catch (error) {
-    if (error instanceof SeekdataError) throw error;
     if (error instanceof NeedMoreInput) {
-      if (!task.atEnd) throw error;
-      throw new SeekdataError('TRUNCATED', `${task.file}: bzip2 data ends inside the block at byte ${at} (file truncated?)`, {
+      // Running out of input is truncation only when the input was the rest of the file; otherwise the
+      // scan gave too short a range (a false block magic inside the block) and tries a longer one.
+      throw new SeekdataError('TRUNCATED', `${task.file}: bzip2 data ends inside the block at byte ${at}${task.atEnd ? ' (file truncated?)' : ''}`, {
         file: task.file,
         compressedOffset: at,
       });
     }
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = error instanceof BlockError ? error.message : String(error);
     throw new SeekdataError('CORRUPT_DATA', `${task.file}: corrupt bzip2 block at byte ${at}: ${detail}`, {
       file: task.file,
       compressedOffset: at,
