@@ -10,7 +10,7 @@ import { benchData, fmt, machine, saveResult, table, timeMs, warm } from './comm
 
 const BATCH = 256;
 const EXACT_SECONDS = Number(process.env.SEEKDATA_BENCH_EXACT_SECONDS ?? 8);
-const FIT_BATCHES = Number(process.env.SEEKDATA_BENCH_FIT_BATCHES ?? 600);
+const FIT_BATCHES = Number(process.env.SEEKDATA_BENCH_FIT_BATCHES ?? 2000);
 const features = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
 
 async function rawSequential(file: IndexedFile): Promise<number> {

@@ -110,6 +110,20 @@ function main(): void {
   }
   lines.push('## Raw results', '', 'JSON in `bench/results/` (readers.json, index.json, datasets.json).', '');
   writeFileSync('bench/RESULTS.md', lines.join('\n'));
+  // The README's benchmark section shows the same tables, between markers.
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf('<!-- bench:start -->');
+  const end = readme.indexOf('<!-- bench:end -->');
+  if (start >= 0 && end > start) {
+    const section = BENCHES.flatMap((b) => {
+      const table = (outputs[b] ?? '').split('\n').filter((l) => l.startsWith('|'));
+      return table.length === 0 ? [] : [`\`npm run bench:${b}\``, '', ...table, ''];
+    });
+    if (section.length > 0) {
+      const stamp = `Run of ${String(readers.date ?? '').slice(0, 10)} on ${String(readers.machine ?? machine())}.`;
+      writeFileSync('README.md', `${readme.slice(0, start)}<!-- bench:start -->\n${stamp}\n\n${section.join('\n')}${readme.slice(end)}`);
+    }
+  }
   console.log('\nwrote bench/RESULTS.md, bench/charts/throughput.svg, bench/charts/random-read.svg');
 }
 

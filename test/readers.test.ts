@@ -187,6 +187,19 @@ describe('reader behaviour', () => {
     await expect(openReader(server.url('missing.bz2'), { index: false })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('HTTP: a server that never answers is an HTTP_ERROR after the time limit, not a hang', async () => {
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => undefined);
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const started = Date.now();
+    await expect(openReader(`http://127.0.0.1:${port}/x.bz2`, { index: false, httpTimeoutMs: 300 })).rejects.toMatchObject({ code: 'HTTP_ERROR' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    silent.closeAllConnections();
+    await new Promise<void>((ok) => silent.close(() => ok()));
+  });
+
   it('bzip2: trailing garbage is ignored with a warning', async () => {
     const warnings: string[] = [];
     const path = writeFixture(tmp.dir, 'garbage.bz2', Buffer.concat([f.compressed, Buffer.from('this is not bzip2 at all')]));

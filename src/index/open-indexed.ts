@@ -57,7 +57,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   const started = performance.now();
   const resolved = resolveReaderOptions(options);
   const recordOptions = resolveRecordOptions(options);
-  const source = await openSource(input, options.headers);
+  const source = await openSource(input, options.headers, options.httpTimeoutMs);
   try {
     const format = await sourceFormat(source);
     const places = indexPlaces(source, options.index);

@@ -58,6 +58,8 @@ export interface ReaderOptions {
   allowDamage?: boolean;
   /** Extra HTTP request headers for URL sources. */
   headers?: Record<string, string>;
+  /** Time limit of each HTTP request, in ms. Default 30,000. */
+  httpTimeoutMs?: number;
   /**
    * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
    * chunk map (bzip2 without a fresh index): a caller that wants all the bytes anyway (`seekdata cat`)
@@ -91,7 +93,7 @@ export function defaultParallelism(): number {
 
 export type Input = string | URL | Uint8Array | ByteSource;
 
-export async function openSource(input: Input, headers?: Record<string, string>): Promise<ByteSource> {
+export async function openSource(input: Input, headers?: Record<string, string>, timeoutMs?: number): Promise<ByteSource> {
   if (input instanceof Uint8Array) return new MemorySource(input);
   if (input instanceof URL || (typeof input === 'string' && /^https?:\/\//i.test(input))) {
     const url = input instanceof URL ? input.href : input;
@@ -99,7 +101,7 @@ export async function openSource(input: Input, headers?: Record<string, string>)
       if (input instanceof URL && input.protocol === 'file:') return FileSource.open(decodeURIComponent(input.pathname));
       throw new SeekdataError('INVALID_OPTION', `${url}: only file paths and http(s) URLs are supported`, { file: url });
     }
-    return HttpSource.open(url, headers === undefined ? {} : { headers });
+    return HttpSource.open(url, { ...(headers === undefined ? {} : { headers }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   }
   if (typeof input === 'string') return FileSource.open(input);
   if (typeof input === 'object' && input !== null && typeof input.read === 'function' && typeof input.size === 'number') return input;
@@ -270,7 +272,7 @@ export async function buildUnits(
 /** Opens a data file for random access. */
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
   const resolved = resolveReaderOptions(options);
-  const source = await openSource(input, options.headers);
+  const source = await openSource(input, options.headers, options.httpTimeoutMs);
   try {
     const format = await sourceFormat(source);
     const places = indexPlaces(source, options.index);
