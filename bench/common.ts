@@ -56,17 +56,8 @@ export function saveResult(name: string, result: unknown): void {
 
 export const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
-/** A seeded PRNG (Mulberry32) so runs pick the same random offsets. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG so runs pick the same random offsets. */
+export { mulberry32 as prng } from '../src/datasets/permutation.js';
 
 /** Starts every worker thread before timing: decodes as many chunks at once as the reader decodes in parallel. */
 export async function warm(reader: { parallelism: number; layout: { count: number }; chunk(i: number): Promise<unknown> }): Promise<void> {

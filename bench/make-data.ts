@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { mulberry32 } from '../src/datasets/permutation.js';
 
 export interface MakeDataOptions {
   /** Approximate size of the CSV in MB (10^6 bytes). */
@@ -20,18 +21,6 @@ export interface MakeDataOptions {
   seed: number;
 }
 
-/** Mulberry32: a tiny seeded PRNG, enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const SYNTH_HEADER = 'time,sensor,f0,f1,f2,f3,f4,f5,f6,f7,label';
 
 /** Writes the CSV; returns its path and row count. */
@@ -39,7 +28,7 @@ export async function writeSyntheticCsv(options: MakeDataOptions): Promise<{ pat
   mkdirSync(options.out, { recursive: true });
   const path = join(options.out, `${options.name}.csv`);
   const out = createWriteStream(path);
-  const rand = prng(options.seed);
+  const rand = mulberry32(options.seed);
   const target = options.mb * 1e6;
   let written = 0;
   let rows = 0;

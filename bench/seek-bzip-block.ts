@@ -6,29 +6,7 @@
 import Bunzip from 'seek-bzip';
 import CRC32 from 'seek-bzip/lib/crc32.js';
 import { SeekdataError } from '../src/errors.js';
-
-interface Bzip2BlockTask {
-  /** Compressed bytes holding the block; `data[0]` is byte `base` of the file. */
-  data: Uint8Array;
-  /** Bit position of the block magic, relative to `data[0]`. */
-  bitOffset: number;
-  /** Block-size level (1..9) of the stream the block belongs to. */
-  level: number;
-  /** Byte offset of `data[0]` in the file (for error messages). */
-  base: number;
-  /** Whether `data` reaches the end of the file (running out of it then means truncation). */
-  atEnd: boolean;
-  /** File name (for error messages). */
-  file: string;
-}
-
-interface Bzip2BlockResult {
-  bytes: Uint8Array;
-  /** Bit position (relative to `data[0]`) just past the block: where the next magic starts. */
-  endBit: number;
-  /** The block CRC stored in the block header (verified against the decoded bytes). */
-  crc: number;
-}
+import type { Bzip2BlockResult, Bzip2BlockTask } from '../src/readers/bzip2/block.js';
 
 /** Thrown when the decoder needs more input than the task supplied. */
 export class NeedMoreInput extends Error {}

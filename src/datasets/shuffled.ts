@@ -11,6 +11,7 @@ import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, loadRecordRows, type ChunkRows } from './rows.js';
+import { settle, unwrap, type Settled } from '../util.js';
 
 export interface ShuffledBatchOptions extends FeatureOptions {
   /** Rows per batch. Default 32. */
@@ -47,15 +48,6 @@ interface EpochItem {
   batch: Batch;
   /** Draws consumed after this batch. */
   position: number;
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 }
 
 export class ShuffledBatchDataset implements AsyncIterable<Batch> {
@@ -211,13 +203,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     }
     const rowsOf = async (slot: number): Promise<ChunkRows> => {
       startJob(slot);
-      const settled = await jobs[slot];
-      if (settled === undefined) throw new Error(`internal: no job for chunk slot ${slot}`);
-      if (!settled.ok) throw settled.error;
-      ready[slot] = settled.value;
+      const job = jobs[slot];
+      if (job === undefined) throw new Error(`internal: no job for chunk slot ${slot}`);
+      const rows = unwrap(await job);
+      ready[slot] = rows;
       jobs[slot] = undefined;
-      this.noteSkipped(settled.value.rows);
-      return settled.value;
+      this.noteSkipped(rows.rows);
+      return rows;
     };
     for (;;) {
       const builder = this.builder();

@@ -7,6 +7,7 @@ import { SeekdataError } from '../errors.js';
 import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
 import type { ParsedRows } from '../datasets/parse.js';
 import { parseChunk, type ChunkParse } from '../workers/jobs.js';
+import { concatBytes } from '../util.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { padded4 } from './xz/container.js';
@@ -125,7 +126,7 @@ export class ChunkDecoder {
     if (units.format === 'plain') {
       const bytes = await this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
       if (parse !== undefined) {
-        const all = parse.tail.length === 0 ? bytes : concat(bytes, parse.tail);
+        const all = parse.tail.length === 0 ? bytes : concatBytes([bytes, parse.tail]);
         const result = await this.runner.run({ op: 'parse', bytes: all, spans: parse.spans, records: parse.records, spec: parse.spec }, signal, movable(all));
         return { bytes: new Uint8Array(0), parsed: result.parsed };
       }
@@ -273,13 +274,6 @@ function takeBytes(cursor: Cursor, n: number): Uint8Array {
     else cursor.pending[0] = head.subarray(take);
   }
   cursor.pendingBytes -= n;
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }
 

@@ -9,6 +9,7 @@ import type { JobRunner } from '../workers/pool.js';
 import { scanBzip2 } from './bzip2/scan.js';
 import type { AnalyzeSpec, ChunkAnalysis } from '../index/records/analyze.js';
 import { isBigUnit, type ChunkDecoder, type DecodedChunk } from './chunks.js';
+import { settle, unwrap, type Settled } from '../util.js';
 import type { Format } from './detect.js';
 import { UnitTableBuilder, type UnitTable } from './units.js';
 import { parseXzContainer, padded4 } from './xz/container.js';
@@ -66,17 +67,13 @@ export async function* scanKnown(
 ): AsyncGenerator<ScannedChunk> {
   const { source, units } = decoder;
   const layout = decoder.layout;
-  type Settled = { ok: true; decoded: DecodedChunk } | { ok: false; error: unknown };
-  const queue: Array<{ chunk: number; done: Promise<Settled> }> = [];
+  const queue: Array<{ chunk: number; done: Promise<Settled<DecodedChunk>> }> = [];
   let next = 0;
   while (next < layout.count && layout.start[next + 1] <= from) next++;
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const done = decoder.decodeWith(chunk, options.signal, { analyze: options.analyzeFor?.(layout.start[chunk]) }).then(
-        (decoded): Settled => ({ ok: true, decoded }),
-        (error: unknown): Settled => ({ ok: false, error }),
-      );
+      const done = settle(decoder.decodeWith(chunk, options.signal, { analyze: options.analyzeFor?.(layout.start[chunk]) }));
       queue.push({ chunk, done });
       // Pieces of one big unit decode one after another anyway: do not queue them ahead.
       if (isBigUnit(units, layout.unit[chunk], layout.big)) break;
@@ -88,10 +85,10 @@ export async function* scanKnown(
     if (head === undefined) return;
     const settled = await head.done;
     if (options.signal?.aborted) throw aborted(source, options.signal);
-    if (!settled.ok) throw settled.error;
+    const decoded = unwrap(settled);
     const u = layout.unit[head.chunk];
     const compressedEnd = units.format === 'bzip2' ? Math.ceil(units.cEnd[u] / 8) : units.cEnd[u];
-    yield { offset: layout.start[head.chunk], bytes: settled.decoded.bytes, compressedDone: compressedEnd, analysis: settled.decoded.analysis };
+    yield { offset: layout.start[head.chunk], bytes: decoded.bytes, compressedDone: compressedEnd, analysis: decoded.analysis };
   }
 }
 

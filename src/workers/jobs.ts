@@ -3,6 +3,7 @@ import { SeekdataError, deserializeError, isSerializedSeekdataError, type Serial
 import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
 import { parseRecords, type ParsedRows, type ParseSpec } from '../datasets/parse.js';
 import { runDecodeTask, type DecodeResult, type DecodeTask } from '../readers/decode-task.js';
+import { concatBytes } from '../util.js';
 
 /** Records of a decoded chunk to parse: spans relative to the chunk's bytes followed by its tail. */
 export interface ChunkParse {
@@ -27,13 +28,7 @@ export interface JobResult extends DecodeResult {
 
 /** Parses a chunk's records (the chunk's bytes joined to its tail). */
 export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedRows {
-  let all = bytes;
-  if (parse.tail.length > 0) {
-    all = new Uint8Array(bytes.length + parse.tail.length);
-    all.set(bytes);
-    all.set(parse.tail, bytes.length);
-  }
-  return parseRecords(all, parse.spans, parse.records, parse.spec);
+  return parseRecords(parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes, parse.spans, parse.records, parse.spec);
 }
 
 export type JobResponse = { ok: true; result: JobResult } | { ok: false; error: SerializedSeekdataError | { message: string } };

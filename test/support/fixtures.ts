@@ -14,17 +14,9 @@ export function tempDir(prefix = 'seekdata-test-'): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Mulberry32. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG for fixtures. */
+export { mulberry32 as prng } from '../../src/datasets/permutation.js';
+import { mulberry32 as prng } from '../../src/datasets/permutation.js';
 
 /** CSV-like text of about `bytes` bytes: varied lines, some non-ASCII, compressible but not trivially. */
 export function makeText(bytes: number, seed = 1, finalNewline = true): Buffer {

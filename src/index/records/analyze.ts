@@ -102,6 +102,17 @@ export class RecordParser {
     if (this.bad.length < this.spec.maxBad) this.bad.push({ k, text: value.slice(0, 100) });
   }
 
+  /** Counts one field's value in the statistics: a number, missing, or text (with its category). */
+  private field(stats: Float64Array, c: number, bytes: Uint8Array, a: number, b: number): void {
+    const v = parseNumber(bytes, a, b);
+    if (!Number.isNaN(v)) addValue(stats, c, v);
+    else if (isMissing(bytes, a, b)) addMissing(stats, c);
+    else {
+      addText(stats, c);
+      this.vocab.add(c, bytes, a, b);
+    }
+  }
+
   /**
    * One pass over a record without quotes: finds each field's end and parses it as a decimal number in
    * the same loop (no bounds array, no strings). Returns false at the first quote, leaving the record to
@@ -132,45 +143,8 @@ export class RecordParser {
       return true;
     }
     for (let c = 0; c < columns; c++) {
-      if (c >= n) {
-        addMissing(stats, c);
-        continue;
-      }
-      const a = bounds[2 * c];
-      const b = bounds[2 * c + 1];
-      // Inline decimal fast path: [-]digits[.digits], at most 15 significant digits.
-      let p = a;
-      let negative = false;
-      if (p < b && bytes[p] === 0x2d) {
-        negative = true;
-        p++;
-      }
-      let mantissa = 0;
-      let digits = 0;
-      let scale = 0;
-      let dot = false;
-      const from = p;
-      for (; p < b; p++) {
-        const d = bytes[p] - 0x30;
-        if (d >= 0 && d <= 9) {
-          mantissa = mantissa * 10 + d;
-          if (mantissa !== 0) digits++;
-          if (dot) scale++;
-        } else if (d === -2 && !dot) dot = true;
-        else break;
-      }
-      if (p === b && p > from && !(dot && p === from + 1) && digits <= 15 && scale <= 22) {
-        const v = scale === 0 ? mantissa : mantissa / POW10[scale];
-        addValue(stats, c, negative ? -v : v);
-        continue;
-      }
-      const v = parseNumber(bytes, a, b);
-      if (!Number.isNaN(v)) addValue(stats, c, v);
-      else if (isMissing(bytes, a, b)) addMissing(stats, c);
-      else {
-        addText(stats, c);
-        this.vocab.add(c, bytes, a, b);
-      }
+      if (c >= n) addMissing(stats, c);
+      else this.field(stats, c, bytes, bounds[2 * c], bounds[2 * c + 1]);
     }
     this.fields = n;
     return true;
@@ -223,15 +197,7 @@ export class RecordParser {
         if (clean && i > from && !(dot && i === from + 1) && digits <= 15 && scale <= 22) {
           const v = scale === 0 ? mantissa : mantissa / POW10[scale];
           addValue(stats, n, negative ? -v : v);
-        } else {
-          const v = parseNumber(bytes, a, i);
-          if (!Number.isNaN(v)) addValue(stats, n, v);
-          else if (isMissing(bytes, a, i)) addMissing(stats, n);
-          else {
-            addText(stats, n);
-            this.vocab.add(n, bytes, a, i);
-          }
-        }
+        } else this.field(stats, n, bytes, a, i);
       }
       n++;
       if (i >= end) break;
@@ -284,16 +250,8 @@ export class RecordParser {
           addMissing(stats, c);
           continue;
         }
-        const a = this.bounds[2 * c];
-        const b = this.bounds[2 * c + 1];
-        const v = parseNumber(bytes, a, b);
-        if (!Number.isNaN(v)) addValue(stats, c, v);
-        else if (isMissing(bytes, a, b)) addMissing(stats, c);
-        else {
-          addText(stats, c);
-          // Quoted values with doubled quotes are rare: they count under their raw bytes.
-          this.vocab.add(c, bytes, a, b);
-        }
+        // Quoted values with doubled quotes are rare: their categories count under their raw bytes.
+        this.field(stats, c, bytes, this.bounds[2 * c], this.bounds[2 * c + 1]);
       }
     }
     const time = spec.time;

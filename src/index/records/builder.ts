@@ -8,6 +8,7 @@ import { analyzeChunk, contentEnd, isBlank, RecordParser, type AnalyzeSpec, type
 import { text } from './numbers.js';
 import { mergeStats, newStats, STAT_SLOTS } from './stats.js';
 import { finalizeVocab, mergeVocab } from './vocab.js';
+import { concatBytes } from '../../util.js';
 
 export interface BuiltRecords {
   count: number;
@@ -162,7 +163,7 @@ export class RecordBuilder {
       this.carry.push(bytes.slice(spec.begin));
       return;
     }
-    const head = joined([...this.carry, bytes.subarray(spec.begin, analysis.first + 1)]);
+    const head = concatBytes([...this.carry, bytes.subarray(spec.begin, analysis.first + 1)]);
     const headTerminator = head.length - 1;
     const before = this.count;
     this.appendParsed(head, 0, contentEnd(head, 0, headTerminator), this.carryStart);
@@ -214,7 +215,7 @@ export class RecordBuilder {
 
   /** Ends the pass: the unterminated last record, and the arrays. */
   finish(): BuiltRecords {
-    const last = joined(this.carry);
+    const last = concatBytes(this.carry);
     if (last.length > 0) this.appendParsed(last, 0, contentEnd(last, 0, last.length), this.carryStart);
     // The parser of joined records kept its own JSONL statistics.
     this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys(), vocab: this.parser.stats === undefined ? undefined : this.parser.vocab.export() });
@@ -258,17 +259,4 @@ export class RecordBuilder {
 
 function emptyAnalysis(): ChunkAnalysis {
   return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, vocab: undefined, quoteParity: 0 };
-}
-
-function joined(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -13,48 +13,45 @@ export class VocabCollector {
   private readonly columns: Array<Map<number | string, [string, number]> | undefined> = [];
 
   add(column: number, bytes: Uint8Array, start: number, end: number): void {
-    while (this.columns.length <= column) this.columns.push(new Map());
-    const map = this.columns[column];
+    const map = this.mapOf(column);
     if (map === undefined) return;
-    let key: number | string;
     const n = end - start;
+    let key: number | string;
     if (n <= 6) {
       key = n * 2 ** 48;
       for (let i = start, f = 1; i < end; i++, f *= 256) key += bytes[i] * f;
     } else key = text(bytes, start, end);
-    const entry = map.get(key);
-    if (entry !== undefined) {
-      entry[1]++;
-      return;
-    }
-    if (map.size >= MAX_CATEGORIES) {
-      this.columns[column] = undefined;
-      return;
-    }
-    map.set(key, [typeof key === 'string' ? key : text(bytes, start, end), 1]);
+    if (!bump(map, key)) this.insert(column, map, key, typeof key === 'string' ? key : text(bytes, start, end));
   }
 
   /** Counts a value given as a string (JSON values). */
   addString(column: number, value: string): void {
+    const map = this.mapOf(column);
+    if (map !== undefined && !bump(map, value)) this.insert(column, map, value, value);
+  }
+
+  private mapOf(column: number): Map<number | string, [string, number]> | undefined {
     while (this.columns.length <= column) this.columns.push(new Map());
-    const map = this.columns[column];
-    if (map === undefined) return;
-    const entry = map.get(value);
-    if (entry !== undefined) {
-      entry[1]++;
-      return;
-    }
-    if (map.size >= MAX_CATEGORIES) {
-      this.columns[column] = undefined;
-      return;
-    }
-    map.set(value, [value, 1]);
+    return this.columns[column];
+  }
+
+  private insert(column: number, map: Map<number | string, [string, number]>, key: number | string, value: string): void {
+    if (map.size >= MAX_CATEGORIES) this.columns[column] = undefined;
+    else map.set(key, [value, 1]);
   }
 
   /** Plain form for transfer: per column, the values and counts, or null when it overflowed. */
   export(): Array<Array<[string, number]> | null> {
     return this.columns.map((m) => (m === undefined ? null : [...m.values()]));
   }
+}
+
+/** Counts one more of a value already seen; false when the key is new. */
+function bump(map: Map<number | string, [string, number]>, key: number | string): boolean {
+  const entry = map.get(key);
+  if (entry === undefined) return false;
+  entry[1]++;
+  return true;
 }
 
 /** Merges exported vocabularies (by column position) into `into`. */
