@@ -52,6 +52,15 @@ describe('seekdata CLI', () => {
     }
   });
 
+  it('cat into a pipe that closes early (| head) exits 0, letting running decodes finish', () => {
+    const big = writeFixture(tmp.dir, 'big.csv.xz', xz(Buffer.concat(Array.from({ length: 8 }, () => text)), '--block-size=64KiB'));
+    for (let i = 0; i < 3; i++) {
+      const result = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" --import tsx src/cli/main.ts cat "${big}" --no-index | head -c 100 > /dev/null`], { encoding: 'utf8' });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).not.toMatch(/terminate|Napi/);
+    }
+  });
+
   it('read writes exactly the requested bytes', () => {
     const out = cli('read', xzPath, '--offset', '123456', '--length', '7890');
     expect(out.code).toBe(0);

@@ -12,6 +12,7 @@ export interface CliIo {
 
 /** Writes bytes to a stream, waiting when it asks us to (backpressure). */
 export async function writeOut(stream: Writable, bytes: Uint8Array | string): Promise<void> {
+  if (stream.destroyed) throw Object.assign(new Error('output closed'), { code: 'EPIPE' });
   if (!stream.write(bytes)) await once(stream, 'drain');
 }
 

@@ -90,9 +90,10 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-  });
+  // A closed pipe (`seekdata cat big.xz | head`) ends the command through writeOut's EPIPE, which lets
+  // running decodes finish and the pool close: exiting at once would cut native liblzma calls short in
+  // the worker threads, which aborts the process.
+  process.stdout.on('error', () => undefined);
   runCli(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

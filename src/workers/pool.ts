@@ -49,6 +49,7 @@ export class WorkerPool implements JobRunner {
   private readonly piscina: Piscina;
   readonly size: number;
   private closed = false;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(options: WorkerPoolOptions = {}) {
     this.size = options.size ?? availableParallelism();
@@ -71,7 +72,13 @@ export class WorkerPool implements JobRunner {
       const options: { signal?: AbortSignal; transferList?: ArrayBuffer[] } = {};
       if (signal !== undefined) options.signal = signal;
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
-      response = (await this.piscina.run(job, options)) as JobResponse;
+      const running = this.piscina.run(job, options) as Promise<JobResponse>;
+      this.inflight.add(running);
+      try {
+        response = await running;
+      } finally {
+        this.inflight.delete(running);
+      }
     } catch (cause) {
       if (signal?.aborted) throw new SeekdataError('ABORTED', 'job aborted', { cause });
       throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
@@ -79,10 +86,15 @@ export class WorkerPool implements JobRunner {
     return fromResponse(response);
   }
 
+  /**
+   * Closes the pool once every job already submitted has finished: terminating a worker thread inside a
+   * native liblzma call aborts the whole process, so a pool is never torn down under a running job.
+   * (For the same reason, call `closeSharedPool()` before `process.exit()`.)
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Let running jobs finish: terminating a worker inside a native liblzma call aborts the process.
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.piscina.close();
   }
 }
