@@ -23,6 +23,8 @@ export async function forecastTemperature(path = 'data/seattle-weather-hourly-no
     sequenceStride: 3,
     targetOffset: 1,
     maxGapMs: 2 * 3_600_000,
+    shuffleBuffer: 1000,
+    seed: 1,
     batchSize: 64,
   });
   log(`${path}: ${file.records.count} hourly records, windows of ${hours} h predicting the next hour's temperature`);

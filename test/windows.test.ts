@@ -158,6 +158,22 @@ describe.each([
   });
 });
 
+describe('shuffled windows', () => {
+  it('a shuffle buffer reorders the same windows, differently on each pass, the same for the same seed', async () => {
+    const options: TimeRangeOptions = { ...common, from: t0, to: t1, sequenceLength: 8, sequenceStride: 3, targetOffset: 1 };
+    const ordered = flatten(await collect(new TimeRangeDataset(sorted, options)), 8);
+    const shuffled = new TimeRangeDataset(sorted, { ...options, shuffleBuffer: 200, seed: 4 });
+    const first = flatten(await collect(shuffled), 8);
+    const second = flatten(await collect(shuffled), 8);
+    const key = (w: Expected): string => JSON.stringify(w);
+    expect([...first].map(key).sort()).toEqual([...ordered].map(key).sort());
+    expect(first.map((w) => w.last)).not.toEqual(ordered.map((w) => w.last));
+    expect(second.map((w) => w.last)).not.toEqual(first.map((w) => w.last));
+    const again = flatten(await collect(new TimeRangeDataset(sorted, { ...options, shuffleBuffer: 200, seed: 4 })), 8);
+    expect(again.map((w) => w.last)).toEqual(first.map((w) => w.last));
+  });
+});
+
 describe('tfjs adapter', () => {
   it('fitDataset trains a classifier whose loss decreases, and no tensor leaks', async () => {
     const ds = new ShuffledBatchDataset(sorted, { features: ['a', 'b'], labels: 'label', oneHot: true, standardize: true, batchSize: 128, seed: 1 });

@@ -10,6 +10,7 @@ import { checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
+import { hashInts, mulberry32 } from './permutation.js';
 import { RangeRows, type Segment } from './range-rows.js';
 
 export interface TimeRangeOptions extends FeatureOptions {
@@ -37,6 +38,13 @@ export interface TimeRangeOptions extends FeatureOptions {
   maxGapMs?: number;
   /** Batches prepared ahead. Default 2. */
   prefetch?: number;
+  /**
+   * Shuffle rows (or windows) through a buffer of this many, like tf.data's shuffle; each pass over the
+   * dataset has its own order. Default 0: time order.
+   */
+  shuffleBuffer?: number;
+  /** Seed of the shuffle buffer. Default 0. */
+  seed?: number;
 }
 
 interface Window {
@@ -66,6 +74,10 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   private readonly options: TimeRangeOptions;
   private readonly sequenceLength: number | undefined;
   private readonly gaps: number[];
+  private readonly shuffleBuffer: number;
+  private readonly seed: number;
+  /** Passes made: each has its own shuffle. */
+  private pass = 0;
 
   constructor(
     readonly file: IndexedFile,
@@ -94,6 +106,10 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     if (this.sequenceLength === undefined && (options.targetOffset !== undefined || options.targetOffsetMs !== undefined)) {
       throw invalidOption('sequenceLength', 'set: targets belong to windows', undefined);
     }
+    this.shuffleBuffer = checkNonNegativeInt('shuffleBuffer', options.shuffleBuffer ?? 0);
+    this.seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
+    checkNonNegativeInt('prefetch', options.prefetch ?? 2);
     this.options = options;
     this.numbers = time.range(this.from, this.to);
     this.times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
@@ -185,8 +201,14 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     yield* prefetch(this.batches(), this.options.prefetch ?? 2);
   }
 
-  private async *batches(): AsyncGenerator<Batch> {
-    const rows = new RangeRows(this.file, this.spec, this.numbers);
+  /** Label width of the examples: the target's labels, or its features when forecasting without labels. */
+  private yWidth(features: number, labelWidth: number): number {
+    const hasTarget = this.options.targetOffset !== undefined || this.options.targetOffsetMs !== undefined;
+    return this.sequenceLength !== undefined && hasTarget && labelWidth === 0 ? features : labelWidth;
+  }
+
+  /** The examples of the range in time order: rows, or windows with their targets. */
+  private async *examples(rows: RangeRows): AsyncGenerator<Example> {
     const F = rows.features;
     const LW = rows.labelWidth;
     const seen = new Set<number>();
@@ -200,73 +222,102 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
       }
       return { s, k: p - s.start };
     };
-    const intLabels = this.spec.labelType === 'int32' && this.spec.oneHot === 0;
     if (this.sequenceLength === undefined) {
-      for (let p = 0; p < rows.length; ) {
-        const xs = new Float32Array(this.batchSize * F);
-        const ys = LW === 0 ? undefined : intLabels ? new Int32Array(this.batchSize * LW) : new Float32Array(this.batchSize * LW);
-        const records = new Float64Array(this.batchSize);
-        let n = 0;
-        for (; p < rows.length && n < this.batchSize; p++) {
-          const { s, k } = await row(p);
-          if (s.valid[k] === 0) continue;
-          xs.set(s.features.subarray(k * F, (k + 1) * F), n * F);
-          ys?.set(s.labels.subarray(k * LW, (k + 1) * LW), n * LW);
-          records[n++] = s.records[k];
-        }
-        if (n === 0) return;
-        yield { xs: xs.slice(0, n * F), xsShape: [n, F], ys: ys?.slice(0, n * LW), ysShape: [n, LW], records: records.slice(0, n), size: n };
+      for (let p = 0; p < rows.length; p++) {
+        const { s, k } = await row(p);
+        if (s.valid[k] === 0) continue;
+        yield { xs: s.features.subarray(k * F, (k + 1) * F), ys: LW === 0 ? undefined : s.labels.subarray(k * LW, (k + 1) * LW), record: s.records[k] };
       }
       return;
     }
     const L = this.sequenceLength;
-    // Targets: the target record's labels, or its features when there are no labels (forecasting the
-    // next values); without a target, the labels of the window's last record.
-    const hasTarget = this.options.targetOffset !== undefined || this.options.targetOffsetMs !== undefined;
-    const yWidth = hasTarget ? (LW > 0 ? LW : F) : LW;
-    const yInt = intLabels && (LW > 0 || !hasTarget);
-    let xs = new Float32Array(this.batchSize * L * F);
-    let ys = yWidth === 0 ? undefined : yInt ? new Int32Array(this.batchSize * yWidth) : new Float32Array(this.batchSize * yWidth);
-    let records = new Float64Array(this.batchSize);
-    let n = 0;
-    const flush = (): Batch => {
-      const batch: Batch = {
-        xs: n === this.batchSize ? xs : xs.slice(0, n * L * F),
-        xsShape: [n, L, F],
-        ys: ys === undefined ? undefined : n === this.batchSize ? ys : ys.slice(0, n * yWidth),
-        ysShape: [n, yWidth],
-        records: n === this.batchSize ? records : records.slice(0, n),
-        size: n,
-      };
-      xs = new Float32Array(this.batchSize * L * F);
-      ys = yWidth === 0 ? undefined : yInt ? new Int32Array(this.batchSize * yWidth) : new Float32Array(this.batchSize * yWidth);
-      records = new Float64Array(this.batchSize);
-      n = 0;
-      return batch;
-    };
-    for (const window of this.windows()) {
-      let ok = true;
-      for (let k = 0; k < L && ok; k++) {
+    const yWidth = this.yWidth(F, LW);
+    windows: for (const window of this.windows()) {
+      const xs = new Float32Array(L * F);
+      for (let k = 0; k < L; k++) {
         const { s, k: i } = await row(window.steps[k]);
-        if (s.valid[i] === 0) ok = false;
-        else xs.set(s.features.subarray(i * F, (i + 1) * F), (n * L + k) * F);
+        if (s.valid[i] === 0) {
+          this.skippedWindows++;
+          continue windows;
+        }
+        xs.set(s.features.subarray(i * F, (i + 1) * F), k * F);
       }
       const last = window.steps[L - 1];
-      const targetPosition = window.target >= 0 ? window.target : last;
-      if (ok && ys !== undefined) {
-        const { s, k: i } = await row(targetPosition);
-        if (s.valid[i] === 0) ok = false;
-        else if (hasTarget && LW === 0) ys.set(s.features.subarray(i * F, (i + 1) * F), n * yWidth);
-        else ys.set(s.labels.subarray(i * LW, (i + 1) * LW), n * yWidth);
+      let ys: Float32Array | Int32Array | undefined;
+      if (yWidth > 0) {
+        // The target's labels; its features when forecasting without labels; without a target, the
+        // labels of the window's last record.
+        const { s, k: i } = await row(window.target >= 0 ? window.target : last);
+        if (s.valid[i] === 0) {
+          this.skippedWindows++;
+          continue;
+        }
+        ys = LW === 0 ? s.features.subarray(i * F, (i + 1) * F) : s.labels.subarray(i * LW, (i + 1) * LW);
       }
-      if (!ok) {
-        this.skippedWindows++;
-        continue;
-      }
-      records[n] = this.numbers[last];
-      n++;
-      if (n === this.batchSize) yield flush();
+      yield { xs, ys, record: this.numbers[last] };
+    }
+  }
+
+  private async *batches(): AsyncGenerator<Batch> {
+    const rows = new RangeRows(this.file, this.spec, this.numbers);
+    const F = rows.features;
+    const steps = this.sequenceLength;
+    const xWidth = steps === undefined ? F : steps * F;
+    const yWidth = this.yWidth(F, rows.labelWidth);
+    const intLabels = this.spec.labelType === 'int32' && this.spec.oneHot === 0 && rows.labelWidth > 0;
+    let source = this.examples(rows);
+    if (this.shuffleBuffer > 0) source = shuffleExamples(source, this.shuffleBuffer, mulberry32(hashInts(this.seed, this.pass++, 0x71e)));
+    const batch = this.batchSize;
+    let xs = new Float32Array(batch * xWidth);
+    let ys = yWidth === 0 ? undefined : intLabels ? new Int32Array(batch * yWidth) : new Float32Array(batch * yWidth);
+    let records = new Float64Array(batch);
+    let n = 0;
+    const flush = (): Batch => {
+      const full = n === batch;
+      const out: Batch = {
+        xs: full ? xs : xs.slice(0, n * xWidth),
+        xsShape: steps === undefined ? [n, F] : [n, steps, F],
+        ys: ys === undefined ? undefined : full ? ys : ys.slice(0, n * yWidth),
+        ysShape: [n, yWidth],
+        records: full ? records : records.slice(0, n),
+        size: n,
+      };
+      xs = new Float32Array(batch * xWidth);
+      ys = yWidth === 0 ? undefined : intLabels ? new Int32Array(batch * yWidth) : new Float32Array(batch * yWidth);
+      records = new Float64Array(batch);
+      n = 0;
+      return out;
+    };
+    for await (const example of source) {
+      xs.set(example.xs, n * xWidth);
+      if (ys !== undefined && example.ys !== undefined) ys.set(example.ys, n * yWidth);
+      records[n++] = example.record;
+      if (n === batch) yield flush();
     }
     if (n > 0) yield flush();
   }
+}
+
+interface Example {
+  xs: Float32Array;
+  ys: Float32Array | Int32Array | undefined;
+  /** The record (for windows: the window's last record). */
+  record: number;
+}
+
+/** A shuffle buffer: holds up to `size` examples and emits one at random as each new one arrives. */
+async function* shuffleExamples(source: AsyncGenerator<Example>, size: number, random: () => number): AsyncGenerator<Example> {
+  const buffer: Example[] = [];
+  const take = (): Example => {
+    const j = Math.floor(random() * buffer.length);
+    const out = buffer[j];
+    buffer[j] = buffer[buffer.length - 1];
+    buffer.pop();
+    return out;
+  };
+  for await (const example of source) {
+    buffer.push(example);
+    if (buffer.length > size) yield take();
+  }
+  while (buffer.length > 0) yield take();
 }
