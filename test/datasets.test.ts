@@ -230,3 +230,38 @@ describe('worker failures', () => {
     }
   });
 });
+
+describe('JSONL datasets', () => {
+  it('dotted paths, categories of strings, booleans, missing and malformed values, against the truth', async () => {
+    const lines = rows.map((r) =>
+      r.bad
+        ? '{"broken": '
+        : JSON.stringify({ time: new Date(r.time).toISOString(), m: { a: r.a, b: r.b }, cat: r.cat, flag: r.b % 2 === 0, label: r.label }),
+    );
+    const path = writeFixture(tmp.dir, 'ds.jsonl.bz2', bzip2(Buffer.from(lines.join('\n') + '\n'), 1));
+    const file = await openIndexed(path, { records: 'jsonl', timeColumn: 'time' });
+    try {
+      const byName = Object.fromEntries(file.stats.map((s) => [s.name, s]));
+      expect(byName['m.b']).toMatchObject({ numeric: true, integer: true, min: 0, max: 49 });
+      expect(byName.cat.categories?.map((c) => c.value)).toEqual(CATS);
+      const ds = new ShuffledBatchDataset(file, { features: ['m.a', 'm.b', 'cat', 'flag'], labels: 'label', shuffle: 'chunked', seed: 2, batchSize: 64 });
+      const meanA = byName['m.a'].mean ?? NaN;
+      let seen = 0;
+      for await (const b of ds) {
+        for (let i = 0; i < b.size; i++) {
+          const truth = rows[b.records[i]];
+          expect(b.xs[i * 4]).toBeCloseTo(truth.a ?? meanA, 3);
+          expect(b.xs[i * 4 + 1]).toBe(truth.b);
+          expect(b.xs[i * 4 + 2]).toBe(CATS.indexOf(truth.cat));
+          expect(b.xs[i * 4 + 3]).toBe(truth.b % 2 === 0 ? 1 : 0);
+          expect(b.ys?.[i]).toBe(truth.label);
+          seen++;
+        }
+      }
+      expect(seen).toBe(valid.length);
+      expect(ds.skippedExamples[0].reason).toMatch(/not valid JSON/);
+    } finally {
+      await file.close();
+    }
+  });
+});
