@@ -129,7 +129,8 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times);
-    const stats = built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab);
+    const mask = layout.statMask;
+    const stats = (built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab)).filter((_, c) => mask === undefined || mask[c] === 1);
     const meta: StoredRecordsMeta = {
       options: recordOptions,
       pieces: resolved.pieces,
@@ -163,6 +164,8 @@ function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout): Analyz
     begin: 0,
     inQuote: false,
     statColumns: layout.statColumns,
+    statMask: layout.statMask,
+    statOnly: layout.statOnly,
     time: layout.timeField === undefined || layout.timeFormat === undefined ? undefined : { field: layout.timeField, format: layout.timeFormat, zone: options.timeZone },
     maxBad: MAX_BAD_EXAMPLES,
   };

@@ -22,6 +22,10 @@ export interface AnalyzeSpec {
   inQuote: boolean;
   /** CSV: number of columns to keep statistics for; JSONL: any value > 0 turns statistics on. 0 = none. */
   statColumns: number;
+  /** CSV: per column, 1 to keep its statistics (absent: every column). */
+  statMask?: Uint8Array | undefined;
+  /** JSONL: the field paths to keep statistics for (absent: every field). */
+  statOnly?: string[] | undefined;
   /** Timestamp field: CSV column number or JSONL key path. Absent: no timestamps (or a user function). */
   time?: { field: number | string[]; format: ResolvedTimeFormat; zone?: string | undefined } | undefined;
   /** Unparsable timestamps to keep as examples. */
@@ -142,7 +146,9 @@ export class RecordParser {
       this.fields = n;
       return true;
     }
+    const mask = spec.statMask;
     for (let c = 0; c < columns; c++) {
+      if (mask !== undefined && mask[c] === 0) continue;
       if (c >= n) addMissing(stats, c);
       else this.field(stats, c, bytes, bounds[2 * c], bounds[2 * c + 1]);
     }
@@ -161,10 +167,21 @@ export class RecordParser {
     const delimiter = this.spec.delimiter;
     const want = Math.max(columns, timeColumn + 1);
     const bounds = this.bounds;
+    const mask = this.spec.statMask;
     let n = 0;
     let i = start;
     while (n < want) {
       const a = i;
+      if (mask !== undefined && mask[n] !== 1) {
+        // No statistics for this column: find its end only.
+        while (i < end && bytes[i] !== delimiter) i++;
+        bounds[2 * n] = a;
+        bounds[2 * n + 1] = i;
+        n++;
+        if (i >= end) break;
+        i++;
+        continue;
+      }
       let negative = false;
       if (i < end && bytes[i] === 0x2d) {
         negative = true;
@@ -203,7 +220,7 @@ export class RecordParser {
       if (i >= end) break;
       i++;
     }
-    if (stats !== undefined) for (let c = n; c < columns; c++) addMissing(stats, c);
+    if (stats !== undefined) for (let c = n; c < columns; c++) if (mask === undefined || mask[c] === 1) addMissing(stats, c);
     this.fields = n;
   }
 
@@ -246,6 +263,7 @@ export class RecordParser {
     const stats = this.stats;
     if (stats !== undefined) {
       for (let c = 0; c < spec.statColumns; c++) {
+        if (spec.statMask !== undefined && spec.statMask[c] === 0) continue;
         if (c >= n) {
           addMissing(stats, c);
           continue;
@@ -311,6 +329,7 @@ export class RecordParser {
         if (depth < 4) this.jsonStats(value as Record<string, unknown>, `${path}.`, depth + 1);
         continue;
       }
+      if (this.spec.statOnly !== undefined && !this.spec.statOnly.includes(path)) continue;
       const c = this.column(path);
       if (c < 0 || this.stats === undefined) continue;
       if (typeof value === 'number') addValue(this.stats, c, value);

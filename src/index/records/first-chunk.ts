@@ -46,6 +46,10 @@ export interface FileLayout {
   timeFormat: ResolvedTimeFormat | undefined;
   /** Fields per record used for CSV statistics. */
   statColumns: number;
+  /** CSV: which of them keep statistics (absent: all). */
+  statMask: Uint8Array | undefined;
+  /** JSONL: the fields that keep statistics (absent: all). */
+  statOnly: string[] | undefined;
 }
 
 /** Lines of `bytes` from `from`, as [start, contentEnd, nextStart], stopping at the first unterminated one. */
@@ -118,9 +122,23 @@ export function describeLayout(file: string, first: Uint8Array, isWholeFile: boo
       // Column names of JSONL are informative only.
     }
   }
+  let statMask: Uint8Array | undefined;
+  let statOnly: string[] | undefined;
+  if (Array.isArray(options.stats)) {
+    if (kind === 'csv') {
+      statMask = new Uint8Array(columns.length);
+      for (const name of options.stats) {
+        const c = columns.indexOf(name);
+        if (c < 0) throw invalidOption('stats', `columns of ${file} (${columns.join(', ')})`, name);
+        statMask[c] = 1;
+      }
+    } else statOnly = options.stats;
+  }
   return {
     begin,
     columns,
+    statMask,
+    statOnly,
     timeField,
     timeFormat: timeField === undefined ? undefined : resolveTimeFormat(options.timeFormat, sampleValue),
     statColumns: !options.stats ? 0 : kind === 'csv' ? columns.length : kind === 'jsonl' ? 1 : 0,

@@ -24,8 +24,12 @@ export interface RecordOptions {
   time?: (record: string) => number | Date;
   /** Unparsable timestamps are an error (`PARSE_ERROR` naming the record) instead of being counted and skipped. Default false. */
   strict?: boolean;
-  /** Keep statistics of the numeric columns (CSV) or fields (JSONL). Default true for CSV and JSONL. */
-  stats?: boolean;
+  /**
+   * Column statistics (and categories): `true` for every column (CSV) or field (JSONL), a list of column
+   * names / field paths for only those (a faster indexing pass on wide files), or `false`. Default true
+   * for CSV and JSONL.
+   */
+  stats?: boolean | string[];
 }
 
 export interface ResolvedRecordOptions {
@@ -38,7 +42,7 @@ export interface ResolvedRecordOptions {
   /** Identity of a user time function (its source), so a changed function rebuilds the index. */
   timeFunction: string | undefined;
   strict: boolean;
-  stats: boolean;
+  stats: boolean | string[];
 }
 
 export function resolveRecordOptions(options: RecordOptions): ResolvedRecordOptions {
@@ -74,15 +78,24 @@ export function resolveRecordOptions(options: RecordOptions): ResolvedRecordOpti
     timeZone,
     timeFunction: options.time?.toString(),
     strict: checkBoolean('strict', options.strict ?? false),
-    stats: checkBoolean('stats', options.stats ?? kind !== 'lines'),
+    stats: resolveStats(options.stats, kind),
   };
+}
+
+function resolveStats(stats: unknown, kind: RecordKind): boolean | string[] {
+  if (stats === undefined) return kind !== 'lines';
+  if (Array.isArray(stats)) {
+    if (!stats.every((s) => typeof s === 'string' && s.length > 0)) throw invalidOption('stats', 'true, false or a list of column names', stats);
+    return [...new Set(stats as string[])];
+  }
+  return checkBoolean('stats', stats);
 }
 
 /** Why stored options differ from the requested ones, or undefined when they match. */
 export function optionsDifference(stored: ResolvedRecordOptions, wanted: ResolvedRecordOptions): string | undefined {
   for (const key of Object.keys(wanted) as Array<keyof ResolvedRecordOptions>) {
     if (key === 'strict') continue;
-    if (stored[key] !== wanted[key]) return `${key} is ${JSON.stringify(stored[key]) ?? 'unset'} in the index, ${JSON.stringify(wanted[key]) ?? 'unset'} requested`;
+    if (JSON.stringify(stored[key]) !== JSON.stringify(wanted[key])) return `${key} is ${JSON.stringify(stored[key]) ?? 'unset'} in the index, ${JSON.stringify(wanted[key]) ?? 'unset'} requested`;
   }
   return undefined;
 }
