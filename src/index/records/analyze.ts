@@ -226,55 +226,22 @@ export class RecordParser {
 
   private csvRecord(bytes: Uint8Array, start: number, end: number, k: number): number {
     const spec = this.spec;
-    const timeColumn0 = typeof spec.time?.field === 'number' ? spec.time.field : -1;
-    const need = Math.max(spec.statColumns, timeColumn0 + 1);
+    const timeColumn = typeof spec.time?.field === 'number' ? spec.time.field : -1;
+    const need = Math.max(spec.statColumns, timeColumn + 1);
     if (this.escaped.length < need) {
       this.bounds = new Int32Array(2 * need);
       this.escaped = new Uint8Array(need);
     }
-    let fast = this.noQuotes;
-    if (fast) this.csvFused(bytes, start, end, timeColumn0);
-    else fast = this.csvFast(bytes, start, end, timeColumn0);
-    if (fast) {
-      const time = spec.time;
-      if (time === undefined || timeColumn0 < 0) return NaN;
-      if (timeColumn0 >= this.fields) {
-        this.noteBad(k, '(no such field)');
-        return NaN;
-      }
-      const a = this.bounds[2 * timeColumn0];
-      const b = this.bounds[2 * timeColumn0 + 1];
-      const t = parseTime(bytes, a, b, time.format, this.zone);
-      if (Number.isNaN(t)) this.noteBad(k, text(bytes, a, b));
-      return t;
-    }
-    return this.csvGeneral(bytes, start, end, k);
+    if (this.noQuotes) this.csvFused(bytes, start, end, timeColumn);
+    else if (!this.csvFast(bytes, start, end, timeColumn)) this.csvGeneral(bytes, start, end);
+    return this.csvTime(bytes, timeColumn, k);
   }
 
-  private csvGeneral(bytes: Uint8Array, start: number, end: number, k: number): number {
-    const spec = this.spec;
-    const timeColumn = typeof spec.time?.field === 'number' ? spec.time.field : -1;
-    const want = Math.max(spec.statColumns, timeColumn + 1);
-    if (this.escaped.length < want) {
-      this.bounds = new Int32Array(2 * want);
-      this.escaped = new Uint8Array(want);
-    }
-    const n = splitFields(bytes, start, end, spec.delimiter, this.bounds, this.escaped, want);
-    const stats = this.stats;
-    if (stats !== undefined) {
-      for (let c = 0; c < spec.statColumns; c++) {
-        if (spec.statMask !== undefined && spec.statMask[c] === 0) continue;
-        if (c >= n) {
-          addMissing(stats, c);
-          continue;
-        }
-        // Quoted values with doubled quotes are rare: their categories count under their raw bytes.
-        this.field(stats, c, bytes, this.bounds[2 * c], this.bounds[2 * c + 1]);
-      }
-    }
-    const time = spec.time;
+  /** The time of the record just split into `bounds` (`fields` fields). */
+  private csvTime(bytes: Uint8Array, timeColumn: number, k: number): number {
+    const time = this.spec.time;
     if (time === undefined || timeColumn < 0) return NaN;
-    if (timeColumn >= n) {
+    if (timeColumn >= this.fields) {
       this.noteBad(k, '(no such field)');
       return NaN;
     }
@@ -283,6 +250,23 @@ export class RecordParser {
     const t = parseTime(bytes, a, b, time.format, this.zone);
     if (Number.isNaN(t)) this.noteBad(k, text(bytes, a, b));
     return t;
+  }
+
+  /** Records with quotes: RFC 4180 splitting, then the statistics. */
+  private csvGeneral(bytes: Uint8Array, start: number, end: number): void {
+    const spec = this.spec;
+    const timeColumn = typeof spec.time?.field === 'number' ? spec.time.field : -1;
+    const want = Math.max(spec.statColumns, timeColumn + 1);
+    const n = splitFields(bytes, start, end, spec.delimiter, this.bounds, this.escaped, want);
+    this.fields = n;
+    const stats = this.stats;
+    if (stats === undefined) return;
+    for (let c = 0; c < spec.statColumns; c++) {
+      if (spec.statMask !== undefined && spec.statMask[c] === 0) continue;
+      // Quoted values with doubled quotes are rare: their categories count under their raw bytes.
+      if (c >= n) addMissing(stats, c);
+      else this.field(stats, c, bytes, this.bounds[2 * c], this.bounds[2 * c + 1]);
+    }
   }
 
   private jsonRecord(bytes: Uint8Array, start: number, end: number, k: number): number {
