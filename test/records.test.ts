@@ -185,3 +185,18 @@ describe('csv chunk boundaries', () => {
     await file.close();
   });
 });
+
+describe('cancelling the indexing pass', () => {
+  it('an aborted pass over an xz file rejects with ABORTED while decodes are in flight, and the file opens after', async () => {
+    const content = makeText(2_000_000, 12);
+    const path = writeFixture(tmp.dir, 'abort.txt.xz', xz(content, '--block-size=32KiB'));
+    for (let i = 0; i < 3; i++) {
+      const controller = new AbortController();
+      const opening = openIndexed(path, { records: 'lines', signal: controller.signal, onProgress: () => controller.abort() });
+      await expect(opening).rejects.toMatchObject({ code: 'ABORTED' });
+    }
+    const file = await openIndexed(path, { records: 'lines' });
+    expect(file.records.count).toBe(linesOf(content).length);
+    await file.close();
+  });
+});

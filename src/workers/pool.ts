@@ -67,10 +67,13 @@ export class WorkerPool implements JobRunner {
 
   async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<JobResult> {
     if (this.closed) throw new SeekdataError('CLOSED', 'worker pool is closed');
+    if (signal?.aborted === true) throw new SeekdataError('ABORTED', 'job aborted', { cause: signal.reason });
     let response: JobResponse;
     try {
-      const options: { signal?: AbortSignal; transferList?: ArrayBuffer[] } = {};
-      if (signal !== undefined) options.signal = signal;
+      // The signal is not handed to Piscina: aborting a running task there terminates its worker (inside a
+      // native liblzma call that aborts the process) and races with the worker's answer. A job once
+      // started runs to its end; callers check their signal between jobs and drop the result.
+      const options: { transferList?: ArrayBuffer[] } = {};
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
       const running = this.piscina.run(job, options) as Promise<JobResponse>;
       this.inflight.add(running);
@@ -80,7 +83,6 @@ export class WorkerPool implements JobRunner {
         this.inflight.delete(running);
       }
     } catch (cause) {
-      if (signal?.aborted) throw new SeekdataError('ABORTED', 'job aborted', { cause });
       throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
     return fromResponse(response);
