@@ -181,6 +181,13 @@ describe('reader behaviour', () => {
     await expect(opening).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
+  it('HTTP: indexing a bzip2 file downloads it about once', async () => {
+    const before = server.bytes;
+    const reader = await openReader(server.url(f.name), { index: false });
+    expect(server.bytes - before).toBeLessThan(f.compressed.length * 1.1);
+    await reader.close();
+  });
+
   it('HTTP: a server that ignores Range, and one that returns the wrong length, are errors', async () => {
     await expect(openReader(server.url(`norange/${f.name}`), { index: false })).rejects.toMatchObject({ code: 'HTTP_ERROR' });
     await expect(openReader(server.url(`short/${f.name}`), { index: false })).rejects.toMatchObject({ code: 'HTTP_ERROR' });

@@ -70,11 +70,13 @@ export interface RangeServer {
   url: (name: string) => string;
   close: () => Promise<void>;
   requests: number;
+  /** Body bytes sent so far. */
+  bytes: number;
 }
 
 /** Serves files from memory with Range support (and, for name "norange/...", without it). */
 export async function startRangeServer(files: Record<string, Uint8Array>): Promise<RangeServer> {
-  const state = { requests: 0 };
+  const state = { requests: 0, bytes: 0 };
   const server: Server = createServer((req, res) => {
     state.requests++;
     const name = decodeURIComponent((req.url ?? '/').slice(1));
@@ -99,6 +101,7 @@ export async function startRangeServer(files: Record<string, Uint8Array>): Promi
     let slice = body.subarray(start, end + 1);
     if (short && slice.length > 1) slice = slice.subarray(0, slice.length - 1);
     res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': slice.length, etag: '"v1"' });
+    state.bytes += slice.length;
     res.end(Buffer.from(slice));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -109,6 +112,9 @@ export async function startRangeServer(files: Record<string, Uint8Array>): Promi
     close: () => new Promise<void>((ok) => server.close(() => ok())),
     get requests() {
       return state.requests;
+    },
+    get bytes() {
+      return state.bytes;
     },
   };
 }

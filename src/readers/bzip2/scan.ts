@@ -10,6 +10,7 @@ import { SeekdataError, isSeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import type { Bzip2BlockTask } from './block.js';
 import { findMagics, type MagicHit } from './magic.js';
+import { concatBytes } from '../../util.js';
 
 /** Level used for speculative decodes: the largest block size, so any real block fits. */
 const DECODE_LEVEL = 9;
@@ -45,6 +46,11 @@ type Settled<R> = { ok: true; value: R; task: Bzip2BlockTask } | { ok: false; er
 class CandidateFinder {
   readonly hits: MagicHit[] = [];
   private scanned = 0;
+  /**
+   * The windows read for the search, kept until the walk has passed them, so block decodes take their
+   * bytes from memory instead of reading them again (which for an HTTP source would download twice).
+   */
+  private windows: Array<{ start: number; bytes: Uint8Array }> = [];
   constructor(private readonly source: ByteSource) {}
 
   private async scanMore(): Promise<boolean> {
@@ -54,8 +60,28 @@ class CandidateFinder {
     const limit = Math.min(WINDOW_BYTES, size - start);
     const data = await this.source.read(start, Math.min(size - start, limit + 6));
     for (const hit of findMagics(data, limit * 8)) this.hits.push({ bit: hit.bit + start * 8, eos: hit.eos });
+    this.windows.push({ start, bytes: data.subarray(0, limit) });
     this.scanned = start + limit;
     return true;
+  }
+
+  /** Bytes [from, to) of the file: from the kept windows when they hold them, else read. */
+  async bytes(from: number, to: number): Promise<Uint8Array> {
+    const first = this.windows[0];
+    if (first === undefined || from < first.start || to > this.scanned) return this.source.read(from, to - from);
+    const parts: Uint8Array[] = [];
+    for (const w of this.windows) {
+      const end = w.start + w.bytes.length;
+      if (end <= from || w.start >= to) continue;
+      parts.push(w.bytes.subarray(Math.max(0, from - w.start), Math.min(w.bytes.length, to - w.start)));
+    }
+    // A copy: the task's bytes go to a worker, and windows are dropped as the walk moves on.
+    return parts.length === 1 ? parts[0].slice() : concatBytes(parts);
+  }
+
+  /** Drops the windows that end before byte `at` (the walk will not need them again). */
+  release(at: number): void {
+    while (this.windows.length > 0 && this.windows[0].start + this.windows[0].bytes.length <= at) this.windows.shift();
   }
 
   /** Index of the first hit with bit > after (or >= when inclusive), scanning as needed; -1 at end. */
@@ -105,7 +131,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
   const makeTask = async (startBit: number, endHit: number): Promise<Bzip2BlockTask> => {
     const first = Math.floor(startBit / 8);
     const endByte = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit].bit / 8) + MARGIN_BYTES);
-    const data = await source.read(first, endByte - first);
+    const data = await finder.bytes(first, endByte);
     return { data, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
   };
 
@@ -141,6 +167,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
     for (;;) {
       if (options.signal?.aborted) throw new SeekdataError('ABORTED', `${file}: scan aborted`, { file, cause: options.signal.reason });
       for (const key of inflight.keys()) if (key < pos) inflight.delete(key);
+      finder.release(Math.floor(pos / 8));
       await prefetch(pos);
       const at = await finder.next(pos, true);
       if (at < 0 || finder.hits[at].bit !== pos) {
