@@ -87,9 +87,6 @@ export const READER_DEFAULTS = {
   allowDamage: false,
 };
 
-export function defaultParallelism(): number {
-  return availableParallelism();
-}
 
 export type Input = string | URL | Uint8Array | ByteSource;
 
@@ -124,7 +121,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
   }
   return {
     cacheBytes: checkPositiveInt('cacheBytes', options.cacheBytes ?? READER_DEFAULTS.cacheBytes),
-    parallelism: checkPositiveInt('parallelism', options.parallelism ?? defaultParallelism()),
+    parallelism: checkPositiveInt('parallelism', options.parallelism ?? availableParallelism()),
     ifStale: checkOneOf('ifStale', options.ifStale ?? READER_DEFAULTS.ifStale, ['rebuild', 'error']),
     rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
     allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),

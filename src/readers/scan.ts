@@ -142,5 +142,3 @@ export async function tableWithoutScan(source: ByteSource, format: Format): Prom
   if (format === 'plain') return plainUnits(source.size);
   return undefined;
 }
-
-export { aborted as abortedError };

@@ -332,7 +332,7 @@ function inverseBwt(tt: Uint32Array, n: number, origPtr: number, counts: Int32Ar
 }
 
 /** The bzip2 CRC (CRC-32, most significant bit first) of a block's output. */
-export function blockCrc(bytes: Uint8Array): number {
+function blockCrc(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) crc = (crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ bytes[i]) & 0xff];
   return ~crc >>> 0;
