@@ -19,6 +19,7 @@ export const infoSpec: CommandSpec = {
 };
 
 export function randomReadCost(info: ReaderInfo): string {
+  if (info.format === 'plain') return 'reads the bytes directly (plain file)';
   if (info.sequentialUnits) {
     return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)`;
   }
