@@ -58,33 +58,33 @@ export class SequentialStream implements AsyncIterable<Batch> {
       }
       return p;
     };
-    let builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
+    const newBuilder = (): BatchBuilder => new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
+    let builder = newBuilder();
+    /** Adds the rows of a chunk that `keep` selects, yielding each batch as it fills. */
+    const emit = function* (rows: ChunkRows, keep: (record: number) => boolean): Generator<Batch> {
+      for (let r = 0; r < rows.rows.rows; r++) {
+        if (!keep(rows.rows.records[r])) continue;
+        builder.add(rows.rows, r);
+        if (builder.full) {
+          yield builder.build();
+          builder = newBuilder();
+        }
+      }
+    };
+    // Every pass starts at startRecord; when wrapping, the start chunk's earlier records end the pass,
+    // taken from the rows already parsed at the pass's start (not decoded a second time).
+    let startRows: ChunkRows | undefined;
     for (let k = 0; this.wrap || k < chunks; k++) {
       for (let a = k; a < k + lookahead && (this.wrap || a < chunks); a++) job(a);
       const rows = await job(k);
       pending.delete(k);
       this.skipped += rows.rows.skipped;
-      const atStart = k % chunks === 0;
-      for (let r = 0; r < rows.rows.rows; r++) {
-        // Every pass starts at startRecord; the start chunk's earlier records end the pass (when wrapping).
-        if (atStart && rows.rows.records[r] < this.startRecord) continue;
-        builder.add(rows.rows, r);
-        if (builder.full) {
-          yield builder.build();
-          builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
-        }
-      }
-      // Wrapping back to the start chunk: its records before startRecord come at the end of the pass.
-      if (this.wrap && (k + 1) % chunks === 0 && this.startRecord > 0) {
-        const again = await loadChunkRows(this.file, startChunk, this.spec);
-        for (let r = 0; r < again.rows.rows; r++) {
-          if (again.rows.records[r] >= this.startRecord) continue;
-          builder.add(again.rows, r);
-          if (builder.full) {
-            yield builder.build();
-            builder = new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
-          }
-        }
+      if (k % chunks === 0) {
+        startRows = rows;
+        yield* emit(rows, (record) => record >= this.startRecord);
+      } else yield* emit(rows, () => true);
+      if (this.wrap && (k + 1) % chunks === 0 && this.startRecord > 0 && startRows !== undefined) {
+        yield* emit(startRows, (record) => record < this.startRecord);
       }
     }
     if (builder.size > 0) yield builder.build();
