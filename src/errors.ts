@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'IO_ERROR',
   'HTTP_ERROR',
+  'STALE_SOURCE',
   'ABORTED',
   'CLOSED',
   'PARSE_ERROR',

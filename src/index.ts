@@ -7,6 +7,7 @@ export { MemorySource } from './sources/source.js';
 export { FileSource } from './sources/file-source.js';
 export { HttpSource } from './sources/http-source.js';
 export type { HttpSourceOptions } from './sources/http-source.js';
+export { redactUrl } from './sources/redact.js';
 
 export { detectFormat } from './readers/detect.js';
 export type { Format, UnsupportedFormat, Detected } from './readers/detect.js';

@@ -5,6 +5,7 @@
  * features and labels. `tableToIPC` / `writeArrowFile` write the Arrow IPC file format.
  */
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { Float32, Float64, Int32, Table, tableToIPC, TimestampMillisecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
@@ -124,9 +125,27 @@ export function batchToArrow(batch: Batch, featureNames: string[], labelNames: s
   return new Table(vectors);
 }
 
-/** Writes a Table as an Arrow IPC file. */
+/**
+ * Writes a Table as an Arrow IPC file. Rejects with `IO_ERROR` naming the path when it cannot be written (a
+ * directory, a missing parent directory, no permission, a full disk); the parent directory is not created.
+ */
 export async function writeArrowFile(table: Table, path: string): Promise<number> {
   const bytes = tableToIPC(table, 'file');
-  await writeFile(path, bytes);
+  try {
+    await writeFile(path, bytes);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EISDIR'
+        ? 'it is a directory (give a file name)'
+        : code === 'ENOENT'
+          ? `its directory ${dirname(resolve(path))} does not exist`
+          : code === 'ENOTDIR'
+            ? 'a part of its directory path is not a directory'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied'
+              : (code ?? String(cause));
+    throw new SeekdataError('IO_ERROR', `${path}: cannot write the Arrow file: ${why}`, { file: path, cause });
+  }
   return bytes.length;
 }

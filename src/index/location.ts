@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { urlCacheKey } from '../sources/redact.js';
 
 export const INDEX_SUFFIX = '.sdx';
 
@@ -24,9 +25,10 @@ function cachedName(id: string): string {
   return join(cacheDir(), `${base}-${hash}${INDEX_SUFFIX}`);
 }
 
-/** Places to look for an existing index, in order. `name` is a path or a URL. */
+/** Places to look for an existing index, in order. `name` is a path or a URL (raw or redacted). */
 export function indexCandidates(name: string, isUrl: boolean): string[] {
-  if (isUrl) return [cachedName(name)];
+  // A URL is filed under its host and path, never its credentials or (signed) query string.
+  if (isUrl) return [cachedName(urlCacheKey(name))];
   const path = resolve(name);
   return [path + INDEX_SUFFIX, cachedName(path)];
 }

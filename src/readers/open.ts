@@ -8,6 +8,7 @@ import { SeekdataError, invalidOption, isSeekdataError } from '../errors.js';
 import { checkBoolean, checkOneOf, checkPositiveInt } from '../options.js';
 import { FileSource } from '../sources/file-source.js';
 import { HttpSource } from '../sources/http-source.js';
+import { redactUrl } from '../sources/redact.js';
 import { MemorySource, type ByteSource } from '../sources/source.js';
 import { fingerprint, type Fingerprint } from '../index/fingerprint.js';
 import { writeIndexFile, type SectionValue } from '../index/index-file.js';
@@ -58,7 +59,7 @@ export interface ReaderOptions {
   allowDamage?: boolean;
   /** Extra HTTP request headers for URL sources. */
   headers?: Record<string, string>;
-  /** Time limit of each HTTP request, in ms. Default 30,000. */
+  /** Time limit of every wait on an HTTP server (for an answer's headers, then each piece of its body), in ms. Default 30,000. */
   httpTimeoutMs?: number;
   /**
    * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
@@ -96,7 +97,7 @@ export async function openSource(input: Input, headers?: Record<string, string>,
     const url = input instanceof URL ? input.href : input;
     if (!/^https?:/i.test(url)) {
       if (input instanceof URL && input.protocol === 'file:') return FileSource.open(decodeURIComponent(input.pathname));
-      throw new SeekdataError('INVALID_OPTION', `${url}: only file paths and http(s) URLs are supported`, { file: url });
+      throw new SeekdataError('INVALID_OPTION', `${redactUrl(url)}: only file paths and http(s) URLs are supported`, { file: redactUrl(url) });
     }
     return HttpSource.open(url, { ...(headers === undefined ? {} : { headers }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   }

@@ -1,5 +1,6 @@
 /** A byte source over a local file: positional reads on one file handle, never the whole file. */
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { SeekdataError } from '../errors.js';
 import { checkRange, type ByteSource } from './source.js';
 
@@ -14,18 +15,25 @@ export class FileSource implements ByteSource {
   ) {}
 
   static async open(path: string): Promise<FileSource> {
+    // The type is checked before opening: open() of a FIFO waits for a writer, forever if none comes.
+    let info: Stats;
+    try {
+      info = await stat(path);
+    } catch (cause) {
+      throw openError(path, cause);
+    }
+    if (!info.isFile()) throw notRegular(path, info);
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      // Non-blocking, in case the path became a FIFO since stat(): the fstat below then rejects it.
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new SeekdataError('NOT_FOUND', `${path}: no such file`, { file: path, cause });
-      throw new SeekdataError('IO_ERROR', `${path}: cannot open (${code ?? String(cause)})`, { file: path, cause });
+      throw openError(path, cause);
     }
     try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new SeekdataError('IO_ERROR', `${path}: not a regular file`, { file: path });
-      return new FileSource(handle, path, stat.size, String(Math.trunc(stat.mtimeMs)));
+      const opened = await handle.stat();
+      if (!opened.isFile()) throw notRegular(path, opened);
+      return new FileSource(handle, path, opened.size, String(Math.trunc(opened.mtimeMs)));
     } catch (error) {
       await handle.close();
       throw error;
@@ -65,4 +73,26 @@ export class FileSource implements ByteSource {
     this.closed = true;
     await this.handle.close();
   }
+}
+
+function openError(path: string, cause: unknown): SeekdataError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new SeekdataError('NOT_FOUND', `${path}: no such file`, { file: path, cause });
+  return new SeekdataError('IO_ERROR', `${path}: cannot open (${code ?? String(cause)})`, { file: path, cause });
+}
+
+/** A data file must be a regular file (a symlink to one is fine): a FIFO, socket, device or directory is refused. */
+function notRegular(path: string, info: Stats): SeekdataError {
+  const kind = info.isDirectory()
+    ? 'a directory'
+    : info.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : info.isSocket()
+        ? 'a socket'
+        : info.isCharacterDevice()
+          ? 'a character device'
+          : info.isBlockDevice()
+            ? 'a block device'
+            : 'not a regular file';
+  return new SeekdataError('IO_ERROR', `${path}: is ${kind}; seekdata reads regular files (it needs their size and positional reads)`, { file: path });
 }

@@ -1,91 +1,240 @@
-/** A byte source over an HTTP(S) URL that supports `Range` requests (Node's built-in fetch). */
-import { SeekdataError } from '../errors.js';
+/**
+ * A byte source over an HTTP(S) URL served with `Range` requests (Node's built-in fetch).
+ *
+ * Every answer is checked before its body is read: a 206 whose `Content-Range` is not the range asked for
+ * (start, end, and a total equal to the size seen at open) is an error, and so is any other status; the
+ * body of a rejected answer is cancelled, never downloaded. The object must stay the one seen at open:
+ * reads carry `If-Match` + `If-Range` with its strong ETag (or `If-Unmodified-Since` with its
+ * Last-Modified when the ETag is weak or missing; a weak ETag may not be used in either header), and an
+ * answer saying it changed (412, 416, a 200 instead of a 206, another ETag / Last-Modified / total) is a
+ * `STALE_SOURCE` error, never a mix of old and new bytes.
+ *
+ * The URL is shown only redacted (`name`); the real one, with its credentials and query string, and the
+ * request headers stay private to this object (see ./redact.ts).
+ */
+import { SeekdataError, invalidOption } from '../errors.js';
+import { describeRange, request, type Answer, type Asked, type Target } from './http-request.js';
+import { redactUrl, SecretScrubber } from './redact.js';
 import { checkRange, type ByteSource } from './source.js';
 
 export interface HttpSourceOptions {
-  /** Extra request headers (for example `Authorization`). Default: none. */
+  /**
+   * Extra request headers (for example `Authorization`). Never shown in messages. Default: none. An answer
+   * with a `Content-Encoding` other than identity is refused: ranges are ranges of the stored bytes.
+   */
   headers?: Record<string, string>;
-  /** Time limit of each request, in ms (a stalled server is an HTTP_ERROR, not a hang). Default 30,000. */
+  /**
+   * Time limit, in ms, of every wait on the server: for the headers of an answer, then for each piece of
+   * its body (a stalled server is an `HTTP_ERROR`, not a hang; a slow but steady download is not cut).
+   * Default 30,000.
+   */
   timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The validators of the object seen at open. */
+interface Validators {
+  etag: string | undefined;
+  lastModified: string | undefined;
 }
 
 export class HttpSource implements ByteSource {
   private closed = false;
+  readonly #target: Target;
+  readonly #seen: Validators;
+  /** Conditional headers sent with every read, so a changed object is refused by the server itself. */
+  readonly #conditions: Record<string, string>;
 
   private constructor(
-    readonly name: string,
+    target: Target,
     readonly size: number,
-    readonly version: string | undefined,
-    private readonly headers: Record<string, string>,
-    private readonly timeoutMs: number,
-  ) {}
+    seen: Validators,
+  ) {
+    this.#target = target;
+    this.#seen = seen;
+    this.#conditions = conditionsFor(seen);
+  }
 
-  static async open(url: string, options: HttpSourceOptions = {}): Promise<HttpSource> {
-    const headers = options.headers ?? {};
-    const timeoutMs = options.timeoutMs ?? 30_000;
+  /** The redacted URL: no credentials, no query string. */
+  get name(): string {
+    return this.#target.name;
+  }
+
+  /** The ETag (else Last-Modified) seen at open. */
+  get version(): string | undefined {
+    return this.#seen.etag ?? this.#seen.lastModified;
+  }
+
+  static async open(url: string | URL, options: HttpSourceOptions = {}): Promise<HttpSource> {
+    const raw = url instanceof URL ? url.href : url;
+    const name = redactUrl(raw);
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new SeekdataError('INVALID_OPTION', `${name}: not a valid URL`, { file: name });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new SeekdataError('INVALID_OPTION', `${name}: only http(s) URLs are supported`, { file: name });
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
+      throw invalidOption('timeoutMs', `a positive integer of at most ${MAX_TIMEOUT_MS}`, timeoutMs);
+    }
+    const headers = checkHeaders(options.headers);
+    // fetch refuses URLs with credentials: they travel as Basic authorization (unless one is given).
+    const fetchUrl = new URL(parsed.href);
+    if (parsed.username !== '' || parsed.password !== '') {
+      fetchUrl.username = '';
+      fetchUrl.password = '';
+      if (headers.authorization === undefined) {
+        const pair = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+        headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+      }
+    }
+    // (No Accept-Encoding is set: fetch sends `identity` with every Range request, as the Fetch standard says.)
+    const scrubber = new SecretScrubber(raw, parsed, Object.values(headers));
+    const target: Target = { url: fetchUrl.href, name, headers, timeoutMs, scrubber };
+
     // A one-byte range request tells both the total size (Content-Range) and whether ranges work.
-    const response = await doFetch(url, { ...headers, Range: 'bytes=0-0' }, timeoutMs);
-    await response.arrayBuffer();
-    if (response.status === 416) {
-      // Range not satisfiable on an empty resource.
-      return new HttpSource(url, 0, versionOf(response), headers, timeoutMs);
+    const asked = { first: 0, last: 0 };
+    const answer = await request(target, { range: 'bytes=0-0' }, asked);
+    const seen: Validators = { etag: answer.header('etag'), lastModified: answer.header('last-modified') };
+    if (answer.status === 416) {
+      // Range not satisfiable: an empty object (and only that: a non-empty one has a byte 0).
+      const total = /^bytes \*\/(\d+)$/.exec(answer.header('content-range') ?? '');
+      await answer.discard();
+      if (total !== null && Number(total[1]) !== 0) {
+        throw httpError(target, asked, `server answered 416 to bytes=0-0 for an object of ${total[1]} bytes`);
+      }
+      return new HttpSource(target, 0, seen);
     }
-    if (response.status !== 206) {
-      throw new SeekdataError(
-        'HTTP_ERROR',
-        `${url}: server answered ${response.status} to a Range request; seekdata needs a server with Range support`,
-        { file: url },
-      );
+    if (answer.status !== 206) {
+      await answer.discard();
+      throw statusError(target, answer, `; seekdata needs a server with Range support`);
     }
-    const total = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '');
-    if (total === null) {
-      throw new SeekdataError('HTTP_ERROR', `${url}: response has no usable Content-Range header`, { file: url });
+    const range = contentRange(answer);
+    if (range === undefined || range.first !== 0 || range.last !== 0 || range.total === undefined) {
+      await answer.discard();
+      throw httpError(target, asked, `answer has no usable Content-Range header (${JSON.stringify(answer.header('content-range') ?? null)})`);
     }
-    return new HttpSource(url, Number(total[1]), versionOf(response), headers, timeoutMs);
+    await checkedBody(answer, 1);
+    return new HttpSource(target, range.total, seen);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
     checkRange(this, offset, length);
     if (length === 0) return new Uint8Array(0);
-    const response = await doFetch(this.name, { ...this.headers, Range: `bytes=${offset}-${offset + length - 1}` }, this.timeoutMs);
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (response.status !== 206) {
-      throw new SeekdataError('HTTP_ERROR', `${this.name}: range ${offset}-${offset + length - 1} answered ${response.status}`, {
-        file: this.name,
-        compressedOffset: offset,
-      });
+    const asked = { first: offset, last: offset + length - 1 };
+    const answer = await request(this.#target, { range: `bytes=${asked.first}-${asked.last}`, ...this.#conditions }, asked);
+    const change = changeIn(this.#seen, answer);
+    if (answer.status === 206) {
+      const range = contentRange(answer);
+      const why =
+        change ?? (range?.total !== undefined && range.total !== this.size ? `its size changed from ${this.size} to ${range.total} bytes` : undefined);
+      if (why !== undefined) {
+        await answer.discard();
+        throw this.stale(asked, why);
+      }
+      if (range === undefined || range.first !== asked.first || range.last !== asked.last || range.total === undefined) {
+        await answer.discard();
+        throw httpError(this.#target, asked, `the server answered with Content-Range ${JSON.stringify(answer.header('content-range') ?? null)}`);
+      }
+      return checkedBody(answer, length);
     }
-    if (body.length !== length) {
-      throw new SeekdataError(
-        'HTTP_ERROR',
-        `${this.name}: range ${offset}-${offset + length - 1} returned ${body.length} bytes, expected ${length}`,
-        { file: this.name, compressedOffset: offset },
-      );
+    await answer.discard();
+    switch (answer.status) {
+      case 412:
+        throw this.stale(asked, change ?? 'HTTP 412: its precondition failed');
+      case 416:
+        throw this.stale(asked, change ?? 'HTTP 416: the range is past its end now');
+      case 200:
+        throw this.stale(asked, change ?? 'HTTP 200: the whole object instead of the range asked for');
+      default:
+        throw statusError(this.#target, answer, '');
     }
-    return body;
   }
 
   async close(): Promise<void> {
     this.closed = true;
   }
-}
 
-async function doFetch(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
-  try {
-    const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-    if (response.status === 404) {
-      await response.arrayBuffer();
-      throw new SeekdataError('NOT_FOUND', `${url}: not found (HTTP 404)`, { file: url });
-    }
-    return response;
-  } catch (cause) {
-    if (cause instanceof SeekdataError) throw cause;
-    const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-    throw new SeekdataError('HTTP_ERROR', `${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : `request failed (${String(cause)})`}`, { file: url, cause });
+  private stale(asked: Asked, why: string): SeekdataError {
+    return new SeekdataError(
+      'STALE_SOURCE',
+      `${this.name}: the object changed on the server since it was opened (${why}) while reading ${describeRange(asked)}; open it again to read the new version`,
+      { file: this.name, compressedOffset: asked.first },
+    );
   }
 }
 
-function versionOf(response: Response): string | undefined {
-  return response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined;
+function checkHeaders(given: unknown): Record<string, string> {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw invalidOption('headers', 'an object of header names to strings', typeof given);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(given)) {
+    // Never echo a header's value: it may be a credential.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw new SeekdataError('INVALID_OPTION', `options.headers: ${JSON.stringify(key)} is not a valid header name`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+      throw new SeekdataError('INVALID_OPTION', `options.headers[${JSON.stringify(key)}] must be a string without line breaks (value not shown)`);
+    }
+    out[key.toLowerCase()] = value;
+  }
+  // Ranges are ranges of the stored bytes: fetch asks for identity itself, no other encoding may be asked for.
+  delete out['accept-encoding'];
+  return out;
+}
+
+function conditionsFor(seen: Validators): Record<string, string> {
+  // If-Match and If-Range compare strongly: a weak ETag would never match, so it is not sent.
+  if (seen.etag !== undefined && !seen.etag.startsWith('W/')) return { 'if-match': seen.etag, 'if-range': seen.etag };
+  if (seen.lastModified !== undefined) return { 'if-unmodified-since': seen.lastModified };
+  return {};
+}
+
+/** How an answer's validators differ from those seen at open (weak comparison), or undefined. */
+function changeIn(seen: Validators, answer: Answer): string | undefined {
+  const etag = answer.header('etag');
+  const opaque = (tag: string): string => tag.replace(/^W\//, '');
+  if (etag !== undefined && seen.etag !== undefined && opaque(etag) !== opaque(seen.etag)) return `ETag ${seen.etag} → ${etag}`;
+  const modified = answer.header('last-modified');
+  if (modified !== undefined && seen.lastModified !== undefined && modified !== seen.lastModified) {
+    return `Last-Modified ${seen.lastModified} → ${modified}`;
+  }
+  return undefined;
+}
+
+function contentRange(answer: Answer): { first: number; last: number; total: number | undefined } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec((answer.header('content-range') ?? '').trim());
+  if (match === null) return undefined;
+  return { first: Number(match[1]), last: Number(match[2]), total: match[3] === '*' ? undefined : Number(match[3]) };
+}
+
+/** The body of a 206 that passed its checks: identity-encoded, announced with the right length, exactly that long. */
+async function checkedBody(answer: Answer, length: number): Promise<Uint8Array> {
+  const encoding = answer.header('content-encoding');
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    await answer.discard();
+    throw httpError(answer.target, answer.asked, `the server sent the range with Content-Encoding ${JSON.stringify(encoding)}; seekdata asks for identity`);
+  }
+  const announced = answer.header('content-length');
+  if (announced !== undefined && Number(announced) !== length) {
+    await answer.discard();
+    throw httpError(answer.target, answer.asked, `the server announced ${announced} bytes (Content-Length), expected ${length}`);
+  }
+  return answer.body(length);
+}
+
+function httpError(target: Target, asked: Asked, what: string): SeekdataError {
+  return new SeekdataError('HTTP_ERROR', `${target.name}: ${describeRange(asked)}: ${what}`, { file: target.name, compressedOffset: asked.first });
+}
+
+function statusError(target: Target, answer: Answer, hint: string): SeekdataError {
+  const status = answer.status;
+  if (status === 404 || status === 410) return new SeekdataError('NOT_FOUND', `${target.name}: not found (HTTP ${status})`, { file: target.name });
+  const what = status === 401 || status === 403 ? `access denied (HTTP ${status})` : `server answered ${status} to a request for ${describeRange(answer.asked)}${hint}`;
+  return new SeekdataError('HTTP_ERROR', `${target.name}: ${what}`, { file: target.name, compressedOffset: answer.asked.first });
 }

@@ -5,7 +5,10 @@
 import { SeekdataError } from '../errors.js';
 
 export interface ByteSource {
-  /** What the source is called in messages: a path, a URL, or `<memory>`. */
+  /**
+   * What the source is called in messages and stored in index files: a path, a redacted URL (no
+   * credentials, no query string: see `redactUrl`), or `<memory>`. Never holds a secret.
+   */
   readonly name: string;
   /** Total size in bytes. */
   readonly size: number;

@@ -4,7 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,38 +71,113 @@ export interface RangeServer {
   url: (name: string) => string;
   close: () => Promise<void>;
   requests: number;
-  /** Body bytes sent so far. */
+  /** Body bytes sent so far (for a `norange/` answer: the bytes written before the client closed it). */
   bytes: number;
+  /** Answers whose connection closed before their body was all sent. */
+  cutShort: number;
+  /** Request headers of every request, in order. */
+  seen: Array<Record<string, string | string[] | undefined>>;
+  /** Replaces a file's bytes (a new version: its ETag and Last-Modified change). */
+  replace: (name: string, bytes: Uint8Array) => void;
 }
 
-/** Serves files from memory with Range support (and, for name "norange/...", without it). */
+/**
+ * How a URL prefix makes the server answer (the file is the rest of the path). Requests for `bytes=0-0`
+ * (what an HttpSource sends when it opens) are answered honestly in every mode but `norange/`, so a source
+ * opens and meets the lie on its reads.
+ */
+const MODES = [
+  'norange', // 200 and the whole body to every request, written in pieces as the client takes them
+  'short', // 206 with one byte less than the range (and a Content-Length that says so)
+  'badrange', // 206 with a Content-Range (and bytes) one byte later than asked
+  'badtotal', // 206 with a total one byte larger than the file
+  'whole', // 200 and the whole body to reads (same ETag)
+  'long', // 206 with the right headers but more bytes than asked (chunked encoding)
+  'gzip', // 206 with Content-Encoding: gzip
+  'drop', // 206, half the body, then the connection is destroyed
+  'stall', // 206, half the body, then nothing (the connection stays open)
+  'noconditional', // ignores If-Match / If-Range / If-Unmodified-Since
+  'ifrange', // honours If-Range (a changed file gets a 200 and the whole body) but ignores If-Match
+  'weak', // weak ETags (W/"v1") and Last-Modified; honours If-Unmodified-Since
+] as const;
+type Mode = (typeof MODES)[number];
+
+/**
+ * Serves files from memory with Range support, ETags (`"v1"`, `"v2"` after `replace`), Last-Modified, and
+ * If-Match / If-Range / If-Unmodified-Since, as a conforming server does; the prefixes in MODES make it lie.
+ */
 export async function startRangeServer(files: Record<string, Uint8Array>): Promise<RangeServer> {
-  const state = { requests: 0, bytes: 0 };
+  const state = { requests: 0, bytes: 0, cutShort: 0 };
+  const seen: RangeServer['seen'] = [];
+  const versions = new Map<string, number>();
+  const stalled = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     state.requests++;
-    const name = decodeURIComponent((req.url ?? '/').slice(1));
-    const noRange = name.startsWith('norange/');
-    const short = name.startsWith('short/');
-    const body = files[name.replace(/^(norange|short)\//, '')];
+    seen.push({ ...req.headers });
+    const path = decodeURIComponent((req.url ?? '/').slice(1).replace(/\?.*$/, ''));
+    const prefix = /^([a-z]+)\//.exec(path)?.[1];
+    const mode = (MODES as readonly string[]).includes(prefix ?? '') ? (prefix as Mode) : undefined;
+    const name = mode === undefined ? path : path.slice(mode.length + 1);
+    const body = files[name];
     if (body === undefined) {
       res.writeHead(404).end();
       return;
     }
+    const version = versions.get(name) ?? 1;
+    const etag = mode === 'weak' ? `W/"v${version}"` : `"v${version}"`;
+    const lastModified = new Date(Date.UTC(2024, 0, 1) + version * 1000).toUTCString();
+    const validators = { etag, 'last-modified': lastModified };
     const range = /^bytes=(\d+)-(\d+)?$/.exec(req.headers.range ?? '');
-    if (range === null || noRange) {
-      res.writeHead(200, { 'content-length': body.length, etag: '"v1"' }).end(Buffer.from(body));
-      return;
+    const opening = req.headers.range === 'bytes=0-0';
+    const whole = (): void => {
+      res.writeHead(200, { 'content-length': body.length, ...validators });
+      writeInPieces(res, body, (n) => (state.bytes += n), () => state.cutShort++);
+    };
+    if (range === null || mode === 'norange' || (mode === 'whole' && !opening)) return whole();
+    if (mode !== 'noconditional' && mode !== 'ifrange') {
+      const ifMatch = req.headers['if-match'];
+      const ifUnmodified = req.headers['if-unmodified-since'];
+      const failed =
+        (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(/\s*,\s*/).includes(etag)) ||
+        (ifUnmodified !== undefined && Date.parse(lastModified) > Date.parse(ifUnmodified));
+      if (failed) {
+        res.writeHead(412, validators).end();
+        return;
+      }
     }
+    const ifRange = req.headers['if-range'];
+    if (mode !== 'noconditional' && ifRange !== undefined && ifRange !== etag) return whole();
     const start = Number(range[1]);
     const end = Math.min(body.length - 1, range[2] === undefined ? body.length - 1 : Number(range[2]));
     if (start >= body.length) {
-      res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+      res.writeHead(416, { 'content-range': `bytes */${body.length}`, ...validators }).end();
       return;
     }
-    let slice = body.subarray(start, end + 1);
-    if (short && slice.length > 1) slice = slice.subarray(0, slice.length - 1);
-    res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': slice.length, etag: '"v1"' });
+    const lie = opening ? undefined : mode;
+    const shift = lie === 'badrange' && end + 1 < body.length ? 1 : 0;
+    let slice = body.subarray(start + shift, end + 1 + shift);
+    if (mode === 'short' && slice.length > 1) slice = slice.subarray(0, slice.length - 1);
+    const total = lie === 'badtotal' ? body.length + 1 : body.length;
+    const headers: Record<string, string | number> = { 'content-range': `bytes ${start + shift}-${end + shift}/${total}`, ...validators };
+    if (lie === 'long') {
+      res.writeHead(206, headers);
+      res.write(Buffer.from(slice));
+      res.end(Buffer.from('and some more bytes'));
+      return;
+    }
+    if (lie === 'gzip') {
+      const packed = gzipSync(slice);
+      res.writeHead(206, { ...headers, 'content-encoding': 'gzip', 'content-length': packed.length }).end(packed);
+      return;
+    }
+    res.writeHead(206, { ...headers, 'content-length': slice.length });
     state.bytes += slice.length;
+    if (lie === 'drop' || lie === 'stall') {
+      res.write(Buffer.from(slice.subarray(0, slice.length >> 1)));
+      if (lie === 'drop') setTimeout(() => res.socket?.destroy(), 20);
+      else stalled.add(res);
+      return;
+    }
     res.end(Buffer.from(slice));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -109,12 +185,49 @@ export async function startRangeServer(files: Record<string, Uint8Array>): Promi
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
     url: (name) => `http://127.0.0.1:${port}/${name}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
+    close: () => {
+      for (const res of stalled) res.socket?.destroy();
+      server.closeAllConnections();
+      return new Promise<void>((ok) => server.close(() => ok()));
+    },
+    replace: (name, bytes) => {
+      files[name] = bytes;
+      versions.set(name, (versions.get(name) ?? 1) + 1);
+    },
+    seen,
     get requests() {
       return state.requests;
     },
     get bytes() {
       return state.bytes;
     },
+    get cutShort() {
+      return state.cutShort;
+    },
   };
+}
+
+/** Writes a body in 64 KiB pieces, each when the client has taken the last (so a client that hangs up stops it). */
+function writeInPieces(res: ServerResponse, body: Uint8Array, sent: (n: number) => void, cut: () => void): void {
+  let at = 0;
+  let done = false;
+  res.on('close', () => {
+    if (!done) cut();
+  });
+  const next = (): void => {
+    while (at < body.length && !res.destroyed) {
+      const piece = body.subarray(at, Math.min(body.length, at + (64 << 10)));
+      at += piece.length;
+      sent(piece.length);
+      if (!res.write(Buffer.from(piece))) {
+        res.once('drain', next);
+        return;
+      }
+    }
+    if (at >= body.length && !res.destroyed) {
+      done = true;
+      res.end();
+    }
+  };
+  next();
 }

@@ -83,7 +83,7 @@ async function measure(io: CliIo, flags: Flags, path: string, reads: number): Pr
       await file.close();
     }
     return {
-      file: path,
+      file: reader.name,
       format: reader.format,
       compressedBytes: reader.compressedSize,
       size,

@@ -119,10 +119,10 @@ export async function runExport(io: CliIo, flags: Flags, [path]: string[]): Prom
   const limit = intFlag(flags, 'limit', { min: 0 });
   const file = await openForRecords(io, flags, path);
   try {
-    if (file.time === undefined) throw new UsageError(`export: ${path} has no timestamp index; build one with \`seekdata index ${path} --records csv --time-column COLUMN\``);
+    if (file.time === undefined) throw new UsageError(`export: ${file.name} has no timestamp index; build one with \`seekdata index ${file.name} --records csv --time-column COLUMN\``);
     const table = await timeRangeToArrow(file, t0, t1, { ...(columns === undefined ? {} : { columns }), ...(limit === undefined ? {} : { limit }) });
     const bytes = await writeArrowFile(table, out);
-    const result = { file: path, out, rows: table.numRows, columns: table.schema.fields.map((f) => ({ name: f.name, type: String(f.type) })), bytes };
+    const result = { file: file.name, out, rows: table.numRows, columns: table.schema.fields.map((f) => ({ name: f.name, type: String(f.type) })), bytes };
     if (flags.json === true) await writeOut(io.stdout, JSON.stringify(result, null, 2) + '\n');
     else await writeOut(io.stdout, `${out}: ${result.rows} rows, ${result.columns.map((c) => `${c.name} ${c.type}`).join(', ')} (${bytes} bytes)\n`);
   } finally {

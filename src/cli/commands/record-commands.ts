@@ -30,7 +30,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
     const seconds = (performance.now() - started) / 1000;
     if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
     const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
-    return writeOut(io.stdout, `${file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`);
+    return writeOut(io.stdout, `${info.file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`);
   }
   const indexed = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true });
   const report = indexed.report;
@@ -38,7 +38,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   await indexed.close();
   if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, report }, null, 2) + '\n');
   const lines = [
-    `${file}: ${report.records} records (${indexed.options.kind}), ${info.format}, ${formatBytes(info.size)} decompressed`,
+    `${info.file}: ${report.records} records (${indexed.options.kind}), ${info.format}, ${formatBytes(info.size)} decompressed`,
     `  index ${report.status}${report.indexPath === undefined ? ' (not saved)' : `: ${report.indexPath}`}, ${report.indexBytes === undefined ? '?' : formatBytes(report.indexBytes)}, in ${report.seconds.toFixed(2)} s`,
   ];
   if (indexed.columns.length > 0) lines.push(`  columns: ${indexed.columns.join(', ')}`);
@@ -114,7 +114,7 @@ export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promi
   const file = await openForRecords(io, flags, path);
   try {
     if (file.time === undefined) {
-      throw new UsageError(`range: ${path} has no timestamp index; build one with \`seekdata index ${path} --records csv --time-column COLUMN\``);
+      throw new UsageError(`range: ${file.name} has no timestamp index; build one with \`seekdata index ${file.name} --records csv --time-column COLUMN\``);
     }
     const numbers = file.range(t0, t1, limit);
     if (flags['count-only'] === true) return await writeOut(io.stdout, `${numbers.length}\n`);
@@ -151,12 +151,12 @@ export async function runStats(io: CliIo, flags: Flags, [path]: string[]): Promi
   const stats = file.stats;
   const records = file.records.count;
   await file.close();
-  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ file: path, records, columns: stats }, null, 2) + '\n');
-  if (stats.length === 0) return writeOut(io.stdout, `${path}: no column statistics (index it with --records csv or jsonl)\n`);
+  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ file: file.name, records, columns: stats }, null, 2) + '\n');
+  if (stats.length === 0) return writeOut(io.stdout, `${file.name}: no column statistics (index it with --records csv or jsonl)\n`);
   const num = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
   const rows = [['column', 'count', 'missing', 'non-numeric', 'min', 'max', 'mean', 'std']];
   for (const s of stats) rows.push([s.name, String(s.count), String(s.missing), String(s.nonNumeric), num(s.min), num(s.max), num(s.mean), num(s.std)]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const text = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
-  return writeOut(io.stdout, `${path}: ${records} records\n${text}\n`);
+  return writeOut(io.stdout, `${file.name}: ${records} records\n${text}\n`);
 }
