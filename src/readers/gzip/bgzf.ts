@@ -7,7 +7,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import { crc32Combine } from './crc.js';
-import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, type GzipWarning } from './cursor.js';
+import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
 import { gzipError, parseGzipHeader, readU32, TRAILER_BYTES } from './header.js';
 import { GzipTableBuilder, KIND_MEMBERS, type GzipUnitTable } from './units.js';
 
@@ -35,7 +35,9 @@ function isEofBlock(bytes: Uint8Array): boolean {
 /**
  * The unit table of a BGZF file, or undefined when the file is not BGZF throughout (its first member,
  * or a later one, has no `BC` subfield): use `scanGzip` then. Throws TRUNCATED when a block runs past the
- * end of the file and CORRUPT_DATA for a damaged header or an impossible block size.
+ * end of the file, and CORRUPT_DATA for a damaged header, an impossible block size, or a data block
+ * followed by bytes that are neither a block nor zeros (trailing garbage is accepted, with a warning, only
+ * after the end-of-file block). Damage inside a block is found when its unit is decoded.
  */
 export async function discoverBgzf(source: ByteSource, options: BgzfOptions = {}): Promise<GzipUnitTable | undefined> {
   const unitBytes = checkPositiveInteger('unitBytes', options.unitBytes ?? 1 << 20);
@@ -57,7 +59,11 @@ export async function discoverBgzf(source: ByteSource, options: BgzfOptions = {}
     if (!magic) {
       if (members === 0) return undefined;
       if (head.length === 1 && head[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
-      await reportTrailing(cursor, pos, file, options.onWarning);
+      // After the end-of-file block, or zeros, this is padding gzip ignores. Anything else after a data
+      // block means a damaged BSIZE pointed into the middle of the data: htslib fails there too.
+      const zeros = await trailingIsZeros(cursor, pos);
+      if (!zeros && !lastWasEof) throw gzipError('CORRUPT_DATA', file, pos, `the BGZF block before compressed byte ${pos} is not followed by another block (damaged BSIZE?)`);
+      reportTrailing(source.size, pos, zeros, file, options.onWarning);
       break;
     }
     const header = parseGzipHeader(head, file, pos);

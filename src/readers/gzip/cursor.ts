@@ -53,25 +53,18 @@ export interface GzipWarning {
   compressedOffset: number;
 }
 
-/**
- * Classifies the bytes from `pos` to the end of the source (after the last member) as zeros or garbage
- * and reports them; gzip ignores both with a warning. Zeros are scanned to the end; garbage stops at its
- * first non-zero byte.
- */
-export async function reportTrailing(cursor: SourceCursor, pos: number, file: string, onWarning: ((w: GzipWarning) => void) | undefined): Promise<void> {
-  const size = cursor.size;
-  let at = pos;
-  let zeros = true;
-  while (at < size && zeros) {
+/** Whether the bytes from `pos` to the end of the source are all zeros (scanned to the end) or not. */
+export async function trailingIsZeros(cursor: SourceCursor, pos: number): Promise<boolean> {
+  for (let at = pos; at < cursor.size; ) {
     const piece = await cursor.at(at, 1);
-    for (let i = 0; i < piece.length; i++) {
-      if (piece[i] !== 0) {
-        zeros = false;
-        break;
-      }
-    }
+    for (let i = 0; i < piece.length; i++) if (piece[i] !== 0) return false;
     at += piece.length;
   }
+  return true;
+}
+
+/** Reports the bytes from `pos` to the end (after the last member) as zeros or garbage: gzip ignores both with a warning. */
+export function reportTrailing(size: number, pos: number, zeros: boolean, file: string, onWarning: ((w: GzipWarning) => void) | undefined): void {
   const n = size - pos;
   const what = zeros ? `${n} bytes of zeros` : `${n} bytes of trailing garbage`;
   onWarning?.({

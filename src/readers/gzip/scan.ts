@@ -12,7 +12,7 @@
 import { ZStream, Z_BLOCK, Z_BUF_ERROR, Z_OK, Z_STREAM_END, zlibInflate, zlibInflateInit2, zlibInflateReset } from 'pako';
 import type { ByteSource } from '../../sources/source.js';
 import { crc32, crc32Combine } from './crc.js';
-import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, type GzipWarning } from './cursor.js';
+import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
 import { gzipError, parseGzipHeader, readU32, TRAILER_BYTES, type GzipHeader } from './header.js';
 import { KIND_MEMBERS, KIND_SPAN, WINDOW_BYTES, type GzipUnit } from './units.js';
 
@@ -134,7 +134,7 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
       const next = await cursor.at(pos, 2);
       if (next.length === 1 && next[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
       if (next.length < 2 || next[0] !== 0x1f || next[1] !== 0x8b) {
-        await reportTrailing(cursor, pos, file, options.onWarning);
+        reportTrailing(source.size, pos, await trailingIsZeros(cursor, pos), file, options.onWarning);
         break;
       }
     }
