@@ -171,14 +171,19 @@ export function decodeGzipUnit(task: GzipDecodeTask): Uint8Array {
   return owned(out);
 }
 
-/** The decode task of table unit i, given the bytes `unitByteRange(table, i)` names. */
+/**
+ * The decode task of table unit i, given the bytes `unitByteRange(table, i)` names. The window is copied
+ * out of the table: posting a view to a worker would clone the whole windows array with it. Likewise
+ * `data` should own its buffer (a FileSource read does; slice a view of a larger buffer) before the task
+ * is posted, and can then be transferred.
+ */
 export function gzipUnitTask(table: GzipUnitTable, i: number, data: Uint8Array, file: string): GzipDecodeTask {
   const { offset } = unitByteRange(table, i);
   return {
     data,
     shift: table.cStart[i] - offset * 8,
     bitLength: table.cEnd[i] - table.cStart[i],
-    window: packedWindowOf(table, i),
+    window: packedWindowOf(table, i).slice(),
     windowPacked: true,
     kind: table.kind[i],
     dLength: table.dStart[i + 1] - table.dStart[i],
