@@ -5,7 +5,7 @@
  * a MemorySource and a FileSource read in small pieces.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeGzip, unitAt, KIND_SPAN, KIND_MEMBERS } from '../src/readers/gzip/index.js';
+import { describeGzip, discoverBgzf, unitAt, KIND_SPAN, KIND_MEMBERS } from '../src/readers/gzip/index.js';
 import { FileSource } from '../src/sources/file-source.js';
 import { MemorySource } from '../src/sources/source.js';
 import { makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
@@ -174,4 +174,17 @@ describe('describeGzip', () => {
 
 it('gzip -t accepts the hand-built member (the fixture is valid RFC 1952)', () => {
   run('gzip', ['-t'], handBuiltMember(text.subarray(0, 1000)));
+});
+
+it('reads in pieces of any size, down to one byte (headers, data and trailers split across reads)', async () => {
+  const part = text.subarray(0, 120_000);
+  const bytes = Buffer.concat([gzip(part), empty, handBuiltMember(part), Buffer.alloc(3)]);
+  const bgzf = bgzip(part);
+  for (const readSize of [1, 2, 7, 13, 100]) {
+    const { units, warnings } = await scanAll(new MemorySource(bytes), { readSize, spacing: 50_000 });
+    expect(Buffer.concat(units.map((u) => u.data)).equals(Buffer.concat([part, part]))).toBe(true);
+    expect(warnings.map((w) => w.code)).toEqual(['TRAILING_ZEROS']);
+    const table = await discoverBgzf(new MemorySource(bgzf), { readSize, unitBytes: 50_000 });
+    expect(table?.dStart[table.count]).toBe(part.length);
+  }
 });
