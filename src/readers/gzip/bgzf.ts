@@ -1,0 +1,101 @@
+/**
+ * Units of a BGZF file (bgzip / htslib: every block is a gzip member of at most 64 KiB whose size is in
+ * the `BC` extra subfield) found without decoding: walk member headers, jump by BSIZE + 1, read each
+ * trailer's CRC32 and ISIZE, and group consecutive blocks into runs of about `unitBytes` decoded bytes.
+ * The run's CRC is combined from the blocks' CRCs, so decoding a run verifies it as a whole as well as
+ * block by block. Reads the file sequentially in large pieces.
+ */
+import type { ByteSource } from '../../sources/source.js';
+import { crc32Combine } from './crc.js';
+import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
+import { gzipError, parseGzipHeader, readU32, TRAILER_BYTES } from './header.js';
+import { GzipTableBuilder, KIND_MEMBERS, type GzipUnitTable } from './units.js';
+
+export interface BgzfOptions {
+  /** Decoded bytes per unit: consecutive blocks are grouped until a unit holds at least this much. Default 1 MiB. */
+  unitBytes?: number;
+  /** Bytes per read from the source. Default 4 MiB. */
+  readSize?: number;
+  /** Called for trailing zeros / garbage after the last block, and when the BGZF end-of-file block is missing. */
+  onWarning?: (warning: GzipWarning) => void;
+}
+
+/** The 28-byte empty block bgzip writes at the end of a file (SAM/BAM spec 4.1.2). */
+export const BGZF_EOF = Uint8Array.from([
+  0x1f, 0x8b, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x42, 0x43, 0x02, 0x00, 0x1b, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00,
+]);
+
+function isEofBlock(bytes: Uint8Array): boolean {
+  if (bytes.length !== BGZF_EOF.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== BGZF_EOF[i]) return false;
+  return true;
+}
+
+/**
+ * The unit table of a BGZF file, or undefined when the file is not BGZF throughout (its first member,
+ * or a later one, has no `BC` subfield): use `scanGzip` then. Throws TRUNCATED when a block runs past the
+ * end of the file, and CORRUPT_DATA for a damaged header, an impossible block size, or a data block
+ * followed by bytes that are neither a block nor zeros (trailing garbage is accepted, with a warning, only
+ * after the end-of-file block). Damage inside a block is found when its unit is decoded.
+ */
+export async function discoverBgzf(source: ByteSource, options: BgzfOptions = {}): Promise<GzipUnitTable | undefined> {
+  const unitBytes = checkPositiveInteger('unitBytes', options.unitBytes ?? 1 << 20);
+  const cursor = new SourceCursor(source, checkPositiveInteger('readSize', options.readSize ?? DEFAULT_READ_SIZE));
+  const file = source.name;
+  const builder = new GzipTableBuilder();
+  let run = { cStart: 0, cEnd: 0, dLength: 0, crc: 0, members: 0 };
+  const flush = (): void => {
+    builder.add({ ...run, kind: KIND_MEMBERS, window: new Uint8Array(0) });
+    run = { cStart: 0, cEnd: 0, dLength: 0, crc: 0, members: 0 };
+  };
+  let pos = 0;
+  let members = 0;
+  let lastWasEof = false;
+  while (pos < source.size) {
+    // A BGZF block is at most 64 KiB: one view holds its header, data and trailer.
+    const head = await cursor.at(pos, 1 << 16);
+    const magic = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    if (!magic) {
+      if (members === 0) return undefined;
+      if (head.length === 1 && head[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
+      // After the end-of-file block, or zeros, this is padding gzip ignores. Anything else after a data
+      // block means a damaged BSIZE pointed into the middle of the data: htslib fails there too.
+      const zeros = await trailingIsZeros(cursor, pos);
+      if (!zeros && !lastWasEof) throw gzipError('CORRUPT_DATA', file, pos, `the BGZF block before compressed byte ${pos} is not followed by another block (damaged BSIZE?)`);
+      reportTrailing(source.size, pos, zeros, file, options.onWarning);
+      break;
+    }
+    const header = parseGzipHeader(head, file, pos);
+    if (header === undefined) {
+      if (pos + head.length >= source.size) throw gzipError('TRUNCATED', file, source.size, `file ends inside the gzip header at compressed byte ${pos}`);
+      return undefined; // a header longer than a whole BGZF block: not BGZF
+    }
+    if (header.bgzfSize === undefined) return undefined;
+    const size = header.bgzfSize;
+    if (size < header.length + 2 + TRAILER_BYTES) throw gzipError('CORRUPT_DATA', file, pos, `BGZF block size ${size} is too small for its header and trailer`);
+    if (pos + size > source.size) throw gzipError('TRUNCATED', file, source.size, `the BGZF block at compressed byte ${pos} (${size} bytes) runs past the end of the file`);
+    const block = head.subarray(0, size);
+    const crc = readU32(block, size - 8);
+    const isize = readU32(block, size - 4);
+    if (run.members > 0 && run.dLength >= unitBytes && isize > 0) flush();
+    if (run.members === 0) run.cStart = pos * 8;
+    run.crc = crc32Combine(run.crc, crc, isize);
+    run.dLength += isize;
+    run.members++;
+    run.cEnd = (pos + size) * 8;
+    lastWasEof = isEofBlock(block);
+    members++;
+    pos += size;
+  }
+  if (run.members > 0) flush();
+  if (!lastWasEof) {
+    options.onWarning?.({
+      code: 'BGZF_NO_EOF',
+      message: `${file}: no BGZF end-of-file block after the last block (at compressed byte ${pos}): the file may be truncated`,
+      file,
+      compressedOffset: pos,
+    });
+  }
+  return builder.build(true);
+}
