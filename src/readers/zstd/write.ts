@@ -22,7 +22,7 @@ export interface SeekableFrame {
 
 /** Compresses one chunk into one frame with a content size and a checksum. Runs inline or in a worker. */
 export async function compressSeekableFrame(chunk: Uint8Array, level = 3): Promise<SeekableFrame> {
-  if (!Number.isInteger(level) || level < 1 || level > 22) throw invalidOption('level', 'an integer from 1 to 22', level);
+  checkLevel(level);
   if (chunk.length === 0 || chunk.length > SEEKABLE_MAX_FRAME_BYTES) {
     throw new RangeError(`a seekable frame holds 1 to ${SEEKABLE_MAX_FRAME_BYTES} bytes, got ${chunk.length}`);
   }
@@ -32,6 +32,10 @@ export async function compressSeekableFrame(chunk: Uint8Array, level = 3): Promi
   const compressed = await native.compress(asBuffer(chunk), level);
   const checksum = xxh64Low32(chunk);
   return { frame: withSizeAndChecksum(compressed, chunk.length, checksum), decompressedSize: chunk.length, checksum };
+}
+
+function checkLevel(level: number): void {
+  if (!Number.isInteger(level) || level < 1 || level > 22) throw invalidOption('level', 'an integer from 1 to 22', level);
 }
 
 /** The frame with a content-size field and a checksum added when it lacks them. */
@@ -82,6 +86,7 @@ export async function writeZstdSeekable(
   if (!Number.isSafeInteger(frameBytes) || frameBytes < 1 || frameBytes > SEEKABLE_MAX_FRAME_BYTES) {
     throw invalidOption('frameBytes', `an integer from 1 to ${SEEKABLE_MAX_FRAME_BYTES}`, frameBytes);
   }
+  checkLevel(level);
   const entries: SeekTableEntry[] = [];
   let compressedBytes = 0;
   let decompressedBytes = 0;
