@@ -81,8 +81,33 @@ async function decodeAll(source: ByteSource, t: ZstdFrameTable, run: (i: number,
   return total;
 }
 
+/** Child mode: decode the one-frame file one way and print the process's peak RSS (bytes). */
+async function peak(mode: string, single: string): Promise<void> {
+  const source = await FileSource.open(single);
+  const t = await scanZstd(source);
+  let n = 0;
+  if (mode === 'none') {
+    n = t.dStart[1];
+  } else if (mode === 'stream') {
+    for await (const piece of streamZstdFrame(source, frameOf(t, 0), 8 << 20)) n += piece.length;
+  } else {
+    const data = await source.read(0, source.size);
+    n = (await decodeZstdFrame({ data, expectedLength: t.dStart[1], offset: 0, file: source.name, engine: 'native' })).length;
+  }
+  if (n !== t.dStart[1]) throw new Error('short decode');
+  console.log(JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024 }));
+}
+
+function peakRssOf(mode: string): number {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/zstd.ts', '--peak', mode], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`peak ${mode} failed: ${child.stderr}`);
+  return (JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { maxRss: number }).maxRss;
+}
+
 async function main(): Promise<void> {
   const { csv, multi, single } = await prepare();
+  const peakMode = args.indexOf('--peak');
+  if (peakMode >= 0) return peak(args[peakMode + 1], single);
   const size = statSync(csv).size;
   const multiSource = await FileSource.open(multi);
   const singleSource = await FileSource.open(single);
@@ -110,7 +135,6 @@ async function main(): Promise<void> {
   const check = (n: number): void => {
     if (n !== size) throw new Error(`decoded ${n} bytes, expected ${size}`);
   };
-  let peakRss = 0;
   const variants: Record<string, () => Promise<void>> = {
     'zstd -dc, multi-frame': async () => void timeCommand(`zstd -dc "${multi}" > /dev/null`),
     'zstd -dc, one frame': async () => void timeCommand(`zstd -dc "${single}" > /dev/null`),
@@ -119,13 +143,13 @@ async function main(): Promise<void> {
     'multi-frame, native, 2 in flight inline (libuv pool)': async () => check(await decodeAll(multiSource, multiTable, inline('native'), 2)),
     'multi-frame, native, P=2 workers': async () => check(await decodeAll(multiSource, multiTable, inWorker('native'), 4)),
     'multi-frame, wasm, P=2 workers': async () => check(await decodeAll(multiSource, multiTable, inWorker('wasm'), 4)),
+    'one frame, native one-shot (whole frame in memory)': async () => {
+      const data = await singleSource.read(0, singleSource.size);
+      check((await decodeZstdFrame({ data, expectedLength: size, offset: 0, file: singleSource.name, engine: 'native' })).length);
+    },
     'one frame, streamed (wasm, 8 MiB pieces)': async () => {
-      const base = process.memoryUsage().rss;
       let n = 0;
-      for await (const piece of streamZstdFrame(singleSource, frameOf(singleTable, 0), 8 << 20)) {
-        n += piece.length;
-        peakRss = Math.max(peakRss, process.memoryUsage().rss - base);
-      }
+      for await (const piece of streamZstdFrame(singleSource, frameOf(singleTable, 0), 8 << 20)) n += piece.length;
       check(n);
     },
   };
@@ -179,7 +203,12 @@ async function main(): Promise<void> {
   const sm = median(singleMs);
   console.log(`\n${fmt(size / 1e6)} MB CSV; multi-frame ${fmt(statSync(multi).size / 1e6)} MB (${multiTable.count} frames, seek table read in ${fmt(scanMs)} ms); one frame ${fmt(statSync(single).size / 1e6)} MB; best of ${ROUNDS}\n`);
   console.log(table(['sequential decode', 'ms', 'MB/s', 'x zstd -dc'], rows));
-  console.log(`\npeak RSS growth while streaming the one-frame file: ${fmt(peakRss / 1e6)} MB\n`);
+  const peakBase = peakRssOf('none');
+  const peakStream = peakRssOf('stream');
+  const peakNative = peakRssOf('native');
+  console.log(
+    `\npeak RSS of a process decoding the one-frame file: streamed ${fmt(peakStream / 1e6)} MB, native one-shot ${fmt(peakNative / 1e6)} MB (scan only: ${fmt(peakBase / 1e6)} MB)\n`,
+  );
   console.log(
     table(
       ['random read (100 B at a random offset, no cache)', 'median ms', 'x one frame decode'],
@@ -190,7 +219,7 @@ async function main(): Promise<void> {
       ],
     ),
   );
-  saveResult('zstd', { sizeBytes: size, frames: multiTable.count, rounds: ROUNDS, sequentialMs: best, randomReadMs: rm, frameDecodeMs: dm, singleFrameRandomMs: sm, streamPeakRssBytes: peakRss });
+  saveResult('zstd', { sizeBytes: size, frames: multiTable.count, rounds: ROUNDS, sequentialMs: best, randomReadMs: rm, frameDecodeMs: dm, singleFrameRandomMs: sm, scanOnlyPeakRssBytes: peakBase, streamPeakRssBytes: peakStream, nativeOneShotPeakRssBytes: peakNative });
   await multiSource.close();
   await singleSource.close();
 }
