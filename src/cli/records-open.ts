@@ -10,6 +10,8 @@ export const RECORD_OPTIONS = {
   records: { type: 'string' },
   'no-header': { type: 'boolean' },
   delimiter: { type: 'string' },
+  quoting: { type: 'string' },
+  'max-record-mb': { type: 'string' },
   'time-column': { type: 'string' },
   'time-format': { type: 'string' },
   'time-zone': { type: 'string' },
@@ -22,6 +24,8 @@ export const RECORD_HELP: Array<[string, string]> = [
   ['--records KIND', 'what a record is: lines (default), csv or jsonl'],
   ['--no-header', 'CSV: the first line is a record, not column names'],
   ['--delimiter C', 'CSV field delimiter (default ,)'],
+  ['--quoting MODE', 'CSV: rfc4180 (default: " quotes fields) or none (" is an ordinary byte)'],
+  ['--max-record-mb N', 'a record longer than N MiB (e.g. an unclosed quote) is an error (default 64)'],
   ['--time-column C', 'CSV column name or 0-based position, or JSONL field path, holding each record\'s time'],
   ['--time-format F', `${TIME_FORMATS.join('|')} (default auto: epoch by magnitude, else ISO-8601)`],
   ['--time-zone Z', 'IANA zone of ISO times without an offset (default UTC)'],
@@ -40,6 +44,20 @@ export function recordFlags(flags: Flags): RecordOptions | undefined {
   if (flags['no-header'] === true) options.header = false;
   const delimiter = stringFlag(flags, 'delimiter');
   if (delimiter !== undefined) options.delimiter = delimiter === '\\t' ? '\t' : delimiter;
+  const quoting = stringFlag(flags, 'quoting');
+  if (quoting !== undefined) {
+    if (quoting !== 'rfc4180' && quoting !== 'none') throw new UsageError(`--quoting must be rfc4180 or none, got ${JSON.stringify(quoting)}`);
+    options.quoting = quoting;
+  }
+  const maxRecordMb = stringFlag(flags, 'max-record-mb');
+  if (maxRecordMb !== undefined) {
+    const mb = Number(maxRecordMb);
+    const bytes = Math.floor(mb * 2 ** 20);
+    if (!/^\d+(\.\d+)?$/.test(maxRecordMb) || !Number.isSafeInteger(bytes) || bytes < 1) {
+      throw new UsageError(`--max-record-mb must be a positive number of MiB, got ${JSON.stringify(maxRecordMb)}`);
+    }
+    options.maxRecordBytes = bytes;
+  }
   const column = stringFlag(flags, 'time-column');
   if (column !== undefined) options.timeColumn = kind === 'csv' && /^\d+$/.test(column) && flags['no-header'] === true ? Number(column) : column;
   const format = stringFlag(flags, 'time-format');

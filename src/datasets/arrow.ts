@@ -56,7 +56,7 @@ export async function recordsToArrow(file: IndexedFile, numbers: ArrayLike<numbe
     contents.forEach((bytes, k) => {
       const record = part[k];
       let fields: Array<unknown>;
-      if (kind === 'csv') fields = splitRecord(bytes, delimiter);
+      if (kind === 'csv') fields = splitRecord(bytes, delimiter, file.options.quoting);
       else {
         let parsed: unknown;
         try {

@@ -6,8 +6,9 @@
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import type { ColumnStats } from '../index/records/stats.js';
-import { checkBoolean, checkOneOf } from '../options.js';
+import { checkBoolean, checkFunction, checkOneOf } from '../options.js';
 import type { CompiledField, ParseSpec } from './parse.js';
+import { emitWarning, SkipTally, type WarningHandler } from './skips.js';
 
 export type FieldRef = string | number;
 
@@ -36,6 +37,13 @@ export interface FeatureOptions {
   standardize?: boolean;
   /** Malformed records (too few fields, invalid JSON, text in a numeric field, no or unknown label): `'skip'` (counted) or `'error'` (PARSE_ERROR naming the record). Default `'skip'`. */
   onMalformed?: 'skip' | 'error';
+  /**
+   * Where warnings go: called once at the end of a pass (an epoch, a wrap of a stream, an iteration of
+   * a time range) that skipped more than 0.1% of the records it read (by `missing: 'skip'` or
+   * `onMalformed: 'skip'`), with the count and the first skipped record and why. Default: a Node
+   * process warning (`process.emitWarning`, type `SeekdataWarning`), printed on stderr.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface CompiledFeatures {
@@ -44,6 +52,8 @@ export interface CompiledFeatures {
   labelNames: string[];
   /** Per-row label width: labels.length, or the one-hot class count. */
   labelWidth: number;
+  /** Counts what each pass skips, and warns (options.onWarning). */
+  skips: SkipTally;
 }
 
 function refName(ref: FieldRef, file: IndexedFile): string {
@@ -73,6 +83,7 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
   }
   const standardize = checkBoolean('standardize', options.standardize ?? false);
   const malformed = checkOneOf('onMalformed', options.onMalformed ?? 'skip', ['skip', 'error'] as const);
+  const onWarning = checkFunction<WarningHandler>('onWarning', options.onWarning ?? emitWarning);
 
   const compile = (ref: FieldRef, isLabel: boolean): CompiledField => {
     let column = -1;
@@ -134,6 +145,7 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
   const spec: ParseSpec = {
     kind,
     delimiter: file.options.delimiter.charCodeAt(0),
+    quoting: file.options.quoting,
     file: file.name,
     features,
     labels,
@@ -142,5 +154,11 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
     missing: missing === 'skip' ? 'skip' : missing === 'error' ? 'error' : 'fill',
     malformed,
   };
-  return { spec, featureNames: features.map((f) => f.name), labelNames: labels.map((f) => f.name), labelWidth: oneHot > 0 ? oneHot : labels.length };
+  return {
+    spec,
+    featureNames: features.map((f) => f.name),
+    labelNames: labels.map((f) => f.name),
+    labelWidth: oneHot > 0 ? oneHot : labels.length,
+    skips: new SkipTally(file.name, onWarning),
+  };
 }

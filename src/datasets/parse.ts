@@ -4,7 +4,7 @@
  * out. The spec is plain data compiled from the user's options and the index (features.ts).
  */
 import { SeekdataError } from '../errors.js';
-import { fieldText, splitFields } from '../index/records/csv.js';
+import { decodeFieldBytes, splitFields, type Quoting } from '../index/records/csv.js';
 import { isMissing, parseNumber, text } from '../index/records/numbers.js';
 import type { RecordKind } from '../index/records/analyze.js';
 
@@ -26,6 +26,8 @@ export interface CompiledField {
 export interface ParseSpec {
   kind: RecordKind;
   delimiter: number;
+  /** CSV: how quote characters are read (index/records/csv.ts). Default 'rfc4180'. */
+  quoting?: Quoting | undefined;
   file: string;
   features: CompiledField[];
   labels: CompiledField[];
@@ -74,7 +76,7 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
   let skipped = 0;
   const maxColumn = Math.max(0, ...spec.features.map((f) => f.column + 1), ...spec.labels.map((f) => f.column + 1));
   const bounds = new Int32Array(2 * maxColumn + 2);
-  const escaped = new Uint8Array(maxColumn + 1);
+  const flags = new Uint8Array(maxColumn + 1);
   const row = new Float64Array(F);
   const labelRow = new Float64Array(spec.labels.length);
   for (let r = 0; r < n; r++) {
@@ -84,19 +86,27 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
     while (end > start && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
     try {
       if (spec.kind === 'csv') {
-        const count = splitFields(bytes, start, end, spec.delimiter, bounds, escaped, maxColumn);
+        const count = splitFields(bytes, start, end, spec.delimiter, bounds, flags, maxColumn, spec.quoting);
+        // Each value by the one definition of csv.ts, as the index collected it: the bytes of its range,
+        // or (quotes to undo, rare) a decoded copy.
         const get = (f: CompiledField, isLabel: boolean): number => {
           if (f.column >= count) throw new Malformed(`has ${count} fields, needs field ${f.column + 1} (${f.name})`);
-          const a = bounds[2 * f.column];
-          const b = bounds[2 * f.column + 1];
-          if (f.vocab !== undefined) {
-            if (isMissing(bytes, a, b)) return missingValue(f, isLabel, spec);
-            return category(f, fieldText(bytes, bounds, escaped, f.column).trim(), isLabel);
+          let value = bytes;
+          let a = bounds[2 * f.column];
+          let b = bounds[2 * f.column + 1];
+          if (flags[f.column] === 1) {
+            value = decodeFieldBytes(bytes, a, b);
+            a = 0;
+            b = value.length;
           }
-          const v = parseNumber(bytes, a, b);
+          if (f.vocab !== undefined) {
+            if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
+            return category(f, text(value, a, b), isLabel);
+          }
+          const v = parseNumber(value, a, b);
           if (!Number.isNaN(v)) return v;
-          if (isMissing(bytes, a, b)) return missingValue(f, isLabel, spec);
-          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(bytes, a, Math.min(b, a + 40)))}`);
+          if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
+          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(value, a, Math.min(b, a + 40)))}`);
         };
         for (let k = 0; k < F; k++) row[k] = get(spec.features[k], false);
         for (let k = 0; k < spec.labels.length; k++) labelRow[k] = get(spec.labels[k], true);
@@ -111,6 +121,7 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
           let v: unknown = value;
           for (const key of f.path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
           if (v === undefined || v === null) return missingValue(f, isLabel, spec);
+          // The same value the index counted as a category (record-parser.ts jsonStats).
           if (f.vocab !== undefined) return category(f, String(v), isLabel);
           if (typeof v === 'number') return v;
           if (typeof v === 'boolean') return v ? 1 : 0;

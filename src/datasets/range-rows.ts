@@ -16,7 +16,9 @@ export interface Segment {
   valid: Uint8Array;
   records: Float64Array;
   times: Float64Array;
+  /** Records of the segment skipped by the policies, and the first of them with why. */
   skipped: number;
+  firstSkipped: { record: number; reason: string } | undefined;
 }
 
 const KEEP = 4;
@@ -78,6 +80,7 @@ export class RangeRows {
       records: Float64Array.from(numbers),
       times: Float64Array.from(numbers, (r) => this.file.time?.timeOf(r) ?? NaN),
       skipped: 0,
+      firstSkipped: undefined,
     };
     const place = (k: number, from: { features: Float32Array; labels: Float32Array | Int32Array }, row: number): void => {
       segment.features.set(from.features.subarray(row * F, row * F + F), k * F);
@@ -92,7 +95,8 @@ export class RangeRows {
       const last = records.chunkOf(numbers[numbers.length - 1]);
       const chunks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => loadChunkRows(this.file, first + i, this.spec)));
       for (const c of chunks) {
-        segment.skipped += c.rows.skipped;
+        // The chunks may hold records outside the range: count only the segment's own.
+        segment.firstSkipped ??= c.rows.skippedExamples.find((e) => e.record >= numbers[0] && e.record <= numbers[numbers.length - 1]);
         for (let k = 0; k < length; k++) {
           const rel = numbers[k] - c.first;
           if (rel < 0 || rel >= c.rowOf.length) continue;
@@ -100,10 +104,12 @@ export class RangeRows {
           if (row >= 0) place(k, c.rows, row);
         }
       }
+      for (let k = 0; k < length; k++) segment.skipped += 1 - segment.valid[k];
       return segment;
     }
     const rows = await loadRecordRows(this.file, numbers, this.spec);
     segment.skipped = rows.skipped;
+    segment.firstSkipped = rows.skippedExamples[0];
     const position = new Map<number, number>();
     numbers.forEach((r, k) => position.set(r, k));
     for (let row = 0; row < rows.rows; row++) place(position.get(rows.records[row]) ?? 0, rows, row);

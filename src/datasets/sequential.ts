@@ -9,6 +9,7 @@ import { BatchBuilder, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, type ChunkRows } from './rows.js';
+import type { SkipTally } from './skips.js';
 
 export interface SequentialOptions extends FeatureOptions {
   /** Rows per batch. Default 32. */
@@ -26,7 +27,10 @@ export class SequentialStream implements AsyncIterable<Batch> {
   readonly batchSize: number;
   readonly wrap: boolean;
   private readonly startRecord: number;
+  /** Records skipped by the missing / malformed policies. */
   skipped = 0;
+  /** This pass's skips, for the warning at its end (options.onWarning). */
+  private readonly skips: SkipTally;
 
   constructor(
     readonly file: IndexedFile,
@@ -36,6 +40,7 @@ export class SequentialStream implements AsyncIterable<Batch> {
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
+    this.skips = compiled.skips;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
     this.wrap = checkBoolean('wrap', options.wrap ?? false);
     this.startRecord = checkNonNegativeInt('startRecord', options.startRecord ?? 0);
@@ -74,19 +79,27 @@ export class SequentialStream implements AsyncIterable<Batch> {
     // Every pass starts at startRecord; when wrapping, the start chunk's earlier records end the pass,
     // taken from the rows already parsed at the pass's start (not decoded a second time).
     let startRows: ChunkRows | undefined;
-    for (let k = 0; this.wrap || k < chunks; k++) {
-      for (let a = k; a < k + lookahead && (this.wrap || a < chunks); a++) job(a);
-      const rows = await job(k);
-      pending.delete(k);
-      this.skipped += rows.rows.skipped;
-      if (k % chunks === 0) {
-        startRows = rows;
-        yield* emit(rows, (record) => record >= this.startRecord);
-      } else yield* emit(rows, () => true);
-      if (this.wrap && (k + 1) % chunks === 0 && this.startRecord > 0 && startRows !== undefined) {
-        yield* emit(startRows, (record) => record < this.startRecord);
+    // A pass is one round over the file's chunks; each ends with its skip warning (if due).
+    let pass = 0;
+    try {
+      for (let k = 0; this.wrap || k < chunks; k++) {
+        for (let a = k; a < k + lookahead && (this.wrap || a < chunks); a++) job(a);
+        const rows = await job(k);
+        pending.delete(k);
+        this.skipped += rows.rows.skipped;
+        this.skips.add(rows.rows);
+        if (k % chunks === 0) {
+          startRows = rows;
+          yield* emit(rows, (record) => record >= this.startRecord);
+        } else yield* emit(rows, () => true);
+        if (this.wrap && (k + 1) % chunks === 0) {
+          if (this.startRecord > 0 && startRows !== undefined) yield* emit(startRows, (record) => record < this.startRecord);
+          this.skips.end(`pass ${pass++}`);
+        }
       }
+      if (builder.size > 0) yield builder.build();
+    } finally {
+      this.skips.end(`pass ${pass}`);
     }
-    if (builder.size > 0) yield builder.build();
   }
 }

@@ -11,6 +11,7 @@ import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, loadRecordRows, type ChunkRows } from './rows.js';
+import type { SkipTally } from './skips.js';
 import { settle, unwrap, type Settled } from '../util.js';
 
 export interface ShuffledBatchOptions extends FeatureOptions {
@@ -70,6 +71,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   /** Records skipped as malformed or missing (by the policies), and a few examples. */
   skipped = 0;
   skippedExamples: Array<{ record: number; reason: string }> = [];
+  /** This epoch's skips, for the warning at its end (options.onWarning). */
+  private readonly skips: SkipTally;
 
   constructor(
     readonly file: IndexedFile,
@@ -79,6 +82,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
+    this.skips = compiled.skips;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
     const shuffle = options.shuffle ?? 'chunked';
     if (shuffle !== 'exact' && shuffle !== 'chunked' && shuffle !== false) throw invalidOption('shuffle', "'exact', 'chunked' or false", shuffle);
@@ -139,6 +143,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   }
 
   private noteSkipped(rows: ParsedRows): void {
+    this.skips.add(rows);
     this.skipped += rows.skipped;
     for (const e of rows.skippedExamples) if (this.skippedExamples.length < 10) this.skippedExamples.push(e);
   }
@@ -234,9 +239,14 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     for (let done = 0; this.repeat || done < this.epochs; done++) {
       const epoch = this.epochNow;
-      for await (const item of prefetch(this.epochItems(epoch, this.position), this.prefetchDepth)) {
-        this.position = item.position;
-        yield item.batch;
+      try {
+        for await (const item of prefetch(this.epochItems(epoch, this.position), this.prefetchDepth)) {
+          this.position = item.position;
+          yield item.batch;
+        }
+      } finally {
+        // Also when the consumer stops early: what was read so far is reported.
+        this.skips.end(`epoch ${epoch}`);
       }
       this.epochNow = epoch + 1;
       this.position = 0;

@@ -12,6 +12,7 @@ import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
 import { hashInts, mulberry32 } from './permutation.js';
 import { RangeRows, type Segment } from './range-rows.js';
+import type { SkipTally } from './skips.js';
 
 export interface TimeRangeOptions extends FeatureOptions {
   /** Start of the range (inclusive): epoch ms or Date. */
@@ -69,7 +70,10 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   readonly numbers: Uint32Array;
   /** Windows skipped (gaps, unparsable records, too few records in a time window) in the last pass. */
   skippedWindows = 0;
+  /** Records of the range skipped by the missing / malformed policies in the last pass. */
   skipped = 0;
+  /** This pass's skips, for the warning at its end (options.onWarning). */
+  private readonly skips: SkipTally;
   private readonly times: Float64Array;
   private readonly options: TimeRangeOptions;
   private readonly sequenceLength: number | undefined;
@@ -78,6 +82,8 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   private readonly seed: number;
   /** Passes made: each has its own shuffle. */
   private pass = 0;
+  /** Passes started (named in skip warnings). */
+  private passesStarted = 0;
 
   constructor(
     readonly file: IndexedFile,
@@ -89,6 +95,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
+    this.skips = compiled.skips;
     this.from = +options.from;
     this.to = +options.to;
     if (!Number.isFinite(this.from) || !Number.isFinite(this.to)) throw invalidOption('from/to', 'times (epoch ms or Date)', [options.from, options.to]);
@@ -198,7 +205,12 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     this.skippedWindows = 0;
     this.skipped = 0;
-    yield* prefetch(this.batches(), this.options.prefetch ?? 2);
+    const pass = this.passesStarted++;
+    try {
+      yield* prefetch(this.batches(), this.options.prefetch ?? 2);
+    } finally {
+      this.skips.end(`pass ${pass} over the time range`);
+    }
   }
 
   /** Label width of the examples: the target's labels, or its features when forecasting without labels. */
@@ -218,6 +230,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
       if (!seen.has(index)) {
         seen.add(index);
         this.skipped += s.skipped;
+        this.skips.addCounts(s.length, s.skipped, s.firstSkipped);
         rows.prefetch((index + 1) * rows.segmentSize);
       }
       return { s, k: p - s.start };

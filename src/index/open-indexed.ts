@@ -120,6 +120,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       timeFn: options.time,
       strict: recordOptions.strict,
       maxBad: MAX_BAD_EXAMPLES,
+      maxRecordBytes: recordOptions.maxRecordBytes,
     });
     const onChunk = (chunk: ScannedChunk): void => {
       builder.addChunk(chunk.offset, chunk.bytes, chunk.analysis);
@@ -168,6 +169,8 @@ function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout): Analyz
     statOnly: layout.statOnly,
     time: layout.timeField === undefined || layout.timeFormat === undefined ? undefined : { field: layout.timeField, format: layout.timeFormat, zone: options.timeZone },
     maxBad: MAX_BAD_EXAMPLES,
+    quoting: options.quoting,
+    maxRecordBytes: options.maxRecordBytes,
   };
 }
 
@@ -289,6 +292,9 @@ export async function storedRecordOptions(input: Input, options: { index?: strin
       const out: RecordOptions = { records: o.kind, header: o.header, delimiter: o.delimiter, timeFormat: o.timeFormat, stats: o.stats };
       if (o.timeColumn !== undefined) out.timeColumn = o.timeColumn;
       if (o.timeZone !== undefined) out.timeZone = o.timeZone;
+      // Indexes written before these options existed lack them.
+      if (o.quoting !== undefined) out.quoting = o.quoting;
+      if (o.maxRecordBytes !== undefined) out.maxRecordBytes = o.maxRecordBytes;
       return out;
     }
     return undefined;

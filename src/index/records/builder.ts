@@ -4,8 +4,10 @@
  * offsets within the chunk), timestamps and merged column statistics.
  */
 import { SeekdataError } from '../../errors.js';
-import { analyzeChunk, contentEnd, isBlank, RecordParser, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
+import { analyzeChunk, contentEnd, isBlank, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
 import { text } from './numbers.js';
+import { countNewlines, recordTooLong, unclosedQuote } from './record-errors.js';
+import { RecordParser } from './record-parser.js';
 import { mergeStats, newStats, STAT_SLOTS } from './stats.js';
 import { finalizeVocab, mergeVocab } from './vocab.js';
 import { concatBytes } from '../../util.js';
@@ -46,6 +48,14 @@ export interface BuilderOptions {
   timeFn?: ((record: string) => number | Date) | undefined;
   strict: boolean;
   maxBad: number;
+  /** A record longer than this (bytes before its newline) is a PARSE_ERROR. */
+  maxRecordBytes: number;
+}
+
+/** The chunk being added, for line numbers of records in it. */
+interface Here {
+  chunk: number;
+  bytes: Uint8Array;
 }
 
 class Growable<T extends Uint32Array | Float64Array> {
@@ -72,6 +82,10 @@ export class RecordBuilder {
   private count = 0;
   private carryStart = 0;
   private carry: Uint8Array[] = [];
+  /** Bytes in `carry`. */
+  private carryBytes = 0;
+  /** Newline bytes before each chunk seen (and after the last), for line numbers in errors. */
+  private readonly newlinesBefore: number[] = [0];
   private inQuote = false;
   private stats: Float64Array | undefined;
   private readonly jsonStats = new Map<string, Float64Array>();
@@ -147,6 +161,7 @@ export class RecordBuilder {
   }
 
   addChunk(offset: number, bytes: Uint8Array, given: ChunkAnalysis | undefined): void {
+    const chunk = this.chunkStarts.length;
     this.chunkStarts.push(offset);
     if (this.firstRecord.length === 0) this.firstRecord.push(0);
     let spec = this.options.specFor(offset);
@@ -159,12 +174,19 @@ export class RecordBuilder {
       analysis = analyzeChunk(bytes, spec);
     }
     this.inQuote = this.inQuote !== (analysis.quoteParity === 1);
+    this.newlinesBefore.push(this.newlinesBefore[chunk] + countNewlines(bytes, 0, spec.begin) + analysis.newlines);
+    const here = { chunk, bytes };
     if (analysis.first < 0) {
-      this.carry.push(bytes.slice(spec.begin));
+      const piece = bytes.slice(spec.begin);
+      this.carry.push(piece);
+      this.carryBytes += piece.length;
+      // Checked as it grows: a runaway record (an unclosed quote) fails before it fills the memory.
+      if (this.carryBytes > this.options.maxRecordBytes) throw this.tooLong(this.count, this.carryStart, here);
       return;
     }
     const head = concatBytes([...this.carry, bytes.subarray(spec.begin, analysis.first + 1)]);
     const headTerminator = head.length - 1;
+    if (headTerminator > this.options.maxRecordBytes) throw this.tooLong(this.count, this.carryStart, here);
     const before = this.count;
     this.appendParsed(head, 0, contentEnd(head, 0, headTerminator), this.carryStart);
     if (this.count > before && this.carryStart < offset) {
@@ -174,6 +196,7 @@ export class RecordBuilder {
       this.tails.set(owner, tail.length <= MAX_TAIL_BYTES ? tail.slice() : null);
     }
     const base = this.count;
+    if (analysis.tooLong >= 0) throw this.tooLong(base + analysis.tooLong, offset + analysis.starts[analysis.tooLong], here);
     const times = analysis.times;
     const fn = this.options.timeFn;
     for (let k = 0; k < analysis.starts.length; k++) {
@@ -190,6 +213,20 @@ export class RecordBuilder {
     this.mergeStats(analysis);
     this.carryStart = offset + analysis.last + 1;
     this.carry = analysis.last + 1 < bytes.length ? [bytes.slice(analysis.last + 1)] : [];
+    this.carryBytes = this.carry.length === 0 ? 0 : this.carry[0].length;
+  }
+
+  /** 1-based line of decompressed offset `at`: in the chunk being added, or the start of the carried record. */
+  private lineOf(at: number, here: Here | undefined): number {
+    const owner = this.chunkOfOffset(at);
+    if (here !== undefined && owner === here.chunk) return this.newlinesBefore[owner] + countNewlines(here.bytes, 0, at - this.chunkStarts[owner]) + 1;
+    // `at` starts the carried record: the carry's first piece is its chunk's bytes from `at` on.
+    const rest = this.carry[0] ?? new Uint8Array(0);
+    return this.newlinesBefore[owner + 1] - countNewlines(rest, 0, rest.length) + 1;
+  }
+
+  private tooLong(record: number, offset: number, here: Here | undefined): SeekdataError {
+    return recordTooLong(this.options.file, { record, offset, line: this.lineOf(offset, here) }, this.options.maxRecordBytes, this.options.specFor(-1));
   }
 
   private mergeStats(analysis: ChunkAnalysis): void {
@@ -215,7 +252,9 @@ export class RecordBuilder {
 
   /** Ends the pass: the unterminated last record, and the arrays. */
   finish(): BuiltRecords {
+    if (this.inQuote) throw unclosedQuote(this.options.file, { record: this.count, offset: this.carryStart, line: this.lineOf(this.carryStart, undefined) });
     const last = concatBytes(this.carry);
+    if (last.length > this.options.maxRecordBytes) throw this.tooLong(this.count, this.carryStart, undefined);
     if (last.length > 0) this.appendParsed(last, 0, contentEnd(last, 0, last.length), this.carryStart);
     // The parser of joined records kept its own JSONL statistics.
     this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys(), vocab: this.parser.stats === undefined ? undefined : this.parser.vocab.export() });
@@ -258,5 +297,5 @@ export class RecordBuilder {
 }
 
 function emptyAnalysis(): ChunkAnalysis {
-  return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, vocab: undefined, quoteParity: 0 };
+  return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, vocab: undefined, quoteParity: 0, newlines: 0, tooLong: -1 };
 }

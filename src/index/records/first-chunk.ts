@@ -10,7 +10,7 @@ import type { Format } from '../../readers/detect.js';
 import type { UnitTable } from '../../readers/units.js';
 import { inlineRunner } from '../../workers/pool.js';
 import { contentEnd, forEachTerminator, isBlank, type AnalyzeSpec } from './analyze.js';
-import { splitRecord } from './csv.js';
+import { splitRecord, type Quoting } from './csv.js';
 import { text } from './numbers.js';
 import type { ResolvedRecordOptions } from './options.js';
 import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
@@ -53,9 +53,9 @@ export interface FileLayout {
 }
 
 /** Lines of `bytes` from `from`, as [start, contentEnd, nextStart], stopping at the first unterminated one. */
-function* lines(bytes: Uint8Array, from: number, kind: AnalyzeSpec['kind'], delimiter: number, isWholeFile: boolean): Generator<[number, number, number]> {
+function* lines(bytes: Uint8Array, from: number, kind: AnalyzeSpec['kind'], delimiter: number, quoting: Quoting, isWholeFile: boolean): Generator<[number, number, number]> {
   const terminators: number[] = [];
-  forEachTerminator(bytes, { kind, delimiter, begin: from, inQuote: false, statColumns: 0, maxBad: 0 }, (t) => terminators.push(t));
+  forEachTerminator(bytes, { kind, delimiter, quoting, begin: from, inQuote: false, statColumns: 0, maxBad: 0 }, (t) => terminators.push(t));
   let start = from;
   for (const t of terminators) {
     yield [start, contentEnd(bytes, start, t), t + 1];
@@ -68,7 +68,7 @@ export function describeLayout(file: string, first: Uint8Array, isWholeFile: boo
   const kind = options.kind;
   const delimiter = options.delimiter.charCodeAt(0);
   let begin = first.length >= 3 && first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0;
-  const it = lines(first, begin, kind, delimiter, isWholeFile);
+  const it = lines(first, begin, kind, delimiter, options.quoting, isWholeFile);
   const nextRecord = (): [number, number, number] | undefined => {
     for (;;) {
       const r = it.next();
@@ -84,13 +84,13 @@ export function describeLayout(file: string, first: Uint8Array, isWholeFile: boo
         throw new SeekdataError('PARSE_ERROR', `${file}: the CSV header line is longer than the first chunk (${first.length} bytes)`, { file });
       }
     } else {
-      columns = splitRecord(first.subarray(header[0], header[1]), delimiter).map((c) => c.trim());
+      columns = splitRecord(first.subarray(header[0], header[1]), delimiter, options.quoting).map((c) => c.trim());
       begin = header[2];
     }
   }
   const sample = nextRecord();
   if (kind === 'csv' && !options.header && sample !== undefined) {
-    columns = splitRecord(first.subarray(sample[0], sample[1]), delimiter).map((_, k) => String(k));
+    columns = splitRecord(first.subarray(sample[0], sample[1]), delimiter, options.quoting).map((_, k) => String(k));
   }
   let timeField: number | string[] | undefined;
   let sampleValue: string | number | undefined;
@@ -101,7 +101,7 @@ export function describeLayout(file: string, first: Uint8Array, isWholeFile: boo
     if (timeField < 0) {
       throw invalidOption('timeColumn', `a column of ${file} (${columns.length === 0 ? 'the file has no header' : columns.join(', ')})`, tc);
     }
-    if (sample !== undefined) sampleValue = splitRecord(first.subarray(sample[0], sample[1]), delimiter)[timeField];
+    if (sample !== undefined) sampleValue = splitRecord(first.subarray(sample[0], sample[1]), delimiter, options.quoting)[timeField];
   } else if (tc !== undefined && kind === 'jsonl') {
     timeField = String(tc).split('.');
     if (sample !== undefined) {

@@ -1,7 +1,8 @@
 /** Options of the record layer: what a record is, where its time is, and what is stored in the index. */
 import { invalidOption } from '../../errors.js';
-import { checkBoolean, checkOneOf } from '../../options.js';
+import { checkBoolean, checkOneOf, checkPositiveInt } from '../../options.js';
 import type { RecordKind } from './analyze.js';
+import { QUOTINGS, type Quoting } from './csv.js';
 import { TIME_FORMATS, ZoneOffsets, type TimeFormat } from './time.js';
 
 export interface RecordOptions {
@@ -11,6 +12,20 @@ export interface RecordOptions {
   header?: boolean;
   /** CSV field delimiter, one character. Default `','`. */
   delimiter?: string;
+  /**
+   * CSV: how `"` is read. `'rfc4180'` (default): it quotes fields, which may then hold delimiters,
+   * newlines and `""` for a quote. `'none'`: it is an ordinary byte, for files whose quotes are not
+   * RFC 4180 quoting (a stray `"` in a value would otherwise run the rest of the file into one record).
+   * What a field's value is either way: README, "What a CSV value is".
+   */
+  quoting?: Quoting;
+  /**
+   * The longest record accepted, in bytes before its newline: a longer one (for CSV, usually an
+   * unclosed quote running the rest of the file into one record) makes the indexing pass fail with a
+   * PARSE_ERROR naming the record, its line and its decompressed offset. Checked when an index is
+   * built, not when a saved one is loaded. Default 64 MiB.
+   */
+  maxRecordBytes?: number;
   /**
    * Where each record's time is: a CSV column name or 0-based position, or a JSONL field path
    * (`'meta.ts'`). Default: no timestamp index.
@@ -36,6 +51,8 @@ export interface ResolvedRecordOptions {
   kind: RecordKind;
   header: boolean;
   delimiter: string;
+  quoting: Quoting;
+  maxRecordBytes: number;
   timeColumn: string | number | undefined;
   timeFormat: TimeFormat;
   timeZone: string | undefined;
@@ -44,6 +61,8 @@ export interface ResolvedRecordOptions {
   strict: boolean;
   stats: boolean | string[];
 }
+
+export const DEFAULT_MAX_RECORD_BYTES = 64 << 20;
 
 export function resolveRecordOptions(options: RecordOptions): ResolvedRecordOptions {
   const kind = checkOneOf('records', options.records ?? 'lines', ['lines', 'csv', 'jsonl'] as const);
@@ -73,6 +92,8 @@ export function resolveRecordOptions(options: RecordOptions): ResolvedRecordOpti
     kind,
     header: checkBoolean('header', options.header ?? kind === 'csv'),
     delimiter,
+    quoting: checkOneOf('quoting', options.quoting ?? 'rfc4180', QUOTINGS),
+    maxRecordBytes: checkPositiveInt('maxRecordBytes', options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES),
     timeColumn,
     timeFormat: checkOneOf('timeFormat', options.timeFormat ?? 'auto', TIME_FORMATS),
     timeZone,
@@ -94,7 +115,8 @@ function resolveStats(stats: unknown, kind: RecordKind): boolean | string[] {
 /** Why stored options differ from the requested ones, or undefined when they match. */
 export function optionsDifference(stored: ResolvedRecordOptions, wanted: ResolvedRecordOptions): string | undefined {
   for (const key of Object.keys(wanted) as Array<keyof ResolvedRecordOptions>) {
-    if (key === 'strict') continue;
+    // Checks made while building: they do not change what the index holds.
+    if (key === 'strict' || key === 'maxRecordBytes') continue;
     if (JSON.stringify(stored[key]) !== JSON.stringify(wanted[key])) return `${key} is ${JSON.stringify(stored[key]) ?? 'unset'} in the index, ${JSON.stringify(wanted[key]) ?? 'unset'} requested`;
   }
   return undefined;
