@@ -135,6 +135,12 @@ export function indexesFromSections(
       if (offsets[r] >= length || (r > from && offsets[r] <= offsets[r - 1])) throw fail(`record ${r} is not inside chunk ${c} after the record before it`);
     }
   }
+  if (count > 0) {
+    // The first record starts the data (after a byte-order mark) unless a CSV header comes first.
+    const start = layout.start[chunkOf(first, 0)] + offsets[0];
+    const headed = options.kind === 'csv' && options.header;
+    if (headed ? start === 0 : options.kind !== 'jsonl' && start !== 0 && start !== 3) throw fail(`record 0 starts at ${start}, which does not fit the record options`);
+  }
   const tails = sections.get('records.tails');
   const tailOffsets = sections.get('records.tailOffsets');
   const tailStored = sections.get('records.tailStored');
