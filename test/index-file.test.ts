@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeSharedPool, openReader, type SeekableReader } from '../src/index.js';
-import { openIndexFile, writeIndexFile, type SectionValue } from '../src/index/index-file.js';
+import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
+import { openIndexFile } from '../src/index/index-reader.js';
 import { bzip2, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { entries } from './support/sdx.js';
 

@@ -10,7 +10,8 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { SeekdataError } from '../errors.js';
-import { crc32, HEADER_BYTES, MAX_JSON_BYTES, readExactly } from './index-file.js';
+import { crc32, HEADER_BYTES, MAX_JSON_BYTES } from './index-file.js';
+import { readExactly } from './index-reader.js';
 
 const PIECE = 1 << 20;
 const MAX_SECTIONS = 256;

@@ -9,7 +9,8 @@ import { SeekdataError } from '../errors.js';
 import type { Format } from '../readers/detect.js';
 import type { UnitTable } from '../readers/units.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
-import { openIndexFile, type IndexFile, type SectionValue } from './index-file.js';
+import type { SectionValue } from './index-file.js';
+import { openIndexFile, type IndexFile } from './index-reader.js';
 import { readLegacyMeta } from './legacy-index.js';
 
 export interface IndexMeta {
