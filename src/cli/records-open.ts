@@ -1,18 +1,24 @@
-/** Opening a file for the record commands: the record flags, or else the options the index was built with. */
+/**
+ * Opening a file for the record commands. Record flags not given are taken from the data set's stored
+ * index (openIndexed inherits them), so `--time-zone Europe/Paris` alone keeps `--records csv
+ * --time-column ts`; `--header` and `--no-time-column` clear stored choices.
+ */
 import type { IndexedFile } from '../index/indexed-file.js';
-import { openIndexed, storedRecordOptions } from '../index/open-indexed.js';
-import type { RecordOptions } from '../index/records/options.js';
+import { openIndexed } from '../index/open-indexed.js';
+import type { InheritableRecordOptions } from '../index/records/inherit.js';
 import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
 import { stringFlag, UsageError, type Flags } from './args.js';
 import { makeProgress, readerOptions, type CliIo } from './context.js';
 
 export const RECORD_OPTIONS = {
   records: { type: 'string' },
+  header: { type: 'boolean' },
   'no-header': { type: 'boolean' },
   delimiter: { type: 'string' },
   quoting: { type: 'string' },
   'max-record-mb': { type: 'string' },
   'time-column': { type: 'string' },
+  'no-time-column': { type: 'boolean' },
   'time-format': { type: 'string' },
   'time-zone': { type: 'string' },
   strict: { type: 'boolean' },
@@ -22,25 +28,32 @@ export const RECORD_OPTIONS = {
 
 export const RECORD_HELP: Array<[string, string]> = [
   ['--records KIND', 'what a record is: lines (default), csv or jsonl'],
-  ['--no-header', 'CSV: the first line is a record, not column names'],
+  ['--header / --no-header', 'CSV: the first line holds column names (default) / is a record'],
   ['--delimiter C', 'CSV field delimiter (default ,)'],
   ['--quoting MODE', 'CSV: rfc4180 (default: " quotes fields) or none (" is an ordinary byte)'],
   ['--max-record-mb N', 'a record longer than N MiB (e.g. an unclosed quote) is an error (default 64)'],
   ['--time-column C', 'CSV column name or 0-based position, or JSONL field path, holding each record\'s time'],
+  ['--no-time-column', 'no time index (drops a stored --time-column)'],
   ['--time-format F', `${TIME_FORMATS.join('|')} (default auto: epoch by magnitude, else ISO-8601)`],
   ['--time-zone Z', 'IANA zone of ISO times without an offset (default UTC)'],
   ['--strict', 'unparsable timestamps are an error'],
   ['--no-stats', 'do not compute column statistics'],
   ['--stats LIST', 'statistics of these columns only (comma-separated; faster on wide files)'],
+  ['', 'record flags not given keep the values the index was built with'],
 ];
 
-/** Record options given on the command line, or undefined when none was. */
-export function recordFlags(flags: Flags): RecordOptions | undefined {
+/** Record options given on the command line (only those given), or undefined when none was. */
+export function recordFlags(flags: Flags): InheritableRecordOptions | undefined {
   const given = Object.keys(RECORD_OPTIONS).some((k) => flags[k] !== undefined);
   if (!given) return undefined;
-  const kind = stringFlag(flags, 'records') ?? 'lines';
-  if (kind !== 'lines' && kind !== 'csv' && kind !== 'jsonl') throw new UsageError(`--records must be lines, csv or jsonl, got ${JSON.stringify(kind)}`);
-  const options: RecordOptions = { records: kind };
+  const options: InheritableRecordOptions = {};
+  const kind = stringFlag(flags, 'records');
+  if (kind !== undefined) {
+    if (kind !== 'lines' && kind !== 'csv' && kind !== 'jsonl') throw new UsageError(`--records must be lines, csv or jsonl, got ${JSON.stringify(kind)}`);
+    options.records = kind;
+  }
+  if (flags.header === true && flags['no-header'] === true) throw new UsageError('--header and --no-header contradict each other');
+  if (flags.header === true) options.header = true;
   if (flags['no-header'] === true) options.header = false;
   const delimiter = stringFlag(flags, 'delimiter');
   if (delimiter !== undefined) options.delimiter = delimiter === '\\t' ? '\t' : delimiter;
@@ -59,7 +72,10 @@ export function recordFlags(flags: Flags): RecordOptions | undefined {
     options.maxRecordBytes = bytes;
   }
   const column = stringFlag(flags, 'time-column');
-  if (column !== undefined) options.timeColumn = kind === 'csv' && /^\d+$/.test(column) && flags['no-header'] === true ? Number(column) : column;
+  if (column !== undefined && flags['no-time-column'] === true) throw new UsageError('--time-column and --no-time-column contradict each other');
+  // A digit string is a position in a CSV file without a header (resolved once the kind is known).
+  if (column !== undefined) options.timeColumn = column;
+  if (flags['no-time-column'] === true) options.timeColumn = null;
   const format = stringFlag(flags, 'time-format');
   if (format !== undefined) {
     if (!(TIME_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--time-format must be one of ${TIME_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
@@ -74,16 +90,14 @@ export function recordFlags(flags: Flags): RecordOptions | undefined {
   return options;
 }
 
-/** Opens FILE with the record flags, or the options its index was built with, or plain lines. */
+/** Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one). */
 export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean } = {}): Promise<IndexedFile> {
   const base = readerOptions(io, flags);
-  const fromFlags = recordFlags(flags);
-  const recordOptions = fromFlags ?? (await storedRecordOptions(file, base.index === undefined ? {} : { index: base.index })) ?? { records: 'lines' };
   const bar = makeProgress(io, flags, 'indexing');
   try {
     return await openIndexed(file, {
       ...base,
-      ...recordOptions,
+      ...(recordFlags(flags) ?? {}),
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
       ...(extra.rebuild === true ? { rebuild: true } : {}),
     });

@@ -42,6 +42,8 @@ export function labelWidthOf(spec: ParseSpec): number {
 
 /** Every record starting in `chunk`, parsed (the chunk is decoded and parsed in one worker job). */
 export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal): Promise<ChunkRows> {
+  // A loaded index's tail is checked against the data once before use (else the record is read whole).
+  await file.records.verifyTail(chunk);
   const { records, spans, tail, long } = file.records.chunkSpans(chunk);
   const { first, end } = file.records.recordsOf(chunk);
   let rows = emptyRows();

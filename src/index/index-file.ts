@@ -1,25 +1,53 @@
 /**
- * The index file: one binary file per data file holding named sections (typed arrays and small JSON
- * values). Layout, all little-endian:
+ * The index file: one binary file per data file holding named sections (typed arrays and JSON values),
+ * each read and verified on its own, so a command loads only what it uses (the chunk map for byte reads,
+ * the record sections for record commands). Layout, version 2, all little-endian:
  *
- *   header (32 bytes): "SEEKDATA" | version u32 | section count u32 | body length u64 | body CRC32 u32 | header CRC32 u32
- *   body: per section: name length u32 | kind u32 | element count u64 | name (padded to 8) | payload (padded to 8)
+ *   header, 32 bytes:
+ *      0  magic "SEEKDATA"
+ *      8  version u32 (2)
+ *     12  section count u32 (N, at most 256)
+ *     16  file length u64 (the whole file; a multiple of 8)
+ *     24  CRC32 of the directory u32
+ *     28  CRC32 of header bytes 0..27 u32
+ *   directory, N entries of 64 bytes from byte 32, in file order:
+ *      0  name, UTF-8, 1..32 bytes, zero-padded to 32
+ *     32  kind u32: 0 json (UTF-8 JSON text), 1 f64, 2 u32, 3 i32, 4 f32, 5 u8, 6 u16
+ *     36  CRC32 of the payload u32
+ *     40  element count u64 (bytes for json)
+ *     48  payload offset u64 (a multiple of 8; after the directory and the previous payload)
+ *     56  payload length u64 (count × element width)
+ *   payloads at their offsets, zero-padded to the next multiple of 8.
  *
- * Payloads start 8-byte aligned, so typed arrays are views on the file's bytes, not copies. Files are
- * written to a temporary name and renamed, so a crash leaves the old index or none, never half a file.
+ * Each payload lands 8-byte aligned in a buffer of its own when read, so typed arrays are views without a
+ * copy. The reader (index-reader.ts) trusts nothing it reads: the file must be a regular file, every size
+ * and offset must agree with the file's size, and a payload is handed out only after its own CRC32
+ * matched (so the metadata stays readable when another section is damaged). The file is written section by section
+ * straight from the arrays (no whole-file buffer) to a temporary file created exclusively, fsynced and
+ * renamed into place: a crash leaves the old index or none, never half a file.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { crc32 } from '../readers/xz/container.js';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import lzma from 'lzma-native';
 import { SeekdataError } from '../errors.js';
 
 export const INDEX_MAGIC = 'SEEKDATA';
-export const INDEX_VERSION = 1;
-const HEADER_BYTES = 32;
+export const INDEX_VERSION = 2;
+export const HEADER_BYTES = 32;
+export const ENTRY_BYTES = 64;
+export const MAX_SECTIONS = 256;
+export const NAME_BYTES = 32;
+/** JSON sections larger than this are refused (metadata with statistics is far smaller). */
+export const MAX_JSON_BYTES = 64 << 20;
+/** Positional reads and writes are done in pieces of at most this size (larger ones are slower). */
+export const IO_PIECE = 8 << 20;
 
 export type SectionValue = Float64Array | Uint32Array | Int32Array | Float32Array | Uint8Array | Uint16Array | { json: unknown };
 
-const KINDS = ['json', 'f64', 'u32', 'i32', 'f32', 'u8', 'u16'] as const;
-type Kind = (typeof KINDS)[number];
+export const KINDS = ['json', 'f64', 'u32', 'i32', 'f32', 'u8', 'u16'] as const;
+export type Kind = (typeof KINDS)[number];
+export const WIDTH: Record<Kind, number> = { json: 1, f64: 8, u32: 4, i32: 4, f32: 4, u8: 1, u16: 2 };
 
 function kindOf(value: SectionValue): Kind {
   if (value instanceof Float64Array) return 'f64';
@@ -31,120 +59,108 @@ function kindOf(value: SectionValue): Kind {
   return 'json';
 }
 
-const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
+export const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
 
-export function encodeIndex(sections: ReadonlyMap<string, SectionValue>): Uint8Array {
-  const encoder = new TextEncoder();
-  const parts: Array<{ name: Uint8Array; kind: Kind; count: number; payload: Uint8Array }> = [];
-  let bodyLength = 0;
-  for (const [name, value] of sections) {
-    const kind = kindOf(value);
-    const payload =
-      kind === 'json'
-        ? encoder.encode(JSON.stringify((value as { json: unknown }).json))
-        : new Uint8Array((value as Exclude<SectionValue, { json: unknown }>).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength);
-    const count = kind === 'json' ? payload.length : (value as Uint8Array).length;
-    const nameBytes = encoder.encode(name);
-    parts.push({ name: nameBytes, kind, count, payload });
-    bodyLength += 16 + pad8(nameBytes.length) + pad8(payload.length);
-  }
-  const out = new Uint8Array(HEADER_BYTES + bodyLength);
-  const view = new DataView(out.buffer);
-  out.set(encoder.encode(INDEX_MAGIC), 0);
-  view.setUint32(8, INDEX_VERSION, true);
-  view.setUint32(12, parts.length, true);
-  view.setBigUint64(16, BigInt(bodyLength), true);
-  let pos = HEADER_BYTES;
-  for (const p of parts) {
-    view.setUint32(pos, p.name.length, true);
-    view.setUint32(pos + 4, KINDS.indexOf(p.kind), true);
-    view.setBigUint64(pos + 8, BigInt(p.count), true);
-    pos += 16;
-    out.set(p.name, pos);
-    pos += pad8(p.name.length);
-    out.set(p.payload, pos);
-    pos += pad8(p.payload.length);
-  }
-  view.setUint32(24, crc32(out.subarray(HEADER_BYTES)), true);
-  view.setUint32(28, crc32(out.subarray(0, 28)), true);
-  return out;
+// zlib's CRC32 (Node >= 20.15) is several times faster than liblzma's; both compute the same CRC.
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  if (zlibCrc32 !== undefined) return zlibCrc32(bytes, previous) >>> 0;
+  return lzma.crc32(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), previous) >>> 0;
 }
 
-export function decodeIndex(bytes: Uint8Array, file: string): Map<string, SectionValue> {
-  const fail = (what: string): SeekdataError => new SeekdataError('CORRUPT_INDEX', `${file}: corrupt index file: ${what}`, { file });
-  // Typed-array views need the payloads 8-byte aligned in memory: copy once if the buffer is not.
-  const data = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-  if (data.length < HEADER_BYTES) throw fail('too short');
-  if (new TextDecoder().decode(data.subarray(0, 8)) !== INDEX_MAGIC) throw fail('not a seekdata index (bad magic)');
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (crc32(data.subarray(0, 28)) !== view.getUint32(28, true)) throw fail('header checksum mismatch');
-  const version = view.getUint32(8, true);
-  if (version !== INDEX_VERSION) {
-    throw new SeekdataError('STALE_INDEX', `${file}: index format version ${version}, this seekdata reads version ${INDEX_VERSION}`, { file });
+/** One section as the directory describes it. */
+export interface SectionEntry {
+  name: string;
+  kind: Kind;
+  crc: number;
+  count: number;
+  offset: number;
+  length: number;
+}
+
+export function corrupt(file: string, what: string): SeekdataError {
+  return new SeekdataError('CORRUPT_INDEX', `${file}: corrupt index file: ${what}`, { file });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing
+
+interface Planned extends SectionEntry {
+  payload: Uint8Array;
+  nameBytes: Uint8Array;
+}
+
+function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]; head: Uint8Array; total: number } {
+  if (sections.size > MAX_SECTIONS) throw new SeekdataError('INVALID_OPTION', `an index file holds at most ${MAX_SECTIONS} sections, got ${sections.size}`);
+  const encoder = new TextEncoder();
+  const entries: Planned[] = [];
+  let at = pad8(HEADER_BYTES + sections.size * ENTRY_BYTES);
+  for (const [name, value] of sections) {
+    const nameBytes = encoder.encode(name);
+    if (nameBytes.length === 0 || nameBytes.length > NAME_BYTES) throw new SeekdataError('INVALID_OPTION', `index section name ${JSON.stringify(name)} must be 1..${NAME_BYTES} bytes`);
+    const kind = kindOf(value);
+    // A view on the array's own bytes: the payload is written from it without a copy.
+    const payload = 'json' in value ? encoder.encode(JSON.stringify(value.json)) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    const count = 'json' in value ? payload.length : value.length;
+    entries.push({ name, nameBytes, kind, crc: crc32(payload), count, offset: at, length: payload.length, payload });
+    at = pad8(at + payload.length);
   }
-  const count = view.getUint32(12, true);
-  const bodyLength = Number(view.getBigUint64(16, true));
-  if (HEADER_BYTES + bodyLength !== data.length) throw fail(`length ${data.length} does not match the header (${HEADER_BYTES + bodyLength})`);
-  if (crc32(data.subarray(HEADER_BYTES)) !== view.getUint32(24, true)) throw fail('body checksum mismatch');
-  const decoder = new TextDecoder();
-  const sections = new Map<string, SectionValue>();
-  let pos = HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (pos + 16 > data.length) throw fail('section header past the end');
-    const nameLength = view.getUint32(pos, true);
-    const kind = KINDS[view.getUint32(pos + 4, true)];
-    const n = Number(view.getBigUint64(pos + 8, true));
-    if (kind === undefined) throw fail('unknown section kind');
-    pos += 16;
-    const name = decoder.decode(data.subarray(pos, pos + nameLength));
-    pos += pad8(nameLength);
-    const width = kind === 'f64' ? 8 : kind === 'u32' || kind === 'i32' || kind === 'f32' ? 4 : kind === 'u16' ? 2 : 1;
-    const byteLength = n * width;
-    if (pos + byteLength > data.length) throw fail(`section ${name} runs past the end`);
-    const at = data.byteOffset + pos;
-    const buffer = data.buffer;
-    let value: SectionValue;
-    switch (kind) {
-      case 'json':
-        value = { json: JSON.parse(decoder.decode(data.subarray(pos, pos + n))) as unknown };
-        break;
-      case 'f64':
-        value = new Float64Array(buffer, at, n);
-        break;
-      case 'u32':
-        value = new Uint32Array(buffer, at, n);
-        break;
-      case 'i32':
-        value = new Int32Array(buffer, at, n);
-        break;
-      case 'f32':
-        value = new Float32Array(buffer, at, n);
-        break;
-      case 'u16':
-        value = new Uint16Array(buffer, at, n);
-        break;
-      case 'u8':
-        value = new Uint8Array(buffer, at, n);
-        break;
-    }
-    sections.set(name, value);
-    pos += pad8(byteLength);
+  const head = new Uint8Array(pad8(HEADER_BYTES + entries.length * ENTRY_BYTES));
+  const view = new DataView(head.buffer);
+  head.set(encoder.encode(INDEX_MAGIC), 0);
+  view.setUint32(8, INDEX_VERSION, true);
+  view.setUint32(12, entries.length, true);
+  view.setBigUint64(16, BigInt(at), true);
+  entries.forEach((e, i) => {
+    const p = HEADER_BYTES + i * ENTRY_BYTES;
+    head.set(e.nameBytes, p);
+    view.setUint32(p + 32, KINDS.indexOf(e.kind), true);
+    view.setUint32(p + 36, e.crc, true);
+    view.setBigUint64(p + 40, BigInt(e.count), true);
+    view.setBigUint64(p + 48, BigInt(e.offset), true);
+    view.setBigUint64(p + 56, BigInt(e.length), true);
+  });
+  view.setUint32(24, crc32(head.subarray(HEADER_BYTES, HEADER_BYTES + entries.length * ENTRY_BYTES)), true);
+  view.setUint32(28, crc32(head.subarray(0, 28)), true);
+  return { entries, head, total: at };
+}
+
+async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = Math.min(IO_PIECE, bytes.length - done);
+    const { bytesWritten } = await handle.write(bytes, done, n, position + done);
+    done += bytesWritten;
   }
-  return sections;
 }
 
 export interface WriteHooks {
   /** Called after the temporary file is complete and before it is renamed into place (tests). */
   beforeRename?: (tempPath: string) => void | Promise<void>;
+  /** The temporary file's name (tests); default `<path>.tmp-<pid>-<random>`. */
+  tempPath?: (path: string) => string;
 }
 
-/** Writes atomically: temporary file in the same directory, fsync, rename. */
+/**
+ * Writes atomically: a temporary file in the same directory created exclusively (`wx`: a symlink or
+ * file planted at that name makes it fail instead of being followed), mode 0644 masked by the umask (so
+ * never world-writable), fsync, rename. Returns the file's size.
+ */
 export async function writeIndexFile(path: string, sections: ReadonlyMap<string, SectionValue>, hooks: WriteHooks = {}): Promise<number> {
-  const bytes = encodeIndex(sections);
-  const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const handle = await open(temp, 'w');
+  const { entries, head, total } = plan(sections);
+  const temp = hooks.tempPath?.(path) ?? `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let handle: FileHandle;
   try {
-    await handle.writeFile(bytes);
+    handle = await open(temp, 'wx', 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new SeekdataError('IO_ERROR', `${temp}: cannot create the temporary index file (${code})`, { file: path, cause: error });
+  }
+  try {
+    await writeAt(handle, head, 0);
+    for (const e of entries) await writeAt(handle, e.payload, e.offset);
+    await handle.truncate(total);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -159,16 +175,6 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  return bytes.length;
+  return total;
 }
 
-export async function readIndexFile(path: string): Promise<{ sections: Map<string, SectionValue>; bytes: number } | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SeekdataError('IO_ERROR', `${path}: cannot read index (${String(error)})`, { file: path, cause: error });
-  }
-  return { sections: decodeIndex(bytes, path), bytes: bytes.length };
-}

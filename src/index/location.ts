@@ -1,12 +1,16 @@
 /**
  * Where the index of a data file lives: `<file>.sdx` beside it by default, or a file in the cache
- * directory when that one is not writable (read-only data directories, HTTP sources).
+ * directory when that one is not writable (read-only data directories, HTTP sources). Every candidate
+ * place is looked at when loading (a stale index beside the data must not hide a fresh one in the
+ * cache). The cache directory is trusted only when it is the user's own: one owned by another user, or
+ * writable by everyone, could hold planted index files and is refused with a warning.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { SeekdataError } from '../errors.js';
 import { urlCacheKey } from '../sources/redact.js';
 
 export const INDEX_SUFFIX = '.sdx';
@@ -19,18 +23,44 @@ export function cacheDir(): string {
   return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache'), 'seekdata');
 }
 
-function cachedName(id: string): string {
-  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
-  const base = basename(id.replace(/[?#].*$/, '')).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || 'data';
-  return join(cacheDir(), `${base}-${hash}${INDEX_SUFFIX}`);
+function cacheDirOrigin(): string {
+  if ((process.env.SEEKDATA_CACHE_DIR ?? '') !== '') return '$SEEKDATA_CACHE_DIR';
+  if ((process.env.XDG_CACHE_HOME ?? '') !== '') return '$XDG_CACHE_HOME/seekdata';
+  return '~/.cache/seekdata';
 }
 
-/** Places to look for an existing index, in order. `name` is a path or a URL (raw or redacted). */
-export function indexCandidates(name: string, isUrl: boolean): string[] {
-  // A URL is filed under its host and path, never its credentials or (signed) query string.
-  if (isUrl) return [cachedName(urlCacheKey(name))];
-  const path = resolve(name);
-  return [path + INDEX_SUFFIX, cachedName(path)];
+/**
+ * Whether the cache directory may be used: `ok`, `missing`, or refused with a reason (not a directory,
+ * owned by another user, or writable by everyone).
+ */
+export async function checkCacheDir(dir = cacheDir()): Promise<{ status: 'ok' | 'missing' } | { status: 'refused'; reason: string }> {
+  let s;
+  try {
+    s = await stat(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+    return { status: 'refused', reason: `cache directory ${dir} (${cacheDirOrigin()}) cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
+  }
+  const where = `cache directory ${dir} (${cacheDirOrigin()})`;
+  if (!s.isDirectory()) return { status: 'refused', reason: `${where} is not a directory` };
+  const uid = process.getuid?.();
+  if (uid !== undefined && s.uid !== uid) {
+    return { status: 'refused', reason: `${where} is owned by uid ${s.uid}, not by you (uid ${uid}): indexes are neither read from nor written to it; set SEEKDATA_CACHE_DIR to a directory of your own` };
+  }
+  if ((s.mode & 0o002) !== 0) {
+    return { status: 'refused', reason: `${where} is writable by every user: indexes are neither read from nor written to it; chmod o-w it or set SEEKDATA_CACHE_DIR to a directory of your own` };
+  }
+  return { status: 'ok' };
+}
+
+/** The file name of an index in the cache directory: the data's base name and a hash of its full name. */
+function cachedName(id: string, dir: string): string {
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
+  return join(dir, `${indexBaseName(id)}-${hash}${INDEX_SUFFIX}`);
+}
+
+function indexBaseName(id: string): string {
+  return basename(id.replace(/[?#].*$/, '')).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || 'data';
 }
 
 async function writableDir(dir: string): Promise<boolean> {
@@ -42,11 +72,64 @@ async function writableDir(dir: string): Promise<boolean> {
   }
 }
 
-/** Where to write a new index. */
-export async function indexWritePath(name: string, isUrl: boolean): Promise<string> {
-  const [beside, cached] = indexCandidates(name, isUrl);
-  if (!isUrl && (await writableDir(dirname(beside)))) return beside;
-  const target = cached ?? beside;
-  await mkdir(dirname(target), { recursive: true });
-  return target;
+/** Whether a path is free for an index file: missing, or a regular file (after following symlinks). */
+async function fileOrMissing(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+export interface IndexPlaces {
+  /** Where to look for an existing index, in order of preference (each one is looked at). */
+  read: string[];
+  /** Where to write a new index (creates the cache directory when it is the place). */
+  write: () => Promise<string>;
+}
+
+/**
+ * The index places of a data file or URL. `explicit` is the `index` option: a file path, or an existing
+ * directory to keep the index in (as `<dir>/<data file name>.sdx`). An explicit path that exists but is
+ * not a regular file or directory (a FIFO, `/dev/zero`) gives no index, with a warning.
+ */
+export async function indexPlacesFor(
+  name: string,
+  isUrl: boolean,
+  explicit: string | undefined,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<IndexPlaces | undefined> {
+  if (explicit !== undefined) {
+    let path = explicit;
+    try {
+      const s = await stat(explicit);
+      if (s.isDirectory()) path = join(explicit, `${indexBaseName(name)}${INDEX_SUFFIX}`);
+      else if (!s.isFile()) {
+        onWarning?.(`${explicit} is not a regular file or directory: no index is read or written`);
+        return undefined;
+      }
+    } catch {
+      // Missing (or unreadable): the index is written there, or the write fails with a warning.
+    }
+    return { read: [path], write: async () => path };
+  }
+  const dir = cacheDir();
+  const cache = await checkCacheDir(dir);
+  if (cache.status === 'refused') onWarning?.(cache.reason);
+  // A URL is filed under its host and path, never its credentials or (signed) query string.
+  const local = resolve(name);
+  const beside = isUrl ? undefined : local + INDEX_SUFFIX;
+  const cached = cache.status === 'refused' ? undefined : cachedName(isUrl ? urlCacheKey(name) : local, dir);
+  const read = [beside, cached].filter((p): p is string => p !== undefined);
+  const write = async (): Promise<string> => {
+    if (beside !== undefined && (await writableDir(dirname(beside))) && (await fileOrMissing(beside))) return beside;
+    const again = await checkCacheDir(dir);
+    if (again.status === 'refused' || cached === undefined) {
+      throw new SeekdataError('IO_ERROR', again.status === 'refused' ? again.reason : `cache directory ${dir} cannot be used`, { file: dir });
+    }
+    if (again.status === 'missing') await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!(await fileOrMissing(cached))) throw new SeekdataError('IO_ERROR', `${cached} is not a regular file`, { file: cached });
+    return cached;
+  };
+  return { read, write };
 }

@@ -5,11 +5,9 @@
  */
 import { SeekdataError } from '../errors.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { readIndexFile, type SectionValue } from './index-file.js';
-import { unitSections, unitsFromSections } from './store.js';
+import { findIndexes, unitSections, type FoundIndexes } from './store.js';
 import {
   indexPlaces,
-  loadFresh,
   metaSection,
   openSource,
   resolveReaderOptions,
@@ -27,86 +25,65 @@ import type { ByteSource } from '../sources/source.js';
 import type { AnalyzeSpec } from './records/analyze.js';
 import { RecordBuilder, type BuiltRecords } from './records/builder.js';
 import { describeLayout, firstChunkBytes, type FileLayout } from './records/first-chunk.js';
-import { optionsDifference, resolveRecordOptions, type RecordOptions, type ResolvedRecordOptions } from './records/options.js';
-import { finalizeStats, type ColumnStats } from './records/stats.js';
+import { checkGivenRecordOptions, describeRecordOptions, type InheritableRecordOptions } from './records/inherit.js';
+import type { RecordOptions, ResolvedRecordOptions } from './records/options.js';
+import { finalizeStats } from './records/stats.js';
 import type { ResolvedTimeFormat } from './records/time.js';
 import { IndexedFile, type IndexReport } from './indexed-file.js';
+import { chooseRecordOptions, loadFromFresh, type ChosenOptions } from './load-indexed.js';
+import { recordSections, type StoredRecordsMeta } from './record-sections.js';
 import { RecordIndex } from './record-index.js';
 import { TimeIndex } from './time-index.js';
 
-export type IndexedOptions = ReaderOptions & RecordOptions;
+/**
+ * Options of `openIndexed`: the reader's, and the record options. Record options left unset are taken
+ * from the data set's stored index (fresh, stale or damaged, when its metadata is intact); given ones
+ * override them (and rebuild the index when they differ); `timeColumn: null` / `timeZone: null` clear a
+ * stored one. See records/inherit.ts.
+ */
+export type IndexedOptions = ReaderOptions & InheritableRecordOptions;
 
 const MAX_BAD_EXAMPLES = 10;
-
-/** What the index file stores about the record layer (the `records` part of its metadata). */
-interface StoredRecordsMeta {
-  options: ResolvedRecordOptions;
-  pieces: { bigUnitBytes: number; pieceBytes: number };
-  columns: string[];
-  stats: ColumnStats[];
-  count: number;
-  time: IndexReport['time'];
-}
-
-function isStoredRecordsMeta(value: unknown): value is StoredRecordsMeta {
-  return typeof value === 'object' && value !== null && 'options' in value && 'count' in value && 'pieces' in value;
-}
 
 /** Opens a data file with its record index (and time index and statistics when asked for). */
 export async function openIndexed(input: Input, options: IndexedOptions = {}): Promise<IndexedFile> {
   const started = performance.now();
   const resolved = resolveReaderOptions(options);
-  const recordOptions = resolveRecordOptions(options);
+  checkGivenRecordOptions(options);
   const source = await openSource(input, options.headers, options.httpTimeoutMs);
   try {
     const format = await sourceFormat(source);
-    const places = indexPlaces(source, options.index);
+    const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
     const readerInit = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, damage: undefined };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;
-    let rebuilding = false;
-    if (places !== undefined) {
+    let rebuilding = resolved.rebuild;
+    let chosen: ChosenOptions;
+    if (places === undefined) {
+      chosen = chooseRecordOptions(options, undefined, source.name);
+    } else {
       print = await fingerprint(source);
-      const loaded = await loadFresh(source, format, places, print, resolved, options.onWarning);
-      rebuilding = loaded.rebuilding;
-      const fresh = loaded.fresh;
-      if (fresh !== undefined) {
-        units = unitsFromSections(fresh.sections, format, fresh.path);
-        const stored = fresh.meta.records;
-        const why = !isStoredRecordsMeta(stored)
-          ? undefined
-          : optionsDifference(stored.options, recordOptions) ??
-            (stored.pieces.bigUnitBytes !== resolved.pieces.bigUnitBytes || stored.pieces.pieceBytes !== resolved.pieces.pieceBytes ? 'bigUnitBytes/pieceBytes differ' : undefined);
-        let file: IndexedFile | undefined;
-        if (isStoredRecordsMeta(stored) && why === undefined) {
-          const reader = new SeekableReader({ ...readerInit, units, indexPath: fresh.path, indexStatus: 'loaded', scannedOnOpen: false });
-          try {
-            file = fromSections(reader, fresh, stored, recordOptions, started);
-          } catch (error) {
-            if (!(error instanceof SeekdataError) || error.code !== 'CORRUPT_INDEX' || resolved.ifStale === 'error') throw error;
-            options.onWarning?.(`${error.message}; rebuilding`);
-            rebuilding = true;
-          }
+      const found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      try {
+        chosen = chooseRecordOptions(options, found, source.name);
+        if (!resolved.rebuild) {
+          const outcome = await loadFromFresh(found, source, format, chosen.options, resolved.pieces, readerInit, started);
+          if (outcome.file !== undefined) return await checkStrict(outcome.file, chosen.options, source.name);
+          units = outcome.units;
+          rebuilding = whyRebuild(found, outcome.mismatch, chosen, resolved.ifStale, options.onWarning);
         }
-        if (file !== undefined && isStoredRecordsMeta(stored)) {
-          if (recordOptions.strict && (file.time?.summary.unparsable ?? 0) > 0) {
-            const example = stored.time?.unparsableExamples[0];
-            await file.close();
-            throw new SeekdataError('PARSE_ERROR', `${source.name}: record ${example?.record ?? '?'}: unparsable timestamp ${JSON.stringify(example?.text ?? '')} (strict)`, {
-              file: source.name,
-              record: example?.record,
-            });
-          }
-          return file;
-        }
-        if (why !== undefined) {
-          const error = new SeekdataError('INDEX_MISMATCH', `${fresh.path}: index was built with other options (${why})`, { file: fresh.path });
-          if (resolved.ifStale === 'error') throw error;
-          options.onWarning?.(`${error.message}; rebuilding`);
-          rebuilding = true;
-        }
+      } finally {
+        await found.close();
       }
+    }
+    const recordOptions = chosen.options;
+    if (chosen.storedTimeFunction !== undefined && options.time === undefined) {
+      throw new SeekdataError(
+        'INVALID_OPTION',
+        `${source.name}: its index was built with options.time (a function, which an index cannot store) and must be rebuilt: pass options.time again, or timeColumn: null for no time index`,
+        { file: source.name },
+      );
     }
     units ??= await tableWithoutScan(source, format);
     const first = await firstChunkBytes(source, format, units, resolved.pieces);
@@ -133,7 +110,6 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const mask = layout.statMask;
     const stats = (built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab)).filter((_, c) => mask === undefined || mask[c] === 1);
     const meta: StoredRecordsMeta = {
-      options: recordOptions,
       pieces: resolved.pieces,
       columns: layout.columns,
       stats,
@@ -143,13 +119,16 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     let indexPath: string | undefined;
     let indexBytes: number | undefined;
     if (places !== undefined && print !== undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print, meta), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, format, print, recordOptions, meta), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
     }
     const status = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     const reader = new SeekableReader({ ...readerInit, units, indexPath, indexStatus: status, scannedOnOpen: true });
-    const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored });
+    const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored }, {
+      indexPath,
+      verified: true,
+    });
     const report: IndexReport = { records: built.count, status, indexPath, indexBytes, seconds: (performance.now() - started) / 1000, time: meta.time };
     return new IndexedFile(reader, records, time, layout.columns, stats, recordOptions, report);
   } catch (error) {
@@ -214,81 +193,58 @@ function timeReport(options: ResolvedRecordOptions, layout: FileLayout, time: Ti
   };
 }
 
-function recordSections(built: BuiltRecords, time: TimeIndex | undefined): Array<[string, SectionValue]> {
-  const out: Array<[string, SectionValue]> = [
-    ['records.first', built.firstRecord],
-    ['records.offsets', built.offsets],
-    ['records.tails', built.tails],
-    ['records.tailOffsets', built.tailOffsets],
-    ['records.tailStored', built.tailStored],
-  ];
-  if (time !== undefined) {
-    out.push(['time.values', time.times]);
-    if (time.order !== undefined) out.push(['time.order', time.order]);
-  }
-  return out;
-}
-
-function fromSections(
-  reader: SeekableReader,
-  fresh: { path: string; bytes: number; sections: Map<string, SectionValue> },
-  meta: StoredRecordsMeta,
-  options: ResolvedRecordOptions,
-  started: number,
-): IndexedFile {
-  const { path, sections } = fresh;
-  const fail = (what: string): SeekdataError => new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: ${what}`, { file: path });
-  const first = sections.get('records.first');
-  const offsets = sections.get('records.offsets');
-  if (!(first instanceof Float64Array) || !(offsets instanceof Uint32Array)) throw fail('record sections missing');
-  if (first.length !== reader.layout.count + 1 || offsets.length !== meta.count) throw fail('record sections do not match the chunk map');
-  let time: TimeIndex | undefined;
-  if (meta.time !== undefined) {
-    const values = sections.get('time.values');
-    const order = sections.get('time.order');
-    if (!(values instanceof Float64Array) || values.length !== meta.count) throw fail('time section missing');
-    if (order !== undefined && !(order instanceof Uint32Array)) throw fail('time order section damaged');
-    if (order === undefined && (!meta.time.sorted || meta.time.unparsable > 0)) throw fail('time order section missing');
-    time = TimeIndex.fromParts(values, order, meta.time.sorted);
-  }
-  const tails = sections.get('records.tails');
-  const tailOffsets = sections.get('records.tailOffsets');
-  const tailStored = sections.get('records.tailStored');
-  if (!(tails instanceof Uint8Array) || !(tailOffsets instanceof Float64Array) || !(tailStored instanceof Uint8Array) || tailStored.length !== reader.layout.count) {
-    throw fail('record tail sections missing');
-  }
-  const records = new RecordIndex(reader, options.kind, first, offsets, { bytes: tails, offsets: tailOffsets, stored: tailStored });
-  const report: IndexReport = {
-    records: meta.count,
-    status: 'loaded',
-    indexPath: path,
-    indexBytes: fresh.bytes,
-    seconds: (performance.now() - started) / 1000,
-    time: meta.time,
-  };
-  return new IndexedFile(reader, records, time, meta.columns, meta.stats, options, report);
+/** Refuses a loaded index with unparsable timestamps when `strict` is asked for. */
+async function checkStrict(file: IndexedFile, options: ResolvedRecordOptions, name: string): Promise<IndexedFile> {
+  const time = file.report.time;
+  if (!options.strict || time === undefined || time.unparsable === 0) return file;
+  const example = time.unparsableExamples[0];
+  await file.close();
+  throw new SeekdataError('PARSE_ERROR', `${name}: record ${example?.record ?? '?'}: unparsable timestamp ${JSON.stringify(example?.text ?? '')} (strict)`, {
+    file: name,
+    record: example?.record,
+  });
 }
 
 /**
- * The record options an existing index of `input` was built with, if it has a record layer (so the CLI
- * can reopen a file the way `seekdata index` indexed it without repeating the flags).
+ * Why no fresh record layer could be used: a fresh index built with other options (INDEX_MISMATCH), or
+ * only stale / damaged ones (STALE_INDEX / CORRUPT_INDEX). Rejects with that error when `ifStale` is
+ * 'error', else warns with what is rebuilt and how. Returns whether this is a rebuild.
+ */
+function whyRebuild(
+  found: FoundIndexes,
+  mismatch: { path: string; why: string } | undefined,
+  chosen: ChosenOptions,
+  ifStale: 'rebuild' | 'error',
+  onWarning: ((message: string) => void) | undefined,
+): boolean {
+  const how = `rebuilding the record index with ${describeRecordOptions(chosen.options)}${chosen.inheritedFrom === undefined ? '' : ` (options not given kept from ${chosen.inheritedFrom})`}`;
+  if (mismatch !== undefined) {
+    const error = new SeekdataError('INDEX_MISMATCH', `${mismatch.path}: index was built with other options (${mismatch.why})`, { file: mismatch.path });
+    if (ifStale === 'error') throw error;
+    onWarning?.(`${error.message}; ${how}`);
+    return true;
+  }
+  const problem = found.fresh.length === 0 ? found.problems[0] : undefined;
+  if (problem === undefined) return false;
+  if (ifStale === 'error') throw problem.error;
+  onWarning?.(`${problem.error.message}; ${how}`);
+  return true;
+}
+
+/**
+ * The record options the data set's index holds (fresh, stale, or damaged with intact metadata), if any,
+ * so the CLI can reopen a file the way `seekdata index` indexed it without repeating the flags.
  */
 export async function storedRecordOptions(input: Input, options: { index?: string | false; headers?: Record<string, string> } = {}): Promise<RecordOptions | undefined> {
   const source = await openSource(input, options.headers);
   try {
-    const places = indexPlaces(source, options.index);
+    const places = await indexPlaces(source, options.index);
     if (places === undefined) return undefined;
-    for (const path of places.read) {
-      let stored;
-      try {
-        stored = await readIndexFile(path);
-      } catch {
-        continue;
-      }
-      const meta = stored?.sections.get('meta');
-      const records = meta !== undefined && 'json' in meta ? (meta.json as { records?: unknown }).records : undefined;
-      if (!isStoredRecordsMeta(records)) continue;
-      const o = records.options;
+    const found = await findIndexes(places.read, await fingerprint(source), await sourceFormat(source), source.name, undefined);
+    try {
+      const state = found.recordOptions();
+      if (state.state !== 'known') return undefined;
+      const o = chooseRecordOptions({}, found, source.name).options;
       const out: RecordOptions = { records: o.kind, header: o.header, delimiter: o.delimiter, timeFormat: o.timeFormat, stats: o.stats };
       if (o.timeColumn !== undefined) out.timeColumn = o.timeColumn;
       if (o.timeZone !== undefined) out.timeZone = o.timeZone;
@@ -296,8 +252,11 @@ export async function storedRecordOptions(input: Input, options: { index?: strin
       if (o.quoting !== undefined) out.quoting = o.quoting;
       if (o.maxRecordBytes !== undefined) out.maxRecordBytes = o.maxRecordBytes;
       return out;
+    } catch {
+      return undefined;
+    } finally {
+      await found.close();
     }
-    return undefined;
   } finally {
     await source.close();
   }

@@ -2,6 +2,11 @@
  * The record offset index: the start of every record as the number of the first record of each chunk
  * plus a 32-bit offset within the chunk (4 bytes per record, no per-record objects), and record access
  * through the reader: one record, many (each needed chunk decoded once), or a slice.
+ *
+ * A loaded index is untrusted (record-sections.ts checks its structure): where the bytes are at hand,
+ * every record cut out of them must start at offset 0, right after a `\n`, or after the byte-order mark;
+ * and a chunk's stored tail is used only once it has been compared with the data (the first time it is
+ * needed), so a crafted index cannot change the bytes of a record.
  */
 import { SeekdataError } from '../errors.js';
 import type { SeekableReader } from '../readers/reader.js';
@@ -15,8 +20,17 @@ export interface RecordTails {
   stored: Uint8Array;
 }
 
+/** Where a record index came from: built from the data now (trusted), or loaded from an index file. */
+export interface RecordIndexOrigin {
+  indexPath: string | undefined;
+  /** True when the tails were taken from the data in this process (no need to check them). */
+  verified: boolean;
+}
+
 export class RecordIndex {
   readonly count: number;
+  /** Per chunk: 1 once its tail is known to match the data. */
+  private readonly tailChecked: Uint8Array;
 
   constructor(
     private readonly reader: SeekableReader,
@@ -27,8 +41,62 @@ export class RecordIndex {
     readonly offsets: Uint32Array,
     /** Per chunk: the bytes past its end that complete its last record (see BuiltRecords.tails). */
     readonly tails: RecordTails,
+    private readonly origin: RecordIndexOrigin = { indexPath: undefined, verified: true },
   ) {
     this.count = offsets.length;
+    this.tailChecked = new Uint8Array(tails.stored.length);
+    for (let c = 0; c < this.tailChecked.length; c++) this.tailChecked[c] = origin.verified || this.tailSpan(c) === 0 ? 1 : 0;
+  }
+
+  /** Bytes from the end of chunk c to the start of the record after its last one (0 when no record of c runs past its end). */
+  private tailSpan(chunk: number): number {
+    const { first, end } = this.recordsOf(chunk);
+    if (end <= first) return 0;
+    const next = end < this.count ? this.reader.layout.start[this.chunkOf(end)] + this.offsets[end] : this.reader.size;
+    return Math.max(0, next - this.reader.layout.start[chunk + 1]);
+  }
+
+  /**
+   * Checks the bytes from chunk c's end to the next record's start: the stored tail must be their start,
+   * and only blank lines may follow it (the tail ends at its record's terminator).
+   */
+  private checkTailBytes(chunk: number, after: Uint8Array, record?: number): void {
+    const tail = this.tails.bytes.subarray(this.tails.offsets[chunk], this.tails.offsets[chunk + 1]);
+    let ok = after.length >= tail.length && sameBytes(after.subarray(0, tail.length), tail);
+    const blank = (b: number): boolean => b === 0x0a || b === 0x0d || (this.kind === 'jsonl' && (b === 0x20 || b === 0x09));
+    for (let k = tail.length; ok && k < after.length; k++) ok = this.kind !== 'lines' && blank(after[k]);
+    if (!ok) throw this.corrupt(`the stored tail of chunk ${chunk} differs from the data`, record);
+    this.tailChecked[chunk] = 1;
+  }
+
+  private corrupt(what: string, record?: number): SeekdataError {
+    const where = this.origin.indexPath ?? 'record index';
+    return new SeekdataError('CORRUPT_INDEX', `${where}: record index does not match ${this.reader.name}: ${what} (a damaged or crafted index: rebuild it)`, {
+      file: this.origin.indexPath ?? this.reader.name,
+      record,
+    });
+  }
+
+  /** Checks that a record starting at decompressed `start` follows a line end: `before` is the byte before it (or the first three bytes for a start at 3). */
+  private checkStart(i: number, start: number, before: number | undefined, head?: Uint8Array): void {
+    if (start === 0 || before === 0x0a) return;
+    if (start === 3 && head !== undefined && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return;
+    if (before === undefined) return;
+    throw this.corrupt(`record ${i} does not start at a line start (offset ${start})`, i);
+  }
+
+  /**
+   * Compares the stored tail of a chunk with the data (once per chunk), so that it can be used. Rejects
+   * with CORRUPT_INDEX when they differ.
+   */
+  async verifyTail(chunk: number): Promise<void> {
+    if (!this.tailPending(chunk)) return;
+    this.checkTailBytes(chunk, await this.reader.read(this.reader.layout.start[chunk + 1], this.tailSpan(chunk)));
+  }
+
+  /** Whether chunk c's tail is stored but not yet checked against the data. */
+  private tailPending(chunk: number): boolean {
+    return this.tailChecked[chunk] === 0 && this.tails.stored[chunk] === 1;
   }
 
   /** Records starting in chunk c: [first, end). */
@@ -36,9 +104,9 @@ export class RecordIndex {
     return { first: this.firstRecord[chunk], end: this.firstRecord[chunk + 1] };
   }
 
-  /** The tail of chunk c, or undefined when it was too long to store. */
+  /** The tail of chunk c, or undefined when it was too long to store or is not checked yet (see verifyTail). */
   tailOf(chunk: number): Uint8Array | undefined {
-    if (this.tails.stored[chunk] === 0) return undefined;
+    if (this.tails.stored[chunk] === 0 || this.tailChecked[chunk] === 0) return undefined;
     return this.tails.bytes.subarray(this.tails.offsets[chunk], this.tails.offsets[chunk + 1]);
   }
 
@@ -82,6 +150,7 @@ export class RecordIndex {
     const { start, end } = this.span(i);
     const from = start - chunkStart;
     const to = end - chunkStart;
+    this.checkStart(i, start, from > 0 ? bytes[from - 1] : undefined, chunk === 0 ? bytes : undefined);
     if (to <= bytes.length) return this.content(bytes.slice(from, to));
     const tail = this.tailOf(chunk);
     if (tail === undefined) return undefined;
@@ -142,7 +211,20 @@ export class RecordIndex {
   /** The bytes of record i, without its line terminator. */
   async get(i: number): Promise<Uint8Array> {
     const { start, end } = this.span(i);
-    return this.content(await this.reader.read(start, end - start));
+    // One byte more before the record when it is in the same chunk, to check that a line ends there.
+    const chunk = this.chunkOf(i);
+    const lead = start === 3 ? 3 : start > this.reader.layout.start[chunk] ? 1 : 0;
+    const bytes = await this.reader.read(start - lead, end - start + lead);
+    this.checkStart(i, start, lead > 0 ? bytes[lead - 1] : undefined, lead === 3 ? bytes : undefined);
+    const record = bytes.subarray(lead);
+    this.noteTail(i, chunk, record);
+    return this.content(record);
+  }
+
+  /** The record that completes past its chunk's end was read whole: its tail is checked for free. */
+  private noteTail(i: number, chunk: number, record: Uint8Array): void {
+    if (!this.tailPending(chunk) || i !== this.firstRecord[chunk + 1] - 1) return;
+    this.checkTailBytes(chunk, record.subarray(this.reader.layout.start[chunk + 1] - this.start(i)), i);
   }
 
   async text(i: number): Promise<string> {
@@ -169,6 +251,8 @@ export class RecordIndex {
     const work = async (): Promise<void> => {
       while (next < groups.length) {
         const [chunk, positions] = groups[next++];
+        // The chunk's last record may need its tail: check the tail against the data first (once).
+        if (this.tailPending(chunk) && positions.some((k) => indices[k] === this.firstRecord[chunk + 1] - 1)) await this.verifyTail(chunk);
         const bytes = await this.reader.chunk(chunk);
         for (const k of positions) {
           // A record running past its chunk is completed from the chunk's tail; only a record longer
@@ -191,14 +275,24 @@ export class RecordIndex {
     const end = Math.min(to, this.count);
     if (from >= end) return [];
     this.check(from);
-    const { start } = this.span(from);
+    const { start: first } = this.span(from);
+    const lead = first === 3 ? 3 : first > this.reader.layout.start[this.chunkOf(from)] ? 1 : 0;
+    const start = first - lead;
     const last = this.span(end - 1).end;
     const bytes = await this.reader.read(start, last - start);
     const out: Uint8Array[] = [];
     for (let i = from; i < end; i++) {
       const span = this.span(i);
-      out.push(this.content(bytes.subarray(span.start - start, span.end - start)));
+      const at = span.start - start;
+      this.checkStart(i, span.start, at > 0 ? bytes[at - 1] : undefined, start === 0 ? bytes : undefined);
+      out.push(this.content(bytes.subarray(at, span.end - start)));
     }
     return out;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }

@@ -1,26 +1,31 @@
 /**
- * Loading and saving a data file's index: the metadata (format, fingerprint, build options) and the chunk
- * map as sections of the index file, plus whatever sections later layers add (records, timestamps).
+ * Loading and saving a data file's index: the metadata (format, fingerprint, the data set's record
+ * options) and the chunk map as sections of the index file, plus whatever sections later layers add
+ * (records, timestamps). Finding an index looks at every candidate place and keeps every fresh one; the
+ * metadata of a stale or damaged one is still read when its own checksum holds, so the record options
+ * it was built with survive a rebuild.
  */
 import { SeekdataError } from '../errors.js';
 import type { Format } from '../readers/detect.js';
 import type { UnitTable } from '../readers/units.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
-import { readIndexFile, type SectionValue } from './index-file.js';
+import type { SectionValue } from './index-file.js';
+import { openIndexFile, type IndexFile } from './index-reader.js';
+import { readLegacyMeta } from './legacy-index.js';
 
 export interface IndexMeta {
   format: Format;
   source: string;
   fingerprint: Fingerprint;
   createdAt: string;
-  /** Build options of the record layer, when the index has one. */
+  /**
+   * The record options of the data set (as resolved when they were given), `'unknown'` when an index
+   * whose metadata could not be read was replaced, or absent when none were ever given.
+   */
+  recordOptions?: unknown;
+  /** What the record layer of this file holds (sections `records.*`, `time.*`), when it has one. */
   records?: unknown;
 }
-
-export type LoadOutcome =
-  | { status: 'fresh'; path: string; meta: IndexMeta; sections: Map<string, SectionValue>; bytes: number }
-  | { status: 'missing' }
-  | { status: 'stale' | 'corrupt'; path: string; error: SeekdataError };
 
 export function unitSections(units: UnitTable): Array<[string, SectionValue]> {
   return [
@@ -47,43 +52,156 @@ export function unitsFromSections(sections: Map<string, SectionValue>, format: F
   if (units.cStart.length !== count || units.cEnd.length !== count || units.param.length !== count || kind.length !== count) {
     throw fail('chunk map sections disagree in length');
   }
-  for (let i = 0; i < count; i++) if (!(dStart[i + 1] >= dStart[i])) throw fail(`chunk map not ascending at unit ${i}`);
+  if (dStart[0] !== 0) throw fail('chunk map does not start at offset 0');
+  for (let i = 0; i < count; i++) {
+    if (!(dStart[i + 1] > dStart[i]) || !Number.isSafeInteger(dStart[i + 1])) throw fail(`chunk map not strictly ascending at unit ${i}`);
+  }
   return units;
 }
 
-function isMeta(value: unknown): value is IndexMeta {
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+
+function checkFingerprint(value: unknown): value is Fingerprint {
   if (typeof value !== 'object' || value === null) return false;
-  const m = value as Partial<IndexMeta>;
-  return typeof m.format === 'string' && typeof m.fingerprint === 'object' && m.fingerprint !== null;
+  const f = value as Record<string, unknown>;
+  const hex = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{32}$/.test(v);
+  return isInt(f.size) && (f.version === null || isText(f.version, 1024)) && hex(f.head) && hex(f.tail);
 }
 
-/** Looks for an index at each candidate path; checks integrity and that it belongs to the current data. */
-export async function loadStoredIndex(paths: string[], actual: Fingerprint, file: string): Promise<LoadOutcome> {
-  for (const path of paths) {
-    let stored: { sections: Map<string, SectionValue>; bytes: number } | undefined;
-    try {
-      stored = await readIndexFile(path);
-    } catch (error) {
-      if (error instanceof SeekdataError && (error.code === 'CORRUPT_INDEX' || error.code === 'STALE_INDEX')) {
-        return { status: error.code === 'CORRUPT_INDEX' ? 'corrupt' : 'stale', path, error };
-      }
-      throw error;
-    }
-    if (stored === undefined) continue;
-    const { sections, bytes } = stored;
-    const meta = sections.get('meta');
-    if (meta === undefined || !('json' in meta) || !isMeta(meta.json)) {
-      return { status: 'corrupt', path, error: new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: no metadata`, { file: path }) };
-    }
-    const difference = fingerprintDifference(meta.json.fingerprint, actual);
-    if (difference !== undefined) {
-      return {
-        status: 'stale',
-        path,
-        error: new SeekdataError('STALE_INDEX', `${path}: index is stale for ${file}: ${difference}`, { file: path }),
-      };
-    }
-    return { status: 'fresh', path, meta: meta.json, sections, bytes };
+/** The metadata of an index file, checked for the types and sizes of its fields. */
+export function parseMeta(json: unknown, path: string, legacy = false): IndexMeta {
+  const fail = (what: string): SeekdataError => new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: metadata ${what}`, { file: path });
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail('is not an object');
+  const m = json as Record<string, unknown>;
+  if (!isText(m.format, 32) || m.format.length === 0) throw fail('has no format');
+  if (!isText(m.source, 1 << 16) || !isText(m.createdAt, 64)) throw fail('has no source or date');
+  if (!checkFingerprint(m.fingerprint)) throw fail('has no valid fingerprint');
+  const meta: IndexMeta = { format: m.format as Format, source: m.source, fingerprint: m.fingerprint, createdAt: m.createdAt };
+  if (legacy) {
+    // Version 1 kept the options inside the record layer's metadata.
+    const records = m.records;
+    if (typeof records === 'object' && records !== null && 'options' in records) meta.recordOptions = records.options;
+    return meta;
   }
-  return { status: 'missing' };
+  if (m.recordOptions !== undefined) {
+    if (m.recordOptions !== 'unknown' && (typeof m.recordOptions !== 'object' || m.recordOptions === null)) throw fail('has invalid record options');
+    meta.recordOptions = m.recordOptions;
+  }
+  if (m.records !== undefined) meta.records = m.records;
+  return meta;
+}
+
+/** A fresh index: its file is open (close it through `FoundIndexes.close`), its metadata verified. */
+export interface FreshCandidate {
+  path: string;
+  file: IndexFile;
+  meta: IndexMeta;
+}
+
+/** A stale or damaged index, with its metadata when that could still be trusted. */
+export interface ProblemCandidate {
+  path: string;
+  error: SeekdataError;
+  meta: IndexMeta | undefined;
+}
+
+/** What the stored indexes say about the data set's record options. */
+export type StoredOptionsState =
+  | { state: 'known'; options: unknown; path: string }
+  | { state: 'unknown'; path: string; why: string }
+  | { state: 'none' };
+
+export class FoundIndexes {
+  constructor(
+    readonly fresh: FreshCandidate[],
+    readonly problems: ProblemCandidate[],
+  ) {}
+
+  /** A fresh index whose sections turned out damaged: now a problem (its metadata passed its checks). */
+  async demote(candidate: FreshCandidate, error: SeekdataError): Promise<void> {
+    const k = this.fresh.indexOf(candidate);
+    if (k >= 0) this.fresh.splice(k, 1);
+    await candidate.file.close();
+    this.problems.unshift({ path: candidate.path, error, meta: candidate.meta });
+  }
+
+  /** The record options of the data set: from the first index that has them, fresh ones first. */
+  recordOptions(): StoredOptionsState {
+    let unknown: StoredOptionsState | undefined;
+    for (const c of [...this.fresh, ...this.problems]) {
+      const o = c.meta?.recordOptions;
+      if (typeof o === 'object' && o !== null) return { state: 'known', options: o, path: c.path };
+      if (unknown !== undefined) continue;
+      if (c.meta === undefined) unknown = { state: 'unknown', path: c.path, why: 'error' in c ? c.error.message : 'unreadable metadata' };
+      else if (o === 'unknown') unknown = { state: 'unknown', path: c.path, why: `${c.path} replaced an index whose metadata could not be read` };
+    }
+    return unknown ?? { state: 'none' };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.fresh) await c.file.close();
+    this.fresh.length = 0;
+  }
+}
+
+/**
+ * Looks at every candidate path: fresh indexes (same format and fingerprint) are kept open in order;
+ * stale and damaged ones are listed with their metadata when it is intact; paths that are not regular
+ * files are skipped with a warning.
+ */
+export async function findIndexes(
+  paths: string[],
+  actual: Fingerprint,
+  format: Format,
+  dataName: string,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<FoundIndexes> {
+  const found = new FoundIndexes([], []);
+  for (const path of paths) {
+    const opening = await openIndexFile(path);
+    if (opening.kind === 'missing') continue;
+    if (opening.kind === 'unusable') {
+      onWarning?.(`${opening.reason}; ignored`);
+      continue;
+    }
+    if (opening.kind === 'corrupt') {
+      found.problems.push({ path, error: opening.error, meta: undefined });
+      continue;
+    }
+    if (opening.kind === 'old-version') {
+      let meta: IndexMeta | undefined;
+      let why = '';
+      try {
+        meta = parseMeta(await readLegacyMeta(opening.handle, opening.size, path), path, true);
+      } catch (error) {
+        why = ` (its metadata cannot be read: ${error instanceof Error ? error.message : String(error)})`;
+      } finally {
+        await opening.handle.close().catch(() => undefined);
+      }
+      const error = new SeekdataError('STALE_INDEX', `${path}: index format version ${opening.version}, this seekdata reads version 2${why}`, { file: path });
+      found.problems.push({ path, error, meta });
+      continue;
+    }
+    const file = opening.file;
+    let meta: IndexMeta;
+    try {
+      const json = (await file.load(['meta'])).get('meta');
+      if (json === undefined || !('json' in json)) throw new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: no metadata section`, { file: path });
+      meta = parseMeta(json.json, path);
+    } catch (error) {
+      await file.close();
+      if (!(error instanceof SeekdataError)) throw error;
+      found.problems.push({ path, error, meta: undefined });
+      continue;
+    }
+    const difference = fingerprintDifference(meta.fingerprint, actual) ?? (meta.format === format ? undefined : `it indexes a ${meta.format} file, ${dataName} is ${format}`);
+    if (difference !== undefined) {
+      await file.close();
+      found.problems.push({ path, error: new SeekdataError('STALE_INDEX', `${path}: index is stale for ${dataName}: ${difference}`, { file: path }), meta });
+      continue;
+    }
+    found.fresh.push({ path, file, meta });
+  }
+  return found;
 }

@@ -153,7 +153,8 @@ export class ChunkDecoder {
       );
       const decodedLength = parse === undefined ? result.bytes.length : expected;
       if (decodedLength !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
-        throw new SeekdataError('CORRUPT_DATA', `${file}: bzip2 block at byte ${first} does not match the index (file changed?)`, {
+        // The block itself passed its CRC: it is the chunk map that is wrong (a changed file, or a bad index).
+        throw new SeekdataError('CORRUPT_INDEX', `${file}: bzip2 block at byte ${first} does not match the index (file changed, or a damaged or crafted index)`, {
           file,
           compressedOffset: first,
         });

@@ -12,8 +12,9 @@ import { redactUrl } from '../sources/redact.js';
 import { MemorySource, type ByteSource } from '../sources/source.js';
 import { fingerprint, type Fingerprint } from '../index/fingerprint.js';
 import { writeIndexFile, type SectionValue } from '../index/index-file.js';
-import { indexCandidates, indexWritePath } from '../index/location.js';
-import { loadStoredIndex, unitSections, unitsFromSections, type IndexMeta } from '../index/store.js';
+import { indexPlacesFor, type IndexPlaces } from '../index/location.js';
+import { findIndexes, unitSections, unitsFromSections, type FoundIndexes, type FreshCandidate, type IndexMeta } from '../index/store.js';
+import { verifyUnits } from '../index/verify-units.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
 import { detectFormat, DETECT_BYTES, type Format } from './detect.js';
 import { SeekableReader, type IndexStatus } from './reader.js';
@@ -37,9 +38,12 @@ export interface ReaderOptions {
    */
   parallelism?: number;
   /**
-   * Index file path, or `false` to neither read nor write one. Default: `<file>.sdx` beside a local file
-   * (falling back to the cache directory when that directory is not writable), the cache directory for
-   * URLs, and no index for in-memory data.
+   * Index file path, an existing directory to keep the index in (as `<dir>/<data file name>.sdx`), or
+   * `false` to neither read nor write one. Default: `<file>.sdx` beside a local file (falling back to the
+   * cache directory when that directory is not writable or the `.sdx` is not a regular file; an index in
+   * either place is used when fresh), the cache directory for URLs, and no index for in-memory data. A
+   * path that is not a regular file (a directory where the `.sdx` should be, a FIFO, a device) is
+   * skipped with a warning: the index is optional.
    */
   index?: string | false;
   /** What to do when the index is stale or damaged: `'rebuild'` it (default) or `'error'` (`STALE_INDEX` / `CORRUPT_INDEX`). */
@@ -149,48 +153,25 @@ export async function sourceFormat(source: ByteSource): Promise<Format> {
 }
 
 /** Where this source's index is read from and written to, or undefined when it has none. */
-export function indexPlaces(source: ByteSource, option: string | false | undefined): { read: string[]; write: () => Promise<string> } | undefined {
+export async function indexPlaces(source: ByteSource, option: string | false | undefined, onWarning?: (message: string) => void): Promise<IndexPlaces | undefined> {
   if (option === false) return undefined;
-  if (typeof option === 'string') return { read: [option], write: async () => option };
-  if (source instanceof MemorySource) return undefined;
   const isUrl = source instanceof HttpSource;
+  if (typeof option === 'string') return indexPlacesFor(source.name, isUrl, option, onWarning);
   if (!isUrl && !(source instanceof FileSource)) return undefined;
-  return { read: indexCandidates(source.name, isUrl), write: () => indexWritePath(source.name, isUrl) };
+  return indexPlacesFor(source.name, isUrl, undefined, onWarning);
 }
 
-export interface FreshIndex {
-  path: string;
-  meta: IndexMeta;
-  sections: Map<string, SectionValue>;
-  bytes: number;
-  status: IndexStatus;
+/** The chunk map of a fresh index, checked against the data (see verify-units.ts). */
+export async function loadUnits(candidate: FreshCandidate, source: ByteSource, format: Format): Promise<UnitTable> {
+  const units = unitsFromSections(await candidate.file.loadPrefix('units.'), format, candidate.path);
+  await verifyUnits(units, source, candidate.path);
+  return units;
 }
 
-/**
- * Loads the stored index when it is fresh. Returns undefined when there is none or it must be rebuilt
- * (stale or damaged and `ifStale` is 'rebuild'); rejects when `ifStale` is 'error'.
- */
-export async function loadFresh(
-  source: ByteSource,
-  format: Format,
-  places: { read: string[] },
-  print: Fingerprint,
-  resolved: ResolvedReaderOptions,
-  onWarning: ((message: string) => void) | undefined,
-): Promise<{ fresh: FreshIndex | undefined; rebuilding: boolean }> {
-  if (resolved.rebuild) return { fresh: undefined, rebuilding: true };
-  const outcome = await loadStoredIndex(places.read, print, source.name);
-  if (outcome.status === 'missing') return { fresh: undefined, rebuilding: false };
-  if (outcome.status === 'fresh') {
-    if (outcome.meta.format === format) return { fresh: { ...outcome, status: 'loaded' }, rebuilding: false };
-    const error = new SeekdataError('STALE_INDEX', `${outcome.path}: index is for a ${outcome.meta.format} file, ${source.name} is ${format}`, { file: outcome.path });
-    if (resolved.ifStale === 'error') throw error;
-    onWarning?.(`${error.message}; rebuilding`);
-    return { fresh: undefined, rebuilding: true };
-  }
-  if (resolved.ifStale === 'error') throw outcome.error;
-  onWarning?.(`${outcome.error.message}; rebuilding`);
-  return { fresh: undefined, rebuilding: true };
+/** What a rebuilt index keeps of the record options of the indexes it replaces. */
+export function carriedRecordOptions(found: FoundIndexes): unknown {
+  const state = found.recordOptions();
+  return state.state === 'known' ? state.options : state.state === 'unknown' ? 'unknown' : undefined;
 }
 
 /** Saves an index; a failure to save is a warning, not an error (the data is still readable). */
@@ -210,8 +191,10 @@ export async function saveIndex(
   }
 }
 
-export function metaSection(source: ByteSource, format: Format, print: Fingerprint, records?: unknown): [string, SectionValue] {
+/** The `meta` section: format, fingerprint, and the data set's record options (and record layer). */
+export function metaSection(source: ByteSource, format: Format, print: Fingerprint, recordOptions?: unknown, records?: unknown): [string, SectionValue] {
   const meta: IndexMeta = { format, source: source.name, fingerprint: print, createdAt: new Date().toISOString() };
+  if (recordOptions !== undefined) meta.recordOptions = recordOptions;
   if (records !== undefined) meta.records = records;
   return ['meta', { json: meta }];
 }
@@ -273,18 +256,37 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
   const source = await openSource(input, options.headers, options.httpTimeoutMs);
   try {
     const format = await sourceFormat(source);
-    const places = indexPlaces(source, options.index);
+    const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
     const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces };
     let print: Fingerprint | undefined;
     let rebuilding = false;
+    let carried: unknown;
     if (places !== undefined) {
       print = await fingerprint(source);
-      const loaded = await loadFresh(source, format, places, print, resolved, options.onWarning);
-      rebuilding = loaded.rebuilding;
-      if (loaded.fresh !== undefined) {
-        const units = unitsFromSections(loaded.fresh.sections, format, loaded.fresh.path);
-        return new SeekableReader({ ...init, units, indexPath: loaded.fresh.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
+      const found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      try {
+        if (!resolved.rebuild) {
+          for (const candidate of [...found.fresh]) {
+            try {
+              const units = await loadUnits(candidate, source, format);
+              return new SeekableReader({ ...init, units, indexPath: candidate.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
+            } catch (error) {
+              if (!isSeekdataError(error, 'CORRUPT_INDEX')) throw error;
+              await found.demote(candidate, error);
+            }
+          }
+        }
+        const problem = found.problems[0];
+        carried = carriedRecordOptions(found);
+        rebuilding = resolved.rebuild || problem !== undefined;
+        if (problem !== undefined && !resolved.rebuild) {
+          if (resolved.ifStale === 'error') throw problem.error;
+          const kept = carried === 'unknown' ? ' (its record options cannot be read: record commands will ask for them)' : carried === undefined ? '' : ' (keeping its record options)';
+          options.onWarning?.(`${problem.error.message}; rebuilding the chunk map${kept}`);
+        }
+      } finally {
+        await found.close();
       }
     }
     const { units, damage } = await buildUnits(source, format, {
@@ -298,7 +300,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     });
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print), ...unitSections(units)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
     }
     const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';

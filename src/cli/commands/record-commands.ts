@@ -1,5 +1,6 @@
 /** The record commands: index (with records), records, range, stats. */
 import type { IndexedFile } from '../../index/indexed-file.js';
+import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../readers/open.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
@@ -20,8 +21,10 @@ const iso = (ms: number | undefined): string => (ms === undefined ? '-' : new Da
 
 export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
   const started = performance.now();
-  if (recordFlags(flags) === undefined) {
-    // No record options: the chunk map alone (random byte access).
+  // The record layer when record flags are given or the data set's index has record options (so
+  // `index --rebuild` rebuilds it as it was); else the chunk map alone (random byte access).
+  const index = readerOptions(io, flags).index;
+  if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
     const bar = makeProgress(io, flags, 'indexing');
     const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
     bar.done();
