@@ -4,6 +4,8 @@
  * (decoding and analysing chunks in the worker pool), then save them as sections of the index file.
  */
 import { SeekdataError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { readIndexFile, type SectionValue } from './index-file.js';
 import { unitSections, unitsFromSections } from './store.js';
@@ -55,6 +57,7 @@ function isStoredRecordsMeta(value: unknown): value is StoredRecordsMeta {
 /** Opens a data file with its record index (and time index and statistics when asked for). */
 export async function openIndexed(input: Input, options: IndexedOptions = {}): Promise<IndexedFile> {
   const started = performance.now();
+  checkKnownKeys(options, INDEXED_OPTION_KEYS, 'openIndexed');
   const resolved = resolveReaderOptions(options);
   const recordOptions = resolveRecordOptions(options);
   const source = await openSource(input, options.headers, options.httpTimeoutMs);
