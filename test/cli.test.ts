@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool } from '../src/index.js';
-import { cli, cliCommand, cliProcess, runProcess } from './support/cli.js';
+import { cli, cliCommand, cliProcess } from './support/cli.js';
+import { runProcess } from './support/process.js';
 import { bzip2, makeText, tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const text = makeText(400_000, 31);

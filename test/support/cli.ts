@@ -2,14 +2,14 @@
  * Running the seekdata command from tests. `cli()` calls `runCli` in this process with captured
  * streams: no process start (a tsx start costs seconds on a loaded machine), and the test file's event
  * loop keeps turning, which vitest's worker RPC needs (a blocking spawnSync longer than its 60 s RPC
- * timeout fails the whole run with "Timeout calling onTaskUpdate"). `cliProcess()` and `runProcess()`
- * start real processes, asynchronously, for what only a process shows: exit codes, pipes, no TTY.
+ * timeout fails the whole run with "Timeout calling onTaskUpdate"). `cliProcess()` starts a real
+ * process, asynchronously, for what only a process shows: exit codes, pipes, no TTY.
  * Not a test file: test files import it.
  */
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/main.js';
+import { runTsx, type ProcessResult } from './process.js';
 
 export interface CliResult {
   code: number | null;
@@ -39,28 +39,12 @@ export async function cli(...args: string[]): Promise<CliResult> {
   return { code, stdout: stdout.bytes(), stderr: stderr.bytes().toString() };
 }
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** The command line that starts the CLI from the sources: node --import tsx src/cli/main.ts. */
 export const cliCommand: [string, ...string[]] = [process.execPath, '--import', 'tsx', main];
 
-/** Runs a command as a real process, without blocking this one; resolves with its exit code and output. */
-export function runProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
-    child.stdin.end(options.input);
-  });
-}
-
 /** Runs `seekdata ...args` as a real process (stdout and stderr are pipes, not terminals). */
-export function cliProcess(...args: string[]): Promise<CliResult> {
-  const [node, ...rest] = cliCommand;
-  return runProcess(node, [...rest, ...args], { env: { ...process.env, CI: 'true' } });
+export function cliProcess(...args: string[]): Promise<ProcessResult> {
+  return runTsx([main, ...args], { ...process.env, CI: 'true' });
 }
