@@ -34,6 +34,8 @@ export interface SeekdataErrorDetails {
   offset?: number | undefined;
   /** Record number, when the error is about a record. */
   record?: number | undefined;
+  /** INVALID_OPTION: the options key at fault (`cacheBytes`), so a caller such as the CLI can name its own flag. */
+  option?: string | undefined;
   cause?: unknown;
 }
 
@@ -44,6 +46,7 @@ export class SeekdataError extends Error {
   readonly compressedOffset: number | undefined;
   readonly offset: number | undefined;
   readonly record: number | undefined;
+  readonly option: string | undefined;
 
   constructor(code: SeekdataErrorCode, message: string, details: SeekdataErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -52,6 +55,7 @@ export class SeekdataError extends Error {
     this.compressedOffset = details.compressedOffset;
     this.offset = details.offset;
     this.record = details.record;
+    this.option = details.option;
   }
 
   /** Plain-data form, used to carry the error across the worker boundary intact. */
@@ -64,6 +68,7 @@ export class SeekdataError extends Error {
       compressedOffset: this.compressedOffset,
       offset: this.offset,
       record: this.record,
+      option: this.option,
     };
   }
 }
@@ -76,6 +81,7 @@ export interface SerializedSeekdataError {
   compressedOffset: number | undefined;
   offset: number | undefined;
   record: number | undefined;
+  option?: string | undefined;
 }
 
 export function isSerializedSeekdataError(value: unknown): value is SerializedSeekdataError {
@@ -88,6 +94,7 @@ export function deserializeError(value: SerializedSeekdataError): SeekdataError 
     compressedOffset: value.compressedOffset,
     offset: value.offset,
     record: value.record,
+    option: value.option,
   });
 }
 
@@ -97,7 +104,7 @@ export function where(file: string | undefined): string {
 }
 
 export function invalidOption(name: string, expected: string, got: unknown): SeekdataError {
-  return new SeekdataError('INVALID_OPTION', `options.${name} must be ${expected}, got ${describe(got)}`);
+  return new SeekdataError('INVALID_OPTION', `options.${name} must be ${expected}, got ${describe(got)}`, { option: name });
 }
 
 function describe(value: unknown): string {

@@ -3,12 +3,12 @@
  * resume, uniformity of the exact shuffle, parsed values, policies, and worker failures.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeSharedPool, FeistelPermutation, openIndexed, ShuffledBatchDataset, SequentialStream, WorkerPool, type Batch, type IndexedFile, type ShuffledBatchOptions } from '../src/index.js';
 import { bzip2, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { CATS, datasetFixture } from './support/dataset-fixture.js';
+import { runTsx } from './support/process.js';
 
 const N = 20_000;
 const { csv, rows } = datasetFixture(N);
@@ -87,7 +87,7 @@ describe.each(['exact', 'chunked', false] as const)('shuffle %s', (shuffle) => {
 });
 
 describe('orders', () => {
-  it('the same seed gives the same order in a fresh process', () => {
+  it('the same seed gives the same order in a fresh process', async () => {
     const script = `
       import { openIndexed, ShuffledBatchDataset, closeSharedPool } from './src/index.ts';
       const file = await openIndexed(${JSON.stringify(join(tmp.dir, 'ds.csv.bz2'))}, { records: 'csv', timeColumn: 'time', ifStale: 'error' });
@@ -95,9 +95,9 @@ describe('orders', () => {
       for (const shuffle of ['exact', 'chunked']) out.push(Array.from(new ShuffledBatchDataset(file, { labels: 'label', shuffle, seed: 99, epoch: 4 }).order()).slice(0, 2000));
       console.log(JSON.stringify(out));
       await file.close(); await closeSharedPool();`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
-    expect(child.status, child.stderr).toBe(0);
-    const [exact, chunked] = JSON.parse(child.stdout) as number[][];
+    const child = await runTsx(['--input-type=module', '-e', script]);
+    expect(child.code, child.stderr).toBe(0);
+    const [exact, chunked] = JSON.parse(child.stdout.toString()) as number[][];
     expect(exact).toEqual(Array.from(new ShuffledBatchDataset(bzFile, { labels: 'label', shuffle: 'exact', seed: 99, epoch: 4 }).order()).slice(0, 2000));
     expect(chunked).toEqual(Array.from(new ShuffledBatchDataset(bzFile, { labels: 'label', shuffle: 'chunked', seed: 99, epoch: 4 }).order()).slice(0, 2000));
   });

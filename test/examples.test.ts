@@ -3,10 +3,10 @@
  * a TTY, checking what they print and compute.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { closeSharedPool } from '../src/index.js';
 import { classifyWeather } from '../examples/classify-weather.js';
 import { forecastTemperature } from '../examples/forecast-temperature.js';
+import { runTsx } from './support/process.js';
 
 afterAll(closeSharedPool);
 
@@ -30,21 +30,21 @@ describe('examples', () => {
 });
 
 describe('npm start', () => {
-  it('runs the main job without a TTY, then reuses the indexes', () => {
-    const run = (): string => {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-      expect(result.status, result.stderr).toBe(0);
+  it('runs the main job without a TTY, then reuses the indexes', async () => {
+    const run = async (): Promise<string> => {
+      const result = await runTsx(['examples/quickstart.ts'], { ...process.env, CI: 'true' });
+      expect(result.code, result.stderr).toBe(0);
       // No progress bar without a terminal.
       expect(result.stderr).not.toMatch(/indexing .*\[#/);
-      return result.stdout;
+      return result.stdout.toString();
     };
-    const first = run();
+    const first = await run();
     expect(first).toMatch(/data\/weather\.csv\.bz2: 2922 records, index (built|loaded|rebuilt)/);
     expect(first).toMatch(/epoch 6\/6: loss \d\.\d+, accuracy 0\.\d+, \d+ records\/s/);
     expect(first).toMatch(/2010-07-04T09:00:00,1018\.2,16\.6,3\.3\n\s+2010-07-04T10:00:00/);
     expect(first).toMatch(/xs \[16, 24, 3\], ys \[16, 1\]/);
     expect(first).toMatch(/weather\.csv\.bz2\.sdx/);
-    const second = run();
+    const second = await run();
     expect(second).toMatch(/data\/weather\.csv\.bz2: 2922 records, index loaded \(reused\)/);
     expect(second).toMatch(/seattle-weather-hourly-normals\.csv\.xz: 8759 records, index loaded \(reused\)/);
   });

@@ -3,7 +3,6 @@
  * damage detection, atomic writes that survive a crash, and the cache-directory fallback.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeSharedPool, openReader, type SeekableReader } from '../src/index.js';
@@ -11,6 +10,7 @@ import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
 import { bzip2, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { entries } from './support/sdx.js';
+import { runTsx } from './support/process.js';
 
 const text = makeText(600_000, 21);
 const tmp = tempDir();
@@ -110,7 +110,7 @@ describe('index file format and writing', () => {
     const first = await openReader(path);
     await first.close();
     const before = readFileSync(`${path}.sdx`);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/crash-writer.ts', `${path}.sdx`, when], { encoding: 'utf8' });
+    const child = await runTsx(['test/support/crash-writer.ts', `${path}.sdx`, when]);
     expect(child.signal).toBe('SIGKILL');
     expect(readFileSync(`${path}.sdx`).equals(before)).toBe(true);
     const reader = await openReader(path, { ifStale: 'error' });
@@ -119,9 +119,9 @@ describe('index file format and writing', () => {
     await reader.close();
   });
 
-  it('a process killed while writing the first index leaves no index at all', () => {
+  it('a process killed while writing the first index leaves no index at all', async () => {
     const target = join(tmp.dir, 'never.sdx');
-    spawnSync(process.execPath, ['--import', 'tsx', 'test/support/crash-writer.ts', target, 'mid-write']);
+    expect((await runTsx(['test/support/crash-writer.ts', target, 'mid-write'])).signal).toBe('SIGKILL');
     expect(existsSync(target)).toBe(false);
   });
 

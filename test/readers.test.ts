@@ -85,7 +85,9 @@ describe.each(['file', 'buffer', 'http'] as const)('%s source', (kind) => {
       expect(reader.units.count).toBeGreaterThanOrEqual(f.minUnits);
       expect((await collect(reader)).equals(f.original)).toBe(true);
       const rand = prng(f.name.length);
-      const reads = kind === 'file' ? 1000 : 150;
+      // runs.bz2 has a chunk larger than the 4 MiB cache, so each of its reads decodes 4 MB again: 150
+      // reads test that as well as 1000 would, at a seventh of the CPU (most of this file's time).
+      const reads = kind === 'file' && f.name !== 'runs.bz2' ? 1000 : 150;
       for (let i = 0; i < reads && f.original.length > 0; i++) {
         const offset = Math.floor(rand() * f.original.length);
         const length = Math.min(f.original.length - offset, Math.floor(rand() * 3000));

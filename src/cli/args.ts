@@ -41,10 +41,42 @@ export const COMMON_HELP: Array<[string, string]> = [
   ['-h, --help', 'show this help'],
 ];
 
+/**
+ * node's parseArgs takes `--offset -1` for a missing value followed by an unknown option ("argument is
+ * ambiguous"). A negative number after an option that takes a value is that option's value: rewrite it
+ * as `--offset=-1`, so the command validates it and says what it must be.
+ */
+function joinNegativeValues(spec: CommandSpec, argv: string[]): string[] {
+  const takesValue = (token: string): string | undefined => {
+    const long = /^--([^=]+)$/.exec(token)?.[1];
+    if (long !== undefined) return spec.options[long]?.type === 'string' ? long : undefined;
+    const short = /^-([^-])$/.exec(token)?.[1];
+    if (short === undefined) return undefined;
+    return Object.entries(spec.options).find(([, o]) => o.short === short && o.type === 'string')?.[0];
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = takesValue(token);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(token);
+    }
+  }
+  return out;
+}
+
 export function parseCommand(spec: CommandSpec, argv: string[]): { flags: Flags; positionals: string[] } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: spec.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(spec, argv), options: spec.options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.split('\n')[0] : String(error));
   }
@@ -57,13 +89,14 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { flags: Flags;
   return { flags, positionals: parsed.positionals };
 }
 
-export function intFlag(flags: Flags, name: string, options: { min?: number } = {}): number | undefined {
+export function intFlag(flags: Flags, name: string, options: { min?: number; max?: number } = {}): number | undefined {
   const raw = flags[name];
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name} must be an integer, got ${JSON.stringify(raw)}`);
   const value = Number(raw);
   if (!Number.isSafeInteger(value)) throw new UsageError(`--${name} is out of range: ${raw}`);
   if (options.min !== undefined && value < options.min) throw new UsageError(`--${name} must be at least ${options.min}, got ${value}`);
+  if (options.max !== undefined && value > options.max) throw new UsageError(`--${name} must be at most ${options.max}, got ${value}`);
   return value;
 }
 

@@ -1,6 +1,7 @@
 /** What a command gets: its output streams and helpers shared by commands. */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { SeekdataError } from '../errors.js';
 import type { ReaderOptions } from '../readers/open.js';
 import { intFlag, stringFlag, type Flags } from './args.js';
 import { progressBar, type ProgressBar } from './progress.js';
@@ -25,6 +26,10 @@ export function makeProgress(io: CliIo, flags: Flags, label: string): ProgressBa
   return progressBar(label, flags.quiet !== true && flags.json !== true, stream);
 }
 
+const MIB = 2 ** 20;
+/** The largest --cache-mb whose byte count is still an exact (safe) integer. */
+const MAX_CACHE_MB = Math.floor(Number.MAX_SAFE_INTEGER / MIB);
+
 /** Reader options from the common flags. */
 export function readerOptions(io: CliIo, flags: Flags, bar?: ProgressBar): ReaderOptions {
   const options: ReaderOptions = { onWarning: (m) => warn(io, flags, m) };
@@ -33,8 +38,9 @@ export function readerOptions(io: CliIo, flags: Flags, bar?: ProgressBar): Reade
   else if (index !== undefined) options.index = index;
   const parallelism = intFlag(flags, 'parallelism', { min: 1 });
   if (parallelism !== undefined) options.parallelism = parallelism;
-  const cacheMb = intFlag(flags, 'cache-mb', { min: 1 });
-  if (cacheMb !== undefined) options.cacheBytes = cacheMb << 20;
+  // MiB to bytes by multiplication: a shift works in 32 bits (2048 << 20 is negative, 5000 << 20 is 904 MiB).
+  const cacheMb = intFlag(flags, 'cache-mb', { min: 1, max: MAX_CACHE_MB });
+  if (cacheMb !== undefined) options.cacheBytes = cacheMb * MIB;
   if (flags['allow-damage'] === true) options.allowDamage = true;
   if (bar !== undefined) options.onProgress = (p) => bar.update(p.bytesDone, p.bytesTotal);
   return options;
@@ -45,4 +51,50 @@ export function formatBytes(n: number): string {
   if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
   if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
   return `${(n / 1e9).toFixed(2)} GB`;
+}
+
+/**
+ * The flags each API option is set from. An INVALID_OPTION the API raises about an option the user set
+ * with a flag names that flag instead of the API field (`--time-zone`, not `options.timeZone`). Options
+ * set from a flag in other units (`--cache-mb` → cacheBytes) are range-checked by the CLI itself, so the
+ * API never reports their converted value.
+ */
+const FLAGS_OF_OPTION: Readonly<Record<string, readonly string[]>> = {
+  cacheBytes: ['cache-mb'],
+  parallelism: ['parallelism'],
+  index: ['index', 'no-index'],
+  allowDamage: ['allow-damage'],
+  records: ['records'],
+  header: ['header', 'no-header'],
+  delimiter: ['delimiter'],
+  quoting: ['quoting'],
+  maxRecordBytes: ['max-record-mb'],
+  timeColumn: ['time-column', 'no-time-column'],
+  timeFormat: ['time-format'],
+  timeZone: ['time-zone'],
+  strict: ['strict'],
+  stats: ['stats', 'no-stats'],
+};
+
+/** The message of an INVALID_OPTION error, in terms of the flag the user gave when one set that option. */
+export function invalidOptionMessage(error: SeekdataError, flags: Flags): string {
+  const option = error.option;
+  const flag = option === undefined ? undefined : FLAGS_OF_OPTION[option]?.find((f) => flags[f] !== undefined);
+  if (option === undefined || flag === undefined) return `invalid option: ${error.message}`;
+  const field = `options.${option}`;
+  return error.message.includes(field) ? error.message.replace(field, `--${flag}`) : `--${flag}: ${error.message}`;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A record for JSON output, exactly: `{ text }` when its bytes are valid UTF-8, else `{ base64 }` with
+ * its bytes (a JSON string cannot carry invalid UTF-8; a lossy decode would print U+FFFD instead).
+ */
+export function recordJson(bytes: Uint8Array): { text: string } | { base64: string } {
+  try {
+    return { text: strictUtf8.decode(bytes) };
+  } catch {
+    return { base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
+  }
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { SeekdataError } from '../errors.js';
 import { closeSharedPool } from '../workers/pool.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
-import type { CliIo } from './context.js';
+import { invalidOptionMessage, type CliIo } from './context.js';
 import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './commands/reader-commands.js';
 import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
 import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
@@ -43,7 +43,10 @@ function mainHelp(): string {
   return lines.join('\n') + '\n';
 }
 
-/** Runs the CLI; returns the exit code. */
+/**
+ * Runs the CLI; returns the exit code. In-process callers (tests) pass their own streams; the shared
+ * worker pool stays open for the next call (close it with `closeSharedPool()`).
+ */
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -51,9 +54,12 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS.find((c) => c.spec.name === name);
+  let flags: Flags = {};
   try {
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run \`seekdata --help\``);
-    const { flags, positionals } = parseCommand(command.spec, rest);
+    const parsed = parseCommand(command.spec, rest);
+    flags = parsed.flags;
+    const positionals = parsed.positionals;
     if (flags.help === true) {
       io.stdout.write(helpText(command.spec));
       return 0;
@@ -66,7 +72,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
       return 2;
     }
     if (error instanceof SeekdataError) {
-      io.stderr.write(`seekdata: ${error.code === 'INVALID_OPTION' ? 'invalid option: ' : ''}${error.message}\n`);
+      io.stderr.write(`seekdata: ${error.code === 'INVALID_OPTION' ? invalidOptionMessage(error, flags) : error.message}\n`);
       return error.code === 'INVALID_OPTION' ? 2 : 1;
     }
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
@@ -74,8 +80,6 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     io.stderr.write(`seekdata: internal error: ${message}\n`);
     if (process.env.SEEKDATA_DEBUG === '1' && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
     return 1;
-  } finally {
-    await closeSharedPool();
   }
 }
 
@@ -94,7 +98,14 @@ if (invokedDirectly()) {
   // running decodes finish and the pool close: exiting at once would cut native liblzma calls short in
   // the worker threads, which aborts the process.
   process.stdout.on('error', () => undefined);
-  runCli(process.argv.slice(2)).then(
+  const main = async (): Promise<number> => {
+    try {
+      return await runCli(process.argv.slice(2));
+    } finally {
+      await closeSharedPool();
+    }
+  };
+  main().then(
     (code) => {
       process.exitCode = code;
     },

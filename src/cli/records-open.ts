@@ -6,7 +6,7 @@
 import type { IndexedFile } from '../index/indexed-file.js';
 import { openIndexed } from '../index/open-indexed.js';
 import type { InheritableRecordOptions } from '../index/records/inherit.js';
-import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
+import { inferEpochUnit, parseTimeValue, TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
 import { stringFlag, UsageError, type Flags } from './args.js';
 import { makeProgress, readerOptions, type CliIo } from './context.js';
 
@@ -106,16 +106,23 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
   }
 }
 
-/** Parses a CLI time: ISO-8601 (UTC unless it has an offset) or an epoch number (unit by magnitude). */
+/**
+ * Parses a CLI time strictly, with the index's own parser: an ISO-8601 date or date-time (UTC unless it
+ * has an offset) or an epoch number (unit by magnitude, as in the index). Impossible dates and times
+ * (2020-02-30, 25:00, 24:30) are usage errors, not rolled over into the next day or month.
+ */
 export function parseTimeArg(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
-  if (/^[+-]?\d+(\.\d+)?$/.test(value)) {
-    const n = Number(value);
-    const v = Math.abs(n);
-    return v < 1e11 ? n * 1000 : v < 1e14 ? n : v < 1e17 ? n / 1e3 : n / 1e6;
+  const text = value.trim();
+  let ms = NaN;
+  if (/^[+-]?\d+(\.\d+)?$/.test(text)) ms = parseTimeValue(text, inferEpochUnit(Number(text)), undefined);
+  // parseIso accepts 24:00 (the end of a day) but would roll 24:30 over into the next day.
+  else if (/^\d{4}-\d{2}-\d{2}/.test(text) && !/^.{10}[Tt ]24:(?!00(:00([.,]0+)?)?([zZ+-]|$))/.test(text)) ms = parseTimeValue(text, 'iso', undefined);
+  if (!(Math.abs(ms) <= MAX_TIME_MS)) {
+    throw new UsageError(`--${name} must be an ISO-8601 date or time (2024-03-03, 2024-03-03T09:00:00Z) or an epoch number, got ${JSON.stringify(value)}`);
   }
-  const withZone = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`;
-  const ms = Date.parse(withZone);
-  if (Number.isNaN(ms)) throw new UsageError(`--${name} must be an ISO-8601 time or an epoch number, got ${JSON.stringify(value)}`);
   return ms;
 }
+
+/** The range of a JavaScript Date, in ms either side of the epoch. */
+const MAX_TIME_MS = 8.64e15;

@@ -8,6 +8,8 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Float32, Float64, Int32, Table, tableToIPC, TimestampMillisecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { SeekdataError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { ARROW_OPTION_KEYS, TIME_RANGE_ARROW_OPTION_KEYS } from '../option-keys.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { splitRecord } from '../index/records/csv.js';
 import { isMissing, parseNumber } from '../index/records/numbers.js';
@@ -37,6 +39,7 @@ const encoder = new TextEncoder();
 
 /** Records (by number, in the order given) as an Arrow Table. */
 export async function recordsToArrow(file: IndexedFile, numbers: ArrayLike<number>, options: ArrowOptions = {}): Promise<Table> {
+  checkKnownKeys(options, ARROW_OPTION_KEYS, 'recordsToArrow');
   const kind = file.options.kind;
   if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: Arrow export needs records with fields (csv or jsonl)`, { file: file.name });
   const all = kind === 'csv' ? file.columns : file.stats.map((s) => s.name);
@@ -101,7 +104,9 @@ function convert(kind: Kind, raw: unknown, record: number, file: IndexedFile): n
 
 /** The records with time in [from, to), in time order, as an Arrow Table. */
 export async function timeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowOptions & { limit?: number } = {}): Promise<Table> {
-  return recordsToArrow(file, file.range(from, to, options.limit), options);
+  checkKnownKeys(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrow');
+  const { limit, ...arrowOptions } = options;
+  return recordsToArrow(file, file.range(from, to, limit), arrowOptions);
 }
 
 /** A parsed batch as an Arrow Table: one Float32 column per feature, the labels, and the record numbers. */

@@ -4,7 +4,8 @@
  * for as long as it is iterated.
  */
 import type { IndexedFile } from '../index/indexed-file.js';
-import { checkBoolean, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { SEQUENTIAL_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
@@ -36,6 +37,7 @@ export class SequentialStream implements AsyncIterable<Batch> {
     readonly file: IndexedFile,
     options: SequentialOptions = {},
   ) {
+    checkKnownKeys(options, SEQUENTIAL_OPTION_KEYS, 'SequentialStream');
     const compiled = compileFeatures(file, options);
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;

@@ -5,7 +5,8 @@
  */
 import { invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
-import { checkBoolean, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { SHUFFLED_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, prefetch, type Batch, type DatasetState } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from './order.js';
@@ -78,6 +79,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     readonly file: IndexedFile,
     options: ShuffledBatchOptions = {},
   ) {
+    checkKnownKeys(options, SHUFFLED_OPTION_KEYS, 'ShuffledBatchDataset');
     const compiled = compileFeatures(file, options);
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;

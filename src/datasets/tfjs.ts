@@ -5,6 +5,8 @@
  * disposes them after the batch (iterating by hand, dispose them yourself).
  */
 import { SeekdataError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { TF_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { Batch } from './batch.js';
 
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
@@ -46,6 +48,7 @@ export interface TfDatasetOptions {
  * pass it to `model.fitDataset`.
  */
 export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf: Tf, options: TfDatasetOptions = {}): ReturnType<Tf['data']['generator']> {
+  checkKnownKeys(options, TF_DATASET_OPTION_KEYS, 'toTfDataset');
   if (typeof tf?.tensor !== 'function' || typeof tf?.data?.generator !== 'function') {
     throw new SeekdataError('INVALID_OPTION', 'toTfDataset needs the tfjs module (import * as tf from "@tensorflow/tfjs")');
   }

@@ -6,7 +6,8 @@
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
-import { checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
@@ -89,6 +90,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     readonly file: IndexedFile,
     options: TimeRangeOptions,
   ) {
+    checkKnownKeys(options, TIME_RANGE_OPTION_KEYS, 'TimeRangeDataset');
     const time = file.time;
     if (time === undefined) throw new SeekdataError('INVALID_OPTION', `${file.name}: no timestamp index (open it with options.timeColumn)`, { file: file.name });
     const compiled = compileFeatures(file, options);

@@ -4,6 +4,8 @@
  * (decoding and analysing chunks in the worker pool), then save them as sections of the index file.
  */
 import { SeekdataError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, unitSections, type FoundIndexes } from './store.js';
 import {
@@ -48,6 +50,7 @@ const MAX_BAD_EXAMPLES = 10;
 /** Opens a data file with its record index (and time index and statistics when asked for). */
 export async function openIndexed(input: Input, options: IndexedOptions = {}): Promise<IndexedFile> {
   const started = performance.now();
+  checkKnownKeys(options, INDEXED_OPTION_KEYS, 'openIndexed');
   const resolved = resolveReaderOptions(options);
   checkGivenRecordOptions(options);
   const source = await openSource(input, options.headers, options.httpTimeoutMs);

@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { SeekdataError, invalidOption, isSeekdataError } from '../errors.js';
-import { checkBoolean, checkOneOf, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkOneOf, checkPositiveInt } from '../options.js';
+import { READER_OPTION_KEYS } from '../option-keys.js';
 import { FileSource } from '../sources/file-source.js';
 import { HttpSource } from '../sources/http-source.js';
 import { redactUrl } from '../sources/redact.js';
@@ -252,6 +253,7 @@ export async function buildUnits(
 
 /** Opens a data file for random access. */
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
+  checkKnownKeys(options, READER_OPTION_KEYS, 'openReader');
   const resolved = resolveReaderOptions(options);
   const source = await openSource(input, options.headers, options.httpTimeoutMs);
   try {

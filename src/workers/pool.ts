@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { SeekdataError } from '../errors.js';
+import { checkKnownKeys } from '../options.js';
+import { WORKER_POOL_OPTION_KEYS } from '../option-keys.js';
 import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob } from './jobs.js';
 
 export interface JobRunner {
@@ -52,6 +54,7 @@ export class WorkerPool implements JobRunner {
   private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(options: WorkerPoolOptions = {}) {
+    checkKnownKeys(options, WORKER_POOL_OPTION_KEYS, 'WorkerPool');
     this.size = options.size ?? availableParallelism();
     const entry = workerEntry();
     const filename = options.filename ?? entry.filename;
@@ -106,6 +109,7 @@ let sharedSize: number | undefined;
 
 /** Sets the size of the shared pool; takes effect when it is next created. */
 export function configureSharedPool(options: WorkerPoolOptions): void {
+  checkKnownKeys(options, WORKER_POOL_OPTION_KEYS, 'configureSharedPool');
   sharedSize = options.size;
 }
 

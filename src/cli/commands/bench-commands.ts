@@ -3,10 +3,12 @@
  * cache, record batches) next to the naive way (decoding from the start), as ratios; and
  * `seekdata compare FILE.csv`: the same file as .bz2 and multi-block .xz, to choose a format.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { SeekdataError } from '../../errors.js';
 import { ChunkedOrder } from '../../datasets/order.js';
 import { mulberry32 } from '../../datasets/permutation.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
@@ -142,24 +144,67 @@ export const compareSpec: CommandSpec = {
   maxPositionals: 1,
 };
 
+/**
+ * Runs `command args` with stdin read from the file `input` and stdout written to the file `output`: no
+ * shell and no file name on the command line, so no name can be taken for shell syntax or an option.
+ * Rejects naming the tool, its exit status (or signal) and its stderr; a failed run's output is removed.
+ */
+async function compressFile(command: string, args: string[], input: string, output: string): Promise<void> {
+  const label = [command, ...args].join(' ');
+  const from = await open(input, 'r');
+  let to: FileHandle;
+  try {
+    to = await open(output, 'w');
+  } catch (error) {
+    await from.close();
+    throw new SeekdataError('IO_ERROR', `compare: cannot write ${output}: ${(error as Error).message}`, { file: output, cause: error });
+  }
+  let stderr = '';
+  try {
+    const child = spawn(command, args, { stdio: [from.fd, to.fd, 'pipe'] });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => {
+      if (stderr.length < 2000) stderr += text;
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve([c, s]));
+    });
+    if (code !== 0) {
+      const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
+      throw new SeekdataError('IO_ERROR', `compare: \`${label}\` ${how} compressing ${input}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`, { file: input });
+    }
+  } catch (error) {
+    await rm(output, { force: true });
+    if (error instanceof SeekdataError) throw error;
+    const errno = error as NodeJS.ErrnoException;
+    const why = errno.code === 'ENOENT' ? `${command} is not installed (not found on PATH)` : errno.message;
+    throw new SeekdataError('IO_ERROR', `compare: cannot run \`${label}\`: ${why}`, { file: input, cause: error });
+  } finally {
+    await from.close();
+    await to.close();
+  }
+}
+
 export async function runCompare(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const reads = intFlag(flags, 'reads', { min: 1 }) ?? 30;
   const outFlag = stringFlag(flags, 'out');
+  const probe = await openReader(path, { index: false });
+  const format = probe.format;
+  await probe.close();
+  if (format !== 'plain') throw new UsageError(`compare: ${path} is ${format}; give an uncompressed file`);
+  if (outFlag !== undefined) {
+    try {
+      await mkdir(outFlag, { recursive: true });
+    } catch (error) {
+      throw new SeekdataError('IO_ERROR', `compare: cannot create the --out directory ${outFlag}: ${(error as Error).message}`, { file: outFlag, cause: error });
+    }
+  }
   const dir = outFlag ?? mkdtempSync(join(tmpdir(), 'seekdata-compare-'));
   try {
-    const probe = await openReader(path, { index: false });
-    const format = probe.format;
-    await probe.close();
-    if (format !== 'plain') throw new UsageError(`compare: ${path} is ${format}; give an uncompressed file`);
     const name = basename(path);
-    const targets: Array<[string, string]> = [
-      ['bzip2 -9', `bzip2 -9 -c "${path}" > "${join(dir, `${name}.bz2`)}"`],
-      ['xz -6, 1 MiB blocks', `xz -6 -T0 --block-size=1MiB -c "${path}" > "${join(dir, `${name}.xz`)}"`],
-    ];
-    for (const [label, command] of targets) {
-      const result = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
-      if (result.status !== 0) throw new UsageError(`compare: ${label} failed (are the bzip2 and xz commands installed?): ${result.stderr.toString().trim()}`);
-    }
+    await compressFile('bzip2', ['-9', '-c'], path, join(dir, `${name}.bz2`));
+    await compressFile('xz', ['-6', '-T0', '--block-size=1MiB', '-c'], path, join(dir, `${name}.xz`));
     const noIndex = { ...flags, 'no-index': outFlag === undefined ? true : flags['no-index'] };
     const rows: FileMeasures[] = [];
     for (const file of [path, join(dir, `${name}.bz2`), join(dir, `${name}.xz`)]) rows.push(await measure(io, noIndex, file, reads));

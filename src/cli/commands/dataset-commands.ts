@@ -113,6 +113,7 @@ export const exportSpec: CommandSpec = {
 export async function runExport(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const t0 = parseTimeArg('from', stringFlag(flags, 'from'));
   const t1 = parseTimeArg('to', stringFlag(flags, 'to'));
+  if (t0 > t1) throw new UsageError(`export: --from (${new Date(t0).toISOString()}) is after --to (${new Date(t1).toISOString()})`);
   const out = stringFlag(flags, 'arrow');
   if (out === undefined) throw new UsageError('export: --arrow OUT.arrow is required');
   const columns = stringFlag(flags, 'columns')?.split(',').map((c) => c.trim());

@@ -1,9 +1,10 @@
 /** The record commands: index (with records), records, range, stats. */
+import { SeekdataError } from '../../errors.js';
 import type { IndexedFile } from '../../index/indexed-file.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../readers/open.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const indexSpec: CommandSpec = {
@@ -55,25 +56,32 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
 
 export const recordsSpec: CommandSpec = {
   name: 'records',
-  summary: 'Print records I..I+K-1 of FILE, one per line, as they are in the file.',
+  summary: 'Print records I..I+K-1 of FILE (fewer at its end), one per line, byte for byte as they are in the file.',
   usage: 'seekdata records FILE --from I [--count K] [--json]',
   options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, from: { type: 'string' }, count: { type: 'string', short: 'n' } },
-  optionHelp: [['--from I', 'first record number (0-based, required)'], ['-n, --count K', 'number of records (default 10)'], ['--json', 'print {record, text} objects, one per line'], ...RECORD_HELP, ...COMMON_HELP],
+  optionHelp: [['--from I', 'first record number (0-based, required)'], ['-n, --count K', 'number of records (default 10)'], ['--json', 'print {record, text} objects, one per line ({record, base64} for a record that is not valid UTF-8)'], ...RECORD_HELP, ...COMMON_HELP],
   examples: ['seekdata records events.csv.bz2 --from 1000000 --count 5', 'seekdata records logs.jsonl.xz --records jsonl --from 0'],
   minPositionals: 1,
   maxPositionals: 1,
 };
 
-async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers: ArrayLike<number>): Promise<void> {
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Prints records: their bytes exactly, one per line (no decoding: invalid UTF-8 stays as it is in the
+ * file), or with --json one object per line (see recordJson), with the record's time when `time` is given.
+ */
+async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers: ArrayLike<number>, time?: (record: number) => number): Promise<void> {
   const batch = 4096;
-  const decoder = new TextDecoder();
   for (let k = 0; k < numbers.length; k += batch) {
     const part = Array.from({ length: Math.min(batch, numbers.length - k) }, (_, j) => numbers[k + j]);
     const records = await file.records.getMany(part);
-    const text = records
-      .map((r, j) => (flags.json === true ? JSON.stringify({ record: part[j], text: decoder.decode(r) }) : decoder.decode(r)))
-      .join('\n');
-    await writeOut(io.stdout, text + '\n');
+    if (flags.json === true) {
+      const lines = records.map((r, j) => JSON.stringify({ record: part[j], ...(time === undefined ? {} : { time: new Date(time(part[j])).toISOString() }), ...recordJson(r) }));
+      await writeOut(io.stdout, lines.join('\n') + '\n');
+    } else {
+      await writeOut(io.stdout, Buffer.concat(records.flatMap((r) => [r, NEWLINE])));
+    }
   }
 }
 
@@ -83,7 +91,9 @@ export async function runRecords(io: CliIo, flags: Flags, [path]: string[]): Pro
   const count = intFlag(flags, 'count', { min: 0 }) ?? 10;
   const file = await openForRecords(io, flags, path);
   try {
-    if (from >= file.records.count && count > 0) throw new UsageError(`records: --from ${from} is past the last record (${file.records.count} records)`);
+    if (from >= file.records.count && count > 0) {
+      throw new SeekdataError('OUT_OF_RANGE', `${path}: record ${from} is past the end (${file.records.count} records)`, { file: path, record: from });
+    }
     const to = Math.min(file.records.count, from + count);
     await printRecords(io, flags, file, Array.from({ length: to - from }, (_, k) => from + k));
   } finally {
@@ -101,7 +111,7 @@ export const rangeSpec: CommandSpec = {
     ['--to T1', 'end time, exclusive'],
     ['--limit N', 'print at most N records'],
     ['--count-only', 'print only the number of records in the range'],
-    ['--json', 'print {record, time, text} objects, one per line'],
+    ['--json', 'print {record, time, text} objects, one per line ({record, time, base64} for a record that is not valid UTF-8)'],
     ...RECORD_HELP,
     ...COMMON_HELP,
   ],
@@ -113,6 +123,7 @@ export const rangeSpec: CommandSpec = {
 export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const t0 = parseTimeArg('from', stringFlag(flags, 'from'));
   const t1 = parseTimeArg('to', stringFlag(flags, 'to'));
+  if (t0 > t1) throw new UsageError(`range: --from (${new Date(t0).toISOString()}) is after --to (${new Date(t1).toISOString()})`);
   const limit = intFlag(flags, 'limit', { min: 0 });
   const file = await openForRecords(io, flags, path);
   try {
@@ -121,18 +132,8 @@ export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promi
     }
     const numbers = file.range(t0, t1, limit);
     if (flags['count-only'] === true) return await writeOut(io.stdout, `${numbers.length}\n`);
-    if (flags.json === true) {
-      const decoder = new TextDecoder();
-      const time = file.time;
-      for (let k = 0; k < numbers.length; k += 4096) {
-        const part = Array.from(numbers.subarray(k, k + 4096));
-        const records = await file.records.getMany(part);
-        const lines = records.map((r, j) => JSON.stringify({ record: part[j], time: new Date(time.timeOf(part[j])).toISOString(), text: decoder.decode(r) }));
-        await writeOut(io.stdout, lines.join('\n') + '\n');
-      }
-      return;
-    }
-    await printRecords(io, flags, file, numbers);
+    const time = file.time;
+    await printRecords(io, flags, file, numbers, (record) => time.timeOf(record));
   } finally {
     await file.close();
   }

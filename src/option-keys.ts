@@ -1,0 +1,111 @@
+/**
+ * The keys of every public options interface, one list per interface, for `checkKnownKeys`. Each list
+ * `satisfies Record<keyof XOptions, true>`: a key added to (or removed from) an interface without its
+ * list fails to compile, so the lists cannot drift from the interfaces.
+ */
+import type { FeatureOptions } from './datasets/features.js';
+import type { ArrowOptions, timeRangeToArrow } from './datasets/arrow.js';
+import type { SequentialOptions } from './datasets/sequential.js';
+import type { ShuffledBatchOptions } from './datasets/shuffled.js';
+import type { TfDatasetOptions } from './datasets/tfjs.js';
+import type { TimeRangeOptions } from './datasets/time-range.js';
+import type { IndexedOptions } from './index/open-indexed.js';
+import type { RecordOptions } from './index/records/options.js';
+import type { ReaderOptions } from './readers/open.js';
+import type { WorkerPoolOptions } from './workers/pool.js';
+
+export const READER_OPTION_KEYS = {
+  cacheBytes: true,
+  parallelism: true,
+  index: true,
+  ifStale: true,
+  rebuild: true,
+  onProgress: true,
+  signal: true,
+  onWarning: true,
+  allowDamage: true,
+  headers: true,
+  httpTimeoutMs: true,
+  onScanChunk: true,
+  bigUnitBytes: true,
+  pieceBytes: true,
+  pool: true,
+} as const satisfies Record<keyof ReaderOptions, true>;
+
+export const RECORD_OPTION_KEYS = {
+  records: true,
+  header: true,
+  delimiter: true,
+  timeColumn: true,
+  timeFormat: true,
+  timeZone: true,
+  time: true,
+  strict: true,
+  stats: true,
+  quoting: true,
+  maxRecordBytes: true,
+} as const satisfies Record<keyof RecordOptions, true>;
+
+/** openIndexed takes the reader and the record options in one object. */
+export const INDEXED_OPTION_KEYS = { ...READER_OPTION_KEYS, ...RECORD_OPTION_KEYS } as const satisfies Record<keyof IndexedOptions, true>;
+
+const FEATURE_OPTION_KEYS = {
+  features: true,
+  labels: true,
+  categorical: true,
+  labelType: true,
+  oneHot: true,
+  missing: true,
+  standardize: true,
+  onMalformed: true,
+  onWarning: true,
+} as const satisfies Record<keyof FeatureOptions, true>;
+
+export const SHUFFLED_OPTION_KEYS = {
+  ...FEATURE_OPTION_KEYS,
+  batchSize: true,
+  shuffle: true,
+  seed: true,
+  windowChunks: true,
+  dropRemainder: true,
+  epochs: true,
+  repeat: true,
+  epoch: true,
+  rank: true,
+  worldSize: true,
+  state: true,
+  prefetch: true,
+} as const satisfies Record<keyof ShuffledBatchOptions, true>;
+
+export const TIME_RANGE_OPTION_KEYS = {
+  ...FEATURE_OPTION_KEYS,
+  from: true,
+  to: true,
+  batchSize: true,
+  sequenceLength: true,
+  sequenceStride: true,
+  samplingRate: true,
+  windowMs: true,
+  strideMs: true,
+  targetOffset: true,
+  targetOffsetMs: true,
+  maxGapMs: true,
+  prefetch: true,
+  shuffleBuffer: true,
+  seed: true,
+} as const satisfies Record<keyof TimeRangeOptions, true>;
+
+export const SEQUENTIAL_OPTION_KEYS = {
+  ...FEATURE_OPTION_KEYS,
+  batchSize: true,
+  wrap: true,
+  startRecord: true,
+} as const satisfies Record<keyof SequentialOptions, true>;
+
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+
+export const ARROW_OPTION_KEYS = { columns: true } as const satisfies Record<keyof ArrowOptions, true>;
+
+export const TIME_RANGE_ARROW_OPTION_KEYS = { ...ARROW_OPTION_KEYS, limit: true } as const satisfies Record<keyof NonNullable<Parameters<typeof timeRangeToArrow>[3]>, true>;
+
+export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: true } as const satisfies Record<keyof WorkerPoolOptions, true>;
