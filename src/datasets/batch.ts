@@ -1,5 +1,6 @@
 /** Batches: row-major typed arrays with their shapes, built row by row from parsed rows. */
 import type { ParsedRows } from './parse.js';
+import type { PlanIdentity } from './plan.js';
 
 export interface Batch {
   /** Features, row-major, shape `xsShape` ([rows, features], or [rows, steps, features] for windows). */
@@ -14,12 +15,18 @@ export interface Batch {
   size: number;
 }
 
-/** Where a dataset stands in its order: enough to resume exactly. */
+/** Where a dataset stands in its order: enough to resume exactly. Plain JSON. */
 export interface DatasetState {
   seed: number;
   epoch: number;
   /** Draws consumed from the epoch's order (this shard's), at a batch boundary. */
   position: number;
+  /**
+   * What the order was planned from (shuffle mode, world size, shard policy, window, the file's record
+   * count and layout hash): a state is refused by a dataset with another plan. Optional only so that
+   * states saved by earlier versions (without it) still load, unchecked.
+   */
+  plan?: PlanIdentity | undefined;
 }
 
 /** Accumulates rows into a batch of at most `capacity` rows. */
