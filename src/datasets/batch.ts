@@ -84,6 +84,25 @@ export class BatchBuilder {
   }
 }
 
+/** The draws of a batch: up to `end` (position in the epoch), refilled after skipped records or not. */
+export interface BatchDraws {
+  end: number;
+  refill: boolean;
+}
+
+/**
+ * Draws of the batch starting at `position`, or undefined when the epoch is over. With several ranks, a
+ * batch is the next batchSize draws (skipped records leave it short), so every rank yields the same number
+ * of batches; with one, draws continue until the batch is full (skipped records are replaced).
+ */
+export function batchDraws(position: number, length: number, batchSize: number, worldSize: number, dropRemainder: boolean): BatchDraws | undefined {
+  if (position >= length) return undefined;
+  if (worldSize === 1) return { end: length, refill: true };
+  const end = Math.min(length, position + batchSize);
+  if (dropRemainder && end - position < batchSize) return undefined;
+  return { end, refill: false };
+}
+
 /** Runs an async iterator up to `depth` items ahead of its consumer (depth 0: no read-ahead). */
 export async function* prefetch<T>(source: AsyncIterator<T>, depth: number): AsyncGenerator<T> {
   if (depth <= 0) {

@@ -8,6 +8,7 @@
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { checkBoolean, checkPositiveInt } from '../options.js';
+import { concatBytes } from '../util.js';
 import { epochDraws, resolvePlan, type PlanOptions } from './plan.js';
 import { findRecord, SlotWindow, type SlotOps } from './window.js';
 
@@ -67,15 +68,29 @@ function pack(n: number, size: number, record: (i: number) => number, content: (
 /** Records [first, end) of a chunk: the chunk decoded once (bypassing the cache), its records copied out. */
 async function loadSegment(file: IndexedFile, chunk: number, first: number, end: number): Promise<RecordBytes> {
   const { bytes } = await file.reader.decodeWith(chunk, {});
-  const contents: Uint8Array[] = [];
+  const { records, spans, tail, long } = file.records.chunkSpans(chunk);
+  // Spans are relative to the chunk's bytes followed by its tail.
+  const all = tail.length === 0 ? bytes : concatBytes([bytes, tail]);
+  const contents = new Array<Uint8Array | undefined>(end - first);
   let size = 0;
-  for (let r = first; r < end; r++) {
-    // A record longer than the stored tail is read through the reader.
-    const content = file.records.fromChunk(r, chunk, bytes) ?? (await file.records.get(r));
-    contents.push(content);
+  for (let k = 0; k < records.length; k++) {
+    if (records[k] < first || records[k] >= end) continue;
+    const content = file.records.content(all.subarray(spans[2 * k], spans[2 * k + 1]));
+    contents[records[k] - first] = content;
     size += content.length;
   }
-  return pack(end - first, size, (i) => first + i, (i) => contents[i]);
+  // A record longer than the stored tail is read through the reader.
+  for (const r of long) {
+    if (r < first || r >= end) continue;
+    const content = await file.records.get(r);
+    contents[r - first] = content;
+    size += content.length;
+  }
+  return pack(end - first, size, (i) => first + i, (i) => {
+    const content = contents[i];
+    if (content === undefined) throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${first + i} has no span in chunk ${chunk} (internal)`, { file: file.name });
+    return content;
+  });
 }
 
 /** The epoch's batches for `options` (validated as a dataset validates them: INVALID_OPTION naming the field). */

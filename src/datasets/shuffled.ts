@@ -6,7 +6,7 @@
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { checkBoolean, checkNonNegativeInt, checkPositiveInt } from '../options.js';
-import { BatchBuilder, prefetch, type Batch, type DatasetState } from './batch.js';
+import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type DatasetState } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
@@ -185,19 +185,11 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     return new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
   }
 
-  /**
-   * Draws per batch: with several ranks, each batch is the next batchSize draws (so all ranks yield the
-   * same number of batches even when records are skipped); with one, draws continue until the batch is
-   * full (skipped records are replaced).
-   */
-  private batchDraws(position: number, length: number): { end: number; refill: boolean } | undefined {
-    if (position >= length) return undefined;
-    if (this.worldSize === 1) return { end: length, refill: true };
-    const end = Math.min(length, position + this.batchSize);
-    if (this.dropRemainder && end - position < this.batchSize) return undefined;
-    return { end, refill: false };
+  private batchDraws(position: number, length: number): BatchDraws | undefined {
+    return batchDraws(position, length, this.batchSize, this.worldSize, this.dropRemainder);
   }
 
+  /** True when a refilled batch ends the epoch (empty, or short and dropped). */
   private finished(builder: BatchBuilder, refill: boolean): boolean {
     return refill && (builder.size === 0 || (this.dropRemainder && !builder.full));
   }
