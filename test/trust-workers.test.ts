@@ -105,18 +105,22 @@ describe('worker jobs carry only their own bytes', () => {
     }
   });
 
-  it('a file in memory: decode jobs carry their block, not the whole file', async () => {
+  it.each(['Uint8Array', 'Buffer'])('a file in memory (%s): decode jobs carry their block, not the whole file, and leave it intact', async (kind) => {
     const { runner, posted } = spy(pool);
-    const bytes = new Uint8Array(statSync(paths[0]).size + 1024);
     const { readFileSync } = await import('node:fs');
+    const content = readFileSync(paths[0]);
     // The file inside a larger buffer, as an embedder holding it in memory would have it.
-    bytes.set(readFileSync(paths[0]), 512);
-    const source = new MemorySource(bytes.subarray(512, bytes.length - 512), 'in-memory.csv.bz2');
+    const holder = kind === 'Buffer' ? Buffer.alloc(content.length + 1024) : new Uint8Array(content.length + 1024);
+    holder.set(content, 512);
+    const source = new MemorySource(holder.subarray(512, holder.length - 512), 'in-memory.csv.bz2');
     const file = await openIndexed(source, { records: 'csv', parallelism: 2, pool: runner });
     try {
       await drain(new ShuffledBatchDataset(file, { ...features, shuffle: 'chunked', seed: 3 }));
       expect(posted.length).toBeGreaterThan(4);
       for (const p of posted) expect(p.carried - p.own).toBe(0);
+      // Nothing of the caller's was moved (detached) to a worker.
+      expect(holder.buffer.byteLength).toBeGreaterThanOrEqual(content.length + 1024);
+      expect(Buffer.from(holder.subarray(512, holder.length - 512)).equals(content)).toBe(true);
     } finally {
       await file.close();
     }

@@ -71,8 +71,9 @@ export class RecordIndex {
       n++;
     }
     // Fresh arrays, fit to post to a worker: the tail is copied out of the tails section (a view into it
-    // would clone the whole loaded index file into every job).
-    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : tail.slice(), long };
+    // would clone the whole loaded index file into every job; `new Uint8Array(view)` copies, where a
+    // Buffer's `slice` would not).
+    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long };
   }
 
   /**

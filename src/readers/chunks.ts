@@ -290,7 +290,8 @@ function postable(bytes: Uint8Array, owned: boolean): { bytes: Uint8Array; trans
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   if (!(bytes.buffer instanceof ArrayBuffer) || (whole && !owned)) return { bytes, transfer: [] };
   if (whole) return { bytes, transfer: [bytes.buffer] };
-  const copy = bytes.slice();
+  // `new Uint8Array(view)` copies (a Buffer's `slice` would return another view of the same memory).
+  const copy = new Uint8Array(bytes);
   return { bytes: copy, transfer: [copy.buffer] };
 }
 
