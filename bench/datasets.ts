@@ -1,11 +1,15 @@
 /**
  * npm run bench:datasets — records/s of shuffled batches (exact, chunked; batch 256) with a decoded-chunk
- * cache under a tenth of the data, next to sequential reads of the same file in the same run; and
- * end-to-end tfjs training through fitDataset next to model.fit on the same rows from memory.
+ * cache under a tenth of the data, next to sequential reads of the same file in the same run; epochs on a
+ * freshly built index and on the same index loaded from disk (each in a process of its own, with its peak
+ * RSS and the bytes posted to the workers: a loaded index is what every real run uses); and end-to-end
+ * tfjs training through fitDataset next to model.fit on the same rows from memory.
  */
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { closeSharedPool, openIndexed, ShuffledBatchDataset, toTfDataset, type IndexedFile } from '../src/index.js';
+import { sharedPool } from '../src/workers/pool.js';
 import { benchData, fmt, machine, saveResult, table, timeMs, warm } from './common.js';
 
 const BATCH = 256;
@@ -76,6 +80,49 @@ async function fitComparison(file: IndexedFile): Promise<{ fitDatasetRps: number
   return { fitDatasetRps: records / (streamed / 1000), fitMemoryRps: records / (memory / 1000), fitDatasetMemoryRps: records / (memoryDataset / 1000) };
 }
 
+interface EpochRun {
+  status: string;
+  chunkedRps: number;
+  sequentialRps: number;
+  peakRssMB: number;
+  /** Bytes posted to the workers per job, and what those jobs' arrays needed. */
+  postedPerJob: number;
+  ownPerJob: number;
+}
+
+/** Child mode (`--epochs PATH fresh|loaded CACHEBYTES`): one chunked and one file-order epoch; prints an EpochRun. */
+async function epochsChild(path: string, how: string, cacheBytes: number): Promise<void> {
+  const file = await openIndexed(path, { records: 'csv', timeColumn: 'time', cacheBytes, rebuild: how === 'fresh' });
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  await warm(file.reader);
+  const pool = sharedPool();
+  const before = { ...pool.stats };
+  const chunkedRps = await batchesPerSecond(file, 'chunked');
+  const sequentialRps = await batchesPerSecond(file, false);
+  clearInterval(timer);
+  const jobs = Math.max(1, pool.stats.jobs - before.jobs);
+  const run: EpochRun = {
+    status: file.report.status,
+    chunkedRps,
+    sequentialRps,
+    peakRssMB: Math.max(peak, process.memoryUsage().rss) / 1e6,
+    postedPerJob: (pool.stats.postedBytes - before.postedBytes) / jobs,
+    ownPerJob: (pool.stats.ownBytes - before.ownBytes) / jobs,
+  };
+  await file.close();
+  await closeSharedPool();
+  console.log(JSON.stringify(run));
+}
+
+function epochsIn(path: string, how: 'fresh' | 'loaded', cacheBytes: number): EpochRun {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/datasets.ts', '--epochs', path, how, String(cacheBytes)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`epochs on a ${how} index of ${path} failed`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as EpochRun;
+}
+
 async function main(): Promise<void> {
   const data = benchData();
   const size = statSync(data.csv).size;
@@ -93,12 +140,23 @@ async function main(): Promise<void> {
     const sequential = await batchesPerSecond(file, false);
     const chunked = await batchesPerSecond(file, 'chunked');
     const exact = await batchesPerSecond(file, 'exact', EXACT_SECONDS);
-    const r = { rawRps: raw, sequentialRps: sequential, chunkedRps: chunked, exactRps: exact, chunkedVsSequential: chunked / sequential, chunkedVsRaw: chunked / raw };
+    // Fresh first: its child rebuilds and saves the index the loaded run then loads.
+    const fresh = epochsIn(path, 'fresh', cacheBytes);
+    const loaded = epochsIn(path, 'loaded', cacheBytes);
+    const r = { rawRps: raw, sequentialRps: sequential, chunkedRps: chunked, exactRps: exact, chunkedVsSequential: chunked / sequential, chunkedVsRaw: chunked / raw, fresh, loaded };
     result[format] = r;
     rows.push([format, 'sequential read of the records (decode only)', `${fmt(raw / 1000, 0)}k rec/s`, '']);
     rows.push([format, 'batches in file order (shuffle: false), parsed', `${fmt(sequential / 1000, 0)}k rec/s`, '1.00×']);
     rows.push([format, `chunked shuffle (K = 8), parsed`, `${fmt(chunked / 1000, 0)}k rec/s`, `${fmt(chunked / sequential, 2)}× (${fmt(chunked / raw, 2)}× the raw read)`]);
     rows.push([format, `exact shuffle, cache ${(cacheBytes / 1e6).toFixed(0)} MB (${EXACT_SECONDS} s sample)`, `${fmt(exact, 0)} rec/s`, `${fmt(exact / sequential, 4)}×`]);
+    for (const [label, e] of [
+      ['freshly built', fresh],
+      ['loaded from disk', loaded],
+    ] as const) {
+      const posted = `${fmt(e.postedPerJob / 1e3, 1)} kB posted per worker job (${fmt(e.ownPerJob / 1e3, 1)} kB needed)`;
+      rows.push([format, `chunked epoch, index ${label} (own process; peak RSS ${fmt(e.peakRssMB, 0)} MB; ${posted})`, `${fmt(e.chunkedRps / 1000, 0)}k rec/s`, `${fmt(e.chunkedRps / fresh.chunkedRps, 2)}× fresh`]);
+      rows.push([format, `file-order epoch, index ${label} (same process)`, `${fmt(e.sequentialRps / 1000, 0)}k rec/s`, `${fmt(e.sequentialRps / fresh.sequentialRps, 2)}× fresh`]);
+    }
     if (format === 'xz') {
       const fit = await fitComparison(file);
       result.fit = fit;
@@ -113,4 +171,6 @@ async function main(): Promise<void> {
   saveResult('datasets', result);
 }
 
-await main();
+const args = process.argv.slice(2);
+if (args[0] === '--epochs') await epochsChild(args[1], args[2], Number(args[3]));
+else await main();

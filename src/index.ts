@@ -19,7 +19,7 @@ export type { ScannedChunk } from './readers/scan.js';
 export type { UnitTable } from './readers/units.js';
 
 export { WorkerPool, configureSharedPool, closeSharedPool } from './workers/pool.js';
-export type { WorkerPoolOptions } from './workers/pool.js';
+export type { WorkerPoolOptions, PoolStats } from './workers/pool.js';
 
 export { cacheDir } from './index/location.js';
 
@@ -43,6 +43,10 @@ export type { TimeRangeOptions } from './datasets/time-range.js';
 export { SequentialStream } from './datasets/sequential.js';
 export type { SequentialOptions } from './datasets/sequential.js';
 export type { Batch, DatasetState } from './datasets/batch.js';
+export type { PlanIdentity } from './datasets/plan.js';
+export type { ShardPolicy } from './datasets/shard.js';
+export { sampleBatches } from './datasets/sample.js';
+export type { SampleOptions, SampleBatch } from './datasets/sample.js';
 export type { FeatureOptions, FieldRef } from './datasets/features.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
 export type { TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';

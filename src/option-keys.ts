@@ -75,6 +75,7 @@ export const SHUFFLED_OPTION_KEYS = {
   worldSize: true,
   state: true,
   prefetch: true,
+  shardPolicy: true,
 } as const satisfies Record<keyof ShuffledBatchOptions, true>;
 
 export const TIME_RANGE_OPTION_KEYS = {

@@ -1,5 +1,6 @@
 /** Batches: row-major typed arrays with their shapes, built row by row from parsed rows. */
 import type { ParsedRows } from './parse.js';
+import type { PlanIdentity } from './plan.js';
 
 export interface Batch {
   /** Features, row-major, shape `xsShape` ([rows, features], or [rows, steps, features] for windows). */
@@ -14,12 +15,18 @@ export interface Batch {
   size: number;
 }
 
-/** Where a dataset stands in its order: enough to resume exactly. */
+/** Where a dataset stands in its order: enough to resume exactly. Plain JSON. */
 export interface DatasetState {
   seed: number;
   epoch: number;
   /** Draws consumed from the epoch's order (this shard's), at a batch boundary. */
   position: number;
+  /**
+   * What the order was planned from (shuffle mode, world size, shard policy, window, the file's record
+   * count and layout hash): a state is refused by a dataset with another plan. Optional only so that
+   * states saved by earlier versions (without it) still load, unchecked.
+   */
+  plan?: PlanIdentity | undefined;
 }
 
 /** Accumulates rows into a batch of at most `capacity` rows. */
@@ -75,6 +82,25 @@ export class BatchBuilder {
       size: n,
     };
   }
+}
+
+/** The draws of a batch: up to `end` (position in the epoch), refilled after skipped records or not. */
+export interface BatchDraws {
+  end: number;
+  refill: boolean;
+}
+
+/**
+ * Draws of the batch starting at `position`, or undefined when the epoch is over. With several ranks, a
+ * batch is the next batchSize draws (skipped records leave it short), so every rank yields the same number
+ * of batches; with one, draws continue until the batch is full (skipped records are replaced).
+ */
+export function batchDraws(position: number, length: number, batchSize: number, worldSize: number, dropRemainder: boolean): BatchDraws | undefined {
+  if (position >= length) return undefined;
+  if (worldSize === 1) return { end: length, refill: true };
+  const end = Math.min(length, position + batchSize);
+  if (dropRemainder && end - position < batchSize) return undefined;
+  return { end, refill: false };
 }
 
 /** Runs an async iterator up to `depth` items ahead of its consumer (depth 0: no read-ahead). */

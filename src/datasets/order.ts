@@ -1,53 +1,30 @@
 /**
  * The order in which an epoch draws records, for each shuffle mode, as a pure function of
- * (seed, epoch, rank, worldSize) and the index: `exact` draws position rank + i * worldSize of a keyed
- * permutation of all records; `chunked` takes the shard's chunks in a permuted order and draws records
- * at random from a window of about K chunks (a shuffle buffer over whole chunks); `none` reads the
- * shard's chunks in file order.
+ * (seed, epoch, rank, worldSize, options) and the index: `exact` draws the rank's positions of a keyed
+ * permutation of all records; `chunked` takes the rank's segments (shard.ts) in the epoch's chunk order
+ * and draws records at random from a window of about K chunks (a shuffle buffer over whole chunks);
+ * `none` reads the rank's segments in file order.
  */
-import type { RecordIndex } from '../index/record-index.js';
 import { FeistelPermutation, hashInts, mulberry32 } from './permutation.js';
+import { exactPosition, recordsPerRank, shardSegments, type OrderParams, type Segment } from './shard.js';
 
-export type ShuffleMode = 'exact' | 'chunked' | 'none';
-
-export interface OrderParams {
-  mode: ShuffleMode;
-  seed: number;
-  epoch: number;
-  rank: number;
-  worldSize: number;
-  /** Window of chunks for `chunked`. */
-  windowChunks: number;
-}
-
-/** Records in this rank's shard of an `exact` epoch. */
-export function exactShardSize(records: number, rank: number, worldSize: number): number {
-  return records > rank ? Math.floor((records - rank - 1) / worldSize) + 1 : 0;
-}
+export type { OrderParams, ShuffleMode } from './shard.js';
 
 export class ExactOrder {
   private readonly permutation: FeistelPermutation;
   readonly length: number;
 
   constructor(
-    records: number,
+    private readonly records: number,
     private readonly params: OrderParams,
   ) {
     this.permutation = new FeistelPermutation(records, hashInts(params.seed, params.epoch, 0x5eed));
-    this.length = exactShardSize(records, params.rank, params.worldSize);
+    this.length = recordsPerRank(records, params.worldSize, params.shardPolicy);
   }
 
   at(i: number): number {
-    return this.permutation.at(this.params.rank + i * this.params.worldSize);
+    return this.permutation.at(exactPosition(i, this.records, this.params));
   }
-}
-
-/** The shard's chunks, in the order the epoch reads them. */
-export function shardChunks(chunks: number, params: OrderParams): number[] {
-  const out: number[] = [];
-  const permutation = params.mode === 'chunked' ? new FeistelPermutation(chunks, hashInts(params.seed, params.epoch, 0xc4)) : undefined;
-  for (let j = params.rank; j < chunks; j += params.worldSize) out.push(permutation === undefined ? j : permutation.at(j));
-  return out;
 }
 
 /**
@@ -55,6 +32,9 @@ export function shardChunks(chunks: number, params: OrderParams): number[] {
  * `onEnter` is called when a chunk enters the window (so its rows can be fetched ahead).
  */
 export class ChunkedOrder {
+  /** The rank's segments in reading order; a segment's place is its slot. */
+  readonly segments: Segment[];
+  /** Chunk of each slot. */
   readonly chunks: number[];
   readonly length: number;
   private readonly firsts: number[];
@@ -71,16 +51,15 @@ export class ChunkedOrder {
   loaded = 0;
 
   constructor(
-    records: RecordIndex,
+    /** The record index (its `firstRecord`: per chunk, the first record; length chunks + 1). */
+    records: { readonly firstRecord: ArrayLike<number> },
     private readonly params: OrderParams,
     private readonly onEnter: (slot: number) => void = () => {},
   ) {
-    this.chunks = shardChunks(records.firstRecord.length - 1, params);
-    this.firsts = this.chunks.map((c) => records.recordsOf(c).first);
-    this.counts = this.chunks.map((c) => {
-      const { first, end } = records.recordsOf(c);
-      return end - first;
-    });
+    this.segments = shardSegments(records.firstRecord, params);
+    this.chunks = this.segments.map((s) => s.chunk);
+    this.firsts = this.segments.map((s) => s.first);
+    this.counts = this.segments.map((s) => s.end - s.first);
     this.length = this.counts.reduce((a, b) => a + b, 0);
     this.shuffle = params.mode === 'chunked';
     const average = this.chunks.length === 0 ? 0 : this.length / this.chunks.length;
@@ -88,7 +67,7 @@ export class ChunkedOrder {
     this.random = mulberry32(hashInts(params.seed, params.epoch, params.rank, 0xb0f));
   }
 
-  /** Records in chunk slot s. */
+  /** Records in slot s. */
   count(slot: number): number {
     return this.counts[slot];
   }

@@ -2,6 +2,7 @@
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
+import type { SlotOps } from './window.js';
 
 export interface ChunkRows {
   rows: ParsedRows;
@@ -40,15 +41,30 @@ export function labelWidthOf(spec: ParseSpec): number {
   return spec.oneHot > 0 ? spec.oneHot : spec.labels.length;
 }
 
-/** Every record starting in `chunk`, parsed (the chunk is decoded and parsed in one worker job). */
-export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal): Promise<ChunkRows> {
+/**
+ * The records starting in `chunk`, parsed (the chunk is decoded and parsed in one worker job); only those
+ * in [range.first, range.end) when a range is given (a chunk's share of a shard).
+ */
+export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal, range?: { first: number; end: number }): Promise<ChunkRows> {
   // A loaded index's tail is checked against the data once before use (else the record is read whole).
   await file.records.verifyTail(chunk);
-  const { records, spans, tail, long } = file.records.chunkSpans(chunk);
-  const { first, end } = file.records.recordsOf(chunk);
+  const all = file.records.chunkSpans(chunk);
+  const whole = file.records.recordsOf(chunk);
+  const first = range?.first ?? whole.first;
+  const end = range?.end ?? whole.end;
+  let { records, spans } = all;
+  if (range !== undefined) {
+    let lo = 0;
+    while (lo < records.length && records[lo] < first) lo++;
+    let hi = lo;
+    while (hi < records.length && records[hi] < end) hi++;
+    records = records.slice(lo, hi);
+    spans = spans.slice(2 * lo, 2 * hi);
+  }
+  const long = all.long.filter((r) => r >= first && r < end);
   let rows = emptyRows();
   if (records.length > 0) {
-    const decoded = await file.reader.decodeWith(chunk, { parse: { spec, spans, records, tail } }, signal);
+    const decoded = await file.reader.decodeWith(chunk, { parse: { spec, spans, records, tail: all.tail } }, signal);
     if (decoded.parsed === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
     rows = decoded.parsed;
   }
@@ -85,4 +101,35 @@ export async function loadRecordRows(file: IndexedFile, numbers: ArrayLike<numbe
   const result = await file.reader.runner.run({ op: 'parse', bytes, spans, records, spec }, signal, [bytes.buffer]);
   if (result.parsed === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
   return result.parsed;
+}
+
+/**
+ * Parsed rows as a window holds them (window.ts): rows in record order, found by binary search, compacted
+ * to the records still to draw.
+ */
+export function parsedRowsOps(features: number, labelWidth: number): SlotOps<ParsedRows> {
+  return {
+    held: (rows) => rows.rows,
+    bytes: (rows) => rows.features.byteLength + rows.labels.byteLength + rows.records.byteLength,
+    compact(rows, keep) {
+      let n = 0;
+      for (let r = 0; r < rows.rows; r++) if (keep(rows.records[r])) n++;
+      const out: ParsedRows = {
+        features: new Float32Array(n * features),
+        labels: rows.labels instanceof Int32Array ? new Int32Array(n * labelWidth) : new Float32Array(n * labelWidth),
+        records: new Float64Array(n),
+        rows: n,
+        skipped: rows.skipped,
+        skippedExamples: rows.skippedExamples,
+      };
+      let k = 0;
+      for (let r = 0; r < rows.rows; r++) {
+        if (!keep(rows.records[r])) continue;
+        out.features.set(rows.features.subarray(r * features, (r + 1) * features), k * features);
+        out.labels.set(rows.labels.subarray(r * labelWidth, (r + 1) * labelWidth), k * labelWidth);
+        out.records[k++] = rows.records[r];
+      }
+      return out;
+    },
+  };
 }

@@ -1,19 +1,21 @@
 /**
  * ShuffledBatchDataset: mini-batches of parsed records, re-iterable (one pass = one epoch, each pass a
- * new epoch), in `exact`, `chunked` or file order, sharded by rank, resumable from a three-number
- * state, with batches prepared ahead of the consumer.
+ * new epoch), in `exact`, `chunked` or file order, sharded by rank into equal shards (shard.ts),
+ * resumable from a small state, with batches prepared ahead of the consumer.
  */
-import { invalidOption } from '../errors.js';
+import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { SHUFFLED_OPTION_KEYS } from '../option-keys.js';
-import { BatchBuilder, prefetch, type Batch, type DatasetState } from './batch.js';
+import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type DatasetState } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
-import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from './order.js';
+import { ChunkedOrder, ExactOrder } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
-import { labelWidthOf, loadChunkRows, loadRecordRows, type ChunkRows } from './rows.js';
+import { labelWidthOf, loadChunkRows, loadRecordRows, parsedRowsOps } from './rows.js';
+import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
+import { recordsPerRank, type OrderParams, type ShardPolicy, type ShuffleMode } from './shard.js';
+import { findRecord, SlotWindow } from './window.js';
 import type { SkipTally } from './skips.js';
-import { settle, unwrap, type Settled } from '../util.js';
 
 export interface ShuffledBatchOptions extends FeatureOptions {
   /** Rows per batch. Default 32. */
@@ -37,10 +39,23 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   repeat?: boolean;
   /** Epoch of the first iteration. Default 0. */
   epoch?: number;
-  /** This process's shard and the number of shards. Default 0 of 1. */
+  /**
+   * This process's shard and the number of shards. Default 0 of 1. Every rank draws the same number of
+   * records per epoch, so ranks yield the same number of batches (see `shardPolicy`); a world size above
+   * the file's record count is refused (`INVALID_OPTION`).
+   */
   rank?: number;
   worldSize?: number;
-  /** Resume from `state()` of an earlier dataset over the same file and options. */
+  /**
+   * How shards of unequal size are made equal when worldSize does not divide the record count:
+   * `'pad'` (default) repeats one record in the shards one short, `'drop'` leaves one record out of the
+   * shards one over (as PyTorch's DistributedSampler with drop_last false / true).
+   */
+  shardPolicy?: ShardPolicy;
+  /**
+   * Resume from `state()` of an earlier dataset over the same file and options; a state saved under
+   * another plan (other file, world size, shuffle mode, window or shard policy) is refused.
+   */
   state?: DatasetState;
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
@@ -61,6 +76,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   readonly seed: number;
   readonly rank: number;
   readonly worldSize: number;
+  readonly shardPolicy: ShardPolicy;
   private epochNow: number;
   private position: number;
   private readonly windowChunks: number;
@@ -74,6 +90,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   skippedExamples: Array<{ record: number; reason: string }> = [];
   /** This epoch's skips, for the warning at its end (options.onWarning). */
   private readonly skips: SkipTally;
+  /**
+   * The most bytes of parsed rows a chunked (or file-order) epoch's window held at once, over the
+   * epochs run so far: about twice the rows of the records left in the window (K chunks' worth), plus
+   * the chunks read ahead (window.ts).
+   */
+  peakWindowBytes = 0;
+  private planId: PlanIdentity | undefined;
 
   constructor(
     readonly file: IndexedFile,
@@ -86,23 +109,34 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     this.labelNames = compiled.labelNames;
     this.skips = compiled.skips;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
-    const shuffle = options.shuffle ?? 'chunked';
-    if (shuffle !== 'exact' && shuffle !== 'chunked' && shuffle !== false) throw invalidOption('shuffle', "'exact', 'chunked' or false", shuffle);
-    this.mode = shuffle === false ? 'none' : shuffle;
     const state = options.state;
-    this.seed = state?.seed ?? options.seed ?? 0;
-    if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
-    this.windowChunks = checkPositiveInt('windowChunks', options.windowChunks ?? 8);
+    const params = resolvePlan(file, { ...options, seed: state?.seed ?? options.seed, epoch: state?.epoch ?? options.epoch });
+    this.mode = params.mode;
+    this.seed = params.seed;
+    this.windowChunks = params.windowChunks;
+    this.worldSize = params.worldSize;
+    this.rank = params.rank;
+    this.shardPolicy = params.shardPolicy ?? 'pad';
+    this.epochNow = params.epoch;
     this.dropRemainder = checkBoolean('dropRemainder', options.dropRemainder ?? false);
     this.epochs = checkPositiveInt('epochs', options.epochs ?? 1);
     this.repeat = checkBoolean('repeat', options.repeat ?? false);
-    this.worldSize = checkPositiveInt('worldSize', options.worldSize ?? 1);
-    this.rank = checkNonNegativeInt('rank', options.rank ?? 0);
-    if (this.rank >= this.worldSize) throw invalidOption('rank', `below worldSize (${this.worldSize})`, this.rank);
-    this.epochNow = checkNonNegativeInt('epoch', state?.epoch ?? options.epoch ?? 0);
     this.position = checkNonNegativeInt('state.position', state?.position ?? 0);
+    if (state !== undefined) {
+      // A state without a plan comes from a version that did not save one: it cannot be checked.
+      if (state.plan !== undefined) checkPlan(state.plan, this.plan());
+      if (this.position > this.recordsPerEpoch) {
+        throw new SeekdataError('INVALID_OPTION', `options.state.position ${this.position} is past the end of the epoch (${this.recordsPerEpoch} records per rank)`);
+      }
+    }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
     this.lookahead = Math.max(2, file.reader.parallelism * 2);
+  }
+
+  /** What identifies this dataset's plan (saved in `state()`, checked when resuming). */
+  plan(): PlanIdentity {
+    this.planId ??= planIdentity(this.file, this.params(0));
+    return { ...this.planId };
   }
 
   /** The epoch the next iteration (or the current one) is in. */
@@ -118,29 +152,33 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
 
   /** Where the dataset stands: pass it as `options.state` to a new dataset to continue exactly here. */
   state(): DatasetState {
-    return { seed: this.seed, epoch: this.epochNow, position: this.position };
+    return { seed: this.seed, epoch: this.epochNow, position: this.position, plan: this.plan() };
   }
 
   private params(epoch: number): OrderParams {
-    return { mode: this.mode, seed: this.seed, epoch, rank: this.rank, worldSize: this.worldSize, windowChunks: this.windowChunks };
+    return { mode: this.mode, seed: this.seed, epoch, rank: this.rank, worldSize: this.worldSize, windowChunks: this.windowChunks, shardPolicy: this.shardPolicy };
   }
 
-  /** Records this rank draws per epoch. */
+  /** Records this rank draws per epoch: the same on every rank (padding repeats included). */
   get recordsPerEpoch(): number {
-    if (this.mode === 'exact') return new ExactOrder(this.file.records.count, this.params(0)).length;
-    return new ChunkedOrder(this.file.records, this.params(0)).length;
+    return recordsPerRank(this.file.records.count, this.worldSize, this.shardPolicy);
+  }
+
+  /**
+   * Batches per epoch. With worldSize > 1 a batch is the next batchSize draws (shorter where records are
+   * skipped), so every rank yields exactly this many; with one rank, batches are refilled after skipped
+   * records, so there can be fewer.
+   */
+  get batchesPerEpoch(): number {
+    const n = this.recordsPerEpoch;
+    return this.dropRemainder ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** Record numbers of an epoch in the order drawn (this rank's shard); for inspection and tests. */
   order(epoch = this.epochNow): Uint32Array {
-    const params = this.params(epoch);
-    if (this.mode === 'exact') {
-      const order = new ExactOrder(this.file.records.count, params);
-      return Uint32Array.from({ length: order.length }, (_, i) => order.at(i));
-    }
-    const order = new ChunkedOrder(this.file.records, params);
-    const out = new Uint32Array(order.length);
-    for (let i = 0; i < out.length; i++) out[i] = order.next()?.record ?? 0;
+    const draws = epochDraws(this.file, this.params(epoch));
+    const out = new Uint32Array(draws.length);
+    for (let i = 0; i < out.length; i++) out[i] = draws.next()?.record ?? 0;
     return out;
   }
 
@@ -154,47 +192,61 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     return new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
   }
 
+  private batchDraws(position: number, length: number): BatchDraws | undefined {
+    return batchDraws(position, length, this.batchSize, this.worldSize, this.dropRemainder);
+  }
+
+  /** True when a refilled batch ends the epoch (empty, or short and dropped). */
+  private finished(builder: BatchBuilder, refill: boolean): boolean {
+    return refill && (builder.size === 0 || (this.dropRemainder && !builder.full));
+  }
+
   private async *exactEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
     const order = new ExactOrder(this.file.records.count, this.params(epoch));
     let position = start;
-    while (position < order.length) {
+    for (;;) {
+      const batch = this.batchDraws(position, order.length);
+      if (batch === undefined) return;
       const builder = this.builder();
-      // Skipped records leave a batch short: draw again for the shortfall.
-      while (!builder.full && position < order.length) {
-        const want = Math.min(this.batchSize - builder.size, order.length - position);
+      while (!builder.full && position < batch.end) {
+        const want = Math.min(this.batchSize - builder.size, batch.end - position);
         const numbers = Array.from({ length: want }, (_, k) => order.at(position + k));
         position += want;
         const rows = await loadRecordRows(this.file, numbers, this.spec);
         this.noteSkipped(rows);
         for (let r = 0; r < rows.rows; r++) builder.add(rows, r);
+        if (!batch.refill) break;
       }
-      if (builder.size === 0 || (this.dropRemainder && !builder.full)) return;
+      if (this.finished(builder, batch.refill)) return;
       yield { batch: builder.build(), position };
     }
   }
 
   private async *chunkEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
-    // Per chunk slot (its place in the epoch's chunk order): the pending job, the rows once ready, and
-    // how many of its records are still to be drawn (its rows are dropped at zero).
-    const jobs: Array<Promise<Settled<ChunkRows>> | undefined> = [];
-    const ready: Array<ChunkRows | undefined> = [];
+    // The window holds each slot's parsed rows (not the reader's cache), compacted as records are drawn;
+    // loads[slot] settles once its rows are in the window (or failed).
+    const loads: Array<Promise<void> | undefined> = [];
+    const failures = new Map<number, unknown>();
     let replaying = start > 0;
-    const startJob = (slot: number): void => {
-      if (slot >= order.chunks.length || jobs[slot] !== undefined || ready[slot] !== undefined || remaining[slot] === 0) return;
-      jobs[slot] = settle(loadChunkRows(this.file, order.chunks[slot], this.spec));
+    const startLoad = (slot: number): void => {
+      if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+      const segment = order.segments[slot];
+      loads[slot] = loadChunkRows(this.file, segment.chunk, this.spec, undefined, segment).then(
+        (rows) => {
+          this.noteSkipped(rows.rows);
+          window.put(slot, rows.rows);
+        },
+        (error: unknown) => {
+          failures.set(slot, error);
+        },
+      );
     };
     const order: ChunkedOrder = new ChunkedOrder(this.file.records, this.params(epoch), (slot) => {
       if (replaying) return;
       // Fetch ahead: the chunks that enter the window next are decoded and parsed while this one is used.
-      for (let s = slot; s < slot + this.lookahead; s++) startJob(s);
+      for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
     });
-    const remaining = Int32Array.from(order.chunks, (_, slot) => order.count(slot));
-    const consume = (slot: number): void => {
-      if (--remaining[slot] === 0) {
-        jobs[slot] = undefined;
-        ready[slot] = undefined;
-      }
-    };
+    const window = new SlotWindow(order.segments, parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec)));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
     // fetch the chunks still in the window.
     let position = 0;
@@ -202,34 +254,36 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
       const draw = order.next();
       if (draw === undefined) break;
       position++;
-      consume(draw.slot);
+      window.draw(draw.slot, draw.record);
     }
     if (replaying) {
       replaying = false;
-      for (const slot of order.pendingSlots()) startJob(slot);
+      for (const slot of order.pendingSlots()) startLoad(slot);
     }
-    const rowsOf = async (slot: number): Promise<ChunkRows> => {
-      startJob(slot);
-      const job = jobs[slot];
-      if (job === undefined) throw new Error(`internal: no job for chunk slot ${slot}`);
-      const rows = unwrap(await job);
-      ready[slot] = rows;
-      jobs[slot] = undefined;
-      this.noteSkipped(rows.rows);
+    const rowsOf = async (slot: number): Promise<ParsedRows> => {
+      startLoad(slot);
+      await loads[slot];
+      const failure = failures.get(slot);
+      if (failure !== undefined) throw failure;
+      const rows = window.get(slot);
+      if (rows === undefined) throw new Error(`internal: no rows for chunk slot ${slot}`);
       return rows;
     };
     for (;;) {
+      const batch = this.batchDraws(position, order.length);
+      if (batch === undefined) return;
       const builder = this.builder();
-      while (!builder.full) {
+      while (!builder.full && position < batch.end) {
         const draw = order.next();
         if (draw === undefined) break;
         position++;
-        const rows = ready[draw.slot] ?? (await rowsOf(draw.slot));
-        const row = rows.rowOf[draw.record - rows.first];
-        if (row >= 0) builder.add(rows.rows, row);
-        consume(draw.slot);
+        const rows = window.get(draw.slot) ?? (await rowsOf(draw.slot));
+        const row = findRecord(rows.records, draw.record, rows.rows);
+        if (row >= 0) builder.add(rows, row);
+        window.draw(draw.slot, draw.record);
       }
-      if (builder.size === 0 || (this.dropRemainder && !builder.full)) return;
+      this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
+      if (this.finished(builder, batch.refill)) return;
       yield { batch: builder.build(), position };
     }
   }

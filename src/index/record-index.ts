@@ -138,7 +138,10 @@ export class RecordIndex {
       spans[2 * n + 1] = Math.min(spanEnd, available);
       n++;
     }
-    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail ?? new Uint8Array(0), long };
+    // Fresh arrays, fit to post to a worker: the tail is copied out of the tails section (a view into it
+    // would clone the whole loaded index file into every job; `new Uint8Array(view)` copies, where a
+    // Buffer's `slice` would not).
+    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long };
   }
 
   /**

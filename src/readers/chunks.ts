@@ -126,13 +126,14 @@ export class ChunkDecoder {
     if (units.format === 'plain') {
       const bytes = await this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
       if (parse !== undefined) {
-        const all = parse.tail.length === 0 ? bytes : concatBytes([bytes, parse.tail]);
-        const result = await this.runner.run({ op: 'parse', bytes: all, spans: parse.spans, records: parse.records, spec: parse.spec }, signal, movable(all));
+        // Joined to the tail, the bytes are a fresh array of ours (moved); alone, they are the source's.
+        const all = parse.tail.length === 0 ? postable(bytes, false) : postable(concatBytes([bytes, parse.tail]), true);
+        const result = await this.runner.run({ op: 'parse', bytes: all.bytes, spans: parse.spans, records: parse.records, spec: parse.spec }, signal, all.transfer);
         return { bytes: new Uint8Array(0), parsed: result.parsed };
       }
       if (analyze === undefined) return { bytes };
-      // Fresh bytes from the source: move them to the worker and back instead of copying.
-      const result = await this.runner.run({ op: 'analyze', bytes, analyze }, signal, movable(bytes));
+      const post = postable(bytes, false);
+      const result = await this.runner.run({ op: 'analyze', bytes: post.bytes, analyze }, signal, post.transfer);
       return { bytes: result.bytes, analysis: result.analysis };
     }
     if (isBigUnit(units, u, this.layout.big)) {
@@ -146,10 +147,11 @@ export class ChunkDecoder {
     if (units.format === 'bzip2') {
       const first = Math.floor(units.cStart[u] / 8);
       const end = Math.min(this.source.size, Math.ceil(units.cEnd[u] / 8));
-      const data = await this.source.read(first, end - first);
+      const { bytes: data, transfer } = postable(await this.source.read(first, end - first), false);
       const result = await this.runner.run(
-        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze, parse },
+        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze, parse: postableParse(parse) },
         signal,
+        transfer,
       );
       const decodedLength = parse === undefined ? result.bytes.length : expected;
       if (decodedLength !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
@@ -162,15 +164,16 @@ export class ChunkDecoder {
       return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
     }
     const offset = units.cStart[u];
-    const data = await this.source.read(offset, units.cEnd[u] - offset);
+    const { bytes: data, transfer } = postable(await this.source.read(offset, units.cEnd[u] - offset), false);
     const result = await this.runner.run(
       {
         op: 'decode',
         task: { kind: 'xz', block: { data, offset, unpaddedSize: units.param[u], uncompressedSize: expected, checkType: units.kind[u], file } },
         analyze,
-        parse,
+        parse: postableParse(parse),
       },
       signal,
+      transfer,
     );
     return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
   }
@@ -278,7 +281,22 @@ function takeBytes(cursor: Cursor, n: number): Uint8Array {
   return out;
 }
 
-/** The buffer of a fresh array that owns all of it, to move to a worker; none for views into shared buffers. */
-function movable(bytes: Uint8Array): ArrayBuffer[] {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : [];
+/**
+ * Bytes to post to a worker, and the buffers to move with them. Posting a view clones its whole buffer (a
+ * view into a MemorySource's file or a loaded index would drag all of it along), so a view into a larger
+ * buffer is copied out and the copy moved. An array that owns its buffer is moved when `owned` (a fresh
+ * array of ours that nobody else holds), else cloned: a source's arrays may be shared (MemorySource).
+ */
+function postable(bytes: Uint8Array, owned: boolean): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  if (!(bytes.buffer instanceof ArrayBuffer) || (whole && !owned)) return { bytes, transfer: [] };
+  if (whole) return { bytes, transfer: [bytes.buffer] };
+  // `new Uint8Array(view)` copies (a Buffer's `slice` would return another view of the same memory).
+  const copy = new Uint8Array(bytes);
+  return { bytes: copy, transfer: [copy.buffer] };
+}
+
+/** The parse part of a job with its tail fit to post (spans and records are fresh arrays of the record index). */
+function postableParse(parse: ChunkParse | undefined): ChunkParse | undefined {
+  return parse === undefined ? undefined : { ...parse, tail: postable(parse.tail, false).bytes };
 }

@@ -10,6 +10,7 @@ import { SeekdataError } from '../errors.js';
 import { checkKnownKeys } from '../options.js';
 import { WORKER_POOL_OPTION_KEYS } from '../option-keys.js';
 import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob } from './jobs.js';
+import { footprint, leanCopy } from './message.js';
 
 export interface JobRunner {
   /** Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. */
@@ -47,9 +48,25 @@ export interface WorkerPoolOptions {
   execArgv?: string[];
 }
 
+/** What a pool has posted (see `WorkerPool.stats`). */
+export interface PoolStats {
+  /** Jobs posted to the workers. */
+  jobs: number;
+  /** Bytes those jobs' typed arrays viewed (what the workers needed). */
+  ownBytes: number;
+  /** Bytes of the ArrayBuffers actually posted (copied or moved): about `ownBytes` when all is well. */
+  postedBytes: number;
+  /**
+   * Jobs that reached a view into a much larger buffer, which the pool copied out before posting (posting
+   * the view would have cloned the whole buffer). seekdata's own jobs never do; a count above 0 is a bug.
+   */
+  leanCopies: number;
+}
+
 export class WorkerPool implements JobRunner {
   private readonly piscina: Piscina;
   readonly size: number;
+  readonly stats: PoolStats = { jobs: 0, ownBytes: 0, postedBytes: 0, leanCopies: 0 };
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -78,7 +95,18 @@ export class WorkerPool implements JobRunner {
       // started runs to its end; callers check their signal between jobs and drop the result.
       const options: { transferList?: ArrayBuffer[] } = {};
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
-      const running = this.piscina.run(job, options) as Promise<JobResponse>;
+      // The guard: never post a view of a large buffer (it would clone all of it into the worker).
+      let message = job;
+      let size = footprint(job);
+      if (size.oversized > 0) {
+        this.stats.leanCopies++;
+        message = leanCopy(job);
+        size = footprint(message);
+      }
+      this.stats.jobs++;
+      this.stats.ownBytes += size.own;
+      this.stats.postedBytes += size.carried;
+      const running = this.piscina.run(message, options) as Promise<JobResponse>;
       this.inflight.add(running);
       try {
         response = await running;

@@ -1,6 +1,7 @@
 /** The dataset commands: sample (shuffled batch orders) and export (a time range as Arrow). */
 import { timeRangeToArrow, writeArrowFile } from '../../datasets/arrow.js';
-import { ChunkedOrder, ExactOrder, type OrderParams, type ShuffleMode } from '../../datasets/order.js';
+import { sampleBatches, type SampleOptions } from '../../datasets/sample.js';
+import { worldSizeProblem } from '../../datasets/shard.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { writeOut, type CliIo } from '../context.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../records-open.js';
@@ -8,7 +9,7 @@ import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../re
 export const sampleSpec: CommandSpec = {
   name: 'sample',
   summary: 'Print the batches a shuffled dataset draws from FILE: record numbers (--indices) or the records.',
-  usage: 'seekdata sample FILE --batch-size B [--seed S] [--epoch E] [--shuffle exact|chunked|none] [--rank R --world-size W] [--batches N] [--indices]',
+  usage: 'seekdata sample FILE --batch-size B [--seed S] [--epoch E] [--shuffle exact|chunked|none] [--rank R --world-size W] [--shard-policy pad|drop] [--batches N] [--indices]',
   options: {
     ...COMMON_OPTIONS,
     ...RECORD_OPTIONS,
@@ -19,6 +20,7 @@ export const sampleSpec: CommandSpec = {
     'window-chunks': { type: 'string' },
     rank: { type: 'string' },
     'world-size': { type: 'string' },
+    'shard-policy': { type: 'string' },
     batches: { type: 'string' },
     indices: { type: 'boolean' },
   },
@@ -28,10 +30,11 @@ export const sampleSpec: CommandSpec = {
     ['--epoch E', 'epoch (default 0): each epoch has its own order'],
     ['--shuffle MODE', 'exact (uniform), chunked (default: random chunks, shuffled within a window), none'],
     ['--window-chunks K', 'chunks in the chunked shuffle window (default 8)'],
-    ['--rank R, --world-size W', 'print shard R of W (default 0 of 1)'],
+    ['--rank R, --world-size W', 'print shard R of W (default 0 of 1): the same shards as a dataset, equal in size'],
+    ['--shard-policy P', 'pad (default: shards one short repeat a record) or drop (shards one over leave one out)'],
     ['--batches N', 'stop after N batches (default: the whole epoch)'],
     ['--indices', 'print record numbers, one batch per line'],
-    ['--json', 'print {batch, records, text} objects, one per line'],
+    ['--json', 'print {batch, records, text} objects, one per line (text null and base64 set for records that are not UTF-8)'],
     ...RECORD_HELP,
     ...COMMON_HELP,
   ],
@@ -40,6 +43,23 @@ export const sampleSpec: CommandSpec = {
   maxPositionals: 1,
 };
 
+/** Record bytes as JSON: text when they are valid UTF-8; otherwise text null and the exact bytes in base64. */
+function jsonRecords(records: Uint8Array[]): { text: Array<string | null>; base64?: Array<string | null> } {
+  // fatal: invalid UTF-8 is not replaced by U+FFFD; ignoreBOM: a byte-order mark stays in the text.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let base64: Array<string | null> | undefined;
+  const text = records.map((r, k) => {
+    try {
+      return decoder.decode(r);
+    } catch {
+      base64 ??= records.map(() => null);
+      base64[k] = Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('base64');
+      return null;
+    }
+  });
+  return base64 === undefined ? { text } : { text, base64 };
+}
+
 export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const batchSize = intFlag(flags, 'batch-size', { min: 1 }) ?? 32;
   const mode = stringFlag(flags, 'shuffle') ?? 'chunked';
@@ -47,48 +67,45 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
   const worldSize = intFlag(flags, 'world-size', { min: 1 }) ?? 1;
   const rank = intFlag(flags, 'rank', { min: 0 }) ?? 0;
   if (rank >= worldSize) throw new UsageError(`--rank must be below --world-size (${worldSize}), got ${rank}`);
-  const params: OrderParams = {
-    mode: mode as ShuffleMode,
+  const shardPolicy = stringFlag(flags, 'shard-policy') ?? 'pad';
+  if (shardPolicy !== 'pad' && shardPolicy !== 'drop') throw new UsageError(`--shard-policy must be pad or drop, got ${JSON.stringify(shardPolicy)}`);
+  const options: SampleOptions = {
+    batchSize,
+    shuffle: mode === 'none' ? false : mode,
     seed: intFlag(flags, 'seed') ?? 0,
     epoch: intFlag(flags, 'epoch', { min: 0 }) ?? 0,
     rank,
     worldSize,
+    shardPolicy,
     windowChunks: intFlag(flags, 'window-chunks', { min: 1 }) ?? 8,
+    // The order needs only the index: nothing is decoded unless records are printed.
+    records: flags.indices !== true,
   };
   const limit = intFlag(flags, 'batches', { min: 0 }) ?? Infinity;
   const file = await openForRecords(io, flags, path);
   try {
-    // The order needs only the index: nothing is decoded unless records are printed.
-    let draw: () => number | undefined;
-    if (params.mode === 'exact') {
-      const order = new ExactOrder(file.records.count, params);
-      let i = 0;
-      draw = () => (i < order.length ? order.at(i++) : undefined);
-    } else {
-      const order = new ChunkedOrder(file.records, params);
-      draw = () => order.next()?.record;
-    }
-    const decoder = new TextDecoder();
-    for (let b = 0; b < limit; b++) {
-      const numbers: number[] = [];
-      for (let k = 0; k < batchSize; k++) {
-        const r = draw();
-        if (r === undefined) break;
-        numbers.push(r);
-      }
-      if (numbers.length === 0) break;
-      if (flags.indices === true && flags.json !== true) {
+    const problem = worldSizeProblem(path, file.records.count, worldSize, '--world-size');
+    if (problem !== undefined) throw new UsageError(problem);
+    if (limit === 0) return;
+    for await (const { batch, numbers, records } of sampleBatches(file, options)) {
+      if (flags.json === true) {
+        await writeOut(io.stdout, JSON.stringify({ batch, records: numbers, ...(flags.indices === true ? {} : jsonRecords(records)) }) + '\n');
+      } else if (flags.indices === true) {
         await writeOut(io.stdout, numbers.join(' ') + '\n');
-        continue;
+      } else {
+        // The records' bytes as they are in the file, each followed by a newline.
+        const parts: Uint8Array[] = [Buffer.from(`# batch ${batch}: records ${numbers.join(' ')}\n`)];
+        for (const r of records) parts.push(r, NEWLINE);
+        await writeOut(io.stdout, Buffer.concat(parts));
       }
-      const records = flags.indices === true ? [] : (await file.records.getMany(numbers)).map((r) => decoder.decode(r));
-      if (flags.json === true) await writeOut(io.stdout, JSON.stringify({ batch: b, records: numbers, ...(flags.indices === true ? {} : { text: records }) }) + '\n');
-      else await writeOut(io.stdout, `# batch ${b}: records ${numbers.join(' ')}\n${records.join('\n')}\n`);
+      if (batch + 1 >= limit) break;
     }
   } finally {
     await file.close();
   }
 }
+
+const NEWLINE = Uint8Array.of(0x0a);
 
 export const exportSpec: CommandSpec = {
   name: 'export',

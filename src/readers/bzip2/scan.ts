@@ -75,8 +75,9 @@ class CandidateFinder {
       if (end <= from || w.start >= to) continue;
       parts.push(w.bytes.subarray(Math.max(0, from - w.start), Math.min(w.bytes.length, to - w.start)));
     }
-    // A copy: the task's bytes go to a worker, and windows are dropped as the walk moves on.
-    return parts.length === 1 ? parts[0].slice() : concatBytes(parts);
+    // A copy: the task's bytes go to a worker, and windows are dropped as the walk moves on. (`new
+    // Uint8Array(view)` copies; a Buffer's `slice`, from a MemorySource over a Buffer, would not.)
+    return parts.length === 1 ? new Uint8Array(parts[0]) : concatBytes(parts);
   }
 
   /** Drops the windows that end before byte `at` (the walk will not need them again). */

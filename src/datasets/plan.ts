@@ -1,0 +1,123 @@
+/**
+ * One place that turns order options into an epoch's plan, for every consumer of orders: the datasets and
+ * `sampleBatches` (the `sample` command) validate the same options the same way, identify the plan the
+ * same way (what a saved state must match), and draw from the same orders (order.ts, shard.ts).
+ */
+import { invalidOption, SeekdataError } from '../errors.js';
+import type { IndexedFile } from '../index/indexed-file.js';
+import { checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
+import { ChunkedOrder, ExactOrder } from './order.js';
+import { hashInts } from './permutation.js';
+import { worldSizeProblem, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
+
+/** The options that shape an epoch's order (see ShuffledBatchOptions for each). */
+export interface PlanOptions {
+  shuffle?: 'exact' | 'chunked' | false | undefined;
+  seed?: number | undefined;
+  epoch?: number | undefined;
+  windowChunks?: number | undefined;
+  rank?: number | undefined;
+  worldSize?: number | undefined;
+  shardPolicy?: ShardPolicy | undefined;
+}
+
+/** Validated order parameters (for `epoch`; change it per epoch). Throws INVALID_OPTION naming the field. */
+export function resolvePlan(file: IndexedFile, options: PlanOptions): OrderParams {
+  const shuffle = options.shuffle ?? 'chunked';
+  if (shuffle !== 'exact' && shuffle !== 'chunked' && shuffle !== false) throw invalidOption('shuffle', "'exact', 'chunked' or false", shuffle);
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw invalidOption('seed', 'an integer', seed);
+  const worldSize = checkPositiveInt('worldSize', options.worldSize ?? 1);
+  const rank = checkNonNegativeInt('rank', options.rank ?? 0);
+  if (rank >= worldSize) throw invalidOption('rank', `below worldSize (${worldSize})`, rank);
+  const problem = worldSizeProblem(file.name, file.records.count, worldSize, 'options.worldSize');
+  if (problem !== undefined) throw new SeekdataError('INVALID_OPTION', problem, { file: file.name });
+  return {
+    mode: shuffle === false ? 'none' : shuffle,
+    seed,
+    epoch: checkNonNegativeInt('epoch', options.epoch ?? 0),
+    rank,
+    worldSize,
+    windowChunks: checkPositiveInt('windowChunks', options.windowChunks ?? 8),
+    shardPolicy: checkOneOf('shardPolicy', options.shardPolicy ?? 'pad', ['pad', 'drop'] as const),
+  };
+}
+
+/**
+ * What a saved `state` must match to resume: the options that shape the plan, and the file it was made
+ * on (a hash of its layout: sizes, record counts per chunk, block checks). Small and JSON-able.
+ */
+export interface PlanIdentity {
+  shuffle: ShuffleMode;
+  worldSize: number;
+  shardPolicy: ShardPolicy;
+  /** Chunks in the window (chunked only; 0 otherwise). */
+  windowChunks: number;
+  /** Records in the file. */
+  records: number;
+  /** 8 hex digits identifying the file's layout. */
+  file: string;
+}
+
+/** A hash of arrays of numbers, as 8 hex digits. */
+function hashArrays(arrays: Array<ArrayLike<number>>): string {
+  let h = 0x51ed;
+  for (const array of arrays) {
+    h = hashInts(h, array.length);
+    for (let i = 0; i < array.length; i++) h = hashInts(h, array[i]);
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/** The identity of a plan over a file: its options and the file's layout (what the plan is computed from). */
+export function planIdentity(file: IndexedFile, params: OrderParams): PlanIdentity {
+  const units = file.reader.units;
+  return {
+    shuffle: params.mode,
+    worldSize: params.worldSize,
+    shardPolicy: params.shardPolicy ?? 'pad',
+    windowChunks: params.mode === 'chunked' ? params.windowChunks : 0,
+    records: file.records.count,
+    file: hashArrays([file.records.firstRecord, units.dStart, units.cEnd, units.param]),
+  };
+}
+
+/** Throws INVALID_OPTION naming the first field where a saved plan differs from this one. */
+export function checkPlan(saved: unknown, current: PlanIdentity): void {
+  if (typeof saved !== 'object' || saved === null) {
+    throw new SeekdataError('INVALID_OPTION', `options.state.plan must be the plan object of a dataset's state(), got ${JSON.stringify(saved)}`);
+  }
+  for (const field of Object.keys(current) as Array<keyof PlanIdentity>) {
+    const was = (saved as Record<string, unknown>)[field];
+    if (was !== current[field]) {
+      const what = field === 'file' || field === 'records' ? 'another file (or another index of it)' : `another ${field}`;
+      throw new SeekdataError(
+        'INVALID_OPTION',
+        `options.state comes from ${what}: state.plan.${field} is ${JSON.stringify(was)}, this dataset's is ${JSON.stringify(current[field])}; a state resumes only the plan it was saved from`,
+      );
+    }
+  }
+}
+
+/** The draws of an epoch in order, for any mode. `slot` is the draw's segment (-1 in exact mode). */
+export interface EpochDraws {
+  readonly length: number;
+  /** The rank's segments (chunked and file order; empty in exact mode). */
+  readonly segments: Segment[];
+  next(): { record: number; slot: number } | undefined;
+  /** Slots with records still in the window (chunked and file order). */
+  pendingSlots(): Set<number>;
+}
+
+/** The epoch's draws for `params`; `onEnter(slot)` is called as each segment enters the window. */
+export function epochDraws(file: IndexedFile, params: OrderParams, onEnter?: (slot: number) => void): EpochDraws {
+  if (params.mode !== 'exact') return new ChunkedOrder(file.records, params, onEnter);
+  const order = new ExactOrder(file.records.count, params);
+  let i = 0;
+  return {
+    length: order.length,
+    segments: [],
+    next: () => (i < order.length ? { record: order.at(i++), slot: -1 } : undefined),
+    pendingSlots: () => new Set<number>(),
+  };
+}

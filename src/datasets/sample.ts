@@ -1,0 +1,147 @@
+/**
+ * sampleBatches: the record numbers a ShuffledBatchDataset with the same options draws, batch by batch,
+ * with the records' bytes exactly as they are in the file (without their line terminators). It shares the
+ * dataset's plan (plan.ts): the `sample` command prints it. In chunked and file order each chunk is
+ * decoded once per epoch and its records are held by the window itself (window.ts), not by the reader's
+ * cache, so a small cache costs nothing; in exact order each batch reads its records through the cache.
+ */
+import { SeekdataError } from '../errors.js';
+import type { IndexedFile } from '../index/indexed-file.js';
+import { checkBoolean, checkPositiveInt } from '../options.js';
+import { concatBytes } from '../util.js';
+import { epochDraws, resolvePlan, type PlanOptions } from './plan.js';
+import { findRecord, SlotWindow, type SlotOps } from './window.js';
+
+export interface SampleOptions extends PlanOptions {
+  /** Records per batch. Default 32. */
+  batchSize?: number;
+  /** Read the records' bytes (false: record numbers only, nothing is decoded). Default true. */
+  records?: boolean;
+}
+
+export interface SampleBatch {
+  /** Batch number in the epoch. */
+  batch: number;
+  /** Record numbers, in the order drawn. */
+  numbers: number[];
+  /** The records' bytes, without line terminators (empty when `records: false`). */
+  records: Uint8Array[];
+}
+
+/** Records of a slot as the window holds them: contents back to back, in record order. */
+interface RecordBytes {
+  records: Float64Array;
+  /** Content k is bytes[offsets[k], offsets[k + 1]). */
+  offsets: Float64Array;
+  bytes: Uint8Array;
+}
+
+const recordBytesOps: SlotOps<RecordBytes> = {
+  held: (data) => data.records.length,
+  bytes: (data) => data.bytes.byteLength + data.records.byteLength + data.offsets.byteLength,
+  compact(data, keep) {
+    const kept: number[] = [];
+    let size = 0;
+    for (let k = 0; k < data.records.length; k++) {
+      if (!keep(data.records[k])) continue;
+      kept.push(k);
+      size += data.offsets[k + 1] - data.offsets[k];
+    }
+    return pack(kept.length, size, (i) => data.records[kept[i]], (i) => data.bytes.subarray(data.offsets[kept[i]], data.offsets[kept[i] + 1]));
+  },
+};
+
+function pack(n: number, size: number, record: (i: number) => number, content: (i: number) => Uint8Array): RecordBytes {
+  const out: RecordBytes = { records: new Float64Array(n), offsets: new Float64Array(n + 1), bytes: new Uint8Array(size) };
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const c = content(i);
+    out.records[i] = record(i);
+    out.offsets[i] = at;
+    out.bytes.set(c, at);
+    at += c.length;
+  }
+  out.offsets[n] = at;
+  return out;
+}
+
+/** Records [first, end) of a chunk: the chunk decoded once (bypassing the cache), its records copied out. */
+async function loadSegment(file: IndexedFile, chunk: number, first: number, end: number): Promise<RecordBytes> {
+  const { bytes } = await file.reader.decodeWith(chunk, {});
+  const { records, spans, tail, long } = file.records.chunkSpans(chunk);
+  // Spans are relative to the chunk's bytes followed by its tail.
+  const all = tail.length === 0 ? bytes : concatBytes([bytes, tail]);
+  const contents = new Array<Uint8Array | undefined>(end - first);
+  let size = 0;
+  for (let k = 0; k < records.length; k++) {
+    if (records[k] < first || records[k] >= end) continue;
+    const content = file.records.content(all.subarray(spans[2 * k], spans[2 * k + 1]));
+    contents[records[k] - first] = content;
+    size += content.length;
+  }
+  // A record longer than the stored tail is read through the reader.
+  for (const r of long) {
+    if (r < first || r >= end) continue;
+    const content = await file.records.get(r);
+    contents[r - first] = content;
+    size += content.length;
+  }
+  return pack(end - first, size, (i) => first + i, (i) => {
+    const content = contents[i];
+    if (content === undefined) throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${first + i} has no span in chunk ${chunk} (internal)`, { file: file.name });
+    return content;
+  });
+}
+
+/** The epoch's batches for `options` (validated as a dataset validates them: INVALID_OPTION naming the field). */
+export async function* sampleBatches(file: IndexedFile, options: SampleOptions = {}): AsyncGenerator<SampleBatch> {
+  const batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
+  const withRecords = checkBoolean('records', options.records ?? true);
+  const params = resolvePlan(file, options);
+  const lookahead = Math.max(2, file.reader.parallelism * 2);
+  const loads: Array<Promise<void> | undefined> = [];
+  const failures = new Map<number, unknown>();
+  const startLoad = (slot: number): void => {
+    if (!withRecords || slot >= draws.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+    const { chunk, first, end } = draws.segments[slot];
+    loads[slot] = loadSegment(file, chunk, first, end).then(
+      (data) => window.put(slot, data),
+      (error: unknown) => {
+        failures.set(slot, error);
+      },
+    );
+  };
+  const draws = epochDraws(file, params, (slot) => {
+    for (let s = slot; s < slot + lookahead; s++) startLoad(s);
+  });
+  const window = new SlotWindow(draws.segments, recordBytesOps);
+  const contentOf = async (slot: number, record: number): Promise<Uint8Array> => {
+    if (window.get(slot) === undefined) {
+      startLoad(slot);
+      await loads[slot];
+      const failure = failures.get(slot);
+      if (failure !== undefined) throw failure;
+    }
+    const data = window.get(slot);
+    const k = data === undefined ? -1 : findRecord(data.records, record);
+    if (data === undefined || k < 0) throw new SeekdataError('WORKER_ERROR', `${file.name}: record ${record} missing from its chunk's window (internal)`, { file: file.name });
+    // A copy: the window may compact (replace) the slot's bytes after this draw.
+    return data.bytes.slice(data.offsets[k], data.offsets[k + 1]);
+  };
+  for (let batch = 0; ; batch++) {
+    const numbers: number[] = [];
+    const records: Uint8Array[] = [];
+    for (let k = 0; k < batchSize; k++) {
+      const draw = draws.next();
+      if (draw === undefined) break;
+      numbers.push(draw.record);
+      if (withRecords && draw.slot >= 0) {
+        records.push(await contentOf(draw.slot, draw.record));
+        window.draw(draw.slot, draw.record);
+      }
+    }
+    if (numbers.length === 0) return;
+    if (withRecords && params.mode === 'exact') records.push(...(await file.records.getMany(numbers)));
+    yield { batch, numbers, records };
+  }
+}
