@@ -141,7 +141,8 @@ function compileClass(pattern: string, body: string, at: number): string {
 }
 
 function escapeRegExp(c: string): string {
-  return /[.*+?^${}()|[\]\\/-]/.test(c) ? `\\${c}` : c;
+  // (Only syntax characters may be escaped in a `u` regular expression.)
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }
 
 function escapeClassChar(c: string): string {

@@ -158,8 +158,19 @@ export function isTransientS3(failure: S3Failure): boolean {
   return !/Credential|Region|InvalidEndpoint|ERR_INVALID|TypeError|RangeError/i.test(failure.code);
 }
 
+/**
+ * The cause to attach for an SDK failure: a plain error with its scrubbed description, never the SDK's
+ * own error object, which carries the raw request (its signed Authorization header names the access key).
+ */
+export function plainCause(failure: S3Failure): Error {
+  const cause = new Error(failure.text);
+  cause.name = failure.code;
+  cause.stack = `${cause.name}: ${cause.message}`;
+  return Object.assign(cause, { code: failure.code, status: failure.status });
+}
+
 /** An error from an SDK failure: transient ones marked for the retry policy. */
-export function s3Error(code: 'HTTP_ERROR' | 'SOURCE_ERROR', message: string, file: string, offset: number | undefined, failure: S3Failure, cause: unknown, scrubber: SecretScrubber): SeekdataError {
-  const error = new SeekdataError(code, message, { file, compressedOffset: offset, cause: scrubber.scrubError(cause) });
+export function s3Error(code: 'HTTP_ERROR' | 'SOURCE_ERROR', message: string, file: string, offset: number | undefined, failure: S3Failure): SeekdataError {
+  const error = new SeekdataError(code, message, { file, compressedOffset: offset, cause: plainCause(failure) });
   return isTransientS3(failure) ? transient(error) : error;
 }

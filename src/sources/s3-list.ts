@@ -48,8 +48,10 @@ export async function listS3(pattern: string, options: ListS3Options = {}): Prom
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw invalidOption('timeoutMs', 'a positive integer', timeoutMs);
   const glob = hasGlob(keyPattern);
-  const matches = glob ? globMatcher(keyPattern) : keyPattern.endsWith('/') || keyPattern === '' ? () => true : (k: string) => k === keyPattern;
-  const prefix = glob ? globPrefix(keyPattern) : keyPattern;
+  // Without a wildcard the pattern is a key or a prefix, with its escapes (`\*`) undone.
+  const literal = globPrefix(keyPattern);
+  const matches = glob ? globMatcher(keyPattern) : literal.endsWith('/') || literal === '' ? () => true : (k: string) => k === literal;
+  const prefix = literal;
   const delimiter = glob && !globCrossesSlash(keyPattern) ? '/' : undefined;
   const context = await s3Context(options, timeoutMs);
   const scrubber = await resolvedSecrets(context);
@@ -76,7 +78,7 @@ export async function listS3(pattern: string, options: ListS3Options = {}): Prom
         const failure = describeS3Error(cause, scrubber);
         if (failure.status === 404 || failure.code === 'NoSuchBucket') throw new SeekdataError('NOT_FOUND', `s3://${bucket}/: no such bucket (${failure.text})`, { file: where });
         const what = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : failure.status === 403 ? `access denied (${failure.text})` : `listing failed (${failure.text})`;
-        throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${where}: ${what}`, where, undefined, failure, cause, scrubber);
+        throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${where}: ${what}`, where, undefined, failure);
       } finally {
         clearTimeout(timer);
       }

@@ -12,7 +12,7 @@
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import { RemoteRanges, resolveRemote, REMOTE_OPTION_KEYS, type RemoteOptions } from './remote.js';
-import { describeS3Error, resolvedSecrets, s3Context, s3Error, S3_OPTION_KEYS, type S3Options } from './s3-client.js';
+import { describeS3Error, plainCause, resolvedSecrets, s3Context, s3Error, S3_OPTION_KEYS, type S3Options } from './s3-client.js';
 import { readExactly } from './s3-body.js';
 import type { SecretScrubber } from './redact.js';
 import { transient, type RemoteStats } from './retry.js';
@@ -125,7 +125,7 @@ export class S3Source implements ByteSource {
       if (failure.status === 404 || failure.code === 'NoSuchKey') throw this.stale(offset, range, `${failure.text}: it was deleted`);
       if (failure.status === 416 || failure.code === 'InvalidRange') throw this.stale(offset, range, `${failure.text}: it is shorter now`);
       const what = controller.signal.aborted ? `no answer within ${this.#timeoutMs} ms` : failure.status === 403 ? `access denied (${failure.text})` : `GetObject failed (${failure.text})`;
-      throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${this.name}: ${range}: ${what}`, this.name, offset, failure, cause, this.#scrubber);
+      throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${this.name}: ${range}: ${what}`, this.name, offset, failure);
     } finally {
       clearTimeout(timer);
     }
@@ -184,16 +184,16 @@ async function headObject(context: S3Context, scrubber: SecretScrubber, bucket: 
     if (cause instanceof SeekdataError) throw cause;
     const failure = describeS3Error(cause, scrubber);
     if (failure.status === 404 || /NotFound|NoSuchKey|NoSuchBucket/.test(failure.code)) {
-      throw new SeekdataError('NOT_FOUND', `${name}: no such object (${failure.text})`, { file: name, cause: scrubber.scrubError(cause) });
+      throw new SeekdataError('NOT_FOUND', `${name}: no such object (${failure.text})`, { file: name, cause: plainCause(failure) });
     }
     if (/Credential/i.test(failure.code)) {
-      throw new SeekdataError('SOURCE_ERROR', `${name}: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or options.credentials)`, { file: name, cause: scrubber.scrubError(cause) });
+      throw new SeekdataError('SOURCE_ERROR', `${name}: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or options.credentials)`, { file: name, cause: plainCause(failure) });
     }
     if (/Region is missing/i.test(failure.text)) {
       throw new SeekdataError('INVALID_OPTION', `${name}: no AWS region (set AWS_REGION or options.region)`, { file: name });
     }
     const what = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : failure.status === 403 ? `access denied (${failure.text})` : `HeadObject failed (${failure.text})`;
-    throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${name}: ${what}`, name, undefined, failure, cause, scrubber);
+    throw s3Error(failure.status === 403 ? 'HTTP_ERROR' : 'SOURCE_ERROR', `${name}: ${what}`, name, undefined, failure);
   } finally {
     clearTimeout(timer);
   }

@@ -6,16 +6,14 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import S3rver from 's3rver';
-import accounts from 's3rver/lib/models/account.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { tempDir } from './fixtures.js';
 
 /** Test credentials, long and recognisable, so a test can tell that they never appear anywhere. */
 export const ACCESS_KEY = 'AKIASEEKDATATEST4242';
 export const SECRET_KEY = 'sEcReT/seekdata+Test0nly/NeverShowMe1234';
-
-let registered = false;
 
 export interface S3Server {
   /** `http://127.0.0.1:PORT` */
@@ -40,14 +38,23 @@ export function useTestCredentials(): void {
   delete process.env.AWS_ENDPOINT_URL_S3;
 }
 
+/** Starts s3rver in a process of its own (./s3rver-main.mjs) and waits for its port. */
 export async function startS3(): Promise<S3Server> {
-  if (!registered) {
-    accounts.DUMMY_ACCOUNT.createKeyPair(ACCESS_KEY, SECRET_KEY);
-    registered = true;
-  }
   const store = tempDir('seekdata-s3rver-');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: store.dir, vhostBuckets: false });
-  const { port } = await server.run();
+  const main = fileURLToPath(new URL('./s3rver-main.mjs', import.meta.url));
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', main, store.dir, ACCESS_KEY, SECRET_KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (piece: Buffer) => {
+      out += piece.toString();
+      const line = /^(\d+)\n/.exec(out);
+      if (line !== null) resolve(Number(line[1]));
+    });
+    child.stderr.on('data', (piece: Buffer) => (err += piece.toString()));
+    child.on('exit', (code) => reject(new Error(`s3rver exited (${code}) before listening: ${err}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
     endpoint,
@@ -72,7 +79,8 @@ export async function startS3(): Promise<S3Server> {
     },
     close: async () => {
       client.destroy();
-      await server.close();
+      child.kill('SIGTERM');
+      await exited;
       store.cleanup();
     },
   };
