@@ -111,7 +111,7 @@ export class RemoteRanges {
   /**
    * The bytes of each range, in the order given. Ranges found in the disk cache are not requested; the
    * others are coalesced into as few requests as the limits allow, sent at once (within the limits of
-   * requests in flight). The answers are views into the bytes of their request (no copy).
+   * requests in flight). Every answer owns its memory (safe to transfer to a worker thread).
    */
   async readRanges(ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]> {
     if (!Array.isArray(ranges)) throw invalidOption('ranges', 'an array of [offset, length] pairs', ranges);
@@ -143,9 +143,13 @@ export class RemoteRanges {
     await Promise.all(
       groups.map(async (group) => {
         const bytes = await this.fetch(group.offset, group.length);
+        const shared = group.members.length > 1;
         for (const member of group.members) {
           const [offset, length] = wanted[member];
-          const piece = bytes.subarray(offset - group.offset, offset - group.offset + length);
+          const start = offset - group.offset;
+          // A copy when several answers come from one request: each answer then owns its memory, so a caller may
+          // move (transfer) it to a worker without detaching the others. A lone answer is the request's own buffer.
+          const piece = shared ? bytes.slice(start, start + length) : bytes.subarray(start, start + length);
           out[missing[member]] = piece;
           if (cache !== undefined && this.version !== undefined) await cache.put(this.identity, this.version, offset, piece);
         }
