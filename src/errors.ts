@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'IO_ERROR',
   'HTTP_ERROR',
   'STALE_SOURCE',
+  'SOURCE_ERROR',
   'ABORTED',
   'CLOSED',
   'PARSE_ERROR',

@@ -145,9 +145,9 @@ describe('the library never shows a secret', () => {
     const rudePort = typeof rudeAddress === 'object' && rudeAddress !== null ? rudeAddress.port : 0;
     try {
       const cases: Array<[string, string]> = [
-        [`http://${USER}:${PASSWORD}@127.0.0.1:${port}/x.csv?${QUERY}`, 'HTTP_ERROR'],
+        [`http://${USER}:${PASSWORD}@127.0.0.1:${port}/x.csv?${QUERY}`, 'SOURCE_ERROR'],
         [secretUrl('missing.csv.bz2'), 'NOT_FOUND'],
-        [`http://127.0.0.1:${rudePort}/x.csv?${QUERY}`, 'HTTP_ERROR'],
+        [`http://127.0.0.1:${rudePort}/x.csv?${QUERY}`, 'SOURCE_ERROR'],
         [`http://exa mple.org/x.csv?${QUERY}`, 'INVALID_OPTION'],
       ];
       for (const [url, code] of cases) {
@@ -163,7 +163,7 @@ describe('the library never shows a secret', () => {
 
   it('errors mid-read: a dropped connection and a changed object', async () => {
     const dropped = await failure(openReader(secretUrl('drop/ticks.csv.bz2'), { headers: HEADERS, index: false }));
-    expect(dropped.code).toBe('HTTP_ERROR');
+    expect(dropped.code).toBe('SOURCE_ERROR');
     expectClean(shown(dropped));
     const local = await startRangeServer({ 'x.bin': new Uint8Array(10_000) });
     try {

@@ -152,15 +152,16 @@ describe('HTTP: typed errors naming the URL and the range (issue 8 item 12)', ()
   it('a connection dropped mid-body', async () => {
     const source = await HttpSource.open(server.url('drop/data.bin'));
     const error = await failure(source.read(5000, 100_000));
-    expect(error.code).toBe('HTTP_ERROR');
+    // Retried (issue 10: one retry policy), then a SOURCE_ERROR with the last failure.
+    expect(error.code).toBe('SOURCE_ERROR');
     expect(error.message).toContain(server.url('drop/data.bin'));
     expect(error.message).toMatch(/bytes 5000-104999: connection dropped after 50000 of 100000 bytes/);
     expect(error.compressedOffset).toBe(55_000);
   });
 
-  it('a body that stalls is an HTTP_ERROR after httpTimeoutMs, not a raw TimeoutError or a hang', async () => {
+  it('a body that stalls is a SOURCE_ERROR after httpTimeoutMs (and the retries), not a raw TimeoutError or a hang', async () => {
     const error = await failure(openReader(server.url('stall/text.bz2'), { index: false, httpTimeoutMs: 300 }));
-    expect(error.code).toBe('HTTP_ERROR');
+    expect(error.code).toBe('SOURCE_ERROR');
     expect(error.message).toContain(server.url('stall/text.bz2'));
     expect(error.message).toMatch(/bytes 0-\d+: the server stalled: no data for 300 ms after \d+ of \d+ bytes/);
   });

@@ -3,10 +3,12 @@
  * piece of its body, so a large read over a slow link is not cut while a stalled one is), a body read into
  * exactly the bytes expected and never more, a body cancelled unread when its answer is rejected, and
  * every failure — refused, dropped, stalled, short, long — a typed `HTTP_ERROR` naming the (redacted) URL
- * and the range. The real URL and headers are used here and nowhere shown.
+ * and the range, marked transient (./retry.ts) when a retry may cure it (all but "longer than asked").
+ * The real URL and headers are used here and nowhere shown.
  */
 import { SeekdataError } from '../errors.js';
 import type { SecretScrubber } from './redact.js';
+import { transient } from './retry.js';
 
 /** What a request needs to know about its source. */
 export interface Target {
@@ -75,7 +77,7 @@ export class Answer {
     if (stream === null) {
       this.released = true;
       if (expected === 0) return out;
-      throw fail(`answer has no body, expected ${expected} bytes`);
+      throw transient(fail(`answer has no body, expected ${expected} bytes`));
     }
     const reader = stream.getReader();
     const timer = setTimeout(() => {
@@ -96,13 +98,13 @@ export class Answer {
     } catch (cause) {
       await this.discard();
       if (cause instanceof SeekdataError) throw cause;
-      if (stalled) throw fail(`the server stalled: no data for ${timeoutMs} ms after ${got} of ${expected} bytes`, cause);
-      throw fail(`connection dropped after ${got} of ${expected} bytes (${this.target.scrubber.scrub(describeCause(cause))})`, cause);
+      if (stalled) throw transient(fail(`the server stalled: no data for ${timeoutMs} ms after ${got} of ${expected} bytes`, cause));
+      throw transient(fail(`connection dropped after ${got} of ${expected} bytes (${this.target.scrubber.scrub(describeCause(cause))})`, cause));
     } finally {
       clearTimeout(timer);
     }
     this.released = true;
-    if (got < expected) throw fail(`the answer ended after ${got} of ${expected} bytes`);
+    if (got < expected) throw transient(fail(`the answer ended after ${got} of ${expected} bytes`));
     return out;
   }
 }
@@ -116,11 +118,14 @@ export async function request(target: Target, extra: Record<string, string>, ask
     response = await fetch(target.url, { headers: { ...target.headers, ...extra }, signal: controller.signal });
   } catch (cause) {
     const what = controller.signal.aborted ? `no answer within ${target.timeoutMs} ms` : `request failed (${target.scrubber.scrub(describeCause(cause))})`;
-    throw new SeekdataError('HTTP_ERROR', `${target.name}: ${describeRange(asked)}: ${what}`, {
-      file: target.name,
-      compressedOffset: asked.first,
-      cause: target.scrubber.scrubError(cause),
-    });
+    // Refused, reset, unreachable or unanswered: a retry may find the server again.
+    throw transient(
+      new SeekdataError('HTTP_ERROR', `${target.name}: ${describeRange(asked)}: ${what}`, {
+        file: target.name,
+        compressedOffset: asked.first,
+        cause: target.scrubber.scrubError(cause),
+      }),
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -128,7 +133,7 @@ export async function request(target: Target, extra: Record<string, string>, ask
 }
 
 /** "TypeError: fetch failed: connect ECONNREFUSED 127.0.0.1:1": the error and the causes fetch wraps. */
-function describeCause(cause: unknown): string {
+export function describeCause(cause: unknown): string {
   const parts: string[] = [];
   let at: unknown = cause;
   for (let depth = 0; depth < 4 && at !== undefined && at !== null; depth++) {

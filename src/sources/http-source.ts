@@ -9,30 +9,27 @@
  * answer saying it changed (412, 416, a 200 instead of a 206, another ETag / Last-Modified / total) is a
  * `STALE_SOURCE` error, never a mix of old and new bytes.
  *
+ * Failures a retry may cure (5xx, 429, 408, timeouts, dropped connections, bodies cut short) are retried
+ * under the shared policy, within limits of requests in flight, with coalesced `readRanges` and the
+ * optional disk cache (./remote.ts); what is left after the retry budget is a `SOURCE_ERROR`.
+ *
  * The URL is shown only redacted (`name`); the real one, with its credentials and query string, and the
  * request headers stay private to this object (see ./redact.ts).
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import { describeRange, request, type Answer, type Asked, type Target } from './http-request.js';
-import { redactUrl, SecretScrubber } from './redact.js';
-import { checkRange, type ByteSource } from './source.js';
+import { redactUrl, SecretScrubber, urlCacheKey } from './redact.js';
+import { RemoteRanges, resolveRemote, type RemoteOptions } from './remote.js';
+import { transient, type RemoteStats } from './retry.js';
+import { type ByteRange, type ByteSource } from './source.js';
 
-export interface HttpSourceOptions {
+export interface HttpSourceOptions extends RemoteOptions {
   /**
    * Extra request headers (for example `Authorization`). Never shown in messages. Default: none. An answer
    * with a `Content-Encoding` other than identity is refused: ranges are ranges of the stored bytes.
    */
   headers?: Record<string, string>;
-  /**
-   * Time limit, in ms, of every wait on the server: for the headers of an answer, then for each piece of
-   * its body (a stalled server is an `HTTP_ERROR`, not a hang; a slow but steady download is not cut).
-   * Default 30,000.
-   */
-  timeoutMs?: number;
 }
-
-const DEFAULT_TIMEOUT_MS = 30_000;
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** The validators of the object seen at open. */
 interface Validators {
@@ -46,15 +43,21 @@ export class HttpSource implements ByteSource {
   readonly #seen: Validators;
   /** Conditional headers sent with every read, so a changed object is refused by the server itself. */
   readonly #conditions: Record<string, string>;
+  readonly #ranges: RemoteRanges;
 
   private constructor(
     target: Target,
     readonly size: number,
     seen: Validators,
+    setup: Awaited<ReturnType<typeof resolveRemote>>,
+    identity: string,
   ) {
     this.#target = target;
     this.#seen = seen;
     this.#conditions = conditionsFor(seen);
+    // The disk cache is keyed by a version the server vouches for with every read: a strong ETag or Last-Modified.
+    const cacheVersion = this.#conditions['if-match'] ?? this.#conditions['if-unmodified-since'];
+    this.#ranges = new RemoteRanges(this, identity, cacheVersion, setup, (offset, length) => this.fetchOnce(offset, length));
   }
 
   /** The redacted URL: no credentials, no query string. */
@@ -65,6 +68,11 @@ export class HttpSource implements ByteSource {
   /** The ETag (else Last-Modified) seen at open. */
   get version(): string | undefined {
     return this.#seen.etag ?? this.#seen.lastModified;
+  }
+
+  /** Requests, retries and bytes of this source so far. */
+  get stats(): RemoteStats {
+    return this.#ranges.stats;
   }
 
   static async open(url: string | URL, options: HttpSourceOptions = {}): Promise<HttpSource> {
@@ -79,11 +87,9 @@ export class HttpSource implements ByteSource {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       throw new SeekdataError('INVALID_OPTION', `${name}: only http(s) URLs are supported`, { file: name });
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
-      throw invalidOption('timeoutMs', `a positive integer of at most ${MAX_TIMEOUT_MS}`, timeoutMs);
-    }
+    if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
     const headers = checkHeaders(options.headers);
+    const setup = await resolveRemote(options);
     // fetch refuses URLs with credentials: they travel as Basic authorization (unless one is given).
     const fetchUrl = new URL(parsed.href);
     if (parsed.username !== '' || parsed.password !== '') {
@@ -96,38 +102,23 @@ export class HttpSource implements ByteSource {
     }
     // (No Accept-Encoding is set: fetch sends `identity` with every Range request, as the Fetch standard says.)
     const scrubber = new SecretScrubber(raw, parsed, Object.values(headers));
-    const target: Target = { url: fetchUrl.href, name, headers, timeoutMs, scrubber };
-
-    // A one-byte range request tells both the total size (Content-Range) and whether ranges work.
-    const asked = { first: 0, last: 0 };
-    const answer = await request(target, { range: 'bytes=0-0' }, asked);
-    const seen: Validators = { etag: answer.header('etag'), lastModified: answer.header('last-modified') };
-    if (answer.status === 416) {
-      // Range not satisfiable: an empty object (and only that: a non-empty one has a byte 0).
-      const total = /^bytes \*\/(\d+)$/.exec(answer.header('content-range') ?? '');
-      await answer.discard();
-      if (total !== null && Number(total[1]) !== 0) {
-        throw httpError(target, asked, `server answered 416 to bytes=0-0 for an object of ${total[1]} bytes`);
-      }
-      return new HttpSource(target, 0, seen);
-    }
-    if (answer.status !== 206) {
-      await answer.discard();
-      throw statusError(target, answer, `; seekdata needs a server with Range support`);
-    }
-    const range = contentRange(answer);
-    if (range === undefined || range.first !== 0 || range.last !== 0 || range.total === undefined) {
-      await answer.discard();
-      throw httpError(target, asked, `answer has no usable Content-Range header (${JSON.stringify(answer.header('content-range') ?? null)})`);
-    }
-    await checkedBody(answer, 1);
-    return new HttpSource(target, range.total, seen);
+    const target: Target = { url: fetchUrl.href, name, headers, timeoutMs: setup.timeoutMs, scrubber };
+    const { size, seen } = await setup.retrier.run({ file: name, range: 'bytes 0-0', offset: 0 }, () => setup.own.run(() => setup.shared.run(() => probe(target))));
+    return new HttpSource(target, size, seen, setup, urlCacheKey(raw));
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
-    checkRange(this, offset, length);
-    if (length === 0) return new Uint8Array(0);
+    return this.#ranges.read(offset, length);
+  }
+
+  async readRanges(ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]> {
+    if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
+    return this.#ranges.readRanges(ranges);
+  }
+
+  /** One checked request for a range (retries, limits and coalescing are the caller's: ./remote.ts). */
+  private async fetchOnce(offset: number, length: number): Promise<Uint8Array> {
     const asked = { first: offset, last: offset + length - 1 };
     const answer = await request(this.#target, { range: `bytes=${asked.first}-${asked.last}`, ...this.#conditions }, asked);
     const change = changeIn(this.#seen, answer);
@@ -169,6 +160,33 @@ export class HttpSource implements ByteSource {
       { file: this.name, compressedOffset: asked.first },
     );
   }
+}
+
+/** The opening request: a one-byte range tells both the total size (Content-Range) and whether ranges work. */
+async function probe(target: Target): Promise<{ size: number; seen: Validators }> {
+  const asked = { first: 0, last: 0 };
+  const answer = await request(target, { range: 'bytes=0-0' }, asked);
+  const seen: Validators = { etag: answer.header('etag'), lastModified: answer.header('last-modified') };
+  if (answer.status === 416) {
+    // Range not satisfiable: an empty object (and only that: a non-empty one has a byte 0).
+    const total = /^bytes \*\/(\d+)$/.exec(answer.header('content-range') ?? '');
+    await answer.discard();
+    if (total !== null && Number(total[1]) !== 0) {
+      throw httpError(target, asked, `server answered 416 to bytes=0-0 for an object of ${total[1]} bytes`);
+    }
+    return { size: 0, seen };
+  }
+  if (answer.status !== 206) {
+    await answer.discard();
+    throw statusError(target, answer, `; seekdata needs a server with Range support`);
+  }
+  const range = contentRange(answer);
+  if (range === undefined || range.first !== 0 || range.last !== 0 || range.total === undefined) {
+    await answer.discard();
+    throw httpError(target, asked, `answer has no usable Content-Range header (${JSON.stringify(answer.header('content-range') ?? null)})`);
+  }
+  await checkedBody(answer, 1);
+  return { size: range.total, seen };
 }
 
 function checkHeaders(given: unknown): Record<string, string> {
@@ -236,5 +254,7 @@ function statusError(target: Target, answer: Answer, hint: string): SeekdataErro
   const status = answer.status;
   if (status === 404 || status === 410) return new SeekdataError('NOT_FOUND', `${target.name}: not found (HTTP ${status})`, { file: target.name });
   const what = status === 401 || status === 403 ? `access denied (HTTP ${status})` : `server answered ${status} to a request for ${describeRange(answer.asked)}${hint}`;
-  return new SeekdataError('HTTP_ERROR', `${target.name}: ${what}`, { file: target.name, compressedOffset: answer.asked.first });
+  const error = new SeekdataError('HTTP_ERROR', `${target.name}: ${what}`, { file: target.name, compressedOffset: answer.asked.first });
+  // A server error, "too many requests" or "request timeout" may be gone at the next try; other answers stay.
+  return status >= 500 || status === 429 || status === 408 ? transient(error) : error;
 }

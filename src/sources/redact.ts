@@ -75,6 +75,11 @@ export class SecretScrubber {
     this.secrets = [...found].filter((s) => s.length >= MIN_SECRET).sort((a, b) => b.length - a.length);
   }
 
+  /** A scrubber that also removes these values (for example credentials resolved later, by the AWS SDK's chain). */
+  with(values: ReadonlyArray<string | undefined>): SecretScrubber {
+    return new SecretScrubber('', undefined, [...this.secrets, ...values.filter((v): v is string => v !== undefined)]);
+  }
+
   scrub(text: string): string {
     let out = text;
     for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);

@@ -22,7 +22,22 @@ export interface ByteSource {
    * inside the source, and with `IO_ERROR` / `HTTP_ERROR` when the underlying read returns another length.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The bytes of several ranges needed together (the chunks of one batch), in the order given. Remote
+   * sources fetch them with as few requests as their limits allow (nearby ranges coalesced into one GET);
+   * sources without it are read range by range (see `readRanges`).
+   */
+  readRanges?(ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]>;
   close(): Promise<void>;
+}
+
+/** A byte range as `[offset, length]`. */
+export type ByteRange = readonly [offset: number, length: number];
+
+/** Several ranges of any source: its own `readRanges` when it has one, else one `read` per range, all at once. */
+export function readRanges(source: ByteSource, ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]> {
+  if (source.readRanges !== undefined) return source.readRanges(ranges);
+  return Promise.all(ranges.map(([offset, length]) => source.read(offset, length)));
 }
 
 export function checkRange(source: { name: string; size: number }, offset: number, length: number): void {
