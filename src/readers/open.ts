@@ -19,6 +19,7 @@ import { SeekableReader, type IndexStatus } from './reader.js';
 import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
 import type { UnitTable } from './units.js';
 import { DEFAULT_PIECES, type PieceOptions } from './chunks.js';
+import type { VerifyMode } from './pieces.js';
 
 export interface Progress {
   /** Compressed bytes processed. */
@@ -74,6 +75,16 @@ export interface ReaderOptions {
   /** Piece size for such blocks. Default 8 MiB. */
   pieceBytes?: number;
   /**
+   * `'full'` (default): every byte handed out (`read`, `stream`, records, batches) has passed its unit's
+   * integrity check: a read inside an xz block decodes and verifies the whole block, and the pieces of a
+   * block read in pieces are handed out only once the block has been verified (one pass through it, the
+   * first time it is needed) and the piece matches the CRC32 recorded then. `'lazy'`: a read inside an
+   * xz block decodes only the block's prefix up to the read's end and returns it before liblzma has
+   * checked the block (faster; damage that liblzma detects only by the block check is returned as data),
+   * and pieces of big blocks are handed out as they are decoded. bzip2 blocks are checked either way.
+   */
+  verify?: 'full' | 'lazy';
+  /**
    * The worker pool to decode and parse with (a `WorkerPool` of your own, e.g. with its own size).
    * Default: the process-wide shared pool (when parallelism > 1).
    */
@@ -85,6 +96,7 @@ export const READER_DEFAULTS = {
   ifStale: 'rebuild' as const,
   rebuild: false,
   allowDamage: false,
+  verify: 'full' as const,
 };
 
 
@@ -112,6 +124,7 @@ export interface ResolvedReaderOptions {
   rebuild: boolean;
   allowDamage: boolean;
   pieces: PieceOptions;
+  verify: VerifyMode;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -125,6 +138,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     ifStale: checkOneOf('ifStale', options.ifStale ?? READER_DEFAULTS.ifStale, ['rebuild', 'error']),
     rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
     allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),
+    verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -266,6 +280,19 @@ export async function buildUnits(
   return { units: discovery.table(), damage: undefined };
 }
 
+/**
+ * An xz stream written with `--check=none` has nothing to verify a block's bytes against: 'full' can only
+ * confirm that each block decodes to the size its index records. Says so once per open.
+ */
+export function warnUnchecked(units: UnitTable, file: string, onWarning: ((message: string) => void) | undefined): void {
+  if (units.format !== 'xz' || onWarning === undefined) return;
+  let unchecked = 0;
+  for (let u = 0; u < units.count; u++) if (units.kind[u] === 0) unchecked++;
+  if (unchecked > 0) {
+    onWarning(`${file}: ${unchecked} of ${units.count} xz blocks have no integrity check (written with --check=none): damage inside them cannot be detected`);
+  }
+}
+
 /** Opens a data file for random access. */
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
   const resolved = resolveReaderOptions(options);
@@ -274,7 +301,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     const format = await sourceFormat(source);
     const places = indexPlaces(source, options.index);
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces };
+    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify };
     let print: Fingerprint | undefined;
     let rebuilding = false;
     if (places !== undefined) {
@@ -283,6 +310,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       rebuilding = loaded.rebuilding;
       if (loaded.fresh !== undefined) {
         const units = unitsFromSections(loaded.fresh.sections, format, loaded.fresh.path);
+        warnUnchecked(units, source.name, options.onWarning);
         return new SeekableReader({ ...init, units, indexPath: loaded.fresh.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
       }
     }
@@ -295,6 +323,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onWarning: options.onWarning,
       onChunk: options.onScanChunk,
     });
+    warnUnchecked(units, source.name, options.onWarning);
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print), ...unitSections(units)], options.onWarning);

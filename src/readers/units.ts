@@ -18,6 +18,20 @@ export interface UnitTable {
   param: Float64Array;
   /** Per-format small number: bzip2 stream level; xz check type; 0 for plain. */
   kind: Uint8Array;
+  /** CRC32s of the pieces of big xz units, once known (see pieces.ts); saved with the chunk map. */
+  pieceCrc?: PieceCrcTable | undefined;
+}
+
+/**
+ * The zlib CRC32 of every piece of the xz units read in pieces, learned by a decode that went through the
+ * whole unit and passed its block check. A piece decoded later (without reaching the block check) is
+ * handed out only when it matches. Valid for one piece layout only.
+ */
+export interface PieceCrcTable {
+  bigUnitBytes: number;
+  pieceBytes: number;
+  /** Per chunk of that layout: the piece's CRC32, or -1 while unknown (and for chunks that are not pieces). */
+  crc: Float64Array;
 }
 
 /** Grows a unit table one unit at a time during a scan. */
