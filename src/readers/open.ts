@@ -14,7 +14,7 @@ import { writeIndexFile, type SectionValue } from '../index/index-file.js';
 import { indexCandidates, indexWritePath } from '../index/location.js';
 import { loadStoredIndex, unitSections, unitsFromSections, type IndexMeta } from '../index/store.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
-import { detectFormat, DETECT_BYTES, type Format } from './detect.js';
+import { detectFormat, DETECT_BYTES, FORMAT_LABELS, type Format } from './detect.js';
 import { SeekableReader, type IndexStatus } from './reader.js';
 import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
 import type { UnitTable } from './units.js';
@@ -151,9 +151,21 @@ export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
   return parallelism > 1 ? sharedPool() : inlineRunner;
 }
 
-/** Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT. */
+/**
+ * Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT,
+ * and a file too short for the compressed format its name or first bytes say with TRUNCATED.
+ */
 export async function sourceFormat(source: ByteSource): Promise<Format> {
-  const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)));
+  const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)), { size: source.size, name: source.name });
+  if ('truncated' in detected) {
+    const label = FORMAT_LABELS[detected.format];
+    const bytes = `${detected.size} byte${detected.size === 1 ? '' : 's'}`;
+    const why =
+      detected.by === 'name'
+        ? `the name says ${label}, but ${bytes} cannot hold its ${detected.needed}-byte header`
+        : `its ${bytes} are only the start of the ${detected.needed}-byte ${label} header`;
+    throw new SeekdataError('TRUNCATED', `${source.name}: truncated ${label} file: ${why}`, { file: source.name, compressedOffset: detected.size });
+  }
   if ('unsupported' in detected) {
     const what = detected.format === 'binary' ? 'unknown binary format (not bzip2, xz or text; damaged magic bytes?)' : `${detected.format} files are not supported`;
     throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads bzip2, xz and plain text files`, { file: source.name });
