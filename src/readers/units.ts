@@ -36,7 +36,7 @@ export interface PieceCrcTable {
 
 /** Grows a unit table one unit at a time during a scan. */
 export class UnitTableBuilder {
-  private count = 0;
+  private n = 0;
   private dStart = new Float64Array(64);
   private cStart = new Float64Array(64);
   private cEnd = new Float64Array(64);
@@ -47,8 +47,8 @@ export class UnitTableBuilder {
   constructor(private readonly format: Format) {}
 
   add(cStart: number, cEnd: number, dLength: number, param: number, kind: number): void {
-    if (this.count + 1 >= this.dStart.length) this.grow();
-    const i = this.count++;
+    if (this.n + 1 >= this.dStart.length) this.grow();
+    const i = this.n++;
     this.dStart[i] = this.total;
     this.cStart[i] = cStart;
     this.cEnd[i] = cEnd;
@@ -59,6 +59,11 @@ export class UnitTableBuilder {
 
   get decodedSize(): number {
     return this.total;
+  }
+
+  /** Units added so far. */
+  get count(): number {
+    return this.n;
   }
 
   private grow(): void {
@@ -77,10 +82,11 @@ export class UnitTableBuilder {
     this.kind = k;
   }
 
-  build(): UnitTable {
-    const n = this.count;
+  /** The table of the first `count` units (default: all). */
+  build(count = this.n): UnitTable {
+    const n = Math.min(count, this.n);
     const dStart = this.dStart.slice(0, n + 1);
-    dStart[n] = this.total;
+    if (n === this.n) dStart[n] = this.total;
     return {
       format: this.format,
       count: n,
