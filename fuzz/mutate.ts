@@ -58,7 +58,7 @@ class BitWriter {
 }
 
 /** Swaps two bit ranges [a0, a1) < [b0, b1) of a file. */
-function swapRanges(bytes: Buffer, a: [number, number], b: [number, number]): Buffer {
+export function swapRanges(bytes: Buffer, a: [number, number], b: [number, number]): Buffer {
   const total = bytes.length * 8;
   const w = new BitWriter(total);
   w.copy(bytes, 0, a[0]);
