@@ -14,9 +14,12 @@ import { writeIndexFile, type SectionValue } from '../index/index-file.js';
 import { indexCandidates, indexWritePath } from '../index/location.js';
 import { loadStoredIndex, unitSections, unitsFromSections, type IndexMeta } from '../index/store.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
-import { detectFormat, DETECT_BYTES, FORMAT_LABELS, type Format } from './detect.js';
+import type { Format } from './detect.js';
+import { sourceFormat, warnUnchecked } from './source-format.js';
 import { SeekableReader, type IndexStatus } from './reader.js';
 import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
+
+export { sourceFormat } from './source-format.js';
 import type { UnitTable } from './units.js';
 import { DEFAULT_PIECES, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
@@ -151,28 +154,6 @@ export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
   return parallelism > 1 ? sharedPool() : inlineRunner;
 }
 
-/**
- * Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT,
- * and a file too short for the compressed format its name or first bytes say with TRUNCATED.
- */
-export async function sourceFormat(source: ByteSource): Promise<Format> {
-  const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)), { size: source.size, name: source.name });
-  if ('truncated' in detected) {
-    const label = FORMAT_LABELS[detected.format];
-    const bytes = `${detected.size} byte${detected.size === 1 ? '' : 's'}`;
-    const why =
-      detected.by === 'name'
-        ? `the name says ${label}, but ${bytes} cannot hold its ${detected.needed}-byte header`
-        : `its ${bytes} are only the start of the ${detected.needed}-byte ${label} header`;
-    throw new SeekdataError('TRUNCATED', `${source.name}: truncated ${label} file: ${why}`, { file: source.name, compressedOffset: detected.size });
-  }
-  if ('unsupported' in detected) {
-    const what = detected.format === 'binary' ? 'unknown binary format (not bzip2, xz or text; damaged magic bytes?)' : `${detected.format} files are not supported`;
-    throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads bzip2, xz and plain text files`, { file: source.name });
-  }
-  return detected.format;
-}
-
 /** Where this source's index is read from and written to, or undefined when it has none. */
 export function indexPlaces(source: ByteSource, option: string | false | undefined): { read: string[]; write: () => Promise<string> } | undefined {
   if (option === false) return undefined;
@@ -290,19 +271,6 @@ export async function buildUnits(
   }
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
   return { units: discovery.table(), damage: undefined };
-}
-
-/**
- * An xz stream written with `--check=none` has nothing to verify a block's bytes against: 'full' can only
- * confirm that each block decodes to the size its index records. Says so once per open.
- */
-export function warnUnchecked(units: UnitTable, file: string, onWarning: ((message: string) => void) | undefined): void {
-  if (units.format !== 'xz' || onWarning === undefined) return;
-  let unchecked = 0;
-  for (let u = 0; u < units.count; u++) if (units.kind[u] === 0) unchecked++;
-  if (unchecked > 0) {
-    onWarning(`${file}: ${unchecked} of ${units.count} xz blocks have no integrity check (written with --check=none): damage inside them cannot be detected`);
-  }
 }
 
 /** Opens a data file for random access. */
