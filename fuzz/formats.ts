@@ -3,7 +3,7 @@
  * reference tool decodes one. A format is one row; gzip and zstd join by adding theirs (a compress command
  * per variant, and the reference decode command), plus `units` once seekdata reads them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mulberry32 } from '../src/datasets/permutation.js';
 import { openReader, type ReaderOptions } from '../src/index.js';
 
@@ -74,11 +74,22 @@ export function randomBytes(bytes: number, seed: number): Buffer {
   return Buffer.from(Array.from({ length: bytes }, () => Math.floor(rand() * 256)));
 }
 
-function compress(argv: string[], input: Buffer): Buffer {
+/** Runs a compressor asynchronously (the harness also runs inside the test runner, whose event loop must not stall). */
+function compress(argv: string[], input: Buffer): Promise<Buffer> {
   const [command, ...args] = argv;
-  const result = spawnSync(command, args, { input, maxBuffer: 1 << 30 });
-  if (result.status !== 0) throw new Error(`${argv.join(' ')} failed: ${result.stderr.toString()}`);
-  return result.stdout;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`${argv.join(' ')} failed: ${Buffer.concat(err).toString()}`));
+    });
+    child.stdin.end(input);
+  });
 }
 
 const text300 = (): Buffer => variedText(300_000, 1);
@@ -150,7 +161,7 @@ async function makeBase(format: FuzzFormat, variant: Variant): Promise<Base> {
   let at = 0;
   for (const s of variant.streams) {
     const plain = s.plain();
-    const bytes = compress(s.compress, plain);
+    const bytes = await compress(s.compress, plain);
     plains.push(plain);
     parts.push(bytes);
     streams.push([at, at + bytes.length]);

@@ -74,7 +74,7 @@ describe.each([
   ['crc64', '--check=crc64'],
   ['sha256', '--check=sha256'],
 ])('xz blocks (check %s) damaged where liblzma does not notice', (name, check) => {
-  const intact = xz(original, '--block-size=100KiB', check);
+  const intact = xz(original, '-1', '--block-size=100KiB', check);
   const intactPath = writeFixture(tmp.dir, `intact-${name}.xz`, intact);
   let damagedPath = '';
   let blockAt = 0;
@@ -119,7 +119,7 @@ describe.each([
 });
 
 it("xz --check=none: there is no check, so 'full' can only confirm sizes: it returns what xz -dc returns", async () => {
-  const intact = xz(original, '--block-size=100KiB', '--check=none');
+  const intact = xz(original, '-1', '--block-size=100KiB', '--check=none');
   const probe = await openReader(intact, { index: false });
   const blockAt = probe.units.cStart[1];
   await probe.close();
@@ -136,7 +136,7 @@ it("xz --check=none: there is no check, so 'full' can only confirm sizes: it ret
 
 describe('records of a file damaged after indexing (small blocks)', () => {
   it('records.get / text / slice in the damaged block reject with CORRUPT_DATA; others are exact', async () => {
-    const intact = xz(original, '--block-size=100KiB');
+    const intact = xz(original, '-1', '--block-size=100KiB');
     const path = writeFixture(tmp.dir, 'records.xz', intact);
     const index = join(tmp.dir, 'records.xz.sdx');
     utimesSync(path, 1_700_000_000, 1_700_000_000);
@@ -163,7 +163,7 @@ describe('records of a file damaged after indexing (small blocks)', () => {
 describe('big units (read in pieces)', () => {
   const big = randomLines(1_600_000, 9);
   const pieces = { bigUnitBytes: 200_000, pieceBytes: 64_000 };
-  const intact = xz(big);
+  const intact = xz(big, '-1');
   // Piece 8 of 25: liblzma reaches the block check only well after it.
   const damageAt = 12 + 8 * 65_539 + 1000;
   const intactPath = writeFixture(tmp.dir, 'one-block.xz', intact);
