@@ -23,9 +23,9 @@ async function sequentialMs(file: string, parallelism: number): Promise<number> 
   return ms;
 }
 
-async function randomReads(file: string, offsets: number[], parallelism: number): Promise<number[]> {
+async function randomReads(file: string, offsets: number[], parallelism: number, verify: 'full' | 'lazy' = 'full'): Promise<number[]> {
   // A one-byte cache budget keeps nothing: every read starts from an empty cache.
-  const reader = await openReader(file, { parallelism, cacheBytes: 1 });
+  const reader = await openReader(file, { parallelism, cacheBytes: 1, verify });
   await warm(reader);
   const times: number[] = [];
   for (const offset of offsets) times.push(await timeMs(() => reader.read(offset, 100)));
@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     const p2 = await sequentialMs(file, 2);
     const random = await randomReads(file, offsets, 2);
     const randomInline = await randomReads(file, offsets.slice(0, 50), 1);
+    // xz only: the unverified prefix path (verify: 'lazy'), for comparison; bzip2 always verifies.
+    const randomLazy = format === 'xz' ? await randomReads(file, offsets, 2, 'lazy') : undefined;
     const naive = naiveOffsets.map((o) => timeCommand(`${tool} -dc ${file} | head -c ${o + 100} > /dev/null`));
     const blockMs = format === 'bzip2' ? await bzip2BlockMs(file, decodeBzip2Block) : undefined;
     const seekBzipMs = format === 'bzip2' ? await bzip2BlockMs(file, decodeWithSeekBzip) : undefined;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
       p2MBs: mb / (p2 / 1000),
       randomMedianMs: median(random),
       randomInlineMedianMs: median(randomInline),
+      randomLazyMedianMs: randomLazy === undefined ? undefined : median(randomLazy),
       randomP90Ms: [...random].sort((a, b) => a - b)[Math.floor(random.length * 0.9)],
       naiveMedianMs: median(naive),
       blockDecodeMs: blockMs,
@@ -90,8 +93,11 @@ async function main(): Promise<void> {
     rows.push([format, 'sequential decode, seekdata parallelism 1', `${fmt(r.p1MBs)} MB/s`, `${fmt(r.p1MBs / r.cliMBs, 2)}×`]);
     rows.push([format, 'sequential decode, seekdata parallelism 2', `${fmt(r.p2MBs)} MB/s`, `${fmt(r.p2MBs / r.cliMBs, 2)}×`]);
     rows.push([format, `random read(offset, 100), naive: \`${tool} -dc | head\` (median of ${NAIVE_READS})`, `${fmt(r.naiveMedianMs)} ms`, '1×']);
-    rows.push([format, `random read(offset, 100), seekdata, empty cache (median of ${RANDOM_READS})`, `${fmt(r.randomMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomMedianMs, 0)}× faster`]);
+    rows.push([format, `random read(offset, 100), seekdata, verified (default), empty cache (median of ${RANDOM_READS})`, `${fmt(r.randomMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomMedianMs, 0)}× faster`]);
     rows.push([format, 'same, parallelism 1 (decode in the calling thread)', `${fmt(r.randomInlineMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomInlineMedianMs, 0)}× faster`]);
+    if (r.randomLazyMedianMs !== undefined) {
+      rows.push([format, "same, verify: 'lazy' (block prefix only, NOT checked)", `${fmt(r.randomLazyMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomLazyMedianMs, 0)}× faster`]);
+    }
     if (blockMs !== undefined && seekBzipMs !== undefined) {
       rows.push([format, 'one 900 kB block decode, seek-bzip (pure JS baseline)', `${fmt(seekBzipMs, 2)} ms`, '1.00×']);
       rows.push([format, "one 900 kB block decode, seekdata's decoder", `${fmt(blockMs, 2)} ms`, `${fmt(seekBzipMs / blockMs, 2)}× faster; random read = ${fmt(r.randomMedianMs / blockMs, 2)}× a block decode`]);

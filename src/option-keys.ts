@@ -30,6 +30,7 @@ export const READER_OPTION_KEYS = {
   bigUnitBytes: true,
   pieceBytes: true,
   pool: true,
+  verify: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {

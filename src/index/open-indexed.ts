@@ -58,7 +58,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const readerInit = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, damage: undefined };
+    const readerInit = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify, damage: undefined };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;
     let rebuilding = resolved.rebuild;
@@ -172,7 +172,9 @@ async function runPass(
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
   }
-  const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner);
+  // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
+  // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
+  const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
     for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, analyzeFor })) onChunk(chunk);
   } finally {

@@ -7,7 +7,7 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { Format } from '../readers/detect.js';
-import type { UnitTable } from '../readers/units.js';
+import type { PieceCrcTable, UnitTable } from '../readers/units.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import type { SectionValue } from './index-file.js';
 import { openIndexFile, type IndexFile } from './index-reader.js';
@@ -28,13 +28,31 @@ export interface IndexMeta {
 }
 
 export function unitSections(units: UnitTable): Array<[string, SectionValue]> {
-  return [
+  const out: Array<[string, SectionValue]> = [
     ['units.dStart', units.dStart],
     ['units.cStart', units.cStart],
     ['units.cEnd', units.cEnd],
     ['units.param', units.param],
     ['units.kind', units.kind],
   ];
+  // Optional: [bigUnitBytes, pieceBytes, CRC32 of each chunk of that layout or -1], when any is known.
+  const pieces = units.pieceCrc;
+  if (pieces !== undefined && pieces.crc.some((c) => c >= 0)) {
+    const section = new Float64Array(2 + pieces.crc.length);
+    section[0] = pieces.bigUnitBytes;
+    section[1] = pieces.pieceBytes;
+    section.set(pieces.crc, 2);
+    out.push(['units.pieceCrc', section]);
+  }
+  return out;
+}
+
+function pieceCrcFromSection(value: SectionValue | undefined, fail: (what: string) => SeekdataError): PieceCrcTable | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Float64Array) || value.length < 2) throw fail('section units.pieceCrc damaged');
+  const crc = value.subarray(2);
+  for (const c of crc) if (!(c === -1 || (Number.isInteger(c) && c >= 0 && c <= 0xffffffff))) throw fail('section units.pieceCrc damaged');
+  return { bigUnitBytes: value[0], pieceBytes: value[1], crc };
 }
 
 export function unitsFromSections(sections: Map<string, SectionValue>, format: Format, path: string): UnitTable {
@@ -48,7 +66,8 @@ export function unitsFromSections(sections: Map<string, SectionValue>, format: F
   const count = dStart.length - 1;
   const kind = sections.get('units.kind');
   if (!(kind instanceof Uint8Array) || count < 0) throw fail('section units.kind missing');
-  const units: UnitTable = { format, count, dStart, cStart: f64('units.cStart'), cEnd: f64('units.cEnd'), param: f64('units.param'), kind };
+  const pieceCrc = pieceCrcFromSection(sections.get('units.pieceCrc'), fail);
+  const units: UnitTable = { format, count, dStart, cStart: f64('units.cStart'), cEnd: f64('units.cEnd'), param: f64('units.param'), kind, pieceCrc };
   if (units.cStart.length !== count || units.cEnd.length !== count || units.param.length !== count || kind.length !== count) {
     throw fail('chunk map sections disagree in length');
   }

@@ -1,7 +1,6 @@
 /**
  * Chunks are what the reader caches and decodes: normally one chunk per unit. A unit too large to decode
- * at once (an xz file written as one huge block) is split into fixed-size pieces decoded by streaming
- * through the block from its start, keeping a few live decoders so sequential reads stay linear.
+ * at once (an xz file written as one huge block) is split into fixed-size pieces (pieces.ts).
  */
 import { SeekdataError } from '../errors.js';
 import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
@@ -10,9 +9,8 @@ import { parseChunk, type ChunkParse } from '../workers/jobs.js';
 import { concatBytes } from '../util.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
-import { padded4 } from './xz/container.js';
-import { XzBlockDecoder } from './xz/block.js';
-import { floorIndex, type UnitTable } from './units.js';
+import { PieceDecoder, type VerifyMode } from './pieces.js';
+import { floorIndex, type PieceCrcTable, type UnitTable } from './units.js';
 
 /** Default: units larger than this (decompressed) are read in pieces. */
 export const BIG_UNIT_BYTES = 64 << 20;
@@ -27,9 +25,6 @@ export interface PieceOptions {
 }
 
 export const DEFAULT_PIECES: PieceOptions = { bigUnitBytes: BIG_UNIT_BYTES, pieceBytes: PIECE_BYTES };
-/** Compressed bytes fed to a streaming decoder per step. */
-const FEED_BYTES = 256 << 10;
-const MAX_CURSORS = 2;
 
 export interface DecodedChunk {
   bytes: Uint8Array;
@@ -88,28 +83,47 @@ export function chunkAt(layout: ChunkLayout, offset: number): number {
   return floorIndex(layout.start, layout.count, offset);
 }
 
-interface Cursor {
-  unit: number;
-  decoder: XzBlockDecoder;
-  /** Decoded bytes of the unit handed out so far (the next byte's offset within the unit). */
-  out: number;
-  /** Output not yet handed out. */
-  pending: Buffer[];
-  pendingBytes: number;
-  lock: Promise<unknown>;
+export interface ChunkDecoderOptions {
+  /**
+   * 'full' (default): pieces of big units are handed out only after their unit's block check (see
+   * pieces.ts). 'lazy': as they are decoded, for a caller that drops everything when a later piece fails.
+   */
+  verify?: VerifyMode | undefined;
+  /** Receives every piece of a big unit decoded on the way to the one asked for, to cache it. */
+  onPiece?: ((chunk: number, bytes: Uint8Array) => void) | undefined;
+  /** A piece already at hand (the caller's cache). */
+  cached?: ((chunk: number) => Uint8Array | undefined) | undefined;
+  /** Bytes of pieces a verification pass may hold for the cache. Default 0 (only the piece asked for). */
+  holdBytes?: number | undefined;
 }
 
 export class ChunkDecoder {
-  private cursors: Cursor[] = [];
+  private readonly pieces: PieceDecoder;
 
   constructor(
     readonly source: ByteSource,
     readonly units: UnitTable,
     readonly layout: ChunkLayout,
     private readonly runner: JobRunner,
-    /** Receives every piece decoded on the way to the one asked for, to cache it. */
-    private readonly onPiece: (chunk: number, bytes: Uint8Array) => void = () => {},
-  ) {}
+    options: ChunkDecoderOptions = {},
+  ) {
+    this.pieces = new PieceDecoder(source, units, layout, {
+      verify: options.verify ?? 'full',
+      onPiece: options.onPiece ?? (() => {}),
+      cached: options.cached ?? (() => undefined),
+      holdBytes: options.holdBytes ?? 0,
+    });
+  }
+
+  /** Whether the pieces of big unit `u` have known CRC32s (the unit has passed its block check once). */
+  pieceVerified(u: number): boolean {
+    return this.pieces.known(u);
+  }
+
+  /** CRC32s of the pieces of big units, as far as known. */
+  get pieceCrcs(): PieceCrcTable {
+    return this.pieces.crcs;
+  }
 
   /** Decodes one chunk and checks it against the chunk map. */
   async decode(chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
@@ -137,7 +151,7 @@ export class ChunkDecoder {
       return { bytes: result.bytes, analysis: result.analysis };
     }
     if (isBigUnit(units, u, this.layout.big)) {
-      const bytes = await this.decodePiece(chunk);
+      const bytes = await this.pieces.decode(chunk);
       return {
         bytes,
         analysis: analyze === undefined ? undefined : analyzeChunk(bytes, analyze),
@@ -178,107 +192,9 @@ export class ChunkDecoder {
     return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
   }
 
-  private async decodePiece(chunk: number): Promise<Uint8Array> {
-    const u = this.layout.unit[chunk];
-    const pieceStart = this.layout.start[chunk] - this.units.dStart[u];
-    let cursor = this.cursors.find((c) => c.unit === u && c.out <= pieceStart);
-    if (cursor === undefined) cursor = this.newCursor(u);
-    const chosen = cursor;
-    const run = chosen.lock.then(() => {
-      // Another read may have moved or dropped this cursor while we waited for it.
-      if (!this.cursors.includes(chosen) || chosen.out > pieceStart) return this.decodePiece(chunk);
-      return this.advance(chosen, chunk);
-    });
-    chosen.lock = run.catch(() => undefined);
-    return run;
-  }
-
-  private newCursor(u: number): Cursor {
-    const units = this.units;
-    const decoder = new XzBlockDecoder({
-      offset: units.cStart[u],
-      unpaddedSize: units.param[u],
-      uncompressedSize: units.dStart[u + 1] - units.dStart[u],
-      checkType: units.kind[u],
-      file: this.source.name,
-    });
-    const cursor: Cursor = { unit: u, decoder, out: 0, pending: [], pendingBytes: 0, lock: Promise.resolve() };
-    this.cursors.push(cursor);
-    while (this.cursors.length > MAX_CURSORS) this.cursors.shift()?.decoder.dispose();
-    return cursor;
-  }
-
-  /** Streams the cursor forward until `chunk` is complete; hands out every piece passed. */
-  private async advance(cursor: Cursor, chunk: number): Promise<Uint8Array> {
-    const u = cursor.unit;
-    const units = this.units;
-    const unitStart = units.dStart[u];
-    const unitLength = units.dStart[u + 1] - unitStart;
-    const stored = padded4(units.param[u]);
-    let result: Uint8Array | undefined;
-    let piece = chunkAt(this.layout, unitStart + cursor.out);
-    try {
-      while (result === undefined) {
-        const pieceStart = this.layout.start[piece] - unitStart;
-        const pieceEnd = this.layout.start[piece + 1] - unitStart;
-        while (cursor.out + cursor.pendingBytes < pieceEnd) {
-          const fed = cursor.decoder.consumed;
-          let parts: Buffer[];
-          if (fed < stored) {
-            const n = Math.min(FEED_BYTES, stored - fed);
-            parts = cursor.decoder.feed(await this.source.read(units.cStart[u] + fed, n));
-          } else {
-            parts = cursor.decoder.finish();
-            if (cursor.out + cursor.pendingBytes + parts.reduce((s, p) => s + p.length, 0) < pieceEnd) {
-              throw new SeekdataError('CORRUPT_DATA', `${this.source.name}: xz block at byte ${units.cStart[u]} ended early`, {
-                file: this.source.name,
-                compressedOffset: units.cStart[u],
-              });
-            }
-          }
-          for (const p of parts) {
-            cursor.pending.push(p);
-            cursor.pendingBytes += p.length;
-          }
-        }
-        const bytes = takeBytes(cursor, pieceEnd - pieceStart);
-        cursor.out = pieceEnd;
-        this.onPiece(piece, bytes);
-        if (piece === chunk) result = bytes;
-        piece++;
-      }
-    } catch (error) {
-      this.dropCursor(cursor);
-      throw error;
-    }
-    if (cursor.out >= unitLength) this.dropCursor(cursor);
-    return result;
-  }
-
-  private dropCursor(cursor: Cursor): void {
-    cursor.decoder.dispose();
-    this.cursors = this.cursors.filter((c) => c !== cursor);
-  }
-
   close(): void {
-    for (const c of this.cursors) c.decoder.dispose();
-    this.cursors = [];
+    this.pieces.close();
   }
-}
-
-function takeBytes(cursor: Cursor, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let pos = 0;
-  while (pos < n) {
-    const head = cursor.pending[0];
-    const take = Math.min(head.length, n - pos);
-    out.set(head.subarray(0, take), pos);
-    pos += take;
-    if (take === head.length) cursor.pending.shift();
-    else cursor.pending[0] = head.subarray(take);
-  }
-  cursor.pendingBytes -= n;
-  return out;
 }
 
 /**

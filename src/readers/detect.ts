@@ -1,16 +1,57 @@
-/** Format detection by magic bytes. */
+/**
+ * Format detection by magic bytes, and by name for files too short to hold any: a compressed file cut to
+ * a few bytes must be reported as truncated, never read as the plain text its first bytes spell ("BZh").
+ */
 
 export type Format = 'bzip2' | 'xz' | 'plain';
 export type UnsupportedFormat = 'gzip' | 'zstd' | 'lzip' | 'lzma-alone' | 'zip' | 'lz4' | 'binary';
 
-export type Detected = { format: Format } | { format: UnsupportedFormat; unsupported: true };
+export type Detected =
+  | { format: Format }
+  | { format: UnsupportedFormat; unsupported: true }
+  /**
+   * Too short to be the compressed format its name or its first bytes say (`by`): `size` bytes where the
+   * format's header alone takes `needed`.
+   */
+  | { format: Exclude<Format, 'plain'> | Exclude<UnsupportedFormat, 'binary'>; truncated: true; by: 'name' | 'content'; size: number; needed: number };
 
 /** How many leading bytes `detectFormat` looks at. */
 export const DETECT_BYTES = 4096;
 
-function startsWith(head: Uint8Array, magic: readonly number[]): boolean {
-  if (head.length < magic.length) return false;
-  for (let i = 0; i < magic.length; i++) if (head[i] !== magic[i]) return false;
+interface Signature {
+  format: Exclude<Format, 'plain'> | Exclude<UnsupportedFormat, 'binary'>;
+  /** Leading bytes; a pair is an inclusive range. Empty: the format has no magic (LZMA_Alone). */
+  magic: ReadonlyArray<number | readonly [number, number]>;
+  /** Bytes of the smallest header the format can start with. */
+  header: number;
+  /** File name endings that say the format. */
+  extensions: readonly string[];
+}
+
+/**
+ * The compressed formats we know. A format added later (gzip, zstd readers) keeps its row here.
+ * Header sizes: bzip2 "BZh" + level; xz stream header; gzip fixed header; zstd magic + frame header
+ * descriptor + window byte; lzip "LZIP" + version + dictionary size; zip end-of-central-directory record
+ * (an empty archive); lz4 magic + FLG + BD + header checksum; LZMA_Alone properties + dictionary + size.
+ */
+const SIGNATURES: readonly Signature[] = [
+  { format: 'bzip2', magic: [0x42, 0x5a, 0x68, [0x31, 0x39]], header: 4, extensions: ['.bz2', '.bz', '.tbz2', '.tbz'] },
+  { format: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], header: 12, extensions: ['.xz', '.txz'] },
+  { format: 'gzip', magic: [0x1f, 0x8b], header: 10, extensions: ['.gz', '.tgz', '.bgz', '.gzip'] },
+  { format: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], header: 6, extensions: ['.zst', '.tzst', '.zstd'] },
+  { format: 'lzip', magic: [0x4c, 0x5a, 0x49, 0x50], header: 6, extensions: ['.lz', '.tlz'] },
+  { format: 'zip', magic: [0x50, 0x4b, [0x03, 0x07], [0x04, 0x08]], header: 22, extensions: ['.zip'] },
+  { format: 'lz4', magic: [0x04, 0x22, 0x4d, 0x18], header: 7, extensions: ['.lz4'] },
+  { format: 'lzma-alone', magic: [], header: 13, extensions: ['.lzma'] },
+];
+
+function byteMatches(byte: number, want: number | readonly [number, number]): boolean {
+  return typeof want === 'number' ? byte === want : byte >= want[0] && byte <= want[1];
+}
+
+function hasMagic(head: Uint8Array, sig: Signature): boolean {
+  if (sig.magic.length === 0 || head.length < sig.magic.length) return false;
+  for (let i = 0; i < sig.magic.length; i++) if (!byteMatches(head[i], sig.magic[i])) return false;
   return true;
 }
 
@@ -20,26 +61,75 @@ function matchingBytes(head: Uint8Array, magic: readonly number[]): number {
   return n;
 }
 
-export function detectFormat(head: Uint8Array): Detected {
-  if (head.length >= 4 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68 && head[3] >= 0x31 && head[3] <= 0x39) {
-    return { format: 'bzip2' };
+/** Whether a byte could be part of a text file: printable ASCII, tab / line ends, or any byte ≥ 0x80 of UTF-8 but 0xfd-0xff / 0xc0-0xc1. */
+function isTextByte(byte: number): boolean {
+  if (byte === 0x09 || byte === 0x0a || byte === 0x0d) return true;
+  if (byte < 0x20 || byte === 0x7f) return false;
+  return !(byte === 0xc0 || byte === 0xc1 || byte >= 0xf5);
+}
+
+/** The format whose magic the whole (short) file is a proper prefix of, when that is telling enough. */
+function cutMagic(head: Uint8Array, size: number): Signature | undefined {
+  if (size === 0 || head.length < size) return undefined;
+  for (const sig of SIGNATURES) {
+    if (sig.magic.length === 0 || size >= sig.magic.length) continue;
+    let prefix = true;
+    for (let i = 0; i < size && prefix; i++) prefix = byteMatches(head[i], sig.magic[i]);
+    // One text byte ("B", "(", "L", "P") is too little to call a text file a cut compressed one.
+    if (prefix && (size >= 2 || !isTextByte(head[0]))) return sig;
   }
+  return undefined;
+}
+
+/** The format a file name (path or URL) says by its ending, if any. */
+function formatByName(name: string): Signature | undefined {
+  let path = name;
+  if (/^https?:\/\//i.test(path)) path = path.replace(/[?#].*$/, '');
+  path = path.toLowerCase();
+  return SIGNATURES.find((sig) => sig.extensions.some((ext) => path.endsWith(ext)));
+}
+
+/**
+ * Detects the format of a file from its first bytes (`head`, up to DETECT_BYTES), its `size` (default:
+ * `head` is the whole file) and its `name`. A file shorter than the header of the format its name says,
+ * or that is a proper prefix of a format's magic (two bytes or more, or one non-text byte), is
+ * `truncated`.
+ */
+export function detectFormat(head: Uint8Array, file: { size?: number; name?: string } = {}): Detected {
+  const size = file.size ?? head.length;
+  const named = file.name === undefined ? undefined : formatByName(file.name);
+  if (named !== undefined && size < named.header) return { format: named.format, truncated: true, by: 'name', size, needed: named.header };
+  const cut = cutMagic(head, size);
+  if (cut !== undefined) return { format: cut.format, truncated: true, by: 'content', size, needed: cut.header };
+  if (hasMagic(head, SIGNATURES[0])) return { format: 'bzip2' };
   // An xz header with one or two damaged magic bytes is still xz (and then reported as corrupt there,
   // with the offset) rather than an unknown format.
   if (matchingBytes(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) >= 4) return { format: 'xz' };
-  if (startsWith(head, [0x1f, 0x8b])) return { format: 'gzip', unsupported: true };
-  if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) return { format: 'zstd', unsupported: true };
-  if (startsWith(head, [0x4c, 0x5a, 0x49, 0x50])) return { format: 'lzip', unsupported: true };
-  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06])) {
-    return { format: 'zip', unsupported: true };
+  for (const sig of SIGNATURES) {
+    if (sig.format === 'bzip2' || sig.format === 'xz' || !hasMagic(head, sig)) continue;
+    // The whole magic but not the rest of the header: cut short, whatever the format.
+    if (size < sig.header) return { format: sig.format, truncated: true, by: 'content', size, needed: sig.header };
+    return { format: sig.format, unsupported: true };
   }
-  if (startsWith(head, [0x04, 0x22, 0x4d, 0x18])) return { format: 'lz4', unsupported: true };
   if (looksLikeLzmaAlone(head)) return { format: 'lzma-alone', unsupported: true };
   // Plain means text (CSV, JSONL, lines): a NUL byte means some binary format we do not know, such as a
   // compressed file whose magic bytes are damaged, and reading it as text would give garbage records.
   if (head.includes(0)) return { format: 'binary', unsupported: true };
   return { format: 'plain' };
 }
+
+/** Names of formats in messages. */
+export const FORMAT_LABELS: Readonly<Record<Exclude<Format, 'plain'> | UnsupportedFormat, string>> = {
+  bzip2: 'bzip2',
+  xz: 'xz',
+  gzip: 'gzip',
+  zstd: 'zstd',
+  lzip: 'lzip',
+  'lzma-alone': '.lzma',
+  zip: 'zip',
+  lz4: 'lz4',
+  binary: 'binary',
+};
 
 /**
  * The legacy .lzma ("LZMA_Alone") header has no magic: a properties byte (lc/lp/pb, < 225), a 32-bit

@@ -17,11 +17,15 @@ import { indexPlacesFor, type IndexPlaces } from '../index/location.js';
 import { findIndexes, unitSections, unitsFromSections, type FoundIndexes, type FreshCandidate, type IndexMeta } from '../index/store.js';
 import { verifyUnits } from '../index/verify-units.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
-import { detectFormat, DETECT_BYTES, type Format } from './detect.js';
+import type { Format } from './detect.js';
+import { sourceFormat, warnUnchecked } from './source-format.js';
 import { SeekableReader, type IndexStatus } from './reader.js';
 import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
+
+export { sourceFormat } from './source-format.js';
 import type { UnitTable } from './units.js';
 import { DEFAULT_PIECES, type PieceOptions } from './chunks.js';
+import type { VerifyMode } from './pieces.js';
 
 export interface Progress {
   /** Compressed bytes processed. */
@@ -80,6 +84,16 @@ export interface ReaderOptions {
   /** Piece size for such blocks. Default 8 MiB. */
   pieceBytes?: number;
   /**
+   * `'full'` (default): every byte handed out (`read`, `stream`, records, batches) has passed its unit's
+   * integrity check: a read inside an xz block decodes and verifies the whole block, and the pieces of a
+   * block read in pieces are handed out only once the block has been verified (one pass through it, the
+   * first time it is needed) and the piece matches the CRC32 recorded then. `'lazy'`: a read inside an
+   * xz block decodes only the block's prefix up to the read's end and returns it before liblzma has
+   * checked the block (faster; damage that liblzma detects only by the block check is returned as data),
+   * and pieces of big blocks are handed out as they are decoded. bzip2 blocks are checked either way.
+   */
+  verify?: 'full' | 'lazy';
+  /**
    * The worker pool to decode and parse with (a `WorkerPool` of your own, e.g. with its own size).
    * Default: the process-wide shared pool (when parallelism > 1).
    */
@@ -91,6 +105,7 @@ export const READER_DEFAULTS = {
   ifStale: 'rebuild' as const,
   rebuild: false,
   allowDamage: false,
+  verify: 'full' as const,
 };
 
 
@@ -118,6 +133,7 @@ export interface ResolvedReaderOptions {
   rebuild: boolean;
   allowDamage: boolean;
   pieces: PieceOptions;
+  verify: VerifyMode;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -131,6 +147,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     ifStale: checkOneOf('ifStale', options.ifStale ?? READER_DEFAULTS.ifStale, ['rebuild', 'error']),
     rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
     allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),
+    verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -141,16 +158,6 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
 export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
   if (pool !== undefined) return pool;
   return parallelism > 1 ? sharedPool() : inlineRunner;
-}
-
-/** Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT. */
-export async function sourceFormat(source: ByteSource): Promise<Format> {
-  const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)));
-  if ('unsupported' in detected) {
-    const what = detected.format === 'binary' ? 'unknown binary format (not bzip2, xz or text; damaged magic bytes?)' : `${detected.format} files are not supported`;
-    throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads bzip2, xz and plain text files`, { file: source.name });
-  }
-  return detected.format;
 }
 
 /** Where this source's index is read from and written to, or undefined when it has none. */
@@ -260,7 +267,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces };
+    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify };
     let print: Fingerprint | undefined;
     let rebuilding = false;
     let carried: unknown;
@@ -272,6 +279,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
           for (const candidate of [...found.fresh]) {
             try {
               const units = await loadUnits(candidate, source, format);
+              warnUnchecked(units, source.name, options.onWarning);
               return new SeekableReader({ ...init, units, indexPath: candidate.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
             } catch (error) {
               if (!isSeekdataError(error, 'CORRUPT_INDEX')) throw error;
@@ -300,6 +308,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onWarning: options.onWarning,
       onChunk: options.onScanChunk,
     });
+    warnUnchecked(units, source.name, options.onWarning);
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);

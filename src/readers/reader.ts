@@ -1,17 +1,19 @@
 /**
  * SeekableReader: random access to the decompressed bytes of a bzip2, xz or plain file through its chunk
  * map, with an LRU cache of decoded chunks bounded in bytes, one shared decode per chunk for concurrent
- * reads, and a parallel in-order stream for sequential reads.
+ * reads, and a parallel in-order stream for sequential reads. By default (`verify: 'full'`) every byte it
+ * hands out has passed its unit's integrity check: the cache holds only checked chunks.
  */
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
+import type { VerifyMode } from './pieces.js';
 import { XzPrefixDecoder } from './xz/prefix.js';
 import type { Format } from './detect.js';
 import { ByteLru } from './lru.js';
 import { scanKnown } from './scan.js';
-import { largestUnit, type UnitTable } from './units.js';
+import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
 
 export interface ReaderInfo {
   file: string;
@@ -27,6 +29,13 @@ export interface ReaderInfo {
   chunks: number;
   /** True when some unit is so large that reads inside it decode from the unit's start. */
   sequentialUnits: boolean;
+  /** 'full': every byte handed out has passed its unit's integrity check; 'lazy': see `ReaderOptions.verify`. */
+  verify: VerifyMode;
+  /**
+   * Units read in pieces whose pieces are not verified yet: under 'full' the first read (or stream) that
+   * needs one first decodes the whole unit once, to its block check.
+   */
+  unverifiedUnits: number;
   index: { path: string | undefined; status: IndexStatus };
   damage: string | undefined;
 }
@@ -50,6 +59,7 @@ export interface ReaderInit {
   damage: SeekdataError | undefined;
   scannedOnOpen: boolean;
   pieces: PieceOptions;
+  verify: VerifyMode;
 }
 
 export class SeekableReader {
@@ -68,6 +78,8 @@ export class SeekableReader {
   /** True when opening decoded the whole file (bzip2 without a fresh index): `onScanChunk` saw every chunk. */
   readonly scannedOnOpen: boolean;
   readonly stats: ReaderStats = { decodes: 0, cacheHits: 0 };
+  /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
+  readonly verify: VerifyMode;
   private readonly source: ByteSource;
   private readonly cache: ByteLru<number, Uint8Array>;
   private readonly inflight = new Map<number, Promise<Uint8Array>>();
@@ -92,8 +104,16 @@ export class SeekableReader {
     this.scannedOnOpen = init.scannedOnOpen;
     this.cache = new ByteLru(init.cacheBytes);
     this.runner = init.runner;
-    this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, (chunk, bytes) => this.cache.set(chunk, bytes));
-    if (this.format === 'xz') {
+    this.verify = init.verify;
+    this.decoder = new ChunkDecoder(this.source, this.units, this.layout, init.runner, {
+      verify: init.verify,
+      onPiece: (chunk, bytes) => this.cache.set(chunk, bytes),
+      cached: (chunk) => this.cache.get(chunk),
+      // Pieces a verification pass holds until the check passes: at most half the cache budget.
+      holdBytes: Math.floor(init.cacheBytes / 2),
+    });
+    // Unverified prefix reads inside xz blocks only when asked for ('lazy').
+    if (this.format === 'xz' && init.verify === 'lazy') {
       this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
     }
   }
@@ -151,6 +171,14 @@ export class SeekableReader {
     return this.decoder.decodeWith(index, signal, work);
   }
 
+  /**
+   * CRC32s of the pieces of the units read in pieces, as far as known (learned by a decode through the
+   * whole unit, or loaded with the index): what lets a piece be verified without decoding its whole unit.
+   */
+  get pieceCrcs(): PieceCrcTable {
+    return this.decoder.pieceCrcs;
+  }
+
   /** The chunk holding decompressed byte `offset`. */
   chunkIndexAt(offset: number): number {
     return chunkAt(this.layout, offset);
@@ -166,7 +194,7 @@ export class SeekableReader {
     const last = chunkAt(this.layout, offset + length - 1);
     const u = this.layout.unit[first];
     if (first === last && this.prefix !== undefined && !isBigUnit(this.units, u, this.layout.big) && !this.cache.has(first) && !this.inflight.has(first)) {
-      // A read inside one xz block decodes only the block's prefix up to its last byte.
+      // 'lazy': a read inside one xz block decodes only the block's prefix up to its last byte, unchecked.
       this.stats.decodes++;
       const base = this.units.dStart[u];
       return this.prefix.read(u, offset - base, offset + length - base);
@@ -213,9 +241,17 @@ export class SeekableReader {
       largestUnit: largestUnit(this.units),
       chunks: this.layout.count,
       sequentialUnits,
+      verify: this.verify,
+      unverifiedUnits: this.unverifiedUnits(),
       index: { path: this.indexPath, status: this.indexStatus },
       damage: this.damage?.message,
     };
+  }
+
+  private unverifiedUnits(): number {
+    let n = 0;
+    for (let u = 0; u < this.units.count; u++) if (isBigUnit(this.units, u, this.layout.big) && !this.decoder.pieceVerified(u)) n++;
+    return n;
   }
 
   async close(): Promise<void> {

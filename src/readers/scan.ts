@@ -99,6 +99,11 @@ export async function* scanKnown(
 export class Bzip2Discovery {
   private readonly builder = new UnitTableBuilder('bzip2');
   private finished = false;
+  /** Units before the stream being scanned, and of it so far. */
+  private streamStart = -1;
+  private unitsBeforeStream = 0;
+  /** Units that stay usable after damage: all but those of a stream whose CRC failed. */
+  private trusted: number | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -117,8 +122,15 @@ export class Bzip2Discovery {
       lookahead: this.options.lookahead,
       signal,
       onWarning: this.options.onWarning,
+      onBadStream: () => {
+        this.trusted = this.unitsBeforeStream;
+      },
     });
     for await (const { unit, result } of scan) {
+      if (unit.streamStart !== this.streamStart) {
+        this.streamStart = unit.streamStart;
+        this.unitsBeforeStream = this.builder.count;
+      }
       const offset = this.builder.decodedSize;
       this.builder.add(unit.cStartBit, unit.cEndBit, unit.dLength, unit.crc, unit.level);
       yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8), analysis: result.analysis };
@@ -126,9 +138,12 @@ export class Bzip2Discovery {
     this.finished = true;
   }
 
-  /** The chunk map of every block scanned so far (complete once `chunks()` has ended). */
+  /**
+   * The chunk map of every block scanned so far (complete once `chunks()` has ended). After a stream CRC
+   * mismatch, the blocks of that stream are left out: their order (or membership) is known to be wrong.
+   */
   table(): UnitTable {
-    return this.builder.build();
+    return this.builder.build(this.trusted);
   }
 
   get complete(): boolean {

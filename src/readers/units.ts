@@ -18,11 +18,25 @@ export interface UnitTable {
   param: Float64Array;
   /** Per-format small number: bzip2 stream level; xz check type; 0 for plain. */
   kind: Uint8Array;
+  /** CRC32s of the pieces of big xz units, once known (see pieces.ts); saved with the chunk map. */
+  pieceCrc?: PieceCrcTable | undefined;
+}
+
+/**
+ * The zlib CRC32 of every piece of the xz units read in pieces, learned by a decode that went through the
+ * whole unit and passed its block check. A piece decoded later (without reaching the block check) is
+ * handed out only when it matches. Valid for one piece layout only.
+ */
+export interface PieceCrcTable {
+  bigUnitBytes: number;
+  pieceBytes: number;
+  /** Per chunk of that layout: the piece's CRC32, or -1 while unknown (and for chunks that are not pieces). */
+  crc: Float64Array;
 }
 
 /** Grows a unit table one unit at a time during a scan. */
 export class UnitTableBuilder {
-  private count = 0;
+  private n = 0;
   private dStart = new Float64Array(64);
   private cStart = new Float64Array(64);
   private cEnd = new Float64Array(64);
@@ -33,8 +47,8 @@ export class UnitTableBuilder {
   constructor(private readonly format: Format) {}
 
   add(cStart: number, cEnd: number, dLength: number, param: number, kind: number): void {
-    if (this.count + 1 >= this.dStart.length) this.grow();
-    const i = this.count++;
+    if (this.n + 1 >= this.dStart.length) this.grow();
+    const i = this.n++;
     this.dStart[i] = this.total;
     this.cStart[i] = cStart;
     this.cEnd[i] = cEnd;
@@ -45,6 +59,11 @@ export class UnitTableBuilder {
 
   get decodedSize(): number {
     return this.total;
+  }
+
+  /** Units added so far. */
+  get count(): number {
+    return this.n;
   }
 
   private grow(): void {
@@ -63,10 +82,11 @@ export class UnitTableBuilder {
     this.kind = k;
   }
 
-  build(): UnitTable {
-    const n = this.count;
+  /** The table of the first `count` units (default: all). */
+  build(count = this.n): UnitTable {
+    const n = Math.min(count, this.n);
     const dStart = this.dStart.slice(0, n + 1);
-    dStart[n] = this.total;
+    if (n === this.n) dStart[n] = this.total;
     return {
       format: this.format,
       count: n,

@@ -21,9 +21,13 @@ export const infoSpec: CommandSpec = {
 export function randomReadCost(info: ReaderInfo): string {
   if (info.format === 'plain') return 'reads the bytes directly (plain file)';
   if (info.sequentialUnits) {
-    return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)`;
+    const verifying =
+      info.verify === 'full' && info.unverifiedUnits > 0
+        ? `; ${info.unverifiedUnits} such unit(s) not verified yet: the first read or cat of one first decodes all of it once, to its block check`
+        : '';
+    return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)${verifying}`;
   }
-  return `decodes one unit (at most ${formatBytes(info.largestUnit)})`;
+  return `decodes one unit (at most ${formatBytes(info.largestUnit)})${info.verify === 'full' && info.format === 'xz' ? ' and verifies it' : ''}`;
 }
 
 export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {

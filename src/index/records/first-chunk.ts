@@ -23,7 +23,8 @@ export async function firstChunkBytes(source: ByteSource, format: Format, units:
   if (units !== undefined) {
     const layout = chunkLayout(units, pieces);
     if (layout.count === 0) return new Uint8Array(0);
-    const decoder = new ChunkDecoder(source, units, layout, inlineRunner);
+    // 'lazy': only the header is looked at here; the indexing pass that follows verifies every byte.
+    const decoder = new ChunkDecoder(source, units, layout, inlineRunner, { verify: 'lazy' });
     try {
       return await decoder.decode(0);
     } finally {

@@ -218,9 +218,26 @@ export function decodeBlock(data: Uint8Array, bitOffset: number, level: number):
   const storedCrc = ((bits(16) << 16) | bits(16)) >>> 0;
   if (bits(1) !== 0) throw new BlockError('randomised blocks (bzip2 < 0.9.5) are not supported');
   const origPtr = bits(24);
-  const maxBlock = level * 100_000;
   if (overrun()) throw new NeedMoreInput('bzip2 block runs past the supplied input');
+  try {
+    return decodeTablesAndData(data, bits, () => ({ pos, bb, bc }), storedCrc, origPtr, level);
+  } catch (error) {
+    // Zeros read past the end of the input make invalid tables: that is running out of input.
+    if (error instanceof BlockError && overrun()) throw new NeedMoreInput('bzip2 block runs past the supplied input');
+    throw error;
+  }
+}
 
+function decodeTablesAndData(
+  data: Uint8Array,
+  bits: (n: number) => number,
+  position: () => BitState,
+  storedCrc: number,
+  origPtr: number,
+  level: number,
+): DecodedBlock {
+  const length = data.length;
+  const maxBlock = level * 100_000;
   // Symbols in use.
   const seqToUnseq = new Uint8Array(256);
   let inUse = 0;
@@ -270,7 +287,7 @@ export function decodeBlock(data: Uint8Array, bitOffset: number, level: number):
   if (scratchTT.length < maxBlock) scratchTT = new Uint32Array(900_000);
   const tt = scratchTT;
   const counts = new Int32Array(256);
-  const state: BitState = { pos, bb, bc };
+  const state: BitState = position();
   let n: number;
   try {
     n = decodeSymbols(data, state, tables, selectors, seqToUnseq, inUse, maxBlock, tt, counts);

@@ -19,6 +19,8 @@ const WINDOW_BYTES = 4 << 20;
 const MARGIN_BYTES = 8;
 
 export interface Bzip2Unit {
+  /** Byte offset of the stream the block belongs to. */
+  streamStart: number;
   cStartBit: number;
   cEndBit: number;
   dLength: number;
@@ -39,6 +41,11 @@ export interface Bzip2ScanOptions<R extends Bzip2DecodeOutcome> {
   lookahead: number;
   signal?: AbortSignal | undefined;
   onWarning?: ((message: string) => void) | undefined;
+  /**
+   * Called (before the error is thrown) when a stream's CRC does not match its blocks: each block passed
+   * its own CRC, but together they are not the stream (reordered, missing or foreign blocks).
+   */
+  onBadStream?: ((streamStart: number) => void) | undefined;
 }
 
 type Settled<R> = { ok: true; value: R; task: Bzip2BlockTask } | { ok: false; error: unknown; task: Bzip2BlockTask };
@@ -209,7 +216,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       }
       combined = (((combined << 1) | (combined >>> 31)) ^ outcome.value.crc) >>> 0;
       inflight.delete(pos);
-      yield { unit: { cStartBit: pos, cEndBit: endBit, dLength: outcome.value.bytes.length, crc: outcome.value.crc, level }, result: outcome.value };
+      yield { unit: { streamStart, cStartBit: pos, cEndBit: endBit, dLength: outcome.value.bytes.length, crc: outcome.value.crc, level }, result: outcome.value };
       pos = endBit;
     }
     // End-of-stream marker at pos: a 32-bit stream CRC follows, then padding to a byte boundary.
@@ -221,12 +228,18 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
     const crcBytes = await source.read(first, Math.ceil(crcEnd / 8) - first);
     const stored = readBits(crcBytes, pos + 48 - first * 8, 32);
     if (stored !== combined) {
+      options.onBadStream?.(streamStart);
       throw corrupt(`bzip2 stream CRC mismatch (stored ${stored.toString(16)}, computed ${combined.toString(16)})`, pos + 48);
     }
     streamStart = Math.ceil(crcEnd / 8);
     if (streamStart >= size) return;
     const next = await source.read(streamStart, Math.min(4, size - streamStart));
     const isStream = next.length === 4 && next[0] === 0x42 && next[1] === 0x5a && next[2] === 0x68 && next[3] >= 0x31 && next[3] <= 0x39;
+    // "B", "BZ" or "BZh" at the very end: the header of a next stream, cut short (bzip2 says so too).
+    const magic = [0x42, 0x5a, 0x68];
+    if (next.length < 4 && next.every((b, i) => b === magic[i])) {
+      throw new SeekdataError('TRUNCATED', `${file}: bzip2 stream header cut short at byte ${streamStart} (file truncated?)`, { file, compressedOffset: streamStart });
+    }
     if (!isStream) {
       options.onWarning?.(`${file}: ignoring ${size - streamStart} bytes of trailing garbage after the last bzip2 stream (byte ${streamStart})`);
       return;

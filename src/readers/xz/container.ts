@@ -116,11 +116,14 @@ export async function parseXzContainer(source: ByteSource): Promise<XzBlockRecor
     const footerAt = end - 12;
     const footer = await source.read(footerAt, 12);
     if (footer[10] !== XZ_FOOTER_MAGIC[0] || footer[11] !== XZ_FOOTER_MAGIC[1]) {
-      // A missing last byte or zeros that are not a multiple of four both end up here.
-      const trailingZeros = (await source.read(end - 1, 1))[0] === 0;
+      // A file cut short and zeros that are not a multiple of four both end up here: padding is zeros
+      // right after a footer's magic.
+      let zeros = 0;
+      while (zeros < 3 && footer[11 - zeros] === 0) zeros++;
+      const badPadding = zeros > 0 && footer[10 - zeros] === XZ_FOOTER_MAGIC[0] && footer[11 - zeros] === XZ_FOOTER_MAGIC[1];
       throw new SeekdataError(
-        trailingZeros ? 'CORRUPT_DATA' : 'TRUNCATED',
-        `${file}: no xz stream footer at byte ${footerAt} (file truncated, or padding not a multiple of 4 bytes)`,
+        badPadding ? 'CORRUPT_DATA' : 'TRUNCATED',
+        `${file}: no xz stream footer at byte ${footerAt} (${badPadding ? 'stream padding is not a multiple of 4 bytes' : 'file truncated?'})`,
         { file, compressedOffset: footerAt },
       );
     }

@@ -1,9 +1,10 @@
 /**
- * Short reads inside an xz block without decoding all of it: liblzma decodes from the block's start, so a
- * read needs only the prefix up to its last byte (on average half the block). A few live decoders are
- * kept so that later reads further into the same block continue where the last one stopped, the way
- * python-xz keeps its decompressors; a decoder that reaches the block's end verifies its check and hands
- * over the whole block for caching.
+ * Short reads inside an xz block without decoding all of it (`verify: 'lazy'` only): liblzma decodes from
+ * the block's start, so a read needs only the prefix up to its last byte (on average half the block). The
+ * bytes returned have NOT passed the block check, which comes after the block's last byte. A few live
+ * decoders are kept so that later reads further into the same block continue where the last one stopped,
+ * the way python-xz keeps its decompressors; a decoder that reaches the block's end verifies its check and
+ * hands over the whole block for caching.
  */
 import type { ByteSource } from '../../sources/source.js';
 import type { UnitTable } from '../units.js';
