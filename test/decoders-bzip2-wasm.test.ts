@@ -50,7 +50,7 @@ describe('decodeBzip2BlockWasm', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     // Every block through libbzip2, not the JS fallback; blocks start at several bit shifts.
     expect(blocks.every((b) => b.decoder === 'wasm')).toBe(true);
-    expect(new Set(blocks.map((b, i) => (i === 0 ? 32 : blocks[i - 1].endBit) & 7)).size).toBeGreaterThan(1);
+    expect(new Set(blocks.map((_, i) => (i === 0 ? 32 : blocks[i - 1].endBit) & 7)).size).toBeGreaterThan(1);
     expect(Buffer.concat(blocks.map((b) => b.bytes)).equals(plain)).toBe(true);
     // The same ends and CRCs as the JS decoder.
     let bit = 32;
