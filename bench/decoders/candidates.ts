@@ -57,7 +57,8 @@ export function decodeBz(candidate: BzCandidate, b: BzBlock): Uint8Array {
   }
 }
 
-export async function decodeXz(candidate: XzCandidate, task: XzBlockTask): Promise<Uint8Array> {
+/** The synchronous candidates (all but xz-decompress, which only streams). */
+export function decodeXzSync(candidate: Exclude<XzCandidate, 'xz-decompress'>, task: XzBlockTask): Uint8Array {
   switch (candidate) {
     case 'lzma-native':
       return decodeXzBlock(task);
@@ -68,12 +69,14 @@ export async function decodeXz(candidate: XzCandidate, task: XzBlockTask): Promi
       // One output buffer of the known size (the default 64 KiB chunks cost a concat of many).
       return liblzmaUnxzSync(Buffer.from(s.buffer, s.byteOffset, s.byteLength), { chunkSize: task.uncompressedSize + 64 });
     }
-    case 'xz-decompress': {
-      if (XzReadableStream === undefined) throw new Error('prepare() first');
-      const stream = new XzReadableStream(new Blob([syntheticXzStream(task.data, task)]).stream());
-      return new Uint8Array(await new Response(stream).arrayBuffer());
-    }
   }
+}
+
+export async function decodeXz(candidate: XzCandidate, task: XzBlockTask): Promise<Uint8Array> {
+  if (candidate !== 'xz-decompress') return decodeXzSync(candidate, task);
+  if (XzReadableStream === undefined) throw new Error('prepare() first');
+  const stream = new XzReadableStream(new Blob([syntheticXzStream(task.data, task)]).stream());
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** Wall and CPU (user + sys of the whole process) of one call, in ms. */

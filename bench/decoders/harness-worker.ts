@@ -3,10 +3,11 @@
  * candidate and moves the bytes back. Counts the CPU it spends per job so the harness can tell decode
  * time from everything around it.
  */
+import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { XzBlockTask } from '../../src/readers/xz/block.js';
 import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2WasmTask } from '../../src/readers/bzip2/wasm.js';
-import { decodeBz, decodeXz, prepare, type BzBlock, type BzCandidate, type XzCandidate } from './candidates.js';
+import { decodeBz, decodeXz, decodeXzSync, prepare, type BzBlock, type BzCandidate, type XzCandidate } from './candidates.js';
 
 export type HarnessJob =
   | { format: 'bz'; candidate: BzCandidate; block: BzBlock }
@@ -18,24 +19,39 @@ export interface HarnessResult {
   /** For discovery jobs: where the block ended, relative to the task's data. */
   endBit: number;
   crc: number;
-  /** CPU ms of this worker thread's process during the decode (all threads: an upper bound). */
+  /** Wall ms of the decode inside the worker. */
   decodeMs: number;
+  /** Absolute times (performance.timeOrigin + now, ms) when the worker started and ended the job. */
+  t0: number;
+  t1: number;
+  /** The worker thread that ran the job. */
+  thread: number;
 }
 
-const ready = prepare();
+// Compiled before the first job (top-level await: Piscina imports this module and waits for it).
+await prepare();
+const bz2 = await loadBzip2Wasm();
 
-export default async function run(job: HarnessJob): Promise<unknown> {
-  await ready;
+/**
+ * Synchronous like seekdata's own worker (an async handler would let a second queued job start before
+ * the first one's result is posted when Piscina gives a worker more than one task at a time).
+ */
+export default function run(job: HarnessJob): unknown {
   const t0 = performance.now();
-  let result: HarnessResult;
-  if (job.format === 'bz') result = { bytes: decodeBz(job.candidate, job.block), endBit: 0, crc: 0, decodeMs: 0 };
-  else if (job.format === 'xz') result = { bytes: await decodeXz(job.candidate, job.block), endBit: 0, crc: 0, decodeMs: 0 };
-  else {
-    const decoded = decodeBzip2BlockWasm(await loadBzip2Wasm(), job.task);
-    result = { bytes: decoded.bytes, endBit: decoded.endBit, crc: decoded.crc, decodeMs: 0 };
+  if (job.format === 'bz') return finish(decodeBz(job.candidate, job.block), 0, 0, t0);
+  if (job.format === 'xz') {
+    const c = job.candidate;
+    if (c === 'xz-decompress') return decodeXz(c, job.block).then((bytes) => finish(bytes, 0, 0, t0));
+    return finish(decodeXzSync(c, job.block), 0, 0, t0);
   }
-  result.decodeMs = performance.now() - t0;
+  const decoded = decodeBzip2BlockWasm(bz2, job.task);
+  return finish(decoded.bytes, decoded.endBit, decoded.crc, t0);
+}
+
+function finish(bytes: Uint8Array, endBit: number, crc: number, t0: number): unknown {
+  const t1 = performance.now();
+  const result: HarnessResult = { bytes, endBit, crc, decodeMs: t1 - t0, t0: performance.timeOrigin + t0, t1: performance.timeOrigin + t1, thread: threadId };
   // Moved, not copied, as seekdata's worker does (a view into a larger buffer moves that whole buffer).
-  const buffer = result.bytes.buffer;
+  const buffer = bytes.buffer;
   return buffer instanceof ArrayBuffer ? move({ [transferableSymbol]: [buffer], [valueSymbol]: result }) : result;
 }
