@@ -6,7 +6,7 @@
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { XzBlockTask } from '../../src/readers/xz/block.js';
-import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2WasmTask } from '../../src/readers/bzip2/wasm.js';
+import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2Wasm, type Bzip2WasmTask } from '../../src/readers/bzip2/wasm.js';
 import { decodeBz, decodeXz, decodeXzSync, prepare, type BzBlock, type BzCandidate, type XzCandidate } from './candidates.js';
 
 export type HarnessJob =
@@ -28,15 +28,23 @@ export interface HarnessResult {
   thread: number;
 }
 
-// Compiled before the first job (top-level await: Piscina imports this module and waits for it).
-await prepare();
-const bz2 = await loadBzip2Wasm();
+// Compiled once per worker. Not with a top-level await: Piscina first tries require() on the entry, and
+// under tsx that leaves a module with a top-level await unloadable (ERR_UNKNOWN_FILE_EXTENSION).
+let bz2: Bzip2Wasm | undefined;
+const ready = prepare().then(async () => {
+  bz2 = await loadBzip2Wasm();
+});
 
 /**
- * Synchronous like seekdata's own worker (an async handler would let a second queued job start before
- * the first one's result is posted when Piscina gives a worker more than one task at a time).
+ * Synchronous once ready, like seekdata's own worker (an async handler would let a second queued job
+ * start before the first one's result is posted when Piscina gives a worker more than one task at a time).
  */
 export default function run(job: HarnessJob): unknown {
+  if (bz2 === undefined) return ready.then(() => runReady(job));
+  return runReady(job);
+}
+
+function runReady(job: HarnessJob): unknown {
   const t0 = performance.now();
   if (job.format === 'bz') return finish(decodeBz(job.candidate, job.block), 0, 0, t0);
   if (job.format === 'xz') {
@@ -44,6 +52,7 @@ export default function run(job: HarnessJob): unknown {
     if (c === 'xz-decompress') return decodeXz(c, job.block).then((bytes) => finish(bytes, 0, 0, t0));
     return finish(decodeXzSync(c, job.block), 0, 0, t0);
   }
+  if (bz2 === undefined) throw new Error('libbzip2 not loaded');
   const decoded = decodeBzip2BlockWasm(bz2, job.task);
   return finish(decoded.bytes, decoded.endBit, decoded.crc, t0);
 }

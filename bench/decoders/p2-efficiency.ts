@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     ['P2 lookahead 8', () => decodeKnown(file, units, DECODER, run2, { lookahead: 8, transferInput: false })],
     ['P2 lookahead 4, input moved', () => decodeKnown(file, units, DECODER, run2, { lookahead: 4, transferInput: true })],
     ['P2 lookahead 4, 2 tasks per worker', () => decodeKnown(file, units, DECODER, run2q, { lookahead: 4, transferInput: false })],
-    ['P2 lookahead 4, 2 tasks per worker, input moved', () => decodeKnown(file, units, DECODER, run2q, { lookahead: 4, transferInput: true })],
+    ['P2 lookahead 6, 2 tasks per worker', () => decodeKnown(file, units, DECODER, run2q, { lookahead: 6, transferInput: false })],
+    ['P2 lookahead 8, 2 tasks per worker, input moved', () => decodeKnown(file, units, DECODER, run2q, { lookahead: 8, transferInput: true })],
   ];
   const results = new Map<string, Breakdown[]>(variants.map(([n]) => [n, []]));
   for (let r = 0; r < ROUNDS; r++) {
