@@ -189,7 +189,7 @@ describe('a reader written from the document reads real index files', () => {
     const s = readByDoc(new Uint8Array(readFileSync(`${xzPath}.sdx`)));
     const names = [...s.keys()];
     expect(names.every((n) => table('Sections').some((r) => unquote(r[0]) === n))).toBe(true);
-    const meta = s.get('meta') as Record<string, Record<string, unknown>>;
+    const meta = s.get('meta') as { format: string; fingerprint: unknown; recordOptions: Record<string, unknown>; records: unknown };
     const metaFields = (title: string): string[] => table(title).map((r) => unquote(r[0]).split(/`?,\s*`?/)).flat();
     expect(Object.keys(meta).sort()).toEqual(metaFields('meta').sort());
     expect(Object.keys(meta.recordOptions).every((k) => metaFields('Record options').includes(k))).toBe(true);
