@@ -189,6 +189,26 @@ describe('streaming Arrow export', () => {
     expect(seen).toBe(300);
   });
 
+  it('records longer than several chunks (quoted newlines included) come out whole on the sequential path', async () => {
+    const long = (i: number): string => `${'long text, with "quotes" and\nnewlines '.repeat(1500)}#${i}`;
+    const lines = ['t,note'];
+    const want: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const note = i % 4 === 1 ? long(i) : `short ${i}`;
+      want.push(note);
+      lines.push(`${new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString()},${csvField(note)}`);
+    }
+    const path = writeFixture(tmp.dir, 'long.csv.xz', xz(Buffer.from(lines.join('\n') + '\n'), '--block-size=8KiB'));
+    const file = await openIndexed(path, { records: 'csv', timeColumn: 't' });
+    try {
+      expect(file.reader.layout.count).toBeGreaterThan(40);
+      const table = await timeRangeToArrow(file, -Infinity, Infinity, { batchRows: 3 });
+      expect(values(table, 'note')).toEqual(want);
+    } finally {
+      await file.close();
+    }
+  });
+
   it('bad options name the field', async () => {
     const path = join(tmp.dir, 'never.arrow');
     await expect(exportTimeRangeToArrow(sorted, t0, t1, path, { batchRows: 0 })).rejects.toMatchObject({ code: 'INVALID_OPTION', message: 'options.batchRows must be a positive integer, got 0' });

@@ -100,10 +100,13 @@ async function* pickedBatches(file: IndexedFile, source: RecordSource, limits: B
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -119,11 +122,20 @@ async function* runBatches(file: IndexedFile, first: number, end: number, limits
   const lead = recordStart === 3 ? 3 : recordStart > 0 ? 1 : 0;
   let buffer: Uint8Array = new Uint8Array(0);
   let bufferStart = recordStart - lead;
+  // Pieces after `buffer` not joined to it yet: joined once the record being cut is complete, so a record
+  // spanning many pieces is copied once, not once per piece.
+  let waiting: Uint8Array[] = [];
+  let waitingBytes = 0;
   let r = first;
   let batch: RecordBatchInput = { numbers: [], contents: [] };
   let bytes = 0;
   for await (const piece of file.reader.stream(bufferStart, to)) {
-    buffer = buffer.length === 0 ? piece : concat(buffer, piece);
+    waiting.push(piece);
+    waitingBytes += piece.length;
+    if (r < end && startOf(r + 1) - bufferStart > buffer.length + waitingBytes) continue;
+    buffer = buffer.length === 0 && waiting.length === 1 ? waiting[0] : concat([buffer, ...waiting]);
+    waiting = [];
+    waitingBytes = 0;
     while (r < end) {
       const next = startOf(r + 1);
       if (next - bufferStart > buffer.length) break;
