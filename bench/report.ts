@@ -1,5 +1,5 @@
 /**
- * npm run bench — runs every benchmark (readers, index, datasets) in turn, then writes
+ * npm run bench — runs every benchmark (readers, index, datasets, arrow) in turn, then writes
  * bench/RESULTS.md (tables, machine, date, commands) and SVG charts under bench/charts/ from the
  * results each wrote to bench/results/. `--report-only` skips the runs.
  */
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { RESULTS_DIR, machine } from './common.js';
 
-const BENCHES = ['readers', 'index', 'datasets'] as const;
+const BENCHES = ['readers', 'index', 'datasets', 'arrow'] as const;
 
 function run(name: string): string {
   console.log(`\n=== npm run bench:${name}`);
@@ -108,7 +108,7 @@ function main(): void {
     if (table.length > 0) lines.push(...table, '');
     else lines.push('(run `npm run bench` to fill this section)', '');
   }
-  lines.push('## Raw results', '', 'JSON in `bench/results/` (readers.json, index.json, datasets.json).', '');
+  lines.push('## Raw results', '', 'JSON in `bench/results/` (readers.json, index.json, datasets.json, arrow.json).', '');
   writeFileSync('bench/RESULTS.md', lines.join('\n'));
   // The README's benchmark section shows the same tables, between markers.
   const readme = readFileSync('README.md', 'utf8');

@@ -63,7 +63,16 @@ export type { SampleOptions, SampleBatch } from './datasets/sample.js';
 export type { FeatureOptions, FieldRef } from './datasets/features.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
 export type { TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
-export { recordsToArrow, timeRangeToArrow, batchToArrow, writeArrowFile } from './datasets/arrow.js';
-export type { ArrowOptions } from './datasets/arrow.js';
+export {
+  recordsToArrow,
+  timeRangeToArrow,
+  recordsToArrowBatches,
+  timeRangeToArrowBatches,
+  exportRecordsToArrow,
+  exportTimeRangeToArrow,
+  batchToArrow,
+  writeArrowFile,
+} from './datasets/arrow.js';
+export type { ArrowOptions, ArrowRangeOptions, ArrowWriteOptions, ArrowBatches, ArrowExportResult, ArrowProgress, ArrowTimeUnit, ArrowIpcFormat } from './datasets/arrow.js';
 export { FeistelPermutation } from './datasets/permutation.js';
 export { default as workerHandler } from './workers/worker.js';

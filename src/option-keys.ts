@@ -4,7 +4,7 @@
  * list fails to compile, so the lists cannot drift from the interfaces.
  */
 import type { FeatureOptions } from './datasets/features.js';
-import type { ArrowOptions, timeRangeToArrow } from './datasets/arrow.js';
+import type { ArrowOptions, ArrowRangeOptions, ArrowWriteOptions } from './datasets/arrow.js';
 import type { SequentialOptions } from './datasets/sequential.js';
 import type { ShuffledBatchOptions } from './datasets/shuffled.js';
 import type { TfDatasetOptions } from './datasets/tfjs.js';
@@ -106,8 +106,14 @@ export const SEQUENTIAL_OPTION_KEYS = {
 
 export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
-export const ARROW_OPTION_KEYS = { columns: true } as const satisfies Record<keyof ArrowOptions, true>;
+export const ARROW_OPTION_KEYS = { columns: true, batchRows: true, batchBytes: true, timeUnit: true, onProgress: true } as const satisfies Record<keyof ArrowOptions, true>;
 
-export const TIME_RANGE_ARROW_OPTION_KEYS = { ...ARROW_OPTION_KEYS, limit: true } as const satisfies Record<keyof NonNullable<Parameters<typeof timeRangeToArrow>[3]>, true>;
+export const TIME_RANGE_ARROW_OPTION_KEYS = { ...ARROW_OPTION_KEYS, limit: true } as const satisfies Record<keyof ArrowRangeOptions, true>;
+
+export const ARROW_EXPORT_OPTION_KEYS = { ...ARROW_OPTION_KEYS, format: true } as const satisfies Record<keyof (ArrowOptions & ArrowWriteOptions), true>;
+
+export const TIME_RANGE_ARROW_EXPORT_OPTION_KEYS = { ...TIME_RANGE_ARROW_OPTION_KEYS, format: true } as const satisfies Record<keyof (ArrowRangeOptions & ArrowWriteOptions), true>;
+
+export const ARROW_WRITE_OPTION_KEYS = { format: true } as const satisfies Record<keyof ArrowWriteOptions, true>;
 
 export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: true } as const satisfies Record<keyof WorkerPoolOptions, true>;

@@ -214,7 +214,7 @@ describe('Arrow adapter', () => {
       'time:Timestamp<MILLISECOND>',
       'a:Float64',
       'b:Int32',
-      'cat:Utf8',
+      'cat:Dictionary<Int32, Utf8>',
       'label:Int32',
       'note:Utf8',
     ]);

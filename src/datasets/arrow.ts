@@ -1,112 +1,174 @@
 /**
- * The Arrow adapter: records of a file (chosen ones, or a whole time range) as an Apache Arrow Table
- * with the file's column names and types from its index (numbers as Int32 or Float64, text as Utf8,
- * the time column as Timestamp[ms], missing values as nulls), and a parsed batch as a Table of Float32
- * features and labels. `tableToIPC` / `writeArrowFile` write the Arrow IPC file format.
+ * The Arrow adapter. Records of a file — chosen ones, or a whole time range — become Arrow record
+ * batches produced one at a time (read as in arrow-source.ts, with the next chunks decoding while a
+ * batch converts; typed from the index as in arrow-columns.ts). On that one producer:
+ * - `recordsToArrowBatches` / `timeRangeToArrowBatches`: the batches, for streaming consumers;
+ * - `exportRecordsToArrow` / `exportTimeRangeToArrow`: written to an Arrow IPC file as they are produced
+ *   (arrow-write.ts), so memory stays at a few batches whatever the range (plus, for scattered records,
+ *   the reader's chunk cache, bounded by `cacheBytes`);
+ * - `recordsToArrow` / `timeRangeToArrow`: collected into an in-memory `Table` (for small selections).
+ * `batchToArrow` turns a parsed training batch into a Table; `writeArrowFile` writes a Table.
  */
-import { writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { Float32, Float64, Int32, Table, tableToIPC, TimestampMillisecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
-import { SeekdataError } from '../errors.js';
-import { checkKnownKeys } from '../options.js';
-import { ARROW_OPTION_KEYS, TIME_RANGE_ARROW_OPTION_KEYS } from '../option-keys.js';
+import { Float32, Float64, Int32, RecordBatch, Schema, Table, vectorFromArray, type Vector } from 'apache-arrow';
+import { invalidOption, SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
-import { splitRecord } from '../index/records/csv.js';
-import { isMissing, parseNumber } from '../index/records/numbers.js';
+import { checkFunction, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
+import { ARROW_EXPORT_OPTION_KEYS, ARROW_OPTION_KEYS, ARROW_WRITE_OPTION_KEYS, TIME_RANGE_ARROW_EXPORT_OPTION_KEYS, TIME_RANGE_ARROW_OPTION_KEYS } from '../option-keys.js';
+import { planColumns, type ArrowPlan } from './arrow-columns.js';
+import { BatchConverter, type ConvertCounts } from './arrow-rows.js';
+import { numbersSource, rangeSource, readBatches, type RecordSource } from './arrow-source.js';
+import { ARROW_TIME_UNITS, type ArrowTimeUnit } from './arrow-time.js';
+import { writeArrowBatches, type ArrowIpcFormat } from './arrow-write.js';
 import type { Batch } from './batch.js';
 
+export type { ArrowTimeUnit } from './arrow-time.js';
+export type { ArrowIpcFormat } from './arrow-write.js';
+
+export interface ArrowProgress {
+  /** Rows converted so far. */
+  rows: number;
+  /** Rows the export will have. */
+  rowsTotal: number;
+}
+
 export interface ArrowOptions {
-  /** Columns to include (names; JSONL dotted paths). Default: all. */
+  /** Columns to include, in this order (CSV column names; JSONL dotted paths). Default: all. */
   columns?: string[];
+  /** Rows per record batch (at most). Default 16,384. */
+  batchRows?: number;
+  /** Bytes of record text per record batch (at most 1 GiB; a batch has at least one row). Default 16 MiB. */
+  batchBytes?: number;
+  /**
+   * Unit of the time column's Arrow Timestamp: `'s'`, `'ms'`, `'us'` or `'ns'`. Default: the file's
+   * resolution (see the README); a value with finer non-zero digits than the unit is an error.
+   */
+  timeUnit?: ArrowTimeUnit;
+  /** Called before the first batch and after each one. */
+  onProgress?: (progress: ArrowProgress) => void;
 }
 
-type Kind = 'time' | 'int' | 'float' | 'text';
-
-function columnKinds(file: IndexedFile, names: string[]): Kind[] {
-  const stats = new Map(file.stats.map((s) => [s.name, s]));
-  const timeColumn = file.options.timeColumn;
-  const timeName = typeof timeColumn === 'number' ? file.columns[timeColumn] : timeColumn;
-  return names.map((name) => {
-    if (name === timeName && file.time !== undefined) return 'time';
-    const s = stats.get(name);
-    if (s === undefined || !s.numeric) return 'text';
-    const int32 = s.integer && (s.min ?? 0) >= -(2 ** 31) && (s.max ?? 0) < 2 ** 31;
-    return int32 ? 'int' : 'float';
-  });
+export interface ArrowRangeOptions extends ArrowOptions {
+  /** At most this many records (the first ones in time order). Default: all. */
+  limit?: number;
 }
 
-const encoder = new TextEncoder();
+export interface ArrowWriteOptions {
+  /** `'file'` (default): the Arrow IPC file format; `'stream'`: the IPC stream format. */
+  format?: ArrowIpcFormat;
+}
 
-/** Records (by number, in the order given) as an Arrow Table. */
+/** Record batches of an export, produced as they are iterated (each iteration starts over). */
+export interface ArrowBatches extends AsyncIterable<RecordBatch> {
+  readonly schema: Schema;
+  /** Rows the batches hold in all. */
+  readonly rows: number;
+  /** Present values of numeric columns that are not numbers (written as null), counted as batches are made. */
+  readonly counts: ConvertCounts;
+}
+
+export interface ArrowExportResult {
+  path: string;
+  format: ArrowIpcFormat;
+  rows: number;
+  batches: number;
+  /** Size of the written file. */
+  bytes: number;
+  columns: Array<{ name: string; type: string }>;
+  /** Text found in numeric columns (written as null), and the first such value. */
+  textInNumeric: number;
+  firstTextInNumeric: ConvertCounts['firstTextInNumeric'];
+}
+
+const DEFAULTS = { batchRows: 16_384, batchBytes: 16 << 20 };
+
+function checkOptions(options: ArrowRangeOptions & ArrowWriteOptions, keys: Readonly<Record<string, true>>, where: string): void {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  checkKnownKeys(options, keys, where);
+  if (options.columns !== undefined && (!Array.isArray(options.columns) || options.columns.some((c) => typeof c !== 'string'))) {
+    throw invalidOption('columns', 'an array of column names', options.columns);
+  }
+  if (options.batchRows !== undefined) checkPositiveInt('batchRows', options.batchRows);
+  // Text columns address their bytes with 32-bit offsets: a batch's text stays far below 2 GiB.
+  if (options.batchBytes !== undefined && checkPositiveInt('batchBytes', options.batchBytes) > 2 ** 30) throw invalidOption('batchBytes', 'a positive integer up to 2^30 (1 GiB)', options.batchBytes);
+  if (options.timeUnit !== undefined) checkOneOf('timeUnit', options.timeUnit, ARROW_TIME_UNITS);
+  if (options.onProgress !== undefined) checkFunction('onProgress', options.onProgress);
+  if (options.limit !== undefined) checkNonNegativeInt('limit', options.limit);
+  if (options.format !== undefined) checkOneOf('format', options.format, ['file', 'stream']);
+}
+
+function produce(file: IndexedFile, source: RecordSource, options: ArrowOptions): ArrowBatches {
+  const plan: ArrowPlan = planColumns(file, options, (visit) => source.times(visit));
+  const limits = { rows: options.batchRows ?? DEFAULTS.batchRows, bytes: options.batchBytes ?? DEFAULTS.batchBytes };
+  const counts: ConvertCounts = { textInNumeric: 0, firstTextInNumeric: undefined };
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    const converter = new BatchConverter(plan, file.options.delimiter.charCodeAt(0), file.options.quoting, counts);
+    let done = 0;
+    options.onProgress?.({ rows: 0, rowsTotal: source.count });
+    for await (const { numbers, contents } of readBatches(file, source, limits)) {
+      const batch = converter.convert(contents, numbers);
+      done += numbers.length;
+      options.onProgress?.({ rows: done, rowsTotal: source.count });
+      yield batch;
+    }
+  }
+  return { schema: plan.schema, rows: source.count, counts, [Symbol.asyncIterator]: batches };
+}
+
+/** The records given (by number, in that order) as Arrow record batches. */
+export function recordsToArrowBatches(file: IndexedFile, numbers: ArrayLike<number>, options: ArrowOptions = {}): ArrowBatches {
+  checkOptions(options, ARROW_OPTION_KEYS, 'recordsToArrowBatches');
+  return produce(file, numbersSource(file, numbers), options);
+}
+
+/** The records with time in [from, to), in time order, as Arrow record batches. */
+export function timeRangeToArrowBatches(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): ArrowBatches {
+  checkOptions(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrowBatches');
+  return produce(file, rangeSource(file, from, to, options.limit), options);
+}
+
+async function collect(batches: ArrowBatches): Promise<Table> {
+  const all: RecordBatch[] = [];
+  for await (const b of batches) all.push(b);
+  return new Table(batches.schema, all);
+}
+
+/** Records (by number, in the order given) as an in-memory Arrow Table. */
 export async function recordsToArrow(file: IndexedFile, numbers: ArrayLike<number>, options: ArrowOptions = {}): Promise<Table> {
-  checkKnownKeys(options, ARROW_OPTION_KEYS, 'recordsToArrow');
-  const kind = file.options.kind;
-  if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: Arrow export needs records with fields (csv or jsonl)`, { file: file.name });
-  const all = kind === 'csv' ? file.columns : file.stats.map((s) => s.name);
-  const names = options.columns ?? all;
-  for (const name of names) {
-    if (!all.includes(name)) throw new SeekdataError('INVALID_OPTION', `${file.name}: no column ${JSON.stringify(name)} (columns: ${all.join(', ')})`, { file: file.name });
-  }
-  const kinds = columnKinds(file, names);
-  const positions = names.map((n) => all.indexOf(n));
-  const values: Array<Array<number | string | null>> = names.map(() => []);
-  const delimiter = file.options.delimiter.charCodeAt(0);
-  const decoder = new TextDecoder();
-  const batch = 8192;
-  for (let at = 0; at < numbers.length; at += batch) {
-    const part = Array.from({ length: Math.min(batch, numbers.length - at) }, (_, k) => numbers[at + k]);
-    const contents = await file.records.getMany(part);
-    contents.forEach((bytes, k) => {
-      const record = part[k];
-      let fields: Array<unknown>;
-      if (kind === 'csv') fields = splitRecord(bytes, delimiter, file.options.quoting);
-      else {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(decoder.decode(bytes));
-        } catch {
-          parsed = undefined;
-        }
-        fields = names.map((name) => {
-          let v: unknown = parsed;
-          for (const key of name.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
-          return v;
-        });
-      }
-      names.forEach((_, c) => {
-        const raw = kind === 'csv' ? fields[positions[c]] : fields[c];
-        values[c].push(convert(kinds[c], raw, record, file));
-      });
-    });
-  }
-  const types: Record<Kind, () => DataType> = { time: () => new TimestampMillisecond(), int: () => new Int32(), float: () => new Float64(), text: () => new Utf8() };
-  const vectors: Record<string, Vector> = {};
-  names.forEach((name, c) => {
-    vectors[name] = vectorFromArray(values[c], types[kinds[c]]());
-  });
-  return new Table(vectors);
+  checkOptions(options, ARROW_OPTION_KEYS, 'recordsToArrow');
+  return collect(recordsToArrowBatches(file, numbers, options));
 }
 
-function convert(kind: Kind, raw: unknown, record: number, file: IndexedFile): number | string | null {
-  if (kind === 'time') {
-    const t = file.time?.timeOf(record) ?? NaN;
-    return Number.isNaN(t) ? null : t;
-  }
-  if (raw === undefined || raw === null) return null;
-  if (kind === 'text') return typeof raw === 'string' ? raw : JSON.stringify(raw);
-  if (typeof raw === 'number') return raw;
-  const text = String(raw);
-  const bytes = encoder.encode(text);
-  if (isMissing(bytes, 0, bytes.length)) return null;
-  const v = parseNumber(bytes, 0, bytes.length);
-  return Number.isNaN(v) ? null : v;
+/** The records with time in [from, to), in time order, as an in-memory Arrow Table. */
+export async function timeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): Promise<Table> {
+  checkOptions(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrow');
+  return collect(timeRangeToArrowBatches(file, from, to, options));
 }
 
-/** The records with time in [from, to), in time order, as an Arrow Table. */
-export async function timeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowOptions & { limit?: number } = {}): Promise<Table> {
-  checkKnownKeys(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrow');
-  const { limit, ...arrowOptions } = options;
-  return recordsToArrow(file, file.range(from, to, limit), arrowOptions);
+async function exportBatches(batches: ArrowBatches, path: string, options: ArrowWriteOptions): Promise<ArrowExportResult> {
+  const format = options.format ?? 'file';
+  const written = await writeArrowBatches(batches.schema, batches, path, format);
+  return {
+    path,
+    format,
+    rows: written.rows,
+    batches: written.batches,
+    bytes: written.bytes,
+    columns: batches.schema.fields.map((f) => ({ name: f.name, type: String(f.type) })),
+    textInNumeric: batches.counts.textInNumeric,
+    firstTextInNumeric: batches.counts.firstTextInNumeric,
+  };
+}
+
+/** Writes the records given (by number, in that order) to an Arrow IPC file, batch by batch, atomically. */
+export async function exportRecordsToArrow(file: IndexedFile, numbers: ArrayLike<number>, path: string, options: ArrowOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
+  checkOptions(options, ARROW_EXPORT_OPTION_KEYS, 'exportRecordsToArrow');
+  return exportBatches(produce(file, numbersSource(file, numbers), options), path, options);
+}
+
+/** Writes the records with time in [from, to), in time order, to an Arrow IPC file, batch by batch, atomically. */
+export async function exportTimeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, path: string, options: ArrowRangeOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
+  checkOptions(options, TIME_RANGE_ARROW_EXPORT_OPTION_KEYS, 'exportTimeRangeToArrow');
+  return exportBatches(produce(file, rangeSource(file, from, to, options.limit), options), path, options);
 }
 
 /** A parsed batch as an Arrow Table: one Float32 column per feature, the labels, and the record numbers. */
@@ -131,26 +193,11 @@ export function batchToArrow(batch: Batch, featureNames: string[], labelNames: s
 }
 
 /**
- * Writes a Table as an Arrow IPC file. Rejects with `IO_ERROR` naming the path when it cannot be written (a
- * directory, a missing parent directory, no permission, a full disk); the parent directory is not created.
+ * Writes a Table as Arrow IPC (file format by default), atomically; returns the file's size. Rejects with
+ * `IO_ERROR` naming the path when it cannot be written (a directory, a missing parent directory, no
+ * permission, a full disk); the parent directory is not created.
  */
-export async function writeArrowFile(table: Table, path: string): Promise<number> {
-  const bytes = tableToIPC(table, 'file');
-  try {
-    await writeFile(path, bytes);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EISDIR'
-        ? 'it is a directory (give a file name)'
-        : code === 'ENOENT'
-          ? `its directory ${dirname(resolve(path))} does not exist`
-          : code === 'ENOTDIR'
-            ? 'a part of its directory path is not a directory'
-            : code === 'EACCES' || code === 'EPERM'
-              ? 'permission denied'
-              : (code ?? String(cause));
-    throw new SeekdataError('IO_ERROR', `${path}: cannot write the Arrow file: ${why}`, { file: path, cause });
-  }
-  return bytes.length;
+export async function writeArrowFile(table: Table, path: string, options: ArrowWriteOptions = {}): Promise<number> {
+  checkOptions(options, ARROW_WRITE_OPTION_KEYS, 'writeArrowFile');
+  return (await writeArrowBatches(table.schema, table.batches, path, options.format ?? 'file')).bytes;
 }

@@ -1,7 +1,9 @@
 /** The dataset commands: sample (shuffled batch orders) and export (a time range as Arrow). */
-import { timeRangeToArrow, writeArrowFile } from '../../datasets/arrow.js';
 import { sampleBatches, type SampleOptions } from '../../datasets/sample.js';
 import { worldSizeProblem } from '../../datasets/shard.js';
+import { exportTimeRangeToArrow, type ArrowExportResult, type ArrowTimeUnit } from '../../datasets/arrow.js';
+import { ARROW_TIME_UNITS } from '../../datasets/arrow-time.js';
+import { makeProgress, warn } from '../context.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { writeOut, type CliIo } from '../context.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../records-open.js';
@@ -109,15 +111,29 @@ const NEWLINE = Uint8Array.of(0x0a);
 
 export const exportSpec: CommandSpec = {
   name: 'export',
-  summary: 'Write the records of FILE with time in [T0, T1) as an Apache Arrow IPC file (types from the index).',
-  usage: 'seekdata export FILE --from T0 --to T1 --arrow OUT.arrow [--columns a,b,c] [--limit N]',
-  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, from: { type: 'string' }, to: { type: 'string' }, arrow: { type: 'string' }, columns: { type: 'string' }, limit: { type: 'string' } },
+  summary: 'Write the records of FILE with time in [T0, T1) as an Apache Arrow IPC file, batch by batch (types from the index).',
+  usage: 'seekdata export FILE --from T0 --to T1 --arrow OUT.arrow [--columns a,b,c] [--limit N] [--time-unit s|ms|us|ns] [--batch-rows N] [--stream]',
+  options: {
+    ...COMMON_OPTIONS,
+    ...RECORD_OPTIONS,
+    from: { type: 'string' },
+    to: { type: 'string' },
+    arrow: { type: 'string' },
+    columns: { type: 'string' },
+    limit: { type: 'string' },
+    'time-unit': { type: 'string' },
+    'batch-rows': { type: 'string' },
+    stream: { type: 'boolean' },
+  },
   optionHelp: [
     ['--from T0', 'start time, inclusive (ISO-8601 or epoch)'],
     ['--to T1', 'end time, exclusive'],
-    ['--arrow OUT', 'the Arrow IPC file to write (required)'],
+    ['--arrow OUT', 'the Arrow IPC file to write (required; its directory must exist; replaced atomically)'],
     ['--columns LIST', 'comma-separated columns to include (default: all)'],
     ['--limit N', 'at most N records'],
+    ['--time-unit U', "unit of the time column: s, ms, us or ns (default: the file's resolution)"],
+    ['--batch-rows N', 'rows per Arrow record batch (default 16384)'],
+    ['--stream', 'write the Arrow IPC stream format instead of the file format'],
     ['--json', 'print the result as JSON'],
     ...RECORD_HELP,
     ...COMMON_HELP,
@@ -135,14 +151,33 @@ export async function runExport(io: CliIo, flags: Flags, [path]: string[]): Prom
   if (out === undefined) throw new UsageError('export: --arrow OUT.arrow is required');
   const columns = stringFlag(flags, 'columns')?.split(',').map((c) => c.trim());
   const limit = intFlag(flags, 'limit', { min: 0 });
+  const batchRows = intFlag(flags, 'batch-rows', { min: 1 });
+  const timeUnit = stringFlag(flags, 'time-unit');
+  if (timeUnit !== undefined && !(ARROW_TIME_UNITS as readonly string[]).includes(timeUnit)) throw new UsageError(`--time-unit must be one of ${ARROW_TIME_UNITS.join(', ')}, got ${JSON.stringify(timeUnit)}`);
   const file = await openForRecords(io, flags, path);
   try {
     if (file.time === undefined) throw new UsageError(`export: ${file.name} has no timestamp index; build one with \`seekdata index ${file.name} --records csv --time-column COLUMN\``);
-    const table = await timeRangeToArrow(file, t0, t1, { ...(columns === undefined ? {} : { columns }), ...(limit === undefined ? {} : { limit }) });
-    const bytes = await writeArrowFile(table, out);
-    const result = { file: file.name, out, rows: table.numRows, columns: table.schema.fields.map((f) => ({ name: f.name, type: String(f.type) })), bytes };
-    if (flags.json === true) await writeOut(io.stdout, JSON.stringify(result, null, 2) + '\n');
-    else await writeOut(io.stdout, `${out}: ${result.rows} rows, ${result.columns.map((c) => `${c.name} ${c.type}`).join(', ')} (${bytes} bytes)\n`);
+    const bar = makeProgress(io, flags, 'exporting');
+    let result: ArrowExportResult;
+    try {
+      result = await exportTimeRangeToArrow(file, t0, t1, out, {
+        ...(columns === undefined ? {} : { columns }),
+        ...(limit === undefined ? {} : { limit }),
+        ...(batchRows === undefined ? {} : { batchRows }),
+        ...(timeUnit === undefined ? {} : { timeUnit: timeUnit as ArrowTimeUnit }),
+        format: flags.stream === true ? 'stream' : 'file',
+        onProgress: (p) => bar.update(p.rows, p.rowsTotal),
+      });
+    } finally {
+      bar.done();
+    }
+    const first = result.firstTextInNumeric;
+    if (first !== undefined) {
+      warn(io, flags, `${file.name}: ${result.textInNumeric} text value(s) in numeric columns written as null (first: record ${first.record}, column ${first.column}, ${JSON.stringify(first.value)})`);
+    }
+    const json = { file: file.name, out, format: result.format, rows: result.rows, batches: result.batches, columns: result.columns, bytes: result.bytes, textInNumeric: result.textInNumeric };
+    if (flags.json === true) await writeOut(io.stdout, JSON.stringify(json, null, 2) + '\n');
+    else await writeOut(io.stdout, `${out}: ${result.rows} rows in ${result.batches} batches, ${result.columns.map((c) => `${c.name} ${c.type}`).join(', ')} (${result.bytes} bytes)\n`);
   } finally {
     await file.close();
   }
