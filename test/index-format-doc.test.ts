@@ -140,10 +140,12 @@ describe('docs/index-format.md matches the code', () => {
 
   it('every section the code writes is documented, and every documented section is one the code writes', () => {
     const documented = table('Sections').map((r) => unquote(r[0]));
-    const written = ['meta', ...unitSections(plainUnits(10)).map(([name]) => name), ...RECORD_SECTIONS];
+    // With piece CRCs known, the optional units.pieceCrc section is written too.
+    const withPieces = { ...plainUnits(10), pieceCrc: { bigUnitBytes: 8, pieceBytes: 4, crc: Float64Array.of(1, 2, 3) } };
+    const written = ['meta', ...unitSections(withPieces).map(([name]) => name), ...RECORD_SECTIONS];
     expect([...documented].sort()).toEqual([...written].sort());
     const kinds = new Map(table('Sections').map((r) => [unquote(r[0]), r[1]]));
-    for (const [name, value] of unitSections(plainUnits(10))) expect(kinds.get(name), name).toBe(value instanceof Uint8Array ? 'u8' : 'f64');
+    for (const [name, value] of unitSections(withPieces)) expect(kinds.get(name), name).toBe(value instanceof Uint8Array ? 'u8' : 'f64');
   });
 });
 
