@@ -80,11 +80,21 @@ export const catSpec: CommandSpec = {
 };
 
 export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
-  // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index.
-  const reader = await openReader(file, { ...readerOptions(io, flags), onScanChunk: (chunk) => writeOut(io.stdout, chunk.bytes) });
+  // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index: its progress
+  // (compressed bytes) is then the cat's own.
+  const opening = makeProgress(io, flags, 'cat', { output: true });
+  const reader = await openReader(file, { ...readerOptions(io, flags, opening), onScanChunk: (chunk) => writeOut(io.stdout, chunk.bytes) });
   try {
-    if (!reader.scannedOnOpen) {
-      for await (const bytes of reader.stream()) await writeOut(io.stdout, bytes);
+    // Otherwise the opening (an index loaded) was no part of the output: the bar below redraws over it.
+    if (reader.scannedOnOpen) opening.done();
+    else {
+      const bar = makeProgress(io, flags, 'cat', { output: true, total: reader.size });
+      let done = 0;
+      for await (const bytes of reader.stream()) {
+        await writeOut(io.stdout, bytes);
+        bar.update((done += bytes.length));
+      }
+      bar.done();
     }
   } finally {
     await reader.close();
