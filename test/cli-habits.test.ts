@@ -126,7 +126,7 @@ describe('progress', () => {
     const out: string[] = [];
     let t = 0;
     const reporter = new ProgressReporter({ write: (s: string) => out.push(s) }, { tty: false, intervalMs: 5000, now: () => t });
-    const task = reporter.task('indexing', { total: 100e6 });
+    const task = reporter.task('indexing', { unit: 'bytes', total: 100e6 });
     t = 1000;
     task.update(10e6);
     expect(out).toEqual([]); // quick work prints nothing
@@ -155,7 +155,7 @@ describe('progress', () => {
     expect(out).toEqual(['seekdata: printing 25% 250,000/1,000,000 records, 12.5K records/s, ETA 1m 00s\n', 'seekdata: printing done: 250,000 records in 20 s, 12.5K records/s\n']);
     // A task that printed nothing closes silently.
     out.length = 0;
-    const quiet = reporter.task('quick');
+    const quiet = reporter.task('quick', { unit: 'reads' });
     t = 31_000;
     quiet.update(5);
     quiet.done();
@@ -166,7 +166,7 @@ describe('progress', () => {
     const out: string[] = [];
     let t = 0;
     const reporter = new ProgressReporter({ write: (s: string) => out.push(s) }, { tty: true, intervalMs: 0, now: () => t });
-    const task = reporter.task('indexing', { total: 100e6 });
+    const task = reporter.task('indexing', { unit: 'bytes', total: 100e6 });
     t = 5000;
     task.update(50e6);
     t = 5050;
@@ -197,6 +197,9 @@ describe('progress', () => {
     expect(quiet.stderr.text).toBe('');
     const off = await run(['index', bz, '--rebuild'], { seconds: '0' });
     expect(off.stderr.text).toBe('');
+    const bad = await run(['index', bz], { seconds: 'soon' });
+    expect(bad.code).toBe(0);
+    expect(bad.stderr.text).toBe('seekdata: warning: SEEKDATA_PROGRESS_SECONDS must be a number of seconds (0: no progress lines), got "soon"; using 5\n');
   });
 
   it('on a terminal --json keeps the bar on stderr; stdout stays pure JSON', async () => {

@@ -41,7 +41,7 @@ export const COMMON_HELP: Array<[string, string]> = [
   ['-p, --parallelism N', 'chunks decoded at once (default: number of cores; 1 = no worker threads)'],
   ['--cache-mb N', 'decoded-chunk cache budget in MiB (default 256)'],
   ['--allow-damage', 'read a damaged bzip2 file up to the damage instead of failing'],
-  ['-q, --quiet', 'no progress bar or warnings'],
+  ['-q, --quiet', 'no progress or warnings (progress: a bar on a terminal, else a line every 5 s, $SEEKDATA_PROGRESS_SECONDS)'],
   ['-h, --help', 'show this help'],
 ];
 

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { SeekdataError } from '../errors.js';
 import type { ReaderOptions } from '../readers/open.js';
 import { intFlag, stringFlag, type Flags } from './args.js';
-import { ProgressReporter, silentProgress, type ProgressBar, type TaskOptions } from './progress.js';
+import { DEFAULT_PROGRESS_SECONDS, ProgressReporter, progressSecondsFromEnv, silentProgress, type ProgressBar, type TaskOptions } from './progress.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -21,7 +21,6 @@ export function warn(io: CliIo, flags: Flags, message: string): void {
   if (flags.quiet !== true) io.stderr.write(`seekdata: warning: ${message}\n`);
 }
 
-const DEFAULT_PROGRESS_SECONDS = 5;
 const reporters = new WeakMap<CliIo, ProgressReporter>();
 
 /** Ends the line of a progress bar a failing command left drawn (before its error message). */
@@ -31,11 +30,9 @@ export function endProgressLine(io: CliIo): void {
 
 /** Seconds between plain progress lines off a terminal: $SEEKDATA_PROGRESS_SECONDS (0: none), default 5. */
 function progressSeconds(io: CliIo, flags: Flags): number {
-  const raw = process.env.SEEKDATA_PROGRESS_SECONDS;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_PROGRESS_SECONDS;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-  warn(io, flags, `SEEKDATA_PROGRESS_SECONDS must be a number of seconds (0: no progress lines), got ${JSON.stringify(raw)}; using ${DEFAULT_PROGRESS_SECONDS}`);
+  const seconds = progressSecondsFromEnv();
+  if (seconds !== 'invalid') return seconds;
+  warn(io, flags, `SEEKDATA_PROGRESS_SECONDS must be a number of seconds (0: no progress lines), got ${JSON.stringify(process.env.SEEKDATA_PROGRESS_SECONDS)}; using ${DEFAULT_PROGRESS_SECONDS}`);
   return DEFAULT_PROGRESS_SECONDS;
 }
 
@@ -45,7 +42,7 @@ function progressSeconds(io: CliIo, flags: Flags): number {
  * command writes its data to stdout (cat, sample, records): on a terminal that data is on screen, so the
  * task shows nothing there.
  */
-export function makeProgress(io: CliIo, flags: Flags, label: string, options: TaskOptions & { output?: boolean } = {}): ProgressBar {
+export function makeProgress(io: CliIo, flags: Flags, label: string, options: TaskOptions & { output?: boolean }): ProgressBar {
   if (flags.quiet === true) return silentProgress();
   if (options.output === true && (io.stdout as Partial<NodeJS.WriteStream>).isTTY === true) return silentProgress();
   let reporter = reporters.get(io);

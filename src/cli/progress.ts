@@ -17,8 +17,11 @@ export interface ProgressBar {
 export interface TaskOptions {
   /** Total work, when known: with it come a percentage and an ETA. */
   total?: number;
-  /** `bytes` (shown in MB, rate in MB/s) or the plural noun of what is counted (`records`, `reads`). Default `bytes`. */
-  unit?: string;
+  /**
+   * `bytes` (shown in MB, rate in MB/s) or the plural noun of what is counted (`records`, `rows`,
+   * `reads`). Required: a count shown in the wrong unit (rows as MB) would mislead.
+   */
+  unit: string;
 }
 
 export interface ReporterOptions {
@@ -53,8 +56,8 @@ export class ProgressReporter {
     this.open = false;
   }
 
-  task(label: string, options: TaskOptions = {}): ProgressBar {
-    const unit = options.unit ?? 'bytes';
+  task(label: string, options: TaskOptions): ProgressBar {
+    const unit = options.unit;
     const started = this.now();
     let total = options.total;
     let done = 0;
@@ -102,14 +105,30 @@ export function silentProgress(): ProgressBar {
   return silent;
 }
 
+/** Seconds between plain lines when $SEEKDATA_PROGRESS_SECONDS does not say otherwise. */
+export const DEFAULT_PROGRESS_SECONDS = 5;
+
+/**
+ * $SEEKDATA_PROGRESS_SECONDS: seconds between plain progress lines off a terminal (0: none); the default
+ * when it is unset, `invalid` when it is not a number of seconds.
+ */
+export function progressSecondsFromEnv(): number | 'invalid' {
+  const raw = process.env.SEEKDATA_PROGRESS_SECONDS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_PROGRESS_SECONDS;
+  const seconds = Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : 'invalid';
+}
+
 /**
  * One task on its own stream (the examples use it): a bar on a terminal, else a plain line every
- * `intervalMs` (default 5 s).
+ * `intervalMs` (default: $SEEKDATA_PROGRESS_SECONDS, else 5 s; 0: none).
  */
-export function progressBar(label: string, enabled = true, stream: { write(text: string): unknown; isTTY?: boolean } = process.stderr, options: TaskOptions & { intervalMs?: number } = {}): ProgressBar {
-  if (!enabled) return silent;
-  const { intervalMs = 5000, ...task } = options;
-  return new ProgressReporter(stream, { tty: stream.isTTY === true, intervalMs }).task(label, task);
+export function progressBar(label: string, enabled = true, stream: { write(text: string): unknown; isTTY?: boolean } = process.stderr, options: TaskOptions & { intervalMs?: number } = { unit: 'bytes' }): ProgressBar {
+  const fromEnv = progressSecondsFromEnv();
+  const { intervalMs = (fromEnv === 'invalid' ? DEFAULT_PROGRESS_SECONDS : fromEnv) * 1000, ...task } = options;
+  const tty = stream.isTTY === true;
+  if (!enabled || (!tty && intervalMs === 0)) return silent;
+  return new ProgressReporter(stream, { tty, intervalMs }).task(label, task);
 }
 
 const count = new Intl.NumberFormat('en-US');

@@ -85,7 +85,7 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
 /** Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one). */
 export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean } = {}): Promise<IndexedFile> {
   const base = readerOptions(io, flags);
-  const bar = makeProgress(io, flags, 'indexing');
+  const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   try {
     return await openIndexed(file, {
       ...base,

@@ -57,8 +57,8 @@ async function measure(io: CliIo, flags: Flags, path: string, reads: number, sta
     const size = reader.size;
     // Warm the workers, then decode everything: in parallel, and in one thread (the naive reader's speed).
     await Promise.all(Array.from({ length: Math.min(reader.layout.count, reader.parallelism) }, (_, c) => reader.chunk(c)));
-    const parallel = await decodeMs(reader, makeProgress(io, flags, `${stage}decoding in parallel`, { total: size }));
-    const single = await decodeMs(oneThread, makeProgress(io, flags, `${stage}decoding in one thread`, { total: size }));
+    const parallel = await decodeMs(reader, makeProgress(io, flags, `${stage}decoding in parallel`, { unit: 'bytes', total: size }));
+    const single = await decodeMs(oneThread, makeProgress(io, flags, `${stage}decoding in one thread`, { unit: 'bytes', total: size }));
     const rand = mulberry32(1);
     const offsets = Array.from({ length: reads }, () => Math.floor(rand() * Math.max(1, size - 100)));
     const times: number[] = [];
@@ -232,8 +232,8 @@ export async function runCompare(io: CliIo, flags: Flags, [path]: string[]): Pro
   try {
     const name = basename(path);
     const size = statSync(path).size;
-    await compressFile('bzip2', ['-9', '-c'], path, join(dir, `${name}.bz2`), makeProgress(io, flags, 'compressing with bzip2 -9', { total: size }));
-    await compressFile('xz', ['-6', '-T0', '--block-size=1MiB', '-c'], path, join(dir, `${name}.xz`), makeProgress(io, flags, 'compressing with xz -6', { total: size }));
+    await compressFile('bzip2', ['-9', '-c'], path, join(dir, `${name}.bz2`), makeProgress(io, flags, 'compressing with bzip2 -9', { unit: 'bytes', total: size }));
+    await compressFile('xz', ['-6', '-T0', '--block-size=1MiB', '-c'], path, join(dir, `${name}.xz`), makeProgress(io, flags, 'compressing with xz -6', { unit: 'bytes', total: size }));
     const noIndex = { ...flags, 'no-index': outFlag === undefined ? true : flags['no-index'] };
     const rows: FileMeasures[] = [];
     for (const [stage, file] of [['plain: ', path], ['bzip2: ', join(dir, `${name}.bz2`)], ['xz: ', join(dir, `${name}.xz`)]]) rows.push(await measure(io, noIndex, file, reads, stage));

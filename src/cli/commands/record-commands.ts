@@ -27,7 +27,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   // `index --rebuild` rebuilds it as it was); else the chunk map alone (random byte access).
   const index = readerOptions(io, flags).index;
   if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
-    const bar = makeProgress(io, flags, 'indexing');
+    const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
     const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
     bar.done();
     const info = reader.info();
