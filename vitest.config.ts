@@ -17,5 +17,8 @@ export default defineConfig({
     // slowest test (random reads of a bzip2 file) took over 120 s. No test relies on them for its verdict.
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // No plain progress lines off a terminal (every 5 s by default): how long a command runs on a loaded
+    // machine must not change what it writes to stderr. The progress tests turn them on themselves.
+    env: { SEEKDATA_PROGRESS_SECONDS: '0' },
   },
 });

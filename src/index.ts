@@ -62,7 +62,7 @@ export { sampleBatches } from './datasets/sample.js';
 export type { SampleOptions, SampleBatch } from './datasets/sample.js';
 export type { FeatureOptions, FieldRef } from './datasets/features.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
-export type { TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
+export type { LoadTfOptions, TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
 export {
   recordsToArrow,
   timeRangeToArrow,

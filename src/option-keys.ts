@@ -7,7 +7,7 @@ import type { FeatureOptions } from './datasets/features.js';
 import type { ArrowOptions, ArrowRangeOptions, ArrowWriteOptions } from './datasets/arrow.js';
 import type { SequentialOptions } from './datasets/sequential.js';
 import type { ShuffledBatchOptions } from './datasets/shuffled.js';
-import type { TfDatasetOptions } from './datasets/tfjs.js';
+import type { LoadTfOptions, TfDatasetOptions } from './datasets/tfjs.js';
 import type { TimeRangeOptions } from './datasets/time-range.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { RecordOptions } from './index/records/options.js';
@@ -97,6 +97,26 @@ export const TIME_RANGE_OPTION_KEYS = {
   seed: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 
+/**
+ * Keys TimeRangeDataset is given by users of ShuffledBatchDataset (or of openIndexed), each with why it
+ * is not an option here and what to do instead: the error says so rather than listing every option.
+ */
+const NOT_SHARDED = 'a time range is not sharded: give each process its own [from, to) instead';
+const IN_TIME_ORDER = 'a time range comes in time order; shuffle it through a buffer with shuffleBuffer (and seed)';
+export const TIME_RANGE_FOREIGN_KEYS = {
+  shuffle: IN_TIME_ORDER,
+  windowChunks: IN_TIME_ORDER,
+  rank: NOT_SHARDED,
+  worldSize: NOT_SHARDED,
+  shardPolicy: NOT_SHARDED,
+  state: 'a time range has no state to resume from (state() belongs to ShuffledBatchDataset): open a TimeRangeDataset over the part not yet read',
+  epoch: 'each pass over a TimeRangeDataset is one epoch, with its own shuffleBuffer order',
+  epochs: 'each pass over a TimeRangeDataset (each fitDataset epoch) reads the range once; pass `epochs` to fitDataset',
+  repeat: 'each pass over a TimeRangeDataset (each fitDataset epoch) reads the range once; pass `epochs` to fitDataset',
+  dropRemainder: 'the last batch of a range holds its remaining rows (batch.size tells how many)',
+  timeColumn: 'the time column is chosen when the file is opened: openIndexed(path, { records: "csv", timeColumn })',
+} as const satisfies Record<Exclude<keyof ShuffledBatchOptions, keyof TimeRangeOptions> | 'timeColumn', string>;
+
 export const SEQUENTIAL_OPTION_KEYS = {
   ...FEATURE_OPTION_KEYS,
   batchSize: true,
@@ -105,6 +125,8 @@ export const SEQUENTIAL_OPTION_KEYS = {
 } as const satisfies Record<keyof SequentialOptions, true>;
 
 export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+
+export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 
 export const ARROW_OPTION_KEYS = { columns: true, batchRows: true, batchBytes: true, timeUnit: true, onProgress: true } as const satisfies Record<keyof ArrowOptions, true>;
 

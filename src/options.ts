@@ -40,21 +40,27 @@ export function checkString(name: string, value: unknown): string {
 /**
  * Rejects keys an options object does not know, naming the closest known one: without it a typo
  * (`batch_size`, `timecolumn`) is silently ignored and the default used instead. `known` is one of the
- * key lists of option-keys.ts, each checked against its options interface by the compiler.
+ * key lists of option-keys.ts, each checked against its options interface by the compiler; `why` explains
+ * keys that belong to a neighbouring API and what to use here instead.
  */
-export function checkKnownKeys(options: unknown, known: Readonly<Record<string, true>>, where: string): void {
+export function checkKnownKeys(options: unknown, known: Readonly<Record<string, true>>, where: string, why: Readonly<Record<string, string>> = {}): void {
   if (typeof options !== 'object' || options === null) return;
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
+    // A key another API takes (`rank` of ShuffledBatchDataset given to TimeRangeDataset): say why not here.
+    if (Object.hasOwn(why, key)) throw new SeekdataError('INVALID_OPTION', `options.${key} is not an option of ${where}: ${why[key]}`, { option: key });
     const names = Object.keys(known);
-    const guess = closest(key, names);
+    const guess = closestName(key, names);
     const hint = guess === undefined ? ` (options of ${where}: ${names.join(', ')})` : `; did you mean ${guess}?`;
     throw new SeekdataError('INVALID_OPTION', `options.${key} is not an option of ${where}${hint}`, { option: key });
   }
 }
 
-/** The known name nearest to `key` (case, `_` and `-` ignored; at most a third of its letters differ). */
-function closest(key: string, names: string[]): string | undefined {
+/**
+ * The known name nearest to `key` (case, `_` and `-` ignored; at most a third of its letters differ),
+ * for "did you mean" hints: option keys here, the CLI's commands, flags and flag values.
+ */
+export function closestName(key: string, names: readonly string[]): string | undefined {
   const norm = (s: string): string => s.toLowerCase().replace(/[_-]/g, '');
   const k = norm(key);
   let best: string | undefined;

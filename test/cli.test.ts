@@ -134,7 +134,7 @@ describe('seekdata CLI', () => {
     const stats = JSON.parse((await cli('stats', csv, '--json')).stdout.toString()) as { records: number; columns: Array<{ name: string; max: number | null }> };
     expect(stats.records).toBe(3000);
     expect(stats.columns.find((c) => c.name === 'id')?.max).toBe(2999);
-    expect((await cli('stats', csv)).stdout.toString()).toMatch(/price\s+3000\s+0\s+0\s+0\s+9/);
+    expect((await cli('stats', csv)).stdout.toString()).toMatch(/^price\s+3,000\s+0\s+0\s+0\s+9\s/m); // count (grouped), missing, non-numeric, min, max
     const info = JSON.parse((await cli('info', csv, '--json')).stdout.toString()) as Record<string, unknown>;
     expect(info).toMatchObject({ records: 3000, columns: ['time', 'id', 'price'], sorted: true, timeRange: { first: '2024-03-03T09:00:00.000Z', last: '2024-03-03T09:49:59.000Z' } });
     const noTime = await cli('range', bz, '--from', '2024-01-01', '--to', '2024-01-02');

@@ -1,26 +1,24 @@
 /**
  * The README's TypeScript examples, extracted and run as users would run them (with 'seekdata'
- * resolving to this repository's sources), so the front door stays true to the code.
+ * resolving to this repository's sources), so the front door stays true to the code. They run as
+ * written: nothing is handed to them but a cache directory (the HTTP example starts its own server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRangeServer, tempDir, type RangeServer } from './support/fixtures.js';
+import { tempDir } from './support/fixtures.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(root, 'test', '.readme');
 const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-let server: RangeServer;
 const cache = tempDir('seekdata-readme-cache-');
 
-beforeAll(async () => {
+beforeAll(() => {
   mkdirSync(dir, { recursive: true });
-  server = await startRangeServer({ 'weather.csv.bz2': readFileSync(join(root, 'data/weather.csv.bz2')) });
 });
-afterAll(async () => {
-  await server.close();
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
   cache.cleanup();
 });
@@ -33,10 +31,10 @@ describe('README examples', () => {
   it.each(blocks.map((code, i) => [i, code.split('\n').find((l) => l.includes('from \'seekdata\'')) ?? '', code] as const))('example %i runs (%s)', async (i, _imports, code) => {
     const file = join(dir, `example-${i}.ts`);
     writeFileSync(file, code.replace(/from 'seekdata'/g, `from ${JSON.stringify(join(root, 'src/index.ts'))}`));
-    // Asynchronously: the HTTP example talks to a server running in this process.
+    // Asynchronously: a blocking spawnSync would stall this test file's event loop (see support/process.ts).
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
-      env: { ...process.env, SEEKDATA_EXAMPLE_URL: server.url('weather.csv.bz2'), SEEKDATA_CACHE_DIR: cache.dir },
+      env: { ...process.env, SEEKDATA_CACHE_DIR: cache.dir },
     });
     let stdout = '';
     let stderr = '';

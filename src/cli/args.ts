@@ -1,5 +1,9 @@
-/** Command-line argument helpers: a usage error type and typed option readers. */
+/**
+ * Command-line argument helpers over node's util.parseArgs: a usage error type, unknown flags answered
+ * with the nearest known one, and typed option readers (integers, strings, one of a list of choices).
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closestName } from '../options.js';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -37,7 +41,7 @@ export const COMMON_HELP: Array<[string, string]> = [
   ['-p, --parallelism N', 'chunks decoded at once (default: number of cores; 1 = no worker threads)'],
   ['--cache-mb N', 'decoded-chunk cache budget in MiB (default 256)'],
   ['--allow-damage', 'read a damaged bzip2 file up to the damage instead of failing'],
-  ['-q, --quiet', 'no progress bar or warnings'],
+  ['-q, --quiet', 'no progress or warnings (progress: a bar on a terminal, else a line every 5 s, $SEEKDATA_PROGRESS_SECONDS)'],
   ['-h, --help', 'show this help'],
 ];
 
@@ -73,10 +77,35 @@ function joinNegativeValues(spec: CommandSpec, argv: string[]): string[] {
   return out;
 }
 
+/**
+ * The first flag of `args` that the command does not know, as a usage error naming the nearest known
+ * flag (`--batchsize` → `--batch-size`), or undefined. parseArgs' own message for it says only
+ * "Unknown option".
+ */
+function unknownFlag(spec: CommandSpec, args: string[]): UsageError | undefined {
+  const { tokens } = parseArgs({ args, options: spec.options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || Object.hasOwn(spec.options, token.name)) continue;
+    if (token.rawName.startsWith('--')) {
+      const names = Object.keys(spec.options);
+      // An abbreviation (`--lim`) names the one flag it begins, else the nearest by spelling.
+      const begun = names.filter((n) => n.startsWith(token.name));
+      const guess = begun.length === 1 ? begun[0] : closestName(token.name, names);
+      const hint = guess === undefined ? `run \`seekdata ${spec.name} --help\` for its options` : `did you mean --${guess}?`;
+      return new UsageError(`${spec.name}: unknown option ${token.rawName}; ${hint}`);
+    }
+    return new UsageError(`${spec.name}: unknown option ${token.rawName}; run \`seekdata ${spec.name} --help\` for its options`);
+  }
+  return undefined;
+}
+
 export function parseCommand(spec: CommandSpec, argv: string[]): { flags: Flags; positionals: string[] } {
+  const args = joinNegativeValues(spec, argv);
+  const unknown = unknownFlag(spec, args);
+  if (unknown !== undefined) throw unknown;
   let parsed;
   try {
-    parsed = parseArgs({ args: joinNegativeValues(spec, argv), options: spec.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.split('\n')[0] : String(error));
   }
@@ -103,6 +132,23 @@ export function intFlag(flags: Flags, name: string, options: { min?: number; max
 export function stringFlag(flags: Flags, name: string): string | undefined {
   const raw = flags[name];
   return typeof raw === 'string' ? raw : undefined;
+}
+
+/** Choices in a sentence: `a, b or c`. */
+export function listChoices(choices: readonly string[]): string {
+  return choices.length < 2 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`;
+}
+
+/**
+ * The value of a flag that takes one of a list of choices, or undefined when it is not given. Another
+ * value is a usage error that lists the choices and names the nearest (`--shuffle exakt`: did you mean exact?).
+ */
+export function choiceFlag<T extends string>(flags: Flags, name: string, choices: readonly T[]): T | undefined {
+  const raw = stringFlag(flags, name);
+  if (raw === undefined) return undefined;
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  const guess = closestName(raw, choices);
+  throw new UsageError(`--${name} must be ${listChoices(choices)}, got ${JSON.stringify(raw)}${guess === undefined ? '' : `; did you mean ${guess}?`}`);
 }
 
 export function helpText(spec: CommandSpec): string {

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { SeekdataError } from '../errors.js';
 import type { ReaderOptions } from '../readers/open.js';
 import { intFlag, stringFlag, type Flags } from './args.js';
-import { progressBar, type ProgressBar } from './progress.js';
+import { DEFAULT_PROGRESS_SECONDS, ProgressReporter, progressSecondsFromEnv, silentProgress, type ProgressBar, type TaskOptions } from './progress.js';
 
 export interface CliIo {
   stdout: Writable;
@@ -21,9 +21,39 @@ export function warn(io: CliIo, flags: Flags, message: string): void {
   if (flags.quiet !== true) io.stderr.write(`seekdata: warning: ${message}\n`);
 }
 
-export function makeProgress(io: CliIo, flags: Flags, label: string): ProgressBar {
-  const stream = io.stderr as NodeJS.WriteStream;
-  return progressBar(label, flags.quiet !== true && flags.json !== true, stream);
+const reporters = new WeakMap<CliIo, ProgressReporter>();
+
+/** Ends the line of a progress bar a failing command left drawn (before its error message). */
+export function endProgressLine(io: CliIo): void {
+  reporters.get(io)?.endLine();
+}
+
+/** Seconds between plain progress lines off a terminal: $SEEKDATA_PROGRESS_SECONDS (0: none), default 5. */
+function progressSeconds(io: CliIo, flags: Flags): number {
+  const seconds = progressSecondsFromEnv();
+  if (seconds !== 'invalid') return seconds;
+  warn(io, flags, `SEEKDATA_PROGRESS_SECONDS must be a number of seconds (0: no progress lines), got ${JSON.stringify(process.env.SEEKDATA_PROGRESS_SECONDS)}; using ${DEFAULT_PROGRESS_SECONDS}`);
+  return DEFAULT_PROGRESS_SECONDS;
+}
+
+/**
+ * A progress task of the running command, on stderr (see progress.ts): none with -q. `--json` keeps it:
+ * stdout carries the data, progress goes to stderr. `output: true` marks a task that runs while the
+ * command writes its data to stdout (cat, sample, records): on a terminal that data is on screen, so the
+ * task shows nothing there.
+ */
+export function makeProgress(io: CliIo, flags: Flags, label: string, options: TaskOptions & { output?: boolean }): ProgressBar {
+  if (flags.quiet === true) return silentProgress();
+  if (options.output === true && (io.stdout as Partial<NodeJS.WriteStream>).isTTY === true) return silentProgress();
+  let reporter = reporters.get(io);
+  if (reporter === undefined) {
+    const tty = (io.stderr as Partial<NodeJS.WriteStream>).isTTY === true;
+    const seconds = tty ? 0 : progressSeconds(io, flags);
+    if (!tty && seconds === 0) return silentProgress();
+    reporter = new ProgressReporter(io.stderr, { tty, intervalMs: seconds * 1000 });
+    reporters.set(io, reporter);
+  }
+  return reporter.task(label, options);
 }
 
 const MIB = 2 ** 20;

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** The `seekdata` command: a thin layer over the public API. */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SeekdataError } from '../errors.js';
+import { closestName } from '../options.js';
 import { closeSharedPool } from '../workers/pool.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
-import { invalidOptionMessage, type CliIo } from './context.js';
+import { endProgressLine, invalidOptionMessage, type CliIo } from './context.js';
 import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './commands/reader-commands.js';
 import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
 import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
@@ -39,8 +40,30 @@ function mainHelp(): string {
     'Commands:',
   ];
   for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(10)}${c.spec.summary}`);
-  lines.push('', 'Run `seekdata <command> --help` for the options and examples of a command.', '', 'Exit codes: 0 success, 1 runtime error, 2 usage error.');
+  lines.push(
+    '',
+    'Run `seekdata help <command>` (or `seekdata <command> --help`) for the options and examples of a command,',
+    '`seekdata --version` for the version.',
+    '',
+    'Progress goes to stderr: a bar on a terminal, elsewhere a line every 5 s ($SEEKDATA_PROGRESS_SECONDS; -q: none).',
+    '',
+    'Exit codes: 0 success, 1 runtime error, 2 usage error.',
+  );
   return lines.join('\n') + '\n';
+}
+
+/** The command called `name`; otherwise a usage error naming the nearest command. */
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (command !== undefined) return command;
+  const guess = closestName(name, COMMANDS.map((c) => c.spec.name));
+  throw new UsageError(`unknown command ${JSON.stringify(name)}; ${guess === undefined ? 'run `seekdata --help` for the commands' : `did you mean ${guess}?`}`);
+}
+
+/** The version in seekdata's package.json (two levels up from src/cli/ and from dist/cli/ alike). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 /**
@@ -49,14 +72,22 @@ function mainHelp(): string {
  */
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     io.stdout.write(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((c) => c.spec.name === name);
   let flags: Flags = {};
   try {
-    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; run \`seekdata --help\``);
+    if (name === 'help') {
+      if (rest.length > 1) throw new UsageError(`help takes one command, got ${rest.length}: ${rest.join(' ')}`);
+      io.stdout.write(helpText(findCommand(rest[0]).spec));
+      return 0;
+    }
+    const command = findCommand(name);
     const parsed = parseCommand(command.spec, rest);
     flags = parsed.flags;
     const positionals = parsed.positionals;
@@ -67,6 +98,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     await command.run(io, flags, positionals);
     return 0;
   } catch (error) {
+    endProgressLine(io);
     if (error instanceof UsageError) {
       io.stderr.write(`seekdata: ${error.message}\n`);
       return 2;
@@ -83,6 +115,27 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
   }
 }
 
+/**
+ * Runs the CLI as the `seekdata` process: process.argv, exit code in process.exitCode, the shared worker
+ * pool closed at the end. The bin script (bin/seekdata.js) calls it.
+ */
+export async function runMain(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // A closed pipe (`seekdata cat big.xz | head`) ends the command through writeOut's EPIPE, which lets
+  // running decodes finish and the pool close: exiting at once would cut native liblzma calls short in
+  // the worker threads, which aborts the process.
+  process.stdout.on('error', () => undefined);
+  const internal = (error: unknown): void => {
+    process.stderr.write(`seekdata: internal error: ${String(error)}\n`);
+    process.exitCode = 1;
+  };
+  try {
+    process.exitCode = await runCli(argv);
+  } catch (error) {
+    internal(error);
+  }
+  await closeSharedPool().catch(internal);
+}
+
 function invokedDirectly(): boolean {
   const script = process.argv[1];
   if (script === undefined) return false;
@@ -93,25 +146,4 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) {
-  // A closed pipe (`seekdata cat big.xz | head`) ends the command through writeOut's EPIPE, which lets
-  // running decodes finish and the pool close: exiting at once would cut native liblzma calls short in
-  // the worker threads, which aborts the process.
-  process.stdout.on('error', () => undefined);
-  const main = async (): Promise<number> => {
-    try {
-      return await runCli(process.argv.slice(2));
-    } finally {
-      await closeSharedPool();
-    }
-  };
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`seekdata: internal error: ${String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (invokedDirectly()) await runMain();

@@ -6,8 +6,9 @@
 import type { IndexedFile } from '../index/indexed-file.js';
 import { openIndexed } from '../index/open-indexed.js';
 import type { InheritableRecordOptions } from '../index/records/inherit.js';
-import { inferEpochUnit, parseTimeValue, TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
-import { stringFlag, UsageError, type Flags } from './args.js';
+import { parseTimeText, TIME_BOUND_FORMS } from '../index/records/time-bound.js';
+import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
+import { choiceFlag, stringFlag, UsageError, type Flags } from './args.js';
 import { makeProgress, readerOptions, type CliIo } from './context.js';
 
 export const RECORD_OPTIONS = {
@@ -47,21 +48,15 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
   const given = Object.keys(RECORD_OPTIONS).some((k) => flags[k] !== undefined);
   if (!given) return undefined;
   const options: InheritableRecordOptions = {};
-  const kind = stringFlag(flags, 'records');
-  if (kind !== undefined) {
-    if (kind !== 'lines' && kind !== 'csv' && kind !== 'jsonl') throw new UsageError(`--records must be lines, csv or jsonl, got ${JSON.stringify(kind)}`);
-    options.records = kind;
-  }
+  const kind = choiceFlag(flags, 'records', ['lines', 'csv', 'jsonl'] as const);
+  if (kind !== undefined) options.records = kind;
   if (flags.header === true && flags['no-header'] === true) throw new UsageError('--header and --no-header contradict each other');
   if (flags.header === true) options.header = true;
   if (flags['no-header'] === true) options.header = false;
   const delimiter = stringFlag(flags, 'delimiter');
   if (delimiter !== undefined) options.delimiter = delimiter === '\\t' ? '\t' : delimiter;
-  const quoting = stringFlag(flags, 'quoting');
-  if (quoting !== undefined) {
-    if (quoting !== 'rfc4180' && quoting !== 'none') throw new UsageError(`--quoting must be rfc4180 or none, got ${JSON.stringify(quoting)}`);
-    options.quoting = quoting;
-  }
+  const quoting = choiceFlag(flags, 'quoting', ['rfc4180', 'none'] as const);
+  if (quoting !== undefined) options.quoting = quoting;
   const maxRecordMb = stringFlag(flags, 'max-record-mb');
   if (maxRecordMb !== undefined) {
     const mb = Number(maxRecordMb);
@@ -76,11 +71,8 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
   // A digit string is a position in a CSV file without a header (resolved once the kind is known).
   if (column !== undefined) options.timeColumn = column;
   if (flags['no-time-column'] === true) options.timeColumn = null;
-  const format = stringFlag(flags, 'time-format');
-  if (format !== undefined) {
-    if (!(TIME_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--time-format must be one of ${TIME_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
-    options.timeFormat = format as TimeFormat;
-  }
+  const format = choiceFlag<TimeFormat>(flags, 'time-format', TIME_FORMATS);
+  if (format !== undefined) options.timeFormat = format;
   const zone = stringFlag(flags, 'time-zone');
   if (zone !== undefined) options.timeZone = zone;
   if (flags.strict === true) options.strict = true;
@@ -93,7 +85,7 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
 /** Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one). */
 export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean } = {}): Promise<IndexedFile> {
   const base = readerOptions(io, flags);
-  const bar = makeProgress(io, flags, 'indexing');
+  const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   try {
     return await openIndexed(file, {
       ...base,
@@ -107,22 +99,12 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
 }
 
 /**
- * Parses a CLI time strictly, with the index's own parser: an ISO-8601 date or date-time (UTC unless it
- * has an offset) or an epoch number (unit by magnitude, as in the index). Impossible dates and times
- * (2020-02-30, 25:00, 24:30) are usage errors, not rolled over into the next day or month.
+ * Parses a CLI time strictly, as TimeRangeDataset does (time-bound.ts): an ISO-8601 date or date-time
+ * (UTC unless it has an offset) or an epoch number (unit by magnitude, as in the index).
  */
 export function parseTimeArg(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`--${name} is required`);
-  const text = value.trim();
-  let ms = NaN;
-  if (/^[+-]?\d+(\.\d+)?$/.test(text)) ms = parseTimeValue(text, inferEpochUnit(Number(text)), undefined);
-  // parseIso accepts 24:00 (the end of a day) but would roll 24:30 over into the next day.
-  else if (/^\d{4}-\d{2}-\d{2}/.test(text) && !/^.{10}[Tt ]24:(?!00(:00([.,]0+)?)?([zZ+-]|$))/.test(text)) ms = parseTimeValue(text, 'iso', undefined);
-  if (!(Math.abs(ms) <= MAX_TIME_MS)) {
-    throw new UsageError(`--${name} must be an ISO-8601 date or time (2024-03-03, 2024-03-03T09:00:00Z) or an epoch number, got ${JSON.stringify(value)}`);
-  }
+  const ms = parseTimeText(value);
+  if (ms === undefined) throw new UsageError(`--${name} must be ${TIME_BOUND_FORMS}, got ${JSON.stringify(value)}`);
   return ms;
 }
-
-/** The range of a JavaScript Date, in ms either side of the epoch. */
-const MAX_TIME_MS = 8.64e15;

@@ -32,7 +32,7 @@ export class RangeRows {
     private readonly file: IndexedFile,
     private readonly spec: ParseSpec,
     /** Record numbers of the range, in time order. */
-    readonly numbers: Uint32Array,
+    readonly numbers: Float64Array,
     readonly segmentSize = 16_384,
   ) {
     this.features = spec.features.length;

@@ -5,8 +5,8 @@
  * disposes them after the batch (iterating by hand, dispose them yourself).
  */
 import { SeekdataError } from '../errors.js';
-import { checkKnownKeys } from '../options.js';
-import { TF_DATASET_OPTION_KEYS } from '../option-keys.js';
+import { checkFunction, checkKnownKeys } from '../options.js';
+import { LOAD_TF_OPTION_KEYS, TF_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { Batch } from './batch.js';
 
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
@@ -23,19 +23,62 @@ export interface TfBatch<T> {
   ys?: T;
 }
 
+export interface LoadTfOptions {
+  /**
+   * Told why `@tensorflow/tfjs-node` was not used when it is installed but fails to load (a missing native
+   * library, a Node version it was not built for, ...). Default: a process warning (`process.emitWarning`,
+   * type `SeekdataWarning`), printed on stderr. Not called when it is simply not installed.
+   */
+  onWarning?: (message: string) => void;
+}
+
+const NATIVE = '@tensorflow/tfjs-node';
+const PURE_JS = '@tensorflow/tfjs';
+
+function emitTfWarning(message: string): void {
+  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { type: string; code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { type: 'SeekdataWarning', code: 'SEEKDATA_TFJS_NODE_FAILED' });
+  else console.warn(`SeekdataWarning: ${message}`);
+}
+
+/** Whether an import failed because the package itself is not installed (not: it failed inside). */
+function notInstalled(error: unknown, name: string): boolean {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'ERR_MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`Cannot find package '${name}'`);
+}
+
 /**
  * Loads tfjs: `@tensorflow/tfjs-node` (native, fast) when installed, else `@tensorflow/tfjs` (pure JS).
- * Rejects with a clear error when neither is.
+ * When tfjs-node is installed but fails to load, the fallback is not silent: `options.onWarning` is told
+ * why. Rejects with a clear error when neither loads.
  */
-export async function loadTf(): Promise<TfApi> {
-  for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs']) {
-    try {
-      return (await import(name)) as TfApi;
-    } catch {
-      // Try the next one.
-    }
+export async function loadTf(options: LoadTfOptions = {}): Promise<TfApi> {
+  checkKnownKeys(options, LOAD_TF_OPTION_KEYS, 'loadTf');
+  const onWarning = checkFunction<(message: string) => void>('onWarning', options.onWarning ?? emitTfWarning);
+  return loadTfWith((name) => import(name), onWarning);
+}
+
+/** loadTf with the importer given (tests give one that resolves from a directory of their own). */
+export async function loadTfWith(importModule: (name: string) => Promise<unknown>, onWarning: (message: string) => void): Promise<TfApi> {
+  let nativeFailure: string | undefined;
+  try {
+    return (await importModule(NATIVE)) as TfApi;
+  } catch (error) {
+    if (!notInstalled(error, NATIVE)) nativeFailure = error instanceof Error ? error.message.split('\n')[0] : String(error);
   }
-  throw new SeekdataError('NOT_FOUND', 'tfjs is not installed: npm install @tensorflow/tfjs-node (or @tensorflow/tfjs)');
+  try {
+    const tf = (await importModule(PURE_JS)) as TfApi;
+    if (nativeFailure !== undefined) onWarning(`${NATIVE} is installed but failed to load (${nativeFailure}); using ${PURE_JS} (pure JS, slower) instead`);
+    return tf;
+  } catch (error) {
+    if (nativeFailure !== undefined) {
+      throw new SeekdataError('NOT_FOUND', `${NATIVE} is installed but failed to load (${nativeFailure}), and ${PURE_JS} is not installed: npm install ${PURE_JS}`, { cause: error });
+    }
+    if (!notInstalled(error, PURE_JS)) {
+      throw new SeekdataError('NOT_FOUND', `${PURE_JS} is installed but failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, { cause: error });
+    }
+    throw new SeekdataError('NOT_FOUND', `tfjs is not installed: npm install ${NATIVE} (or ${PURE_JS})`);
+  }
 }
 
 export interface TfDatasetOptions {

@@ -6,8 +6,9 @@
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
+import { timeBound } from '../index/records/time-bound.js';
 import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
-import { TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
+import { TIME_RANGE_FOREIGN_KEYS, TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
@@ -16,10 +17,13 @@ import { RangeRows, type Segment } from './range-rows.js';
 import type { SkipTally } from './skips.js';
 
 export interface TimeRangeOptions extends FeatureOptions {
-  /** Start of the range (inclusive): epoch ms or Date. */
-  from: number | Date;
-  /** End of the range (exclusive). */
-  to: number | Date;
+  /**
+   * Start of the range (inclusive): epoch ms, a Date, or a text as the CLI's `--from` takes it: an
+   * ISO-8601 date or date-time (UTC unless it has an offset) or an epoch number (unit by magnitude).
+   */
+  from: number | Date | string;
+  /** End of the range (exclusive), in the same forms as `from`. */
+  to: number | Date | string;
   /** Rows (or windows) per batch. Default 32. */
   batchSize?: number;
   /** Records per window: turns on windows (shape [batch, sequenceLength, features]). */
@@ -68,7 +72,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   readonly to: number;
   readonly batchSize: number;
   /** Record numbers of the range in time order. */
-  readonly numbers: Uint32Array;
+  readonly numbers: Float64Array;
   /** Windows skipped (gaps, unparsable records, too few records in a time window) in the last pass. */
   skippedWindows = 0;
   /** Records of the range skipped by the missing / malformed policies in the last pass. */
@@ -90,7 +94,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     readonly file: IndexedFile,
     options: TimeRangeOptions,
   ) {
-    checkKnownKeys(options, TIME_RANGE_OPTION_KEYS, 'TimeRangeDataset');
+    checkKnownKeys(options, TIME_RANGE_OPTION_KEYS, 'TimeRangeDataset', TIME_RANGE_FOREIGN_KEYS);
     const time = file.time;
     if (time === undefined) throw new SeekdataError('INVALID_OPTION', `${file.name}: no timestamp index (open it with options.timeColumn)`, { file: file.name });
     const compiled = compileFeatures(file, options);
@@ -98,9 +102,8 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
     this.skips = compiled.skips;
-    this.from = +options.from;
-    this.to = +options.to;
-    if (!Number.isFinite(this.from) || !Number.isFinite(this.to)) throw invalidOption('from/to', 'times (epoch ms or Date)', [options.from, options.to]);
+    this.from = timeBound('from', options.from);
+    this.to = timeBound('to', options.to);
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
     this.sequenceLength = optionalInt('sequenceLength', options.sequenceLength, 1);
     optionalInt('sequenceStride', options.sequenceStride, 1);

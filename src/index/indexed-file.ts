@@ -62,8 +62,11 @@ export class IndexedFile {
     return this.time;
   }
 
-  /** Record numbers with time in [t0, t1) (epoch ms or Date), in time order, at most `limit`. */
-  range(t0: number | Date, t1: number | Date, limit?: number): Uint32Array {
+  /**
+   * Record numbers with time in [t0, t1) (epoch ms or Date), in time order, at most `limit`: a
+   * Float64Array, the type of record numbers everywhere (`batch.records` too).
+   */
+  range(t0: number | Date, t1: number | Date, limit?: number): Float64Array {
     return this.requireTime().range(+t0, +t1, limit);
   }
 

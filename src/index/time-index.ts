@@ -85,22 +85,21 @@ export class TimeIndex {
     return { from, to: Math.max(from, this.lowerBound(t1)) };
   }
 
-  /** Record numbers with time in [t0, t1), in time order (ties in record order), at most `limit`. */
-  range(t0: number, t1: number, limit = Infinity): Uint32Array {
+  /**
+   * Record numbers with time in [t0, t1), in time order (ties in record order), at most `limit`. Record
+   * numbers are a Float64Array wherever seekdata hands them out (as `batch.records`): exact integers to
+   * 2^53, so records numbered across the files of a collection fit too.
+   */
+  range(t0: number, t1: number, limit = Infinity): Float64Array {
     const { from, to } = this.bounds(t0, t1);
-    const end = Math.min(to, from + limit);
-    if (this.order === undefined) {
-      const out = new Uint32Array(Math.max(0, end - from));
-      for (let k = 0; k < out.length; k++) out[k] = from + k;
-      return out;
-    }
-    return this.order.slice(from, end);
+    return this.recordsAt(from, Math.min(to, from + limit));
   }
 
   /** Record numbers of time-order positions [from, to). */
-  recordsAt(from: number, to: number): Uint32Array {
-    if (this.order !== undefined) return this.order.slice(from, to);
-    const out = new Uint32Array(Math.max(0, to - from));
+  recordsAt(from: number, to: number): Float64Array {
+    // A view of the stored order (no copy of it) is widened into the answer.
+    if (this.order !== undefined) return Float64Array.from(this.order.subarray(from, to));
+    const out = new Float64Array(Math.max(0, to - from));
     for (let k = 0; k < out.length; k++) out[k] = from + k;
     return out;
   }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { SeekdataError } from '../../errors.js';
 import { ChunkedOrder } from '../../datasets/order.js';
 import { mulberry32 } from '../../datasets/permutation.js';
@@ -16,7 +17,8 @@ import { openIndexed } from '../../index/open-indexed.js';
 import { openReader } from '../../readers/open.js';
 import type { SeekableReader } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, readerOptions, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+import type { ProgressBar } from '../progress.js';
 
 const median = (values: number[]): number => {
   const s = [...values].sort((a, b) => a - b);
@@ -37,13 +39,17 @@ interface FileMeasures {
 }
 
 /** Sequential decode time of the whole file, in ms. */
-async function decodeMs(reader: SeekableReader): Promise<number> {
+async function decodeMs(reader: SeekableReader, bar: ProgressBar): Promise<number> {
   const started = performance.now();
-  for await (const part of reader.stream()) void part;
-  return performance.now() - started;
+  let done = 0;
+  for await (const part of reader.stream()) bar.update((done += part.length));
+  const ms = performance.now() - started;
+  bar.done();
+  return ms;
 }
 
-async function measure(io: CliIo, flags: Flags, path: string, reads: number): Promise<FileMeasures> {
+/** Measures one file; progress tasks are labelled `${stage}decoding ...` (stage: '' or 'xz: '). */
+async function measure(io: CliIo, flags: Flags, path: string, reads: number, stage = ''): Promise<FileMeasures> {
   const base = readerOptions(io, flags);
   const reader = await openReader(path, { ...base, cacheBytes: 1 });
   const oneThread = await openReader(path, { ...base, cacheBytes: 1, parallelism: 1 });
@@ -51,16 +57,19 @@ async function measure(io: CliIo, flags: Flags, path: string, reads: number): Pr
     const size = reader.size;
     // Warm the workers, then decode everything: in parallel, and in one thread (the naive reader's speed).
     await Promise.all(Array.from({ length: Math.min(reader.layout.count, reader.parallelism) }, (_, c) => reader.chunk(c)));
-    const parallel = await decodeMs(reader);
-    const single = await decodeMs(oneThread);
+    const parallel = await decodeMs(reader, makeProgress(io, flags, `${stage}decoding in parallel`, { unit: 'bytes', total: size }));
+    const single = await decodeMs(oneThread, makeProgress(io, flags, `${stage}decoding in one thread`, { unit: 'bytes', total: size }));
     const rand = mulberry32(1);
     const offsets = Array.from({ length: reads }, () => Math.floor(rand() * Math.max(1, size - 100)));
     const times: number[] = [];
+    const readsBar = makeProgress(io, flags, `${stage}random reads`, { unit: 'reads', total: reads });
     for (const offset of offsets) {
       const started = performance.now();
       await reader.read(offset, Math.min(100, size - offset));
       times.push(performance.now() - started);
+      readsBar.update(times.length);
     }
+    readsBar.done();
     // The naive reader decodes from the start to reach an offset: at the one-thread speed measured
     // above, the median random offset costs this much.
     const naive = (median(offsets) / Math.max(1, size)) * single;
@@ -71,6 +80,8 @@ async function measure(io: CliIo, flags: Flags, path: string, reads: number): Pr
       const order = new ChunkedOrder(file.records, { mode: 'chunked', seed: 0, epoch: 0, rank: 0, worldSize: 1, windowChunks: 8 });
       const started = performance.now();
       let n = 0;
+      // Time-boxed (3 s): a count of records, without a total.
+      const batchesBar = makeProgress(io, flags, `${stage}record batches`, { unit: 'records' });
       while (performance.now() - started < 3000) {
         const numbers: number[] = [];
         for (let k = 0; k < 256; k++) {
@@ -79,8 +90,9 @@ async function measure(io: CliIo, flags: Flags, path: string, reads: number): Pr
         }
         if (numbers.length === 0) break;
         await file.records.getMany(numbers);
-        n += numbers.length;
+        batchesBar.update((n += numbers.length));
       }
+      batchesBar.done();
       recordsPerSecond = n / ((performance.now() - started) / 1000);
       await file.close();
     }
@@ -149,7 +161,7 @@ export const compareSpec: CommandSpec = {
  * shell and no file name on the command line, so no name can be taken for shell syntax or an option.
  * Rejects naming the tool, its exit status (or signal) and its stderr; a failed run's output is removed.
  */
-async function compressFile(command: string, args: string[], input: string, output: string): Promise<void> {
+async function compressFile(command: string, args: string[], input: string, output: string, bar: ProgressBar): Promise<void> {
   const label = [command, ...args].join(' ');
   const from = await open(input, 'r');
   let to: FileHandle;
@@ -161,19 +173,35 @@ async function compressFile(command: string, args: string[], input: string, outp
   }
   let stderr = '';
   try {
-    const child = spawn(command, args, { stdio: [from.fd, to.fd, 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', to.fd, 'pipe'] });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) => {
       if (stderr.length < 2000) stderr += text;
     });
+    // The input goes through a pipe rather than as the child's stdin descriptor, so that its progress
+    // can be counted. A failed read must not pass for the end of the input: it is kept and reported.
+    const source = from.createReadStream({ autoClose: false });
+    let fed = 0;
+    source.on('data', (chunk) => bar.update((fed += chunk.length)));
+    const stdin = child.stdin;
+    if (stdin === null) throw new Error(`${command} has no input pipe`);
+    const feeding = pipeline(source, stdin).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (c, s) => resolve([c, s]));
     });
+    const feedError = await feeding;
     if (code !== 0) {
       const how = signal !== null ? `was killed by ${signal}` : `exited with status ${code}`;
       throw new SeekdataError('IO_ERROR', `compare: \`${label}\` ${how} compressing ${input}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`, { file: input });
     }
+    if (feedError !== undefined) {
+      throw new SeekdataError('IO_ERROR', `compare: cannot read ${input} for \`${label}\`: ${(feedError as Error).message}`, { file: input, cause: feedError });
+    }
+    bar.done();
   } catch (error) {
     await rm(output, { force: true });
     if (error instanceof SeekdataError) throw error;
@@ -203,16 +231,16 @@ export async function runCompare(io: CliIo, flags: Flags, [path]: string[]): Pro
   const dir = outFlag ?? mkdtempSync(join(tmpdir(), 'seekdata-compare-'));
   try {
     const name = basename(path);
-    await compressFile('bzip2', ['-9', '-c'], path, join(dir, `${name}.bz2`));
-    await compressFile('xz', ['-6', '-T0', '--block-size=1MiB', '-c'], path, join(dir, `${name}.xz`));
+    const size = statSync(path).size;
+    await compressFile('bzip2', ['-9', '-c'], path, join(dir, `${name}.bz2`), makeProgress(io, flags, 'compressing with bzip2 -9', { unit: 'bytes', total: size }));
+    await compressFile('xz', ['-6', '-T0', '--block-size=1MiB', '-c'], path, join(dir, `${name}.xz`), makeProgress(io, flags, 'compressing with xz -6', { unit: 'bytes', total: size }));
     const noIndex = { ...flags, 'no-index': outFlag === undefined ? true : flags['no-index'] };
     const rows: FileMeasures[] = [];
-    for (const file of [path, join(dir, `${name}.bz2`), join(dir, `${name}.xz`)]) rows.push(await measure(io, noIndex, file, reads));
+    for (const [stage, file] of [['plain: ', path], ['bzip2: ', join(dir, `${name}.bz2`)], ['xz: ', join(dir, `${name}.xz`)]]) rows.push(await measure(io, noIndex, file, reads, stage));
     if (flags.json === true) {
       await writeOut(io.stdout, JSON.stringify(rows, null, 2) + '\n');
       return;
     }
-    const size = statSync(path).size;
     const lines = ['format   size        ratio  decode (parallel)  random read  vs decode-from-start'];
     for (const r of rows) {
       lines.push(

@@ -1,11 +1,10 @@
 /** The dataset commands: sample (shuffled batch orders) and export (a time range as Arrow). */
 import { sampleBatches, type SampleOptions } from '../../datasets/sample.js';
-import { worldSizeProblem } from '../../datasets/shard.js';
+import { recordsPerRank, worldSizeProblem } from '../../datasets/shard.js';
 import { exportTimeRangeToArrow, type ArrowExportResult, type ArrowTimeUnit } from '../../datasets/arrow.js';
 import { ARROW_TIME_UNITS } from '../../datasets/arrow-time.js';
-import { makeProgress, warn } from '../context.js';
-import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { writeOut, type CliIo } from '../context.js';
+import { choiceFlag, COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
+import { makeProgress, warn, writeOut, type CliIo } from '../context.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../records-open.js';
 
 export const sampleSpec: CommandSpec = {
@@ -64,13 +63,11 @@ function jsonRecords(records: Uint8Array[]): { text: Array<string | null>; base6
 
 export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const batchSize = intFlag(flags, 'batch-size', { min: 1 }) ?? 32;
-  const mode = stringFlag(flags, 'shuffle') ?? 'chunked';
-  if (mode !== 'exact' && mode !== 'chunked' && mode !== 'none') throw new UsageError(`--shuffle must be exact, chunked or none, got ${JSON.stringify(mode)}`);
+  const mode = choiceFlag(flags, 'shuffle', ['exact', 'chunked', 'none'] as const) ?? 'chunked';
   const worldSize = intFlag(flags, 'world-size', { min: 1 }) ?? 1;
   const rank = intFlag(flags, 'rank', { min: 0 }) ?? 0;
   if (rank >= worldSize) throw new UsageError(`--rank must be below --world-size (${worldSize}), got ${rank}`);
-  const shardPolicy = stringFlag(flags, 'shard-policy') ?? 'pad';
-  if (shardPolicy !== 'pad' && shardPolicy !== 'drop') throw new UsageError(`--shard-policy must be pad or drop, got ${JSON.stringify(shardPolicy)}`);
+  const shardPolicy = choiceFlag(flags, 'shard-policy', ['pad', 'drop'] as const) ?? 'pad';
   const options: SampleOptions = {
     batchSize,
     shuffle: mode === 'none' ? false : mode,
@@ -89,7 +86,11 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
     const problem = worldSizeProblem(path, file.records.count, worldSize, '--world-size');
     if (problem !== undefined) throw new UsageError(problem);
     if (limit === 0) return;
+    const total = Math.min(recordsPerRank(file.records.count, worldSize, shardPolicy), limit * batchSize);
+    const bar = makeProgress(io, flags, 'sampling', { output: true, unit: 'records', total });
+    let drawn = 0;
     for await (const { batch, numbers, records } of sampleBatches(file, options)) {
+      bar.update((drawn += numbers.length));
       if (flags.json === true) {
         await writeOut(io.stdout, JSON.stringify({ batch, records: numbers, ...(flags.indices === true ? {} : jsonRecords(records)) }) + '\n');
       } else if (flags.indices === true) {
@@ -102,6 +103,7 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
       }
       if (batch + 1 >= limit) break;
     }
+    bar.done();
   } finally {
     await file.close();
   }
@@ -157,7 +159,7 @@ export async function runExport(io: CliIo, flags: Flags, [path]: string[]): Prom
   const file = await openForRecords(io, flags, path);
   try {
     if (file.time === undefined) throw new UsageError(`export: ${file.name} has no timestamp index; build one with \`seekdata index ${file.name} --records csv --time-column COLUMN\``);
-    const bar = makeProgress(io, flags, 'exporting');
+    const bar = makeProgress(io, flags, 'exporting', { unit: 'rows' });
     let result: ArrowExportResult;
     try {
       result = await exportTimeRangeToArrow(file, t0, t1, out, {

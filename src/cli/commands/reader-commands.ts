@@ -40,7 +40,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     info = indexed.info();
     await indexed.close();
   } else {
-    const bar = makeProgress(io, flags, 'indexing');
+    const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
     const reader = await openReader(file, readerOptions(io, flags, bar));
     bar.done();
     info = reader.info();
@@ -80,11 +80,21 @@ export const catSpec: CommandSpec = {
 };
 
 export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
-  // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index.
-  const reader = await openReader(file, { ...readerOptions(io, flags), onScanChunk: (chunk) => writeOut(io.stdout, chunk.bytes) });
+  // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index: its progress
+  // (compressed bytes) is then the cat's own.
+  const opening = makeProgress(io, flags, 'cat', { output: true, unit: 'bytes' });
+  const reader = await openReader(file, { ...readerOptions(io, flags, opening), onScanChunk: (chunk) => writeOut(io.stdout, chunk.bytes) });
   try {
-    if (!reader.scannedOnOpen) {
-      for await (const bytes of reader.stream()) await writeOut(io.stdout, bytes);
+    // Otherwise the opening (an index loaded) was no part of the output: the bar below redraws over it.
+    if (reader.scannedOnOpen) opening.done();
+    else {
+      const bar = makeProgress(io, flags, 'cat', { output: true, unit: 'bytes', total: reader.size });
+      let done = 0;
+      for await (const bytes of reader.stream()) {
+        await writeOut(io.stdout, bytes);
+        bar.update((done += bytes.length));
+      }
+      bar.done();
     }
   } finally {
     await reader.close();
@@ -106,7 +116,7 @@ export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promis
   const offset = intFlag(flags, 'offset', { min: 0 });
   const length = intFlag(flags, 'length', { min: 0 });
   if (offset === undefined || length === undefined) throw new UsageError('read: --offset and --length are required');
-  const bar = makeProgress(io, flags, 'indexing');
+  const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   const reader = await openReader(file, readerOptions(io, flags, bar));
   bar.done();
   try {

@@ -5,6 +5,7 @@ import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../readers/open.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
+import { statsTable } from '../stats-table.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const indexSpec: CommandSpec = {
@@ -26,7 +27,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   // `index --rebuild` rebuilds it as it was); else the chunk map alone (random byte access).
   const index = readerOptions(io, flags).index;
   if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
-    const bar = makeProgress(io, flags, 'indexing');
+    const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
     const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
     bar.done();
     const info = reader.info();
@@ -73,7 +74,9 @@ const NEWLINE = Buffer.from('\n');
  */
 async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers: ArrayLike<number>, time?: (record: number) => number): Promise<void> {
   const batch = 4096;
+  const bar = makeProgress(io, flags, 'printing', { output: true, unit: 'records', total: numbers.length });
   for (let k = 0; k < numbers.length; k += batch) {
+    bar.update(k);
     const part = Array.from({ length: Math.min(batch, numbers.length - k) }, (_, j) => numbers[k + j]);
     const records = await file.records.getMany(part);
     if (flags.json === true) {
@@ -83,6 +86,8 @@ async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers:
       await writeOut(io.stdout, Buffer.concat(records.flatMap((r) => [r, NEWLINE])));
     }
   }
+  bar.update(numbers.length);
+  bar.done();
 }
 
 export async function runRecords(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
@@ -141,7 +146,7 @@ export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promi
 
 export const statsSpec: CommandSpec = {
   name: 'stats',
-  summary: 'Print the column statistics of FILE (count, missing, non-numeric, min, max, mean, std) from its index.',
+  summary: 'Print the column statistics of FILE from its index: count, missing, min, max, mean and std of numeric columns; top values of text columns.',
   usage: 'seekdata stats FILE [--json]',
   options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS },
   optionHelp: [['--json', 'print as JSON'], ...RECORD_HELP, ...COMMON_HELP],
@@ -157,10 +162,6 @@ export async function runStats(io: CliIo, flags: Flags, [path]: string[]): Promi
   await file.close();
   if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ file: file.name, records, columns: stats }, null, 2) + '\n');
   if (stats.length === 0) return writeOut(io.stdout, `${file.name}: no column statistics (index it with --records csv or jsonl)\n`);
-  const num = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
-  const rows = [['column', 'count', 'missing', 'non-numeric', 'min', 'max', 'mean', 'std']];
-  for (const s of stats) rows.push([s.name, String(s.count), String(s.missing), String(s.nonNumeric), num(s.min), num(s.max), num(s.mean), num(s.std)]);
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const text = rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
-  return writeOut(io.stdout, `${file.name}: ${records} records\n${text}\n`);
+  const t = file.report.time;
+  return writeOut(io.stdout, statsTable(file.name, records, stats, t === undefined ? undefined : { column: t.column, first: t.first, last: t.last }));
 }
