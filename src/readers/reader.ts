@@ -9,8 +9,9 @@ import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
-import { XzPrefixDecoder } from './xz/prefix.js';
-import type { Format } from './detect.js';
+import { streams } from './format.js';
+import { PrefixDecoder } from './prefix.js';
+import { formatOf, type Format } from './formats.js';
 import { ByteLru } from './lru.js';
 import { scanKnown } from './scan.js';
 import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
@@ -86,7 +87,7 @@ export class SeekableReader {
   private readonly decoder: ChunkDecoder;
   /** The job runner (worker pool or inline) the reader decodes with. */
   readonly runner: JobRunner;
-  private readonly prefix: XzPrefixDecoder | undefined;
+  private readonly prefix: PrefixDecoder | undefined;
   private closed = false;
 
   constructor(init: ReaderInit) {
@@ -112,9 +113,10 @@ export class SeekableReader {
       // Pieces a verification pass holds until the check passes: at most half the cache budget.
       holdBytes: Math.floor(init.cacheBytes / 2),
     });
-    // Unverified prefix reads inside xz blocks only when asked for ('lazy').
-    if (this.format === 'xz' && init.verify === 'lazy') {
-      this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
+    // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
+    const format = formatOf(this.format);
+    if (streams(format) && init.verify === 'lazy') {
+      this.prefix = new PrefixDecoder(this.source, this.units, format, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
     }
   }
 
@@ -194,7 +196,7 @@ export class SeekableReader {
     const last = chunkAt(this.layout, offset + length - 1);
     const u = this.layout.unit[first];
     if (first === last && this.prefix !== undefined && !isBigUnit(this.units, u, this.layout.big) && !this.cache.has(first) && !this.inflight.has(first)) {
-      // 'lazy': a read inside one xz block decodes only the block's prefix up to its last byte, unchecked.
+      // 'lazy': a read inside one unit decodes only the unit's prefix up to its last byte, unchecked.
       this.stats.decodes++;
       const base = this.units.dStart[u];
       return this.prefix.read(u, offset - base, offset + length - base);
