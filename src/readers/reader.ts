@@ -47,6 +47,8 @@ export interface ReaderStats {
   /** Chunks decoded (not counting pieces passed on the way inside big units). */
   decodes: number;
   cacheHits: number;
+  /** Short prefixes of units decoded by `peek` (to compare with bytes verified before); not in `decodes`. */
+  prefixDecodes: number;
 }
 
 export interface ReaderInit {
@@ -78,7 +80,7 @@ export class SeekableReader {
   readonly damage: SeekdataError | undefined;
   /** True when opening decoded the whole file (bzip2 without a fresh index): `onScanChunk` saw every chunk. */
   readonly scannedOnOpen: boolean;
-  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0 };
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0 };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
   private readonly source: ByteSource;
@@ -164,13 +166,39 @@ export class SeekableReader {
   }
 
   /**
-   * Decodes a chunk in a worker job that also analyses or parses it (datasets, the indexing pass),
-   * bypassing the cache: the caller wants the job's result, not the bytes.
+   * Decodes a chunk in a worker job that also runs a step on it (datasets parse it, the indexing pass
+   * analyses it). A chunk in the cache (or being decoded for it) is not decoded again: its bytes go to the
+   * job instead. The result does not enter the cache: the caller wants the job's result, not the bytes.
    */
-  decodeWith(index: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
+  async decodeWith(index: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
     this.checkOpen();
+    const cached = this.cache.get(index) ?? (await this.inflight.get(index));
+    if (cached !== undefined) {
+      this.stats.cacheHits++;
+      return this.decoder.decodeWith(index, signal, work, cached);
+    }
     this.stats.decodes++;
     return this.decoder.decodeWith(index, signal, work);
+  }
+
+  /**
+   * `length` bytes from decompressed `offset` as cheaply as they can be had: from the cache; by decoding
+   * only a prefix of a unit when `offset` is the start of one and its format can (`verified: false`: the
+   * unit's check comes after its last byte); else by a verified `read` (which caches the chunks it
+   * decodes, for the next caller). For comparing with bytes verified before (see RecordIndex.verifyTail).
+   */
+  async peek(offset: number, length: number): Promise<{ bytes: Uint8Array; verified: boolean }> {
+    this.checkOpen();
+    this.checkRange(offset, length);
+    const c = chunkAt(this.layout, offset);
+    const u = this.layout.unit[c];
+    const within = offset === this.layout.start[c] && offset + length <= this.layout.start[c + 1];
+    const prefix = formatOf(this.format).prefix;
+    if (within && prefix !== undefined && c === this.layout.firstChunk[u] && !this.cache.has(c) && !this.inflight.has(c)) {
+      this.stats.prefixDecodes++;
+      return { bytes: await prefix(this.source, this.units, u, length), verified: false };
+    }
+    return { bytes: await this.read(offset, length), verified: true };
   }
 
   /**
