@@ -23,12 +23,15 @@ export { Limiter, configureRemoteRequests } from './sources/limiter.js';
 export { globToRegExp, globMatcher, hasGlob, globPrefix, compareNames } from './sources/glob.js';
 
 export { detectFormat } from './readers/detect.js';
-export type { Format, UnsupportedFormat, Detected } from './readers/detect.js';
-export { openReader, READER_DEFAULTS } from './readers/open.js';
-export type { ReaderOptions, Progress, Input } from './readers/open.js';
+export type { UnsupportedFormat, Detected } from './readers/detect.js';
+export type { Format } from './readers/formats.js';
+export { openReader, READER_DEFAULTS } from './index/open-reader.js';
+export type { ReaderOptions } from './index/open-reader.js';
+export type { Progress } from './readers/discover.js';
+export type { Input } from './readers/input.js';
 export { SeekableReader } from './readers/reader.js';
 export type { ReaderInfo, ReaderStats, IndexStatus } from './readers/reader.js';
-export type { ScannedChunk } from './readers/scan.js';
+export type { ScannedChunk } from './readers/format.js';
 export type { UnitTable } from './readers/units.js';
 
 export { WorkerPool, configureSharedPool, closeSharedPool } from './workers/pool.js';

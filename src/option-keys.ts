@@ -11,7 +11,7 @@ import type { LoadTfOptions, TfDatasetOptions } from './datasets/tfjs.js';
 import type { TimeRangeOptions } from './datasets/time-range.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { RecordOptions } from './index/records/options.js';
-import type { ReaderOptions } from './readers/open.js';
+import type { ReaderOptions } from './index/open-reader.js';
 import type { WorkerPoolOptions } from './workers/pool.js';
 
 export const READER_OPTION_KEYS = {

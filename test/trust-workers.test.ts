@@ -49,7 +49,9 @@ function spy(pool: WorkerPool): { runner: Runner; posted: Posted[] } {
   const posted: Posted[] = [];
   const runner: Runner = {
     run(job, signal, transfer) {
-      posted.push({ op: job.op, ...measure(job) });
+      // A chunk decoded (with or without a step), or records parsed from bytes.
+      const op = job.input.kind === 'decode' ? 'decode' : (job.step?.name ?? 'bytes');
+      posted.push({ op, ...measure(job) });
       return pool.run(job, signal, transfer);
     },
   };
@@ -134,8 +136,10 @@ describe('worker jobs carry only their own bytes', () => {
       const line = new TextEncoder().encode('2024-05-01T00:00:00Z,1.5,7,x,1,n');
       big.set(line, 1000);
       const spec = { kind: 'csv' as const, delimiter: 0x2c, file: 'f', features: [{ column: 1, path: [], name: 'a', vocab: undefined, fill: 0, shift: 0, scale: 1 }], labels: [], labelType: 'float32' as const, oneHot: 0, missing: 'fill' as const, malformed: 'error' as const };
-      const result = await own.run({ op: 'parse', bytes: big.subarray(1000, 1000 + line.length), spans: Uint32Array.of(0, line.length), records: Float64Array.of(0), spec });
-      expect(Array.from(result.parsed?.features ?? [])).toEqual([1.5]);
+      const args = { spans: Uint32Array.of(0, line.length), records: Float64Array.of(0), spec, tail: new Uint8Array(0) };
+      const result = await own.run({ input: { kind: 'bytes', bytes: big.subarray(1000, 1000 + line.length) }, step: { name: 'parse', args }, keepBytes: false });
+      const parsed = result.step as { features: Float32Array } | undefined;
+      expect(Array.from(parsed?.features ?? [])).toEqual([1.5]);
       expect(own.stats.leanCopies).toBe(1);
       expect(own.stats.postedBytes).toBeLessThan(1024);
       expect(own.stats.ownBytes).toBe(own.stats.postedBytes);

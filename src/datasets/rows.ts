@@ -2,6 +2,7 @@
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
+import { parseStep } from './steps.js';
 import type { SlotOps } from './window.js';
 
 export interface ChunkRows {
@@ -64,9 +65,10 @@ export async function loadChunkRows(file: IndexedFile, chunk: number, spec: Pars
   const long = all.long.filter((r) => r >= first && r < end);
   let rows = emptyRows();
   if (records.length > 0) {
-    const decoded = await file.reader.decodeWith(chunk, { parse: { spec, spans, records, tail: all.tail } }, signal);
-    if (decoded.parsed === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
-    rows = decoded.parsed;
+    // The rows, not the bytes: the chunk's bytes stay in the worker.
+    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail }), keepBytes: false }, signal);
+    if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
+    rows = parseStep.result(decoded.step);
   }
   if (long.length > 0) {
     // Records longer than a stored tail: read them whole and parse them here.
@@ -98,9 +100,10 @@ export async function loadRecordRows(file: IndexedFile, numbers: ArrayLike<numbe
     spans[2 * k + 1] = at;
   });
   const records = Float64Array.from(numbers);
-  const result = await file.reader.runner.run({ op: 'parse', bytes, spans, records, spec }, signal, [bytes.buffer]);
-  if (result.parsed === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
-  return result.parsed;
+  const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0) }), keepBytes: false };
+  const result = await file.reader.runner.run(job, signal, [bytes.buffer]);
+  if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
+  return parseStep.result(result.step);
 }
 
 /**

@@ -65,8 +65,10 @@ function pack(n: number, size: number, record: (i: number) => number, content: (
   return out;
 }
 
-/** Records [first, end) of a chunk: the chunk decoded once (bypassing the cache), its records copied out. */
+/** Records [first, end) of a chunk: the chunk decoded once (the cache is not filled), its records copied out. */
 async function loadSegment(file: IndexedFile, chunk: number, first: number, end: number): Promise<RecordBytes> {
+  // A loaded index's tail is checked against the data once before use (else the last record is read whole).
+  await file.records.verifyTail(chunk);
   const { bytes } = await file.reader.decodeWith(chunk, {});
   const { records, spans, tail, long } = file.records.chunkSpans(chunk);
   // Spans are relative to the chunk's bytes followed by its tail.

@@ -36,7 +36,8 @@ export class SkipTally {
   addCounts(read: number, skipped: number, example: { record: number; reason: string } | undefined): void {
     this.read += read;
     this.skipped += skipped;
-    if (this.first === undefined && example !== undefined) this.first = example;
+    // The lowest record number, not the first to arrive: chunks are parsed in parallel and finish in any order.
+    if (example !== undefined && (this.first === undefined || example.record < this.first.record)) this.first = example;
   }
 
   /** Ends a pass (`what`: "epoch 3", ...): warns when it skipped too many, and starts counting anew. */

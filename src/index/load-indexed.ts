@@ -5,8 +5,8 @@
  * options its (separately checksummed) metadata still holds.
  */
 import { isSeekdataError, SeekdataError } from '../errors.js';
-import type { Format } from '../readers/detect.js';
-import { loadUnits } from '../readers/open.js';
+import type { Format } from '../readers/formats.js';
+import { loadUnits } from './persist.js';
 import { SeekableReader, type ReaderInit } from '../readers/reader.js';
 import type { UnitTable } from '../readers/units.js';
 import type { PieceOptions } from '../readers/chunks.js';

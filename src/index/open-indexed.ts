@@ -7,24 +7,23 @@ import { SeekdataError } from '../errors.js';
 import { checkKnownKeys } from '../options.js';
 import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { findIndexes, unitSections, type FoundIndexes } from './store.js';
-import {
-  indexPlaces,
-  metaSection,
-  openSource,
-  resolveReaderOptions,
-  runnerFor,
-  saveIndex,
-  sourceFormat,
-  type Input,
-  type ReaderOptions,
-} from '../readers/open.js';
+import { findIndexes, type FoundIndexes } from './store.js';
+import { unitSections } from './unit-sections.js';
+import { resolveReaderOptions, runnerFor, type ReaderOptions } from './open-reader.js';
+import { indexPlaces, metaSection, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
+import { unitsWithoutScan } from '../readers/discover.js';
+import type { ScannedChunk } from '../readers/format.js';
+import { formatOf, type Format } from '../readers/formats.js';
+import { openSource, type Input } from '../readers/input.js';
 import { SeekableReader } from '../readers/reader.js';
-import { Bzip2Discovery, scanKnown, tableWithoutScan, type ScannedChunk } from '../readers/scan.js';
+import { scanKnown } from '../readers/scan.js';
+import { sourceFormat } from '../readers/source-format.js';
 import type { UnitTable } from '../readers/units.js';
+import type { StepCall } from '../workers/registry.js';
 import type { ByteSource } from '../sources/source.js';
 import type { AnalyzeSpec } from './records/analyze.js';
+import { analyzeStep } from './steps.js';
 import { RecordBuilder, type BuiltRecords } from './records/builder.js';
 import { describeLayout, firstChunkBytes, type FileLayout } from './records/first-chunk.js';
 import { checkGivenRecordOptions, describeRecordOptions, type InheritableRecordOptions } from './records/inherit.js';
@@ -88,7 +87,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
         { file: source.name },
       );
     }
-    units ??= await tableWithoutScan(source, format);
+    units ??= await unitsWithoutScan(source, format);
     const first = await firstChunkBytes(source, format, units, resolved.pieces);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);
@@ -103,10 +102,10 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       maxRecordBytes: recordOptions.maxRecordBytes,
     });
     const onChunk = (chunk: ScannedChunk): void => {
-      builder.addChunk(chunk.offset, chunk.bytes, chunk.analysis);
+      builder.addChunk(chunk.offset, chunk.bytes, chunk.step === undefined ? undefined : analyzeStep.result(chunk.step));
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
     };
-    units = await runPass(source, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin);
+    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times);
@@ -156,19 +155,22 @@ function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout): Analyz
   };
 }
 
-/** The one pass: decode every chunk (discovering bzip2 blocks when there is no chunk map) and analyse it. */
+/** The one pass: decode every chunk (discovering the units by a scan when there is no chunk map) and analyse it. */
 async function runPass(
   source: ByteSource,
+  format: Format,
   units: UnitTable | undefined,
   options: ReturnType<typeof resolveReaderOptions> & { runner: ReturnType<typeof runnerFor>; signal?: AbortSignal | undefined; onWarning?: ((m: string) => void) | undefined },
   onChunk: (chunk: ScannedChunk) => void,
   spec: AnalyzeSpec,
   begin: number,
 ): Promise<UnitTable> {
-  const analyzeFor = (offset: number): AnalyzeSpec => (offset === 0 ? { ...spec, begin } : spec);
+  const stepFor = (offset: number): StepCall => analyzeStep.call(offset === 0 ? { ...spec, begin } : spec);
   const lookahead = options.parallelism * 2;
   if (units === undefined) {
-    const discovery = new Bzip2Discovery(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, analyzeFor });
+    const module = formatOf(format);
+    if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);
+    const discovery = module.scan(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, stepFor });
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
   }
@@ -176,7 +178,7 @@ async function runPass(
   // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
   const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
-    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, analyzeFor })) onChunk(chunk);
+    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor })) onChunk(chunk);
   } finally {
     decoder.close();
   }

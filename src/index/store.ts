@@ -1,15 +1,13 @@
 /**
- * Loading and saving a data file's index: the metadata (format, fingerprint, the data set's record
- * options) and the chunk map as sections of the index file, plus whatever sections later layers add
- * (records, timestamps). Finding an index looks at every candidate place and keeps every fresh one; the
+ * Finding a data file's index and reading its metadata (format, fingerprint, the data set's record
+ * options); the chunk map's sections are in unit-sections.ts, the record layer's in record-sections.ts,
+ * loading and saving in persist.ts. Finding an index looks at every candidate place and keeps every fresh one; the
  * metadata of a stale or damaged one is still read when its own checksum holds, so the record options
  * it was built with survive a rebuild.
  */
 import { SeekdataError } from '../errors.js';
-import type { Format } from '../readers/detect.js';
-import type { PieceCrcTable, UnitTable } from '../readers/units.js';
+import type { Format } from '../readers/formats.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
-import type { SectionValue } from './index-file.js';
 import { openIndexFile, type IndexFile } from './index-reader.js';
 import { readLegacyMeta } from './legacy-index.js';
 
@@ -25,57 +23,6 @@ export interface IndexMeta {
   recordOptions?: unknown;
   /** What the record layer of this file holds (sections `records.*`, `time.*`), when it has one. */
   records?: unknown;
-}
-
-export function unitSections(units: UnitTable): Array<[string, SectionValue]> {
-  const out: Array<[string, SectionValue]> = [
-    ['units.dStart', units.dStart],
-    ['units.cStart', units.cStart],
-    ['units.cEnd', units.cEnd],
-    ['units.param', units.param],
-    ['units.kind', units.kind],
-  ];
-  // Optional: [bigUnitBytes, pieceBytes, CRC32 of each chunk of that layout or -1], when any is known.
-  const pieces = units.pieceCrc;
-  if (pieces !== undefined && pieces.crc.some((c) => c >= 0)) {
-    const section = new Float64Array(2 + pieces.crc.length);
-    section[0] = pieces.bigUnitBytes;
-    section[1] = pieces.pieceBytes;
-    section.set(pieces.crc, 2);
-    out.push(['units.pieceCrc', section]);
-  }
-  return out;
-}
-
-function pieceCrcFromSection(value: SectionValue | undefined, fail: (what: string) => SeekdataError): PieceCrcTable | undefined {
-  if (value === undefined) return undefined;
-  if (!(value instanceof Float64Array) || value.length < 2) throw fail('section units.pieceCrc damaged');
-  const crc = value.subarray(2);
-  for (const c of crc) if (!(c === -1 || (Number.isInteger(c) && c >= 0 && c <= 0xffffffff))) throw fail('section units.pieceCrc damaged');
-  return { bigUnitBytes: value[0], pieceBytes: value[1], crc };
-}
-
-export function unitsFromSections(sections: Map<string, SectionValue>, format: Format, path: string): UnitTable {
-  const fail = (what: string): SeekdataError => new SeekdataError('CORRUPT_INDEX', `${path}: corrupt index file: ${what}`, { file: path });
-  const f64 = (name: string): Float64Array => {
-    const v = sections.get(name);
-    if (!(v instanceof Float64Array)) throw fail(`section ${name} missing`);
-    return v;
-  };
-  const dStart = f64('units.dStart');
-  const count = dStart.length - 1;
-  const kind = sections.get('units.kind');
-  if (!(kind instanceof Uint8Array) || count < 0) throw fail('section units.kind missing');
-  const pieceCrc = pieceCrcFromSection(sections.get('units.pieceCrc'), fail);
-  const units: UnitTable = { format, count, dStart, cStart: f64('units.cStart'), cEnd: f64('units.cEnd'), param: f64('units.param'), kind, pieceCrc };
-  if (units.cStart.length !== count || units.cEnd.length !== count || units.param.length !== count || kind.length !== count) {
-    throw fail('chunk map sections disagree in length');
-  }
-  if (dStart[0] !== 0) throw fail('chunk map does not start at offset 0');
-  for (let i = 0; i < count; i++) {
-    if (!(dStart[i + 1] > dStart[i]) || !Number.isSafeInteger(dStart[i + 1])) throw fail(`chunk map not strictly ascending at unit ${i}`);
-  }
-  return units;
 }
 
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;

@@ -1,15 +1,18 @@
 /**
  * Chunks are what the reader caches and decodes: normally one chunk per unit. A unit too large to decode
- * at once (an xz file written as one huge block) is split into fixed-size pieces (pieces.ts).
+ * at once (an xz file written as one huge block) is split into fixed-size pieces (pieces.ts). Decoding a
+ * chunk is the same for every format: the format turns the unit into a job input (format.ts), the job
+ * runs in the worker pool (with the caller's step, if any), and the format checks the result against the
+ * chunk map. What the step does is the caller's business: this layer only carries it.
  */
 import { SeekdataError } from '../errors.js';
-import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis } from '../index/records/analyze.js';
-import type { ParsedRows } from '../datasets/parse.js';
-import { parseChunk, type ChunkParse } from '../workers/jobs.js';
-import { concatBytes } from '../util.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
-import { PieceDecoder, type VerifyMode } from './pieces.js';
+import { runStep, type StepCall } from '../workers/registry.js';
+import { streams, type FormatModule, type StreamingFormat } from './format.js';
+import { formatOf } from './formats.js';
+import { PieceDecoder, pieceCrcTable, type VerifyMode } from './pieces.js';
+import { postable } from './post.js';
 import { floorIndex, type PieceCrcTable, type UnitTable } from './units.js';
 
 /** Default: units larger than this (decompressed) are read in pieces. */
@@ -18,7 +21,7 @@ export const BIG_UNIT_BYTES = 64 << 20;
 export const PIECE_BYTES = 8 << 20;
 
 export interface PieceOptions {
-  /** xz units larger than this (decompressed bytes) are read in pieces. */
+  /** Units larger than this (decompressed bytes) of formats that stream them are read in pieces. */
   bigUnitBytes: number;
   /** Size of those pieces. */
   pieceBytes: number;
@@ -27,15 +30,17 @@ export interface PieceOptions {
 export const DEFAULT_PIECES: PieceOptions = { bigUnitBytes: BIG_UNIT_BYTES, pieceBytes: PIECE_BYTES };
 
 export interface DecodedChunk {
+  /** The chunk's bytes (empty when the caller asked only for the step's result). */
   bytes: Uint8Array;
-  analysis?: ChunkAnalysis | undefined;
-  parsed?: ParsedRows | undefined;
+  /** What the step returned, when one was asked for. */
+  step?: unknown;
 }
 
 /** Work done on a chunk in the same worker job that decodes it. */
 export interface ChunkWork {
-  analyze?: AnalyzeSpec | undefined;
-  parse?: ChunkParse | undefined;
+  step?: StepCall | undefined;
+  /** Whether the bytes are wanted back (default true). */
+  keepBytes?: boolean | undefined;
 }
 
 export interface ChunkLayout {
@@ -51,8 +56,12 @@ export interface ChunkLayout {
   piece: number;
 }
 
+function streamsBigUnits(format: FormatModule): format is StreamingFormat {
+  return format.bigUnits === true && streams(format);
+}
+
 export function isBigUnit(units: UnitTable, u: number, big: number): boolean {
-  return units.format === 'xz' && units.dStart[u + 1] - units.dStart[u] > big;
+  return units.dStart[u + 1] - units.dStart[u] > big && streamsBigUnits(formatOf(units.format));
 }
 
 export function chunkLayout(units: UnitTable, pieces: PieceOptions = DEFAULT_PIECES): ChunkLayout {
@@ -85,8 +94,8 @@ export function chunkAt(layout: ChunkLayout, offset: number): number {
 
 export interface ChunkDecoderOptions {
   /**
-   * 'full' (default): pieces of big units are handed out only after their unit's block check (see
-   * pieces.ts). 'lazy': as they are decoded, for a caller that drops everything when a later piece fails.
+   * 'full' (default): pieces of big units are handed out only after their unit's check (see pieces.ts).
+   * 'lazy': as they are decoded, for a caller that drops everything when a later piece fails.
    */
   verify?: VerifyMode | undefined;
   /** Receives every piece of a big unit decoded on the way to the one asked for, to cache it. */
@@ -98,7 +107,9 @@ export interface ChunkDecoderOptions {
 }
 
 export class ChunkDecoder {
-  private readonly pieces: PieceDecoder;
+  readonly format: FormatModule;
+  private readonly pieces: PieceDecoder | undefined;
+  private readonly crcs: PieceCrcTable;
 
   constructor(
     readonly source: ByteSource,
@@ -107,22 +118,26 @@ export class ChunkDecoder {
     private readonly runner: JobRunner,
     options: ChunkDecoderOptions = {},
   ) {
-    this.pieces = new PieceDecoder(source, units, layout, {
-      verify: options.verify ?? 'full',
-      onPiece: options.onPiece ?? (() => {}),
-      cached: options.cached ?? (() => undefined),
-      holdBytes: options.holdBytes ?? 0,
-    });
+    this.format = formatOf(units.format);
+    this.crcs = pieceCrcTable(units, layout);
+    if (streamsBigUnits(this.format)) {
+      this.pieces = new PieceDecoder(source, units, layout, this.format, {
+        verify: options.verify ?? 'full',
+        onPiece: options.onPiece ?? (() => {}),
+        cached: options.cached ?? (() => undefined),
+        holdBytes: options.holdBytes ?? 0,
+      });
+    }
   }
 
-  /** Whether the pieces of big unit `u` have known CRC32s (the unit has passed its block check once). */
+  /** Whether the pieces of big unit `u` have known CRCs (the unit has passed its check once). */
   pieceVerified(u: number): boolean {
-    return this.pieces.known(u);
+    return this.pieces?.known(u) ?? true;
   }
 
   /** CRC32s of the pieces of big units, as far as known. */
   get pieceCrcs(): PieceCrcTable {
-    return this.pieces.crcs;
+    return this.crcs;
   }
 
   /** Decodes one chunk and checks it against the chunk map. */
@@ -130,89 +145,42 @@ export class ChunkDecoder {
     return (await this.decodeWith(chunk, signal, {})).bytes;
   }
 
-  /** Decodes one chunk and, in the same worker job, analyses or parses its records when asked. */
-  async decodeWith(chunk: number, signal: AbortSignal | undefined, work: ChunkWork): Promise<DecodedChunk> {
-    const { analyze, parse } = work;
-    const units = this.units;
+  /**
+   * Decodes one chunk and, in the same worker job, runs the step asked for on its bytes. With `cached`
+   * (the chunk's bytes, already decoded and checked) the step runs on them instead: no decode.
+   */
+  async decodeWith(chunk: number, signal: AbortSignal | undefined, work: ChunkWork, cached?: Uint8Array): Promise<DecodedChunk> {
+    const { step } = work;
+    const keep = work.keepBytes !== false;
+    if (cached !== undefined) return this.onBytes(cached, work, signal);
     const u = this.layout.unit[chunk];
-    const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
-    const file = this.source.name;
-    if (units.format === 'plain') {
-      const bytes = await this.source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
-      if (parse !== undefined) {
-        // Joined to the tail, the bytes are a fresh array of ours (moved); alone, they are the source's.
-        const all = parse.tail.length === 0 ? postable(bytes, false) : postable(concatBytes([bytes, parse.tail]), true);
-        const result = await this.runner.run({ op: 'parse', bytes: all.bytes, spans: parse.spans, records: parse.records, spec: parse.spec }, signal, all.transfer);
-        return { bytes: new Uint8Array(0), parsed: result.parsed };
-      }
-      if (analyze === undefined) return { bytes };
-      const post = postable(bytes, false);
-      const result = await this.runner.run({ op: 'analyze', bytes: post.bytes, analyze }, signal, post.transfer);
-      return { bytes: result.bytes, analysis: result.analysis };
-    }
-    if (isBigUnit(units, u, this.layout.big)) {
+    if (this.pieces !== undefined && isBigUnit(this.units, u, this.layout.big)) {
+      // Pieces are decoded in this thread (they stream through the unit): the step runs here too.
       const bytes = await this.pieces.decode(chunk);
-      return {
-        bytes,
-        analysis: analyze === undefined ? undefined : analyzeChunk(bytes, analyze),
-        parsed: parse === undefined ? undefined : parseChunk(bytes, parse),
-      };
+      return { bytes: keep ? bytes : new Uint8Array(0), step: step === undefined ? undefined : runStep(step, bytes) };
     }
-    if (units.format === 'bzip2') {
-      const first = Math.floor(units.cStart[u] / 8);
-      const end = Math.min(this.source.size, Math.ceil(units.cEnd[u] / 8));
-      const { bytes: data, transfer } = postable(await this.source.read(first, end - first), false);
-      const result = await this.runner.run(
-        { op: 'decode', task: { kind: 'bzip2', block: { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file } }, analyze, parse: postableParse(parse) },
-        signal,
-        transfer,
-      );
-      const decodedLength = parse === undefined ? result.bytes.length : expected;
-      if (decodedLength !== expected || result.crc !== units.param[u] || first * 8 + result.endBit !== units.cEnd[u]) {
-        // The block itself passed its CRC: it is the chunk map that is wrong (a changed file, or a bad index).
-        throw new SeekdataError('CORRUPT_INDEX', `${file}: bzip2 block at byte ${first} does not match the index (file changed, or a damaged or crafted index)`, {
-          file,
-          compressedOffset: first,
-        });
-      }
-      return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
+    const { input, transfer } = await this.format.task(this.source, this.units, u);
+    if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal);
+    const result = await this.runner.run({ input, step, keepBytes: keep }, signal, transfer);
+    const file = this.source.name;
+    this.format.check?.(this.units, u, result, file);
+    const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
+    if (result.length !== expected) {
+      throw new SeekdataError('CORRUPT_INDEX', `${file}: ${this.format.unitName} ${u} decoded to ${result.length} bytes, the chunk map says ${expected}`, { file });
     }
-    const offset = units.cStart[u];
-    const { bytes: data, transfer } = postable(await this.source.read(offset, units.cEnd[u] - offset), false);
-    const result = await this.runner.run(
-      {
-        op: 'decode',
-        task: { kind: 'xz', block: { data, offset, unpaddedSize: units.param[u], uncompressedSize: expected, checkType: units.kind[u], file } },
-        analyze,
-        parse: postableParse(parse),
-      },
-      signal,
-      transfer,
-    );
-    return { bytes: result.bytes, analysis: result.analysis, parsed: result.parsed };
+    return { bytes: result.bytes, step: result.step };
+  }
+
+  /** Bytes that need no decoding (a plain span, a cached chunk): returned as they are, or posted with the step. */
+  private async onBytes(bytes: Uint8Array, work: ChunkWork, signal: AbortSignal | undefined): Promise<DecodedChunk> {
+    if (work.step === undefined) return { bytes };
+    // Not ours to move (a source's array, or the cache's): posted as a copy (see postable).
+    const post = postable(bytes, false);
+    const result = await this.runner.run({ input: { kind: 'bytes', bytes: post.bytes }, step: work.step, keepBytes: work.keepBytes }, signal, post.transfer);
+    return { bytes: result.bytes, step: result.step };
   }
 
   close(): void {
-    this.pieces.close();
+    this.pieces?.close();
   }
-}
-
-/**
- * Bytes to post to a worker, and the buffers to move with them. Posting a view clones its whole buffer (a
- * view into a MemorySource's file or a loaded index would drag all of it along), so a view into a larger
- * buffer is copied out and the copy moved. An array that owns its buffer is moved when `owned` (a fresh
- * array of ours that nobody else holds), else cloned: a source's arrays may be shared (MemorySource).
- */
-function postable(bytes: Uint8Array, owned: boolean): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  if (!(bytes.buffer instanceof ArrayBuffer) || (whole && !owned)) return { bytes, transfer: [] };
-  if (whole) return { bytes, transfer: [bytes.buffer] };
-  // `new Uint8Array(view)` copies (a Buffer's `slice` would return another view of the same memory).
-  const copy = new Uint8Array(bytes);
-  return { bytes: copy, transfer: [copy.buffer] };
-}
-
-/** The parse part of a job with its tail fit to post (spans and records are fresh arrays of the record index). */
-function postableParse(parse: ChunkParse | undefined): ChunkParse | undefined {
-  return parse === undefined ? undefined : { ...parse, tail: postable(parse.tail, false).bytes };
 }

@@ -1,10 +1,18 @@
 /**
  * Format detection by magic bytes, and by name for files too short to hold any: a compressed file cut to
  * a few bytes must be reported as truncated, never read as the plain text its first bytes spell ("BZh").
+ * The formats read bring their signatures (format.ts); formats only recognised are listed here.
  */
+import type { Signature } from './format.js';
+import { FORMATS, isFormat, type Format } from './formats.js';
 
-export type Format = 'bzip2' | 'xz' | 'plain';
-export type UnsupportedFormat = 'gzip' | 'zstd' | 'lzip' | 'lzma-alone' | 'zip' | 'lz4' | 'binary';
+export type { Format } from './formats.js';
+
+/** Compressed formats we recognise by their magic, read or not. */
+type KnownFormat = 'bzip2' | 'xz' | 'gzip' | 'zstd' | 'lzip' | 'lzma-alone' | 'zip' | 'lz4';
+/** Formats recognised but not read (those of the registry are read), and binary data of no known format. */
+export type UnsupportedFormat = Exclude<KnownFormat, Format> | 'binary';
+type CompressedFormat = Exclude<Format, 'plain'> | Exclude<UnsupportedFormat, 'binary'>;
 
 export type Detected =
   | { format: Format }
@@ -13,36 +21,41 @@ export type Detected =
    * Too short to be the compressed format its name or its first bytes say (`by`): `size` bytes where the
    * format's header alone takes `needed`.
    */
-  | { format: Exclude<Format, 'plain'> | Exclude<UnsupportedFormat, 'binary'>; truncated: true; by: 'name' | 'content'; size: number; needed: number };
+  | { format: CompressedFormat; truncated: true; by: 'name' | 'content'; size: number; needed: number };
 
 /** How many leading bytes `detectFormat` looks at. */
 export const DETECT_BYTES = 4096;
 
-interface Signature {
-  format: Exclude<Format, 'plain'> | Exclude<UnsupportedFormat, 'binary'>;
-  /** Leading bytes; a pair is an inclusive range. Empty: the format has no magic (LZMA_Alone). */
-  magic: ReadonlyArray<number | readonly [number, number]>;
-  /** Bytes of the smallest header the format can start with. */
-  header: number;
-  /** File name endings that say the format. */
-  extensions: readonly string[];
+interface NamedSignature extends Signature {
+  format: CompressedFormat;
 }
 
 /**
- * The compressed formats we know. A format added later (gzip, zstd readers) keeps its row here.
- * Header sizes: bzip2 "BZh" + level; xz stream header; gzip fixed header; zstd magic + frame header
- * descriptor + window byte; lzip "LZIP" + version + dictionary size; zip end-of-central-directory record
- * (an empty archive); lz4 magic + FLG + BD + header checksum; LZMA_Alone properties + dictionary + size.
+ * Compressed formats recognised but not read: detected so that they are reported as unsupported (or
+ * truncated), never read as text. A format of the registry (formats.ts) brings its own signature, and its
+ * row here is then left out. Header sizes: gzip fixed header; zstd magic + frame header descriptor +
+ * window byte; lzip "LZIP" + version + dictionary size; zip end-of-central-directory record (an empty
+ * archive); lz4 magic + FLG + BD + header checksum; LZMA_Alone properties + dictionary + size.
  */
-const SIGNATURES: readonly Signature[] = [
-  { format: 'bzip2', magic: [0x42, 0x5a, 0x68, [0x31, 0x39]], header: 4, extensions: ['.bz2', '.bz', '.tbz2', '.tbz'] },
-  { format: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], header: 12, extensions: ['.xz', '.txz'] },
+const OTHER_SIGNATURES: ReadonlyArray<Signature & { format: KnownFormat }> = [
   { format: 'gzip', magic: [0x1f, 0x8b], header: 10, extensions: ['.gz', '.tgz', '.bgz', '.gzip'] },
   { format: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd], header: 6, extensions: ['.zst', '.tzst', '.zstd'] },
   { format: 'lzip', magic: [0x4c, 0x5a, 0x49, 0x50], header: 6, extensions: ['.lz', '.tlz'] },
   { format: 'zip', magic: [0x50, 0x4b, [0x03, 0x07], [0x04, 0x08]], header: 22, extensions: ['.zip'] },
   { format: 'lz4', magic: [0x04, 0x22, 0x4d, 0x18], header: 7, extensions: ['.lz4'] },
   { format: 'lzma-alone', magic: [], header: 13, extensions: ['.lzma'] },
+];
+
+function unsupported(sig: Signature & { format: KnownFormat }): sig is Signature & { format: Exclude<KnownFormat, Format> } {
+  return !isFormat(sig.format);
+}
+
+const UNSUPPORTED: ReadonlyArray<Signature & { format: Exclude<KnownFormat, Format> }> = OTHER_SIGNATURES.filter(unsupported);
+
+/** The signatures of the formats read (in registry order), then of those only recognised. */
+const SIGNATURES: readonly NamedSignature[] = [
+  ...FORMATS.flatMap((f): NamedSignature[] => (f.signature === undefined || f.name === 'plain' ? [] : [{ ...f.signature, format: f.name }])),
+  ...UNSUPPORTED,
 ];
 
 function byteMatches(byte: number, want: number | readonly [number, number]): boolean {
@@ -55,12 +68,6 @@ function hasMagic(head: Uint8Array, sig: Signature): boolean {
   return true;
 }
 
-function matchingBytes(head: Uint8Array, magic: readonly number[]): number {
-  let n = 0;
-  for (let i = 0; i < magic.length && i < head.length; i++) if (head[i] === magic[i]) n++;
-  return n;
-}
-
 /** Whether a byte could be part of a text file: printable ASCII, tab / line ends, or any byte ≥ 0x80 of UTF-8 but 0xfd-0xff / 0xc0-0xc1. */
 function isTextByte(byte: number): boolean {
   if (byte === 0x09 || byte === 0x0a || byte === 0x0d) return true;
@@ -69,7 +76,7 @@ function isTextByte(byte: number): boolean {
 }
 
 /** The format whose magic the whole (short) file is a proper prefix of, when that is telling enough. */
-function cutMagic(head: Uint8Array, size: number): Signature | undefined {
+function cutMagic(head: Uint8Array, size: number): NamedSignature | undefined {
   if (size === 0 || head.length < size) return undefined;
   for (const sig of SIGNATURES) {
     if (sig.magic.length === 0 || size >= sig.magic.length) continue;
@@ -82,7 +89,7 @@ function cutMagic(head: Uint8Array, size: number): Signature | undefined {
 }
 
 /** The format a file name (path or URL) says by its ending, if any. */
-function formatByName(name: string): Signature | undefined {
+function formatByName(name: string): NamedSignature | undefined {
   let path = name;
   if (/^https?:\/\//i.test(path)) path = path.replace(/[?#].*$/, '');
   path = path.toLowerCase();
@@ -101,12 +108,12 @@ export function detectFormat(head: Uint8Array, file: { size?: number; name?: str
   if (named !== undefined && size < named.header) return { format: named.format, truncated: true, by: 'name', size, needed: named.header };
   const cut = cutMagic(head, size);
   if (cut !== undefined) return { format: cut.format, truncated: true, by: 'content', size, needed: cut.header };
-  if (hasMagic(head, SIGNATURES[0])) return { format: 'bzip2' };
-  // An xz header with one or two damaged magic bytes is still xz (and then reported as corrupt there,
-  // with the offset) rather than an unknown format.
-  if (matchingBytes(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) >= 4) return { format: 'xz' };
-  for (const sig of SIGNATURES) {
-    if (sig.format === 'bzip2' || sig.format === 'xz' || !hasMagic(head, sig)) continue;
+  // The formats read, in registry order: a match is theirs to parse (and to report truncated, with the offset).
+  for (const f of FORMATS) {
+    if (f.signature !== undefined && (f.detect === undefined ? hasMagic(head, f.signature) : f.detect(head))) return { format: f.name };
+  }
+  for (const sig of UNSUPPORTED) {
+    if (!hasMagic(head, sig)) continue;
     // The whole magic but not the rest of the header: cut short, whatever the format.
     if (size < sig.header) return { format: sig.format, truncated: true, by: 'content', size, needed: sig.header };
     return { format: sig.format, unsupported: true };
@@ -119,7 +126,7 @@ export function detectFormat(head: Uint8Array, file: { size?: number; name?: str
 }
 
 /** Names of formats in messages. */
-export const FORMAT_LABELS: Readonly<Record<Exclude<Format, 'plain'> | UnsupportedFormat, string>> = {
+export const FORMAT_LABELS: Readonly<Record<KnownFormat | 'binary', string>> = {
   bzip2: 'bzip2',
   xz: 'xz',
   gzip: 'gzip',

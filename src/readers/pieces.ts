@@ -1,21 +1,21 @@
 /**
  * Big units (an xz file written as one huge block) are read in fixed-size pieces by streaming through the
- * block from its start, keeping a few live decoders so that sequential reads stay linear.
+ * unit from its start (the format's `stream`), keeping a few live streams so that sequential reads stay
+ * linear.
  *
- * liblzma checks a block only at its end, so a piece decoded on the way there has not been checked. With
+ * A unit's check comes only at its end, so a piece decoded on the way there has not been checked. With
  * `verify: 'full'` no piece is handed out unchecked: the first time a unit's pieces are needed, one pass
- * streams the whole unit to its block check, recording the CRC32 of every piece (and holding some pieces
- * for the cache, never the whole unit); from then on a piece decoded on its own is handed out only when its
- * CRC32 matches. With `'lazy'` pieces are handed out as they are decoded, for callers that drop everything
- * when a later piece of the unit fails (the indexing pass, which fails as a whole).
+ * streams the whole unit to its check, recording the CRC32 of every piece (and holding some pieces for the
+ * cache, never the whole unit); from then on a piece decoded on its own is handed out only when its CRC32
+ * matches. With `'lazy'` pieces are handed out as they are decoded, for callers that drop everything when
+ * a later piece of the unit fails (the indexing pass, which fails as a whole).
  */
 import { crc32 } from 'node:zlib';
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { ChunkLayout } from './chunks.js';
+import type { StreamingFormat, StreamOptions, UnitStream } from './format.js';
 import type { PieceCrcTable, UnitTable } from './units.js';
-import { XzBlockDecoder } from './xz/block.js';
-import { padded4 } from './xz/container.js';
 
 /** Whether bytes are handed out only after their unit's integrity check ('full') or as decoded ('lazy'). */
 export type VerifyMode = 'full' | 'lazy';
@@ -30,19 +30,19 @@ export interface PieceDecoderOptions {
   holdBytes: number;
 }
 
-/** Compressed bytes fed to a streaming decoder per step. */
-const FEED_BYTES = 256 << 10;
+/** Compressed bytes fed to a streaming decoder per step, and its output pieces. */
+const STEPS: StreamOptions = { feedBytes: 256 << 10, outputBytes: 1 << 20 };
 const MAX_CURSORS = 2;
 
 interface Cursor {
   unit: number;
-  decoder: XzBlockDecoder;
+  stream: UnitStream;
   /** Decoded bytes of the unit handed out so far (the next byte's offset within the unit). */
   out: number;
   /** Output not yet handed out. */
-  pending: Buffer[];
+  pending: Uint8Array[];
   pendingBytes: number;
-  /** Whether the decoder has been finished (the block check has passed). */
+  /** Whether the stream has ended (the unit's check has passed). */
   finished: boolean;
   /** CRC32 of each piece passed so far, from the unit's first. */
   crcs: number[];
@@ -71,6 +71,7 @@ export class PieceDecoder {
     private readonly source: ByteSource,
     private readonly units: UnitTable,
     private readonly layout: ChunkLayout,
+    private readonly format: StreamingFormat,
     private readonly options: PieceDecoderOptions,
   ) {
     this.crcs = pieceCrcTable(units, layout);
@@ -145,15 +146,8 @@ export class PieceDecoder {
   }
 
   private makeCursor(u: number): Cursor {
-    const units = this.units;
-    const decoder = new XzBlockDecoder({
-      offset: units.cStart[u],
-      unpaddedSize: units.param[u],
-      uncompressedSize: units.dStart[u + 1] - units.dStart[u],
-      checkType: units.kind[u],
-      file: this.source.name,
-    });
-    return { unit: u, decoder, out: 0, pending: [], pendingBytes: 0, finished: false, crcs: [], lock: Promise.resolve(), busy: 0 };
+    const stream = this.format.stream(this.source, this.units, u, STEPS);
+    return { unit: u, stream, out: 0, pending: [], pendingBytes: 0, finished: false, crcs: [], lock: Promise.resolve(), busy: 0 };
   }
 
   private newCursor(u: number): Cursor {
@@ -202,23 +196,15 @@ export class PieceDecoder {
     return result;
   }
 
-  /** Feeds the next slice of the stored block, or ends it once all is fed (liblzma then verifies the check). */
+  /** Runs the next step of the cursor's stream; at its end (the unit verified), output still wanted is damage. */
   private async step(cursor: Cursor, wantOutput: boolean): Promise<void> {
-    const units = this.units;
-    const u = cursor.unit;
-    const stored = padded4(units.param[u]);
-    const fed = cursor.decoder.consumed;
-    let parts: Buffer[];
-    if (fed < stored) parts = cursor.decoder.feed(await this.source.read(units.cStart[u] + fed, Math.min(FEED_BYTES, stored - fed)));
-    else if (!cursor.finished) {
-      parts = cursor.decoder.finish();
+    const at = this.units.cStart[cursor.unit];
+    const parts = cursor.finished ? null : await cursor.stream.step();
+    if (parts === null) {
       cursor.finished = true;
-    } else if (wantOutput) {
-      throw new SeekdataError('CORRUPT_DATA', `${this.source.name}: xz block at byte ${units.cStart[u]} ended early`, {
-        file: this.source.name,
-        compressedOffset: units.cStart[u],
-      });
-    } else return;
+      if (!wantOutput) return;
+      throw new SeekdataError('CORRUPT_DATA', `${this.source.name}: ${this.format.unitName} at byte ${at} ended early`, { file: this.source.name, compressedOffset: at });
+    }
     for (const p of parts) {
       cursor.pending.push(p);
       cursor.pendingBytes += p.length;
@@ -232,18 +218,18 @@ export class PieceDecoder {
     const from = this.layout.start[piece];
     throw new SeekdataError(
       'CORRUPT_DATA',
-      `${this.source.name}: xz block at byte ${units.cStart[u]}: decompressed bytes ${from}..${this.layout.start[piece + 1]} do not match the CRC32 recorded when the block was verified (file changed or damaged?)`,
+      `${this.source.name}: ${this.format.unitName} at byte ${units.cStart[u]}: decompressed bytes ${from}..${this.layout.start[piece + 1]} do not match the CRC32 recorded when the ${this.format.unitName} was verified (file changed or damaged?)`,
       { file: this.source.name, compressedOffset: units.cStart[u], offset: from },
     );
   }
 
   private drop(cursor: Cursor): void {
-    cursor.decoder.dispose();
+    cursor.stream.dispose();
     this.cursors = this.cursors.filter((c) => c !== cursor);
   }
 
   close(): void {
-    for (const c of this.cursors) c.decoder.dispose();
+    for (const c of this.cursors) c.stream.dispose();
     this.cursors = [];
   }
 }

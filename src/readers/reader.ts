@@ -9,8 +9,9 @@ import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
-import { XzPrefixDecoder } from './xz/prefix.js';
-import type { Format } from './detect.js';
+import { streams } from './format.js';
+import { PrefixDecoder } from './prefix.js';
+import { formatOf, type Format } from './formats.js';
 import { ByteLru } from './lru.js';
 import { scanKnown } from './scan.js';
 import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
@@ -46,6 +47,8 @@ export interface ReaderStats {
   /** Chunks decoded (not counting pieces passed on the way inside big units). */
   decodes: number;
   cacheHits: number;
+  /** Short prefixes of units decoded by `peek` (to compare with bytes verified before); not in `decodes`. */
+  prefixDecodes: number;
 }
 
 export interface ReaderInit {
@@ -77,7 +80,7 @@ export class SeekableReader {
   readonly damage: SeekdataError | undefined;
   /** True when opening decoded the whole file (bzip2 without a fresh index): `onScanChunk` saw every chunk. */
   readonly scannedOnOpen: boolean;
-  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0 };
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0 };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
   private readonly source: ByteSource;
@@ -86,7 +89,7 @@ export class SeekableReader {
   private readonly decoder: ChunkDecoder;
   /** The job runner (worker pool or inline) the reader decodes with. */
   readonly runner: JobRunner;
-  private readonly prefix: XzPrefixDecoder | undefined;
+  private readonly prefix: PrefixDecoder | undefined;
   private closed = false;
 
   constructor(init: ReaderInit) {
@@ -112,9 +115,10 @@ export class SeekableReader {
       // Pieces a verification pass holds until the check passes: at most half the cache budget.
       holdBytes: Math.floor(init.cacheBytes / 2),
     });
-    // Unverified prefix reads inside xz blocks only when asked for ('lazy').
-    if (this.format === 'xz' && init.verify === 'lazy') {
-      this.prefix = new XzPrefixDecoder(this.source, this.units, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
+    // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
+    const format = formatOf(this.format);
+    if (streams(format) && init.verify === 'lazy') {
+      this.prefix = new PrefixDecoder(this.source, this.units, format, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
     }
   }
 
@@ -162,13 +166,39 @@ export class SeekableReader {
   }
 
   /**
-   * Decodes a chunk in a worker job that also analyses or parses it (datasets, the indexing pass),
-   * bypassing the cache: the caller wants the job's result, not the bytes.
+   * Decodes a chunk in a worker job that also runs a step on it (datasets parse it, the indexing pass
+   * analyses it). A chunk in the cache (or being decoded for it) is not decoded again: its bytes go to the
+   * job instead. The result does not enter the cache: the caller wants the job's result, not the bytes.
    */
-  decodeWith(index: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
+  async decodeWith(index: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
     this.checkOpen();
+    const cached = this.cache.get(index) ?? (await this.inflight.get(index));
+    if (cached !== undefined) {
+      this.stats.cacheHits++;
+      return this.decoder.decodeWith(index, signal, work, cached);
+    }
     this.stats.decodes++;
     return this.decoder.decodeWith(index, signal, work);
+  }
+
+  /**
+   * `length` bytes from decompressed `offset` as cheaply as they can be had: from the cache; by decoding
+   * only a prefix of a unit when `offset` is the start of one and its format can (`verified: false`: the
+   * unit's check comes after its last byte); else by a verified `read` (which caches the chunks it
+   * decodes, for the next caller). For comparing with bytes verified before (see RecordIndex.verifyTail).
+   */
+  async peek(offset: number, length: number): Promise<{ bytes: Uint8Array; verified: boolean }> {
+    this.checkOpen();
+    this.checkRange(offset, length);
+    const c = chunkAt(this.layout, offset);
+    const u = this.layout.unit[c];
+    const within = offset === this.layout.start[c] && offset + length <= this.layout.start[c + 1];
+    const prefix = formatOf(this.format).prefix;
+    if (within && prefix !== undefined && c === this.layout.firstChunk[u] && !this.cache.has(c) && !this.inflight.has(c)) {
+      this.stats.prefixDecodes++;
+      return { bytes: await prefix(this.source, this.units, u, length), verified: false };
+    }
+    return { bytes: await this.read(offset, length), verified: true };
   }
 
   /**
@@ -194,7 +224,7 @@ export class SeekableReader {
     const last = chunkAt(this.layout, offset + length - 1);
     const u = this.layout.unit[first];
     if (first === last && this.prefix !== undefined && !isBigUnit(this.units, u, this.layout.big) && !this.cache.has(first) && !this.inflight.has(first)) {
-      // 'lazy': a read inside one xz block decodes only the block's prefix up to its last byte, unchecked.
+      // 'lazy': a read inside one unit decodes only the unit's prefix up to its last byte, unchecked.
       this.stats.decodes++;
       const base = this.units.dStart[u];
       return this.prefix.read(u, offset - base, offset + length - base);

@@ -1,11 +1,17 @@
 /**
  * What a source is, checked before anything is decoded: its format (by magic bytes, and by name for files
- * too short to hold any), and whether its xz blocks have an integrity check at all.
+ * too short to hold any), and the warnings its format gives once a file is opened.
  */
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
-import { detectFormat, DETECT_BYTES, FORMAT_LABELS, type Format } from './detect.js';
+import { detectFormat, DETECT_BYTES, FORMAT_LABELS } from './detect.js';
+import { FORMATS, formatOf, type Format } from './formats.js';
 import type { UnitTable } from './units.js';
+
+/** The compressed formats read, for messages ("bzip2, xz"). */
+const READ = FORMATS.filter((f) => f.signature !== undefined)
+  .map((f) => f.name)
+  .join(', ');
 
 /**
  * Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT,
@@ -23,21 +29,14 @@ export async function sourceFormat(source: ByteSource): Promise<Format> {
     throw new SeekdataError('TRUNCATED', `${source.name}: truncated ${label} file: ${why}`, { file: source.name, compressedOffset: detected.size });
   }
   if ('unsupported' in detected) {
-    const what = detected.format === 'binary' ? 'unknown binary format (not bzip2, xz or text; damaged magic bytes?)' : `${detected.format} files are not supported`;
-    throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads bzip2, xz and plain text files`, { file: source.name });
+    const what = detected.format === 'binary' ? `unknown binary format (not ${READ} or text; damaged magic bytes?)` : `${detected.format} files are not supported`;
+    throw new SeekdataError('UNSUPPORTED_FORMAT', `${source.name}: ${what}; seekdata reads ${READ} and plain text files`, { file: source.name });
   }
   return detected.format;
 }
 
-/**
- * An xz stream written with `--check=none` has nothing to verify a block's bytes against: 'full' can only
- * confirm that each block decodes to the size its index records. Says so once per open.
- */
-export function warnUnchecked(units: UnitTable, file: string, onWarning: ((message: string) => void) | undefined): void {
-  if (units.format !== 'xz' || onWarning === undefined) return;
-  let unchecked = 0;
-  for (let u = 0; u < units.count; u++) if (units.kind[u] === 0) unchecked++;
-  if (unchecked > 0) {
-    onWarning(`${file}: ${unchecked} of ${units.count} xz blocks have no integrity check (written with --check=none): damage inside them cannot be detected`);
-  }
+/** Gives the format's warnings about an opened file (e.g. xz blocks without an integrity check), once per open. */
+export function warnOnOpen(units: UnitTable, file: string, onWarning: ((message: string) => void) | undefined): void {
+  if (onWarning === undefined) return;
+  for (const message of formatOf(units.format).warnings?.(units, file) ?? []) onWarning(message);
 }

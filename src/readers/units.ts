@@ -1,9 +1,10 @@
 /**
  * The chunk map: every independently decodable unit of a file (a bzip2 block, an xz block, a span of a
  * plain file) with its compressed and decompressed place, kept in typed arrays (no per-unit objects) so
- * that it loads straight from the index file.
+ * that it loads straight from the index file. What a format needs beyond the common columns (gzip's
+ * windows, zstd's flags) goes in `extra`, which the index file stores and loads the same way.
  */
-import type { Format } from './detect.js';
+import type { Format } from './formats.js';
 
 export interface UnitTable {
   format: Format;
@@ -18,12 +19,49 @@ export interface UnitTable {
   param: Float64Array;
   /** Per-format small number: bzip2 stream level; xz check type; 0 for plain. */
   kind: Uint8Array;
-  /** CRC32s of the pieces of big xz units, once known (see pieces.ts); saved with the chunk map. */
+  /** CRC32s of the pieces of big units, once known (see pieces.ts); saved with the chunk map. */
   pieceCrc?: PieceCrcTable | undefined;
+  /** Per-format data beyond the common columns (see `UnitExtra`); the format's `extra` names what it needs. */
+  extra?: UnitExtra | undefined;
 }
 
 /**
- * The zlib CRC32 of every piece of the xz units read in pieces, learned by a decode that went through the
+ * Per-format chunk-map data, stored in the index file as sections of their own (index/store.ts):
+ * `columns`: one number per unit (e.g. gzip's members per unit); `blobs`: a variable number of bytes per
+ * unit, back to back, unit i's at `bytes[offsets[i] .. offsets[i + 1])` (e.g. gzip's compressed 32 KiB
+ * windows); `facts`: a few values for the whole table (e.g. gzip `bgzf`, zstd `seekable`).
+ */
+export interface UnitExtra {
+  columns?: Record<string, Float64Array> | undefined;
+  blobs?: Record<string, UnitBlob> | undefined;
+  facts?: Record<string, string | number | boolean> | undefined;
+}
+
+export interface UnitBlob {
+  /** Length count + 1, from 0 to `bytes.length`, ascending. */
+  offsets: Float64Array;
+  bytes: Uint8Array;
+}
+
+/** Unit u's bytes of a blob (a view into it). */
+export function blobOf(blob: UnitBlob, u: number): Uint8Array {
+  return blob.bytes.subarray(blob.offsets[u], blob.offsets[u + 1]);
+}
+
+/**
+ * Compares a stored chunk map with one derived from the file itself (formats whose units are found
+ * without decoding): they must be equal, column by column.
+ */
+export function sameUnits(actual: UnitTable, stored: UnitTable, file: string, fail: (what: string) => Error): void {
+  for (const key of ['dStart', 'cStart', 'cEnd', 'param', 'kind'] as const) {
+    const a = actual[key];
+    const b = stored[key];
+    if (a.length !== b.length || a.some((v, i) => v !== b[i])) throw fail(`the chunk map (units.${key}) does not match ${file}`);
+  }
+}
+
+/**
+ * The zlib CRC32 of every piece of the units read in pieces, learned by a decode that went through the
  * whole unit and passed its block check. A piece decoded later (without reaching the block check) is
  * handed out only when it matches. Valid for one piece layout only.
  */

@@ -91,6 +91,20 @@ function rebuild(value: unknown, depth: number): unknown {
   return out;
 }
 
+/**
+ * The ArrayBuffers a message (a job's result) can move instead of copy: those of typed arrays that view
+ * their whole buffer. A view into part of a buffer is left to be cloned: its buffer may be Node's shared
+ * pool of small Buffers (which cannot be moved) or hold bytes the message does not own.
+ */
+export function ownedBuffers(message: unknown): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  visit(message, 0, (view) => {
+    const buffer = view.buffer;
+    if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) out.add(buffer);
+  });
+  return [...out];
+}
+
 /** The message with every oversized view replaced by a copy of its bytes (other values shared, not copied). */
 export function leanCopy<T>(message: T): T {
   return rebuild(message, 0) as T;

@@ -1,6 +1,7 @@
 /**
- * The worker pool: Piscina workers that run decode (and later parse) jobs. One shared pool serves every
- * reader and dataset of a process; each caller limits how many of its jobs are in flight.
+ * The worker pool: Piscina workers that run jobs (jobs.ts: decode a unit or take bytes, then optionally a
+ * named step). It knows no format and no step. One shared pool serves every reader and dataset of a
+ * process; each caller limits how many of its jobs are in flight.
  */
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
@@ -19,7 +20,7 @@ export interface JobRunner {
 
 /** Runs jobs in the calling thread (parallelism 1: no workers). */
 export const inlineRunner: JobRunner = {
-  async run(job: WorkerJob): Promise<JobResult> {
+  run(job: WorkerJob): Promise<JobResult> {
     return runJob(job);
   },
 };

@@ -6,9 +6,9 @@ import { existsSync, rmSync } from 'node:fs';
 import handle from '../../src/workers/worker.js';
 import type { WorkerJob } from '../../src/workers/jobs.js';
 
-export default function crashing(job: WorkerJob): unknown {
+export default function crashing(job: WorkerJob): Promise<unknown> {
   const flag = process.env.SEEKDATA_CRASH_FLAG;
-  const parsing = job.op === 'parse' || (job.op === 'decode' && job.parse !== undefined);
+  const parsing = job.step?.name === 'parse';
   if (parsing && flag !== undefined && existsSync(flag)) {
     rmSync(flag, { force: true });
     process.exit(3);

@@ -14,7 +14,7 @@ import { ChunkedOrder } from '../../datasets/order.js';
 import { mulberry32 } from '../../datasets/permutation.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openIndexed } from '../../index/open-indexed.js';
-import { openReader } from '../../readers/open.js';
+import { openReader } from '../../index/open-reader.js';
 import type { SeekableReader } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';

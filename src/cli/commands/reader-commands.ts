@@ -1,7 +1,7 @@
 /** The reader commands: info, cat, read. */
 import type { IndexedInfo } from '../../index/indexed-file.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
-import { openReader } from '../../readers/open.js';
+import { openReader } from '../../index/open-reader.js';
 import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';

@@ -2,7 +2,7 @@
 import { SeekdataError } from '../../errors.js';
 import type { IndexedFile } from '../../index/indexed-file.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
-import { openReader } from '../../readers/open.js';
+import { openReader } from '../../index/open-reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { statsTable } from '../stats-table.js';

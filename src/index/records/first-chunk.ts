@@ -4,9 +4,8 @@
  */
 import { SeekdataError, invalidOption } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { decodeBzip2Block } from '../../readers/bzip2/block.js';
 import { chunkLayout, ChunkDecoder, type PieceOptions } from '../../readers/chunks.js';
-import type { Format } from '../../readers/detect.js';
+import { formatOf, type Format } from '../../readers/formats.js';
 import type { UnitTable } from '../../readers/units.js';
 import { inlineRunner } from '../../workers/pool.js';
 import { contentEnd, forEachTerminator, isBlank, type AnalyzeSpec } from './analyze.js';
@@ -14,9 +13,6 @@ import { splitRecord, type Quoting } from './csv.js';
 import { text } from './numbers.js';
 import type { ResolvedRecordOptions } from './options.js';
 import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
-
-/** Compressed bytes that surely hold the first bzip2 block (at most ~1 MB even for incompressible data). */
-const FIRST_BLOCK_BYTES = 2 << 20;
 
 export async function firstChunkBytes(source: ByteSource, format: Format, units: UnitTable | undefined, pieces: PieceOptions): Promise<Uint8Array> {
   if (source.size === 0) return new Uint8Array(0);
@@ -31,12 +27,10 @@ export async function firstChunkBytes(source: ByteSource, format: Format, units:
       decoder.close();
     }
   }
-  if (format !== 'bzip2') throw new Error(`internal: no chunk map for a ${format} file`);
-  const n = Math.min(source.size, FIRST_BLOCK_BYTES);
-  const data = await source.read(0, n);
-  // An empty stream ("BZh9" + end-of-stream marker) has no block.
-  if (data.length >= 7 && data[4] === 0x17 && data[5] === 0x72 && data[6] === 0x45) return new Uint8Array(0);
-  return decodeBzip2Block({ data, bitOffset: 32, level: 9, base: 0, atEnd: n === source.size, file: source.name }).bytes;
+  // A file whose units are found by a scan: its format decodes the start without a chunk map.
+  const head = formatOf(format).head;
+  if (head === undefined) throw new Error(`internal: no chunk map for a ${format} file`);
+  return head(source);
 }
 
 export interface FileLayout {

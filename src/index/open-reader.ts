@@ -1,38 +1,27 @@
 /**
- * Opening a data file: resolve the source, detect the format, load a fresh index or build the chunk map
- * (a full parallel scan for bzip2, footers and indexes only for xz, arithmetic for plain files), and save
- * the index for next time.
+ * Opening a data file for random access: resolve the source, detect the format, load a fresh index (its
+ * chunk map checked against the data) or discover the chunk map (a full parallel scan for bzip2, footers
+ * and indexes only for xz, arithmetic for plain files), and save the index for next time.
  */
 import { availableParallelism } from 'node:os';
-import { SeekdataError, invalidOption, isSeekdataError } from '../errors.js';
+import { invalidOption, isSeekdataError } from '../errors.js';
 import { checkBoolean, checkKnownKeys, checkOneOf, checkPositiveInt } from '../options.js';
 import { READER_OPTION_KEYS } from '../option-keys.js';
-import { FileSource } from '../sources/file-source.js';
-import { HttpSource } from '../sources/http-source.js';
-import { redactUrl } from '../sources/redact.js';
-import { MemorySource, type ByteSource } from '../sources/source.js';
-import { fingerprint, type Fingerprint } from '../index/fingerprint.js';
-import { writeIndexFile, type SectionValue } from '../index/index-file.js';
-import { indexPlacesFor, type IndexPlaces } from '../index/location.js';
-import { findIndexes, unitSections, unitsFromSections, type FoundIndexes, type FreshCandidate, type IndexMeta } from '../index/store.js';
-import { verifyUnits } from '../index/verify-units.js';
+import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
+import { discoverUnits, type Progress } from '../readers/discover.js';
+import type { ScannedChunk } from '../readers/format.js';
+import { openSource, type Input } from '../readers/input.js';
+import type { VerifyMode } from '../readers/pieces.js';
+import { SeekableReader, type IndexStatus } from '../readers/reader.js';
+import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
-import type { Format } from './detect.js';
-import { sourceFormat, warnUnchecked } from './source-format.js';
-import { SeekableReader, type IndexStatus } from './reader.js';
-import { Bzip2Discovery, tableWithoutScan, type ScannedChunk } from './scan.js';
+import { fingerprint, type Fingerprint } from './fingerprint.js';
+import { carriedRecordOptions, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
+import { findIndexes } from './store.js';
+import { unitSections } from './unit-sections.js';
 
-export { sourceFormat } from './source-format.js';
-import type { UnitTable } from './units.js';
-import { DEFAULT_PIECES, type PieceOptions } from './chunks.js';
-import type { VerifyMode } from './pieces.js';
-
-export interface Progress {
-  /** Compressed bytes processed. */
-  bytesDone: number;
-  /** Compressed bytes in all. */
-  bytesTotal: number;
-}
+export type { Progress } from '../readers/discover.js';
+export type { Input } from '../readers/input.js';
 
 export interface ReaderOptions {
   /** Budget of the decoded-chunk cache, in bytes. Default 256 MiB. */
@@ -108,24 +97,6 @@ export const READER_DEFAULTS = {
   verify: 'full' as const,
 };
 
-
-export type Input = string | URL | Uint8Array | ByteSource;
-
-export async function openSource(input: Input, headers?: Record<string, string>, timeoutMs?: number): Promise<ByteSource> {
-  if (input instanceof Uint8Array) return new MemorySource(input);
-  if (input instanceof URL || (typeof input === 'string' && /^https?:\/\//i.test(input))) {
-    const url = input instanceof URL ? input.href : input;
-    if (!/^https?:/i.test(url)) {
-      if (input instanceof URL && input.protocol === 'file:') return FileSource.open(decodeURIComponent(input.pathname));
-      throw new SeekdataError('INVALID_OPTION', `${redactUrl(url)}: only file paths and http(s) URLs are supported`, { file: redactUrl(url) });
-    }
-    return HttpSource.open(url, { ...(headers === undefined ? {} : { headers }), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
-  }
-  if (typeof input === 'string') return FileSource.open(input);
-  if (typeof input === 'object' && input !== null && typeof input.read === 'function' && typeof input.size === 'number') return input;
-  throw invalidOption('input', 'a path, URL, Uint8Array or ByteSource', input);
-}
-
 export interface ResolvedReaderOptions {
   cacheBytes: number;
   parallelism: number;
@@ -160,104 +131,6 @@ export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
   return parallelism > 1 ? sharedPool() : inlineRunner;
 }
 
-/** Where this source's index is read from and written to, or undefined when it has none. */
-export async function indexPlaces(source: ByteSource, option: string | false | undefined, onWarning?: (message: string) => void): Promise<IndexPlaces | undefined> {
-  if (option === false) return undefined;
-  const isUrl = source instanceof HttpSource;
-  if (typeof option === 'string') return indexPlacesFor(source.name, isUrl, option, onWarning);
-  if (!isUrl && !(source instanceof FileSource)) return undefined;
-  return indexPlacesFor(source.name, isUrl, undefined, onWarning);
-}
-
-/** The chunk map of a fresh index, checked against the data (see verify-units.ts). */
-export async function loadUnits(candidate: FreshCandidate, source: ByteSource, format: Format): Promise<UnitTable> {
-  const units = unitsFromSections(await candidate.file.loadPrefix('units.'), format, candidate.path);
-  await verifyUnits(units, source, candidate.path);
-  return units;
-}
-
-/** What a rebuilt index keeps of the record options of the indexes it replaces. */
-export function carriedRecordOptions(found: FoundIndexes): unknown {
-  const state = found.recordOptions();
-  return state.state === 'known' ? state.options : state.state === 'unknown' ? 'unknown' : undefined;
-}
-
-/** Saves an index; a failure to save is a warning, not an error (the data is still readable). */
-export async function saveIndex(
-  places: { write: () => Promise<string> },
-  sections: Array<[string, SectionValue]>,
-  onWarning: ((message: string) => void) | undefined,
-): Promise<{ path: string; bytes: number } | undefined> {
-  let path = '(unknown)';
-  try {
-    path = await places.write();
-    const bytes = await writeIndexFile(path, new Map(sections));
-    return { path, bytes };
-  } catch (error) {
-    onWarning?.(`could not save index to ${path}: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  }
-}
-
-/** The `meta` section: format, fingerprint, and the data set's record options (and record layer). */
-export function metaSection(source: ByteSource, format: Format, print: Fingerprint, recordOptions?: unknown, records?: unknown): [string, SectionValue] {
-  const meta: IndexMeta = { format, source: source.name, fingerprint: print, createdAt: new Date().toISOString() };
-  if (recordOptions !== undefined) meta.recordOptions = recordOptions;
-  if (records !== undefined) meta.records = records;
-  return ['meta', { json: meta }];
-}
-
-/**
- * Builds the chunk map of a source. For bzip2 this is the full scan; `onChunk` sees every decoded chunk
- * in order (so a caller that needs all the bytes anyway decodes them only once).
- */
-export async function buildUnits(
-  source: ByteSource,
-  format: Format,
-  options: {
-    runner: JobRunner;
-    parallelism: number;
-    allowDamage: boolean;
-    signal?: AbortSignal | undefined;
-    onProgress?: ((progress: Progress) => void) | undefined;
-    onWarning?: ((message: string) => void) | undefined;
-    onChunk?: ((chunk: ScannedChunk) => void | Promise<void>) | undefined;
-  },
-): Promise<{ units: UnitTable; damage: SeekdataError | undefined }> {
-  const known = await tableWithoutScan(source, format);
-  if (known !== undefined) {
-    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-    return { units: known, damage: undefined };
-  }
-  const discovery = new Bzip2Discovery(source, {
-    runner: options.runner,
-    lookahead: options.parallelism * 2,
-    signal: options.signal,
-    onWarning: options.onWarning,
-  });
-  try {
-    for await (const chunk of discovery.chunks()) {
-      await options.onChunk?.(chunk);
-      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
-    }
-  } catch (error) {
-    const damaged = isSeekdataError(error, 'CORRUPT_DATA') || isSeekdataError(error, 'TRUNCATED');
-    if (!damaged || !options.allowDamage) {
-      if (damaged && error instanceof SeekdataError) {
-        throw new SeekdataError(error.code, `${error.message} (the intact part before it can be read with the allowDamage option, or --allow-damage)`, {
-          file: error.file,
-          compressedOffset: error.compressedOffset,
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    return { units: discovery.table(), damage: error as SeekdataError };
-  }
-  options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-  return { units: discovery.table(), damage: undefined };
-}
-
 /** Opens a data file for random access. */
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
   checkKnownKeys(options, READER_OPTION_KEYS, 'openReader');
@@ -279,7 +152,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
           for (const candidate of [...found.fresh]) {
             try {
               const units = await loadUnits(candidate, source, format);
-              warnUnchecked(units, source.name, options.onWarning);
+              warnOnOpen(units, source.name, options.onWarning);
               return new SeekableReader({ ...init, units, indexPath: candidate.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
             } catch (error) {
               if (!isSeekdataError(error, 'CORRUPT_INDEX')) throw error;
@@ -299,7 +172,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
         await found.close();
       }
     }
-    const { units, damage } = await buildUnits(source, format, {
+    const { units, damage, scanned } = await discoverUnits(source, format, {
       runner,
       parallelism: resolved.parallelism,
       allowDamage: resolved.allowDamage,
@@ -308,14 +181,14 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onWarning: options.onWarning,
       onChunk: options.onScanChunk,
     });
-    warnUnchecked(units, source.name, options.onWarning);
+    warnOnOpen(units, source.name, options.onWarning);
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
     }
     const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
-    return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: format === 'bzip2' });
+    return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: scanned });
   } catch (error) {
     await source.close();
     throw error;

@@ -1,0 +1,60 @@
+/**
+ * bzip2 as a format module (format.ts): units are blocks, found by the one decoding scan (discovery.ts);
+ * a block is decoded at its bit offset (block.ts) and checked against the chunk map (its length, its
+ * stored CRC, where it ends).
+ */
+import { SeekdataError } from '../../errors.js';
+import { decodeInput, type FormatModule } from '../format.js';
+import { ownedBytes, postable } from '../post.js';
+import { decodeBzip2Block, type Bzip2BlockTask } from './block.js';
+import { Bzip2Discovery } from './discovery.js';
+import { bzip2Info } from './info.js';
+import { validateBzip2Units } from './validate.js';
+
+/** Compressed bytes that surely hold the first bzip2 block (at most ~1 MB even for incompressible data). */
+const FIRST_BLOCK_BYTES = 2 << 20;
+
+export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
+  name: 'bzip2',
+  unitName: 'bzip2 block',
+  signature: { magic: [0x42, 0x5a, 0x68, [0x31, 0x39]], header: 4, extensions: ['.bz2', '.bz', '.tbz2', '.tbz'] },
+  offsetsInBits: true,
+
+  units: () => Promise.resolve(undefined),
+  scan: (source, context) => new Bzip2Discovery(source, context),
+
+  async head(source) {
+    const n = Math.min(source.size, FIRST_BLOCK_BYTES);
+    const data = await source.read(0, n);
+    // An empty stream ("BZh9" + end-of-stream marker) has no block.
+    if (data.length >= 7 && data[4] === 0x17 && data[5] === 0x72 && data[6] === 0x45) return new Uint8Array(0);
+    return decodeBzip2Block({ data, bitOffset: 32, level: 9, base: 0, atEnd: n === source.size, file: source.name }).bytes;
+  },
+
+  validate: validateBzip2Units,
+
+  async task(source, units, u) {
+    const first = Math.floor(units.cStart[u] / 8);
+    const end = Math.min(source.size, Math.ceil(units.cEnd[u] / 8));
+    const { bytes: data, transfer } = postable(await source.read(first, end - first), false);
+    return { input: decodeInput(bzip2Format, { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file: source.name }), transfer };
+  },
+
+  decode(task) {
+    const result = decodeBzip2Block(task);
+    // Owned, so that a worker moves the bytes back instead of copying their (larger) buffer.
+    return { bytes: ownedBytes(result.bytes), info: { endBit: result.endBit, crc: result.crc } };
+  },
+
+  check(units, u, result, file) {
+    const info = bzip2Info(result.info);
+    const first = Math.floor(units.cStart[u] / 8);
+    if (result.length !== units.dStart[u + 1] - units.dStart[u] || info.crc !== units.param[u] || first * 8 + info.endBit !== units.cEnd[u]) {
+      // The block itself passed its CRC: it is the chunk map that is wrong (a changed file, or a bad index).
+      throw new SeekdataError('CORRUPT_INDEX', `${file}: bzip2 block at byte ${first} does not match the index (file changed, or a damaged or crafted index)`, {
+        file,
+        compressedOffset: first,
+      });
+    }
+  },
+};

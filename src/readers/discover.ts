@@ -1,0 +1,85 @@
+/**
+ * Building a file's chunk map from the file itself: its format's discovery without decoding (xz footers
+ * and indexes, arithmetic for plain files), or its decoding scan (bzip2), whose decoded chunks a caller
+ * that wants all the bytes anyway receives on the way.
+ */
+import { SeekdataError, isSeekdataError } from '../errors.js';
+import type { ByteSource } from '../sources/source.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { StepCall } from '../workers/registry.js';
+import type { ScannedChunk } from './format.js';
+import { formatOf, type Format } from './formats.js';
+import type { UnitTable } from './units.js';
+
+export interface Progress {
+  /** Compressed bytes processed. */
+  bytesDone: number;
+  /** Compressed bytes in all. */
+  bytesTotal: number;
+}
+
+export interface DiscoverOptions {
+  runner: JobRunner;
+  parallelism: number;
+  /** Keep the chunk map of the intact part of a file damaged part-way (`damage` holds the error) instead of rejecting. */
+  allowDamage: boolean;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: Progress) => void) | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+  /** Sees every decoded chunk, in order, when discovery decodes the file. */
+  onChunk?: ((chunk: ScannedChunk) => void | Promise<void>) | undefined;
+  /** The step to run on each chunk decoded by a scan (see `ScanContext.stepFor`). */
+  stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+}
+
+export interface Discovered {
+  units: UnitTable;
+  /** The error met where the intact part ends (with `allowDamage`). */
+  damage: SeekdataError | undefined;
+  /** True when the file was decoded to find its units (`onChunk` saw every chunk). */
+  scanned: boolean;
+}
+
+/** The chunk map of a file that needs no decoding to find its units, or undefined when it needs a scan. */
+export async function unitsWithoutScan(source: ByteSource, format: Format): Promise<UnitTable | undefined> {
+  return formatOf(format).units?.(source);
+}
+
+/** Builds the chunk map of a source: without decoding when the format can, else by its decoding scan. */
+export async function discoverUnits(source: ByteSource, format: Format, options: DiscoverOptions): Promise<Discovered> {
+  const known = await unitsWithoutScan(source, format);
+  if (known !== undefined) {
+    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+    return { units: known, damage: undefined, scanned: false };
+  }
+  const module = formatOf(format);
+  if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
+  const discovery = module.scan(source, {
+    runner: options.runner,
+    lookahead: options.parallelism * 2,
+    signal: options.signal,
+    onWarning: options.onWarning,
+    stepFor: options.stepFor,
+  });
+  try {
+    for await (const chunk of discovery.chunks()) {
+      await options.onChunk?.(chunk);
+      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
+    }
+  } catch (error) {
+    const damaged = isSeekdataError(error, 'CORRUPT_DATA') || isSeekdataError(error, 'TRUNCATED');
+    if (!damaged || !options.allowDamage) {
+      if (damaged && error instanceof SeekdataError) {
+        throw new SeekdataError(error.code, `${error.message} (the intact part before it can be read with the allowDamage option, or --allow-damage)`, {
+          file: error.file,
+          compressedOffset: error.compressedOffset,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return { units: discovery.table(), damage: error as SeekdataError, scanned: true };
+  }
+  options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+  return { units: discovery.table(), damage: undefined, scanned: true };
+}

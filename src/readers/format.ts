@@ -1,0 +1,148 @@
+/**
+ * The format contract. Each format lives in its own folder under src/readers/ and answers, as python-xz's
+ * layers do, only "is this me", "where are my units" and "decode this unit"; everything above (the chunk
+ * layout, the cache, parallel decoding, the index file, records) is generic. formats.ts lists the formats.
+ *
+ * A unit is an independently decodable piece of the file (a bzip2 block, an xz block, a span of a plain
+ * file, later a gzip span or member run, a zstd frame). Units are found either without decoding
+ * (`units`: headers, footers, arithmetic) or by a decoding scan (`scan`: bzip2 today), which hands every
+ * decoded chunk to its caller so that an indexing pass decodes the file only once.
+ */
+import type { ByteSource } from '../sources/source.js';
+import type { JobInput } from '../workers/jobs.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { DecodeOutput, StepCall } from '../workers/registry.js';
+import type { UnitTable } from './units.js';
+
+/** Magic bytes and header size, for detection and for telling a truncated file from a text file. */
+export interface Signature {
+  /** Leading bytes; a pair is an inclusive range. */
+  magic: ReadonlyArray<number | readonly [number, number]>;
+  /** Bytes of the smallest header the format can start with (a file named so but shorter is TRUNCATED). */
+  header: number;
+  /** File name endings that say the format. */
+  extensions: readonly string[];
+}
+
+/** A decoded chunk met by a scan, in file order. */
+export interface ScannedChunk {
+  /** Decompressed offset of the first byte. */
+  offset: number;
+  bytes: Uint8Array;
+  /** Compressed bytes of the file consumed so far (for progress). */
+  compressedDone: number;
+  /** What the scan's step returned for this chunk, when it asked for one (see `ScanContext.stepFor`). */
+  step?: unknown;
+}
+
+export interface ScanContext {
+  runner: JobRunner;
+  /** Decodes in flight ahead of the consumer. */
+  lookahead: number;
+  signal?: AbortSignal | undefined;
+  onWarning?: ((message: string) => void) | undefined;
+  /**
+   * The step to run, in the same job as the decode, on the chunk at decompressed `offset`. A scan that
+   * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
+   */
+  stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+}
+
+/** Discovery by a decoding scan: the chunks in order, and the chunk map they make. */
+export interface Discovery {
+  /** Every decoded chunk in order; rejects with the first damage met (TRUNCATED / CORRUPT_DATA) after the intact chunks before it. */
+  chunks(): AsyncGenerator<ScannedChunk>;
+  /** The chunk map of what was scanned: complete once `chunks()` has ended, else its trusted part. */
+  table(): UnitTable;
+}
+
+/**
+ * A unit decoded front to back in steps (for units too big to decode at once, for prefixes, for 'lazy'
+ * reads). Output handed out before the end has NOT passed the unit's integrity check: `step()` returns
+ * null only once the unit has ended and its check has passed (it rejects when the check fails).
+ */
+export interface UnitStream {
+  /** The output of the next step (possibly none), or null after the end (the unit verified). */
+  step(): Promise<Uint8Array[] | null>;
+  /** Stops early (no verification) and frees the decoder. */
+  dispose(): void;
+}
+
+export interface StreamOptions {
+  /** Compressed bytes read and fed per step. */
+  feedBytes: number;
+  /** Size of the decoder's output pieces (a hint). */
+  outputBytes: number;
+}
+
+/** A unit's decode job input, and the buffers of it that may be moved to a worker. */
+export interface UnitTask {
+  input: JobInput;
+  transfer: ArrayBuffer[];
+}
+
+/** What a decode job says about a unit, for `FormatModule.check`. */
+export interface DecodedFacts {
+  /** Decoded length (also when the bytes stayed in the worker). */
+  length: number;
+  /** The format decoder's `DecodeOutput.info`. */
+  info?: unknown;
+}
+
+export interface FormatModule<N extends string = string, T = unknown> {
+  /** Format name: in the chunk map, the index file, `info`, and the worker's decoder registry. */
+  name: N;
+  /** What a unit is called in messages ("xz block"). */
+  unitName: string;
+  /** Magic and header size; undefined for plain (what detection falls back to). */
+  signature: Signature | undefined;
+  /** Whether the first bytes of a file (up to DETECT_BYTES) are this format. Default: the magic matches. */
+  detect?(head: Uint8Array): boolean;
+  /** Whether `cStart` / `cEnd` of the chunk map count bits (bzip2, gzip) rather than bytes. */
+  offsetsInBits: boolean;
+
+  /** Discovery without decoding; undefined when the file needs a decoding scan (`scan`). */
+  units?(source: ByteSource): Promise<UnitTable | undefined>;
+  /** Discovery by a decoding scan (required when `units` can answer undefined). */
+  scan?(source: ByteSource, context: ScanContext): Discovery;
+  /** The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned formats. */
+  head?(source: ByteSource): Promise<Uint8Array>;
+  /**
+   * Checks a chunk map loaded from an index file against the data (it is untrusted): `fail(what)` makes the
+   * CORRUPT_INDEX error to throw. The generic checks (lengths, ascending dStart, extras present) ran before.
+   */
+  validate(units: UnitTable, source: ByteSource, fail: (what: string) => Error): Promise<void>;
+  /** Names of the per-format extra columns and blobs (`UnitTable.extra`) a table of this format must have. */
+  extra?: { columns?: readonly string[]; blobs?: readonly string[] } | undefined;
+  /** Warnings to give once when a file is opened (e.g. xz blocks without an integrity check). */
+  warnings?(units: UnitTable, file: string): string[];
+
+  /** The decode job input of unit `u`: its compressed bytes read from the source as plain data. */
+  task(source: ByteSource, units: UnitTable, u: number): Promise<UnitTask>;
+  /** Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). */
+  decode?(task: T): DecodeOutput | Promise<DecodeOutput>;
+  /** Checks a decode result against the chunk map (CORRUPT_INDEX when it disagrees). */
+  check?(units: UnitTable, u: number, result: DecodedFacts, file: string): void;
+
+  /** Decodes unit `u` front to back in steps (see `UnitStream`). */
+  stream?(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream;
+  /** Units over `bigUnitBytes` are read in pieces through `stream` (pieces.ts). */
+  bigUnits?: boolean;
+  /**
+   * The first `length` decoded bytes of unit `u`, as cheaply as the format can give them, NOT verified by
+   * the unit's check: for comparing with bytes verified before.
+   */
+  prefix?(source: ByteSource, units: UnitTable, u: number, length: number): Promise<Uint8Array>;
+}
+
+/** A format that decodes units front to back in steps. */
+export type StreamingFormat = FormatModule & Required<Pick<FormatModule, 'stream'>>;
+
+export function streams(format: FormatModule): format is StreamingFormat {
+  return format.stream !== undefined;
+}
+
+/** The decode job input of a task of `format` (the task is plain data the format's `decode` takes). */
+export function decodeInput<T>(format: FormatModule<string, T>, task: T): JobInput {
+  return { kind: 'decode', format: format.name, task };
+}

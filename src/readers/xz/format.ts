@@ -1,0 +1,84 @@
+/**
+ * xz as a format module (format.ts): units are blocks, found without decoding by parsing every stream's
+ * footer and index backwards (container.ts); a block is decoded whole by liblzma inside a synthetic
+ * single-block stream (block.ts), or streamed front to back for huge blocks, prefixes and 'lazy' reads.
+ */
+import type { ByteSource } from '../../sources/source.js';
+import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
+import { postable } from '../post.js';
+import { streamPrefix } from '../prefix.js';
+import { sameUnits, UnitTableBuilder, type UnitTable } from '../units.js';
+import { decodeXzBlock, XzBlockDecoder, type XzBlockMeta, type XzBlockTask } from './block.js';
+import { padded4, parseXzContainer, XZ_HEADER_MAGIC } from './container.js';
+
+/** Steps of a prefix decode: small, so it stops soon after the bytes asked for. */
+const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
+
+export async function xzUnits(source: ByteSource): Promise<UnitTable> {
+  const builder = new UnitTableBuilder('xz');
+  for (const block of await parseXzContainer(source)) {
+    builder.add(block.offset, block.offset + padded4(block.unpaddedSize), block.uncompressedSize, block.unpaddedSize, block.checkType);
+  }
+  return builder.build();
+}
+
+function blockMeta(units: UnitTable, u: number, file: string): XzBlockMeta {
+  return { offset: units.cStart[u], unpaddedSize: units.param[u], uncompressedSize: units.dStart[u + 1] - units.dStart[u], checkType: units.kind[u], file };
+}
+
+/** Block u fed to liblzma slice by slice; after the last slice the block is ended, and liblzma verifies it. */
+function xzStream(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream {
+  const decoder = new XzBlockDecoder(blockMeta(units, u, source.name), options.outputBytes);
+  const stored = padded4(units.param[u]);
+  let finished = false;
+  return {
+    async step() {
+      const fed = decoder.consumed;
+      if (fed < stored) return decoder.feed(await source.read(units.cStart[u] + fed, Math.min(options.feedBytes, stored - fed)));
+      if (finished) return null;
+      finished = true;
+      return decoder.finish();
+    },
+    dispose: () => decoder.dispose(),
+  };
+}
+
+export const xzFormat: FormatModule<'xz', XzBlockTask> = {
+  name: 'xz',
+  unitName: 'xz block',
+  signature: { magic: XZ_HEADER_MAGIC, header: 12, extensions: ['.xz', '.txz'] },
+  // An xz header with one or two damaged magic bytes is still xz (and then reported as corrupt there,
+  // with the offset) rather than an unknown format.
+  detect(head) {
+    let n = 0;
+    for (let i = 0; i < XZ_HEADER_MAGIC.length && i < head.length; i++) if (head[i] === XZ_HEADER_MAGIC[i]) n++;
+    return n >= 4;
+  },
+  offsetsInBits: false,
+
+  units: xzUnits,
+  // The chunk map is cheap to derive from the file itself (its indexes): the stored one must equal it.
+  validate: async (units, source, fail) => sameUnits(await xzUnits(source), units, source.name, fail),
+
+  /**
+   * An xz stream written with `--check=none` has nothing to verify a block's bytes against: 'full' can only
+   * confirm that each block decodes to the size its index records.
+   */
+  warnings(units, file) {
+    let unchecked = 0;
+    for (let u = 0; u < units.count; u++) if (units.kind[u] === 0) unchecked++;
+    if (unchecked === 0) return [];
+    return [`${file}: ${unchecked} of ${units.count} xz blocks have no integrity check (written with --check=none): damage inside them cannot be detected`];
+  },
+
+  async task(source, units, u) {
+    const offset = units.cStart[u];
+    const { bytes: data, transfer } = postable(await source.read(offset, units.cEnd[u] - offset), false);
+    return { input: decodeInput(xzFormat, { ...blockMeta(units, u, source.name), data }), transfer };
+  },
+  decode: (task) => ({ bytes: decodeXzBlock(task) }),
+
+  stream: xzStream,
+  bigUnits: true,
+  prefix: (source, units, u, length) => streamPrefix(xzStream(source, units, u, PREFIX_STEPS), length),
+};

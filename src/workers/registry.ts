@@ -1,0 +1,73 @@
+/**
+ * What a worker job can run, by name: decoders (one per compressed format, registered by the readers'
+ * format registry) and steps (work run on a chunk's decoded bytes in the same job, registered by the layer
+ * that owns the work: `analyze` by the index, `parse` by the datasets). The pool knows no decoder and no
+ * step: registration happens when the owning module is loaded, in every thread that runs jobs. The worker
+ * entry (worker.ts) imports the registering modules; in the main thread (the inline runner, parallelism 1)
+ * the module that builds a job has imported the module that registers what the job names.
+ */
+import { SeekdataError } from '../errors.js';
+
+/** What decoding one unit gives: its bytes and format-specific facts to check against the chunk map. */
+export interface DecodeOutput {
+  bytes: Uint8Array;
+  /** Plain data (numbers, strings, typed arrays), e.g. bzip2's end bit and stored CRC. */
+  info?: unknown;
+}
+
+/** A step to run on a chunk's decoded bytes: a registered name and plain-data arguments. */
+export interface StepCall {
+  name: string;
+  args: unknown;
+}
+
+type Decoder = (task: unknown) => DecodeOutput | Promise<DecodeOutput>;
+type Step = (bytes: Uint8Array, args: unknown) => unknown;
+
+const decoders = new Map<string, Decoder>();
+const steps = new Map<string, Step>();
+
+/**
+ * Registers the decoder of a format. The task type is the format's own: jobs that name this format carry
+ * tasks its `task()` built, so the cast back from plain data is safe by construction.
+ */
+export function registerDecoder<T>(format: string, decode: (task: T) => DecodeOutput | Promise<DecodeOutput>): void {
+  decoders.set(format, (task) => decode(task as T));
+}
+
+/** A typed handle on a registered step: builds its calls and reads its results. */
+export interface StepDef<A, R> {
+  readonly name: string;
+  call(args: A): StepCall;
+  /** The step's result as its type (a job that ran `call(...)` returns what `run` returned). */
+  result(value: unknown): R;
+}
+
+/** Registers a step under `name` (once per thread: the module defining it is loaded once). */
+export function defineStep<A, R>(name: string, run: (bytes: Uint8Array, args: A) => R): StepDef<A, R> {
+  steps.set(name, (bytes, args) => run(bytes, args as A));
+  return {
+    name,
+    call: (args) => ({ name, args }),
+    result: (value) => value as R,
+  };
+}
+
+function notRegistered(what: string, name: string): SeekdataError {
+  return new SeekdataError(
+    'WORKER_ERROR',
+    `no ${what} "${name}" is registered in this thread (a custom worker entry must import seekdata's worker, which registers them)`,
+  );
+}
+
+export function decodeTask(format: string, task: unknown): DecodeOutput | Promise<DecodeOutput> {
+  const decode = decoders.get(format);
+  if (decode === undefined) throw notRegistered('decoder for format', format);
+  return decode(task);
+}
+
+export function runStep(call: StepCall, bytes: Uint8Array): unknown {
+  const step = steps.get(call.name);
+  if (step === undefined) throw notRegistered('step', call.name);
+  return step(bytes, call.args);
+}
