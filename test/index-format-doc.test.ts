@@ -13,9 +13,9 @@ import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
 import { ENTRY_BYTES, HEADER_BYTES, INDEX_MAGIC, INDEX_VERSION, KINDS, MAX_JSON_BYTES, MAX_SECTIONS, NAME_BYTES, WIDTH } from '../src/index/index-file.js';
 import { RECORD_SECTIONS } from '../src/index/record-sections.js';
 import { MAX_TAIL_BYTES } from '../src/index/records/builder.js';
-import { unitSections } from '../src/index/store.js';
+import { unitSections } from '../src/index/unit-sections.js';
 import { BIG_UNIT_BYTES, PIECE_BYTES } from '../src/readers/chunks.js';
-import { PLAIN_SPAN_BYTES, plainUnits } from '../src/readers/scan.js';
+import { PLAIN_SPAN_BYTES, plainUnits } from '../src/readers/plain/format.js';
 import { bzip2, prng, tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const doc = readFileSync(new URL('../docs/index-format.md', import.meta.url), 'utf8');

@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { closeSharedPool, openReader } from '../../src/index.js';
 import { scanBzip2 } from '../../src/readers/bzip2/scan.js';
+import { bzip2Info } from '../../src/readers/bzip2/info.js';
 import { FileSource } from '../../src/sources/file-source.js';
 import { sharedPool } from '../../src/workers/pool.js';
 import { benchData, median } from '../common.js';
@@ -75,7 +76,10 @@ async function main(): Promise<void> {
     const source = await FileSource.open(data.bz2);
     const runner = sharedPool();
     let n = 0;
-    for await (const { result } of scanBzip2({ source, decode: (task) => runner.run({ op: 'decode', task: { kind: 'bzip2', block: task } }), lookahead: 4 })) n += result.bytes.length;
+    for await (const { result } of scanBzip2({ source, decode: async (task) => {
+      const r = await runner.run({ input: { kind: 'decode', format: 'bzip2', task } });
+      return { bytes: r.bytes, ...bzip2Info(r.info) };
+    }, lookahead: 4 })) n += result.bytes.length;
     await source.close();
     return n;
   };
