@@ -66,6 +66,7 @@ export const SHUFFLED_OPTION_KEYS = {
   ...FEATURE_OPTION_KEYS,
   batchSize: true,
   shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
   windowChunks: true,
   dropRemainder: true,
@@ -94,6 +95,8 @@ export const TIME_RANGE_OPTION_KEYS = {
   maxGapMs: true,
   prefetch: true,
   shuffleBuffer: true,
+  shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 

@@ -2,7 +2,7 @@
  * Skipped records must not go unnoticed: each dataset counts, per pass (an epoch, a wrap of a stream, an
  * iteration of a time range), the records it read and those its missing / malformed policies skipped,
  * and at the end of the pass warns once when more than SKIP_WARN_SHARE of them were skipped, with the
- * count and the first example.
+ * count and the first example (the lowest record number among the examples the parse steps reported).
  */
 import type { ParsedRows } from './parse.js';
 
@@ -36,7 +36,9 @@ export class SkipTally {
   addCounts(read: number, skipped: number, example: { record: number; reason: string } | undefined): void {
     this.read += read;
     this.skipped += skipped;
-    if (this.first === undefined && example !== undefined) this.first = example;
+    // The lowest record number, not the first reported: chunks are parsed in parallel and finish in any
+    // order, and the warning must not depend on which finished first.
+    if (example !== undefined && (this.first === undefined || example.record < this.first.record)) this.first = example;
   }
 
   /** Ends a pass (`what`: "epoch 3", ...): warns when it skipped too many, and starts counting anew. */
