@@ -71,7 +71,7 @@ describe('unknown option keys', () => {
 
   it('without a near key, the message lists the known ones', async () => {
     const message = await invalid(() => openReader(path, loose({ batchSize: 8 })));
-    expect(message).toMatch(/^options\.batchSize is not an option of openReader \(options of openReader: cacheBytes, parallelism, index, .*pool\)$/);
+    expect(message).toMatch(/^options\.batchSize is not an option of openReader \(options of openReader: cacheBytes, parallelism, index, .*pool, verify\)$/);
   });
 
   it('known keys still work, including timeRangeToArrow with limit and columns', async () => {
