@@ -66,6 +66,7 @@ export const SHUFFLED_OPTION_KEYS = {
   ...FEATURE_OPTION_KEYS,
   batchSize: true,
   shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
   windowChunks: true,
   dropRemainder: true,
@@ -94,6 +95,8 @@ export const TIME_RANGE_OPTION_KEYS = {
   maxGapMs: true,
   prefetch: true,
   shuffleBuffer: true,
+  shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 
@@ -102,9 +105,8 @@ export const TIME_RANGE_OPTION_KEYS = {
  * is not an option here and what to do instead: the error says so rather than listing every option.
  */
 const NOT_SHARDED = 'a time range is not sharded: give each process its own [from, to) instead';
-const IN_TIME_ORDER = 'a time range comes in time order; shuffle it through a buffer with shuffleBuffer (and seed)';
+const IN_TIME_ORDER = "a time range comes in time order; shuffle it with shuffle: 'exact' (uniform, in rounds) or through a buffer with shuffleBuffer (and seed)";
 export const TIME_RANGE_FOREIGN_KEYS = {
-  shuffle: IN_TIME_ORDER,
   windowChunks: IN_TIME_ORDER,
   rank: NOT_SHARDED,
   worldSize: NOT_SHARDED,
