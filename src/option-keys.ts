@@ -9,6 +9,7 @@ import type { SequentialOptions } from './datasets/sequential.js';
 import type { ShuffledBatchOptions } from './datasets/shuffled.js';
 import type { LoadTfOptions, TfDatasetOptions } from './datasets/tfjs.js';
 import type { TimeRangeOptions } from './datasets/time-range.js';
+import type { SplitOptions } from './datasets/split.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
@@ -60,6 +61,13 @@ const FEATURE_OPTION_KEYS = {
   standardize: true,
   onMalformed: true,
   onWarning: true,
+  columnNames: true,
+  dtypes: true,
+  defaults: true,
+  required: true,
+  timeFeatures: true,
+  timeFeatureZone: true,
+  map: true,
 } as const satisfies Record<keyof FeatureOptions, true>;
 
 export const SHUFFLED_OPTION_KEYS = {
@@ -78,6 +86,7 @@ export const SHUFFLED_OPTION_KEYS = {
   state: true,
   prefetch: true,
   shardPolicy: true,
+  subset: true,
 } as const satisfies Record<keyof ShuffledBatchOptions, true>;
 
 export const TIME_RANGE_OPTION_KEYS = {
@@ -92,6 +101,7 @@ export const TIME_RANGE_OPTION_KEYS = {
   strideMs: true,
   targetOffset: true,
   targetOffsetMs: true,
+  targetAlignment: true,
   maxGapMs: true,
   prefetch: true,
   shuffleBuffer: true,
@@ -117,6 +127,7 @@ export const TIME_RANGE_FOREIGN_KEYS = {
   repeat: 'each pass over a TimeRangeDataset (each fitDataset epoch) reads the range once; pass `epochs` to fitDataset',
   dropRemainder: 'the last batch of a range holds its remaining rows (batch.size tells how many)',
   timeColumn: 'the time column is chosen when the file is opened: openIndexed(path, { records: "csv", timeColumn })',
+  subset: 'a time range draws the records of [from, to): give each side of a split its own from and to',
 } as const satisfies Record<Exclude<keyof ShuffledBatchOptions, keyof TimeRangeOptions> | 'timeColumn', string>;
 
 export const SEQUENTIAL_OPTION_KEYS = {
@@ -126,7 +137,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 
@@ -141,3 +152,5 @@ export const TIME_RANGE_ARROW_EXPORT_OPTION_KEYS = { ...TIME_RANGE_ARROW_OPTION_
 export const ARROW_WRITE_OPTION_KEYS = { format: true } as const satisfies Record<keyof ArrowWriteOptions, true>;
 
 export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: true } as const satisfies Record<keyof WorkerPoolOptions, true>;
+
+export const SPLIT_OPTION_KEYS = { validation: true, seed: true, at: true } as const satisfies Record<keyof SplitOptions, true>;

@@ -7,23 +7,31 @@
  */
 import { FeistelPermutation, hashInts, mulberry32 } from './permutation.js';
 import { exactPosition, recordsPerRank, shardSegments, type OrderParams, type Segment } from './shard.js';
+import type { RecordSubset } from './subset.js';
 
 export type { OrderParams, ShuffleMode } from './shard.js';
 
 export class ExactOrder {
   private readonly permutation: FeistelPermutation;
   readonly length: number;
+  /** Records permuted: the file's, or its subset's (positions in it). */
+  private readonly records: number;
+  private readonly subset: RecordSubset | undefined;
 
   constructor(
-    private readonly records: number,
+    /** The file's record count, or the subset the epoch draws from. */
+    records: number | RecordSubset,
     private readonly params: OrderParams,
   ) {
-    this.permutation = new FeistelPermutation(records, hashInts(params.seed, params.epoch, 0x5eed));
-    this.length = recordsPerRank(records, params.worldSize, params.shardPolicy);
+    this.subset = typeof records === 'number' || records.isAll ? undefined : records;
+    this.records = typeof records === 'number' ? records : records.count;
+    this.permutation = new FeistelPermutation(this.records, hashInts(params.seed, params.epoch, 0x5eed));
+    this.length = recordsPerRank(this.records, params.worldSize, params.shardPolicy);
   }
 
   at(i: number): number {
-    return this.permutation.at(exactPosition(i, this.records, this.params));
+    const p = this.permutation.at(exactPosition(i, this.records, this.params));
+    return this.subset === undefined ? p : this.subset.at(p);
   }
 
   /**
@@ -32,7 +40,9 @@ export class ExactOrder {
    * how many (0 to 2).
    */
   drawsOf(record: number, out: Float64Array): number {
-    const g = this.permutation.inverse(record);
+    const p = this.subset === undefined ? record : this.subset.positionOf(record);
+    if (p < 0) return 0;
+    const g = this.permutation.inverse(p);
     const { rank, worldSize } = this.params;
     let n = 0;
     // Place g (no padding below N), then g + N (a padding repeat of a rank one short).
@@ -46,7 +56,8 @@ export class ExactOrder {
 
 /**
  * Draws records chunk by chunk: which chunk a record comes from (its slot in `chunks`) and its number.
- * `onEnter` is called when a chunk enters the window (so its rows can be fetched ahead).
+ * `onEnter` is called when a chunk enters the window (so its rows can be fetched ahead). Over a subset,
+ * segments are in positions of the subset (a chunk's share of it), draws give record numbers.
  */
 export class ChunkedOrder {
   /** The rank's segments in reading order; a segment's place is its slot. */
@@ -72,8 +83,9 @@ export class ChunkedOrder {
     records: { readonly firstRecord: ArrayLike<number> },
     private readonly params: OrderParams,
     private readonly onEnter: (slot: number) => void = () => {},
+    private readonly subset?: RecordSubset,
   ) {
-    this.segments = shardSegments(records.firstRecord, params);
+    this.segments = shardSegments(subset === undefined ? records.firstRecord : subset.firstPositions(records.firstRecord), params);
     this.chunks = this.segments.map((s) => s.chunk);
     this.firsts = this.segments.map((s) => s.first);
     this.counts = this.segments.map((s) => s.end - s.first);
@@ -103,7 +115,7 @@ export class ChunkedOrder {
       this.bufSlot = slots;
     }
     for (let k = 0; k < count; k++) {
-      this.bufRecord[this.size] = first + k;
+      this.bufRecord[this.size] = this.subset === undefined ? first + k : this.subset.at(first + k);
       this.bufSlot[this.size] = slot;
       this.size++;
     }

@@ -7,6 +7,8 @@ import { SeekdataError } from '../errors.js';
 import { decodeFieldBytes, splitFields, type Quoting } from '../index/records/csv.js';
 import { isMissing, parseNumber, text } from '../index/records/numbers.js';
 import type { RecordKind } from '../index/records/analyze.js';
+import type { MapSpec } from './map-spec.js';
+import { timeFeature, type TimeFeature } from './time-features.js';
 
 export interface CompiledField {
   /** CSV column position. */
@@ -21,6 +23,15 @@ export interface CompiledField {
   /** Standardisation: (x - shift) * scale. */
   shift: number;
   scale: number;
+  /**
+   * A missing value of this field, whatever the dataset's policies: `'fill'` uses `fill` (labels too),
+   * `'error'` is a PARSE_ERROR naming the record (a required column). Default: the policies.
+   */
+  onMissing?: 'fill' | 'error' | undefined;
+  /** `'int32'`: the number rounded down; `'bool'`: 1 for `1` or `true` (any case), else 0 (tf.data.csv's). */
+  cast?: 'int32' | 'bool' | undefined;
+  /** A feature of the record's time (from the time index) instead of a field's value. */
+  time?: TimeFeature | undefined;
 }
 
 export interface ParseSpec {
@@ -36,6 +47,10 @@ export interface ParseSpec {
   oneHot: number;
   missing: 'fill' | 'skip' | 'error';
   malformed: 'skip' | 'error';
+  /** Time zone of the time features (IANA; undefined: UTC). */
+  timeZone?: string | undefined;
+  /** A user map run on the parsed rows in the worker (map-step.ts): `features` / `labels` above are its output. */
+  map?: MapSpec | undefined;
 }
 
 export interface ParsedRows {
@@ -58,13 +73,18 @@ class Malformed extends Error {
   constructor(
     message: string,
     readonly missing = false,
+    /** A required field is missing: an error whatever the policies. */
+    readonly required = false,
   ) {
     super(message);
   }
 }
 
-/** Parses records given as [start, end) spans of `bytes` (content without terminators). */
-export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Float64Array, spec: ParseSpec): ParsedRows {
+/**
+ * Parses records given as [start, end) spans of `bytes` (content without terminators). `times` holds each
+ * record's time (from the time index) when the spec has time features.
+ */
+export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Float64Array, spec: ParseSpec, times?: Float64Array): ParsedRows {
   const n = records.length;
   const F = spec.features.length;
   const L = spec.oneHot > 0 ? spec.oneHot : spec.labels.length;
@@ -90,6 +110,7 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
         // Each value by the one definition of csv.ts, as the index collected it: the bytes of its range,
         // or (quotes to undo, rare) a decoded copy.
         const get = (f: CompiledField, isLabel: boolean): number => {
+          if (f.time !== undefined) return timeValue(f, times, r, spec);
           if (f.column >= count) throw new Malformed(`has ${count} fields, needs field ${f.column + 1} (${f.name})`);
           let value = bytes;
           let a = bounds[2 * f.column];
@@ -99,12 +120,12 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
             a = 0;
             b = value.length;
           }
-          if (f.vocab !== undefined) {
+          if (f.vocab !== undefined || f.cast === 'bool') {
             if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
-            return category(f, text(value, a, b), isLabel);
+            return f.vocab !== undefined ? category(f, text(value, a, b), isLabel) : boolean(text(value, a, b));
           }
           const v = parseNumber(value, a, b);
-          if (!Number.isNaN(v)) return v;
+          if (!Number.isNaN(v)) return f.cast === 'int32' ? Math.floor(v) : v;
           if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
           throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(value, a, Math.min(b, a + 40)))}`);
         };
@@ -118,12 +139,14 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
           throw new Malformed('is not valid JSON');
         }
         const get = (f: CompiledField, isLabel: boolean): number => {
+          if (f.time !== undefined) return timeValue(f, times, r, spec);
           let v: unknown = value;
           for (const key of f.path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
           if (v === undefined || v === null) return missingValue(f, isLabel, spec);
           // The same value the index counted as a category (record-parser.ts jsonStats).
           if (f.vocab !== undefined) return category(f, String(v), isLabel);
-          if (typeof v === 'number') return v;
+          if (f.cast === 'bool') return boolean(String(v));
+          if (typeof v === 'number') return f.cast === 'int32' ? Math.floor(v) : v;
           if (typeof v === 'boolean') return v ? 1 : 0;
           throw new Malformed(`${f.name} is not a number: ${JSON.stringify(v).slice(0, 40)}`);
         };
@@ -135,7 +158,7 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
     } catch (error) {
       if (!(error instanceof Malformed)) throw error;
       const record = records[r];
-      if (error.missing ? spec.missing === 'error' : spec.malformed === 'error') {
+      if (error.required || (error.missing ? spec.missing === 'error' : spec.malformed === 'error')) {
         throw new SeekdataError('PARSE_ERROR', `${spec.file}: record ${record} ${error.message}`, { file: spec.file, record });
       }
       skipped++;
@@ -175,9 +198,23 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
 }
 
 function missingValue(f: CompiledField, isLabel: boolean, spec: ParseSpec): number {
+  if (f.onMissing === 'fill') return f.fill;
+  if (f.onMissing === 'error') throw new Malformed(`is missing ${f.name} (a required column)`, true, true);
   if (isLabel) throw new Malformed(`has no label (${f.name})`);
   if (spec.missing === 'fill') return f.fill;
   throw new Malformed(`is missing ${f.name}`, true);
+}
+
+/** A time feature of record r (a record without a time, unparsable in the index, has it missing). */
+function timeValue(f: CompiledField, times: Float64Array | undefined, r: number, spec: ParseSpec): number {
+  if (times === undefined || f.time === undefined) throw new SeekdataError('WORKER_ERROR', `${spec.file}: a parse job with time features came without the records' times`, { file: spec.file });
+  const v = timeFeature(times[r], f.time, spec.timeZone);
+  return Number.isNaN(v) ? missingValue(f, false, spec) : v;
+}
+
+/** tf.data.csv's boolean: 1 for `1` or `true` (any case), else 0. */
+function boolean(value: string): number {
+  return value === '1' || value.toLowerCase() === 'true' ? 1 : 0;
 }
 
 const vocabMaps = new WeakMap<string[], Map<string, number>>();

@@ -9,6 +9,7 @@ import { checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js
 import { ChunkedOrder, ExactOrder } from './order.js';
 import { hashInts } from './permutation.js';
 import { worldSizeProblem, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
+import type { RecordSubset } from './subset.js';
 
 /** The options that shape an epoch's order (see ShuffledBatchOptions for each). */
 export interface PlanOptions {
@@ -21,8 +22,11 @@ export interface PlanOptions {
   shardPolicy?: ShardPolicy | undefined;
 }
 
-/** Validated order parameters (for `epoch`; change it per epoch). Throws INVALID_OPTION naming the field. */
-export function resolvePlan(file: IndexedFile, options: PlanOptions): OrderParams {
+/**
+ * Validated order parameters (for `epoch`; change it per epoch). Throws INVALID_OPTION naming the field.
+ * `subset`: the records the epochs draw from, when not all of the file's.
+ */
+export function resolvePlan(file: IndexedFile, options: PlanOptions, subset?: RecordSubset): OrderParams {
   const shuffle = options.shuffle ?? 'chunked';
   if (shuffle !== 'exact' && shuffle !== 'chunked' && shuffle !== false) throw invalidOption('shuffle', "'exact', 'chunked' or false", shuffle);
   const seed = options.seed ?? 0;
@@ -30,7 +34,8 @@ export function resolvePlan(file: IndexedFile, options: PlanOptions): OrderParam
   const worldSize = checkPositiveInt('worldSize', options.worldSize ?? 1);
   const rank = checkNonNegativeInt('rank', options.rank ?? 0);
   if (rank >= worldSize) throw invalidOption('rank', `below worldSize (${worldSize})`, rank);
-  const problem = worldSizeProblem(file.name, file.records.count, worldSize, 'options.worldSize');
+  const name = subset === undefined || subset.isAll ? file.name : `${file.name} (${subset.description})`;
+  const problem = worldSizeProblem(name, subset?.count ?? file.records.count, worldSize, 'options.worldSize');
   if (problem !== undefined) throw new SeekdataError('INVALID_OPTION', problem, { file: file.name });
   return {
     mode: shuffle === false ? 'none' : shuffle,
@@ -57,6 +62,8 @@ export interface PlanIdentity {
   records: number;
   /** 8 hex digits identifying the file's layout. */
   file: string;
+  /** 8 hex digits identifying the subset of records drawn from (a split side, take / skip); absent for all records. */
+  subset?: string;
 }
 
 /** A hash of arrays of numbers, as 8 hex digits. */
@@ -69,17 +76,19 @@ function hashArrays(arrays: Array<ArrayLike<number>>): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** The identity of a plan over a file: its options and the file's layout (what the plan is computed from). */
-export function planIdentity(file: IndexedFile, params: OrderParams): PlanIdentity {
+/** The identity of a plan over a file (or a subset of its records): its options and the file's layout (what the plan is computed from). */
+export function planIdentity(file: IndexedFile, params: OrderParams, subset?: RecordSubset): PlanIdentity {
   const units = file.reader.units;
-  return {
+  const identity: PlanIdentity = {
     shuffle: params.mode,
     worldSize: params.worldSize,
     shardPolicy: params.shardPolicy ?? 'pad',
     windowChunks: params.mode === 'chunked' ? params.windowChunks : 0,
-    records: file.records.count,
+    records: subset?.count ?? file.records.count,
     file: hashArrays([file.records.firstRecord, units.dStart, units.cEnd, units.param]),
   };
+  if (subset !== undefined && !subset.isAll) identity.subset = subset.id;
+  return identity;
 }
 
 /** Throws INVALID_OPTION naming the first field where a saved plan differs from this one. */
@@ -87,10 +96,12 @@ export function checkPlan(saved: unknown, current: PlanIdentity): void {
   if (typeof saved !== 'object' || saved === null) {
     throw new SeekdataError('INVALID_OPTION', `options.state.plan must be the plan object of a dataset's state(), got ${JSON.stringify(saved)}`);
   }
-  for (const field of Object.keys(current) as Array<keyof PlanIdentity>) {
+  // Both ways: a field only one plan has (the subset of a split side) differs too.
+  const fields = new Set([...Object.keys(current), ...Object.keys(saved)]) as Set<keyof PlanIdentity>;
+  for (const field of fields) {
     const was = (saved as Record<string, unknown>)[field];
     if (was !== current[field]) {
-      const what = field === 'file' || field === 'records' ? 'another file (or another index of it)' : `another ${field}`;
+      const what = field === 'file' || field === 'records' ? 'another file (or another index of it, or another subset of its records)' : field === 'subset' ? 'another subset of the records' : `another ${field}`;
       throw new SeekdataError(
         'INVALID_OPTION',
         `options.state comes from ${what}: state.plan.${field} is ${JSON.stringify(was)}, this dataset's is ${JSON.stringify(current[field])}; a state resumes only the plan it was saved from`,
@@ -109,10 +120,10 @@ export interface EpochDraws {
   pendingSlots(): Set<number>;
 }
 
-/** The epoch's draws for `params`; `onEnter(slot)` is called as each segment enters the window. */
-export function epochDraws(file: IndexedFile, params: OrderParams, onEnter?: (slot: number) => void): EpochDraws {
-  if (params.mode !== 'exact') return new ChunkedOrder(file.records, params, onEnter);
-  const order = new ExactOrder(file.records.count, params);
+/** The epoch's draws for `params` (over `subset` when given); `onEnter(slot)` is called as each segment enters the window. */
+export function epochDraws(file: IndexedFile, params: OrderParams, onEnter?: (slot: number) => void, subset?: RecordSubset): EpochDraws {
+  if (params.mode !== 'exact') return new ChunkedOrder(file.records, params, onEnter, subset);
+  const order = new ExactOrder(subset ?? file.records.count, params);
   let i = 0;
   return {
     length: order.length,

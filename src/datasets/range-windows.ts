@@ -15,6 +15,7 @@ export interface WindowOptions {
   targetOffset?: number | undefined;
   targetOffsetMs?: number | undefined;
   maxGapMs?: number | undefined;
+  targetAlignment?: 'end' | 'start' | undefined;
 }
 
 export interface Window {
@@ -66,9 +67,12 @@ export class RangeWindows {
     return lo < this.times.length ? lo : -1;
   }
 
-  private target(last: number): number | undefined {
+  /** The target's position for a window [first … last], -1 without a target, undefined when it is past the range. */
+  private target(first: number, last: number): number | undefined {
     const o = this.options;
-    if (o.targetOffset !== undefined) return last + o.targetOffset < this.times.length ? last + o.targetOffset : undefined;
+    // Keras' alignment: targets[i] belongs to the window starting at i, so the offset counts from the first step.
+    const from = o.targetAlignment === 'start' ? first : last;
+    if (o.targetOffset !== undefined) return from + o.targetOffset < this.times.length ? from + o.targetOffset : undefined;
     if (o.targetOffsetMs !== undefined) {
       const t = this.targetAfter(last, o.targetOffsetMs);
       return t < 0 ? undefined : t;
@@ -93,7 +97,7 @@ export class RangeWindows {
     const o = this.options;
     const accept = (steps: number[]): Window | undefined => {
       const last = steps[steps.length - 1];
-      const target = this.target(last);
+      const target = this.target(steps[0], last);
       if (target === undefined) return undefined;
       if (this.gaps.length > 0 && this.spansGap(steps[0], Math.max(last, target))) return undefined;
       return { steps, target };

@@ -1,7 +1,7 @@
 /** Getting parsed rows: of whole chunks (decode and parse in one worker job), or of chosen records. */
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
-import { parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
+import type { ParsedRows, ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
 import type { SlotOps } from './window.js';
 
@@ -18,13 +18,12 @@ function emptyRows(): ParsedRows {
 }
 
 /** Concatenates parsed rows (same spec) and orders them by record number. */
-function mergeRows(parts: ParsedRows[], features: number, labels: number): ParsedRows {
+function mergeRows(parts: ParsedRows[], features: number, labels: number, intLabels: boolean): ParsedRows {
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const order = parts.flatMap((p, i) => Array.from({ length: p.rows }, (_, k) => [p.records[k], i, k] as const)).sort((a, b) => a[0] - b[0]);
-  const first = parts[0];
   const out: ParsedRows = {
     features: new Float32Array(rows * features),
-    labels: first.labels instanceof Int32Array ? new Int32Array(rows * labels) : new Float32Array(rows * labels),
+    labels: intLabels ? new Int32Array(rows * labels) : new Float32Array(rows * labels),
     records: new Float64Array(rows),
     rows,
     skipped: parts.reduce((n, p) => n + p.skipped, 0),
@@ -36,6 +35,15 @@ function mergeRows(parts: ParsedRows[], features: number, labels: number): Parse
     out.records[row] = record;
   });
   return out;
+}
+
+/** The times of `records` for a parse job, when its spec uses them (time features, a map) and the file has them. */
+function timesFor(file: IndexedFile, spec: ParseSpec, records: ArrayLike<number>): Float64Array | undefined {
+  const time = file.time;
+  if (time === undefined) return undefined;
+  const fields = spec.map?.input.features ?? spec.features;
+  if (spec.map === undefined && !fields.some((f) => f.time !== undefined)) return undefined;
+  return Float64Array.from(records, (r) => time.timeOf(r));
 }
 
 export function labelWidthOf(spec: ParseSpec): number {
@@ -109,18 +117,14 @@ export async function loadChunkRows(file: IndexedFile, chunk: number, spec: Pars
   let rows = emptyRows();
   if (records.length > 0) {
     // The rows, not the bytes: the chunk's bytes stay in the worker.
-    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail }), keepBytes: false }, signal);
+    const times = timesFor(file, spec, records);
+    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail, times }), keepBytes: false }, signal);
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
     rows = parseStep.result(decoded.step);
   }
   if (long.length > 0) {
-    // Records longer than a stored tail: read them whole and parse them here.
-    const parts = [rows];
-    for (const r of long) {
-      const bytes = await file.records.get(r);
-      parts.push(parseRecords(bytes, Uint32Array.of(0, bytes.length), Float64Array.of(r), spec));
-    }
-    rows = mergeRows(parts, spec.features.length, labelWidthOf(spec));
+    // Records longer than a stored tail: read them whole and parse them in a job of their own.
+    rows = mergeRows([rows, await loadRecordRows(file, long, spec, signal)], spec.features.length, labelWidthOf(spec), spec.labelType === 'int32' && spec.oneHot === 0);
   }
   const rowOf = new Int32Array(end - first).fill(-1);
   for (let k = 0; k < rows.rows; k++) rowOf[rows.records[k] - first] = k;
@@ -143,7 +147,8 @@ export async function loadRecordRows(file: IndexedFile, numbers: ArrayLike<numbe
     spans[2 * k + 1] = at;
   });
   const records = Float64Array.from(numbers);
-  const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0) }), keepBytes: false };
+  const times = timesFor(file, spec, records);
+  const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0), times }), keepBytes: false };
   const result = await file.reader.runner.run(job, signal, [bytes.buffer]);
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
   return parseStep.result(result.step);

@@ -15,8 +15,9 @@ import type { ParsedRows, ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, parsedRowsOps } from './rows.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
-import { recordsPerRank, type OrderParams, type ShardPolicy, type ShuffleMode } from './shard.js';
+import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
 import { findRecord, SlotWindow } from './window.js';
+import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
 export interface ShuffledBatchOptions extends FeatureOptions {
@@ -67,6 +68,11 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   state?: DatasetState;
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
+  /**
+   * Draw only these records (a train or validation side of `splitRecords`, `recordRange`): the epochs,
+   * shards, states and `recordsPerEpoch` are the subset's. Default: all of the file's records.
+   */
+  subset?: RecordSubset;
 }
 
 interface EpochItem {
@@ -112,6 +118,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   passesMade = 0;
   recordsParsed = 0;
   private planId: PlanIdentity | undefined;
+  /** The records drawn from, when not all of the file's. */
+  readonly subset: RecordSubset | undefined;
 
   constructor(
     readonly file: IndexedFile,
@@ -124,8 +132,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     this.labelNames = compiled.labelNames;
     this.skips = compiled.skips;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
+    const subset = options.subset;
+    if (subset !== undefined && subset.total !== file.records.count) {
+      throw new SeekdataError('INVALID_OPTION', `options.subset is of a file of ${subset.total} records, not of ${file.name} (${file.records.count})`, { file: file.name, option: 'subset' });
+    }
+    this.subset = subset === undefined || subset.isAll ? undefined : subset;
     const state = options.state;
-    const params = resolvePlan(file, { ...options, seed: state?.seed ?? options.seed, epoch: state?.epoch ?? options.epoch });
+    const params = resolvePlan(file, { ...options, seed: state?.seed ?? options.seed, epoch: state?.epoch ?? options.epoch }, this.subset);
     this.mode = params.mode;
     this.seed = params.seed;
     this.windowChunks = params.windowChunks;
@@ -157,7 +170,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
 
   /** What identifies this dataset's plan (saved in `state()`, checked when resuming). */
   plan(): PlanIdentity {
-    this.planId ??= planIdentity(this.file, this.params(0));
+    this.planId ??= planIdentity(this.file, this.params(0), this.subset);
     return { ...this.planId };
   }
 
@@ -183,7 +196,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
 
   /** Records this rank draws per epoch: the same on every rank (padding repeats included). */
   get recordsPerEpoch(): number {
-    return recordsPerRank(this.file.records.count, this.worldSize, this.shardPolicy);
+    return recordsPerRank(this.subset?.count ?? this.file.records.count, this.worldSize, this.shardPolicy);
   }
 
   /**
@@ -198,7 +211,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
 
   /** Record numbers of an epoch in the order drawn (this rank's shard); for inspection and tests. */
   order(epoch = this.epochNow): Uint32Array {
-    const draws = epochDraws(this.file, this.params(epoch));
+    const draws = epochDraws(this.file, this.params(epoch), undefined, this.subset);
     const out = new Uint32Array(draws.length);
     for (let i = 0; i < out.length; i++) out[i] = draws.next()?.record ?? 0;
     return out;
@@ -224,7 +237,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   }
 
   private async *exactEpoch(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
-    const rounds = new ExactRounds(this.file, this.spec, new ExactOrder(this.file.records.count, this.params(epoch)), this.roundRows, this.lookahead);
+    const rounds = new ExactRounds(this.file, this.spec, new ExactOrder(this.subset ?? this.file.records.count, this.params(epoch)), this.roundRows, this.lookahead);
     const rows = rounds.store;
     const counted = { rounds: 0, parsed: 0 };
     const tally = (): void => {
@@ -276,7 +289,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     const startLoad = (slot: number): void => {
       if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
       const segment = order.segments[slot];
-      loads[slot] = loadChunkRows(this.file, segment.chunk, this.spec, undefined, segment).then(
+      loads[slot] = loadChunkRows(this.file, segment.chunk, this.spec, undefined, this.selection(segment)).then(
         (rows) => {
           this.noteSkipped(rows.rows);
           window.put(slot, rows.rows);
@@ -286,12 +299,19 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
         },
       );
     };
-    const order: ChunkedOrder = new ChunkedOrder(this.file.records, this.params(epoch), (slot) => {
-      if (replaying) return;
-      // Fetch ahead: the chunks that enter the window next are decoded and parsed while this one is used.
-      for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
-    });
-    const window = new SlotWindow(order.segments, parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec)));
+    const subset = this.subset;
+    const order: ChunkedOrder = new ChunkedOrder(
+      this.file.records,
+      this.params(epoch),
+      (slot) => {
+        if (replaying) return;
+        // Fetch ahead: the chunks that enter the window next are decoded and parsed while this one is used.
+        for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
+      },
+      subset,
+    );
+    const ops = parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec));
+    const window = new SlotWindow(order.segments, ops, subset === undefined ? undefined : (record) => subset.positionOf(record));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
     // fetch the chunks still in the window.
     let position = 0;
@@ -331,6 +351,14 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
       if (this.finished(builder, batch.refill)) return;
       yield { batch: builder.build(), position };
     }
+  }
+
+  /** The records of a segment (positions of the subset, when there is one) to parse. */
+  private selection(segment: Segment): { first: number; end: number; only?: Float64Array } {
+    const subset = this.subset;
+    if (subset === undefined) return segment;
+    const only = subset.slice(segment.first, segment.end);
+    return { first: only[0], end: only[only.length - 1] + 1, only };
   }
 
   private epochItems(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {

@@ -1,10 +1,12 @@
 /**
  * The datasets' worker step: `parse` turns the records of a chunk into rows of features and labels in the
- * same worker job that decodes the chunk (parse.ts). Registered when this module loads; the worker entry
- * imports it, and so does every module that builds a parse job.
+ * same worker job that decodes the chunk (parse.ts), then runs the dataset's user `map` on them when it has
+ * one (map-run.ts). Registered when this module loads; the worker entry imports it, and so does every
+ * module that builds a parse job.
  */
 import { concatBytes } from '../util.js';
 import { defineStep } from '../workers/registry.js';
+import { runMap } from './map-run.js';
 import { parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
 
 /** Records of a decoded chunk to parse: spans relative to the chunk's bytes followed by `tail`. */
@@ -14,11 +16,25 @@ export interface ChunkParse {
   records: Float64Array;
   /** The bytes past the chunk's end that complete its last record (empty when none is needed). */
   tail: Uint8Array;
+  /** Each record's time (from the time index), when the spec has time features or a map and the file a time index. */
+  times?: Float64Array | undefined;
 }
 
-/** Parses a chunk's records (the chunk's bytes joined to its tail). */
-export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedRows {
-  return parseRecords(parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes, parse.spans, parse.records, parse.spec);
+/** What a map's input is parsed with: its input fields, labels as values or class ids (never one-hot). */
+export function mapInputSpec(spec: ParseSpec): ParseSpec {
+  if (spec.map === undefined) return spec;
+  const input = spec.map.input;
+  return { ...spec, features: input.features, labels: input.labels, labelType: input.labelType, oneHot: 0, map: undefined };
+}
+
+/** Parses a chunk's records (the chunk's bytes joined to its tail), and maps them when the spec has a map. */
+export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedRows | Promise<ParsedRows> {
+  const all = parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes;
+  const { spec, spans, records, times } = parse;
+  if (spec.map === undefined) return parseRecords(all, spans, records, spec, times);
+  const inner = parseRecords(all, spans, records, mapInputSpec(spec), times);
+  const byRecord = times === undefined ? undefined : new Map(Array.from(records, (r, k) => [r, times[k]] as const));
+  return runMap(inner, spec, byRecord);
 }
 
 export const parseStep = defineStep<ChunkParse, ParsedRows>('parse', parseChunk);

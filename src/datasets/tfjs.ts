@@ -8,6 +8,7 @@ import { SeekdataError } from '../errors.js';
 import { checkFunction, checkKnownKeys } from '../options.js';
 import { LOAD_TF_OPTION_KEYS, TF_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { Batch } from './batch.js';
+import { checkLayout, namedParts, type Layout } from './named.js';
 
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
 export interface TfApi {
@@ -17,10 +18,10 @@ export interface TfApi {
   };
 }
 
-/** What the dataset gives tfjs per batch. */
+/** What the dataset gives tfjs per batch: a tensor, or (named inputs / outputs) a dict of them. */
 export interface TfBatch<T> {
-  xs: T;
-  ys?: T;
+  xs: T | Record<string, T>;
+  ys?: T | Record<string, T>;
 }
 
 export interface LoadTfOptions {
@@ -84,6 +85,22 @@ export async function loadTfWith(importModule: (name: string) => Promise<unknown
 export interface TfDatasetOptions {
   /** Leave labels out even when the batches have them (prediction). Default false. */
   xsOnly?: boolean;
+  /**
+   * How features reach the model. `'matrix'` (default): one tensor [batch, features] (windows: [batch,
+   * steps, features]). `'columns'`: a dict of one [batch, 1] tensor per feature, keyed by its name
+   * (tf.data.csv's element shape, batched). A dict input name → feature names: one [batch, k] tensor per
+   * named input of a multi-input model (`tf.input({ name, shape: [k] })`; fitDataset matches dict keys
+   * to the model's input names). Names come from the dataset's `featureNames`.
+   */
+  inputs?: Layout;
+  /** The same for labels (`labelNames`), for multi-output models: `'matrix'` (default), `'columns'` or a dict. */
+  outputs?: Layout;
+}
+
+/** A dataset's column names, when it has them (every seekdata dataset does). */
+function namesOf(dataset: object, key: 'featureNames' | 'labelNames'): string[] | undefined {
+  const names = (dataset as Record<string, unknown>)[key];
+  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
 }
 
 /**
@@ -95,6 +112,16 @@ export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf:
   if (typeof tf?.tensor !== 'function' || typeof tf?.data?.generator !== 'function') {
     throw new SeekdataError('INVALID_OPTION', 'toTfDataset needs the tfjs module (import * as tf from "@tensorflow/tfjs")');
   }
+  const featureNames = namesOf(dataset, 'featureNames');
+  const labelNames = namesOf(dataset, 'labelNames');
+  const inputs = checkLayout('inputs', options.inputs, featureNames);
+  const outputs = checkLayout('outputs', options.outputs, labelNames);
+  const tensors = (values: Float32Array | Int32Array, shape: number[], names: string[] | undefined, layout: Layout): unknown => {
+    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
+    if (layout === 'matrix' || names === undefined) return tf.tensor(values, shape, dtype);
+    const parts = namedParts(values, shape, names, layout);
+    return Object.fromEntries(Object.entries(parts.values).map(([name, part]) => [name, tf.tensor(part, parts.shapes[name], dtype)]));
+  };
   const make = (): AsyncIterator<never> => {
     const inner = dataset[Symbol.asyncIterator]();
     return {
@@ -102,9 +129,8 @@ export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf:
         const step = await inner.next();
         if (step.done === true) return { done: true, value: undefined as never };
         const b = step.value;
-        const xs = tf.tensor(b.xs, b.xsShape, 'float32');
-        const value: TfBatch<unknown> = { xs };
-        if (b.ys !== undefined && options.xsOnly !== true) value.ys = tf.tensor(b.ys, b.ysShape, b.ys instanceof Int32Array ? 'int32' : 'float32');
+        const value: TfBatch<unknown> = { xs: tensors(b.xs, b.xsShape, featureNames, inputs) };
+        if (b.ys !== undefined && options.xsOnly !== true) value.ys = tensors(b.ys, b.ysShape, labelNames, outputs);
         return { done: false, value: value as never };
       },
       async return() {

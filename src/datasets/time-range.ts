@@ -8,7 +8,7 @@
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { timeBound } from '../index/records/time-bound.js';
-import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { TIME_RANGE_FOREIGN_KEYS, TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
@@ -41,8 +41,18 @@ export interface TimeRangeOptions extends FeatureOptions {
   windowMs?: number;
   /** Time windows: time between the starts of consecutive windows. Default windowMs. */
   strideMs?: number;
-  /** Target: the record this many records after the window's last one. */
+  /**
+   * Target: the record this many records after the window's last one (or, with `targetAlignment: 'start'`,
+   * after its first one).
+   */
   targetOffset?: number;
+  /**
+   * What `targetOffset` counts from: `'end'` (default: the window's last record, so 1 is the next record)
+   * or `'start'` (the window's first record: Keras' `timeseries_dataset_from_array(data, targets)`, where
+   * `targets[i]` belongs to the window starting at i; `targets = y[k:]` there is `targetOffset: k` here,
+   * and `targets = y` is `targetOffset: 0`).
+   */
+  targetAlignment?: 'end' | 'start';
   /** Target: the first record at least this many ms after the window's last one. */
   targetOffsetMs?: number;
   /** Skip windows in which two consecutive records (up to the target) are more than this many ms apart. */
@@ -134,6 +144,10 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     }
     if (options.windowMs !== undefined && this.sequenceLength === undefined) throw invalidOption('sequenceLength', 'set for time windows (windowMs)', undefined);
     if (options.targetOffset !== undefined && options.targetOffsetMs !== undefined) throw invalidOption('targetOffsetMs', 'unset when targetOffset is set', options.targetOffsetMs);
+    if (options.targetAlignment !== undefined) {
+      checkOneOf('targetAlignment', options.targetAlignment, ['end', 'start'] as const);
+      if (options.targetAlignment === 'start' && options.targetOffset === undefined) throw invalidOption('targetOffset', "set with targetAlignment: 'start' (0 for the window's first record)", undefined);
+    }
     if (this.sequenceLength === undefined && (options.targetOffset !== undefined || options.targetOffsetMs !== undefined)) {
       throw invalidOption('sequenceLength', 'set: targets belong to windows', undefined);
     }

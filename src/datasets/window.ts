@@ -34,6 +34,8 @@ export class SlotWindow<T> {
   constructor(
     private readonly segments: Segment[],
     private readonly ops: SlotOps<T>,
+    /** Segments in positions of a subset: the position of a record (default: segments are in records). */
+    private readonly positionOf: (record: number) => number = (record) => record,
   ) {
     this.left = Int32Array.from(segments, (s) => s.end - s.first);
   }
@@ -63,7 +65,7 @@ export class SlotWindow<T> {
       bits = new Uint8Array(Math.ceil((segment.end - segment.first) / 8));
       this.drawnBits[slot] = bits;
     }
-    const rel = record - segment.first;
+    const rel = this.positionOf(record) - segment.first;
     bits[rel >>> 3] |= 1 << (rel & 7);
     if (--this.left[slot] === 0) {
       const value = this.data[slot];
@@ -81,7 +83,10 @@ export class SlotWindow<T> {
     const bits = this.drawnBits[slot];
     if (bits === undefined) return;
     const first = this.segments[slot].first;
-    const compacted = this.ops.compact(value, (record) => (bits[(record - first) >>> 3] & (1 << ((record - first) & 7))) === 0);
+    const compacted = this.ops.compact(value, (record) => {
+      const rel = this.positionOf(record) - first;
+      return (bits[rel >>> 3] & (1 << (rel & 7))) === 0;
+    });
     this.account(this.ops.bytes(compacted) - this.ops.bytes(value));
     this.data[slot] = compacted;
   }

@@ -43,8 +43,8 @@ export interface StepDef<A, R> {
   result(value: unknown): R;
 }
 
-/** Registers a step under `name` (once per thread: the module defining it is loaded once). */
-export function defineStep<A, R>(name: string, run: (bytes: Uint8Array, args: A) => R): StepDef<A, R> {
+/** Registers a step under `name` (once per thread: the module defining it is loaded once). A step may be async. */
+export function defineStep<A, R>(name: string, run: (bytes: Uint8Array, args: A) => R | Promise<R>): StepDef<A, R> {
   steps.set(name, (bytes, args) => run(bytes, args as A));
   return {
     name,
