@@ -7,7 +7,7 @@ import { SeekdataError, isSeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
-import type { ScannedChunk } from './format.js';
+import type { DiscoveryOptions, ScannedChunk } from './format.js';
 import { formatOf, type Format } from './formats.js';
 import type { UnitTable } from './units.js';
 
@@ -30,27 +30,31 @@ export interface DiscoverOptions {
   onChunk?: ((chunk: ScannedChunk) => void | Promise<void>) | undefined;
   /** The step to run on each chunk decoded by a scan (see `ScanContext.stepFor`). */
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+  /** Decoded bytes per unit for formats that choose their units (gzip checkpoints). Default 1 MiB. */
+  unitBytes?: number | undefined;
 }
 
 export interface Discovered {
   units: UnitTable;
   /** The error met where the intact part ends (with `allowDamage`). */
   damage: SeekdataError | undefined;
-  /** True when the file was decoded to find its units (`onChunk` saw every chunk). */
+  /** True when the file was decoded to find its units and `onChunk` saw every chunk. */
   scanned: boolean;
+  /** Decompressed bytes `onChunk` saw, from the start (all of them when `scanned`). */
+  handedOut: number;
 }
 
 /** The chunk map of a file that needs no decoding to find its units, or undefined when it needs a scan. */
-export async function unitsWithoutScan(source: ByteSource, format: Format): Promise<UnitTable | undefined> {
-  return formatOf(format).units?.(source);
+export async function unitsWithoutScan(source: ByteSource, format: Format, options: DiscoveryOptions = {}): Promise<UnitTable | undefined> {
+  return formatOf(format).units?.(source, options);
 }
 
 /** Builds the chunk map of a source: without decoding when the format can, else by its decoding scan. */
 export async function discoverUnits(source: ByteSource, format: Format, options: DiscoverOptions): Promise<Discovered> {
-  const known = await unitsWithoutScan(source, format);
+  const known = await unitsWithoutScan(source, format, { unitBytes: options.unitBytes });
   if (known !== undefined) {
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-    return { units: known, damage: undefined, scanned: false };
+    return { units: known, damage: undefined, scanned: false, handedOut: 0 };
   }
   const module = formatOf(format);
   if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
@@ -60,10 +64,20 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
     signal: options.signal,
     onWarning: options.onWarning,
     stepFor: options.stepFor,
+    unitBytes: options.unitBytes,
   });
+  // Chunks go to `onChunk` only while every one has passed its check: from the first that has not (a
+  // span of a gzip member before its CRC-32), none does, and the caller reads the file through the chunk
+  // map instead (each unit then checked on its own).
+  let handing = true;
+  let handedOut = 0;
   try {
     for await (const chunk of discovery.chunks()) {
-      await options.onChunk?.(chunk);
+      if (chunk.verified === false) handing = false;
+      if (handing) {
+        await options.onChunk?.(chunk);
+        handedOut = chunk.offset + chunk.bytes.length;
+      }
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
     }
   } catch (error) {
@@ -78,8 +92,8 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
       }
       throw error;
     }
-    return { units: discovery.table(), damage: error as SeekdataError, scanned: true };
+    return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut };
   }
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-  return { units: discovery.table(), damage: undefined, scanned: true };
+  return { units: discovery.table(), damage: undefined, scanned: handing, handedOut };
 }

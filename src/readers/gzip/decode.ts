@@ -132,6 +132,38 @@ function spanInput(task: GzipDecodeTask): Uint8Array {
 }
 
 /**
+ * The first `length` decoded bytes of a unit (fewer when it is shorter), from as much of its compressed
+ * data as `task.data` holds (a prefix of it is enough): NOT verified (its CRC covers the whole unit). For
+ * comparing with bytes verified before. Damage shows as CORRUPT_DATA or as other bytes.
+ */
+export function decodeGzipPrefix(task: GzipDecodeTask, length: number): Uint8Array {
+  // The bits after the span in its last byte are the next block's start: room for what they might decode to.
+  const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: task.dLength + (64 << 10) };
+  let out: Uint8Array;
+  try {
+    if (task.kind === KIND_SPAN) {
+      const window = task.windowPacked ? unpackWindow(task.window, task.file) : task.window;
+      // The span's bits behind the same empty-block prefix as a whole decode, without the end marker.
+      const prefix = PREFIX[task.shift];
+      const base = task.shift === 0 ? 0 : prefix.length - 1;
+      const input = new Uint8Array(base + task.data.length);
+      input.set(task.data, base);
+      if (task.shift !== 0) {
+        input.set(prefix.subarray(0, base), 0);
+        const low = (1 << task.shift) - 1;
+        input[base] = (input[base] & ~low) | (prefix[base] & low);
+      }
+      out = zlib.inflateRawSync(input, window.length === 0 ? flush : { ...flush, dictionary: window });
+    } else {
+      out = task.data.length === 0 ? new Uint8Array(0) : zlib.gunzipSync(task.data, flush);
+    }
+  } catch (cause) {
+    throw zlibFailure(task, cause);
+  }
+  return out.subarray(0, Math.min(length, out.length));
+}
+
+/**
  * Decodes one unit to exactly `task.dLength` bytes, verified against `task.crc` (and, for kind 1, each
  * member's own CRC32 / ISIZE). Throws CORRUPT_DATA or TRUNCATED naming the file and compressed offset.
  * The result owns its ArrayBuffer (transferable).

@@ -177,10 +177,12 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
         const data = buf.slice(0, strm.next_out);
         const crc = crc32(data);
         if (spans === 0 && run.members > 0) yield emit(run.take(summary.decompressedSize));
-        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window, members: 0, dStart: summary.decompressedSize, data, verified: false });
+        // Everything taken from `data` before it is yielded: the caller may move it to a worker.
+        const spanWindow = window;
         memberCrc = crc32Combine(memberCrc, crc, data.length);
         memberLength += data.length;
         window = nextWindow(window, data);
+        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window: spanWindow, members: 0, dStart: summary.decompressedSize, data, verified: false });
         spanStart = bit;
         spans++;
         strm.next_out = 0;
