@@ -107,7 +107,8 @@ function zlibFailure(task: GzipDecodeTask, cause: unknown): SeekdataError {
 /** Bytes that own their ArrayBuffer exactly, so a worker can transfer them. */
 function owned(out: Uint8Array): Uint8Array {
   if (out.byteOffset === 0 && out.buffer.byteLength === out.byteLength && out.buffer instanceof ArrayBuffer) return out;
-  return out.slice();
+  // A copy: zlib's output is a Buffer, whose `slice` would be another view of the same memory.
+  return new Uint8Array(out);
 }
 
 function spanInput(task: GzipDecodeTask): Uint8Array {
@@ -215,7 +216,7 @@ export function gzipUnitTask(table: GzipUnitTable, i: number, data: Uint8Array, 
     data,
     shift: table.cStart[i] - offset * 8,
     bitLength: table.cEnd[i] - table.cStart[i],
-    window: packedWindowOf(table, i).slice(),
+    window: new Uint8Array(packedWindowOf(table, i)),
     windowPacked: true,
     kind: table.kind[i],
     dLength: table.dStart[i + 1] - table.dStart[i],

@@ -31,7 +31,7 @@ function unitTask(units: UnitTable, u: number, data: Uint8Array, file: string): 
     shift: units.cStart[u] - offset * 8,
     bitLength: units.cEnd[u] - units.cStart[u],
     // Copied out of the table: posting a view would clone all the windows with it.
-    window: windowOf(units, u).slice(),
+    window: new Uint8Array(windowOf(units, u)),
     windowPacked: true,
     kind: units.kind[u],
     dLength: units.dStart[u + 1] - units.dStart[u],

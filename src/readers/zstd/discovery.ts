@@ -53,7 +53,8 @@ export class ZstdDiscovery implements Discovery {
   }
 
   private async frameJob(frame: ZstdFrame): Promise<{ bytes: Uint8Array; step?: unknown }> {
-    const data = (await this.source.read(frame.cStart, frame.cEnd - frame.cStart)).slice();
+    // A copy (`new Uint8Array(view)` copies; a Buffer's `slice` would not), moved to the worker.
+    const data = new Uint8Array(await this.source.read(frame.cStart, frame.cEnd - frame.cStart));
     const task = zstdUnitTask({ data, expectedLength: frame.dLength, kind: frame.flags, tableChecksum: frame.tableChecksum, crc: -1, offset: frame.cStart, file: this.source.name });
     const step = this.context.stepFor?.(frame.dStart);
     return this.context.runner.run({ input: { kind: 'decode', format: 'zstd', task }, step }, this.context.signal, [data.buffer]);

@@ -102,7 +102,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   async task(source, units, u) {
     const offset = units.cStart[u];
     // A fresh copy, moved to the worker (the source's array may be shared, or a view of a larger one).
-    const data = (await source.read(offset, units.cEnd[u] - offset)).slice();
+    const data = new Uint8Array(await source.read(offset, units.cEnd[u] - offset));
     const task = zstdUnitTask({
       data,
       expectedLength: units.dStart[u + 1] - units.dStart[u],
