@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, isSeekdataError, openIndexed, openReader, type ReaderOptions, type SeekableReader, type SeekdataError } from '../src/index.js';
 import { cli } from './support/cli.js';
 import { makeText, prng, tempDir, writeFixture } from './support/fixtures.js';
-import { gzip, pigz } from './support/gzip-fixtures.js';
+import { bgzip, gzip, pigz } from './support/gzip-fixtures.js';
 import { entry, rechecksum } from './support/sdx.js';
 import { zstdFile } from './support/zstd.js';
 
@@ -132,17 +132,20 @@ describe('gzip damage', () => {
     }
   });
 
-  it('trailing zeros and trailing garbage are ignored with a warning, as gzip does', async () => {
-    for (const [name, tail, pattern] of [
-      ['zeros.gz', Buffer.alloc(512), /zeros/],
-      ['garbage.gz', Buffer.from('not a gzip member at all'), /trailing garbage/],
+  it('trailing zeros and trailing garbage are ignored with a warning, as gzip does (also after BGZF)', async () => {
+    const bgzf = bgzip(text);
+    for (const [name, base, tail, pattern] of [
+      ['zeros.gz', single, Buffer.alloc(512), /zeros/],
+      ['garbage.gz', single, Buffer.from('not a gzip member at all'), /trailing garbage/],
+      ['zeros.bgz.gz', bgzf, Buffer.alloc(300), /zeros/],
+      ['garbage.bgz.gz', bgzf, Buffer.from('not a gzip member at all'), /trailing garbage/],
     ] as const) {
-      const path = writeFixture(tmp.dir, name, Buffer.concat([single, tail]));
+      const path = writeFixture(tmp.dir, name, Buffer.concat([base, tail]));
       const warnings: string[] = [];
       const reader = await openReader(path, { index: false, onWarning: (m) => warnings.push(m), ...SPACING });
       expect((await readAll(reader)).equals(text)).toBe(true);
       expect(warnings.join('\n')).toMatch(pattern);
-      expect(warnings.join('\n')).toContain(String(single.length));
+      expect(warnings.join('\n')).toContain(String(base.length));
       await reader.close();
       // The saved index is loaded again (validate accepts the trailing bytes).
       const indexed = await openReader(path, { ...SPACING, parallelism: 1 });
@@ -151,6 +154,25 @@ describe('gzip damage', () => {
       expect(loaded.indexStatus).toBe('loaded');
       expect((await readAll(loaded)).equals(text)).toBe(true);
       await loaded.close();
+    }
+  });
+
+  it('one last byte after the member: TRUNCATED unless it is zero, as gzip says (fuzz: gzip #3271, seed 1)', async () => {
+    for (const [byte, code] of [
+      [0x1f, 'TRUNCATED'],
+      [0xd8, 'TRUNCATED'],
+      [0x00, undefined],
+    ] as const) {
+      const path = writeFixture(tmp.dir, `one-byte-${byte}.gz`, Buffer.concat([single, Buffer.from([byte])]));
+      if (code === undefined) {
+        const reader = await openReader(path, { index: false, ...SPACING });
+        expect((await readAll(reader)).equals(text)).toBe(true);
+        await reader.close();
+      } else {
+        const error = await failure(path);
+        expect(error.code).toBe(code);
+        expect(error.compressedOffset).toBe(single.length);
+      }
     }
   });
 
@@ -316,3 +338,34 @@ describe('zstd damage', () => {
     }
   });
 });
+
+describe('sizes no checksum covers (BGZF ISIZE, zstd content sizes) are checked by decoding once', () => {
+  /** Opening with allowDamage: the intact part, and a read past it, which must not be bytes of another place. */
+  async function shifted(path: string, plain: Buffer, at: number): Promise<void> {
+    expect((await failure(path)).code).toBe('CORRUPT_DATA');
+    const reader = await openReader(path, { index: false, allowDamage: true, ...SPACING });
+    expect(reader.damage?.code).toBe('CORRUPT_DATA');
+    const result = await reader.read(at, 100).catch((e: unknown) => e);
+    if (isSeekdataError(result)) expect(result.message).toContain(path);
+    else expect(Buffer.from(result as Uint8Array).equals(plain.subarray(at, at + 100))).toBe(true);
+    expect(reader.size).toBeLessThanOrEqual(at);
+    await reader.close();
+  }
+
+  it('a BGZF block whose ISIZE is off by one: CORRUPT_DATA, and no read returns the blocks after it shifted (fuzz: zstd #2245, seed 1)', async () => {
+    const bytes = Buffer.from(bgzip(text));
+    const blockSize = bytes.readUInt16LE(16) + 1;
+    bytes[blockSize - 4] ^= 1;
+    await shifted(writeFixture(tmp.dir, 'isize.bgz.gz', bytes), text, 300_000);
+  });
+
+  it('a zstd frame whose content size is off by one: CORRUPT_DATA, and no read returns the frames after it shifted', async () => {
+    const first = zstdFile(text.subarray(0, 200_000));
+    const bytes = Buffer.concat([first, zstdFile(text.subarray(200_000))]);
+    const fhd = bytes[4];
+    const fcsAt = 5 + ((fhd >> 5) & 1 ? 0 : 1) + [0, 1, 2, 4][fhd & 3];
+    bytes[fcsAt] ^= 1;
+    await shifted(writeFixture(tmp.dir, 'fcs.zst', bytes), text, 300_000);
+  });
+});
+

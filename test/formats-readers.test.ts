@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, MemorySource, openReader, WorkerPool, type ReaderOptions, type SeekableReader } from '../src/index.js';
+import { formatOf } from '../src/readers/formats.js';
 import { prng, startRangeServer, tempDir, writeFixture, type RangeServer } from './support/fixtures.js';
 import { fixtureText, formatFixtures, type FormatFixture } from './support/format-fixtures.js';
 
@@ -136,6 +137,23 @@ describe('gzip and zstd readers', () => {
       expect(details?.randomRead, name).toMatch(f.format === 'gzip' ? /decodes one unit/ : /frame/);
       if (kind === 'single-member') expect(details?.facts.checkpoints, name).toBeGreaterThanOrEqual(1);
       if (kind === 'one frame') expect(details?.randomRead).toMatch(/costs decoding from the start of the frame/);
+      await reader.close();
+    }
+  });
+
+  it('prefix (the cheap unverified start of a unit, for tail checks) equals the start of the unit', async () => {
+    for (const f of fixtures) {
+      const source = new MemorySource(f.bytes, f.name);
+      const reader = await open('buffer', f);
+      const prefix = formatOf(reader.format).prefix;
+      if (prefix === undefined) throw new Error(`${f.name}: no prefix`);
+      for (let u = 0; u < reader.units.count; u++) {
+        const start = reader.units.dStart[u];
+        for (const n of [1, 100, 70_000]) {
+          const want = f.plain.subarray(start, Math.min(reader.units.dStart[u + 1], start + n));
+          expect(Buffer.from(await prefix(source, reader.units, u, n)).equals(want), `${f.name} unit ${u} prefix ${n}`).toBe(true);
+        }
+      }
       await reader.close();
     }
   });

@@ -87,7 +87,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
         { file: source.name },
       );
     }
-    units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes });
+    units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     const first = await firstChunkBytes(source, format, units, resolved.pieces);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);

@@ -194,7 +194,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
         await found.close();
       }
     }
-    const { units, damage, scanned, handedOut } = await discoverUnits(source, format, {
+    const { units, damage, scanned, handedOut, warned } = await discoverUnits(source, format, {
       runner,
       parallelism: resolved.parallelism,
       allowDamage: resolved.allowDamage,
@@ -203,8 +203,9 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onWarning: options.onWarning,
       onChunk: options.onScanChunk,
       unitBytes: resolved.gzipSpacingBytes,
+      pieces: resolved.pieces,
     });
-    warnOnOpen(units, source.name, options.onWarning);
+    if (warned !== true) warnOnOpen(units, source.name, options.onWarning);
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);

@@ -7,7 +7,10 @@ import { SeekdataError, isSeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
-import type { DiscoveryOptions, ScannedChunk } from './format.js';
+import type { PieceOptions } from './chunks.js';
+import type { Discovery, DiscoveryOptions, ScannedChunk } from './format.js';
+import { SizeCheck } from './size-check.js';
+import { warnOnOpen } from './source-format.js';
 import { formatOf, type Format } from './formats.js';
 import type { UnitTable } from './units.js';
 
@@ -32,6 +35,8 @@ export interface DiscoverOptions {
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
   /** Decoded bytes per unit for formats that choose their units (gzip checkpoints). Default 1 MiB. */
   unitBytes?: number | undefined;
+  /** The piece layout of big units, for decoding them (a size check). Default: DEFAULT_PIECES. */
+  pieces?: PieceOptions | undefined;
 }
 
 export interface Discovered {
@@ -42,6 +47,8 @@ export interface Discovered {
   scanned: boolean;
   /** Decompressed bytes `onChunk` saw, from the start (all of them when `scanned`). */
   handedOut: number;
+  /** True when the format's warnings about the file were given already (before a size check that hands out bytes). */
+  warned?: boolean;
 }
 
 /** The chunk map of a file that needs no decoding to find its units, or undefined when it needs a scan. */
@@ -51,21 +58,31 @@ export async function unitsWithoutScan(source: ByteSource, format: Format, optio
 
 /** Builds the chunk map of a source: without decoding when the format can, else by its decoding scan. */
 export async function discoverUnits(source: ByteSource, format: Format, options: DiscoverOptions): Promise<Discovered> {
-  const known = await unitsWithoutScan(source, format, { unitBytes: options.unitBytes });
-  if (known !== undefined) {
+  const known = await unitsWithoutScan(source, format, { unitBytes: options.unitBytes, onWarning: options.onWarning });
+  const module = formatOf(format);
+  if (known !== undefined && module.sizesUnverified?.(known) !== true) {
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
     return { units: known, damage: undefined, scanned: false, handedOut: 0 };
   }
-  const module = formatOf(format);
-  if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
-  const discovery = module.scan(source, {
+  const context = {
     runner: options.runner,
     lookahead: options.parallelism * 2,
     signal: options.signal,
     onWarning: options.onWarning,
     stepFor: options.stepFor,
     unitBytes: options.unitBytes,
-  });
+  };
+  let discovery: Discovery;
+  let warned = false;
+  if (known !== undefined) {
+    // Said before any byte is handed out (e.g. zstd frames without a checksum).
+    warnOnOpen(known, source.name, options.onWarning);
+    warned = true;
+    discovery = new SizeCheck(source, known, context, options.pieces);
+  } else {
+    if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
+    discovery = module.scan(source, context);
+  }
   // Chunks go to `onChunk` only while every one has passed its check: from the first that has not (a
   // span of a gzip member before its CRC-32), none does, and the caller reads the file through the chunk
   // map instead (each unit then checked on its own).
@@ -92,8 +109,8 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
       }
       throw error;
     }
-    return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut };
+    return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut, warned };
   }
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-  return { units: discovery.table(), damage: undefined, scanned: handing, handedOut };
+  return { units: discovery.table(), damage: undefined, scanned: handing, handedOut, warned };
 }

@@ -47,6 +47,8 @@ export interface ScannedChunk {
 export interface DiscoveryOptions {
   /** Decoded bytes a unit should hold (gzip: the checkpoint spacing). Default 1 MiB. */
   unitBytes?: number | undefined;
+  /** Non-fatal findings (trailing garbage, a BGZF file without its end-of-file block). */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 /** What `info` says about a file beyond the common facts (see `FormatModule.describe`). */
@@ -66,7 +68,6 @@ export interface ScanContext extends DiscoveryOptions {
   /** Decodes in flight ahead of the consumer. */
   lookahead: number;
   signal?: AbortSignal | undefined;
-  onWarning?: ((message: string) => void) | undefined;
   /**
    * The step to run, in the same job as the decode, on the chunk at decompressed `offset`. A scan that
    * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
@@ -129,6 +130,12 @@ export interface FormatModule<N extends string = string, T = unknown> {
 
   /** Discovery without decoding; undefined when the file needs a decoding scan (`scan`). */
   units?(source: ByteSource, options?: DiscoveryOptions): Promise<UnitTable | undefined>;
+  /**
+   * Whether the sizes `units` found rest on fields no checksum covers (BGZF ISIZE, a zstd content size said
+   * once): then discovery decodes every unit once to check them (size-check.ts), since one damaged size
+   * would shift every later unit. Default false.
+   */
+  sizesUnverified?(units: UnitTable): boolean;
   /** Discovery by a decoding scan (required when `units` can answer undefined). */
   scan?(source: ByteSource, context: ScanContext): Discovery;
   /** The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned formats. */

@@ -56,9 +56,11 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     const head = await source.read(0, Math.min(source.size, SNIFF_BYTES));
     if (!sniffGzip(head).bgzf) return undefined;
     const spacing = options?.unitBytes ?? DEFAULT_SPACING;
-    const table = await discoverBgzf(source, { unitBytes: spacing });
+    const table = await discoverBgzf(source, { unitBytes: spacing, onWarning: (w) => options?.onWarning?.(w.message) });
     return table === undefined ? undefined : gzipUnitTable(table, { bgzf: true, spacing });
   },
+  // A BGZF block's ISIZE is covered by no checksum: checked by decoding once (a damaged one would shift the rest).
+  sizesUnverified: (units) => units.count > 1,
   scan: (source, context) => new GzipDiscovery(source, context),
   extra: { columns: ['members'], blobs: ['windows'] },
 

@@ -132,7 +132,8 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
   while (pos < source.size) {
     if (summary.members > 0) {
       const next = await cursor.at(pos, 2);
-      if (next.length === 1 && next[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
+      // One last byte that is not zero: gzip reads it as the start of a member's magic ("unexpected end of file").
+      if (next.length === 1 && next[0] !== 0) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
       if (next.length < 2 || next[0] !== 0x1f || next[1] !== 0x8b) {
         reportTrailing(source.size, pos, await trailingIsZeros(cursor, pos), file, options.onWarning);
         break;

@@ -14,7 +14,7 @@ import { streamPrefix } from '../prefix.js';
 import type { UnitTable } from '../units.js';
 import { crc32 } from 'node:zlib';
 import { SeekdataError } from '../../errors.js';
-import { FRAME_HAS_CHECKSUM, FRAME_HAS_TABLE_CHECKSUM, isZstd } from './container.js';
+import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM, isZstd } from './container.js';
 import { ZstdDiscovery } from './discovery.js';
 import { streamZstdFrame } from './stream.js';
 import { crcOf, decodeZstdUnit, zstdUnitTask, type ZstdUnitTask } from './unit-task.js';
@@ -77,6 +77,16 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   offsetsInBits: false,
 
   units: (source) => zstdUnits(source),
+  /**
+   * A frame's size is checked by decoding it once unless it is said twice (the seek table and the frame's
+   * content size, compared when the table is read); one frame alone shifts nothing.
+   */
+  sizesUnverified(units) {
+    if (units.count <= 1) return false;
+    if (!isSeekable(units)) return true;
+    for (let u = 0; u < units.count; u++) if ((units.kind[u] & FRAME_HAS_CONTENT_SIZE) === 0) return true;
+    return false;
+  },
   scan: (source, context) => new ZstdDiscovery(source, context),
   /** The first MiB of the first frame that holds data (what the CSV header is read from before the pass). */
   async head(source) {
