@@ -29,6 +29,7 @@ export const READER_OPTION_KEYS = {
   onScanChunk: true,
   bigUnitBytes: true,
   pieceBytes: true,
+  gzipSpacingBytes: true,
   pool: true,
   verify: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
