@@ -104,7 +104,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, workerJobs: true, preloadNextEpoch: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const ARROW_OPTION_KEYS = { columns: true, batchRows: true, batchBytes: true, timeUnit: true, onProgress: true } as const satisfies Record<keyof ArrowOptions, true>;
 
