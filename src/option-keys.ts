@@ -30,6 +30,7 @@ export const READER_OPTION_KEYS = {
   onScanChunk: true,
   bigUnitBytes: true,
   pieceBytes: true,
+  gzipSpacingBytes: true,
   pool: true,
   verify: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
@@ -137,7 +138,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true, workerJobs: true, preloadNextEpoch: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 
@@ -154,3 +155,4 @@ export const ARROW_WRITE_OPTION_KEYS = { format: true } as const satisfies Recor
 export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: true } as const satisfies Record<keyof WorkerPoolOptions, true>;
 
 export const SPLIT_OPTION_KEYS = { validation: true, seed: true, at: true } as const satisfies Record<keyof SplitOptions, true>;
+

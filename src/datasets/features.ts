@@ -30,7 +30,7 @@ export interface FeatureOptions {
    * vocabulary's length; an unknown label makes the record malformed.
    */
   categorical?: Record<string, string[] | true>;
-  /** Label dtype: `'int32'` (class ids; default for categorical and integer labels) or `'float32'` (default otherwise). */
+  /** Label dtype: `'int32'` (class ids; default for categorical and integer labels) or `'float32'` (default otherwise; always with `oneHot`). */
   labelType?: 'float32' | 'int32';
   /** One-hot float32 labels: `true` (classes = the label's categories, or max + 1 of an integer label) or a class count. Default false. */
   oneHot?: boolean | number;
@@ -189,7 +189,7 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
   const map = compileMap(options.map, parsedFeatures, parsedLabels, inputLabelType);
   const features = map === undefined ? parsedFeatures : (options.map?.features ?? parsedFeatures.map((f) => f.name)).map(outputField);
   const labels = map === undefined || !map.ysRequired ? parsedLabels.map((l) => (map === undefined ? l : outputField(l.name))) : (options.map?.labels ?? []).map(outputField);
-  const labelType = map?.ysRequired === true ? checkOneOf('labelType', options.labelType ?? 'float32', ['float32', 'int32'] as const) : inputLabelType;
+  let labelType = map?.ysRequired === true ? checkOneOf('labelType', options.labelType ?? 'float32', ['float32', 'int32'] as const) : inputLabelType;
   const labelIsCategorical = map?.ysRequired !== true && parsedLabels.length > 0 && parsedLabels[0].vocab !== undefined;
   let oneHot = 0;
   if (options.oneHot !== undefined && options.oneHot !== false) {
@@ -206,6 +206,9 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
       }
       oneHot = s.max + 1;
     }
+    // One-hot rows are float32 (0 and 1 per class), whatever the class ids' type.
+    if (options.labelType === 'int32') throw invalidOption('labelType', "'float32' (or unset) with oneHot", options.labelType);
+    labelType = 'float32';
   }
   const spec: ParseSpec = {
     kind,
