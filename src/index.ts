@@ -64,6 +64,9 @@ export type { ShardPolicy } from './datasets/shard.js';
 export { sampleBatches } from './datasets/sample.js';
 export type { SampleOptions, SampleBatch } from './datasets/sample.js';
 export type { FeatureOptions, FieldRef } from './datasets/features.js';
+export { csvDataset, jsonlDataset, FileDataset } from './datasets/file-dataset.js';
+export type { CsvDatasetConfig, JsonlDatasetConfig, ColumnConfig } from './datasets/file-dataset.js';
+export type { ColumnDtype } from './datasets/field-config.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
 export type { LoadTfOptions, TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
 export {

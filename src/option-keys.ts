@@ -10,6 +10,7 @@ import type { ShuffledBatchOptions } from './datasets/shuffled.js';
 import type { LoadTfOptions, TfDatasetOptions } from './datasets/tfjs.js';
 import type { TimeRangeOptions } from './datasets/time-range.js';
 import type { SplitOptions } from './datasets/split.js';
+import type { CsvDatasetConfig, JsonlDatasetConfig } from './datasets/file-dataset.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
@@ -156,3 +157,38 @@ export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: t
 
 export const SPLIT_OPTION_KEYS = { validation: true, seed: true, at: true } as const satisfies Record<keyof SplitOptions, true>;
 
+/** jsonlDataset: the dataset options it passes on (not the ones its column configs set) and its own. */
+export const JSONL_DATASET_OPTION_KEYS = {
+  categorical: true,
+  labelType: true,
+  oneHot: true,
+  missing: true,
+  standardize: true,
+  onMalformed: true,
+  onWarning: true,
+  timeFeatures: true,
+  timeFeatureZone: true,
+  map: true,
+  batchSize: true,
+  shuffle: true,
+  shuffleMemoryBytes: true,
+  seed: true,
+  windowChunks: true,
+  dropRemainder: true,
+  epochs: true,
+  repeat: true,
+  epoch: true,
+  rank: true,
+  worldSize: true,
+  state: true,
+  prefetch: true,
+  shardPolicy: true,
+  columnConfigs: true,
+  configuredColumnsOnly: true,
+  timeColumn: true,
+  timeFormat: true,
+  timeZone: true,
+  cacheBytes: true,
+} as const satisfies Record<keyof JsonlDatasetConfig, true>;
+
+export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader: true, columnNames: true, delimiter: true, quoting: true } as const satisfies Record<keyof CsvDatasetConfig, true>;

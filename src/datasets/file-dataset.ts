@@ -1,0 +1,166 @@
+/**
+ * One call from a file to training batches, as tf.data.csv users expect it: `csvDataset(source, config)`
+ * (and `jsonlDataset` for JSONL) takes tf.data.csv's `CSVConfig` names (hasHeader, columnNames,
+ * columnConfigs, configuredColumnsOnly, delimiter) next to seekdata's own (batchSize, shuffle, seed,
+ * standardize, timeColumn, cacheBytes, rank / worldSize, ...), builds or loads the index and returns a
+ * ShuffledBatchDataset that owns its file (`close()`) and hands tfjs its batches (`toTf(tf)`). Here the
+ * CSVConfig names are translated to openIndexed's record options and the datasets' feature options.
+ */
+import { SeekdataError, invalidOption } from '../errors.js';
+import { openIndexed } from '../index/open-indexed.js';
+import type { IndexedFile } from '../index/indexed-file.js';
+import type { Input } from '../readers/input.js';
+import type { TimeFormat } from '../index/records/time.js';
+import type { Quoting } from '../index/records/csv.js';
+import { checkBoolean, checkKnownKeys } from '../options.js';
+import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS } from '../option-keys.js';
+import type { ColumnDtype } from './field-config.js';
+import { ShuffledBatchDataset, type ShuffledBatchOptions } from './shuffled.js';
+import { toTfDataset, type TfApi, type TfDatasetOptions } from './tfjs.js';
+
+/** tf.data.csv's `ColumnConfig`: how one column is read. */
+export interface ColumnConfig {
+  /** The column is a label (ys) instead of a feature (xs). Default false. */
+  isLabel?: boolean;
+  /** A record missing this column is a PARSE_ERROR naming it (unless `default` is set). Default false. */
+  required?: boolean;
+  /**
+   * `'float32'` (a number), `'int32'` (a number rounded down), `'bool'` (1 for `1` or `true`, any case,
+   * else 0) or `'string'` (a category: its id in the index's categories of the column). Default: a number,
+   * or a category id for a text column.
+   */
+  dtype?: ColumnDtype;
+  /** The value of a missing entry (in the column's units, or one of its categories). Default: the column's mean (see `missing`). */
+  default?: number | string | boolean;
+}
+
+/** The dataset options csvDataset / jsonlDataset pass on (features and labels come from the column configs). */
+type PassedOptions = Omit<ShuffledBatchOptions, 'features' | 'labels' | 'columnNames' | 'dtypes' | 'defaults' | 'required' | 'subset'>;
+
+/** Options of jsonlDataset: tf.data.csv's column configs (by field path) and seekdata's dataset options. */
+export interface JsonlDatasetConfig extends PassedOptions {
+  /** Per column (CSV name, or JSONL dotted field path): how it is read, and whether it is a label. Default none. */
+  columnConfigs?: Record<string, ColumnConfig>;
+  /**
+   * Only the columns of `columnConfigs` are read. Default false: every column is a feature (the labels
+   * and the time column excepted), a text column by its category ids.
+   */
+  configuredColumnsOnly?: boolean;
+  /** The column holding each record's time (builds the time index; left out of the features unless configured). */
+  timeColumn?: string | number;
+  /** Format of the time column. Default `'auto'`. */
+  timeFormat?: TimeFormat;
+  /** IANA zone of ISO times without an offset. Default UTC. */
+  timeZone?: string;
+  /** Bytes of decoded chunks the reader caches. Default 256 MiB. */
+  cacheBytes?: number;
+}
+
+/** Options of csvDataset: tf.data.csv's `CSVConfig` names and seekdata's dataset options. */
+export interface CsvDatasetConfig extends JsonlDatasetConfig {
+  /** The first line holds the column names. Default true. */
+  hasHeader?: boolean;
+  /** The columns' names, in order: they replace the header's, or name a headerless file's. Default: the header's (`0`, `1`, ... without one). */
+  columnNames?: string[];
+  /** The field delimiter, one character. Default `','`. */
+  delimiter?: string;
+  /** How `"` is read: `'rfc4180'` (default) or `'none'`. */
+  quoting?: Quoting;
+}
+
+/** A ShuffledBatchDataset that owns its file: `toTf(tf)` for `model.fitDataset`, `close()` when done. */
+export class FileDataset extends ShuffledBatchDataset {
+  /** The dataset as a tf.data.Dataset of `{ xs, ys }` (toTfDataset). */
+  toTf<Tf extends TfApi>(tf: Tf, options?: TfDatasetOptions): ReturnType<Tf['data']['generator']> {
+    return toTfDataset(this, tf, options);
+  }
+
+  /** Closes the file (its reader and, when it has its own, its worker pool). */
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+const OWN_KEYS = ['columnConfigs', 'configuredColumnsOnly', 'timeColumn', 'timeFormat', 'timeZone', 'cacheBytes', 'hasHeader', 'columnNames', 'delimiter', 'quoting'] as const;
+
+/** A CSV file as a dataset of training batches, configured as tf.data.csv is. */
+export async function csvDataset(source: Input, config: CsvDatasetConfig = {}): Promise<FileDataset> {
+  checkKnownKeys(config, CSV_DATASET_OPTION_KEYS, 'csvDataset');
+  const names = config.columnNames;
+  // A time column named by columnNames is, for the index, the position of that name.
+  const timeColumn = typeof config.timeColumn === 'string' && Array.isArray(names) && names.includes(config.timeColumn) ? names.indexOf(config.timeColumn) : config.timeColumn;
+  const open: Record<string, unknown> = { records: 'csv', header: checkBoolean('hasHeader', config.hasHeader ?? true) };
+  for (const [key, value] of [['delimiter', config.delimiter], ['quoting', config.quoting], ['timeColumn', timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
+    if (value !== undefined) open[key] = value;
+  }
+  const file = await openIndexed(source, open);
+  return datasetOf(file, config, names);
+}
+
+/** A JSONL file as a dataset of training batches (columns are dotted field paths). */
+export async function jsonlDataset(source: Input, config: JsonlDatasetConfig = {}): Promise<FileDataset> {
+  checkKnownKeys(config, JSONL_DATASET_OPTION_KEYS, 'jsonlDataset');
+  const open: Record<string, unknown> = { records: 'jsonl' };
+  for (const [key, value] of [['timeColumn', config.timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
+    if (value !== undefined) open[key] = value;
+  }
+  const file = await openIndexed(source, open);
+  return datasetOf(file, config, undefined);
+}
+
+/** The dataset over an opened file (closed again when the config is refused). */
+function datasetOf(file: IndexedFile, config: CsvDatasetConfig, columnNames: string[] | undefined): FileDataset {
+  try {
+    const passed: Record<string, unknown> = { ...config };
+    for (const key of OWN_KEYS) delete passed[key];
+    const columns = featureColumns(file, config, columnNames);
+    return new FileDataset(file, { ...(passed as PassedOptions), ...columns, ...(columnNames === undefined ? {} : { columnNames }) });
+  } catch (error) {
+    void file.close();
+    throw error;
+  }
+}
+
+/** Features, labels and per-column options from the column configs (tf.data.csv's rules). */
+function featureColumns(file: IndexedFile, config: CsvDatasetConfig, columnNames: string[] | undefined): Pick<ShuffledBatchOptions, 'features' | 'labels' | 'dtypes' | 'defaults' | 'required'> {
+  const configs = config.columnConfigs ?? {};
+  if (typeof configs !== 'object' || configs === null || Array.isArray(configs)) throw invalidOption('columnConfigs', 'an object of column name → { isLabel, required, dtype, default }', configs);
+  const only = checkBoolean('configuredColumnsOnly', config.configuredColumnsOnly ?? false);
+  const csv = file.options.kind === 'csv';
+  // The columns by the names the configs use: CSV columns (as columnNames names them), JSONL field paths.
+  const names = csv ? (columnNames ?? file.columns) : file.stats.map((s) => s.name);
+  const statOf = (name: string): (typeof file.stats)[number] | undefined => file.stats[csv ? names.indexOf(name) : file.stats.findIndex((s) => s.name === name)];
+  const dtypes: Record<string, ColumnDtype> = {};
+  const defaults: Record<string, number | string | boolean> = {};
+  const required: string[] = [];
+  const labels: string[] = [];
+  const configured: string[] = [];
+  for (const [name, c] of Object.entries(configs)) {
+    if (csv && !names.includes(name)) throw invalidOption(`columnConfigs.${name}`, `about a column of ${file.name} (${names.join(', ')})`, name);
+    if (typeof c !== 'object' || c === null) throw invalidOption(`columnConfigs.${name}`, '{ isLabel, required, dtype, default }', c);
+    for (const key of Object.keys(c)) if (!['isLabel', 'required', 'dtype', 'default'].includes(key)) throw invalidOption(`columnConfigs.${name}.${key}`, 'one of isLabel, required, dtype, default', key);
+    if (checkBoolean(`columnConfigs.${name}.isLabel`, c.isLabel ?? false)) labels.push(name);
+    else configured.push(name);
+    if (checkBoolean(`columnConfigs.${name}.required`, c.required ?? false)) required.push(name);
+    if (c.dtype !== undefined) dtypes[name] = c.dtype;
+    if (c.default !== undefined) defaults[name] = c.default;
+  }
+  const timeColumn = file.options.timeColumn;
+  const timeName = typeof timeColumn === 'number' ? names[timeColumn] : timeColumn;
+  let features = configured;
+  if (!only) {
+    // Every other column, in file order; the time column only when configured.
+    features = names.filter((name) => configured.includes(name) || (!labels.includes(name) && name !== timeName));
+    for (const name of features) {
+      const s = statOf(name);
+      if (configured.includes(name) || s === undefined || s.numeric || s.categories !== null) continue;
+      throw new SeekdataError(
+        'INVALID_OPTION',
+        `${file.name}: column ${name} is text with no category ids (more than 1,000 distinct values): list the columns to use in columnConfigs with configuredColumnsOnly: true`,
+        { file: file.name, option: 'configuredColumnsOnly' },
+      );
+    }
+  }
+  if (features.length === 0) throw invalidOption('columnConfigs', 'naming at least one feature column (isLabel unset)', Object.keys(configs).join(', ') || '(none)');
+  return { features, labels, dtypes, defaults, required };
+}
