@@ -68,6 +68,8 @@ export { csvDataset, jsonlDataset, FileDataset } from './datasets/file-dataset.j
 export type { CsvDatasetConfig, JsonlDatasetConfig, ColumnConfig } from './datasets/file-dataset.js';
 export type { ColumnDtype } from './datasets/field-config.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
+export { batchColumns } from './datasets/named.js';
+export type { Layout } from './datasets/named.js';
 export type { LoadTfOptions, TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
 export {
   recordsToArrow,
