@@ -69,6 +69,9 @@ export type { CsvDatasetConfig, JsonlDatasetConfig, ColumnConfig } from './datas
 export type { ColumnDtype } from './datasets/field-config.js';
 export { toTfDataset, loadTf } from './datasets/tfjs.js';
 export { batchColumns } from './datasets/named.js';
+export { splitRecords, recordRange } from './datasets/split.js';
+export type { SplitOptions, Split } from './datasets/split.js';
+export { RecordSubset } from './datasets/subset.js';
 export type { Layout } from './datasets/named.js';
 export type { LoadTfOptions, TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
 export {

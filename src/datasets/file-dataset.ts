@@ -12,10 +12,12 @@ import type { IndexedFile } from '../index/indexed-file.js';
 import type { Input } from '../readers/input.js';
 import type { TimeFormat } from '../index/records/time.js';
 import type { Quoting } from '../index/records/csv.js';
-import { checkBoolean, checkKnownKeys } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt } from '../options.js';
 import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { ColumnDtype } from './field-config.js';
 import { ShuffledBatchDataset, type ShuffledBatchOptions } from './shuffled.js';
+import { splitRecords, type SplitOptions } from './split.js';
+import { RecordSubset } from './subset.js';
 import { toTfDataset, type TfApi, type TfDatasetOptions } from './tfjs.js';
 
 /** tf.data.csv's `ColumnConfig`: how one column is read. */
@@ -68,14 +70,59 @@ export interface CsvDatasetConfig extends JsonlDatasetConfig {
   quoting?: Quoting;
 }
 
-/** A ShuffledBatchDataset that owns its file: `toTf(tf)` for `model.fitDataset`, `close()` when done. */
+/**
+ * A ShuffledBatchDataset that owns its file: `toTf(tf)` for `model.fitDataset`, `close()` when done, and
+ * record subsets of it (`split`, `take`, `skip`): datasets over the same file with the same options that
+ * draw only those records (shuffles, shards, states and batchesPerEpoch are the subset's).
+ */
 export class FileDataset extends ShuffledBatchDataset {
+  constructor(
+    file: IndexedFile,
+    /** The options it was made with (its subsets are made with them). */
+    private readonly datasetOptions: ShuffledBatchOptions = {},
+  ) {
+    super(file, datasetOptions);
+  }
+
   /** The dataset as a tf.data.Dataset of `{ xs, ys }` (toTfDataset). */
   toTf<Tf extends TfApi>(tf: Tf, options?: TfDatasetOptions): ReturnType<Tf['data']['generator']> {
     return toTfDataset(this, tf, options);
   }
 
-  /** Closes the file (its reader and, when it has its own, its worker pool). */
+  /** The records this dataset draws from. */
+  private records(): RecordSubset {
+    return this.subset ?? RecordSubset.all(this.file.records.count);
+  }
+
+  /** A dataset of the same file and options over `subset` (from its first epoch; `overrides` replace options). */
+  private over(subset: RecordSubset, overrides: ShuffledBatchOptions = {}): FileDataset {
+    const options: ShuffledBatchOptions = { ...this.datasetOptions, ...overrides, subset };
+    delete options.state;
+    return new FileDataset(this.file, options);
+  }
+
+  /**
+   * Train and validation datasets over disjoint records that together hold all of this one's:
+   * `{ validation: fraction, seed }` (seeded, deterministic) or `{ at: time }` (records before `at`
+   * train). The train side keeps this dataset's options; the validation side reads in file order once
+   * per pass (`shuffle: false`, no `repeat`), as fitDataset's `validationData` wants it.
+   */
+  split(options: SplitOptions): { train: FileDataset; validation: FileDataset; unplaced: number } {
+    const sides = splitRecords(this.file, options, this.records());
+    return { train: this.over(sides.train), validation: this.over(sides.validation, { shuffle: false, repeat: false, epochs: 1 }), unplaced: sides.unplaced };
+  }
+
+  /** The first `n` of its records, in file order (tf.data's `take` right after reading the file). */
+  take(n: number): FileDataset {
+    return this.over(this.records().take(checkNonNegativeInt('n', n)));
+  }
+
+  /** Its records without the first `n`, in file order (tf.data's `skip` right after reading the file). */
+  skip(n: number): FileDataset {
+    return this.over(this.records().skip(checkNonNegativeInt('n', n)));
+  }
+
+  /** Closes the file (its reader and, when it has its own, its worker pool); shared with its subsets' datasets. */
   close(): Promise<void> {
     return this.file.close();
   }
