@@ -72,6 +72,9 @@ export { batchColumns } from './datasets/named.js';
 export { splitRecords, recordRange } from './datasets/split.js';
 export type { SplitOptions, Split } from './datasets/split.js';
 export { RecordSubset } from './datasets/subset.js';
+export { FilteredDataset } from './datasets/filter.js';
+export type { FilterSource } from './datasets/filter.js';
+export type { RowValues } from './datasets/named.js';
 export type { Layout } from './datasets/named.js';
 export type { LoadTfOptions, TfApi, TfBatch, TfDatasetOptions } from './datasets/tfjs.js';
 export {

@@ -164,3 +164,37 @@ describe('split', () => {
     }
   });
 });
+
+describe('filter', () => {
+  it('keeps the rows the predicate accepts, by named values, re-batched to full batches', async () => {
+    const all: Array<{ record: number; x: number; y: number }> = [];
+    for await (const b of base.take(5000)) for (let k = 0; k < b.size; k++) all.push({ record: b.records[k], x: b.xs[k], y: b.ys?.[k] ?? -1 });
+    const kept = base.take(5000).filter(({ xs, ys, record }) => xs.x > 0.5 && ys.y === 1 && record % 2 === 0);
+    expect(kept.featureNames).toEqual(['x']);
+    const sizes: number[] = [];
+    const got: Array<{ record: number; x: number; y: number }> = [];
+    for await (const b of kept) {
+      sizes.push(b.size);
+      expect(b.xsShape).toEqual([b.size, 1]);
+      expect(b.ysShape).toEqual([b.size, 1]);
+      for (let k = 0; k < b.size; k++) got.push({ record: b.records[k], x: b.xs[k], y: b.ys?.[k] ?? -1 });
+    }
+    const expected = all.filter((r) => r.x > 0.5 && r.y === 1 && r.record % 2 === 0);
+    expect(sorted(got.map((r) => r.record))).toEqual(sorted(expected.map((r) => r.record)));
+    for (const r of got) expect(r.y).toBe(1);
+    expect(kept.dropped).toBe(5000 - expected.length);
+    // Full batches but the last.
+    expect(sizes.slice(0, -1).every((s) => s === 500)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(expected.length);
+  });
+
+  it('an exception or a non-boolean in the predicate is a MAP_ERROR naming the record', async () => {
+    const throwing = base.take(100).filter(({ record }) => {
+      if (record === 42) throw new TypeError('bad');
+      return true;
+    });
+    await expect(epochRecords(throwing)).rejects.toMatchObject({ code: 'MAP_ERROR', record: 42, message: 'filter predicate threw TypeError: bad on record 42' });
+    const sloppy = base.take(100).filter(() => 1 as unknown as boolean);
+    await expect(epochRecords(sloppy)).rejects.toThrow(/filter predicate returned number, not a boolean, on record \d+/);
+  });
+});

@@ -17,6 +17,8 @@ import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS } from '../option-ke
 import type { ColumnDtype } from './field-config.js';
 import { ShuffledBatchDataset, type ShuffledBatchOptions } from './shuffled.js';
 import { splitRecords, type SplitOptions } from './split.js';
+import { FilteredDataset } from './filter.js';
+import type { RowValues } from './named.js';
 import { RecordSubset } from './subset.js';
 import { toTfDataset, type TfApi, type TfDatasetOptions } from './tfjs.js';
 
@@ -120,6 +122,15 @@ export class FileDataset extends ShuffledBatchDataset {
   /** Its records without the first `n`, in file order (tf.data's `skip` right after reading the file). */
   skip(n: number): FileDataset {
     return this.over(this.records().skip(checkNonNegativeInt('n', n)));
+  }
+
+  /**
+   * The rows for which `keep({ xs, ys, record })` is true (values by column name; a one-hot label as its
+   * class id), re-batched to `batchSize`; the predicate runs on this thread. Its batch count is unknown
+   * ahead (no batchesPerEpoch), as with tf.data's `filter`.
+   */
+  filter(keep: (row: RowValues) => boolean): FilteredDataset {
+    return new FilteredDataset(this, keep);
   }
 
   /** Closes the file (its reader and, when it has its own, its worker pool); shared with its subsets' datasets. */
