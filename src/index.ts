@@ -73,6 +73,8 @@ export { splitRecords, recordRange } from './datasets/split.js';
 export type { SplitOptions, Split } from './datasets/split.js';
 export { RecordSubset } from './datasets/subset.js';
 export { FilteredDataset } from './datasets/filter.js';
+export { WeightedSampleDataset } from './datasets/weighted.js';
+export type { WeightedOptions } from './datasets/weighted.js';
 export type { FilterSource } from './datasets/filter.js';
 export type { RowValues } from './datasets/named.js';
 export type { Layout } from './datasets/named.js';

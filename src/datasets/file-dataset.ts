@@ -13,12 +13,13 @@ import type { Input } from '../readers/input.js';
 import type { TimeFormat } from '../index/records/time.js';
 import type { Quoting } from '../index/records/csv.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt } from '../options.js';
-import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS } from '../option-keys.js';
+import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS, WEIGHTED_OPTION_KEYS } from '../option-keys.js';
 import type { ColumnDtype } from './field-config.js';
 import { ShuffledBatchDataset, type ShuffledBatchOptions } from './shuffled.js';
 import { splitRecords, type SplitOptions } from './split.js';
 import { FilteredDataset } from './filter.js';
 import type { RowValues } from './named.js';
+import { WeightedSampleDataset, type WeightedOptions } from './weighted.js';
 import { RecordSubset } from './subset.js';
 import { toTfDataset, type TfApi, type TfDatasetOptions } from './tfjs.js';
 
@@ -131,6 +132,17 @@ export class FileDataset extends ShuffledBatchDataset {
    */
   filter(keep: (row: RowValues) => boolean): FilteredDataset {
     return new FilteredDataset(this, keep);
+  }
+
+  /**
+   * Weighted sampling with replacement (PyTorch's WeightedRandomSampler) over the file, with this
+   * dataset's feature options, batch size and seed, drawing only its records (a split's side: its own):
+   * `weights` a numeric column or a function of a row. Computes the weights in one pass over the file.
+   */
+  weighted(options: Pick<WeightedOptions, 'weights' | 'numSamples'> & Partial<WeightedOptions>): Promise<WeightedSampleDataset> {
+    const inherited: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.datasetOptions)) if (Object.hasOwn(WEIGHTED_OPTION_KEYS, key) && value !== undefined) inherited[key] = value;
+    return WeightedSampleDataset.create(this.file, { ...(inherited as Partial<WeightedOptions>), ...options }, this.subset);
   }
 
   /** Closes the file (its reader and, when it has its own, its worker pool); shared with its subsets' datasets. */

@@ -1,0 +1,174 @@
+/**
+ * Weighted sampling (PyTorch's `WeightedRandomSampler(weights, num_samples, replacement=True)`): each
+ * epoch draws `numSamples` records with replacement, record r with probability weight(r) / Σ weights, for
+ * imbalanced classes. The weights are per record — a numeric column's values, or a function of each row's
+ * named values — computed by one pass over the file when the dataset is made (8 bytes per record, kept
+ * as cumulative sums); a draw is a binary search of a seeded uniform number (seed, epoch), so an epoch's
+ * draws are a pure function of (seed, epoch). Each batch's records are read and parsed in one worker job.
+ */
+import { SeekdataError, invalidOption } from '../errors.js';
+import type { IndexedFile } from '../index/indexed-file.js';
+import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { WEIGHTED_OPTION_KEYS } from '../option-keys.js';
+import { BatchBuilder, type Batch } from './batch.js';
+import { compileFeatures, type FeatureOptions } from './features.js';
+import { rowValues, type RowValues } from './named.js';
+import type { ParseSpec } from './parse.js';
+import { hashInts, mulberry32 } from './permutation.js';
+import { labelWidthOf, loadRecordRows } from './rows.js';
+import { ShuffledBatchDataset } from './shuffled.js';
+import type { RecordSubset } from './subset.js';
+import { toTfDataset, type TfApi, type TfDatasetOptions } from './tfjs.js';
+
+export interface WeightedOptions extends FeatureOptions {
+  /**
+   * Each record's weight (≥ 0, finite): a numeric column (CSV name, JSONL path; a missing value weighs
+   * 0), or a function of the row's named values `{ xs, ys, record }` (a record the policies skip weighs
+   * 0). Required.
+   */
+  weights: string | ((row: RowValues) => number);
+  /** Records drawn per epoch. Default: the file's record count. */
+  numSamples?: number;
+  /** Rows per batch. Default 32. */
+  batchSize?: number;
+  /** Seed of the draws. Default 0. */
+  seed?: number;
+  /** The first epoch. Default 0. */
+  epoch?: number;
+}
+
+/** Per record, the weight (one sequential pass over the file, parsing in the worker pool). */
+async function recordWeights(file: IndexedFile, options: WeightedOptions): Promise<Float64Array> {
+  const weights = new Float64Array(file.records.count);
+  const by = options.weights;
+  const column = typeof by === 'string';
+  // The rows as the dataset gives them (its feature options), read in file order.
+  const features: Record<string, unknown> = { ...options };
+  for (const key of ['weights', 'numSamples', 'batchSize', 'seed', 'epoch']) delete features[key];
+  const pass = new ShuffledBatchDataset(file, column ? { features: [by], missing: 0, shuffle: false, batchSize: 4096 } : { ...(features as FeatureOptions), shuffle: false, batchSize: 4096 });
+  for await (const batch of pass) {
+    for (let k = 0; k < batch.size; k++) {
+      const record = batch.records[k];
+      let w: unknown;
+      if (column) w = batch.xs[k];
+      else {
+        const row = rowValues(batch, k, pass.featureNames, pass.labelNames);
+        try {
+          w = by(row);
+        } catch (cause) {
+          const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+          throw new SeekdataError('MAP_ERROR', `${file.name}: weights function threw ${what} on record ${record}`, { file: file.name, record, cause });
+        }
+      }
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
+        throw new SeekdataError(column ? 'PARSE_ERROR' : 'MAP_ERROR', `${file.name}: record ${record} weighs ${String(w)}, not a finite number ≥ 0`, { file: file.name, record });
+      }
+      weights[record] = w;
+    }
+  }
+  return weights;
+}
+
+export class WeightedSampleDataset implements AsyncIterable<Batch> {
+  readonly featureNames: string[];
+  readonly labelNames: string[];
+  readonly spec: ParseSpec;
+  readonly batchSize: number;
+  readonly numSamples: number;
+  readonly seed: number;
+  private epochNow: number;
+  /** Records drawn that the policies skipped when their rows were parsed (batches are then shorter). */
+  skipped = 0;
+
+  private constructor(
+    readonly file: IndexedFile,
+    options: WeightedOptions,
+    /** Cumulative weights: cumulative[r] = Σ weights of records 0..r. */
+    private readonly cumulative: Float64Array,
+  ) {
+    const compiled = compileFeatures(file, options);
+    this.spec = compiled.spec;
+    this.featureNames = compiled.featureNames;
+    this.labelNames = compiled.labelNames;
+    this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
+    this.numSamples = checkPositiveInt('numSamples', options.numSamples ?? file.records.count);
+    this.seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
+    this.epochNow = checkNonNegativeInt('epoch', options.epoch ?? 0);
+  }
+
+  /** Makes the dataset: checks the options, then computes the weights (one pass over the file); over `subset`'s records only when given. */
+  static async create(file: IndexedFile, options: WeightedOptions, subset?: RecordSubset): Promise<WeightedSampleDataset> {
+    checkKnownKeys(options, WEIGHTED_OPTION_KEYS, 'weightedSample');
+    if (typeof options.weights !== 'string' && typeof options.weights !== 'function') throw invalidOption('weights', 'a numeric column name or a function of a row', options.weights);
+    // Checks the feature options before the pass.
+    compileFeatures(file, options);
+    const weights = await recordWeights(file, options);
+    // Over a subset (a split's side): records outside it are never drawn.
+    if (subset !== undefined) for (let r = 0; r < weights.length; r++) if (subset.positionOf(r) < 0) weights[r] = 0;
+    const cumulative = new Float64Array(weights.length);
+    let total = 0;
+    for (let r = 0; r < weights.length; r++) cumulative[r] = total += weights[r];
+    if (!(total > 0)) throw new SeekdataError('INVALID_OPTION', `${file.name}: every record weighs 0: nothing to draw`, { file: file.name, option: 'weights' });
+    return new WeightedSampleDataset(file, options, cumulative);
+  }
+
+  /** The dataset as a tf.data.Dataset of `{ xs, ys }` (toTfDataset); each pass is one epoch of draws. */
+  toTf<Tf extends TfApi>(tf: Tf, options?: TfDatasetOptions): ReturnType<Tf['data']['generator']> {
+    return toTfDataset(this, tf, options);
+  }
+
+  /** The epoch the next iteration draws. */
+  get epoch(): number {
+    return this.epochNow;
+  }
+
+  /** Batches per epoch: ceil(numSamples / batchSize). */
+  get batchesPerEpoch(): number {
+    return Math.ceil(this.numSamples / this.batchSize);
+  }
+
+  /** The records an epoch draws, in order (a pure function of seed and epoch; nothing is read). */
+  draws(epoch = this.epochNow): Float64Array {
+    const random = mulberry32(hashInts(this.seed, epoch, 0x3e1647));
+    const c = this.cumulative;
+    const total = c[c.length - 1];
+    const out = new Float64Array(this.numSamples);
+    for (let i = 0; i < out.length; i++) {
+      const u = random() * total;
+      // The first record whose cumulative weight exceeds u (a weight-0 record is never it).
+      let lo = 0;
+      let hi = c.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (c[mid] > u) hi = mid;
+        else lo = mid + 1;
+      }
+      out[i] = lo;
+    }
+    return out;
+  }
+
+  /** One epoch (then the next epoch on the next iteration). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    const epoch = this.epochNow++;
+    const drawn = this.draws(epoch);
+    const labelWidth = labelWidthOf(this.spec);
+    const labelType = this.spec.labelType === 'int32' && this.spec.oneHot === 0 ? 'int32' : 'float32';
+    for (let start = 0; start < drawn.length; start += this.batchSize) {
+      const records = drawn.subarray(start, Math.min(drawn.length, start + this.batchSize));
+      // Each distinct record read and parsed once per batch, in file order.
+      const distinct = Float64Array.from(new Set(records)).sort();
+      const rows = await loadRecordRows(this.file, distinct, this.spec);
+      const rowOf = new Map<number, number>();
+      for (let k = 0; k < rows.rows; k++) rowOf.set(rows.records[k], k);
+      const builder = new BatchBuilder(records.length, this.spec.features.length, labelWidth, labelType);
+      for (const r of records) {
+        const k = rowOf.get(r);
+        if (k === undefined) this.skipped++;
+        else builder.add(rows, k);
+      }
+      yield builder.build();
+    }
+  }
+}
