@@ -9,6 +9,7 @@ import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
 import type { ScannedChunk } from './format.js';
 import { formatOf, type Format } from './formats.js';
+import { scanLookahead } from './scan.js';
 import type { UnitTable } from './units.js';
 
 export interface Progress {
@@ -56,7 +57,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
   if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
   const discovery = module.scan(source, {
     runner: options.runner,
-    lookahead: options.parallelism * 2,
+    lookahead: scanLookahead(options.parallelism),
     signal: options.signal,
     onWarning: options.onWarning,
     stepFor: options.stepFor,

@@ -57,6 +57,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
     ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
     ['random read', randomReadCost(info)],
+    ['decoder', info.decoder],
     ['index', info.index.path === undefined ? 'none saved' : `${info.index.path} (${info.index.status === 'loaded' ? 'fresh' : info.index.status + ' now'})`],
   ];
   if (info.records !== undefined) rows.push(['records', String(info.records)]);
