@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { closeSharedPool, csvDataset, jsonlDataset, SeekdataError, type Batch, type FileDataset } from '../src/index.js';
+import { closeSharedPool, csvDataset, jsonlDataset, openIndexed, SeekdataError, ShuffledBatchDataset, type Batch, type FileDataset } from '../src/index.js';
 import { bzip2, prng, tempDir, writeFixture } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-ergo-csv-');
@@ -106,6 +106,27 @@ describe('csvDataset', () => {
     } finally {
       await withHeader.close();
       await without.close();
+    }
+  });
+
+  it('columnNames on any dataset: the default features leave out the time column and the labels by their new names', async () => {
+    const file = await openIndexed(compressed, { records: 'csv', timeColumn: 'ts' });
+    try {
+      // Renamed columns: labels by their new names (this time column is ISO text, not a numeric feature anyway).
+      const dataset = new ShuffledBatchDataset(file, { columnNames: ['when', 'p', 'q', 'colour', 'm', 'flag', 'target'], labels: 'target', shuffle: false });
+      expect(dataset.featureNames).toEqual(['p', 'q', 'm']);
+      expect(dataset.labelNames).toEqual(['target']);
+    } finally {
+      await file.close();
+    }
+    const epochs = writeFixture(tmp.dir, 'epochs.csv', Buffer.from('1700000000,1,0\n1700000060,2,1\n1700000120,3,0\n'));
+    const headerlessFile = await openIndexed(epochs, { records: 'csv', header: false, timeColumn: 0 });
+    try {
+      const dataset = new ShuffledBatchDataset(headerlessFile, { columnNames: ['t', 'x', 'y'], labels: 'y', shuffle: false });
+      // The epoch-number time column is numeric, but it is the time index, not a feature.
+      expect(dataset.featureNames).toEqual(['x']);
+    } finally {
+      await headerlessFile.close();
     }
   });
 

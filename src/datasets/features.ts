@@ -107,7 +107,10 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
   const categorical = options.categorical ?? {};
   if (typeof categorical !== 'object' || categorical === null) throw invalidOption('categorical', 'an object of field → vocabulary or true', categorical);
   const timeColumn = file.options.timeColumn;
-  const excluded = new Set([...labelRefs.map((r) => refName(r, names)), ...(timeColumn === undefined ? [] : [refName(timeColumn, file.columns)])]);
+  // The time column by the names fields are given by (a stored name is the index's: its column's new name).
+  const timePosition = timeColumn === undefined || kind !== 'csv' ? -1 : typeof timeColumn === 'number' ? timeColumn : file.columns.indexOf(timeColumn);
+  const timeName = timeColumn === undefined ? undefined : (names[timePosition] ?? refName(timeColumn, file.columns));
+  const excluded = new Set([...labelRefs.map((r) => refName(r, names)), ...(timeName === undefined ? [] : [timeName])]);
   let featureRefs = options.features;
   if (featureRefs === undefined) {
     if (file.stats.length === 0) throw invalidOption('features', 'given: the index has no statistics to find the numeric columns', undefined);
