@@ -11,6 +11,7 @@ import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './command
 import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
 import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
 import { indexSpec, rangeSpec, recordsSpec, runIndex, runRange, runRecords, runStats, statsSpec } from './commands/record-commands.js';
+import { recompressSpec, runRecompress } from './commands/recompress.js';
 
 interface Command {
   spec: CommandSpec;
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   { spec: statsSpec, run: runStats },
   { spec: sampleSpec, run: runSample },
   { spec: exportSpec, run: runExport },
+  { spec: recompressSpec, run: runRecompress },
   { spec: benchSpec, run: runBench },
   { spec: compareSpec, run: runCompare },
 ];

@@ -40,7 +40,8 @@ export async function runJob(job: WorkerJob): Promise<JobResult> {
   const decoded = input.kind === 'decode' ? await decodeTask(input.format, input.task) : { bytes: input.bytes, info: undefined };
   const result: JobResult = { bytes: job.keepBytes === false ? EMPTY : decoded.bytes, length: decoded.bytes.length };
   if (decoded.info !== undefined) result.info = decoded.info;
-  if (job.step !== undefined) result.step = runStep(job.step, decoded.bytes);
+  // A step may be asynchronous (compressing with a binding that answers with a promise): awaited here.
+  if (job.step !== undefined) result.step = await runStep(job.step, decoded.bytes);
   return result;
 }
 
