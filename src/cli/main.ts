@@ -41,7 +41,8 @@ function mainHelp(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(10)}${c.spec.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;
+  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(width)}${c.spec.summary}`);
   lines.push(
     '',
     'Run `seekdata help <command>` (or `seekdata <command> --help`) for the options and examples of a command,',

@@ -108,6 +108,7 @@ export async function recompress(input: Input, output: string, options: Recompre
     },
   });
   let reader: SeekableReader | undefined;
+  let scanned = false;
   try {
     reader = await openReader(input, {
       index: options.index ?? false,
@@ -118,9 +119,15 @@ export async function recompress(input: Input, output: string, options: Recompre
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: options.httpTimeoutMs }),
       // A bzip2 input without a chunk map is decoded by the scan that finds its blocks: those chunks are
-      // the input, in order, so it is decoded once.
-      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      onScanChunk: (chunk) => compressor.push(chunk.bytes),
+      // the input, in order, so it is decoded once, and the scan's progress is the progress. (Finding the
+      // units of other inputs, from xz indexes or arithmetic, also reports progress: not passed on.)
+      onProgress: (p) => {
+        if (scanned) options.onProgress?.(p);
+      },
+      onScanChunk: (chunk) => {
+        scanned = true;
+        return compressor.push(chunk.bytes);
+      },
     });
     if (!reader.scannedOnOpen) {
       total = reader.size;
