@@ -30,6 +30,7 @@ export const READER_OPTION_KEYS = {
   onScanChunk: true,
   bigUnitBytes: true,
   pieceBytes: true,
+  gzipSpacingBytes: true,
   pool: true,
   verify: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
@@ -67,6 +68,7 @@ export const SHUFFLED_OPTION_KEYS = {
   ...FEATURE_OPTION_KEYS,
   batchSize: true,
   shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
   windowChunks: true,
   dropRemainder: true,
@@ -95,6 +97,8 @@ export const TIME_RANGE_OPTION_KEYS = {
   maxGapMs: true,
   prefetch: true,
   shuffleBuffer: true,
+  shuffle: true,
+  shuffleMemoryBytes: true,
   seed: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 
@@ -103,9 +107,8 @@ export const TIME_RANGE_OPTION_KEYS = {
  * is not an option here and what to do instead: the error says so rather than listing every option.
  */
 const NOT_SHARDED = 'a time range is not sharded: give each process its own [from, to) instead';
-const IN_TIME_ORDER = 'a time range comes in time order; shuffle it through a buffer with shuffleBuffer (and seed)';
+const IN_TIME_ORDER = "a time range comes in time order; shuffle it with shuffle: 'exact' (uniform, in rounds) or through a buffer with shuffleBuffer (and seed)";
 export const TIME_RANGE_FOREIGN_KEYS = {
-  shuffle: IN_TIME_ORDER,
   windowChunks: IN_TIME_ORDER,
   rank: NOT_SHARDED,
   worldSize: NOT_SHARDED,

@@ -173,7 +173,6 @@ describe('TimeRangeDataset from / to, and the options it does not have', () => {
       ['worldSize', 4, 'a time range is not sharded'],
       ['shardPolicy', 'drop', 'a time range is not sharded'],
       ['state', { seed: 0, epoch: 0, position: 32 }, 'a time range has no state to resume from'],
-      ['shuffle', 'exact', 'shuffle it through a buffer with shuffleBuffer'],
       ['windowChunks', 8, 'shuffleBuffer'],
       ['epochs', 3, 'pass `epochs` to fitDataset'],
       ['dropRemainder', true, 'batch.size'],

@@ -96,8 +96,9 @@ describe('worker jobs carry only their own bytes', () => {
       await drain(new SequentialStream(file, features));
       const t0 = Date.UTC(2024, 4, 1, 2);
       await drain(new TimeRangeDataset(file, { ...features, from: t0, to: t0 + 3_600_000 }));
+      // Every dataset above parses in its decode jobs (the exact shuffle too, in rounds); 'parse' jobs
+      // remain for the scattered records of a time range over an unsorted file.
       expect(posted.filter((p) => p.op === 'decode').length).toBeGreaterThan(10);
-      expect(posted.some((p) => p.op === 'parse')).toBe(true);
       const worst = posted.reduce((a, b) => (b.carried - b.own > a.carried - a.own ? b : a));
       // Before the fix, every chunk job carried the whole index file (here ~indexBytes) for a tail of a
       // few dozen bytes.

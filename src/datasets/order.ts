@@ -25,6 +25,23 @@ export class ExactOrder {
   at(i: number): number {
     return this.permutation.at(exactPosition(i, this.records, this.params));
   }
+
+  /**
+   * The draws of this rank that draw `record` (the inverse of `at`): its place g in the permutation is
+   * drawn at g, and (padding) at g + N, by the rank whose places they are. Writes them to `out`, returns
+   * how many (0 to 2).
+   */
+  drawsOf(record: number, out: Float64Array): number {
+    const g = this.permutation.inverse(record);
+    const { rank, worldSize } = this.params;
+    let n = 0;
+    // Place g (no padding below N), then g + N (a padding repeat of a rank one short).
+    let d = g - rank;
+    if (d >= 0 && d % worldSize === 0 && d / worldSize < this.length) out[n++] = d / worldSize;
+    d += this.records;
+    if (d >= 0 && d % worldSize === 0 && d / worldSize < this.length) out[n++] = d / worldSize;
+    return n;
+  }
 }
 
 /**

@@ -42,27 +42,70 @@ export function labelWidthOf(spec: ParseSpec): number {
   return spec.oneHot > 0 ? spec.oneHot : spec.labels.length;
 }
 
+/** Which records of a chunk to parse: those in [first, end), or (`only`) just the listed ones among them. */
+export interface RecordSelection {
+  first: number;
+  end: number;
+  /** Ascending record numbers in [first, end): only these are parsed (the rows of others are never built). */
+  only?: ArrayLike<number> | undefined;
+}
+
+/** The spans (and record numbers) of `records` that `selection` keeps. */
+function selectSpans(records: Float64Array, spans: Uint32Array, selection: RecordSelection): { records: Float64Array; spans: Uint32Array } {
+  const { first, end, only } = selection;
+  if (only === undefined) {
+    let lo = 0;
+    while (lo < records.length && records[lo] < first) lo++;
+    let hi = lo;
+    while (hi < records.length && records[hi] < end) hi++;
+    return { records: records.slice(lo, hi), spans: spans.slice(2 * lo, 2 * hi) };
+  }
+  // Both lists ascend: one merge.
+  const outRecords = new Float64Array(only.length);
+  const outSpans = new Uint32Array(2 * only.length);
+  let n = 0;
+  let k = 0;
+  for (let j = 0; j < records.length && k < only.length; j++) {
+    while (k < only.length && only[k] < records[j]) k++;
+    if (k < only.length && only[k] === records[j]) {
+      outRecords[n] = records[j];
+      outSpans[2 * n] = spans[2 * j];
+      outSpans[2 * n + 1] = spans[2 * j + 1];
+      n++;
+      k++;
+    }
+  }
+  return { records: outRecords.slice(0, n), spans: outSpans.slice(0, 2 * n) };
+}
+
+/** Whether ascending `only` holds `record` (binary search). */
+function listed(only: ArrayLike<number>, record: number): boolean {
+  let lo = 0;
+  let hi = only.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (only[mid] === record) return true;
+    if (only[mid] < record) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
 /**
  * The records starting in `chunk`, parsed (the chunk is decoded and parsed in one worker job); only those
- * in [range.first, range.end) when a range is given (a chunk's share of a shard).
+ * in [range.first, range.end) when a range is given (a chunk's share of a shard), and only the records of
+ * `range.only` when it is given (the records of an exact-shuffle round).
  */
-export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal, range?: { first: number; end: number }): Promise<ChunkRows> {
+export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal, range?: RecordSelection): Promise<ChunkRows> {
   // A loaded index's tail is checked against the data once before use (else the record is read whole).
   await file.records.verifyTail(chunk);
   const all = file.records.chunkSpans(chunk);
   const whole = file.records.recordsOf(chunk);
   const first = range?.first ?? whole.first;
   const end = range?.end ?? whole.end;
-  let { records, spans } = all;
-  if (range !== undefined) {
-    let lo = 0;
-    while (lo < records.length && records[lo] < first) lo++;
-    let hi = lo;
-    while (hi < records.length && records[hi] < end) hi++;
-    records = records.slice(lo, hi);
-    spans = spans.slice(2 * lo, 2 * hi);
-  }
-  const long = all.long.filter((r) => r >= first && r < end);
+  const { records, spans } = range === undefined ? all : selectSpans(all.records, all.spans, range);
+  const only = range?.only;
+  const long = all.long.filter((r) => r >= first && r < end && (only === undefined || listed(only, r)));
   let rows = emptyRows();
   if (records.length > 0) {
     // The rows, not the bytes: the chunk's bytes stay in the worker.

@@ -3,13 +3,18 @@
  * with the records' bytes exactly as they are in the file (without their line terminators). It shares the
  * dataset's plan (plan.ts): the `sample` command prints it. In chunked and file order each chunk is
  * decoded once per epoch and its records are held by the window itself (window.ts), not by the reader's
- * cache, so a small cache costs nothing; in exact order each batch reads its records through the cache.
+ * cache, so a small cache costs nothing; the exact order is served in rounds (rounds.ts): a round holds
+ * the bytes of as many of the next draws' records as `shuffleMemoryBytes` allows, read chunk by chunk in
+ * file order, each chunk decoded once per round.
  */
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { checkBoolean, checkPositiveInt } from '../options.js';
 import { concatBytes } from '../util.js';
+import { ExactOrder } from './order.js';
 import { epochDraws, resolvePlan, type PlanOptions } from './plan.js';
+import { DEFAULT_SHUFFLE_MEMORY_BYTES, groupByChunk, inOrder } from './rounds.js';
+import type { OrderParams } from './shard.js';
 import { findRecord, SlotWindow, type SlotOps } from './window.js';
 
 export interface SampleOptions extends PlanOptions {
@@ -17,6 +22,11 @@ export interface SampleOptions extends PlanOptions {
   batchSize?: number;
   /** Read the records' bytes (false: record numbers only, nothing is decoded). Default true. */
   records?: boolean;
+  /**
+   * `shuffle: 'exact'`: bytes of records (their spans in the file, plus 16 bytes each) a round may hold.
+   * Default 256 MiB. Each round decodes the chunks holding its records once.
+   */
+  shuffleMemoryBytes?: number;
 }
 
 export interface SampleBatch {
@@ -26,6 +36,8 @@ export interface SampleBatch {
   numbers: number[];
   /** The records' bytes, without line terminators (empty when `records: false`). */
   records: Uint8Array[];
+  /** Passes over the file made so far this epoch: rounds read in exact order, 1 otherwise (0: nothing read). */
+  passes: number;
 }
 
 /** Records of a slot as the window holds them: contents back to back, in record order. */
@@ -95,12 +107,87 @@ async function loadSegment(file: IndexedFile, chunk: number, first: number, end:
   });
 }
 
+/** Bytes a sample round holds per record beyond its span: its record number and place (8 each). */
+const SAMPLE_ROUND_OVERHEAD = 16;
+
+/**
+ * An exact epoch's batches with their records' bytes, in rounds: a round takes the next draws while the
+ * spans of their records (from the index, before reading) fit `memoryBytes` (at least one draw), reads them
+ * chunk by chunk in file order and gives them back in draw order.
+ */
+async function* exactSampleBatches(file: IndexedFile, params: OrderParams, batchSize: number, memoryBytes: number, concurrency: number): AsyncGenerator<SampleBatch> {
+  const order = new ExactOrder(file.records.count, params);
+  let records = new Float64Array(0);
+  let offsets = new Float64Array(1);
+  let lengths = new Uint32Array(0);
+  let bytes = new Uint8Array(0);
+  let from = 0;
+  let to = 0;
+  let passes = 0;
+  const load = async (position: number): Promise<void> => {
+    const wanted: number[] = [];
+    const at: number[] = [0];
+    let size = 0;
+    for (let p = position; p < order.length; p++) {
+      const record = order.at(p);
+      const span = file.records.span(record);
+      const next = size + span.end - span.start;
+      if (wanted.length > 0 && next + SAMPLE_ROUND_OVERHEAD * (wanted.length + 1) > memoryBytes) break;
+      wanted.push(record);
+      at.push(next);
+      size = next;
+    }
+    records = Float64Array.from(wanted);
+    offsets = Float64Array.from(at);
+    lengths = new Uint32Array(wanted.length);
+    bytes = new Uint8Array(size);
+    const groups = groupByChunk(file, records, records.length);
+    await inOrder(groups.chunks.length, concurrency, async (g) => {
+      const slots = groups.slots.subarray(groups.start[g], groups.start[g + 1]);
+      let first = Infinity;
+      let end = 0;
+      for (const s of slots) {
+        first = Math.min(first, records[s]);
+        end = Math.max(end, records[s] + 1);
+      }
+      const data = await loadSegment(file, groups.chunks[g], first, end);
+      for (const s of slots) {
+        const k = records[s] - first;
+        const content = data.bytes.subarray(data.offsets[k], data.offsets[k + 1]);
+        bytes.set(content, offsets[s]);
+        lengths[s] = content.length;
+      }
+    });
+    from = position;
+    to = position + wanted.length;
+    passes++;
+  };
+  let position = 0;
+  for (let batch = 0; position < order.length; batch++) {
+    const numbers: number[] = [];
+    const contents: Uint8Array[] = [];
+    for (let k = 0; k < batchSize && position < order.length; k++, position++) {
+      if (position >= to) await load(position);
+      const slot = position - from;
+      numbers.push(records[slot]);
+      // A copy: the round's bytes are replaced by the next round's.
+      contents.push(bytes.slice(offsets[slot], offsets[slot] + lengths[slot]));
+    }
+    yield { batch, numbers, records: contents, passes };
+  }
+}
+
 /** The epoch's batches for `options` (validated as a dataset validates them: INVALID_OPTION naming the field). */
 export async function* sampleBatches(file: IndexedFile, options: SampleOptions = {}): AsyncGenerator<SampleBatch> {
   const batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
   const withRecords = checkBoolean('records', options.records ?? true);
+  const memoryBytes = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
   const params = resolvePlan(file, options);
   const lookahead = Math.max(2, file.reader.parallelism * 2);
+  if (withRecords && params.mode === 'exact') {
+    yield* exactSampleBatches(file, params, batchSize, memoryBytes, lookahead);
+    return;
+  }
   const loads: Array<Promise<void> | undefined> = [];
   const failures = new Map<number, unknown>();
   const startLoad = (slot: number): void => {
@@ -143,7 +230,6 @@ export async function* sampleBatches(file: IndexedFile, options: SampleOptions =
       }
     }
     if (numbers.length === 0) return;
-    if (withRecords && params.mode === 'exact') records.push(...(await file.records.getMany(numbers)));
-    yield { batch, numbers, records };
+    yield { batch, numbers, records, passes: withRecords ? 1 : 0 };
   }
 }

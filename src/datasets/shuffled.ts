@@ -1,7 +1,8 @@
 /**
  * ShuffledBatchDataset: mini-batches of parsed records, re-iterable (one pass = one epoch, each pass a
  * new epoch), in `exact`, `chunked` or file order, sharded by rank into equal shards (shard.ts),
- * resumable from a small state, with batches prepared ahead of the consumer.
+ * resumable from a small state, with batches prepared ahead of the consumer. The exact order is served
+ * in rounds (rounds.ts): a few passes over the file per epoch, as many as the memory budget needs.
  */
 import { SeekdataError } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
@@ -11,7 +12,8 @@ import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type D
 import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
-import { labelWidthOf, loadChunkRows, loadRecordRows, parsedRowsOps } from './rows.js';
+import { labelWidthOf, loadChunkRows, parsedRowsOps } from './rows.js';
+import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
 import { recordsPerRank, type OrderParams, type ShardPolicy, type ShuffleMode } from './shard.js';
 import { findRecord, SlotWindow } from './window.js';
@@ -21,12 +23,18 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   /** Rows per batch. Default 32. */
   batchSize?: number;
   /**
-   * `'exact'`: a uniform random order of all records (a keyed permutation, O(1) memory; about one chunk
-   * decode per record when the file is much larger than the cache). `'chunked'` (default): chunks in a
-   * random order, records drawn at random from a window of `windowChunks` decoded chunks (reads at
-   * sequential speed). `false`: file order.
+   * `'exact'`: a uniform random order of all records (a keyed permutation of the epoch), served in rounds
+   * of as many rows as `shuffleMemoryBytes` holds: ceil(records / rows per round) passes over the file per
+   * epoch (`passesPerEpoch`; one when the rows fit). `'chunked'` (default): chunks in a random order,
+   * records drawn at random from a window of `windowChunks` decoded chunks (reads at sequential speed).
+   * `false`: file order.
    */
   shuffle?: 'exact' | 'chunked' | false;
+  /**
+   * `shuffle: 'exact'`: bytes of parsed rows a round may hold (4 bytes per feature and label value plus
+   * 13 of bookkeeping per row). Default 256 MiB. The order does not depend on it, only the passes.
+   */
+  shuffleMemoryBytes?: number;
   /** Seed of every random choice. Default 0. */
   seed?: number;
   /** Chunks in the `chunked` shuffle window (K). Default 8. */
@@ -96,6 +104,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
    * the chunks read ahead (window.ts).
    */
   peakWindowBytes = 0;
+  /** `exact`: rows per round (the memory budget over the bytes of a row; at most the epoch's draws). */
+  readonly roundRows: number;
+  /** `exact`: the most parsed rows a round held at once, over the epochs run so far (at most roundRows). */
+  peakRoundRows = 0;
+  /** `exact`: passes over the file made (rounds loaded), and records handed to the parser, so far. */
+  passesMade = 0;
+  recordsParsed = 0;
   private planId: PlanIdentity | undefined;
 
   constructor(
@@ -131,6 +146,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
     this.lookahead = Math.max(2, file.reader.parallelism * 2);
+    const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
+    this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
+  }
+
+  /** Passes over the file an epoch makes: ceil(recordsPerEpoch / roundRows) in exact order, else 1. */
+  get passesPerEpoch(): number {
+    return this.mode === 'exact' ? Math.ceil(this.recordsPerEpoch / this.roundRows) : 1;
   }
 
   /** What identifies this dataset's plan (saved in `state()`, checked when resuming). */
@@ -201,24 +223,47 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     return refill && (builder.size === 0 || (this.dropRemainder && !builder.full));
   }
 
-  private async *exactEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
-    const order = new ExactOrder(this.file.records.count, this.params(epoch));
+  private async *exactEpoch(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
+    const rounds = new ExactRounds(this.file, this.spec, new ExactOrder(this.file.records.count, this.params(epoch)), this.roundRows, this.lookahead);
+    const rows = rounds.store;
+    const counted = { rounds: 0, parsed: 0 };
+    const tally = (): void => {
+      this.passesMade += rounds.rounds - counted.rounds;
+      this.recordsParsed += rows.parsed - counted.parsed;
+      counted.rounds = rounds.rounds;
+      counted.parsed = rows.parsed;
+      this.peakRoundRows = Math.max(this.peakRoundRows, rounds.peakRows);
+    };
     let position = start;
-    for (;;) {
-      const batch = this.batchDraws(position, order.length);
-      if (batch === undefined) return;
-      const builder = this.builder();
-      while (!builder.full && position < batch.end) {
-        const want = Math.min(this.batchSize - builder.size, batch.end - position);
-        const numbers = Array.from({ length: want }, (_, k) => order.at(position + k));
-        position += want;
-        const rows = await loadRecordRows(this.file, numbers, this.spec);
-        this.noteSkipped(rows);
-        for (let r = 0; r < rows.rows; r++) builder.add(rows, r);
-        if (!batch.refill) break;
+    try {
+      for (;;) {
+        const batch = this.batchDraws(position, rounds.length);
+        if (batch === undefined) return;
+        const builder = this.builder();
+        while (!builder.full && position < batch.end) {
+          if (!rounds.holds(position)) {
+            await rounds.load(position, signal);
+            tally();
+          }
+          const slot = rounds.slot(position++);
+          if (rows.valid[slot] === 1) {
+            builder.add(rows, slot);
+            this.skips.addCounts(1, 0, undefined);
+            continue;
+          }
+          // Skipped records are counted as they are drawn (a round is parsed ahead of its draws).
+          const record = rows.records[slot];
+          const reason = rows.reasons.get(record);
+          const example = reason === undefined ? undefined : { record, reason };
+          this.skips.addCounts(1, 1, example);
+          this.skipped++;
+          if (example !== undefined && this.skippedExamples.length < 10) this.skippedExamples.push(example);
+        }
+        if (this.finished(builder, batch.refill)) return;
+        yield { batch: builder.build(), position };
       }
-      if (this.finished(builder, batch.refill)) return;
-      yield { batch: builder.build(), position };
+    } finally {
+      tally();
     }
   }
 
@@ -288,19 +333,26 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     }
   }
 
-  private epochItems(epoch: number, start: number): AsyncGenerator<EpochItem> {
-    return this.mode === 'exact' ? this.exactEpoch(epoch, start) : this.chunkEpoch(epoch, start);
+  private epochItems(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
+    return this.mode === 'exact' ? this.exactEpoch(epoch, start, signal) : this.chunkEpoch(epoch, start);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     for (let done = 0; this.repeat || done < this.epochs; done++) {
       const epoch = this.epochNow;
+      // Aborted when the consumer stops early: a round being loaded stops at its next chunk.
+      const stop = new AbortController();
+      const items = prefetch(this.epochItems(epoch, this.position, stop.signal), this.prefetchDepth);
       try {
-        for await (const item of prefetch(this.epochItems(epoch, this.position), this.prefetchDepth)) {
-          this.position = item.position;
-          yield item.batch;
+        for (;;) {
+          const item = await items.next();
+          if (item.done === true) break;
+          this.position = item.value.position;
+          yield item.value.batch;
         }
       } finally {
+        stop.abort();
+        await items.return(undefined);
         // Also when the consumer stops early: what was read so far is reported.
         this.skips.end(`epoch ${epoch}`);
       }

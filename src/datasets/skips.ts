@@ -2,7 +2,7 @@
  * Skipped records must not go unnoticed: each dataset counts, per pass (an epoch, a wrap of a stream, an
  * iteration of a time range), the records it read and those its missing / malformed policies skipped,
  * and at the end of the pass warns once when more than SKIP_WARN_SHARE of them were skipped, with the
- * count and the first example.
+ * count and the first example (the lowest record number among the examples the parse steps reported).
  */
 import type { ParsedRows } from './parse.js';
 

@@ -2,7 +2,8 @@
  * TimeRangeDataset: the records of a time range [from, to) in time order, in batches; or sliding
  * windows over them for sequence models, by records (sequenceLength / sequenceStride / samplingRate, as
  * Keras' timeseries_dataset_from_array) or by time (windowMs / strideMs), with an explicit forecasting
- * target (records or milliseconds ahead) and windows that never span a gap longer than maxGapMs.
+ * target (records or milliseconds ahead) and windows that never span a gap longer than maxGapMs. In time
+ * order, through a shuffle buffer, or (`shuffle: 'exact'`) in a uniform random order served in rounds.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { IndexedFile } from '../index/indexed-file.js';
@@ -12,8 +13,12 @@ import { TIME_RANGE_FOREIGN_KEYS, TIME_RANGE_OPTION_KEYS } from '../option-keys.
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
 import type { ParseSpec } from './parse.js';
+import { labelWidthOf } from './rows.js';
 import { hashInts, mulberry32 } from './permutation.js';
 import { RangeRows, type Segment } from './range-rows.js';
+import { listExamples, RangeWindows, type Window } from './range-windows.js';
+import { examplesPerRound, roundExamples, shuffleExamples, type Example, type ExampleList, type RoundReport } from './range-shuffle.js';
+import { DEFAULT_SHUFFLE_MEMORY_BYTES } from './rounds.js';
 import type { SkipTally } from './skips.js';
 
 export interface TimeRangeOptions extends FeatureOptions {
@@ -49,14 +54,20 @@ export interface TimeRangeOptions extends FeatureOptions {
    * dataset has its own order. Default 0: time order.
    */
   shuffleBuffer?: number;
-  /** Seed of the shuffle buffer. Default 0. */
+  /**
+   * `'exact'`: rows (or windows) in a uniform random order of their places (a keyed permutation, a new one
+   * on each pass), served in rounds of as many examples as `shuffleMemoryBytes` holds the rows of: one pass
+   * over the range's chunks when its rows fit, else ceil(examples / examples per round) (`passesPerIteration`).
+   * Not with shuffleBuffer. Default false: time order (or the shuffle buffer).
+   */
+  shuffle?: 'exact' | false;
+  /**
+   * `shuffle: 'exact'`: bytes of parsed rows a round may hold (4 bytes per feature and label value plus
+   * 17 of bookkeeping per row). Default 256 MiB.
+   */
+  shuffleMemoryBytes?: number;
+  /** Seed of the shuffle (buffer or exact). Default 0. */
   seed?: number;
-}
-
-interface Window {
-  /** Positions (in the range's time order) of the window's steps, and of its target (-1: none). */
-  steps: number[];
-  target: number;
 }
 
 function optionalInt(name: string, value: unknown, min: number): number | undefined {
@@ -79,12 +90,20 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   skipped = 0;
   /** This pass's skips, for the warning at its end (options.onWarning). */
   private readonly skips: SkipTally;
-  private readonly times: Float64Array;
   private readonly options: TimeRangeOptions;
   private readonly sequenceLength: number | undefined;
-  private readonly gaps: number[];
+  /** The range's windows (positions), when windows are asked for. */
+  private readonly rangeWindows: RangeWindows | undefined;
   private readonly shuffleBuffer: number;
+  private readonly exact: boolean;
+  private readonly shuffleMemoryBytes: number;
   private readonly seed: number;
+  /** The range's examples as positions (exact shuffle), listed once, and the windows rejected while listing. */
+  private listed: { list: ExampleList; rejected: number } | undefined;
+  /** `shuffle: 'exact'`: passes over the range's chunks (rounds) made by the last iteration. */
+  passesMade = 0;
+  /** `shuffle: 'exact'`: the most parsed rows a round held at once, over the iterations so far. */
+  peakRoundRows = 0;
   /** Passes made: each has its own shuffle. */
   private pass = 0;
   /** Passes started (named in skip warnings). */
@@ -119,103 +138,84 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
       throw invalidOption('sequenceLength', 'set: targets belong to windows', undefined);
     }
     this.shuffleBuffer = checkNonNegativeInt('shuffleBuffer', options.shuffleBuffer ?? 0);
+    const shuffle = options.shuffle ?? false;
+    if (shuffle !== 'exact' && shuffle !== false) throw invalidOption('shuffle', "'exact' or false", shuffle);
+    this.exact = shuffle === 'exact';
+    if (this.exact && this.shuffleBuffer > 0) throw invalidOption('shuffleBuffer', "0 (unset) with shuffle: 'exact'", this.shuffleBuffer);
+    this.shuffleMemoryBytes = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.seed = options.seed ?? 0;
     if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
     checkNonNegativeInt('prefetch', options.prefetch ?? 2);
     this.options = options;
     this.numbers = time.range(this.from, this.to);
-    this.times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
-    this.gaps = [];
-    if (options.maxGapMs !== undefined) {
-      for (let p = 0; p + 1 < this.times.length; p++) if (this.times[p + 1] - this.times[p] > options.maxGapMs) this.gaps.push(p);
-    }
-  }
-
-  /** Whether the record run [a, b] (positions) crosses a gap. */
-  private spansGap(a: number, b: number): boolean {
-    const gaps = this.gaps;
-    let lo = 0;
-    let hi = gaps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (gaps[mid] < a) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < gaps.length && gaps[lo] < b;
-  }
-
-  /** First position after `last` whose time is at least `offsetMs` later, or -1. */
-  private targetAfter(last: number, offsetMs: number): number {
-    const want = this.times[last] + offsetMs;
-    let lo = last + 1;
-    let hi = this.times.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.times[mid] < want) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < this.times.length ? lo : -1;
-  }
-
-  private target(last: number): number | undefined {
-    const o = this.options;
-    if (o.targetOffset !== undefined) return last + o.targetOffset < this.times.length ? last + o.targetOffset : undefined;
-    if (o.targetOffsetMs !== undefined) {
-      const t = this.targetAfter(last, o.targetOffsetMs);
-      return t < 0 ? undefined : t;
-    }
-    return -1;
+    const times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
+    this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options);
   }
 
   /** Every window of the range, in order (positions only; rows are checked when batches are built). */
   *windows(): Generator<Window> {
-    const L = this.sequenceLength;
-    const M = this.times.length;
-    if (L === undefined) return;
-    const o = this.options;
-    const accept = (steps: number[]): Window | undefined => {
-      const last = steps[steps.length - 1];
-      const target = this.target(last);
-      if (target === undefined) return undefined;
-      if (this.gaps.length > 0 && this.spansGap(steps[0], Math.max(last, target))) return undefined;
-      return { steps, target };
-    };
-    if (o.windowMs !== undefined) {
-      const stride = o.strideMs ?? o.windowMs;
-      if (!(stride > 0)) return;
-      let lo = 0;
-      for (let start = this.from; start < this.to; start += stride) {
-        while (lo < M && this.times[lo] < start) lo++;
-        let hi = lo;
-        while (hi < M && this.times[hi] < start + o.windowMs && this.times[hi] < this.to) hi++;
-        if (hi - lo < L) {
-          if (hi > lo) this.skippedWindows++;
-          continue;
-        }
-        const window = accept(Array.from({ length: L }, (_, k) => hi - L + k));
-        if (window === undefined) this.skippedWindows++;
-        else yield window;
-      }
-      return;
-    }
-    const stride = o.sequenceStride ?? 1;
-    const rate = o.samplingRate ?? 1;
-    for (let base = 0; base + (L - 1) * rate < M; base += stride) {
-      const window = accept(Array.from({ length: L }, (_, k) => base + k * rate));
-      if (window === undefined) this.skippedWindows++;
-      else yield window;
-    }
+    if (this.rangeWindows === undefined) return;
+    yield* this.rangeWindows.windows(() => {
+      this.skippedWindows++;
+    });
   }
+
+  /** The examples as positions in the range's time order (for the exact shuffle), listed once. */
+  private exampleList(): { list: ExampleList; rejected: number } {
+    const yWidth = this.yWidth(this.spec.features.length, labelWidthOf(this.spec));
+    this.listed ??= listExamples(this.rangeWindows, this.numbers.length, yWidth);
+    return this.listed;
+  }
+
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     this.skippedWindows = 0;
     this.skipped = 0;
+    this.passesMade = 0;
     const pass = this.passesStarted++;
+    // Aborted when the consumer stops early: a round being loaded stops at its next chunk.
+    const stop = new AbortController();
+    const batches = prefetch(this.batches(stop.signal), this.options.prefetch ?? 2);
     try {
-      yield* prefetch(this.batches(), this.options.prefetch ?? 2);
+      for (;;) {
+        const next = await batches.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
     } finally {
+      stop.abort();
+      await batches.return(undefined);
       this.skips.end(`pass ${pass} over the time range`);
     }
+  }
+
+  /** Passes over the range's chunks an iteration makes: 1 unless `shuffle: 'exact'` needs more rounds. */
+  get passesPerIteration(): number {
+    if (!this.exact) return 1;
+    const { list } = this.exampleList();
+    return Math.ceil(list.count / examplesPerRound(list, this.numbers.length, this.spec, this.shuffleMemoryBytes));
+  }
+
+  /** The examples of one pass in a uniform random order, loaded in rounds. */
+  private exactExamples(signal: AbortSignal): AsyncGenerator<Example> {
+    const { list, rejected } = this.exampleList();
+    this.skippedWindows += rejected;
+    const report: RoundReport = {
+      records: (read, skipped, example) => {
+        this.skipped += skipped;
+        this.skips.addCounts(read, skipped, example);
+      },
+      skippedWindow: () => {
+        this.skippedWindows++;
+      },
+      round: (rows) => {
+        this.passesMade++;
+        this.peakRoundRows = Math.max(this.peakRoundRows, rows);
+      },
+    };
+    const perRound = examplesPerRound(list, this.numbers.length, this.spec, this.shuffleMemoryBytes);
+    const concurrency = Math.max(2, this.file.reader.parallelism * 2);
+    return roundExamples({ file: this.file, spec: this.spec, numbers: this.numbers, list, seed: this.seed, pass: this.pass++, perRound, concurrency, report, signal });
   }
 
   /** Label width of the examples: the target's labels, or its features when forecasting without labels. */
@@ -276,14 +276,14 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     }
   }
 
-  private async *batches(): AsyncGenerator<Batch> {
-    const rows = new RangeRows(this.file, this.spec, this.numbers);
-    const F = rows.features;
+  private async *batches(signal: AbortSignal): AsyncGenerator<Batch> {
+    const F = this.spec.features.length;
+    const labelWidth = labelWidthOf(this.spec);
     const steps = this.sequenceLength;
     const xWidth = steps === undefined ? F : steps * F;
-    const yWidth = this.yWidth(F, rows.labelWidth);
-    const intLabels = this.spec.labelType === 'int32' && this.spec.oneHot === 0 && rows.labelWidth > 0;
-    let source = this.examples(rows);
+    const yWidth = this.yWidth(F, labelWidth);
+    const intLabels = this.spec.labelType === 'int32' && this.spec.oneHot === 0 && labelWidth > 0;
+    let source = this.exact ? this.exactExamples(signal) : this.examples(new RangeRows(this.file, this.spec, this.numbers));
     if (this.shuffleBuffer > 0) source = shuffleExamples(source, this.shuffleBuffer, mulberry32(hashInts(this.seed, this.pass++, 0x71e)));
     const batch = this.batchSize;
     let xs = new Float32Array(batch * xWidth);
@@ -314,28 +314,4 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     }
     if (n > 0) yield flush();
   }
-}
-
-interface Example {
-  xs: Float32Array;
-  ys: Float32Array | Int32Array | undefined;
-  /** The record (for windows: the window's last record). */
-  record: number;
-}
-
-/** A shuffle buffer: holds up to `size` examples and emits one at random as each new one arrives. */
-async function* shuffleExamples(source: AsyncGenerator<Example>, size: number, random: () => number): AsyncGenerator<Example> {
-  const buffer: Example[] = [];
-  const take = (): Example => {
-    const j = Math.floor(random() * buffer.length);
-    const out = buffer[j];
-    buffer[j] = buffer[buffer.length - 1];
-    buffer.pop();
-    return out;
-  };
-  for await (const example of source) {
-    buffer.push(example);
-    if (buffer.length > size) yield take();
-  }
-  while (buffer.length > 0) yield take();
 }

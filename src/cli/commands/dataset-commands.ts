@@ -10,7 +10,7 @@ import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS } from '../re
 export const sampleSpec: CommandSpec = {
   name: 'sample',
   summary: 'Print the batches a shuffled dataset draws from FILE: record numbers (--indices) or the records.',
-  usage: 'seekdata sample FILE --batch-size B [--seed S] [--epoch E] [--shuffle exact|chunked|none] [--rank R --world-size W] [--shard-policy pad|drop] [--batches N] [--indices]',
+  usage: 'seekdata sample FILE --batch-size B [--seed S] [--epoch E] [--shuffle exact|chunked|none] [--shuffle-memory-mb M] [--rank R --world-size W] [--shard-policy pad|drop] [--batches N] [--indices]',
   options: {
     ...COMMON_OPTIONS,
     ...RECORD_OPTIONS,
@@ -18,6 +18,7 @@ export const sampleSpec: CommandSpec = {
     seed: { type: 'string' },
     epoch: { type: 'string' },
     shuffle: { type: 'string' },
+    'shuffle-memory-mb': { type: 'string' },
     'window-chunks': { type: 'string' },
     rank: { type: 'string' },
     'world-size': { type: 'string' },
@@ -30,6 +31,7 @@ export const sampleSpec: CommandSpec = {
     ['--seed S', 'seed of the order (default 0)'],
     ['--epoch E', 'epoch (default 0): each epoch has its own order'],
     ['--shuffle MODE', 'exact (uniform), chunked (default: random chunks, shuffled within a window), none'],
+    ['--shuffle-memory-mb M', 'exact: MiB of records a round holds (default 256); each round is one pass over the chunks it needs'],
     ['--window-chunks K', 'chunks in the chunked shuffle window (default 8)'],
     ['--rank R, --world-size W', 'print shard R of W (default 0 of 1): the same shards as a dataset, equal in size'],
     ['--shard-policy P', 'pad (default: shards one short repeat a record) or drop (shards one over leave one out)'],
@@ -79,6 +81,8 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
     windowChunks: intFlag(flags, 'window-chunks', { min: 1 }) ?? 8,
     // The order needs only the index: nothing is decoded unless records are printed.
     records: flags.indices !== true,
+    // MiB to bytes by multiplication (a shift works in 32 bits).
+    shuffleMemoryBytes: (intFlag(flags, 'shuffle-memory-mb', { min: 1, max: MAX_SHUFFLE_MB }) ?? 256) * 2 ** 20,
   };
   const limit = intFlag(flags, 'batches', { min: 0 }) ?? Infinity;
   const file = await openForRecords(io, flags, path);
@@ -89,8 +93,10 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
     const total = Math.min(recordsPerRank(file.records.count, worldSize, shardPolicy), limit * batchSize);
     const bar = makeProgress(io, flags, 'sampling', { output: true, unit: 'records', total });
     let drawn = 0;
-    for await (const { batch, numbers, records } of sampleBatches(file, options)) {
+    let read = { batches: 0, passes: 0 };
+    for await (const { batch, numbers, records, passes } of sampleBatches(file, options)) {
       bar.update((drawn += numbers.length));
+      read = { batches: batch + 1, passes };
       if (flags.json === true) {
         await writeOut(io.stdout, JSON.stringify({ batch, records: numbers, ...(flags.indices === true ? {} : jsonRecords(records)) }) + '\n');
       } else if (flags.indices === true) {
@@ -104,12 +110,18 @@ export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Prom
       if (batch + 1 >= limit) break;
     }
     bar.done();
+    if (mode === 'exact' && options.records === true && flags.quiet !== true) {
+      const mb = (options.shuffleMemoryBytes ?? 0) / 2 ** 20;
+      io.stderr.write(`seekdata: exact shuffle: ${read.batches} batches read in ${read.passes} ${read.passes === 1 ? 'pass' : 'passes'} over the file (rounds of at most ${mb} MiB of records: --shuffle-memory-mb)\n`);
+    }
   } finally {
     await file.close();
   }
 }
 
 const NEWLINE = Uint8Array.of(0x0a);
+/** The largest --shuffle-memory-mb whose byte count is still an exact (safe) integer. */
+const MAX_SHUFFLE_MB = Math.floor(Number.MAX_SAFE_INTEGER / 2 ** 20);
 
 export const exportSpec: CommandSpec = {
   name: 'export',

@@ -1,0 +1,154 @@
+/**
+ * The windows of a time range, as positions in its time order: by records (sequenceLength /
+ * sequenceStride / samplingRate) or by time (windowMs / strideMs), each with its target (records or ms
+ * ahead), none spanning a gap longer than maxGapMs. Rows are not read here: a window's rows are checked
+ * when its example is built.
+ */
+import type { ExampleList } from './range-shuffle.js';
+
+/** The options that shape windows (see TimeRangeOptions for each). */
+export interface WindowOptions {
+  sequenceStride?: number | undefined;
+  samplingRate?: number | undefined;
+  windowMs?: number | undefined;
+  strideMs?: number | undefined;
+  targetOffset?: number | undefined;
+  targetOffsetMs?: number | undefined;
+  maxGapMs?: number | undefined;
+}
+
+export interface Window {
+  /** Positions (in the range's time order) of the window's steps, and of its target (-1: none). */
+  steps: number[];
+  target: number;
+}
+
+export class RangeWindows {
+  /** Positions p where the step to p + 1 is longer than maxGapMs. */
+  private readonly gaps: number[] = [];
+
+  constructor(
+    /** Time of each position of the range. */
+    private readonly times: Float64Array,
+    private readonly from: number,
+    private readonly to: number,
+    readonly sequenceLength: number,
+    private readonly options: WindowOptions,
+  ) {
+    if (options.maxGapMs !== undefined) {
+      for (let p = 0; p + 1 < times.length; p++) if (times[p + 1] - times[p] > options.maxGapMs) this.gaps.push(p);
+    }
+  }
+
+  /** Whether the record run [a, b] (positions) crosses a gap. */
+  private spansGap(a: number, b: number): boolean {
+    const gaps = this.gaps;
+    let lo = 0;
+    let hi = gaps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (gaps[mid] < a) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < gaps.length && gaps[lo] < b;
+  }
+
+  /** First position after `last` whose time is at least `offsetMs` later, or -1. */
+  private targetAfter(last: number, offsetMs: number): number {
+    const want = this.times[last] + offsetMs;
+    let lo = last + 1;
+    let hi = this.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.times[mid] < want) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.times.length ? lo : -1;
+  }
+
+  private target(last: number): number | undefined {
+    const o = this.options;
+    if (o.targetOffset !== undefined) return last + o.targetOffset < this.times.length ? last + o.targetOffset : undefined;
+    if (o.targetOffsetMs !== undefined) {
+      const t = this.targetAfter(last, o.targetOffsetMs);
+      return t < 0 ? undefined : t;
+    }
+    return -1;
+  }
+
+  /** Whether windows have a target of their own (targetOffset or targetOffsetMs). */
+  get hasTarget(): boolean {
+    return this.options.targetOffset !== undefined || this.options.targetOffsetMs !== undefined;
+  }
+
+  /** Positions between a window's steps: the sampling rate of record windows, 1 in time windows. */
+  get rate(): number {
+    return this.options.windowMs !== undefined ? 1 : (this.options.samplingRate ?? 1);
+  }
+
+  /** Every window of the range, in order; `onSkip` hears of each window left out (a gap, too few records). */
+  *windows(onSkip: () => void): Generator<Window> {
+    const L = this.sequenceLength;
+    const M = this.times.length;
+    const o = this.options;
+    const accept = (steps: number[]): Window | undefined => {
+      const last = steps[steps.length - 1];
+      const target = this.target(last);
+      if (target === undefined) return undefined;
+      if (this.gaps.length > 0 && this.spansGap(steps[0], Math.max(last, target))) return undefined;
+      return { steps, target };
+    };
+    if (o.windowMs !== undefined) {
+      const stride = o.strideMs ?? o.windowMs;
+      if (!(stride > 0)) return;
+      let lo = 0;
+      for (let start = this.from; start < this.to; start += stride) {
+        while (lo < M && this.times[lo] < start) lo++;
+        let hi = lo;
+        while (hi < M && this.times[hi] < start + o.windowMs && this.times[hi] < this.to) hi++;
+        if (hi - lo < L) {
+          if (hi > lo) onSkip();
+          continue;
+        }
+        const window = accept(Array.from({ length: L }, (_, k) => hi - L + k));
+        if (window === undefined) onSkip();
+        else yield window;
+      }
+      return;
+    }
+    const stride = o.sequenceStride ?? 1;
+    const rate = o.samplingRate ?? 1;
+    for (let base = 0; base + (L - 1) * rate < M; base += stride) {
+      const window = accept(Array.from({ length: L }, (_, k) => base + k * rate));
+      if (window === undefined) onSkip();
+      else yield window;
+    }
+  }
+}
+
+/**
+ * A range's examples as positions (what the exact shuffle permutes): its windows, with the number left out
+ * while listing them; without windows, its rows.
+ */
+export function listExamples(windows: RangeWindows | undefined, rows: number, yWidth: number): { list: ExampleList; rejected: number } {
+  if (windows === undefined) return { list: { count: rows, steps: 1, rate: 1, first: undefined, target: undefined, windows: false, yWidth }, rejected: 0 };
+  let rejected = 0;
+  const first: number[] = [];
+  const target: number[] = [];
+  for (const window of windows.windows(() => rejected++)) {
+    first.push(window.steps[0]);
+    target.push(window.target);
+  }
+  return {
+    list: {
+      count: first.length,
+      steps: windows.sequenceLength,
+      rate: windows.rate,
+      first: Uint32Array.from(first),
+      target: windows.hasTarget ? Int32Array.from(target) : undefined,
+      windows: true,
+      yWidth,
+    },
+    rejected,
+  };
+}
