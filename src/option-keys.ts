@@ -153,6 +153,7 @@ export const RECOMPRESS_OPTION_KEYS = {
   window: true,
   onProgress: true,
   onWarning: true,
+  overwrite: true,
   signal: true,
   index: true,
   headers: true,

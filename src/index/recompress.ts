@@ -43,6 +43,12 @@ export interface RecompressOptions {
   onProgress?: (progress: Progress) => void;
   /** Non-fatal findings about the input (e.g. trailing garbage). Default: ignored. */
   onWarning?: (message: string) => void;
+  /**
+   * Replace a file that exists at `output`. Default `false`: an existing output is an IO_ERROR before any
+   * work (and at the end, if one appeared meanwhile); either way it is replaced only once the new file is
+   * complete.
+   */
+  overwrite?: boolean;
   /** Cancels the work: the promise rejects with ABORTED and no output is left. */
   signal?: AbortSignal;
   /** Index file of the INPUT, as `openReader`'s `index`. Default `false`: none is read or written. */
@@ -93,9 +99,10 @@ export async function recompress(input: Input, output: string, options: Recompre
   const settings = writeSettings(output, options);
   const parallelism = checkPositiveInt('parallelism', options.parallelism ?? availableParallelism());
   const window = checkPositiveInt('window', options.window ?? 2 * parallelism);
+  if (options.overwrite !== undefined && typeof options.overwrite !== 'boolean') throw invalidOption('overwrite', 'true or false', options.overwrite);
   await refuseSameFile(input, output);
   const runner = runnerFor(parallelism, options.pool);
-  const out = await AtomicOutput.create(output);
+  const out = await AtomicOutput.create(output, { overwrite: options.overwrite === true });
   // Set once the input is streamed (not scanned): progress then counts decompressed bytes written.
   let total: number | undefined;
   const compressor = new UnitCompressor((bytes) => out.write(bytes), {
@@ -119,7 +126,8 @@ export async function recompress(input: Input, output: string, options: Recompre
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: options.httpTimeoutMs }),
       // A bzip2 input without a chunk map is decoded by the scan that finds its blocks: those chunks are
-      // the input, in order, so it is decoded once, and the scan's progress is the progress. (Finding the
+      // the input, in order, so it is decoded once, and the scan's progress is the progress. (A gzip
+      // scan hands out only a verified start, reader.scannedBytes; see below.) (Finding the
       // units of other inputs, from xz indexes or arithmetic, also reports progress: not passed on.)
       onProgress: (p) => {
         if (scanned) options.onProgress?.(p);
@@ -130,9 +138,11 @@ export async function recompress(input: Input, output: string, options: Recompre
       },
     });
     if (!reader.scannedOnOpen) {
+      // The scan may have handed out a verified start (whole gzip members before a member it had to cut
+      // into spans): those bytes are in the compressor already; the rest is read through the reader.
       total = reader.size;
-      options.onProgress?.({ bytesDone: 0, bytesTotal: total });
-      for await (const bytes of reader.stream()) await compressor.push(bytes);
+      options.onProgress?.({ bytesDone: reader.scannedBytes, bytesTotal: total });
+      for await (const bytes of reader.stream(reader.scannedBytes)) await compressor.push(bytes);
     }
     const result = await compressor.finish();
     await out.commit();

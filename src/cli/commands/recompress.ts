@@ -10,7 +10,7 @@ const MIB = 2 ** 20;
 export const recompressSpec: CommandSpec = {
   name: 'recompress',
   summary: 'Write IN (any supported format, or plain) to OUT compressed in independent units, so OUT is seekable: gzip (BGZF), zstd (seekable format), xz (multi-block) or bzip2.',
-  usage: 'seekdata recompress IN OUT [--format gzip|zstd|xz|bzip2] [--unit-mb N] [--level L]',
+  usage: 'seekdata recompress IN OUT [--format gzip|zstd|xz|bzip2] [--unit-mb N] [--level L] [--force]',
   options: {
     help: { type: 'boolean', short: 'h' },
     quiet: { type: 'boolean', short: 'q' },
@@ -19,11 +19,13 @@ export const recompressSpec: CommandSpec = {
     format: { type: 'string', short: 'f' },
     'unit-mb': { type: 'string' },
     level: { type: 'string', short: 'l' },
+    force: { type: 'boolean' },
   },
   optionHelp: [
     ['-f, --format F', "gzip, zstd, xz or bzip2 (default: from OUT's name: .gz, .zst, .xz, .bz2)"],
     ['--unit-mb N', `decompressed MiB per unit, the output's unit of random access (default 1, at most ${MAX_UNIT_BYTES / MIB})`],
     ['-l, --level L', 'compression level: gzip 0-9 (default 6), zstd 1-22 (3), xz 0-9 (6), bzip2 1-9 (9)'],
+    ['--force', 'replace OUT if it exists (default: an existing OUT is an error; either way OUT is replaced only once complete)'],
     ['-p, --parallelism N', 'units compressed at once (default: number of cores; 1 = no worker threads)'],
     ['--json', 'print the result as JSON'],
     ['-q, --quiet', 'no progress or warnings'],
@@ -49,6 +51,7 @@ export async function runRecompress(io: CliIo, flags: Flags, [input, output]: st
       ...(unitMb === undefined ? {} : { unitBytes: unitMb * MIB }),
       ...(level === undefined ? {} : { level }),
       ...(parallelism === undefined ? {} : { parallelism }),
+      overwrite: flags.force === true,
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
       onWarning: (m) => warn(io, flags, m),
     });
