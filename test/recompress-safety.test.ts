@@ -233,3 +233,97 @@ describe('progress', () => {
     expect(toolDecode('gzip', `${input}.out.gz`).equals(content)).toBe(true);
   });
 });
+
+describe('options are checked before anything is written', () => {
+  const dir = dirWith('options', { 'in.csv': text });
+  const input = join(dir, 'in.csv');
+  symlinkSync(input, join(dir, 'link.csv'));
+  linkSync(input, join(dir, 'hard.csv'));
+  const cases: Array<[string, string, RecompressOptions, string]> = [
+    ['the input itself', input, { format: 'gzip' }, 'the output is the input file'],
+    ['a symlink to the input', join(dir, 'link.csv'), { format: 'gzip' }, 'the output is the input file'],
+    ['a hard link to the input', join(dir, 'hard.csv'), { format: 'gzip' }, 'the output is the input file'],
+    ['no format, no known ending', join(dir, 'out.dat'), {}, 'options.format must be given when the output'],
+    ['an unknown format', join(dir, 'out.lz'), { format: 'lzip' as never }, 'options.format must be one of gzip, zstd, xz, bzip2, got "lzip"'],
+    ['gzip level 10', join(dir, 'o.gz'), { level: 10 }, 'options.level must be an integer from 0 to 9 for gzip'],
+    ['zstd level 0', join(dir, 'o.zst'), { level: 0 }, 'options.level must be an integer from 1 to 22 for zstd'],
+    ['zstd level 23', join(dir, 'o.zst'), { level: 23 }, 'options.level must be an integer from 1 to 22 for zstd'],
+    ['xz level 1.5', join(dir, 'o.xz'), { level: 1.5 }, 'options.level must be an integer from 0 to 9 for xz'],
+    ['bzip2 level 0', join(dir, 'o.bz2'), { level: 0 }, 'options.level must be an integer from 1 to 9 for bzip2'],
+    ['unitBytes 0', join(dir, 'o.bz2'), { unitBytes: 0 }, 'options.unitBytes must be an integer from 1 to 268435456'],
+    ['unitBytes over 256 MiB', join(dir, 'o.zst'), { unitBytes: 2 ** 28 + 1 }, 'options.unitBytes must be an integer from 1 to 268435456'],
+    ['a window of 0', join(dir, 'o.zst'), { window: 0 }, 'options.window must be a positive integer'],
+    ['an unknown key', join(dir, 'o.zst'), { unit_bytes: 5 } as never, 'options.unit_bytes is not an option of recompress; did you mean unitBytes?'],
+    ['overwrite not a boolean', join(dir, 'o.zst'), { overwrite: 'yes' as never }, 'options.overwrite must be true or false'],
+  ];
+  it.each(cases)('%s', async (_what, output, options, message) => {
+    const error = await rejection(recompress(input, output, options));
+    expect(isSeekdataError(error, 'INVALID_OPTION'), String(error)).toBe(true);
+    expect((error as Error).message).toContain(message);
+    expect(readdirSync(dir).sort()).toEqual(['hard.csv', 'in.csv', 'link.csv']);
+    expect(readFileSync(input).equals(text)).toBe(true);
+  });
+});
+
+describe('bounded memory', () => {
+  it('compress jobs in flight never exceed the window; every unit is one job', async () => {
+    const runner = new CountingRunner(pool);
+    const input = writeFixture(tmp.dir, 'window.csv', text);
+    const result = await recompress(input, `${input}.zst`, { unitBytes: 40_000, parallelism: 2, window: 3, pool: runner });
+    expect(result.units).toBe(Math.ceil(text.length / 40_000));
+    expect(runner.compressJobs).toBe(result.units);
+    expect(runner.maxInFlight).toBeLessThanOrEqual(3);
+    expect(runner.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(result.maxInFlight).toBe(runner.maxInFlight);
+  });
+
+  it('the input is read only a little ahead of what is written', async () => {
+    const big = makeText(16_000_000, 34);
+    let read = 0;
+    let readAtFirstWrite = -1;
+    const memory = new MemorySource(big);
+    const source = {
+      name: 'counted.csv',
+      size: memory.size,
+      version: undefined,
+      read: async (offset: number, length: number): Promise<Uint8Array> => {
+        read += length;
+        return memory.read(offset, length);
+      },
+      close: () => memory.close(),
+    };
+    const output = join(tmp.dir, 'ahead.csv.gz');
+    await recompress(source, output, {
+      unitBytes: 200_000,
+      parallelism: 2,
+      window: 2,
+      level: 1,
+      onProgress: (p) => {
+        if (p.bytesDone > 0 && readAtFirstWrite < 0) readAtFirstWrite = read;
+      },
+    });
+    // The reader's lookahead (2 x parallelism spans of 1 MiB) and the span being cut into units, the
+    // window (2 units) and the unit being filled: far less than the file.
+    const bound = 2 * 2 * 2 ** 20 + 2 ** 20 + (2 + 1) * 200_000;
+    expect(readAtFirstWrite).toBeGreaterThan(0);
+    expect(readAtFirstWrite).toBeLessThanOrEqual(bound);
+    // All of it once (and the format sniff's first 4 KiB).
+    expect(read).toBeGreaterThanOrEqual(big.length);
+    expect(read).toBeLessThan(big.length + 100_000);
+    expect(existsSync(output)).toBe(true);
+  });
+});
+
+describe('the bzip2 encoder', () => {
+  it('loads in this thread without leaving process listeners behind; level sets the block size', async () => {
+    const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];
+    const input = writeFixture(tmp.dir, 'listeners.csv', text.subarray(0, 300_000));
+    await recompress(input, `${input}.bz2`, { parallelism: 1, level: 1, unitBytes: 150_000 });
+    expect([process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')]).toEqual(before);
+    const out = readFileSync(`${input}.bz2`);
+    // Two streams, each "BZh1" (100 kB blocks): the level reached the encoder.
+    expect(out.subarray(0, 4).toString()).toBe('BZh1');
+    expect(out.toString('latin1').split('BZh1').length - 1).toBeGreaterThanOrEqual(2);
+    expect(toolDecode('bzip2', `${input}.bz2`).equals(text.subarray(0, 300_000))).toBe(true);
+  });
+});
