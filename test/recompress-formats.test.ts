@@ -1,14 +1,14 @@
 /**
- * `recompress` into every output format from every input format seekdata reads: the standard tool
- * accepts the output (`gzip -t` and `bgzip -t`, `zstd -t`, `xz -t`, `bzip2 -t`) and decodes it to exactly
- * the input; the units sit at multiples of unitBytes (an odd size, so they cut lines anywhere), as the
- * tools and the format specs see them; and seekdata opens the output with one unit per unit written
- * (bzip2: one block per 900 kB of a unit) and reads across unit boundaries.
+ * `recompress` into every output format from every input format seekdata reads (plain, bzip2, xz, gzip
+ * of one member, BGZF, zstd of one frame): the standard tool accepts the output (`gzip -t` and
+ * `bgzip -t`, `zstd -t`, `xz -t`, `bzip2 -t`) and decodes it to exactly the input; the units sit at
+ * multiples of unitBytes (an odd size, so they cut lines anywhere), as the tools and the format specs see
+ * them; and seekdata opens the output with the reader of its format, one unit per unit written (bzip2:
+ * one block per 900 kB of a unit; gzip: BGZF blocks grouped by the reader) and reads across unit boundaries.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, openReader, recompress, type RecompressResult } from '../src/index.js';
-import { isFormat } from '../src/readers/formats.js';
 import { cli } from './support/cli.js';
 import { bzip2, makeText, run, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { bgzfMembers, bzip2Streams, EXTENSION, OUT_FORMATS, toolDecode, toolTest, xzBlocks, zstdListing, type OutFormat } from './support/recompress-tools.js';
@@ -23,14 +23,14 @@ const text = makeText(700_000, 91);
 const UNIT = 100_003;
 const units = Math.ceil(text.length / UNIT);
 
-// Inputs made by the real tools. gzip and zstd inputs need the gzip/zstd readers (issue 9 items 2-3,
-// another branch): until they are registered those cases are skipped, and run by themselves once they are.
-const inputs: Array<{ name: string; make: () => Buffer; readable: boolean }> = [
-  { name: 'plain.csv', make: () => text, readable: true },
-  { name: 'in.csv.bz2', make: () => bzip2(text, 9), readable: true },
-  { name: 'in.csv.xz', make: () => xz(text, '-6'), readable: true },
-  { name: 'in.csv.gz', make: () => run('gzip', ['-c', '-6'], text), readable: isFormat('gzip') },
-  { name: 'in.csv.zst', make: () => run('zstd', ['-q', '-c', '-19'], text), readable: isFormat('zstd') },
+// Inputs made by the real tools.
+const inputs: Array<{ name: string; make: () => Buffer }> = [
+  { name: 'plain.csv', make: () => text },
+  { name: 'in.csv.bz2', make: () => bzip2(text, 9) },
+  { name: 'in.csv.xz', make: () => xz(text, '-6') },
+  { name: 'in.csv.gz', make: () => run('gzip', ['-c', '-6'], text) },
+  { name: 'in.bgz.csv.gz', make: () => run('bgzip', ['-c'], text) },
+  { name: 'in.csv.zst', make: () => run('zstd', ['-q', '-c', '-19'], text) },
 ];
 
 /** Units of a format's output as the tools and format specs see them: decompressed start offsets. */
@@ -75,8 +75,8 @@ function unitStarts(format: OutFormat, path: string): number[] {
   return Array.from({ length: frames }, (_, i) => i * UNIT);
 }
 
-describe.each(inputs)('recompress from $name', ({ name, make, readable }) => {
-  it.skipIf(!readable).each(OUT_FORMATS)('to %s: the standard tool accepts it and decodes it to the input', async (format) => {
+describe.each(inputs)('recompress from $name', ({ name, make }) => {
+  it.each(OUT_FORMATS)('to %s: the standard tool accepts it and decodes it to the input', async (format) => {
     const input = writeFixture(tmp.dir, name, make());
     const output = `${tmp.dir}/${name}.out${EXTENSION[format]}`;
     const result: RecompressResult = await recompress(input, output, { unitBytes: UNIT, parallelism: 2 });
@@ -94,16 +94,15 @@ describe('seekdata reads what recompress wrote', () => {
   const bigUnits = Math.ceil(big.length / BIG_UNIT);
   const plain = writeFixture(tmp.dir, 'read.csv', big);
   // A bzip2 unit of BIG_UNIT bytes is one stream of one block. seekdata's BGZF reader groups blocks into
-  // units of its own (about 1 MiB), so for gzip "many" is all that is asked. The gzip/zstd readers are
-  // another branch of issue 9: until they are registered those two cases are skipped (the structure of
-  // those outputs is checked with the tools above).
+  // units of its own (about 1 MiB), so for gzip "many" is all that is asked.
   for (const format of OUT_FORMATS) {
-    it.skipIf(!isFormat(format))(`${format}: info reports many units; reads across unit boundaries`, async () => {
+    it(`${format}: the ${format} reader opens it; info reports many units; reads across unit boundaries`, async () => {
       const output = `${tmp.dir}/read${EXTENSION[format]}`;
       await recompress(plain, output, { unitBytes: BIG_UNIT, parallelism: 2 });
       const info = await cli('info', output, '--no-index', '--json');
       expect(info.code, info.stderr).toBe(0);
-      const parsed = JSON.parse(info.stdout.toString()) as { units: number; size: number; largestUnit: number };
+      const parsed = JSON.parse(info.stdout.toString()) as { format: string; units: number; size: number; largestUnit: number };
+      expect(parsed.format).toBe(format);
       expect(parsed.size).toBe(big.length);
       if (format === 'gzip') expect(parsed.units).toBeGreaterThan(1);
       else expect(parsed).toMatchObject({ units: bigUnits, largestUnit: BIG_UNIT });
