@@ -1,18 +1,38 @@
 /**
  * `seekdata recompress IN OUT`: the format from OUT's name or --format, --unit-mb and --level reach the
- * output (as the standard tools see it), a summary on stdout (--json: the numbers), and usage errors
+ * output (as the standard tools see it), a summary on stdout (--json: the numbers), an existing OUT kept
+ * unless --force, a progress bar on a terminal (none with -q), and usage errors
  * (exit 2, nothing written) for a name without a known ending, a bad --format, --level out of the
  * format's range, --unit-mb out of range, and OUT == IN.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool } from '../src/index.js';
-import { cli } from './support/cli.js';
+import { runCli } from '../src/cli/main.js';
+import { Capture, cli } from './support/cli.js';
 import { makeText, tempDir, writeFixture } from './support/fixtures.js';
 import { toolDecode, toolTest, xzBlocks, zstdListing } from './support/recompress-tools.js';
 
 const tmp = tempDir('seekdata-recompress-cli-');
+
+/** A stream that keeps what is written and says it is a terminal. */
+class Terminal extends Writable {
+  readonly isTTY = true;
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/** `seekdata ...args` with stderr on a "terminal" (progress is drawn as a bar there). */
+async function runWithTerminal(args: string[]): Promise<{ code: number; stderr: string }> {
+  const stderr = new Terminal();
+  const code = await runCli(args, { stdout: new Capture(), stderr });
+  return { code, stderr: stderr.text };
+}
 afterAll(async () => {
   await closeSharedPool();
   tmp.cleanup();
@@ -69,6 +89,29 @@ describe('seekdata recompress', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('nope.csv');
     expect(readdirSync(tmp.dir).sort()).toEqual(before);
+  });
+
+  it('an existing OUT is an error (exit 1, naming it, kept as it was) unless --force', async () => {
+    const path = writeFixture(tmp.dir, 'exists.csv.gz', Buffer.from('old contents'));
+    const refused = await cli('recompress', input, path);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${path}: the output exists`);
+    expect(refused.stderr).toContain('--force');
+    expect(readFileSync(path, 'utf8')).toBe('old contents');
+    const forced = await cli('recompress', input, path, '--force', '-p', '1');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(toolDecode('gzip', path).equals(text)).toBe(true);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('shows progress on a terminal, none with -q', async () => {
+    const path = join(tmp.dir, 'progress.csv.xz');
+    const shown = await runWithTerminal(['recompress', input, path, '--level', '0']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stderr).toMatch(/\rrecompress \[#+\] 100% 2\.3\/2\.3 MB/);
+    const quiet = await runWithTerminal(['recompress', input, path, '--level', '0', '--force', '-q']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it('is listed in the help', async () => {
