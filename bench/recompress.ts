@@ -5,7 +5,8 @@
  * - the time of recompress itself;
  * - a first random read on a fresh file (no index file): open + read(offset, 100), median of a few offsets,
  *   a fresh reader each time;
- * - a random read(offset, 100) through a saved index with an empty cache (cacheBytes 1), median.
+ * - a random read(offset, 100) through a saved index with an empty cache (cacheBytes 1), median; and the
+ *   size of that index file.
  * Offsets are the same for every file (seeded). Results: a table on stdout and bench/results/recompress.json.
  *
  *   npm run bench:recompress            (SEEKDATA_BENCH_MB=20 for a quicker run)
@@ -43,10 +44,11 @@ async function freshRead(file: string, offset: number): Promise<number> {
   });
 }
 
-/** Median read(offset, 100) through a saved index, with an empty cache. */
-async function indexedReads(file: string, offsets: number[]): Promise<number> {
+/** Median read(offset, 100) through a saved index, with an empty cache; and the index file's size. */
+async function indexedReads(file: string, offsets: number[]): Promise<{ ms: number; indexBytes: number }> {
   rmSync(`${file}.sdx`, { force: true });
   await (await openReader(file, { parallelism: P })).close();
+  const indexBytes = statSync(`${file}.sdx`).size;
   const reader = await openReader(file, { parallelism: P, cacheBytes: 1 });
   const times: number[] = [];
   try {
@@ -55,7 +57,7 @@ async function indexedReads(file: string, offsets: number[]): Promise<number> {
   } finally {
     await reader.close();
   }
-  return median(times);
+  return { ms: median(times), indexBytes };
 }
 
 async function main(): Promise<void> {
@@ -85,13 +87,16 @@ async function main(): Promise<void> {
       const fresh: number[] = [];
       for (const offset of offsets.slice(0, FRESH_READS)) fresh.push(await freshRead(file, offset));
       row[`${when}FreshReadMs`] = median(fresh);
-      row[`${when}IndexedReadMs`] = await indexedReads(file, offsets);
+      const indexed = await indexedReads(file, offsets);
+      row[`${when}IndexedReadMs`] = indexed.ms;
+      row[`${when}IndexBytes`] = indexed.indexBytes;
     }
     result[label] = row;
     const kind = label === 'gzip' ? ['gzip -6 (one member)', 'BGZF, 1 MiB units'] : ['zstd -3 (one frame)', 'seekable, 1 MiB frames'];
     rows.push([`${label}: recompress ${kind[0]} -> ${kind[1]}`, `${fmt(recompressMs / 1000, 2)} s`, `${fmt(row.beforeBytes / 1e6)} MB -> ${fmt(row.afterBytes / 1e6)} MB`]);
-    rows.push([`${label}: first random read, no index file (open + read 100 B; median of ${FRESH_READS})`, `${fmt(row.beforeFreshReadMs, 1)} ms -> ${fmt(row.afterFreshReadMs, 1)} ms`, `${fmt(row.beforeFreshReadMs / row.afterFreshReadMs, 1)}x faster`]);
-    rows.push([`${label}: random read with the index, empty cache (median of ${INDEXED_READS})`, `${fmt(row.beforeIndexedReadMs, 2)} ms -> ${fmt(row.afterIndexedReadMs, 2)} ms`, `${fmt(row.beforeIndexedReadMs / row.afterIndexedReadMs, 1)}x faster`]);
+    rows.push([`${label}: first random read, no index file (open + read 100 B; median of ${FRESH_READS})`, `${fmt(row.beforeFreshReadMs, 1)} ms -> ${fmt(row.afterFreshReadMs, 1)} ms`, `before/after ${fmt(row.beforeFreshReadMs / row.afterFreshReadMs, 1)}x`]);
+    rows.push([`${label}: random read with the index, empty cache (median of ${INDEXED_READS})`, `${fmt(row.beforeIndexedReadMs, 2)} ms -> ${fmt(row.afterIndexedReadMs, 2)} ms`, `before/after ${fmt(row.beforeIndexedReadMs / row.afterIndexedReadMs, 1)}x`]);
+    rows.push([`${label}: index file (chunk map)`, `${fmt(row.beforeIndexBytes / 1e3)} kB -> ${fmt(row.afterIndexBytes / 1e3)} kB`, '']);
   }
   load.push(loadavg()[0]);
   await closeSharedPool();
