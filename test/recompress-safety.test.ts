@@ -10,6 +10,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, isSeekdataError, MemorySource, openReader, recompress, WorkerPool, type RecompressOptions } from '../src/index.js';
+import { scanLookahead } from '../src/readers/scan.js';
 import type { JobResult, WorkerJob } from '../src/workers/jobs.js';
 import type { JobRunner } from '../src/workers/pool.js';
 import { bzip2, makeText, run, tempDir, writeFixture, xz } from './support/fixtures.js';
@@ -302,9 +303,10 @@ describe('bounded memory', () => {
         if (p.bytesDone > 0 && readAtFirstWrite < 0) readAtFirstWrite = read;
       },
     });
-    // The reader's lookahead (2 x parallelism spans of 1 MiB) and the span being cut into units, the
-    // window (2 units) and the unit being filled: far less than the file.
-    const bound = 2 * 2 * 2 ** 20 + 2 ** 20 + (2 + 1) * 200_000;
+    // The reader's lookahead (scanLookahead: 4 spans of 1 MiB per worker at parallelism 2) and the span
+    // being cut into units, the window (2 units) and the unit being filled: far less than the file.
+    const bound = scanLookahead(2, 2 ** 20) * 2 ** 20 + 2 ** 20 + (2 + 1) * 200_000;
+    expect(bound).toBeLessThan(big.length / 1.5);
     expect(readAtFirstWrite).toBeGreaterThan(0);
     expect(readAtFirstWrite).toBeLessThanOrEqual(bound);
     // All of it once (and the format sniff's first 4 KiB).
