@@ -15,6 +15,7 @@ import type { WeightedOptions } from './datasets/weighted.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
+import type { RecompressOptions } from './index/recompress.js';
 import type { WorkerPoolOptions } from './workers/pool.js';
 
 export const READER_OPTION_KEYS = {
@@ -195,3 +196,19 @@ export const JSONL_DATASET_OPTION_KEYS = {
 export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader: true, columnNames: true, delimiter: true, quoting: true } as const satisfies Record<keyof CsvDatasetConfig, true>;
 
 export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, batchSize: true, seed: true, epoch: true } as const satisfies Record<keyof WeightedOptions, true>;
+
+export const RECOMPRESS_OPTION_KEYS = {
+  format: true,
+  unitBytes: true,
+  level: true,
+  parallelism: true,
+  pool: true,
+  window: true,
+  onProgress: true,
+  onWarning: true,
+  overwrite: true,
+  signal: true,
+  index: true,
+  headers: true,
+  httpTimeoutMs: true,
+} as const satisfies Record<keyof RecompressOptions, true>;

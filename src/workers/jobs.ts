@@ -53,17 +53,17 @@ function finish(job: WorkerJob, decoded: DecodeOutput): JobResult | Promise<JobR
   const result: JobResult = { bytes: job.keepBytes === false ? EMPTY : decoded.bytes, length: decoded.bytes.length };
   if (decoded.info !== undefined) result.info = decoded.info;
   if (decoded.decoder !== undefined) result.decoder = decoded.decoder;
-  if (job.step !== undefined) {
-    const step = runStep(job.step, decoded.bytes);
-    // A step may be asynchronous (a dataset's user map): the job then completes through a promise.
-    if (step instanceof Promise) {
-      return step.then((value: unknown) => {
-        result.step = value;
-        return result;
-      });
-    }
-    result.step = step;
+  if (job.step === undefined) return result;
+  const step = runStep(job.step, decoded.bytes);
+  // A step may be asynchronous (compressing with a binding that answers with a promise): awaited then;
+  // a synchronous step keeps the job synchronous.
+  if (step instanceof Promise) {
+    return step.then((value: unknown) => {
+      result.step = value;
+      return result;
+    });
   }
+  result.step = step;
   return result;
 }
 
