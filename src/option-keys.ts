@@ -32,6 +32,7 @@ export const READER_OPTION_KEYS = {
   gzipSpacingBytes: true,
   pool: true,
   verify: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {
