@@ -37,7 +37,7 @@ const MIN_FEED = 1024;
  * would come out as gigabytes in one step.
  */
 function feedSize(decoder: XzBlockDecoder, options: StreamOptions): number {
-  if (decoder.produced === 0) return Math.min(options.feedBytes, MIN_FEED * 4);
+  if (decoder.produced === 0) return Math.min(options.feedBytes, MIN_FEED);
   const byRatio = Math.floor((options.outputBytes * decoder.consumed) / decoder.produced);
   return Math.max(MIN_FEED, Math.min(options.feedBytes, byRatio));
 }
