@@ -85,3 +85,18 @@ describe('one huge xz block streams in pieces whatever its ratio', () => {
     }
   }, 120_000);
 });
+
+describe('a zstd frame whose size only a seek table or index states', () => {
+  it('decodes into a buffer of that size and stops past it, whatever the engine asked for', async () => {
+    const { decodeZstdFrame } = await import('../src/readers/zstd/decode.js');
+    const { readFileSync } = await import('node:fs');
+    // 256 MiB of zeros from a pipe: one frame that does not say its size; a lying table says 1 MiB.
+    const data = new Uint8Array(readFileSync(await makeBomb(dir, 'zstd', 256 * MIB)));
+    for (const engine of ['native', 'wasm'] as const) {
+      const error = await decodeZstdFrame({ data, expectedLength: MIB, file: 'bomb.zst', offset: 0, engine }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CORRUPT_DATA' });
+      // Stopped past the expected length, rather than decoding all 256 MiB first and comparing.
+      expect(String(error)).toContain(`decodes to more than the ${MIB} bytes expected`);
+    }
+  }, 120_000);
+});
