@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSeekdataError, openIndexed, openReader, type SeekdataError } from '../src/index.js';
+import { scanGzip } from '../src/readers/gzip/scan.js';
+import { openSource } from '../src/readers/input.js';
 import { cli } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { makeBomb, type BombKind } from './support/bombs.js';
@@ -102,6 +104,17 @@ describe('sizes learnt only by decoding stop the scan at the limit', () => {
       expect(handed).toBeLessThanOrEqual(LIMIT);
     });
   }
+
+  it('gzip: the scan stops inside a deflate block that decodes past the limit, not at its end', async () => {
+    // gzip -1 writes zeros in deflate blocks of about 8 MB: the first span ends after the first block.
+    const source = await openSource(files.gzip);
+    const first = (await scanGzip(source).next()).value;
+    await source.close();
+    if (first === undefined || typeof first !== 'object' || !('cEnd' in first)) throw new Error('no first unit');
+    expect(first.dLength).toBeGreaterThan(2 * MIB);
+    const error = await limitError(openReader(files.gzip, { index: false, maxDecodedBytes: MIB }));
+    expect(error.compressedOffset).toBeLessThan(first.cEnd / 8);
+  });
 
   it('without a limit the same scans report the decoded bytes in their progress, up to the whole size', async () => {
     for (const kind of ['bzip2', 'gzip', 'zstd'] as const) {

@@ -184,7 +184,15 @@ async function runPass(
   if (units === undefined) {
     const module = formatOf(format);
     if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);
-    const discovery = module.scan(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, stepFor, unitBytes: options.gzipSpacingBytes });
+    const discovery = module.scan(source, {
+      runner: options.runner,
+      lookahead,
+      signal: options.signal,
+      onWarning: options.onWarning,
+      stepFor,
+      unitBytes: options.gzipSpacingBytes,
+      maxDecodedBytes: options.maxDecodedBytes,
+    });
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
   }

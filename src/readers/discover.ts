@@ -81,6 +81,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
     onWarning: options.onWarning,
     stepFor: options.stepFor,
     unitBytes: options.unitBytes,
+    maxDecodedBytes: options.maxDecodedBytes,
   };
   let discovery: Discovery;
   let warned = false;

@@ -8,13 +8,10 @@
  */
 import { SeekdataError } from '../errors.js';
 import { formatOf } from './formats.js';
+import { limitText, mb } from './limit-scan.js';
 import type { UnitTable } from './units.js';
 
-const mb = (n: number): string => `${(n / 2 ** 20).toFixed(n < 2 ** 20 ? 3 : 1)} MiB`;
-
-function limitText(limit: number): string {
-  return `the limit maxDecodedBytes = ${limit} bytes (${mb(limit)}; --max-decoded-mb)`;
-}
+export { scanLimit } from './limit-scan.js';
 
 /**
  * Refuses a chunk map whose decoded size passes `limit` (undefined: no limit), before anything is decoded:
@@ -33,20 +30,4 @@ export function checkKnownSize(units: UnitTable, file: string, limit: number | u
     `${file}: decodes to ${total} bytes (${mb(total)}, as ${from} says), more than ${limitText(limit)}: passed in ${format.unitName} ${u} at compressed byte ${cStart}; refused before decoding`,
     { file, offset: limit, compressedOffset: cStart },
   );
-}
-
-/**
- * Stops a decoding scan once the decoded bytes seen pass `limit`: `chunk` is called with every chunk's end
- * (its decompressed offset plus length) and the compressed bytes consumed so far.
- */
-export function scanLimit(file: string, limit: number | undefined): (end: number, compressedDone: number) => void {
-  if (limit === undefined) return () => {};
-  return (end, compressedDone) => {
-    if (end <= limit) return;
-    throw new SeekdataError(
-      'LIMIT_EXCEEDED',
-      `${file}: decodes to more than ${limitText(limit)}: passed at decompressed byte ${limit} while scanning (about compressed byte ${compressedDone}); stopped there`,
-      { file, offset: limit, compressedOffset: compressedDone },
-    );
-  };
 }
