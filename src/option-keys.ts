@@ -159,4 +159,5 @@ export const RECOMPRESS_OPTION_KEYS = {
   index: true,
   headers: true,
   httpTimeoutMs: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof RecompressOptions, true>;

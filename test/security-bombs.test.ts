@@ -4,6 +4,7 @@
  * pass the limit (never after decoding everything); progress reports decompressed bytes. Fixtures are
  * zeros piped into the compressors (test/support/bombs.ts), far smaller compressed than decoded.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSeekdataError, openIndexed, openReader, type SeekdataError } from '../src/index.js';
 import { scanGzip } from '../src/readers/gzip/scan.js';
@@ -163,6 +164,14 @@ describe('CLI', () => {
       expect(result.code, `${command}: ${result.stderr}`).toBe(1);
       expect(result.stderr).toContain('refused before decoding');
     }
+  });
+
+  it('recompress takes --max-decoded-mb too, and leaves no output', async () => {
+    const out = `${dir}/recompressed.zst`;
+    const result = await cli('recompress', files.gzip, out, '--max-decoded-mb', '1');
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain('maxDecodedBytes = 1048576 bytes');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a malformed --max-decoded-mb is a usage error', async () => {
