@@ -11,7 +11,7 @@ export function limitText(limit: number): string {
 }
 
 /**
- * Stops a decoding scan once the decoded bytes seen pass `limit`: `chunk` is called with every chunk's end
+ * Stops a decoding scan once the decoded bytes seen pass `limit`: the function returned is called with every chunk's end
  * (its decompressed offset plus length) and the compressed bytes consumed so far.
  */
 export function scanLimit(file: string, limit: number | undefined): (end: number, compressedDone: number) => void {
