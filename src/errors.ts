@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'PARSE_ERROR',
   'WORKER_ERROR',
   'MAP_ERROR',
+  'LIMIT_EXCEEDED',
 ] as const;
 
 export type SeekdataErrorCode = (typeof ERROR_CODES)[number];
