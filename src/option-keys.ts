@@ -31,6 +31,18 @@ export const READER_OPTION_KEYS = {
   pieceBytes: true,
   pool: true,
   verify: true,
+  indexUpload: true,
+  timeoutMs: true,
+  retry: true,
+  maxInFlight: true,
+  limiter: true,
+  coalesce: true,
+  remoteCacheDir: true,
+  remoteCacheBytes: true,
+  region: true,
+  endpoint: true,
+  forcePathStyle: true,
+  credentials: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {

@@ -10,7 +10,7 @@ import { READER_OPTION_KEYS } from '../option-keys.js';
 import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
 import { discoverUnits, type Progress } from '../readers/discover.js';
 import type { ScannedChunk } from '../readers/format.js';
-import { openSource, type Input } from '../readers/input.js';
+import { openSource, type Input, type SourceOptions } from '../readers/input.js';
 import type { VerifyMode } from '../readers/pieces.js';
 import { SeekableReader, type IndexStatus } from '../readers/reader.js';
 import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
@@ -23,7 +23,13 @@ import { unitSections } from './unit-sections.js';
 export type { Progress } from '../readers/discover.js';
 export type { Input } from '../readers/input.js';
 
-export interface ReaderOptions {
+/**
+ * Options of remote sources (`http(s)://`, `s3://`): see `RemoteOptions` and `S3Options` (README, "Object
+ * storage"). `headers` applies to HTTP(S) only; region, endpoint, forcePathStyle and credentials to S3.
+ */
+export type RemoteSourceOptions = Omit<SourceOptions, 'headers'>;
+
+export interface ReaderOptions extends RemoteSourceOptions {
   /** Budget of the decoded-chunk cache, in bytes. Default 256 MiB. */
   cacheBytes?: number;
   /**
@@ -57,8 +63,13 @@ export interface ReaderOptions {
   allowDamage?: boolean;
   /** Extra HTTP request headers for URL sources. */
   headers?: Record<string, string>;
-  /** Time limit of every wait on an HTTP server (for an answer's headers, then each piece of its body), in ms. Default 30,000. */
+  /** Time limit of every wait on an HTTP server (for an answer's headers, then each piece of its body), in ms. Default 30,000. The same as `timeoutMs` (which wins). */
   httpTimeoutMs?: number;
+  /**
+   * `s3://` sources: after building an index, also put it beside the object (`<key>.sdx`, PutObject) so that
+   * other hosts download it instead of building it. A failed upload (no permission) is a warning. Default false.
+   */
+  indexUpload?: boolean;
   /**
    * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
    * chunk map (bzip2 without a fresh index): a caller that wants all the bytes anyway (`seekdata cat`)
@@ -126,6 +137,12 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
   };
 }
 
+/** The source options of reader options (`httpTimeoutMs` is the older name of `timeoutMs`). */
+export function sourceOptions(options: ReaderOptions): SourceOptions {
+  const timeoutMs = options.timeoutMs ?? options.httpTimeoutMs;
+  return { ...options, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+}
+
 export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
   if (pool !== undefined) return pool;
   return parallelism > 1 ? sharedPool() : inlineRunner;
@@ -135,10 +152,11 @@ export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
   checkKnownKeys(options, READER_OPTION_KEYS, 'openReader');
   const resolved = resolveReaderOptions(options);
-  const source = await openSource(input, options.headers, options.httpTimeoutMs);
+  const source = await openSource(input, sourceOptions(options));
   try {
     const format = await sourceFormat(source);
-    const places = await indexPlaces(source, options.index, options.onWarning);
+    const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
+    const upload = checkBoolean('indexUpload', options.indexUpload ?? false) ? places?.remote : undefined;
     const runner = runnerFor(resolved.parallelism, options.pool);
     const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify };
     let print: Fingerprint | undefined;
@@ -146,13 +164,23 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let carried: unknown;
     if (places !== undefined) {
       print = await fingerprint(source);
-      const found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let fetched = false;
+      // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
+      if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
+        fetched = await places.remote.fetch(await places.write(), options.onWarning);
+        if (fetched) {
+          await found.close();
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+        }
+      }
       try {
         if (!resolved.rebuild) {
           for (const candidate of [...found.fresh]) {
             try {
               const units = await loadUnits(candidate, source, format);
               warnOnOpen(units, source.name, options.onWarning);
+              if (upload !== undefined && !fetched) await upload.upload(candidate.path, options.onWarning);
               return new SeekableReader({ ...init, units, indexPath: candidate.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
             } catch (error) {
               if (!isSeekdataError(error, 'CORRUPT_INDEX')) throw error;
@@ -186,6 +214,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
+      if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
     const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: scanned });
