@@ -10,6 +10,7 @@ import type { ShuffledBatchOptions } from './datasets/shuffled.js';
 import type { LoadTfOptions, TfDatasetOptions } from './datasets/tfjs.js';
 import type { TimeRangeOptions } from './datasets/time-range.js';
 import type { IndexedOptions } from './index/open-indexed.js';
+import type { CollectionOptions } from './index/open-collection.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
 import type { WorkerPoolOptions } from './workers/pool.js';
@@ -62,6 +63,9 @@ export const RECORD_OPTION_KEYS = {
 /** openIndexed takes the reader and the record options in one object. */
 export const INDEXED_OPTION_KEYS = { ...READER_OPTION_KEYS, ...RECORD_OPTION_KEYS } as const satisfies Record<keyof IndexedOptions, true>;
 
+/** openCollection takes openIndexed's options (for every file) and its own. */
+export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true } as const satisfies Record<keyof CollectionOptions, true>;
+
 const FEATURE_OPTION_KEYS = {
   features: true,
   labels: true,
@@ -110,6 +114,7 @@ export const TIME_RANGE_OPTION_KEYS = {
   shuffle: true,
   shuffleMemoryBytes: true,
   seed: true,
+  continuous: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 
 /**

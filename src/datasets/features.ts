@@ -4,7 +4,7 @@
  * into the plain ParseSpec the workers run.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ColumnStats } from '../index/records/stats.js';
 import { checkBoolean, checkFunction, checkOneOf } from '../options.js';
 import type { CompiledField, ParseSpec } from './parse.js';
@@ -56,12 +56,12 @@ export interface CompiledFeatures {
   skips: SkipTally;
 }
 
-function refName(ref: FieldRef, file: IndexedFile): string {
+function refName(ref: FieldRef, file: Indexed): string {
   if (typeof ref === 'number') return file.columns[ref] ?? String(ref);
   return ref;
 }
 
-export function compileFeatures(file: IndexedFile, options: FeatureOptions): CompiledFeatures {
+export function compileFeatures(file: Indexed, options: FeatureOptions): CompiledFeatures {
   const kind = file.options.kind;
   if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: datasets need records with fields: open the file with records: 'csv' or 'jsonl'`, { file: file.name });
   const stats = new Map<string, ColumnStats>(file.stats.map((s) => [s.name, s]));
