@@ -1,12 +1,14 @@
 /**
  * npm run bench:readers — sequential decode throughput and random-read latency of seekdata's readers,
  * next to baselines measured in the same run: the bzip2 / xz commands, and the naive way to reach an
- * offset (decode from the start). Prints a markdown table and writes bench/results/readers.json.
+ * offset (decode from the start); gzip and zstd next to gzip / pigz / zstd (readers-formats.ts). Prints a
+ * markdown table and writes bench/results/readers.json.
  */
 import { statSync } from 'node:fs';
 import { closeSharedPool, openReader } from '../src/index.js';
 import { decodeBzip2Block } from '../src/readers/bzip2/block.js';
 import { decodeWithSeekBzip } from './seek-bzip-block.js';
+import { benchFormats } from './readers-formats.js';
 import { benchData, fmt, machine, median, prng, saveResult, table, timeCommand, timeMs, warm } from './common.js';
 
 const RANDOM_READS = Number(process.env.SEEKDATA_BENCH_READS ?? 200);
@@ -103,6 +105,10 @@ async function main(): Promise<void> {
       rows.push([format, "one 900 kB block decode, seekdata's decoder", `${fmt(blockMs, 2)} ms`, `${fmt(seekBzipMs / blockMs, 2)}× faster; random read = ${fmt(r.randomMedianMs / blockMs, 2)}× a block decode`]);
     }
   }
+  // gzip and zstd (readers-formats.ts): wall and CPU time, the load average.
+  const formats = await benchFormats(data.csv, offsets);
+  rows.push(...formats.rows);
+  result.formats = formats.result;
   await closeSharedPool();
   console.log(table(['format', 'measure', 'value', 'ratio'], rows));
   saveResult('readers', result);

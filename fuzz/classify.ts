@@ -9,6 +9,9 @@
  * - random reads must return the reference's bytes when it accepts the file, and the original data when
  *   it rejects it (what the reference wrote before its error may be unchecked bytes of the damaged unit),
  *   or fail with a typed error naming the file;
+ * - a file with no integrity check (xz --check=none, zstd --no-check) may decode, damaged, to bytes other
+ *   than the reference's (no check sees the damage, and two decoder builds may differ on it): allowed only
+ *   when seekdata warned that the file has no check;
  * - hangs, crashes, untyped errors and anything else are violations.
  */
 import { sha1, type CatOutcome, type ErrorInfo, type ReadOutcome } from './protocol.js';
@@ -51,6 +54,11 @@ function partialVerdict(partial: Buffer, ref: Reference, plain: Buffer): string 
   return partial.equals(plain.subarray(0, partial.length)) ? '+partial-past-reference(original)' : '+partial-past-reference';
 }
 
+/** seekdata's warning that a file has units without any integrity check (xz --check=none, zstd --no-check). */
+function warnedUnchecked(warnings: string[]): boolean {
+  return warnings.some((w) => /no integrity check|no checksum/.test(w));
+}
+
 export function classify(
   ref: Reference,
   plain: Buffer,
@@ -68,8 +76,14 @@ export function classify(
       outcome = 'VIOLATION:accepted-rejected';
       violations.push(`cat returned ${cat.length} bytes but the reference rejects the file (${ref.stderr.trim().split('\n')[0]})`);
     } else if (cat.length !== ref.out.length || cat.hash !== sha1(ref.out)) {
-      outcome = 'VIOLATION:mismatch';
-      violations.push(`cat returned ${cat.length} bytes that differ from the reference's ${ref.out.length}`);
+      if (unchecked && warnedUnchecked(seekdataWarnings)) {
+        // Damage in data no check covers passes both decoders, and two libzstd builds may decode it to
+        // different garbage: allowed only where the format has no check and seekdata said so.
+        outcome = 'unchecked:differs-from-reference(warned)';
+      } else {
+        outcome = 'VIOLATION:mismatch';
+        violations.push(`cat returned ${cat.length} bytes that differ from the reference's ${ref.out.length}`);
+      }
     } else {
       const garbage = /trailing garbage/.test(ref.stderr);
       const warned = seekdataWarnings.some((w) => /trailing garbage/.test(w));
@@ -78,7 +92,9 @@ export function classify(
   } else {
     const bad = errorViolation(cat.error, 'cat');
     if (bad !== undefined) violations.push(bad);
-    const partial = partialVerdict(cat.partial, ref, plain);
+    let partial = partialVerdict(cat.partial, ref, plain);
+    // Output of a unit no check covers, damaged: see the rule for files without a check above.
+    if (partial === 'bad' && unchecked && warnedUnchecked(seekdataWarnings)) partial = '+partial-unchecked(warned)';
     if (partial === 'bad') violations.push(`cat wrote ${cat.partial.length} bytes before failing that differ from the reference's output where both wrote, and from the original`);
     const code = cat.error.code ?? 'untyped';
     outcome = violations.length > 0 ? `VIOLATION:${bad !== undefined ? 'error' : 'partial-output'}` : `${ref.ok ? 'ref-accepts+' : ''}typed:${code}${partial}`;
@@ -100,6 +116,7 @@ export function classify(
     // before its error may be unchecked bytes of the damaged unit), except where the format has no check.
     if (!ref.ok && isPlain) return isRef ? 'exact' : 'original(reference-failed)';
     if (!ref.ok && isRef && unchecked) return 'reference-output(no-check)';
+    if (unchecked && r.length === length && warnedUnchecked(seekdataWarnings)) return 'unchecked-differs(warned)';
     violations.push(
       `read(${offset}, ${length}) returned ${ref.ok ? "bytes that are not the reference's" : isRef ? "the reference's output of a file it rejects, which is not the original" : "bytes that are neither the reference's nor the original"}`,
     );

@@ -1,7 +1,7 @@
 /**
  * The fuzzed formats: how to make valid files of each (with the real compressors, at run time) and how the
- * reference tool decodes one. A format is one row; gzip and zstd join by adding theirs (a compress command
- * per variant, and the reference decode command), plus `units` once seekdata reads them.
+ * reference tool decodes one. A format is one row: a compress command per variant, and the reference
+ * decode command (`gzip -dc`, which exits 2 for a warning such as trailing garbage, `zstd -dc`).
  */
 import { spawn } from 'node:child_process';
 import { mulberry32 } from '../src/datasets/permutation.js';
@@ -35,8 +35,10 @@ export interface FuzzFormat {
   name: string;
   /** File name ending of mutants (so that detection by name applies). */
   ext: string;
-  /** Reference decoder: argv, the mutant's path appended; exit status 0 means it accepted the file. */
+  /** Reference decoder: argv, the mutant's path appended; exit status 0 (or one of `accepts`) means it accepted the file. */
   reference: string[];
+  /** Exit statuses of the reference that still mean "accepted" (gzip: 2, a warning). Default [0]. */
+  accepts?: number[];
   variants: Variant[];
 }
 
@@ -93,6 +95,11 @@ function compress(argv: string[], input: Buffer): Promise<Buffer> {
 }
 
 const text300 = (): Buffer => variedText(300_000, 1);
+/** Text with stretches of random bytes: stored deflate blocks, raw zstd blocks (only the check finds damage there). */
+const mixed = (seed: number) => (): Buffer => Buffer.concat([variedText(100_000, seed), randomBytes(60_000, seed + 1), variedText(100_000, seed + 2)]);
+/** zstd reading a pipe writes no content size unless told the size. */
+const zstdSized = (size: number, ...args: string[]): string[] => ['zstd', '-q', '-c', `--stream-size=${size}`, ...args];
+const GZIP_SPACING = { gzipSpacingBytes: 64 << 10 };
 const text120 = (seed: number) => (): Buffer => variedText(120_000, seed);
 
 export const FORMATS: readonly FuzzFormat[] = [
@@ -139,6 +146,55 @@ export const FORMATS: readonly FuzzFormat[] = [
       },
     ],
   },
+  {
+    name: 'gzip',
+    ext: '.gz',
+    reference: ['gzip', '-dc'],
+    accepts: [0, 2],
+    variants: [
+      { name: 'single-6', streams: [{ plain: text300, compress: ['gzip', '-6', '-c'] }], readerOptions: GZIP_SPACING },
+      { name: 'stored-1', streams: [{ plain: mixed(20), compress: ['gzip', '-1', '-c'] }], readerOptions: GZIP_SPACING },
+      { name: 'pigz', streams: [{ plain: () => variedText(250_000, 23), compress: ['pigz', '-p', '2', '-b', '32', '-c'] }], readerOptions: GZIP_SPACING },
+      { name: 'bgzf', streams: [{ plain: () => variedText(200_000, 24), compress: ['bgzip', '-c'] }], readerOptions: GZIP_SPACING },
+      {
+        name: 'multi-member',
+        streams: [
+          { plain: text120(25), compress: ['gzip', '-9', '-c'] },
+          { plain: () => Buffer.alloc(0), compress: ['gzip', '-c'] },
+          { plain: text120(26), compress: ['gzip', '-1', '-c'] },
+          { plain: () => variedText(20_000, 27), compress: ['gzip', '-c'] },
+        ],
+        readerOptions: GZIP_SPACING,
+      },
+    ],
+  },
+  {
+    name: 'zstd',
+    ext: '.zst',
+    reference: ['zstd', '-dc', '-q'],
+    variants: [
+      {
+        name: 'frames',
+        streams: [
+          { plain: text120(30), compress: zstdSized(120_000, '-3') },
+          { plain: text120(31), compress: zstdSized(120_000, '-1') },
+          { plain: () => variedText(20_000, 32), compress: zstdSized(20_000, '-9') },
+        ],
+      },
+      { name: 'one-frame-pieces', streams: [{ plain: () => variedText(200_000, 33), compress: zstdSized(200_000, '-19') }], readerOptions: { bigUnitBytes: 64 << 10, pieceBytes: 16 << 10 } },
+      // No content size (a pipe): found by the decoding scan.
+      { name: 'pipe', streams: [{ plain: mixed(34), compress: ['zstd', '-q', '-c', '-3'] }] },
+      { name: 'pzstd', streams: [{ plain: text300, compress: ['pzstd', '-q', '-c', '-p', '2', '-1'] }] },
+      {
+        name: 'no-check',
+        streams: [
+          { plain: mixed(35), compress: zstdSized(260_000, '--no-check', '-3') },
+          { plain: text120(36), compress: zstdSized(120_000, '--no-check', '-3') },
+        ],
+        unchecked: true,
+      },
+    ],
+  },
 ];
 
 const built = new Map<string, Promise<Base>>();
@@ -175,8 +231,13 @@ async function makeBase(format: FuzzFormat, variant: Variant): Promise<Base> {
   const plain = Buffer.concat(plains);
   const reader = await openReader(bytes, { index: false, parallelism: 1 });
   const units: Array<[number, number]> = [];
-  const toBits = reader.format === 'bzip2' ? 1 : 8;
-  for (let u = 0; u < reader.units.count; u++) units.push([reader.units.cStart[u] * toBits, reader.units.cEnd[u] * toBits]);
+  // Bit offsets (bzip2, gzip) or bytes; gzip's deflate bits count from the low bit of a byte, so its units
+  // are rounded to whole bytes for swaps (which copy bits high bit first).
+  const inBits = reader.format === 'bzip2' || reader.format === 'gzip';
+  for (let u = 0; u < reader.units.count; u++) {
+    const [start, end] = inBits ? [reader.units.cStart[u], reader.units.cEnd[u]] : [reader.units.cStart[u] * 8, reader.units.cEnd[u] * 8];
+    units.push(reader.format === 'gzip' ? [Math.floor(start / 8) * 8, Math.floor(end / 8) * 8] : [start, end]);
+  }
   const decoded = Buffer.from(await reader.read(0, reader.size));
   await reader.close();
   if (!decoded.equals(plain)) throw new Error(`${format.name}/${variant.name}: seekdata does not decode the intact file`);

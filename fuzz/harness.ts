@@ -59,7 +59,7 @@ export interface FuzzReport {
 
 const READ_LENGTHS = [1, 100, 4096, 50_000];
 
-function reference(argv: string[], file: string): Promise<Reference> {
+function reference(argv: string[], file: string, accepts: number[]): Promise<Reference> {
   return new Promise((resolve) => {
     const [command, ...args] = argv;
     const child = spawn(command, [...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -67,7 +67,7 @@ function reference(argv: string[], file: string): Promise<Reference> {
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('close', (status) => resolve({ ok: status === 0, out: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
+    child.on('close', (status) => resolve({ ok: status !== null && accepts.includes(status), out: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
   });
 }
 
@@ -197,7 +197,7 @@ async function runMutant(
   const parallelism = id % options.poolEvery === options.poolEvery - 1 ? 2 : 1;
   const started = performance.now();
   const message: RunMessage = { id, file, parallelism, reads: ranges, readerOptions: { ...base.readerOptions, ...options.readerOptions } };
-  const [ref, ran] = await Promise.all([reference(format.reference, file), options.child.run(message, options.timeLimitMs)]);
+  const [ref, ran] = await Promise.all([reference(format.reference, file, format.accepts ?? [0]), options.child.run(message, options.timeLimitMs)]);
   const ms = performance.now() - started;
   let verdict;
   if ('failure' in ran) {

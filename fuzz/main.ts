@@ -2,7 +2,7 @@
  * npm run fuzz -- [--mutants N] [--seed S] [--formats bzip2,xz] [--variants a,b] [--kinds bitflip,truncate] [--only ID]
  *                 [--time-limit-ms MS] [--pool-every N] [--out DIR] [--verify lazy] [--json FILE]
  *
- * Mutates valid .bz2 / .xz files made at run time and checks seekdata's `cat` and random reads of every
+ * Mutates valid .bz2 / .xz / .gz / .zst files made at run time and checks seekdata's `cat` and random reads of every
  * mutant against the reference decoder (see classify.ts for the rules). Prints counts per outcome for
  * each mutation kind and format, and every violation with its reproducer; exits 1 when there is one.
  */

@@ -26,7 +26,8 @@ async function cat(file: string, options: ReaderOptions): Promise<CatOutcome> {
   try {
     const reader = await openReader(file, { ...options, onScanChunk: (chunk) => take(chunk.bytes) });
     try {
-      if (!reader.scannedOnOpen) for await (const bytes of reader.stream()) take(bytes);
+      // What the scan did not hand out (gzip spans before their member's CRC-32) is read through the reader.
+      if (!reader.scannedOnOpen) for await (const bytes of reader.stream(reader.scannedBytes)) take(bytes);
     } finally {
       await reader.close();
     }

@@ -30,6 +30,7 @@ export const READER_OPTION_KEYS = {
   onScanChunk: true,
   bigUnitBytes: true,
   pieceBytes: true,
+  gzipSpacingBytes: true,
   pool: true,
   verify: true,
   indexUpload: true,
@@ -143,7 +144,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, workerJobs: true, preloadNextEpoch: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool } from '../src/index.js';
 import { cli, cliCommand, cliProcess } from './support/cli.js';
 import { runProcess } from './support/process.js';
-import { bzip2, makeText, run, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { bzip2, makeText, tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const text = makeText(400_000, 31);
 const tmp = tempDir();
@@ -99,7 +99,7 @@ describe('seekdata CLI', () => {
       [['info', `${tmp.dir}/missing.bz2`], /missing\.bz2: no such file/],
       [['cat', bad, '--no-index'], /bad\.bz2: .*byte \d+/],
       [['read', bz, '--offset', String(text.length), '--length', '1'], /past the end/],
-      [['info', writeFixture(tmp.dir, 'x.gz', run('gzip', ['-c'], Buffer.from('a gzip file\n')))], /gzip files are not supported/],
+      [['info', writeFixture(tmp.dir, 'x.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 3, 4]), Buffer.alloc(40)]))], /zip files are not supported/],
       [['info', writeFixture(tmp.dir, 'cut.gz', Buffer.from([0x1f, 0x8b, 8, 0]))], /cut\.gz: truncated gzip file/],
     ] as const) {
       const out = await cli(...args);

@@ -11,7 +11,9 @@ describe('fuzz harness (smoke run)', () => {
     const report = await runFuzz({ seed: 8, mutants: 21, poolEvery: 7, timeLimitMs: 60_000 });
     const violations = report.records.filter((r) => r.violations.length > 0);
     expect(violations.map((r) => `${r.format} #${r.id} ${r.kind} ${r.detail}: ${r.violations.join('; ')}`)).toEqual([]);
-    expect(report.records).toHaveLength(42);
+    // 21 mutants of each of bzip2, xz, gzip and zstd.
+    expect(report.records).toHaveLength(84);
+    expect(new Set(report.records.map((r) => r.format))).toEqual(new Set(['bzip2', 'xz', 'gzip', 'zstd']));
     const outcomes = new Set(report.records.map((r) => r.outcome.split('+').pop()));
     expect(outcomes).toContain('typed:CORRUPT_DATA');
     expect(outcomes).toContain('typed:TRUNCATED');

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SeekdataError } from '../errors.js';
 import type { ReaderOptions } from '../index/open-reader.js';
-import { intFlag, stringFlag, type Flags } from './args.js';
+import { intFlag, stringFlag, UsageError, type Flags } from './args.js';
 import { DEFAULT_PROGRESS_SECONDS, ProgressReporter, progressSecondsFromEnv, silentProgress, type ProgressBar, type TaskOptions } from './progress.js';
 
 export interface CliIo {
@@ -72,8 +72,17 @@ export function readerOptions(io: CliIo, flags: Flags, bar?: ProgressBar): Reade
   const cacheMb = intFlag(flags, 'cache-mb', { min: 1, max: MAX_CACHE_MB });
   if (cacheMb !== undefined) options.cacheBytes = cacheMb * MIB;
   if (flags['allow-damage'] === true) options.allowDamage = true;
+  const spacing = stringFlag(flags, 'gzip-spacing-mb');
+  if (spacing !== undefined) options.gzipSpacingBytes = gzipSpacing(spacing);
   if (bar !== undefined) options.onProgress = (p) => bar.update(p.bytesDone, p.bytesTotal);
   return options;
+}
+
+/** --gzip-spacing-mb: MiB (decimals allowed) from 1/16 (64 KiB) to 4096. */
+function gzipSpacing(raw: string): number {
+  const mb = Number(raw.trim());
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(mb >= 1 / 16 && mb <= 4096)) throw new UsageError(`--gzip-spacing-mb must be a number of MiB from 0.0625 to 4096, got ${JSON.stringify(raw)}`);
+  return Math.round(mb * MIB);
 }
 
 export function formatBytes(n: number): string {
@@ -91,6 +100,7 @@ export function formatBytes(n: number): string {
  */
 const FLAGS_OF_OPTION: Readonly<Record<string, readonly string[]>> = {
   cacheBytes: ['cache-mb'],
+  gzipSpacingBytes: ['gzip-spacing-mb'],
   parallelism: ['parallelism'],
   index: ['index', 'no-index'],
   allowDamage: ['allow-damage'],

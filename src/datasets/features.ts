@@ -27,7 +27,7 @@ export interface FeatureOptions {
    * vocabulary's length; an unknown label makes the record malformed.
    */
   categorical?: Record<string, string[] | true>;
-  /** Label dtype: `'int32'` (class ids; default for categorical and integer labels) or `'float32'` (default otherwise). */
+  /** Label dtype: `'int32'` (class ids; default for categorical and integer labels) or `'float32'` (default otherwise; always with `oneHot`). */
   labelType?: 'float32' | 'int32';
   /** One-hot float32 labels: `true` (classes = the label's categories, or max + 1 of an integer label) or a class count. Default false. */
   oneHot?: boolean | number;
@@ -126,7 +126,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
   const labels = labelRefs.map((r) => compile(r, true));
   const labelIsCategorical = labels.length > 0 && labels[0].vocab !== undefined;
   const labelIsInteger = labels.length > 0 && labels.every((l) => l.vocab !== undefined || stats.get(l.name)?.integer === true);
-  const labelType = checkOneOf('labelType', options.labelType ?? (labelIsCategorical || labelIsInteger ? 'int32' : 'float32'), ['float32', 'int32'] as const);
+  let labelType = checkOneOf('labelType', options.labelType ?? (labelIsCategorical || labelIsInteger ? 'int32' : 'float32'), ['float32', 'int32'] as const);
   let oneHot = 0;
   if (options.oneHot !== undefined && options.oneHot !== false) {
     if (labels.length !== 1) throw invalidOption('oneHot', 'used with exactly one label', options.oneHot);
@@ -141,6 +141,9 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
       }
       oneHot = s.max + 1;
     }
+    // One-hot rows are float32 (0 and 1 per class), whatever the class ids' type.
+    if (options.labelType === 'int32') throw invalidOption('labelType', "'float32' (or unset) with oneHot", options.labelType);
+    labelType = 'float32';
   }
   const spec: ParseSpec = {
     kind,

@@ -158,8 +158,10 @@ export function parsedRowsOps(features: number, labelWidth: number): SlotOps<Par
     held: (rows) => rows.rows,
     bytes: (rows) => rows.features.byteLength + rows.labels.byteLength + rows.records.byteLength,
     compact(rows, keep) {
+      // Plain loops over the kept rows: a subarray view per row would cost more than the copy itself.
+      const kept = new Int32Array(rows.rows);
       let n = 0;
-      for (let r = 0; r < rows.rows; r++) if (keep(rows.records[r])) n++;
+      for (let r = 0; r < rows.rows; r++) if (keep(rows.records[r])) kept[n++] = r;
       const out: ParsedRows = {
         features: new Float32Array(n * features),
         labels: rows.labels instanceof Int32Array ? new Int32Array(n * labelWidth) : new Float32Array(n * labelWidth),
@@ -168,14 +170,19 @@ export function parsedRowsOps(features: number, labelWidth: number): SlotOps<Par
         skipped: rows.skipped,
         skippedExamples: rows.skippedExamples,
       };
-      let k = 0;
-      for (let r = 0; r < rows.rows; r++) {
-        if (!keep(rows.records[r])) continue;
-        out.features.set(rows.features.subarray(r * features, (r + 1) * features), k * features);
-        out.labels.set(rows.labels.subarray(r * labelWidth, (r + 1) * labelWidth), k * labelWidth);
-        out.records[k++] = rows.records[r];
-      }
+      copyRows(rows.features, out.features, kept, n, features);
+      copyRows(rows.labels, out.labels, kept, n, labelWidth);
+      for (let k = 0; k < n; k++) out.records[k] = rows.records[kept[k]];
       return out;
     },
   };
+}
+
+/** Copies rows `rows[0..n)` of `from` (row-major, `width` values per row) to rows 0..n of `to`. */
+function copyRows(from: Float32Array | Int32Array, to: Float32Array | Int32Array, rows: Int32Array, n: number, width: number): void {
+  for (let k = 0; k < n; k++) {
+    const a = rows[k] * width;
+    const b = k * width;
+    for (let j = 0; j < width; j++) to[b + j] = from[a + j];
+  }
 }

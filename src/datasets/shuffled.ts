@@ -12,10 +12,11 @@ import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type D
 import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
-import { labelWidthOf, loadChunkRows, parsedRowsOps } from './rows.js';
+import { labelWidthOf, loadChunkRows, parsedRowsOps, type ChunkRows } from './rows.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
+import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
-import { recordsPerRank, type OrderParams, type ShardPolicy, type ShuffleMode } from './shard.js';
+import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
 import { findRecord, SlotWindow } from './window.js';
 import type { SkipTally } from './skips.js';
 
@@ -75,7 +76,7 @@ interface EpochItem {
   position: number;
 }
 
-export class ShuffledBatchDataset implements AsyncIterable<Batch> {
+export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset {
   readonly featureNames: string[];
   readonly labelNames: string[];
   readonly spec: ParseSpec;
@@ -93,6 +94,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   private readonly repeat: boolean;
   private readonly prefetchDepth: number;
   private readonly lookahead: number;
+  /** Chunk loads of `chunked` and file-order epochs (paced for training by toTfDataset). */
+  private readonly loads = new PacedLoads<ChunkRows>();
   /** Records skipped as malformed or missing (by the policies), and a few examples. */
   skipped = 0;
   skippedExamples: Array<{ record: number; reason: string }> = [];
@@ -153,6 +156,20 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
   /** Passes over the file an epoch makes: ceil(recordsPerEpoch / roundRows) in exact order, else 1. */
   get passesPerEpoch(): number {
     return this.mode === 'exact' ? Math.ceil(this.recordsPerEpoch / this.roundRows) : 1;
+  }
+
+  /** The reader parallelism the chunks are decoded with. */
+  get parallelism(): number {
+    return this.file.reader.parallelism;
+  }
+
+  /**
+   * Paces the worker jobs of `chunked` and file-order epochs for a training loop on this thread
+   * (`toTfDataset` does this; pace.ts): at most `pace.jobs` chunk loads at once, and the next epoch's
+   * first chunks loaded before this one ends. `undefined` removes the pace.
+   */
+  setTrainingPace(pace: TrainingPace | undefined): void {
+    this.loads.pace = pace === undefined ? undefined : { jobs: checkPositiveInt('pace.jobs', pace.jobs), nextEpoch: checkBoolean('pace.nextEpoch', pace.nextEpoch) };
   }
 
   /** What identifies this dataset's plan (saved in `state()`, checked when resuming). */
@@ -267,16 +284,29 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     }
   }
 
+  /** Loads a segment's parsed rows (one worker job: decode and parse), paced. */
+  private loadSegment(segment: Segment): Promise<ChunkRows> {
+    return this.loads.run(() => loadChunkRows(this.file, segment.chunk, this.spec, undefined, segment));
+  }
+
+  /** Training pace: starts loading the chunks epoch `epoch` asks for at once (its window, and read-ahead). */
+  private loadNextEpoch(epoch: number): void {
+    if (this.loads.pace?.nextEpoch !== true) return;
+    const segments = new ChunkedOrder(this.file.records, this.params(epoch)).segments;
+    const count = Math.min(segments.length, (this.mode === 'chunked' ? this.windowChunks : 1) + this.lookahead - 1);
+    this.loads.startEpoch(epoch, count, (slot) => loadChunkRows(this.file, segments[slot].chunk, this.spec, undefined, segments[slot]));
+  }
+
   private async *chunkEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
     // The window holds each slot's parsed rows (not the reader's cache), compacted as records are drawn;
     // loads[slot] settles once its rows are in the window (or failed).
     const loads: Array<Promise<void> | undefined> = [];
     const failures = new Map<number, unknown>();
     let replaying = start > 0;
+    const ahead = this.loads.take(epoch, start);
     const startLoad = (slot: number): void => {
       if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
-      const segment = order.segments[slot];
-      loads[slot] = loadChunkRows(this.file, segment.chunk, this.spec, undefined, segment).then(
+      loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
         (rows) => {
           this.noteSkipped(rows.rows);
           window.put(slot, rows.rows);
@@ -290,6 +320,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
       if (replaying) return;
       // Fetch ahead: the chunks that enter the window next are decoded and parsed while this one is used.
       for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
+      // Every load of this epoch asked for: the next epoch's first ones queue behind them (training pace).
+      if (slot + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
     });
     const window = new SlotWindow(order.segments, parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec)));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
@@ -304,6 +336,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
     if (replaying) {
       replaying = false;
       for (const slot of order.pendingSlots()) startLoad(slot);
+      if (order.loaded - 1 + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
     }
     const rowsOf = async (slot: number): Promise<ParsedRows> => {
       startLoad(slot);
@@ -314,6 +347,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
       if (rows === undefined) throw new Error(`internal: no rows for chunk slot ${slot}`);
       return rows;
     };
+    const firsts = order.segments.map((s) => s.first);
     for (;;) {
       const batch = this.batchDraws(position, order.length);
       if (batch === undefined) return;
@@ -322,10 +356,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch> {
         const draw = order.next();
         if (draw === undefined) break;
         position++;
-        const rows = window.get(draw.slot) ?? (await rowsOf(draw.slot));
-        const row = findRecord(rows.records, draw.record, rows.rows);
+        const slot = draw.slot;
+        const record = draw.record;
+        const rows = window.get(slot) ?? (await rowsOf(slot));
+        // A slot not yet compacted, without skipped records, holds record first + k at row k: try it first.
+        const row = findRecord(rows.records, record, rows.rows, record - firsts[slot]);
         if (row >= 0) builder.add(rows, row);
-        window.draw(draw.slot, draw.record);
+        window.draw(slot, record);
       }
       this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
       if (this.finished(builder, batch.refill)) return;

@@ -1,13 +1,16 @@
 /**
  * The tfjs adapter: a seekdata dataset as a tf.data.Dataset of `{ xs, ys }` that `model.fitDataset`
  * trains on. Each pass of the tfjs dataset is one pass (epoch) of the seekdata dataset; each batch's
- * tensors are made from its typed arrays without copying them in JS, and belong to tfjs: fitDataset
- * disposes them after the batch (iterating by hand, dispose them yourself).
+ * tensors are made from its typed arrays without copying them (tf.tensor keeps a Float32Array or
+ * Int32Array of the right dtype as it is), and belong to tfjs: fitDataset disposes them after the batch
+ * (iterating by hand, dispose them yourself). The dataset's worker jobs are paced for training on this
+ * thread (pace.ts): one core is left to training.
  */
 import { SeekdataError } from '../errors.js';
-import { checkFunction, checkKnownKeys } from '../options.js';
+import { checkBoolean, checkFunction, checkKnownKeys, checkPositiveInt } from '../options.js';
 import { LOAD_TF_OPTION_KEYS, TF_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { Batch } from './batch.js';
+import { isPacedDataset, type PacedDataset } from './pace.js';
 
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
 export interface TfApi {
@@ -84,6 +87,19 @@ export async function loadTfWith(importModule: (name: string) => Promise<unknown
 export interface TfDatasetOptions {
   /** Leave labels out even when the batches have them (prediction). Default false. */
   xsOnly?: boolean;
+  /**
+   * Chunk jobs (decode and parse, in the worker pool) the dataset runs at once. Pure-JS tfjs trains on
+   * the main thread: a worker busy on every core would take part of its core. Default: the reader's
+   * parallelism − 1, at least 1 (on 2 cores: one worker, one core for training). Applies to
+   * `ShuffledBatchDataset` in `chunked` and file order (other datasets and `exact` order are not paced).
+   */
+  workerJobs?: number;
+  /**
+   * Load the first chunks of the next epoch while the last batches of this one train: `fitDataset` asks
+   * for the next epoch as soon as one ends. Costs the next epoch's first window of parsed rows in memory
+   * (and its decoding, wasted if no next epoch comes). Default true. Same datasets as `workerJobs`.
+   */
+  preloadNextEpoch?: boolean;
 }
 
 /**
@@ -95,12 +111,28 @@ export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf:
   if (typeof tf?.tensor !== 'function' || typeof tf?.data?.generator !== 'function') {
     throw new SeekdataError('INVALID_OPTION', 'toTfDataset needs the tfjs module (import * as tf from "@tensorflow/tfjs")');
   }
+  if (isPacedDataset(dataset)) {
+    const jobs = options.workerJobs === undefined ? Math.max(1, dataset.parallelism - 1) : checkPositiveInt('workerJobs', options.workerJobs);
+    dataset.setTrainingPace({ jobs, nextEpoch: checkBoolean('preloadNextEpoch', options.preloadNextEpoch ?? true) });
+  } else {
+    if (options.workerJobs !== undefined) checkPositiveInt('workerJobs', options.workerJobs);
+    if (options.preloadNextEpoch !== undefined) checkBoolean('preloadNextEpoch', options.preloadNextEpoch);
+  }
+  const iterations = new Iterations(dataset);
   const make = (): AsyncIterator<never> => {
-    const inner = dataset[Symbol.asyncIterator]();
+    const me = {};
+    let mine: Iteration | undefined;
     return {
       async next() {
-        const step = await inner.next();
-        if (step.done === true) return { done: true, value: undefined as never };
+        mine ??= iterations.take(me);
+        // Taken over by a newer tfjs iterator (this one was dropped), or ended.
+        if (mine.owner !== me || mine.finished) return { done: true, value: undefined as never };
+        const step = await mine.iterator.next();
+        if (step.done === true) {
+          mine.finished = true;
+          return { done: true, value: undefined as never };
+        }
+        iterations.delivered(mine);
         const b = step.value;
         const xs = tf.tensor(b.xs, b.xsShape, 'float32');
         const value: TfBatch<unknown> = { xs };
@@ -108,10 +140,65 @@ export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf:
         return { done: false, value: value as never };
       },
       async return() {
-        await inner.return?.();
+        if (mine !== undefined && mine.owner === me && !mine.finished) {
+          mine.finished = true;
+          await mine.iterator.return?.();
+        }
         return { done: true, value: undefined as never };
       },
     };
   };
   return tf.data.generator(make) as ReturnType<Tf['data']['generator']>;
+}
+
+interface Iteration {
+  iterator: AsyncIterator<Batch>;
+  /** The tfjs iterator pulling from it. */
+  owner: object;
+  finished: boolean;
+  /** The dataset's epoch and position after the last batch delivered (resumable datasets). */
+  at: string | undefined;
+}
+
+/**
+ * The seekdata iterations behind the tfjs iterators of one adapter. `fitDataset` with `batchesPerEpoch`
+ * drops its iterator without closing it and asks for a new one on its next call: a new iteration of a
+ * dataset that resumes from its state (ShuffledBatchDataset) would start from the same place, but decode
+ * the chunks of its window again. The new tfjs iterator takes the dropped iteration over instead — the same
+ * batches, nothing decoded twice — unless the dataset was moved since (`setEpoch`), when the old iteration
+ * is closed and a new one started.
+ */
+class Iterations {
+  private last: Iteration | undefined;
+  private readonly resumable: PacedDataset | undefined;
+
+  constructor(private readonly dataset: AsyncIterable<Batch>) {
+    this.resumable = isPacedDataset(dataset) ? dataset : undefined;
+  }
+
+  private where(): string | undefined {
+    if (this.resumable === undefined) return undefined;
+    const { epoch, position } = this.resumable.state();
+    return `${epoch}:${position}`;
+  }
+
+  /** The iteration a new tfjs iterator pulls from, on its first pull. */
+  take(owner: object): Iteration {
+    const last = this.last;
+    if (last !== undefined && !last.finished && this.resumable !== undefined) {
+      if (last.at === this.where()) {
+        last.owner = owner;
+        return last;
+      }
+      last.finished = true;
+      last.iterator.return?.()?.catch(() => undefined);
+    }
+    this.last = { iterator: this.dataset[Symbol.asyncIterator](), owner, finished: false, at: undefined };
+    return this.last;
+  }
+
+  /** Notes where the dataset stands after a batch of `it` was delivered. */
+  delivered(it: Iteration): void {
+    it.at = this.where();
+  }
 }

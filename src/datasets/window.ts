@@ -99,8 +99,12 @@ export class SlotWindow<T> {
   }
 }
 
-/** Position of `record` in ascending `records`, or -1. */
-export function findRecord(records: Float64Array, record: number, count = records.length): number {
+/**
+ * Position of `record` in ascending `records`, or -1. `guess` (optional) is tried first: where the record
+ * would be if no record before it were missing (a slot not compacted yet, with no skipped record).
+ */
+export function findRecord(records: Float64Array, record: number, count = records.length, guess = -1): number {
+  if (guess >= 0 && guess < count && records[guess] === record) return guess;
   let lo = 0;
   let hi = count - 1;
   while (lo <= hi) {

@@ -103,7 +103,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
         { file: source.name },
       );
     }
-    units ??= await unitsWithoutScan(source, format);
+    units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     const first = await firstChunkBytes(source, format, units, resolved.pieces);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);
@@ -187,7 +187,7 @@ async function runPass(
   if (units === undefined) {
     const module = formatOf(format);
     if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);
-    const discovery = module.scan(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, stepFor });
+    const discovery = module.scan(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, stepFor, unitBytes: options.gzipSpacingBytes });
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
   }

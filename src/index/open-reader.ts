@@ -73,7 +73,9 @@ export interface ReaderOptions extends RemoteSourceOptions {
   /**
    * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
    * chunk map (bzip2 without a fresh index): a caller that wants all the bytes anyway (`seekdata cat`)
-   * then decodes them once. `reader.scannedOnOpen` tells whether it was called.
+   * then decodes them once. `reader.scannedOnOpen` tells whether it saw them all, `reader.scannedBytes`
+   * how many bytes from the start it saw (chunks not verified yet, such as the spans of a one-member gzip
+   * file before its CRC-32, are not handed out: the caller reads the rest through the reader).
    */
   onScanChunk?: (chunk: ScannedChunk) => void | Promise<void>;
   /**
@@ -83,6 +85,14 @@ export interface ReaderOptions extends RemoteSourceOptions {
   bigUnitBytes?: number;
   /** Piece size for such blocks. Default 8 MiB. */
   pieceBytes?: number;
+  /**
+   * gzip files: decoded bytes between the checkpoints the indexing pass of an ordinary (not BGZF) gzip
+   * file records, each with the 32 KiB window before it (stored compressed in the index, about 1.2% of
+   * the decompressed size at 1 MiB); also the size of runs of small members and of BGZF blocks. A random
+   * read decodes one such unit. Default 1 MiB (1048576), at least 64 KiB. Applies when the chunk map is
+   * built: a fresh index keeps the spacing it was built with (`rebuild: true` to change it).
+   */
+  gzipSpacingBytes?: number;
   /**
    * `'full'` (default): every byte handed out (`read`, `stream`, records, batches) has passed its unit's
    * integrity check: a read inside an xz block decodes and verifies the whole block, and the pieces of a
@@ -106,7 +116,11 @@ export const READER_DEFAULTS = {
   rebuild: false,
   allowDamage: false,
   verify: 'full' as const,
+  gzipSpacingBytes: 1 << 20,
 };
+
+/** The smallest gzip checkpoint spacing: each checkpoint costs a 32 KiB window in the index. */
+export const MIN_GZIP_SPACING = 64 << 10;
 
 export interface ResolvedReaderOptions {
   cacheBytes: number;
@@ -116,6 +130,7 @@ export interface ResolvedReaderOptions {
   allowDamage: boolean;
   pieces: PieceOptions;
   verify: VerifyMode;
+  gzipSpacingBytes: number;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -130,6 +145,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
     allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),
     verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
+    gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -141,6 +157,12 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
 export function sourceOptions(options: ReaderOptions): SourceOptions {
   const timeoutMs = options.timeoutMs ?? options.httpTimeoutMs;
   return { ...options, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+}
+
+function checkGzipSpacing(value: unknown): number {
+  const n = checkPositiveInt('gzipSpacingBytes', value);
+  if (n < MIN_GZIP_SPACING) throw invalidOption('gzipSpacingBytes', `an integer of at least ${MIN_GZIP_SPACING} (64 KiB)`, value);
+  return n;
 }
 
 export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
@@ -200,7 +222,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
         await found.close();
       }
     }
-    const { units, damage, scanned } = await discoverUnits(source, format, {
+    const { units, damage, scanned, handedOut, warned } = await discoverUnits(source, format, {
       runner,
       parallelism: resolved.parallelism,
       allowDamage: resolved.allowDamage,
@@ -208,8 +230,10 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onProgress: options.onProgress,
       onWarning: options.onWarning,
       onChunk: options.onScanChunk,
+      unitBytes: resolved.gzipSpacingBytes,
+      pieces: resolved.pieces,
     });
-    warnOnOpen(units, source.name, options.onWarning);
+    if (warned !== true) warnOnOpen(units, source.name, options.onWarning);
     let indexPath: string | undefined;
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
@@ -217,7 +241,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
     const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
-    return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: scanned });
+    return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: scanned, scannedBytes: handedOut });
   } catch (error) {
     await source.close();
     throw error;

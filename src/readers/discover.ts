@@ -7,7 +7,10 @@ import { SeekdataError, isSeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
-import type { ScannedChunk } from './format.js';
+import type { PieceOptions } from './chunks.js';
+import type { Discovery, DiscoveryOptions, ScannedChunk } from './format.js';
+import { SizeCheck } from './size-check.js';
+import { warnOnOpen } from './source-format.js';
 import { formatOf, type Format } from './formats.js';
 import type { UnitTable } from './units.js';
 
@@ -30,40 +33,68 @@ export interface DiscoverOptions {
   onChunk?: ((chunk: ScannedChunk) => void | Promise<void>) | undefined;
   /** The step to run on each chunk decoded by a scan (see `ScanContext.stepFor`). */
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+  /** Decoded bytes per unit for formats that choose their units (gzip checkpoints). Default 1 MiB. */
+  unitBytes?: number | undefined;
+  /** The piece layout of big units, for decoding them (a size check). Default: DEFAULT_PIECES. */
+  pieces?: PieceOptions | undefined;
 }
 
 export interface Discovered {
   units: UnitTable;
   /** The error met where the intact part ends (with `allowDamage`). */
   damage: SeekdataError | undefined;
-  /** True when the file was decoded to find its units (`onChunk` saw every chunk). */
+  /** True when the file was decoded to find its units and `onChunk` saw every chunk. */
   scanned: boolean;
+  /** Decompressed bytes `onChunk` saw, from the start (all of them when `scanned`). */
+  handedOut: number;
+  /** True when the format's warnings about the file were given already (before a size check that hands out bytes). */
+  warned?: boolean;
 }
 
 /** The chunk map of a file that needs no decoding to find its units, or undefined when it needs a scan. */
-export async function unitsWithoutScan(source: ByteSource, format: Format): Promise<UnitTable | undefined> {
-  return formatOf(format).units?.(source);
+export async function unitsWithoutScan(source: ByteSource, format: Format, options: DiscoveryOptions = {}): Promise<UnitTable | undefined> {
+  return formatOf(format).units?.(source, options);
 }
 
 /** Builds the chunk map of a source: without decoding when the format can, else by its decoding scan. */
 export async function discoverUnits(source: ByteSource, format: Format, options: DiscoverOptions): Promise<Discovered> {
-  const known = await unitsWithoutScan(source, format);
-  if (known !== undefined) {
-    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-    return { units: known, damage: undefined, scanned: false };
-  }
+  const known = await unitsWithoutScan(source, format, { unitBytes: options.unitBytes, onWarning: options.onWarning });
   const module = formatOf(format);
-  if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
-  const discovery = module.scan(source, {
+  if (known !== undefined && module.sizesUnverified?.(known) !== true) {
+    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+    return { units: known, damage: undefined, scanned: false, handedOut: 0 };
+  }
+  const context = {
     runner: options.runner,
     lookahead: options.parallelism * 2,
     signal: options.signal,
     onWarning: options.onWarning,
     stepFor: options.stepFor,
-  });
+    unitBytes: options.unitBytes,
+  };
+  let discovery: Discovery;
+  let warned = false;
+  if (known !== undefined) {
+    // Said before any byte is handed out (e.g. zstd frames without a checksum).
+    warnOnOpen(known, source.name, options.onWarning);
+    warned = true;
+    discovery = new SizeCheck(source, known, context, options.pieces);
+  } else {
+    if (module.scan === undefined) throw new Error(`internal: format ${format} found no units and has no scan`);
+    discovery = module.scan(source, context);
+  }
+  // Chunks go to `onChunk` only while every one has passed its check: from the first that has not (a
+  // span of a gzip member before its CRC-32), none does, and the caller reads the file through the chunk
+  // map instead (each unit then checked on its own).
+  let handing = true;
+  let handedOut = 0;
   try {
     for await (const chunk of discovery.chunks()) {
-      await options.onChunk?.(chunk);
+      if (chunk.verified === false) handing = false;
+      if (handing) {
+        await options.onChunk?.(chunk);
+        handedOut = chunk.offset + chunk.bytes.length;
+      }
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
     }
   } catch (error) {
@@ -78,8 +109,8 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
       }
       throw error;
     }
-    return { units: discovery.table(), damage: error as SeekdataError, scanned: true };
+    return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut, warned };
   }
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-  return { units: discovery.table(), damage: undefined, scanned: true };
+  return { units: discovery.table(), damage: undefined, scanned: handing, handedOut, warned };
 }

@@ -4,8 +4,8 @@
  * layout, the cache, parallel decoding, the index file, records) is generic. formats.ts lists the formats.
  *
  * A unit is an independently decodable piece of the file (a bzip2 block, an xz block, a span of a plain
- * file, later a gzip span or member run, a zstd frame). Units are found either without decoding
- * (`units`: headers, footers, arithmetic) or by a decoding scan (`scan`: bzip2 today), which hands every
+ * file, a gzip span or member run, a zstd frame). Units are found either without decoding (`units`:
+ * headers, footers, arithmetic) or by a decoding scan (`scan`: bzip2, ordinary gzip), which hands every
  * decoded chunk to its caller so that an indexing pass decodes the file only once.
  */
 import type { ByteSource } from '../sources/source.js';
@@ -33,14 +33,41 @@ export interface ScannedChunk {
   compressedDone: number;
   /** What the scan's step returned for this chunk, when it asked for one (see `ScanContext.stepFor`). */
   step?: unknown;
+  /**
+   * False when the chunk has not passed an integrity check yet (a span of a gzip member, whose CRC32
+   * comes at the member's end; the pieces of a zstd frame before its checksum): the scan rejects before
+   * yielding anything more when the check then fails, so a caller that fails as a whole (the indexing
+   * pass) may use it, but one that hands bytes out must wait for a verified chunk, which vouches for all
+   * before it. Default true.
+   */
+  verified?: boolean;
 }
 
-export interface ScanContext {
+/** What a format that chooses its own units (gzip checkpoints, runs of small members) is told. */
+export interface DiscoveryOptions {
+  /** Decoded bytes a unit should hold (gzip: the checkpoint spacing). Default 1 MiB. */
+  unitBytes?: number | undefined;
+  /** Non-fatal findings (trailing garbage, a BGZF file without its end-of-file block). */
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/** What `info` says about a file beyond the common facts (see `FormatModule.describe`). */
+export interface FormatDetails {
+  /** The kind of file within its format ("single-member", "bgzf", "seekable", "one frame"). */
+  kind: string;
+  /** What a random read costs, in one line. */
+  randomRead: string;
+  /** What is verified when, in one line. */
+  verified: string;
+  /** The same as plain values, for `info --json` (units, checkpoints, frames with checksums, ...). */
+  facts: Record<string, string | number | boolean>;
+}
+
+export interface ScanContext extends DiscoveryOptions {
   runner: JobRunner;
   /** Decodes in flight ahead of the consumer. */
   lookahead: number;
   signal?: AbortSignal | undefined;
-  onWarning?: ((message: string) => void) | undefined;
   /**
    * The step to run, in the same job as the decode, on the chunk at decompressed `offset`. A scan that
    * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
@@ -102,7 +129,13 @@ export interface FormatModule<N extends string = string, T = unknown> {
   offsetsInBits: boolean;
 
   /** Discovery without decoding; undefined when the file needs a decoding scan (`scan`). */
-  units?(source: ByteSource): Promise<UnitTable | undefined>;
+  units?(source: ByteSource, options?: DiscoveryOptions): Promise<UnitTable | undefined>;
+  /**
+   * Whether the sizes `units` found rest on fields no checksum covers (BGZF ISIZE, a zstd content size said
+   * once): then discovery decodes every unit once to check them (size-check.ts), since one damaged size
+   * would shift every later unit. Default false.
+   */
+  sizesUnverified?(units: UnitTable): boolean;
   /** Discovery by a decoding scan (required when `units` can answer undefined). */
   scan?(source: ByteSource, context: ScanContext): Discovery;
   /** The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned formats. */
@@ -116,6 +149,8 @@ export interface FormatModule<N extends string = string, T = unknown> {
   extra?: { columns?: readonly string[]; blobs?: readonly string[] } | undefined;
   /** Warnings to give once when a file is opened (e.g. xz blocks without an integrity check). */
   warnings?(units: UnitTable, file: string): string[];
+  /** What `info` tells about a file of this format: its kind, the cost of a random read, what is verified when. */
+  describe?(units: UnitTable): FormatDetails;
 
   /** The decode job input of unit `u`: its compressed bytes read from the source as plain data. */
   task(source: ByteSource, units: UnitTable, u: number): Promise<UnitTask>;

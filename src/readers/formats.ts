@@ -7,10 +7,12 @@ import { SeekdataError } from '../errors.js';
 import { registerDecoder } from '../workers/registry.js';
 import { bzip2Format } from './bzip2/format.js';
 import type { FormatModule } from './format.js';
+import { gzipFormat } from './gzip/format.js';
 import { plainFormat } from './plain/format.js';
 import { xzFormat } from './xz/format.js';
+import { zstdFormat } from './zstd/format.js';
 
-export const FORMATS = [bzip2Format, xzFormat, plainFormat] as const;
+export const FORMATS = [bzip2Format, xzFormat, gzipFormat, zstdFormat, plainFormat] as const;
 
 /** The name of a format seekdata reads. */
 export type Format = (typeof FORMATS)[number]['name'];

@@ -9,7 +9,7 @@ import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
-import { streams } from './format.js';
+import { streams, type FormatDetails } from './format.js';
 import { PrefixDecoder } from './prefix.js';
 import { formatOf, type Format } from './formats.js';
 import { ByteLru } from './lru.js';
@@ -39,6 +39,8 @@ export interface ReaderInfo {
   unverifiedUnits: number;
   index: { path: string | undefined; status: IndexStatus };
   damage: string | undefined;
+  /** What the format tells beyond this (gzip: single-member, multi-member or BGZF; zstd: frames, seekable), when it does. */
+  details?: FormatDetails | undefined;
 }
 
 export type IndexStatus = 'loaded' | 'built' | 'rebuilt' | 'none';
@@ -61,6 +63,8 @@ export interface ReaderInit {
   indexStatus: IndexStatus;
   damage: SeekdataError | undefined;
   scannedOnOpen: boolean;
+  /** Decompressed bytes `onScanChunk` saw on open (default: all when `scannedOnOpen`, else none). */
+  scannedBytes?: number | undefined;
   pieces: PieceOptions;
   verify: VerifyMode;
 }
@@ -80,6 +84,12 @@ export class SeekableReader {
   readonly damage: SeekdataError | undefined;
   /** True when opening decoded the whole file (bzip2 without a fresh index): `onScanChunk` saw every chunk. */
   readonly scannedOnOpen: boolean;
+  /**
+   * Decompressed bytes from the start that `onScanChunk` saw on open: all of them when `scannedOnOpen`;
+   * fewer when the scan met chunks it could not hand out yet (spans of a gzip member, before the member's
+   * CRC-32): the rest is for the caller to read (`stream(scannedBytes)`), each unit verified on its own.
+   */
+  readonly scannedBytes: number;
   readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0 };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
@@ -105,6 +115,7 @@ export class SeekableReader {
     this.indexStatus = init.indexStatus;
     this.damage = init.damage;
     this.scannedOnOpen = init.scannedOnOpen;
+    this.scannedBytes = init.scannedBytes ?? (init.scannedOnOpen ? this.size : 0);
     this.cache = new ByteLru(init.cacheBytes);
     this.runner = init.runner;
     this.verify = init.verify;
@@ -275,6 +286,7 @@ export class SeekableReader {
       unverifiedUnits: this.unverifiedUnits(),
       index: { path: this.indexPath, status: this.indexStatus },
       damage: this.damage?.message,
+      details: formatOf(this.format).describe?.(this.units),
     };
   }
 

@@ -137,6 +137,28 @@ export class UnitTableBuilder {
   }
 }
 
+/** The chunk map of the first `n` units (with their extra columns and blobs; piece CRC32s are left out). */
+export function unitsPrefix(units: UnitTable, n: number): UnitTable {
+  const out: UnitTable = {
+    format: units.format,
+    count: n,
+    dStart: units.dStart.slice(0, n + 1),
+    cStart: units.cStart.slice(0, n),
+    cEnd: units.cEnd.slice(0, n),
+    param: units.param.slice(0, n),
+    kind: units.kind.slice(0, n),
+  };
+  const extra = units.extra;
+  if (extra !== undefined) {
+    const columns: Record<string, Float64Array> = {};
+    for (const [name, column] of Object.entries(extra.columns ?? {})) columns[name] = column.slice(0, n);
+    const blobs: Record<string, UnitBlob> = {};
+    for (const [name, blob] of Object.entries(extra.blobs ?? {})) blobs[name] = { offsets: blob.offsets.slice(0, n + 1), bytes: blob.bytes.slice(0, blob.offsets[n]) };
+    out.extra = { columns, blobs, facts: extra.facts };
+  }
+  return out;
+}
+
 /** Index i such that starts[i] <= x < starts[i + 1] (starts sorted ascending, length count + 1). */
 export function floorIndex(starts: Float64Array, count: number, x: number): number {
   let lo = 0;

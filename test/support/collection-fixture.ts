@@ -1,9 +1,9 @@
 /**
  * Shards for collection tests: the rows of `datasetFixture` cut into files, each with the CSV header and
- * compressed by a different command in turn (bzip2, xz with small blocks, plain), with the truth: the
+ * compressed by a different command in turn (bzip2, xz with small blocks, gzip, zstd, plain), with the truth: the
  * rows in collection order and the plain CSV lines of each shard.
  */
-import { bzip2, xz } from './fixtures.js';
+import { bzip2, run, xz } from './fixtures.js';
 import { datasetFixture, type TruthRow } from './dataset-fixture.js';
 
 export interface Shard {
@@ -17,6 +17,8 @@ export interface Shard {
 const FORMATS: Array<{ ext: string; pack: (plain: Buffer) => Buffer }> = [
   { ext: '.csv.bz2', pack: (p) => bzip2(p, 1) },
   { ext: '.csv.xz', pack: (p) => xz(p, '--block-size=20000') },
+  { ext: '.csv.gz', pack: (p) => run('gzip', ['-c'], p) },
+  { ext: '.csv.zst', pack: (p) => run('zstd', ['-q', '-c'], p) },
   { ext: '.csv', pack: (p) => p },
 ];
 

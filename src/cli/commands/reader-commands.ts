@@ -20,11 +20,13 @@ export const infoSpec: CommandSpec = {
 
 export function randomReadCost(info: ReaderInfo): string {
   if (info.format === 'plain') return 'reads the bytes directly (plain file)';
+  const verifying =
+    info.verify === 'full' && info.unverifiedUnits > 0
+      ? `; ${info.unverifiedUnits} such unit(s) not verified yet: the first read or cat of one first decodes all of it once, to its check`
+      : '';
+  // gzip and zstd say it themselves (kind of file, checkpoints, frames).
+  if (info.details !== undefined) return `${info.details.randomRead}${info.sequentialUnits ? verifying : ''}`;
   if (info.sequentialUnits) {
-    const verifying =
-      info.verify === 'full' && info.unverifiedUnits > 0
-        ? `; ${info.unverifiedUnits} such unit(s) not verified yet: the first read or cat of one first decodes all of it once, to its block check`
-        : '';
     return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)${verifying}`;
   }
   return `decodes one unit (at most ${formatBytes(info.largestUnit)})${info.verify === 'full' && info.format === 'xz' ? ' and verifies it' : ''}`;
@@ -56,7 +58,9 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     ['compressed', `${formatBytes(info.compressedSize)} (${info.compressedSize} bytes)`],
     ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
     ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
+    ...(info.details === undefined ? [] : ([['kind', info.details.kind]] as Array<[string, string]>)),
     ['random read', randomReadCost(info)],
+    ...(info.details === undefined ? [] : ([['verified', info.details.verified]] as Array<[string, string]>)),
     ['index', info.index.path === undefined ? 'none saved' : `${info.index.path} (${info.index.status === 'loaded' ? 'fresh' : info.index.status + ' now'})`],
   ];
   if (info.records !== undefined) rows.push(['records', String(info.records)]);
@@ -88,9 +92,11 @@ export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise
     // Otherwise the opening (an index loaded) was no part of the output: the bar below redraws over it.
     if (reader.scannedOnOpen) opening.done();
     else {
+      // What the scan could not hand out yet (unverified spans of a gzip member) is read through the index.
+      if (reader.scannedBytes > 0) opening.done();
       const bar = makeProgress(io, flags, 'cat', { output: true, unit: 'bytes', total: reader.size });
-      let done = 0;
-      for await (const bytes of reader.stream()) {
+      let done = reader.scannedBytes;
+      for await (const bytes of reader.stream(reader.scannedBytes)) {
         await writeOut(io.stdout, bytes);
         bar.update((done += bytes.length));
       }

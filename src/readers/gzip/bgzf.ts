@@ -58,7 +58,8 @@ export async function discoverBgzf(source: ByteSource, options: BgzfOptions = {}
     const magic = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
     if (!magic) {
       if (members === 0) return undefined;
-      if (head.length === 1 && head[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
+      // One last byte that is not zero: gzip reads it as the start of a member's magic ("unexpected end of file").
+      if (head.length === 1 && head[0] !== 0) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
       // After the end-of-file block, or zeros, this is padding gzip ignores. Anything else after a data
       // block means a damaged BSIZE pointed into the middle of the data: htslib fails there too.
       const zeros = await trailingIsZeros(cursor, pos);

@@ -107,7 +107,8 @@ function zlibFailure(task: GzipDecodeTask, cause: unknown): SeekdataError {
 /** Bytes that own their ArrayBuffer exactly, so a worker can transfer them. */
 function owned(out: Uint8Array): Uint8Array {
   if (out.byteOffset === 0 && out.buffer.byteLength === out.byteLength && out.buffer instanceof ArrayBuffer) return out;
-  return out.slice();
+  // A copy: zlib's output is a Buffer, whose `slice` would be another view of the same memory.
+  return new Uint8Array(out);
 }
 
 function spanInput(task: GzipDecodeTask): Uint8Array {
@@ -129,6 +130,38 @@ function spanInput(task: GzipDecodeTask): Uint8Array {
   buf[last] = (buf[last] & ((1 << e) - 1)) | ((3 << e) & 0xff);
   if (last + 1 < buf.length) buf[last + 1] = (3 << e) >> 8;
   return buf;
+}
+
+/**
+ * The first `length` decoded bytes of a unit (fewer when it is shorter), from as much of its compressed
+ * data as `task.data` holds (a prefix of it is enough): NOT verified (its CRC covers the whole unit). For
+ * comparing with bytes verified before. Damage shows as CORRUPT_DATA or as other bytes.
+ */
+export function decodeGzipPrefix(task: GzipDecodeTask, length: number): Uint8Array {
+  // The bits after the span in its last byte are the next block's start: room for what they might decode to.
+  const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: task.dLength + (64 << 10) };
+  let out: Uint8Array;
+  try {
+    if (task.kind === KIND_SPAN) {
+      const window = task.windowPacked ? unpackWindow(task.window, task.file) : task.window;
+      // The span's bits behind the same empty-block prefix as a whole decode, without the end marker.
+      const prefix = PREFIX[task.shift];
+      const base = task.shift === 0 ? 0 : prefix.length - 1;
+      const input = new Uint8Array(base + task.data.length);
+      input.set(task.data, base);
+      if (task.shift !== 0) {
+        input.set(prefix.subarray(0, base), 0);
+        const low = (1 << task.shift) - 1;
+        input[base] = (input[base] & ~low) | (prefix[base] & low);
+      }
+      out = zlib.inflateRawSync(input, window.length === 0 ? flush : { ...flush, dictionary: window });
+    } else {
+      out = task.data.length === 0 ? new Uint8Array(0) : zlib.gunzipSync(task.data, flush);
+    }
+  } catch (cause) {
+    throw zlibFailure(task, cause);
+  }
+  return out.subarray(0, Math.min(length, out.length));
 }
 
 /**
@@ -183,7 +216,7 @@ export function gzipUnitTask(table: GzipUnitTable, i: number, data: Uint8Array, 
     data,
     shift: table.cStart[i] - offset * 8,
     bitLength: table.cEnd[i] - table.cStart[i],
-    window: packedWindowOf(table, i).slice(),
+    window: new Uint8Array(packedWindowOf(table, i)),
     windowPacked: true,
     kind: table.kind[i],
     dLength: table.dStart[i + 1] - table.dStart[i],

@@ -132,7 +132,8 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
   while (pos < source.size) {
     if (summary.members > 0) {
       const next = await cursor.at(pos, 2);
-      if (next.length === 1 && next[0] === 0x1f) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
+      // One last byte that is not zero: gzip reads it as the start of a member's magic ("unexpected end of file").
+      if (next.length === 1 && next[0] !== 0) throw gzipError('TRUNCATED', file, pos, 'file ends inside a gzip member header');
       if (next.length < 2 || next[0] !== 0x1f || next[1] !== 0x8b) {
         reportTrailing(source.size, pos, await trailingIsZeros(cursor, pos), file, options.onWarning);
         break;
@@ -177,10 +178,12 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
         const data = buf.slice(0, strm.next_out);
         const crc = crc32(data);
         if (spans === 0 && run.members > 0) yield emit(run.take(summary.decompressedSize));
-        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window, members: 0, dStart: summary.decompressedSize, data, verified: false });
+        // Everything taken from `data` before it is yielded: the caller may move it to a worker.
+        const spanWindow = window;
         memberCrc = crc32Combine(memberCrc, crc, data.length);
         memberLength += data.length;
         window = nextWindow(window, data);
+        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window: spanWindow, members: 0, dStart: summary.decompressedSize, data, verified: false });
         spanStart = bit;
         spans++;
         strm.next_out = 0;

@@ -117,6 +117,25 @@ export class GzipTableBuilder {
     return this.units.length;
   }
 
+  /**
+   * Extends the last unit to `cEnd` with `members` more member ends and no more bytes: an empty last
+   * span of a member (its final deflate block held nothing) joins the span before it.
+   */
+  extendLast(cEnd: number, members: number): void {
+    const last = this.units[this.units.length - 1];
+    if (last === undefined) throw new Error('gzip table: no unit to extend');
+    last.cEnd = cEnd;
+    last.members += members;
+  }
+
+  /** Drops the units after the first `count` (the untrusted tail of a damaged file). */
+  truncate(count: number): void {
+    while (this.units.length > count) {
+      this.units.pop();
+      this.packedBytes -= this.packed.pop()?.length ?? 0;
+    }
+  }
+
   build(bgzf: boolean): GzipUnitTable {
     const n = this.units.length;
     const t: GzipUnitTable = {

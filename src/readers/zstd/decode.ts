@@ -9,7 +9,7 @@
  * else as WebAssembly (zstddec) decoding into a buffer of the expected length.
  */
 import { SeekdataError } from '../../errors.js';
-import { frameLayout, u32le } from './format.js';
+import { frameLayout, u32le } from './container.js';
 import { asBuffer, nativeZstd } from './native.js';
 import { checkWindow } from './stream.js';
 import { WasmFrameDecoder, wasmZstdReady } from './wasm-stream.js';

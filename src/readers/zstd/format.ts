@@ -1,170 +1,170 @@
 /**
- * The zstd container, read without decoding (RFC 8878 §3.1): frame headers, block headers and skippable
- * frames. Everything here is a pure function over bytes already in memory; `walk.ts` feeds it from a
- * `ByteSource`. Sizes of compressed blocks are in their 3-byte headers, so a frame's compressed end is
- * found by hopping from block header to block header.
+ * zstd as a format module (format.ts): units are frames, found from the seek table (the seekable format)
+ * or by walking frame and block headers (units.ts); a file whose frames do not say their size is scanned
+ * once, decoding (discovery.ts). A frame is decoded whole by libzstd (native, else WebAssembly; an async
+ * decode), or streamed in pieces when it is huge (a file written by plain `zstd` is one frame).
+ *
+ * What is verified when: a frame's own checksum (XXH64, present unless written with --no-check) and the
+ * seek table's checksum on every decode; a frame with neither has only its length checked by its first
+ * decode, which records the CRC-32 of its bytes (the indexing pass saves it) to verify every later decode.
  */
+import type { ByteSource } from '../../sources/source.js';
+import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
+import { streamPrefix } from '../prefix.js';
+import type { UnitTable } from '../units.js';
+import { crc32 } from 'node:zlib';
 import { SeekdataError } from '../../errors.js';
+import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM, isZstd } from './container.js';
+import { ZstdDiscovery } from './discovery.js';
+import { streamZstdFrame } from './stream.js';
+import { crcOf, decodeZstdUnit, zstdUnitTask, type ZstdUnitTask } from './unit-task.js';
+import { isSeekable, tableChecksums, unchecked, zstdUnits } from './units.js';
+import { validateZstdUnits } from './validate.js';
+import { walkFrames } from './walk.js';
 
-export const ZSTD_MAGIC = 0xfd2fb528;
-/** Skippable frames use the 16 magic numbers 0x184D2A50..0x184D2A5F. */
-export const SKIPPABLE_MAGIC_MIN = 0x184d2a50;
-export const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
-/** Frames of zstd v0.1..v0.7 (before the format froze): not supported. */
-const LEGACY_MAGIC_MIN = 0xfd2fb51e;
-const LEGACY_MAGIC_MAX = 0xfd2fb527;
-/** Largest block a compressed or raw block may hold (128 KiB). */
-export const BLOCK_SIZE_MAX = 128 << 10;
-/** Longest frame header: magic 4 + descriptor 1 + window 1 + dictionary id 4 + content size 8. */
-export const FRAME_HEADER_MAX = 18;
+const HEAD_BYTES = 1 << 20;
+const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
 
-/** Flag bits of a frame, as kept in the frame table. */
-export const FRAME_HAS_CHECKSUM = 1;
-export const FRAME_HAS_CONTENT_SIZE = 2;
-/** The seek table holds an XXH64 checksum of this frame's decoded bytes. */
-export const FRAME_HAS_TABLE_CHECKSUM = 4;
-
-export interface FrameHeader {
-  /** Bytes from the magic number to the first block header. */
-  headerSize: number;
-  /** Frame content size, or -1 when the header does not say. */
-  contentSize: number;
-  hasChecksum: boolean;
-  /** Window size in bytes (for a single-segment frame, the content size). */
-  windowSize: number;
-}
-
-export type MagicKind = 'frame' | 'skippable' | 'legacy' | 'other';
-
-export function u32le(bytes: Uint8Array, at: number): number {
-  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
-}
-
-export function magicKind(magic: number): MagicKind {
-  if (magic === ZSTD_MAGIC) return 'frame';
-  if (((magic & SKIPPABLE_MAGIC_MASK) >>> 0) === SKIPPABLE_MAGIC_MIN) return 'skippable';
-  if (magic >= LEGACY_MAGIC_MIN && magic <= LEGACY_MAGIC_MAX) return 'legacy';
-  return 'other';
-}
-
-/** True when the first bytes of a file are a zstd frame or a skippable frame (pzstd output starts with one). */
-export function isZstd(first: Uint8Array): boolean {
-  if (first.length < 4) return false;
-  const kind = magicKind(u32le(first, 0));
-  return kind === 'frame' || kind === 'skippable';
-}
-
-/** Size of the header that starts with descriptor byte `fhd` (including the 4-byte magic). */
-export function frameHeaderSize(fhd: number): number {
-  const singleSegment = (fhd >> 5) & 1;
-  const fcsFlag = fhd >> 6;
-  const dictBytes = [0, 1, 2, 4][fhd & 3];
-  const fcsBytes = [singleSegment, 2, 4, 8][fcsFlag];
-  return 5 + (singleSegment ? 0 : 1) + dictBytes + fcsBytes;
-}
+const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 
 /**
- * Parses a frame header at `at` (the magic must already be known to be ZSTD_MAGIC). `bytes` must hold the
- * whole header (`frameHeaderSize`). A frame that needs a dictionary is UNSUPPORTED_FORMAT.
+ * Frame u decoded front to back (see `UnitStream`): its pieces, then null once the frame has passed its
+ * checks (its checksum, its length, and for a frame without one the CRC-32 recorded for it, which a
+ * first pass through the frame records).
  */
-export function parseFrameHeader(bytes: Uint8Array, at: number, file: string, offset: number): FrameHeader {
-  const fhd = bytes[at + 4];
-  if ((fhd & 0x08) !== 0) {
-    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd frame at byte ${offset} sets the reserved bit of its header`, {
-      file,
-      compressedOffset: offset,
-    });
-  }
-  const singleSegment = (fhd & 0x20) !== 0;
-  let p = at + 5;
-  let windowSize = 0;
-  if (!singleSegment) {
-    const wd = bytes[p++];
-    const base = 2 ** (10 + (wd >> 3));
-    windowSize = base + (base / 8) * (wd & 7);
-  }
-  const dictBytes = [0, 1, 2, 4][fhd & 3];
-  let dictId = 0;
-  for (let k = dictBytes - 1; k >= 0; k--) dictId = dictId * 256 + bytes[p + k];
-  p += dictBytes;
-  if (dictId !== 0) {
-    throw new SeekdataError(
-      'UNSUPPORTED_FORMAT',
-      `${file}: zstd frame at byte ${offset} needs dictionary ${dictId}; frames compressed with a dictionary are not supported`,
-      { file, compressedOffset: offset },
-    );
-  }
-  const fcsFlag = fhd >> 6;
-  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
-  let contentSize = -1;
-  if (fcsBytes > 0) {
-    contentSize = 0;
-    for (let k = fcsBytes - 1; k >= 0; k--) contentSize = contentSize * 256 + bytes[p + k];
-    if (fcsBytes === 2) contentSize += 256;
-    if (!Number.isSafeInteger(contentSize)) {
-      throw new SeekdataError('UNSUPPORTED_FORMAT', `${file}: zstd frame at byte ${offset} declares ${contentSize} bytes, more than seekdata can address`, {
-        file,
-        compressedOffset: offset,
-      });
+function zstdStream(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream {
+  const kind = units.kind[u];
+  const frame = {
+    cStart: units.cStart[u],
+    cEnd: units.cEnd[u],
+    dLength: units.dStart[u + 1] - units.dStart[u],
+    flags: kind,
+    tableChecksum: tableChecksums(units)[u],
+  };
+  const pieces = streamZstdFrame(source, frame, Math.max(1, options.outputBytes));
+  let crc = 0;
+  return {
+    async step() {
+      const next = await pieces.next();
+      if (next.done !== true) {
+        if (unchecked(kind)) crc = crc32(next.value, crc);
+        return [next.value];
+      }
+      if (unchecked(kind)) {
+        const want = units.param[u];
+        if (want >= 0 && want !== crc >>> 0) {
+          throw new SeekdataError('CORRUPT_DATA', `${source.name}: zstd frame at byte ${frame.cStart} (it has no checksum) does not decode to the bytes whose CRC-32 the index recorded (corrupt data, or the file changed)`, {
+            file: source.name,
+            compressedOffset: frame.cStart,
+          });
+        }
+        if (want < 0) units.param[u] = crc >>> 0;
+      }
+      return null;
+    },
+    dispose() {
+      void pieces.return(undefined);
+    },
+  };
+}
+
+export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
+  name: 'zstd',
+  unitName: 'zstd frame',
+  signature: { magic: [0x28, 0xb5, 0x2f, 0xfd], header: 6, extensions: ['.zst', '.tzst', '.zstd'] },
+  // pzstd output starts with a skippable frame.
+  detect: (head) => isZstd(head),
+  offsetsInBits: false,
+
+  units: (source) => zstdUnits(source),
+  /**
+   * A frame's size is checked by decoding it once unless it is said twice (the seek table and the frame's
+   * content size, compared when the table is read); one frame alone shifts nothing.
+   */
+  sizesUnverified(units) {
+    if (units.count <= 1) return false;
+    if (!isSeekable(units)) return true;
+    for (let u = 0; u < units.count; u++) if ((units.kind[u] & FRAME_HAS_CONTENT_SIZE) === 0) return true;
+    return false;
+  },
+  scan: (source, context) => new ZstdDiscovery(source, context),
+  /** The first MiB of the first frame that holds data (what the CSV header is read from before the pass). */
+  async head(source) {
+    for await (const walked of walkFrames(source)) {
+      if (walked.kind !== 'frame') continue;
+      // Leaving the loop early ends the frame's stream (its generator's return frees the decoder).
+      for await (const piece of streamZstdFrame(source, { cStart: walked.start, cEnd: walked.end, dLength: -1, flags: 0, tableChecksum: 0 }, HEAD_BYTES)) return piece;
     }
-    p += fcsBytes;
-  }
-  if (singleSegment) windowSize = contentSize;
-  return { headerSize: p - at, contentSize, hasChecksum: (fhd & 0x04) !== 0, windowSize };
-}
+    return new Uint8Array(0);
+  },
+  extra: { columns: ['tableChecksum'] },
+  validate: validateZstdUnits,
 
-export interface BlockHeader {
-  last: boolean;
-  /** 0 raw, 1 RLE, 2 compressed. */
-  type: number;
-  /** Block_Size field: stored bytes for raw and compressed blocks, regenerated bytes for RLE. */
-  size: number;
-  /** Bytes the block occupies after its 3-byte header. */
-  stored: number;
-}
+  warnings(units, file) {
+    let bare = 0;
+    for (let u = 0; u < units.count; u++) if (unchecked(units.kind[u]) && units.param[u] < 0) bare++;
+    if (bare === 0) return [];
+    return [
+      `${file}: ${bare} of ${units.count} zstd frames have no checksum (written with --no-check) and no CRC-32 recorded yet: damage inside them is not detected by their first decode (\`seekdata index\` records one for every later read)`,
+    ];
+  },
 
-export function parseBlockHeader(bytes: Uint8Array, at: number, file: string, offset: number): BlockHeader {
-  const h = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
-  const type = (h >> 1) & 3;
-  const size = h >>> 3;
-  if (type === 3) {
-    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd block at byte ${offset} has the reserved block type`, { file, compressedOffset: offset });
-  }
-  if (size > BLOCK_SIZE_MAX) {
-    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd block at byte ${offset} declares ${size} bytes (at most ${BLOCK_SIZE_MAX})`, {
-      file,
-      compressedOffset: offset,
+  async task(source, units, u) {
+    const offset = units.cStart[u];
+    // A fresh copy, moved to the worker (the source's array may be shared, or a view of a larger one).
+    const data = new Uint8Array(await source.read(offset, units.cEnd[u] - offset));
+    const task = zstdUnitTask({
+      data,
+      expectedLength: units.dStart[u + 1] - units.dStart[u],
+      kind: units.kind[u],
+      tableChecksum: tableChecksums(units)[u],
+      crc: units.param[u],
+      offset,
+      file: source.name,
     });
-  }
-  return { last: (h & 1) === 1, type, size, stored: type === 1 ? 1 : size };
-}
+    return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
+  },
+  decode: decodeZstdUnit,
+  /** A frame without a checksum: the first decode records the CRC-32 of its bytes (saved by the indexing pass). */
+  check(units, u, result) {
+    const crc = crcOf(result.info);
+    if (crc !== undefined && unchecked(units.kind[u]) && units.param[u] < 0) units.param[u] = crc;
+  },
 
-export interface FrameLayout extends FrameHeader {
-  /** Bytes of the whole frame: header, blocks and checksum. */
-  frameSize: number;
-}
+  stream: zstdStream,
+  bigUnits: true,
+  prefix: (source, units, u, length) => streamPrefix(zstdStream(source, units, u, PREFIX_STEPS), length),
 
-/**
- * Walks one whole frame held in `bytes` from `at`: header, block headers, checksum. Throws TRUNCATED when
- * the frame runs past the end of `bytes`.
- */
-export function frameLayout(bytes: Uint8Array, at: number, file: string, offset: number): FrameLayout {
-  const truncated = (): SeekdataError =>
-    new SeekdataError('TRUNCATED', `${file}: zstd frame at byte ${offset} is truncated`, { file, compressedOffset: offset });
-  if (bytes.length - at < 5) throw truncated();
-  if (bytes.length - at < frameHeaderSize(bytes[at + 4])) throw truncated();
-  const header = parseFrameHeader(bytes, at, file, offset);
-  let p = at + header.headerSize;
-  for (;;) {
-    if (bytes.length - p < 3) throw truncated();
-    const block = parseBlockHeader(bytes, p, file, offset + (p - at));
-    p += 3 + block.stored;
-    if (p > bytes.length) throw truncated();
-    if (block.last) break;
-  }
-  if (header.hasChecksum) {
-    p += 4;
-    if (p > bytes.length) throw truncated();
-  }
-  return { ...header, frameSize: p - at };
-}
+  describe(units) {
+    let largest = 0;
+    let withChecksum = 0;
+    let withTable = 0;
+    let bare = 0;
+    let recorded = 0;
+    for (let u = 0; u < units.count; u++) {
+      largest = Math.max(largest, units.dStart[u + 1] - units.dStart[u]);
+      if ((units.kind[u] & FRAME_HAS_CHECKSUM) !== 0) withChecksum++;
+      if ((units.kind[u] & FRAME_HAS_TABLE_CHECKSUM) !== 0) withTable++;
+      if (unchecked(units.kind[u])) {
+        bare++;
+        if (units.param[u] >= 0) recorded++;
+      }
+    }
+    const seekable = isSeekable(units);
+    const total = units.dStart[units.count];
+    const randomRead =
+      units.count <= 1
+        ? `one frame of ${mb(total)}: random access inside it costs decoding from the start of the frame (re-compress in frames for fast random access, e.g. \`seekdata recompress --format zstd\`)`
+        : `${units.count} frames, the largest ${mb(largest)}: a random read decodes from the start of its frame`;
+    const checks: string[] = [];
+    if (withChecksum > 0) checks.push(`${withChecksum} frame(s) by their own checksum`);
+    if (withTable > 0) checks.push(`${withTable} frame(s) by the seek table's checksum`);
+    if (bare > 0) checks.push(`${bare} frame(s) without a checksum by the CRC-32 the first full decode recorded (${recorded} recorded so far; not their first decode)`);
+    return {
+      kind: seekable ? 'seekable' : units.count <= 1 ? 'one frame' : 'multi-frame',
+      randomRead,
+      verified: checks.length === 0 ? 'nothing to verify (empty)' : `on every decode: ${checks.join('; ')}`,
+      facts: { frames: units.count, seekable, framesWithChecksum: withChecksum, framesWithTableChecksum: withTable, framesWithoutChecksum: bare, crcRecorded: recorded },
+    };
+  },
+};

@@ -18,7 +18,7 @@ import {
   parseFrameHeader,
   u32le,
   type FrameHeader,
-} from './format.js';
+} from './container.js';
 import { readSeekTable, type SeekTable } from './seekable.js';
 import { streamZstdFrame } from './stream.js';
 import { ZstdFrameTableBuilder, type ZstdFrame, type ZstdFrameTable } from './table.js';

@@ -12,7 +12,7 @@
  */
 import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { u32le } from './format.js';
+import { u32le } from './container.js';
 
 export const SEEK_TABLE_MAGIC = 0x184d2a5e;
 export const SEEKABLE_FOOTER_MAGIC = 0x8f92eab1;

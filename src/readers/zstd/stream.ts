@@ -12,7 +12,7 @@
  */
 import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { FRAME_HAS_TABLE_CHECKSUM, FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseFrameHeader, u32le } from './format.js';
+import { FRAME_HAS_TABLE_CHECKSUM, FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseFrameHeader, u32le } from './container.js';
 import { WasmFrameDecoder, wasmZstdReady } from './wasm-stream.js';
 import { Xxh64Stream, xxh64Ready } from './xxh64.js';
 

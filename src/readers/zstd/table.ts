@@ -3,7 +3,7 @@
  * as a few typed arrays so it can be stored in and loaded from an index file as is. Field names match
  * the readers' `UnitTable` where they mean the same (`cStart`, `cEnd`, `dStart`).
  */
-import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM } from './format.js';
+import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM } from './container.js';
 
 export interface ZstdFrameTable {
   count: number;

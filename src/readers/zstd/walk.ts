@@ -6,7 +6,7 @@
  */
 import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseBlockHeader, parseFrameHeader, u32le, type FrameHeader } from './format.js';
+import { FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseBlockHeader, parseFrameHeader, u32le, type FrameHeader } from './container.js';
 
 /** Bytes read at a time while walking headers. */
 const WINDOW_BYTES = 16 << 10;

@@ -8,7 +8,7 @@
  * of the chunk are appended after the last block. The same checksum goes into the seek table.
  */
 import { invalidOption } from '../../errors.js';
-import { frameLayout } from './format.js';
+import { frameLayout } from './container.js';
 import { asBuffer, nativeLoadError, nativeZstd } from './native.js';
 import { SEEKABLE_MAX_FRAME_BYTES, seekTableFrame, type SeekTableEntry } from './seekable.js';
 import { xxh64Low32, xxh64Ready } from './xxh64.js';

@@ -1,0 +1,170 @@
+/**
+ * The zstd container, read without decoding (RFC 8878 §3.1): frame headers, block headers and skippable
+ * frames. Everything here is a pure function over bytes already in memory; `walk.ts` feeds it from a
+ * `ByteSource`. Sizes of compressed blocks are in their 3-byte headers, so a frame's compressed end is
+ * found by hopping from block header to block header.
+ */
+import { SeekdataError } from '../../errors.js';
+
+export const ZSTD_MAGIC = 0xfd2fb528;
+/** Skippable frames use the 16 magic numbers 0x184D2A50..0x184D2A5F. */
+export const SKIPPABLE_MAGIC_MIN = 0x184d2a50;
+export const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
+/** Frames of zstd v0.1..v0.7 (before the format froze): not supported. */
+const LEGACY_MAGIC_MIN = 0xfd2fb51e;
+const LEGACY_MAGIC_MAX = 0xfd2fb527;
+/** Largest block a compressed or raw block may hold (128 KiB). */
+export const BLOCK_SIZE_MAX = 128 << 10;
+/** Longest frame header: magic 4 + descriptor 1 + window 1 + dictionary id 4 + content size 8. */
+export const FRAME_HEADER_MAX = 18;
+
+/** Flag bits of a frame, as kept in the frame table. */
+export const FRAME_HAS_CHECKSUM = 1;
+export const FRAME_HAS_CONTENT_SIZE = 2;
+/** The seek table holds an XXH64 checksum of this frame's decoded bytes. */
+export const FRAME_HAS_TABLE_CHECKSUM = 4;
+
+export interface FrameHeader {
+  /** Bytes from the magic number to the first block header. */
+  headerSize: number;
+  /** Frame content size, or -1 when the header does not say. */
+  contentSize: number;
+  hasChecksum: boolean;
+  /** Window size in bytes (for a single-segment frame, the content size). */
+  windowSize: number;
+}
+
+export type MagicKind = 'frame' | 'skippable' | 'legacy' | 'other';
+
+export function u32le(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
+
+export function magicKind(magic: number): MagicKind {
+  if (magic === ZSTD_MAGIC) return 'frame';
+  if (((magic & SKIPPABLE_MAGIC_MASK) >>> 0) === SKIPPABLE_MAGIC_MIN) return 'skippable';
+  if (magic >= LEGACY_MAGIC_MIN && magic <= LEGACY_MAGIC_MAX) return 'legacy';
+  return 'other';
+}
+
+/** True when the first bytes of a file are a zstd frame or a skippable frame (pzstd output starts with one). */
+export function isZstd(first: Uint8Array): boolean {
+  if (first.length < 4) return false;
+  const kind = magicKind(u32le(first, 0));
+  return kind === 'frame' || kind === 'skippable';
+}
+
+/** Size of the header that starts with descriptor byte `fhd` (including the 4-byte magic). */
+export function frameHeaderSize(fhd: number): number {
+  const singleSegment = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const dictBytes = [0, 1, 2, 4][fhd & 3];
+  const fcsBytes = [singleSegment, 2, 4, 8][fcsFlag];
+  return 5 + (singleSegment ? 0 : 1) + dictBytes + fcsBytes;
+}
+
+/**
+ * Parses a frame header at `at` (the magic must already be known to be ZSTD_MAGIC). `bytes` must hold the
+ * whole header (`frameHeaderSize`). A frame that needs a dictionary is UNSUPPORTED_FORMAT.
+ */
+export function parseFrameHeader(bytes: Uint8Array, at: number, file: string, offset: number): FrameHeader {
+  const fhd = bytes[at + 4];
+  if ((fhd & 0x08) !== 0) {
+    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd frame at byte ${offset} sets the reserved bit of its header`, {
+      file,
+      compressedOffset: offset,
+    });
+  }
+  const singleSegment = (fhd & 0x20) !== 0;
+  let p = at + 5;
+  let windowSize = 0;
+  if (!singleSegment) {
+    const wd = bytes[p++];
+    const base = 2 ** (10 + (wd >> 3));
+    windowSize = base + (base / 8) * (wd & 7);
+  }
+  const dictBytes = [0, 1, 2, 4][fhd & 3];
+  let dictId = 0;
+  for (let k = dictBytes - 1; k >= 0; k--) dictId = dictId * 256 + bytes[p + k];
+  p += dictBytes;
+  if (dictId !== 0) {
+    throw new SeekdataError(
+      'UNSUPPORTED_FORMAT',
+      `${file}: zstd frame at byte ${offset} needs dictionary ${dictId}; frames compressed with a dictionary are not supported`,
+      { file, compressedOffset: offset },
+    );
+  }
+  const fcsFlag = fhd >> 6;
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag];
+  let contentSize = -1;
+  if (fcsBytes > 0) {
+    contentSize = 0;
+    for (let k = fcsBytes - 1; k >= 0; k--) contentSize = contentSize * 256 + bytes[p + k];
+    if (fcsBytes === 2) contentSize += 256;
+    if (!Number.isSafeInteger(contentSize)) {
+      throw new SeekdataError('UNSUPPORTED_FORMAT', `${file}: zstd frame at byte ${offset} declares ${contentSize} bytes, more than seekdata can address`, {
+        file,
+        compressedOffset: offset,
+      });
+    }
+    p += fcsBytes;
+  }
+  if (singleSegment) windowSize = contentSize;
+  return { headerSize: p - at, contentSize, hasChecksum: (fhd & 0x04) !== 0, windowSize };
+}
+
+export interface BlockHeader {
+  last: boolean;
+  /** 0 raw, 1 RLE, 2 compressed. */
+  type: number;
+  /** Block_Size field: stored bytes for raw and compressed blocks, regenerated bytes for RLE. */
+  size: number;
+  /** Bytes the block occupies after its 3-byte header. */
+  stored: number;
+}
+
+export function parseBlockHeader(bytes: Uint8Array, at: number, file: string, offset: number): BlockHeader {
+  const h = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
+  const type = (h >> 1) & 3;
+  const size = h >>> 3;
+  if (type === 3) {
+    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd block at byte ${offset} has the reserved block type`, { file, compressedOffset: offset });
+  }
+  if (size > BLOCK_SIZE_MAX) {
+    throw new SeekdataError('CORRUPT_DATA', `${file}: zstd block at byte ${offset} declares ${size} bytes (at most ${BLOCK_SIZE_MAX})`, {
+      file,
+      compressedOffset: offset,
+    });
+  }
+  return { last: (h & 1) === 1, type, size, stored: type === 1 ? 1 : size };
+}
+
+export interface FrameLayout extends FrameHeader {
+  /** Bytes of the whole frame: header, blocks and checksum. */
+  frameSize: number;
+}
+
+/**
+ * Walks one whole frame held in `bytes` from `at`: header, block headers, checksum. Throws TRUNCATED when
+ * the frame runs past the end of `bytes`.
+ */
+export function frameLayout(bytes: Uint8Array, at: number, file: string, offset: number): FrameLayout {
+  const truncated = (): SeekdataError =>
+    new SeekdataError('TRUNCATED', `${file}: zstd frame at byte ${offset} is truncated`, { file, compressedOffset: offset });
+  if (bytes.length - at < 5) throw truncated();
+  if (bytes.length - at < frameHeaderSize(bytes[at + 4])) throw truncated();
+  const header = parseFrameHeader(bytes, at, file, offset);
+  let p = at + header.headerSize;
+  for (;;) {
+    if (bytes.length - p < 3) throw truncated();
+    const block = parseBlockHeader(bytes, p, file, offset + (p - at));
+    p += 3 + block.stored;
+    if (p > bytes.length) throw truncated();
+    if (block.last) break;
+  }
+  if (header.hasChecksum) {
+    p += 4;
+    if (p > bytes.length) throw truncated();
+  }
+  return { ...header, frameSize: p - at };
+}
