@@ -1,15 +1,19 @@
 /** The reader commands: info, cat, read. */
+import { IndexedCollection } from '../../index/indexed-collection.js';
 import type { IndexedInfo } from '../../index/indexed-file.js';
+import { listCollection } from '../../index/collection-list.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
+import type { Input } from '../../readers/input.js';
 import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
-import { openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
+import { printCollectionInfo } from '../collection-report.js';
+import { namesCollection, openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed).',
+  summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed); of a collection, its files, records and merged time range.',
   usage: 'seekdata info FILE [--json]',
   options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS },
   optionHelp: [['--json', 'print as JSON'], ...RECORD_HELP, ...COMMON_HELP],
@@ -35,12 +39,24 @@ export function randomReadCost(info: ReaderInfo): string {
 export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
   // With a record layer (from flags or the stored index) info also tells records, columns and time range.
   const index = readerOptions(io, flags).index;
+  if (await namesCollection(file)) {
+    const collection = await openForRecords(io, flags, file);
+    try {
+      if (collection instanceof IndexedCollection) return await printCollectionInfo(io, flags, collection);
+    } finally {
+      await collection.close();
+    }
+  }
   const withRecords = recordFlags(flags) !== undefined || (await storedRecordOptions(file, index === undefined ? {} : { index })) !== undefined;
   let info: ReaderInfo & Partial<IndexedInfo>;
   if (withRecords) {
     const indexed = await openForRecords(io, flags, file);
-    info = indexed.info();
-    await indexed.close();
+    try {
+      if (indexed instanceof IndexedCollection) throw new Error(`internal: ${file} opened as a collection`);
+      info = indexed.info();
+    } finally {
+      await indexed.close();
+    }
   } else {
     const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
     const reader = await openReader(file, readerOptions(io, flags, bar));
@@ -74,7 +90,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
 
 export const catSpec: CommandSpec = {
   name: 'cat',
-  summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel.',
+  summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel (a collection: its files one after the other).',
   usage: 'seekdata cat FILE',
   options: COMMON_OPTIONS,
   optionHelp: COMMON_HELP,
@@ -84,6 +100,12 @@ export const catSpec: CommandSpec = {
 };
 
 export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  if (!(await namesCollection(file))) return catFile(io, flags, file);
+  // A collection: its files one after the other, in collection order.
+  for (const member of await listCollection(file)) await catFile(io, flags, member.input);
+}
+
+async function catFile(io: CliIo, flags: Flags, file: Input): Promise<void> {
   // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index: its progress
   // (compressed bytes) is then the cat's own.
   const opening = makeProgress(io, flags, 'cat', { output: true, unit: 'bytes' });
@@ -122,6 +144,7 @@ export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promis
   const offset = intFlag(flags, 'offset', { min: 0 });
   const length = intFlag(flags, 'length', { min: 0 });
   if (offset === undefined || length === undefined) throw new UsageError('read: --offset and --length are required');
+  if (await namesCollection(file)) throw new UsageError(`read: byte offsets are those of one file, and ${file} names a collection: give one of its files`);
   const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   const reader = await openReader(file, readerOptions(io, flags, bar));
   bar.done();
