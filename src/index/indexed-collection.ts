@@ -6,6 +6,7 @@
  * the time index (collection-time.ts). Opening: open-collection.ts.
  */
 import { SeekdataError } from '../errors.js';
+import { emptyStats, type RemoteStats } from '../sources/retry.js';
 import type { JobRunner } from '../workers/pool.js';
 import { CollectionChunks, CollectionLayout, CollectionRecords } from './collection-records.js';
 import { mergeColumnStats } from './collection-stats.js';
@@ -164,6 +165,17 @@ export class IndexedCollection implements Indexed {
       skipped: this.report.skipped,
       indexes: this.report.indexes,
     };
+  }
+
+  /** Requests, retries and bytes of the remote files so far, added up (zeros for local files). */
+  remoteStats(): RemoteStats {
+    const sum = emptyStats();
+    for (const f of this.files) {
+      const s = f.reader.remoteStats;
+      if (s === undefined) continue;
+      for (const key of Object.keys(sum) as Array<keyof RemoteStats>) sum[key] += s[key];
+    }
+    return sum;
   }
 
   async close(): Promise<void> {
