@@ -159,16 +159,30 @@ describe('bad files', () => {
       expect(c.report.skipped.map((s) => s.file)).toEqual([join(bad, shards[1].name)]);
       expect(warnings.some((w) => w.includes(shards[1].name) && w.includes('skip'))).toBe(true);
       expect(await c.records.text(SIZES[0])).toBe(shards[3].lines[0]);
+      // The dataset says so too: its records are those of the files left.
+      const said: string[] = [];
+      const ds = new ShuffledBatchDataset(c, { features: ['b'], batchSize: 64, onWarning: (m) => said.push(m) });
+      expect(ds.file.skippedFiles.map((s) => s.file)).toEqual([join(bad, shards[1].name)]);
+      expect(said.some((m) => m.includes('1 file(s) of the collection left out') && m.includes(shards[1].name))).toBe(true);
     } finally {
       await c.close();
     }
     await expect(openCollection(join(bad, 'missing.csv'), open)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('refuses files whose columns differ from the first', async () => {
+  it('refuses files whose columns, delimiter or time column differ from the first', async () => {
     const other = join(tmp.dir, 'other-columns.csv');
     writeFileSync(other, 'time,z\n2024-01-01T00:00:00Z,1\n');
     await expect(openCollection([join(dir, shards[0].name), other], open)).rejects.toThrow(/other-columns\.csv: cannot join the collection: its columns/);
+    // Indexed before with another delimiter: the stored options are inherited, and would parse it otherwise.
+    const semi = join(tmp.dir, 'semicolon.csv');
+    writeFileSync(semi, [header, ...shards[0].lines].join('\n').replaceAll(',', ';') + '\n');
+    await (await openIndexed(semi, { records: 'csv', delimiter: ';', timeColumn: null })).close();
+    const plainCsv = join(tmp.dir, 'comma.csv');
+    writeFileSync(plainCsv, [header, ...shards[0].lines].join('\n') + '\n');
+    await (await openIndexed(plainCsv, { records: 'csv', timeColumn: null })).close();
+    await expect(openCollection([plainCsv, semi], { pool })).rejects.toThrow(/semicolon\.csv: cannot join the collection: it is indexed with delimiter ";"/);
+    await expect(openCollection([join(dir, shards[0].name), plainCsv], { pool })).rejects.toThrow(/comma\.csv: cannot join the collection: it has no time index/);
   });
 });
 

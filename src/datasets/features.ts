@@ -157,6 +157,12 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
     missing: missing === 'skip' ? 'skip' : missing === 'error' ? 'error' : 'fill',
     malformed,
   };
+  const left = file.skippedFiles;
+  if (left.length > 0) {
+    // The dataset's own warning too, not only the one at opening: its records are those of the files left.
+    const names = left.slice(0, 3).map((f) => f.file).join(', ');
+    onWarning(`${file.name}: ${left.length} file(s) of the collection left out (onBadFile: 'skip'), this dataset reads the ${file.records.count} records of the others: ${names}${left.length > 3 ? ', …' : ''}`);
+  }
   return {
     spec,
     featureNames: features.map((f) => f.name),

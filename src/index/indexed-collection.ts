@@ -12,16 +12,11 @@ import { CollectionChunks, CollectionLayout, CollectionRecords } from './collect
 import { mergeColumnStats } from './collection-stats.js';
 import { CollectionTime } from './collection-time.js';
 import type { IndexedFile, IndexReport } from './indexed-file.js';
-import type { Indexed, RecordHome } from './indexed.js';
+import type { Indexed, RecordHome, SkippedFile } from './indexed.js';
 import type { ResolvedRecordOptions } from './records/options.js';
 import type { ColumnStats } from './records/stats.js';
 
-/** A file left out of a collection (`onBadFile: 'skip'`), and why. */
-export interface SkippedFile {
-  file: string;
-  code: string;
-  reason: string;
-}
+export type { SkippedFile } from './indexed.js';
 
 export interface CollectionReport {
   /** Files in the collection (skipped ones not counted). */
@@ -105,6 +100,10 @@ export class IndexedCollection implements Indexed {
   }
 
   readonly readAhead: number;
+
+  get skippedFiles(): readonly SkippedFile[] {
+    return this.report.skipped;
+  }
 
   private requireTime(): CollectionTime {
     if (this.time === undefined) throw new SeekdataError('INVALID_OPTION', `${this.name}: no timestamp index (open it with options.timeColumn or options.time)`, { file: this.name });

@@ -6,7 +6,7 @@ import type { ColumnStats } from './records/stats.js';
 import type { ResolvedTimeFormat } from './records/time.js';
 import type { RecordIndex } from './record-index.js';
 import type { TimeIndex } from './time-index.js';
-import type { Indexed, RecordHome } from './indexed.js';
+import type { Indexed, RecordHome, SkippedFile } from './indexed.js';
 
 export interface IndexReport {
   records: number;
@@ -59,6 +59,11 @@ export class IndexedFile implements Indexed {
   /** Chunks datasets decode ahead of the one in use: twice the parallelism. */
   get readAhead(): number {
     return Math.max(2, this.reader.parallelism * 2);
+  }
+
+  /** One file leaves nothing out. */
+  get skippedFiles(): readonly SkippedFile[] {
+    return [];
   }
 
   /** Every record is this file's own. */

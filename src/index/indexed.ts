@@ -60,6 +60,13 @@ export interface RecordHome {
   position: number;
 }
 
+/** A file left out of a collection (`onBadFile: 'skip'`), and why. */
+export interface SkippedFile {
+  file: string;
+  code: string;
+  reason: string;
+}
+
 /** One indexed file or a collection: the surface datasets use. */
 export interface Indexed {
   readonly name: string;
@@ -70,6 +77,8 @@ export interface Indexed {
   readonly stats: ColumnStats[];
   readonly options: ResolvedRecordOptions;
   readonly report: { readonly time: IndexReport['time'] };
+  /** Files of a collection left out by `onBadFile: 'skip'` (none for one file): datasets warn of them. */
+  readonly skippedFiles: readonly SkippedFile[];
   /** Chunks datasets decode ahead of the one in use. */
   readonly readAhead: number;
   range(t0: number | Date, t1: number | Date, limit?: number): Float64Array;

@@ -47,6 +47,13 @@ function mismatch(first: IndexedFile, file: IndexedFile): string | undefined {
   if (file.options.kind === 'csv' && file.columns.join('\u0000') !== first.columns.join('\u0000')) {
     return `its columns (${file.columns.join(', ')}) differ from those of ${first.name} (${first.columns.join(', ')})`;
   }
+  // Records of every file are parsed with one spec: the same delimiter and quoting (as indexed, options or stored).
+  if (file.options.kind === 'csv' && (file.options.delimiter !== first.options.delimiter || file.options.quoting !== first.options.quoting)) {
+    return `it is indexed with delimiter ${JSON.stringify(file.options.delimiter)} and quoting ${file.options.quoting}, ${first.name} with ${JSON.stringify(first.options.delimiter)} and ${first.options.quoting}`;
+  }
+  if (String(file.options.timeColumn) !== String(first.options.timeColumn)) {
+    return `its time column is ${JSON.stringify(file.options.timeColumn)}, that of ${first.name} ${JSON.stringify(first.options.timeColumn)}`;
+  }
   return undefined;
 }
 
