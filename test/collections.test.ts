@@ -130,6 +130,15 @@ describe('a collection numbers records across its files', () => {
     await expect(openCollection([join(dir, shards[0].name), join(dir, shards[0].name)], open)).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
+  it('validates its own options, naming the field', async () => {
+    await expect(openCollection(join(dir, '*'), { ...open, readAhead: 0 })).rejects.toThrow(/readAhead/);
+    await expect(openCollection(join(dir, '*'), { ...open, onBadFile: 'ignore' as 'skip' })).rejects.toThrow(/onBadFile/);
+    await expect(openCollection(join(dir, '*'), { ...open, index: join(dir, shards[0].name) })).rejects.toThrow(/options\.index/);
+    const ahead = await openCollection(join(dir, '*'), { ...open, readAhead: 7 });
+    expect(ahead.readAhead).toBe(7);
+    await ahead.close();
+  });
+
   it('reports the progress of indexing all files as one total', async () => {
     const seen: Array<{ bytesDone: number; bytesTotal: number }> = [];
     const c = await openCollection(join(dir, '*'), { ...open, index: false, onProgress: (p) => seen.push(p) });

@@ -29,6 +29,12 @@ export interface CollectionOptions extends IndexedOptions {
   onBadFile?: 'error' | 'skip';
   /** Files opened (and indexed) at once. Default 4. */
   openConcurrency?: number;
+  /**
+   * Chunks datasets decode ahead of the one in use (and so, for remote files, requests in flight at most,
+   * with a `limiter` or `maxInFlight` above it). Default: twice the parallelism. Raise it for object storage,
+   * where each chunk waits for a round trip.
+   */
+  readAhead?: number;
 }
 
 /** The per-file decoded-chunk cache never goes below this, whatever the collection's size (bytes). */
@@ -67,6 +73,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
   const onBadFile = options.onBadFile ?? 'error';
   checkOneOf('onBadFile', onBadFile, ['error', 'skip']);
   const concurrency = checkPositiveInt('openConcurrency', options.openConcurrency ?? 4);
+  const readAhead = options.readAhead === undefined ? undefined : checkPositiveInt('readAhead', options.readAhead);
   const resolved = resolveReaderOptions(options);
   checkGivenRecordOptions(options);
   if (typeof options.index === 'string') {
@@ -77,9 +84,10 @@ export async function openCollection(sources: CollectionSources, options: Collec
   const members = await listCollection(sources, listOptions(options));
   const cacheBytes = Math.max(MIN_FILE_CACHE_BYTES, Math.floor(resolved.cacheBytes / members.length));
   const runner = runnerFor(resolved.parallelism, options.pool);
-  const { onBadFile: _bad, openConcurrency: _c, onProgress, ...rest } = options;
+  const { onBadFile: _bad, openConcurrency: _c, readAhead: _r, onProgress, ...rest } = options;
   void _bad;
   void _c;
+  void _r;
 
   // One progress over all files: each file's bytes done, over the sizes listing told (or opening told).
   const done = new Float64Array(members.length);
@@ -151,7 +159,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
   return new IndexedCollection(files, name, {
     parallelism: resolved.parallelism,
     runner,
-    readAhead: Math.max(2, resolved.parallelism * 2),
+    readAhead: readAhead ?? Math.max(2, resolved.parallelism * 2),
     skipped: skipped.filter((s): s is SkippedFile => s !== undefined),
     seconds: (performance.now() - started) / 1000,
   });
