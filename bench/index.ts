@@ -1,13 +1,16 @@
 /**
  * npm run bench:index — the indexing pass (chunk map + record offsets + timestamps + column statistics)
- * next to a plain parallel decode of the same file, index size per record, index load time, and the
+ * next to a plain parallel decode of the same file (interleaved over SEEKDATA_BENCH_ROUNDS rounds, default
+ * 3; medians; issue 12's target: ≤ 1.15×), index size per record, index load time, and the
  * latency of a ~1,000-record time range with an empty cache next to one chunk decode. One run, ratios.
  */
 import { rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
 import { benchData, fmt, machine, median, prng, saveResult, table, timeMs, warm } from './common.js';
 
 const QUERIES = 50;
+const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 3);
 
 async function decodeMs(file: string): Promise<number> {
   const reader = await openReader(file, { cacheBytes: 1 });
@@ -29,7 +32,8 @@ async function chunkDecodeMs(file: string): Promise<number> {
 
 async function main(): Promise<void> {
   const data = benchData();
-  console.log(`seekdata index benchmark: ${(statSync(data.csv).size / 1e6).toFixed(1)} MB CSV, ${machine()}`);
+  const loadAverages = [loadavg()[0]];
+  const targets: Array<Array<string | number>> = [];
   const options = { records: 'csv' as const, timeColumn: 'time' };
   const rows: Array<Array<string | number>> = [];
   const result: Record<string, unknown> = {};
@@ -37,19 +41,37 @@ async function main(): Promise<void> {
     ['bzip2', data.bz2],
     ['xz', data.xz],
   ] as const) {
-    // Chunk map in place for the decode baseline; then a full rebuild of everything, timed.
+    // Chunk map in place for the decode baseline; then a full rebuild of everything (the chunk map too:
+    // for bzip2 its decoding scan), timed; interleaved with the decode, round by round (medians).
     await (await openReader(file)).close();
-    const decode = await decodeMs(file);
-    rmSync(`${file}.sdx`, { force: true });
-    let built = 0;
     let records = 0;
     let indexBytes = 0;
-    built = await timeMs(async () => {
-      const f = await openIndexed(file, options);
-      records = f.records.count;
-      indexBytes = f.report.indexBytes ?? 0;
-      await f.close();
-    });
+    // The same pass with statistics of the numeric columns only, and without statistics (no index file).
+    const numeric = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'label'];
+    const runs: Record<string, () => Promise<number>> = {
+      decode: () => decodeMs(file),
+      built: async () => {
+        rmSync(`${file}.sdx`, { force: true });
+        return timeMs(async () => {
+          const f = await openIndexed(file, options);
+          records = f.records.count;
+          indexBytes = f.report.indexBytes ?? 0;
+          await f.close();
+        });
+      },
+      builtSome: () => timeMs(async () => (await openIndexed(file, { ...options, index: false, stats: numeric })).close()),
+      builtNone: () => timeMs(async () => (await openIndexed(file, { ...options, index: false, stats: false })).close()),
+    };
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+    const names = Object.keys(runs);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < names.length; k++) samples[names[(k + r) % names.length]].push(await runs[names[(k + r) % names.length]]());
+      loadAverages.push(loadavg()[0]);
+    }
+    const decode = median(samples.decode);
+    const built = median(samples.built);
+    const builtSome = median(samples.builtSome);
+    const builtNone = median(samples.builtNone);
     const loads: number[] = [];
     for (let k = 0; k < 5; k++) {
       loads.push(
@@ -59,10 +81,6 @@ async function main(): Promise<void> {
         }),
       );
     }
-    // The same pass with statistics of the numeric columns only, and without statistics (no index file).
-    const numeric = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'label'];
-    const builtSome = await timeMs(async () => (await openIndexed(file, { ...options, index: false, stats: numeric })).close());
-    const builtNone = await timeMs(async () => (await openIndexed(file, { ...options, index: false, stats: false })).close());
     const chunkMs = await chunkDecodeMs(file);
     // ~1,000 records per range: the synthetic data has one record per ~1 s.
     const f = await openIndexed(file, { ...options, cacheBytes: 1 });
@@ -108,8 +126,13 @@ async function main(): Promise<void> {
     rows.push([format, 'index load (median of 5)', `${fmt(r.loadMs)} ms`, '']);
     rows.push([format, 'one chunk decode (median)', `${fmt(chunkMs, 1)} ms`, '1.00×']);
     rows.push([format, `range() of ~${r.rangeRecords} records + fetch, empty cache (median of ${QUERIES})`, `${fmt(r.rangeMedianMs, 1)} ms`, `${fmt(r.rangeMedianMs / chunkMs, 2)}× a chunk decode`]);
+    targets.push([format, 'target: index build time / parallel decode time', `${fmt(built / 1000, 2)} s / ${fmt(decode / 1000, 2)} s`, `${fmt(r.buildRatio, 2)}× (goal ≤ 1.15×: ${r.buildRatio <= 1.15 ? 'met' : 'missed'})`]);
   }
+  rows.push(...targets);
+  result.loadAverage = loadAverages;
+  result.rounds = ROUNDS;
   await closeSharedPool();
+  console.log(`seekdata index benchmark: ${(statSync(data.csv).size / 1e6).toFixed(1)} MB CSV, ${machine()}; ${ROUNDS} interleaved rounds; load average ${loadAverages.map((l) => l.toFixed(1)).join(' → ')}`);
   console.log(table(['format', 'measure', 'value', 'ratio'], rows));
   saveResult('index', result);
 }

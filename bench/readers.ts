@@ -1,18 +1,29 @@
 /**
  * npm run bench:readers — sequential decode throughput and random-read latency of seekdata's readers,
- * next to baselines measured in the same run: the bzip2 / xz commands, and the naive way to reach an
- * offset (decode from the start); gzip and zstd next to gzip / pigz / zstd (readers-formats.ts). Prints a
- * markdown table and writes bench/results/readers.json.
+ * next to baselines measured in the same run: the native tools (`bzip2 -dc`, `lbzip2 -dc -n 2`,
+ * `xz -dc`), one block decode in this thread, and the naive way to reach an offset (decode from the
+ * start). The decodes and their native baselines are interleaved over SEEKDATA_BENCH_ROUNDS rounds
+ * (default 3; medians). Ends with issue 12's targets as ratios of this run. Prints a markdown table and
+ * writes bench/results/readers.json. gzip and zstd run next to gzip / pigz / zstd (readers-formats.ts).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { closeSharedPool, openReader } from '../src/index.js';
-import { decodeBzip2Block } from '../src/readers/bzip2/block.js';
+import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/block.js';
+import { bzip2Format } from '../src/readers/bzip2/format.js';
+import type { FormatModule } from '../src/readers/format.js';
+import { decodeXzBlock, type XzBlockTask } from '../src/readers/xz/block.js';
+import { xzFormat } from '../src/readers/xz/format.js';
+import { MemorySource } from '../src/sources/source.js';
+import { prepareDecoders } from '../src/workers/registry.js';
 import { decodeWithSeekBzip } from './seek-bzip-block.js';
 import { benchFormats } from './readers-formats.js';
 import { benchData, fmt, machine, median, prng, saveResult, table, timeCommand, timeMs, warm } from './common.js';
 
 const RANDOM_READS = Number(process.env.SEEKDATA_BENCH_READS ?? 200);
+const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 3);
 const NAIVE_READS = 7;
+const BLOCKS = 15;
 
 async function sequentialMs(file: string, parallelism: number): Promise<number> {
   const reader = await openReader(file, { parallelism, cacheBytes: 1 });
@@ -35,20 +46,21 @@ async function randomReads(file: string, offsets: number[], parallelism: number,
   return times;
 }
 
-/** Median time of one bzip2 block decode in this thread, over the first blocks, with a given decoder. */
-async function bzip2BlockMs(file: string, decode: typeof decodeBzip2Block): Promise<number> {
+/**
+ * Median time of one whole-block decode in this thread over the first blocks, by each decoder given
+ * (interleaved block by block): the tasks are the ones the reader builds from its chunk map.
+ */
+async function blockMs<T>(file: string, format: Pick<FormatModule, 'task'>, decoders: Record<string, (task: T) => unknown>): Promise<Record<string, number>> {
   const reader = await openReader(file, { parallelism: 1 });
-  const { units } = reader;
-  const { readFileSync } = await import('node:fs');
-  const data = readFileSync(file);
-  const times: number[] = [];
-  for (let u = 0; u < Math.min(units.count, 15); u++) {
-    const first = Math.floor(units.cStart[u] / 8);
-    const slice = data.subarray(first, Math.ceil(units.cEnd[u] / 8));
-    times.push(await timeMs(() => decode({ data: slice, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file })));
+  const source = new MemorySource(readFileSync(file), file);
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(decoders).map((k) => [k, []]));
+  for (let u = 0; u < Math.min(reader.units.count, BLOCKS); u++) {
+    const { input } = await format.task(source, reader.units, u);
+    if (input.kind !== 'decode') throw new Error('not a decode task');
+    for (const [name, decode] of Object.entries(decoders)) times[name].push(await timeMs(() => decode(input.task as T)));
   }
   await reader.close();
-  return median(times);
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 
 async function main(): Promise<void> {
@@ -58,51 +70,91 @@ async function main(): Promise<void> {
   const rand = prng(2024);
   const offsets = Array.from({ length: RANDOM_READS }, () => Math.floor(rand() * (size - 100)));
   const naiveOffsets = offsets.slice(0, NAIVE_READS);
-  console.log(`seekdata readers benchmark: ${mb.toFixed(1)} MB CSV, ${machine()}`);
-  // Build the indexes first (not timed here: see bench:index).
+  const loads = [loadavg()[0]];
+  // Build the indexes first (not timed here: see bench:index); load this thread's decoders.
   for (const file of [data.bz2, data.xz]) await (await openReader(file)).close();
+  await prepareDecoders();
 
   const rows: Array<Array<string | number>> = [];
-  const result: Record<string, unknown> = { sizeMB: mb, randomReads: RANDOM_READS };
+  const targets: Array<Array<string | number>> = [];
+  const result: Record<string, unknown> = { sizeMB: mb, randomReads: RANDOM_READS, rounds: ROUNDS };
   for (const [format, file, tool] of [
     ['bzip2', data.bz2, 'bzip2'],
     ['xz', data.xz, 'xz'],
   ] as const) {
-    const cliMs = timeCommand(`${tool} -dc ${file} > /dev/null`);
-    const p1 = await sequentialMs(file, 1);
-    const p2 = await sequentialMs(file, 2);
+    // The decodes and their native baselines, interleaved round by round (medians).
+    const runs: Record<string, () => Promise<number>> = {
+      cli: async () => timeCommand(`${tool} -dc ${file} > /dev/null`),
+      p1: () => sequentialMs(file, 1),
+      p2: () => sequentialMs(file, 2),
+    };
+    if (format === 'bzip2') runs.lbzip2 = async () => timeCommand(`lbzip2 -dc -n 2 ${file} > /dev/null`);
+    const ms: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      const names = Object.keys(runs);
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + r) % names.length];
+        ms[name].push(await runs[name]());
+      }
+      loads.push(loadavg()[0]);
+    }
+    const m = (name: string): number => median(ms[name] ?? [NaN]);
     const random = await randomReads(file, offsets, 2);
     const randomInline = await randomReads(file, offsets.slice(0, 50), 1);
     // xz only: the unverified prefix path (verify: 'lazy'), for comparison; bzip2 always verifies.
     const randomLazy = format === 'xz' ? await randomReads(file, offsets, 2, 'lazy') : undefined;
     const naive = naiveOffsets.map((o) => timeCommand(`${tool} -dc ${file} | head -c ${o + 100} > /dev/null`));
-    const blockMs = format === 'bzip2' ? await bzip2BlockMs(file, decodeBzip2Block) : undefined;
-    const seekBzipMs = format === 'bzip2' ? await bzip2BlockMs(file, decodeWithSeekBzip) : undefined;
+    const blocks =
+      format === 'bzip2'
+        ? await blockMs<Bzip2BlockTask>(file, bzip2Format, {
+            seekBzip: decodeWithSeekBzip,
+            js: decodeBzip2Block,
+            seekdata: (task) => bzip2Format.decode?.(task),
+          })
+        : await blockMs<XzBlockTask>(file, xzFormat, {
+            lzmaNative: decodeXzBlock,
+            seekdata: (task) => xzFormat.decode?.(task),
+          });
     const r = {
-      cliMBs: mb / (cliMs / 1000),
-      p1MBs: mb / (p1 / 1000),
-      p2MBs: mb / (p2 / 1000),
+      cliMBs: mb / (m('cli') / 1000),
+      lbzip2MBs: format === 'bzip2' ? mb / (m('lbzip2') / 1000) : undefined,
+      p1MBs: mb / (m('p1') / 1000),
+      p2MBs: mb / (m('p2') / 1000),
+      p2OverNative: m('p2') / (format === 'bzip2' ? m('lbzip2') : m('cli')),
       randomMedianMs: median(random),
       randomInlineMedianMs: median(randomInline),
       randomLazyMedianMs: randomLazy === undefined ? undefined : median(randomLazy),
       randomP90Ms: [...random].sort((a, b) => a - b)[Math.floor(random.length * 0.9)],
       naiveMedianMs: median(naive),
-      blockDecodeMs: blockMs,
-      seekBzipBlockMs: seekBzipMs,
+      blockDecodeMs: blocks.seekdata,
+      blockDecoders: blocks,
+      randomOverBlock: median(random) / blocks.seekdata,
     };
     result[format] = r;
+    const ratio = (x: number): string => `${fmt(x / r.cliMBs, 2)}×`;
     rows.push([format, 'sequential decode, `' + tool + ' -dc`', `${fmt(r.cliMBs)} MB/s`, '1.00×']);
-    rows.push([format, 'sequential decode, seekdata parallelism 1', `${fmt(r.p1MBs)} MB/s`, `${fmt(r.p1MBs / r.cliMBs, 2)}×`]);
-    rows.push([format, 'sequential decode, seekdata parallelism 2', `${fmt(r.p2MBs)} MB/s`, `${fmt(r.p2MBs / r.cliMBs, 2)}×`]);
+    if (r.lbzip2MBs !== undefined) rows.push([format, 'sequential decode, `lbzip2 -dc -n 2` (2 threads)', `${fmt(r.lbzip2MBs)} MB/s`, ratio(r.lbzip2MBs)]);
+    rows.push([format, 'sequential decode, seekdata parallelism 1', `${fmt(r.p1MBs)} MB/s`, ratio(r.p1MBs)]);
+    rows.push([format, 'sequential decode, seekdata parallelism 2', `${fmt(r.p2MBs)} MB/s`, ratio(r.p2MBs)]);
     rows.push([format, `random read(offset, 100), naive: \`${tool} -dc | head\` (median of ${NAIVE_READS})`, `${fmt(r.naiveMedianMs)} ms`, '1×']);
     rows.push([format, `random read(offset, 100), seekdata, verified (default), empty cache (median of ${RANDOM_READS})`, `${fmt(r.randomMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomMedianMs, 0)}× faster`]);
     rows.push([format, 'same, parallelism 1 (decode in the calling thread)', `${fmt(r.randomInlineMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomInlineMedianMs, 0)}× faster`]);
     if (r.randomLazyMedianMs !== undefined) {
       rows.push([format, "same, verify: 'lazy' (block prefix only, NOT checked)", `${fmt(r.randomLazyMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomLazyMedianMs, 0)}× faster`]);
     }
-    if (blockMs !== undefined && seekBzipMs !== undefined) {
-      rows.push([format, 'one 900 kB block decode, seek-bzip (pure JS baseline)', `${fmt(seekBzipMs, 2)} ms`, '1.00×']);
-      rows.push([format, "one 900 kB block decode, seekdata's decoder", `${fmt(blockMs, 2)} ms`, `${fmt(seekBzipMs / blockMs, 2)}× faster; random read = ${fmt(r.randomMedianMs / blockMs, 2)}× a block decode`]);
+    if (format === 'bzip2') {
+      rows.push([format, `one 900 kB block decode, seek-bzip (pure JS baseline; median of ${BLOCKS})`, `${fmt(blocks.seekBzip, 2)} ms`, '1.00×']);
+      rows.push([format, "one 900 kB block decode, seekdata's JS decoder", `${fmt(blocks.js, 2)} ms`, `${fmt(blocks.seekBzip / blocks.js, 2)}× faster`]);
+      rows.push([format, 'one 900 kB block decode, libbzip2 (WebAssembly), as seekdata decodes', `${fmt(blocks.seekdata, 2)} ms`, `${fmt(blocks.seekBzip / blocks.seekdata, 2)}× faster; random read = ${fmt(r.randomOverBlock, 2)}× a block decode`]);
+    } else {
+      rows.push([format, `one 1 MiB block decode, lzma-native (liblzma 5.2; median of ${BLOCKS})`, `${fmt(blocks.lzmaNative, 2)} ms`, '1.00×']);
+      rows.push([format, 'one 1 MiB block decode, as seekdata decodes (node-liblzma when it loads)', `${fmt(blocks.seekdata, 2)} ms`, `${fmt(blocks.lzmaNative / blocks.seekdata, 2)}× faster`]);
+    }
+    const met = (value: number, goal: number): string => `${fmt(value, 2)}× (goal ≤ ${goal}×: ${value <= goal ? 'met' : 'missed'})`;
+    if (format === 'bzip2') targets.push([format, 'target: parallelism 2 decode time / `lbzip2 -dc -n 2` time', `${fmt(m('p2') / 1000, 2)} s / ${fmt(m('lbzip2') / 1000, 2)} s`, met(r.p2OverNative, 1.3)]);
+    else {
+      targets.push([format, 'target: parallelism 2 decode time / `xz -dc` time', `${fmt(m('p2') / 1000, 2)} s / ${fmt(m('cli') / 1000, 2)} s`, met(r.p2OverNative, 1)]);
+      targets.push([format, 'target: verified random read (median) / one block decode (median)', `${fmt(r.randomMedianMs, 2)} ms / ${fmt(blocks.seekdata, 2)} ms`, met(r.randomOverBlock, 1.2)]);
     }
   }
   // gzip and zstd (readers-formats.ts): wall and CPU time, the load average.
@@ -110,6 +162,9 @@ async function main(): Promise<void> {
   rows.push(...formats.rows);
   result.formats = formats.result;
   await closeSharedPool();
+  rows.push(...targets);
+  result.loadAverage = loads;
+  console.log(`seekdata readers benchmark: ${mb.toFixed(1)} MB CSV, ${machine()}; ${ROUNDS} interleaved rounds; load average ${loads.map((l) => l.toFixed(1)).join(' → ')}`);
   console.log(table(['format', 'measure', 'value', 'ratio'], rows));
   saveResult('readers', result);
 }

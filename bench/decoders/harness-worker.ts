@@ -6,12 +6,13 @@
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { XzBlockTask } from '../../src/readers/xz/block.js';
-import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2Wasm, type Bzip2WasmTask } from '../../src/readers/bzip2/wasm.js';
+import type { Bzip2BlockTask } from '../../src/readers/bzip2/block.js';
+import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2Wasm } from '../../src/readers/bzip2/wasm.js';
 import { decodeBz, decodeXz, decodeXzSync, prepare, type BzBlock, type BzCandidate, type XzCandidate } from './candidates.js';
 
 export type HarnessJob =
   | { format: 'bz'; candidate: BzCandidate; block: BzBlock }
-  | { format: 'bz-discover'; task: Bzip2WasmTask }
+  | { format: 'bz-discover'; task: Bzip2BlockTask }
   | { format: 'xz'; candidate: XzCandidate; block: XzBlockTask };
 
 export interface HarnessResult {

@@ -17,9 +17,9 @@ import type { ScannedChunk } from '../readers/format.js';
 import { formatOf, type Format } from '../readers/formats.js';
 import { openSource, type Input } from '../readers/input.js';
 import { SeekableReader } from '../readers/reader.js';
-import { scanKnown } from '../readers/scan.js';
+import { scanKnown, scanLookahead } from '../readers/scan.js';
 import { sourceFormat } from '../readers/source-format.js';
-import type { UnitTable } from '../readers/units.js';
+import { largestUnit, type UnitTable } from '../readers/units.js';
 import type { StepCall } from '../workers/registry.js';
 import type { ByteSource } from '../sources/source.js';
 import type { AnalyzeSpec } from './records/analyze.js';
@@ -183,7 +183,7 @@ async function runPass(
   begin: number,
 ): Promise<UnitTable> {
   const stepFor = (offset: number): StepCall => analyzeStep.call(offset === 0 ? { ...spec, begin } : spec);
-  const lookahead = options.parallelism * 2;
+  const lookahead = scanLookahead(options.parallelism, units === undefined ? 0 : Math.min(largestUnit(units), options.pieces.bigUnitBytes));
   if (units === undefined) {
     const module = formatOf(format);
     if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);

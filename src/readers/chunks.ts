@@ -104,12 +104,15 @@ export interface ChunkDecoderOptions {
   cached?: ((chunk: number) => Uint8Array | undefined) | undefined;
   /** Bytes of pieces a verification pass may hold for the cache. Default 0 (only the piece asked for). */
   holdBytes?: number | undefined;
+  /** Told the backend that decoded each unit decoded whole (`DecodeOutput.decoder`), when the format names it. */
+  onDecoder?: ((name: string) => void) | undefined;
 }
 
 export class ChunkDecoder {
   readonly format: FormatModule;
   private readonly pieces: PieceDecoder | undefined;
   private readonly crcs: PieceCrcTable;
+  private readonly onDecoder: ((name: string) => void) | undefined;
 
   constructor(
     readonly source: ByteSource,
@@ -120,6 +123,7 @@ export class ChunkDecoder {
   ) {
     this.format = formatOf(units.format);
     this.crcs = pieceCrcTable(units, layout);
+    this.onDecoder = options.onDecoder;
     if (streamsBigUnits(this.format)) {
       this.pieces = new PieceDecoder(source, units, layout, this.format, {
         verify: options.verify ?? 'full',
@@ -164,6 +168,7 @@ export class ChunkDecoder {
     const result = await this.runner.run({ input, step, keepBytes: keep }, signal, transfer);
     const file = this.source.name;
     this.format.check?.(this.units, u, result, file);
+    if (result.decoder !== undefined) this.onDecoder?.(result.decoder);
     const expected = this.layout.start[chunk + 1] - this.layout.start[chunk];
     if (result.length !== expected) {
       throw new SeekdataError('CORRUPT_INDEX', `${file}: ${this.format.unitName} ${u} decoded to ${result.length} bytes, the chunk map says ${expected}`, { file });

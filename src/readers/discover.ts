@@ -12,6 +12,7 @@ import type { Discovery, DiscoveryOptions, ScannedChunk } from './format.js';
 import { SizeCheck } from './size-check.js';
 import { warnOnOpen } from './source-format.js';
 import { formatOf, type Format } from './formats.js';
+import { scanLookahead } from './scan.js';
 import type { UnitTable } from './units.js';
 
 export interface Progress {
@@ -66,7 +67,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
   }
   const context = {
     runner: options.runner,
-    lookahead: options.parallelism * 2,
+    lookahead: scanLookahead(options.parallelism),
     signal: options.signal,
     onWarning: options.onWarning,
     stepFor: options.stepFor,

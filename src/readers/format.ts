@@ -156,6 +156,13 @@ export interface FormatModule<N extends string = string, T = unknown> {
   task(source: ByteSource, units: UnitTable, u: number): Promise<UnitTask>;
   /** Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). */
   decode?(task: T): DecodeOutput | Promise<DecodeOutput>;
+  /**
+   * Loads what `decode` needs in a thread (a WebAssembly module, a native addon), once per thread before
+   * its first decode there; never rejects (a backend that does not load gives way to a fallback).
+   */
+  prepare?(): Promise<void>;
+  /** What decodes this format's units in this thread, after `prepare` (for `info()`): "node-liblzma (liblzma 5.8.2)". */
+  decoderName?(): string;
   /** Checks a decode result against the chunk map (CORRUPT_INDEX when it disagrees). */
   check?(units: UnitTable, u: number, result: DecodedFacts, file: string): void;
 

@@ -21,7 +21,7 @@ const byName = new Map<string, FormatModule>();
 const modules: readonly FormatModule[] = FORMATS;
 for (const format of modules) {
   byName.set(format.name, format);
-  if (format.decode !== undefined) registerDecoder(format.name, format.decode);
+  if (format.decode !== undefined) registerDecoder(format.name, format.decode, format.prepare);
 }
 
 export function isFormat(name: string): name is Format {

@@ -14,7 +14,7 @@ import { streams, type FormatDetails } from './format.js';
 import { PrefixDecoder } from './prefix.js';
 import { formatOf, type Format } from './formats.js';
 import { ByteLru } from './lru.js';
-import { scanKnown } from './scan.js';
+import { scanKnown, scanLookahead } from './scan.js';
 import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
 
 export interface ReaderInfo {
@@ -34,6 +34,12 @@ export interface ReaderInfo {
   /** 'full': every byte handed out has passed its unit's integrity check; 'lazy': see `ReaderOptions.verify`. */
   verify: VerifyMode;
   /**
+   * What decodes the units in this process (every thread loads the same): "node-liblzma (liblzma 5.8.2)",
+   * "@napi-rs/lzma (lzma-rs)", "lzma-native (liblzma 5.2.3)", "libbzip2 (WebAssembly, @foxglove/wasm-bz2)",
+   * "seekdata's JS decoder"; "none" for plain files. `stats.decoders` counts what decoded each unit.
+   */
+  decoder: string;
+  /**
    * Units read in pieces whose pieces are not verified yet: under 'full' the first read (or stream) that
    * needs one first decodes the whole unit once, to its block check.
    */
@@ -52,6 +58,12 @@ export interface ReaderStats {
   cacheHits: number;
   /** Short prefixes of units decoded by `peek` (to compare with bytes verified before); not in `decodes`. */
   prefixDecodes: number;
+  /**
+   * Units decoded whole, by the backend that decoded and verified each ("node-liblzma", "napi-rs",
+   * "lzma-native"; "wasm", "js" for bzip2): a unit a fast backend could not take (damage, a check or
+   * filter it lacks) counts under the one that decoded it instead.
+   */
+  decoders: Record<string, number>;
 }
 
 export interface ReaderInit {
@@ -91,7 +103,7 @@ export class SeekableReader {
    * CRC-32): the rest is for the caller to read (`stream(scannedBytes)`), each unit verified on its own.
    */
   readonly scannedBytes: number;
-  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0 };
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0, decoders: {} };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
   private readonly source: ByteSource;
@@ -132,6 +144,9 @@ export class SeekableReader {
       cached: (chunk) => this.cache.get(chunk),
       // Pieces a verification pass holds until the check passes: at most half the cache budget.
       holdBytes: Math.floor(init.cacheBytes / 2),
+      onDecoder: (name) => {
+        this.stats.decoders[name] = (this.stats.decoders[name] ?? 0) + 1;
+      },
     });
     // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
     const format = formatOf(this.format);
@@ -269,7 +284,7 @@ export class SeekableReader {
     this.checkOpen();
     this.checkRange(from, Math.max(0, to - from));
     if (to <= from) return;
-    const scan = scanKnown(this.decoder, { lookahead: this.parallelism * 2 }, from);
+    const scan = scanKnown(this.decoder, { lookahead: scanLookahead(this.parallelism, Math.min(largestUnit(this.units), this.layout.big)) }, from);
     for await (const { offset, bytes } of scan) {
       const start = Math.max(0, from - offset);
       const end = Math.min(bytes.length, to - offset);
@@ -290,6 +305,7 @@ export class SeekableReader {
       chunks: this.layout.count,
       sequentialUnits,
       verify: this.verify,
+      decoder: formatOf(this.format).decoderName?.() ?? 'none',
       unverifiedUnits: this.unverifiedUnits(),
       index: { path: this.indexPath, status: this.indexStatus },
       damage: this.damage?.message,

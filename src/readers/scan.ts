@@ -11,6 +11,23 @@ import type { ScannedChunk } from './format.js';
 
 export type { ScannedChunk } from './format.js';
 
+/** Decodes a sequential scan keeps in flight per worker: with two jobs queued on each worker (pool.ts), four keep them busy. */
+export const LOOKAHEAD_PER_WORKER = 4;
+/** Decoded bytes a scan may have in flight, unless that is fewer than two chunks per worker (the bound before). */
+export const LOOKAHEAD_BYTES = 256 << 20;
+
+/**
+ * How many chunks a sequential scan decodes ahead of its consumer: 2 in the calling thread (parallelism
+ * 1: only reads overlap the decode), else `LOOKAHEAD_PER_WORKER` per worker, fewer for big chunks
+ * (`largestChunk` decompressed bytes) so that at most `LOOKAHEAD_BYTES` are in flight — but never fewer
+ * than two per worker. Measured: bench/decoders/RESULTS.md §3, bench/RESULTS.md.
+ */
+export function scanLookahead(parallelism: number, largestChunk = 0): number {
+  if (parallelism <= 1) return 2;
+  const byBytes = largestChunk > 0 ? Math.floor(LOOKAHEAD_BYTES / largestChunk) : Infinity;
+  return Math.max(parallelism * 2, Math.min(parallelism * LOOKAHEAD_PER_WORKER, byBytes));
+}
+
 /** Every chunk of a file whose chunk map is known, in order, from decompressed offset `from`. */
 export async function* scanKnown(
   decoder: ChunkDecoder,

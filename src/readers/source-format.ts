@@ -4,6 +4,7 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
+import { prepareDecoder } from '../workers/registry.js';
 import { detectFormat, DETECT_BYTES, FORMAT_LABELS } from './detect.js';
 import { FORMATS, formatOf, type Format } from './formats.js';
 import type { UnitTable } from './units.js';
@@ -15,9 +16,17 @@ const READ = FORMATS.filter((f) => f.signature !== undefined)
 
 /**
  * Reads the head of a source and returns its format; unsupported formats reject with UNSUPPORTED_FORMAT,
- * and a file too short for the compressed format its name or first bytes say with TRUNCATED.
+ * and a file too short for the compressed format its name or first bytes say with TRUNCATED. The format's
+ * decoder is prepared in this thread on the way (`prepareDecoder`): what `info()` names, and a decoder
+ * fallback said once, before anything is decoded.
  */
 export async function sourceFormat(source: ByteSource): Promise<Format> {
+  const format = await detectedFormat(source);
+  await prepareDecoder(format);
+  return format;
+}
+
+async function detectedFormat(source: ByteSource): Promise<Format> {
   const detected = detectFormat(await source.read(0, Math.min(DETECT_BYTES, source.size)), { size: source.size, name: source.name });
   if ('truncated' in detected) {
     const label = FORMAT_LABELS[detected.format];

@@ -5,7 +5,7 @@
  */
 import { SeekdataError, deserializeError, isSerializedSeekdataError, type SerializedSeekdataError } from '../errors.js';
 import { ownedBuffers } from './message.js';
-import { decodeTask, runStep, type StepCall } from './registry.js';
+import { decodeTask, prepareDecoder, runStep, type DecodeOutput, type StepCall } from './registry.js';
 
 export type JobInput =
   /** A unit to decode: `task` is plain data built by format `format`'s `task()`. */
@@ -28,20 +28,38 @@ export interface JobResult {
   length: number;
   /** The decoder's facts about the unit (`DecodeOutput.info`); undefined for bytes inputs. */
   info?: unknown;
+  /** The backend that decoded the unit (`DecodeOutput.decoder`), when the format names it. */
+  decoder?: string;
   /** What the step returned, when the job had one. */
   step?: unknown;
 }
 
 const EMPTY = new Uint8Array(0);
 
-/** Runs a job in the current thread; used by the worker entry and by the inline (parallelism 1) runner. */
-export async function runJob(job: WorkerJob): Promise<JobResult> {
+/**
+ * Runs a job in the current thread: synchronously when its decoder is prepared and synchronous (so a
+ * worker posts each result before it starts the next job queued on it), else through a promise.
+ */
+export function runJobNow(job: WorkerJob): JobResult | Promise<JobResult> {
   const input = job.input;
-  const decoded = input.kind === 'decode' ? await decodeTask(input.format, input.task) : { bytes: input.bytes, info: undefined };
+  if (input.kind === 'bytes') return finish(job, { bytes: input.bytes });
+  const preparing = prepareDecoder(input.format);
+  if (preparing !== undefined) return preparing.then(() => runJobNow(job));
+  const decoded = decodeTask(input.format, input.task);
+  return decoded instanceof Promise ? decoded.then((output) => finish(job, output)) : finish(job, decoded);
+}
+
+function finish(job: WorkerJob, decoded: DecodeOutput): JobResult {
   const result: JobResult = { bytes: job.keepBytes === false ? EMPTY : decoded.bytes, length: decoded.bytes.length };
   if (decoded.info !== undefined) result.info = decoded.info;
+  if (decoded.decoder !== undefined) result.decoder = decoded.decoder;
   if (job.step !== undefined) result.step = runStep(job.step, decoded.bytes);
   return result;
+}
+
+/** Runs a job in the current thread (the inline, parallelism 1 runner); rejects rather than throws. */
+export async function runJob(job: WorkerJob): Promise<JobResult> {
+  return runJobNow(job);
 }
 
 export type JobResponse = { ok: true; result: JobResult } | { ok: false; error: SerializedSeekdataError | { message: string } };
@@ -51,12 +69,19 @@ export function transferables(result: JobResult): ArrayBuffer[] {
   return ownedBuffers(result);
 }
 
-export async function toResponse(run: () => Promise<JobResult>): Promise<JobResponse> {
+function failed(error: unknown): JobResponse {
+  if (error instanceof SeekdataError) return { ok: false, error: error.toJSON() };
+  return { ok: false, error: { message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } };
+}
+
+/** The response to a job run by `run`: synchronous when the run was. */
+export function toResponse(run: () => JobResult | Promise<JobResult>): JobResponse | Promise<JobResponse> {
   try {
-    return { ok: true, result: await run() };
+    const result = run();
+    if (result instanceof Promise) return result.then((value): JobResponse => ({ ok: true, result: value }), failed);
+    return { ok: true, result };
   } catch (error) {
-    if (error instanceof SeekdataError) return { ok: false, error: error.toJSON() };
-    return { ok: false, error: { message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } };
+    return failed(error);
   }
 }
 

@@ -82,6 +82,10 @@ export class WorkerPool implements JobRunner {
       minThreads: this.size,
       maxThreads: this.size,
       idleTimeout: 5_000,
+      // A second job waits in each worker's own queue and starts as soon as the first ends, instead of
+      // after a round trip through the main thread (the handler posts each result before starting the
+      // next: worker.ts). Workers busy 80% → 87-88% of a parallel scan (bench/decoders/RESULTS.md §3).
+      concurrentTasksPerWorker: 2,
       ...(execArgv === undefined ? {} : { execArgv }),
     });
   }

@@ -13,6 +13,8 @@ export interface DecodeOutput {
   bytes: Uint8Array;
   /** Plain data (numbers, strings, typed arrays), e.g. bzip2's end bit and stored CRC. */
   info?: unknown;
+  /** The backend that decoded (and verified) the unit, when a format has several (e.g. "node-liblzma"). */
+  decoder?: string;
 }
 
 /** A step to run on a chunk's decoded bytes: a registered name and plain-data arguments. */
@@ -24,15 +26,48 @@ export interface StepCall {
 type Decoder = (task: unknown) => DecodeOutput | Promise<DecodeOutput>;
 type Step = (bytes: Uint8Array, args: unknown) => unknown;
 
-const decoders = new Map<string, Decoder>();
+interface DecoderEntry {
+  decode: Decoder;
+  /** Loads what `decode` needs in this thread; undefined once done (or when there is nothing to load). */
+  prepare: (() => Promise<void>) | undefined;
+  preparing: Promise<void> | undefined;
+}
+
+const decoders = new Map<string, DecoderEntry>();
 const steps = new Map<string, Step>();
 
 /**
  * Registers the decoder of a format. The task type is the format's own: jobs that name this format carry
- * tasks its `task()` built, so the cast back from plain data is safe by construction.
+ * tasks its `task()` built, so the cast back from plain data is safe by construction. `prepare` loads
+ * what the decoder needs in a thread (a WebAssembly module compiled, a native addon loaded): it runs once
+ * per thread before the format's first job there (the worker entry starts it when the thread starts). It
+ * must not reject: a decoder whose preferred backend did not load falls back to another.
  */
-export function registerDecoder<T>(format: string, decode: (task: T) => DecodeOutput | Promise<DecodeOutput>): void {
-  decoders.set(format, (task) => decode(task as T));
+export function registerDecoder<T>(format: string, decode: (task: T) => DecodeOutput | Promise<DecodeOutput>, prepare?: () => Promise<void>): void {
+  decoders.set(format, { decode: (task) => decode(task as T), prepare, preparing: undefined });
+}
+
+/**
+ * Prepares the decoder of `format` in this thread: undefined when it is ready (so a caller can stay
+ * synchronous), else a promise that resolves when it is.
+ */
+export function prepareDecoder(format: string): Promise<void> | undefined {
+  const entry = decoders.get(format);
+  if (entry?.prepare === undefined) return undefined;
+  const prepare = entry.prepare;
+  entry.preparing ??= prepare()
+    .catch(() => {
+      // prepare() does not reject; if one did, its decoder runs unprepared (on its fallback backend).
+    })
+    .then(() => {
+      entry.prepare = undefined;
+    });
+  return entry.preparing;
+}
+
+/** Prepares every registered decoder in this thread (the worker entry calls it when a thread starts). */
+export async function prepareDecoders(): Promise<void> {
+  await Promise.all([...decoders.keys()].map((format) => prepareDecoder(format)));
 }
 
 /** A typed handle on a registered step: builds its calls and reads its results. */
@@ -60,10 +95,11 @@ function notRegistered(what: string, name: string): SeekdataError {
   );
 }
 
+/** Decodes a task of `format` (prepared or not: see `prepareDecoder`). */
 export function decodeTask(format: string, task: unknown): DecodeOutput | Promise<DecodeOutput> {
-  const decode = decoders.get(format);
-  if (decode === undefined) throw notRegistered('decoder for format', format);
-  return decode(task);
+  const entry = decoders.get(format);
+  if (entry === undefined) throw notRegistered('decoder for format', format);
+  return entry.decode(task);
 }
 
 export function runStep(call: StepCall, bytes: Uint8Array): unknown {

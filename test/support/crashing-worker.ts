@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import handle from '../../src/workers/worker.js';
 import type { WorkerJob } from '../../src/workers/jobs.js';
 
-export default function crashing(job: WorkerJob): Promise<unknown> {
+export default function crashing(job: WorkerJob): unknown {
   const flag = process.env.SEEKDATA_CRASH_FLAG;
   const parsing = job.step?.name === 'parse';
   if (parsing && flag !== undefined && existsSync(flag)) {

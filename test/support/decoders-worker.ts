@@ -3,10 +3,11 @@
  * worker (WASM compiled there, native addons loaded there) and posts the bytes back. Not a test file.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2WasmTask } from '../../src/readers/bzip2/wasm.js';
+import type { Bzip2BlockTask } from '../../src/readers/bzip2/block.js';
+import { decodeBzip2BlockWasm, loadBzip2Wasm } from '../../src/readers/bzip2/wasm.js';
 import { decodeXzBlockFast, loadFastXz, type XzFastTask } from '../../src/readers/xz/napi.js';
 
-export type DecodersWorkerJob = { kind: 'bzip2'; task: Bzip2WasmTask } | { kind: 'xz'; task: XzFastTask };
+export type DecodersWorkerJob = { kind: 'bzip2'; task: Bzip2BlockTask } | { kind: 'xz'; task: XzFastTask };
 export type DecodersWorkerReply = { ok: true; bytes: Uint8Array; decoder: string } | { ok: false; code: string; message: string };
 
 const port = parentPort;

@@ -77,6 +77,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     ...(info.details === undefined ? [] : ([['kind', info.details.kind]] as Array<[string, string]>)),
     ['random read', randomReadCost(info)],
     ...(info.details === undefined ? [] : ([['verified', info.details.verified]] as Array<[string, string]>)),
+    ['decoder', info.decoder],
     ['index', info.index.path === undefined ? 'none saved' : `${info.index.path} (${info.index.status === 'loaded' ? 'fresh' : info.index.status + ' now'})`],
   ];
   if (info.records !== undefined) rows.push(['records', String(info.records)]);

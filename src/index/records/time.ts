@@ -3,6 +3,7 @@
  * ISO-8601 date-times with or without an offset (no offset = UTC, or local time in a given IANA zone),
  * dates, and epoch numbers in seconds / milliseconds / microseconds / nanoseconds.
  */
+import { utcMs } from './civil.js';
 import { parseNumber } from './numbers.js';
 
 export const TIME_FORMATS = ['auto', 'iso', 'date', 'epoch', 's', 'ms', 'us', 'ns'] as const;
@@ -80,13 +81,13 @@ export class ZoneOffsets {
     });
   }
 
-  offsetAt(utcMs: number): number {
-    const key = Math.floor(utcMs / 900_000);
+  offsetAt(instant: number): number {
+    const key = Math.floor(instant / 900_000);
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
     const parts: Record<string, number> = {};
     for (const p of this.format.formatToParts(new Date(key * 900_000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-    const local = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+    const local = utcMs(parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second);
     const offset = local - key * 900_000;
     if (this.cache.size > 100_000) this.cache.clear();
     this.cache.set(key, offset);
@@ -138,8 +139,9 @@ export function parseIso(b: Uint8Array, start: number, end: number, zone: ZoneOf
       }
     }
   }
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second) + fraction * 1000;
-  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  // Not Date.UTC: it reads years 0..99 as 1900..1999 (a correction after it turned 0000-02-29 into
+  // 0000-03-01) and costs a call into the runtime per record (civil.ts: 36 → 14 ns).
+  const ms = utcMs(year, month, day, hour, minute, second) + fraction * 1000;
   if (i === end) return zone === undefined ? ms : zone.toUtc(ms);
   if ((b[i] === 0x5a || b[i] === 0x7a) && i + 1 === end) return ms;
   if (b[i] !== 0x2b && b[i] !== 0x2d) return NaN;

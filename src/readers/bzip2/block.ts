@@ -15,6 +15,14 @@ export interface Bzip2BlockTask {
   atEnd: boolean;
   /** File name (for error messages). */
   file: string;
+  /**
+   * What the chunk map says of the block, when known (reads through a loaded or built chunk map; not
+   * during discovery): the bit (relative to `data[0]`) where it ends, its stored CRC and decoded length.
+   * The WebAssembly decoder (wasm.ts) needs the end, and checks the block against all three.
+   */
+  endBit?: number | undefined;
+  expectedCrc?: number | undefined;
+  expectedLength?: number | undefined;
 }
 
 export interface Bzip2BlockResult {

@@ -1,11 +1,12 @@
 /**
  * bzip2 as a format module (format.ts): units are blocks, found by the one decoding scan (discovery.ts);
- * a block is decoded at its bit offset (block.ts) and checked against the chunk map (its length, its
- * stored CRC, where it ends).
+ * a block is decoded at its bit offset (backend.ts: libbzip2 compiled to WebAssembly, or our JS decoder)
+ * and checked against the chunk map (its length, its stored CRC, where it ends).
  */
 import { SeekdataError } from '../../errors.js';
 import { decodeInput, type FormatModule } from '../format.js';
-import { ownedBytes, postable } from '../post.js';
+import { postable } from '../post.js';
+import { bzip2DecoderName, decodeBzip2, prepareBzip2 } from './backend.js';
 import { decodeBzip2Block, type Bzip2BlockTask } from './block.js';
 import { Bzip2Discovery } from './discovery.js';
 import { bzip2Info } from './info.js';
@@ -37,14 +38,25 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
     const first = Math.floor(units.cStart[u] / 8);
     const end = Math.min(source.size, Math.ceil(units.cEnd[u] / 8));
     const { bytes: data, transfer } = postable(await source.read(first, end - first), false);
-    return { input: decodeInput(bzip2Format, { data, bitOffset: units.cStart[u] - first * 8, level: 9, base: first, atEnd: true, file: source.name }), transfer };
+    // The chunk map's end, CRC and length: libbzip2 needs the end, and checks the block against all three.
+    const task: Bzip2BlockTask = {
+      data,
+      bitOffset: units.cStart[u] - first * 8,
+      level: 9,
+      base: first,
+      atEnd: true,
+      file: source.name,
+      endBit: units.cEnd[u] - first * 8,
+      expectedCrc: units.param[u],
+      expectedLength: units.dStart[u + 1] - units.dStart[u],
+    };
+    return { input: decodeInput(bzip2Format, task), transfer };
   },
 
-  decode(task) {
-    const result = decodeBzip2Block(task);
-    // Owned, so that a worker moves the bytes back instead of copying their (larger) buffer.
-    return { bytes: ownedBytes(result.bytes), info: { endBit: result.endBit, crc: result.crc } };
-  },
+  // libbzip2 compiled to WebAssembly once prepared, else the JS decoder (backend.ts); check() below either way.
+  decode: decodeBzip2,
+  prepare: prepareBzip2,
+  decoderName: bzip2DecoderName,
 
   check(units, u, result, file) {
     const info = bzip2Info(result.info);

@@ -51,6 +51,7 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
   unitName: 'gzip unit',
   signature: { magic: [0x1f, 0x8b], header: 10, extensions: ['.gz', '.tgz', '.bgz', '.gzip'] },
   offsetsInBits: true,
+  decoderName: () => `zlib ${process.versions.zlib} (Node's native inflate)`,
 
   async units(source, options) {
     const head = await source.read(0, Math.min(source.size, SNIFF_BYTES));

@@ -1,15 +1,17 @@
 /**
  * xz as a format module (format.ts): units are blocks, found without decoding by parsing every stream's
- * footer and index backwards (container.ts); a block is decoded whole by liblzma inside a synthetic
- * single-block stream (block.ts), or streamed front to back for huge blocks, prefixes and 'lazy' reads.
+ * footer and index backwards (container.ts); a block is decoded whole inside a synthetic single-block
+ * stream by the fastest liblzma binding that loads (napi.ts), or streamed front to back by lzma-native
+ * (block.ts) for huge blocks, prefixes and 'lazy' reads.
  */
 import type { ByteSource } from '../../sources/source.js';
 import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
 import { postable } from '../post.js';
 import { streamPrefix } from '../prefix.js';
 import { sameUnits, UnitTableBuilder, type UnitTable } from '../units.js';
-import { decodeXzBlock, XzBlockDecoder, type XzBlockMeta, type XzBlockTask } from './block.js';
+import { XzBlockDecoder, type XzBlockMeta, type XzBlockTask } from './block.js';
 import { padded4, parseXzContainer, XZ_HEADER_MAGIC } from './container.js';
+import { decodeXz, prepareXz, xzDecoderName } from './napi.js';
 
 /** Steps of a prefix decode: small, so it stops soon after the bytes asked for. */
 const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
@@ -76,7 +78,10 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
     const { bytes: data, transfer } = postable(await source.read(offset, units.cEnd[u] - offset), false);
     return { input: decodeInput(xzFormat, { ...blockMeta(units, u, source.name), data }), transfer };
   },
-  decode: (task) => ({ bytes: decodeXzBlock(task) }),
+  // node-liblzma, else @napi-rs/lzma, else lzma-native: the block's check verified by each (napi.ts).
+  decode: decodeXz,
+  prepare: prepareXz,
+  decoderName: xzDecoderName,
 
   stream: xzStream,
   bigUnits: true,

@@ -1,23 +1,31 @@
 /**
  * Decoding one xz block with a faster N-API decoder than lzma-native (liblzma 5.2, through a stream
  * object with a JS callback per output buffer): node-liblzma (liblzma 5.8, statically linked, prebuilt
- * for linux-x64, darwin-arm64 and win32-x64; about 2x lzma-native) or @napi-rs/lzma (lzma-rs, prebuilt
- * for most platforms; about 1.2x). Both decode a buffer in one call, so the block goes through the same
- * synthetic single-block stream as block.ts (synthetic.ts): the decoder checks the block header, the
- * block's integrity check and the block's sizes against the one-record index.
+ * for linux-x64, darwin-arm64 and win32-x64; about 2x lzma-native; LGPL-3.0, an optional dependency
+ * loaded at run time) or @napi-rs/lzma (lzma-rs, prebuilt for most platforms; about 1.2x). Both decode a
+ * buffer in one call, so the block goes through the same synthetic single-block stream as block.ts
+ * (synthetic.ts): the decoder checks the block header, the block's integrity check and the block's sizes
+ * against the one-record index.
  *
  * What each verifies (test/decoders-xz.test.ts): node-liblzma every check (CRC32, CRC64, SHA-256);
- * @napi-rs/lzma CRC32 and CRC64, and rejects SHA-256 blocks as unsupported. Neither reports failures in a
- * form we can type reliably, so any failure — damage, a check or filter a backend lacks — goes to
- * lzma-native (decodeXzBlock), which gives the exact typed error, or, when it succeeds, verified bytes.
- * The fast backends are optional: one that does not load (no prebuilt binary for the platform) is skipped.
+ * @napi-rs/lzma CRC32 and CRC64, and has no SHA-256 (such blocks go to lzma-native unasked) and no BCJ
+ * filters. Neither reports failures in a form we can type reliably, so any failure — damage, a filter a
+ * backend lacks — goes to lzma-native (decodeXzBlock), which gives the exact typed error, or, when it
+ * succeeds, verified bytes. lzma-native also stays the streaming decoder (big blocks, prefixes).
+ *
+ * Each thread prepares its backends (`prepareXz`): the first of node-liblzma, @napi-rs/lzma that loads
+ * (or the one SEEKDATA_XZ_DECODER names; `lzma-native` there uses no fast backend), a fallback said once.
  */
+import lzma from 'lzma-native';
+import type { DecodeOutput } from '../../workers/registry.js';
+import { reason, requestedBackend, warnDecoderOnce } from '../decoder-choice.js';
 import { decodeXzBlock, type XzBlockTask } from './block.js';
 import { padded4 } from './container.js';
 import { syntheticXzStream } from './synthetic.js';
 import { SeekdataError } from '../../errors.js';
 
 export type XzBackend = 'node-liblzma' | 'napi-rs' | 'lzma-native';
+export const XZ_BACKENDS: readonly XzBackend[] = ['node-liblzma', 'napi-rs', 'lzma-native'];
 export type XzFastTask = XzBlockTask;
 
 export interface XzFastResult {
@@ -27,45 +35,100 @@ export interface XzFastResult {
 }
 
 type BufferDecode = (stream: Uint8Array, uncompressedSize: number) => Uint8Array;
+interface Loaded {
+  decode: BufferDecode;
+  /** For `info()`. */
+  name: string;
+}
+type FastBackend = Exclude<XzBackend, 'lzma-native'>;
 
 const SHA256 = 0x0a;
-const backends = new Map<XzBackend, BufferDecode>();
-let loading: Promise<XzBackend[]> | undefined;
+const loads = new Map<FastBackend, Promise<Loaded>>();
+const backends = new Map<FastBackend, BufferDecode>();
 
-async function loadNodeLiblzma(): Promise<BufferDecode> {
-  const { unxzSync } = await import('node-liblzma');
-  // One output buffer of the known size: the default 64 KiB buffers cost a concat of sixteen.
-  return (stream, size) => unxzSync(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { chunkSize: size + 64 });
+async function loadNodeLiblzma(): Promise<Loaded> {
+  const { unxzSync, versionString } = await import('node-liblzma');
+  return {
+    // One output buffer of the known size: the default 64 KiB buffers cost a concat of sixteen.
+    decode: (stream, size) => unxzSync(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { chunkSize: size + 64 }),
+    name: `node-liblzma (liblzma ${versionString()})`,
+  };
 }
 
-async function loadNapiRs(): Promise<BufferDecode> {
+async function loadNapiRs(): Promise<Loaded> {
   const { xz } = await import('@napi-rs/lzma');
-  return (stream) => xz.decompressSync(stream);
+  return { decode: (stream) => xz.decompressSync(stream), name: '@napi-rs/lzma (lzma-rs)' };
 }
 
-/**
- * Loads the fast backends that this platform has (once per thread; call before decoding, e.g. in the
- * worker's start-up). Returns the ones available, fastest first.
- */
-export function loadFastXz(): Promise<XzBackend[]> {
-  loading ??= (async () => {
-    for (const [name, load] of [
-      ['node-liblzma', loadNodeLiblzma],
-      ['napi-rs', loadNapiRs],
-    ] as const) {
-      try {
-        backends.set(name, await load());
-      } catch {
-        // No binary for this platform (or the package is not installed): lzma-native decodes instead.
-      }
-    }
-    return [...backends.keys()];
-  })();
+/** Loads one fast backend in this thread (once); rejects when it is not available here. */
+function load(name: FastBackend): Promise<Loaded> {
+  let loading = loads.get(name);
+  if (loading === undefined) {
+    loading = (name === 'node-liblzma' ? loadNodeLiblzma() : loadNapiRs()).then((loaded) => {
+      backends.set(name, loaded.decode);
+      return loaded;
+    });
+    loads.set(name, loading);
+  }
   return loading;
 }
 
-/** The default order: the fastest available first. */
-export const FAST_ORDER: readonly XzBackend[] = ['node-liblzma', 'napi-rs'];
+/** Loads every fast backend this platform has; returns the ones available, fastest first. For tests and benchmarks. */
+export async function loadFastXz(): Promise<XzBackend[]> {
+  const out: XzBackend[] = [];
+  for (const name of FAST_ORDER) {
+    try {
+      await load(name);
+      out.push(name);
+    } catch {
+      // Not on this platform.
+    }
+  }
+  return out;
+}
+
+/** The default order: the fastest first. */
+export const FAST_ORDER: readonly FastBackend[] = ['node-liblzma', 'napi-rs'];
+
+const LABEL: Record<XzBackend, string> = { 'node-liblzma': 'node-liblzma', 'napi-rs': '@napi-rs/lzma', 'lzma-native': 'lzma-native' };
+
+/** This thread's choice (`prepareXz`): the fast backend to try first, if any, and its name. */
+let chosen: { order: readonly FastBackend[]; name: string } | undefined;
+
+/**
+ * Loads this thread's xz backend: the first of the default order (or the one SEEKDATA_XZ_DECODER asks
+ * for) that loads; a preferred one that does not is said once. Never rejects: lzma-native is always there.
+ */
+export async function prepareXz(): Promise<void> {
+  const requested = requestedBackend('SEEKDATA_XZ_DECODER', XZ_BACKENDS);
+  const wanted: readonly FastBackend[] = requested === undefined ? FAST_ORDER : requested === 'lzma-native' ? [] : [requested];
+  const failed: string[] = [];
+  for (const name of wanted) {
+    try {
+      const loaded = await load(name);
+      chosen = { order: [name], name: loaded.name };
+      break;
+    } catch (error) {
+      failed.push(`${LABEL[name]} (${reason(error)})`);
+    }
+  }
+  chosen ??= { order: [], name: `lzma-native (liblzma ${lzma.versionString?.() ?? 'unknown'})` };
+  if (failed.length > 0) {
+    const using = chosen.order.length > 0 ? `${chosen.name}; SHA-256 blocks and filters it lacks by lzma-native` : 'lzma-native, about half the speed of node-liblzma';
+    warnDecoderOnce(`xz decoder not available: ${failed.join('; ')}. xz blocks are decoded by ${using}`);
+  }
+}
+
+/** What decodes xz blocks in this thread (after `prepareXz`), for `info()`. */
+export function xzDecoderName(): string {
+  return chosen?.name ?? `lzma-native (liblzma ${lzma.versionString?.() ?? 'unknown'})`;
+}
+
+/** Decodes one block with this thread's backend (lzma-native until `prepareXz` has run). */
+export function decodeXz(task: XzBlockTask): DecodeOutput {
+  const result = decodeXzBlockFast(task, chosen?.order ?? []);
+  return { bytes: result.bytes, decoder: result.decoder };
+}
 
 /**
  * Decodes a whole block into exactly `uncompressedSize` verified bytes with the first loaded backend of
@@ -76,13 +139,12 @@ export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] 
   if (task.data.length !== padded4(task.unpaddedSize)) {
     throw new SeekdataError('TRUNCATED', `${task.file}: xz block at byte ${task.offset} is cut short`, { file: task.file, compressedOffset: task.offset });
   }
-  let stream: Uint8Array | undefined;
   for (const name of order) {
+    if (name === 'lzma-native') break;
     const decode = backends.get(name);
     if (decode === undefined || (name === 'napi-rs' && task.checkType === SHA256)) continue;
-    stream ??= syntheticXzStream(task.data, task);
     try {
-      const bytes = decode(stream, task.uncompressedSize);
+      const bytes = decode(syntheticXzStream(task.data, task), task.uncompressedSize);
       // The index record already bounds the output; a second look costs nothing.
       if (bytes.length === task.uncompressedSize) return { bytes: owned(bytes), decoder: name };
     } catch {
@@ -101,7 +163,6 @@ export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] 
 function owned(bytes: Uint8Array): Uint8Array {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
   // Not bytes.slice(): on a Buffer that is a view, not a copy.
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
+  const copy = new Uint8Array(bytes);
   return copy;
 }

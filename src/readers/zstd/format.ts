@@ -16,6 +16,7 @@ import { crc32 } from 'node:zlib';
 import { SeekdataError } from '../../errors.js';
 import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM, isZstd } from './container.js';
 import { ZstdDiscovery } from './discovery.js';
+import { defaultZstdEngine } from './decode.js';
 import { streamZstdFrame } from './stream.js';
 import { crcOf, decodeZstdUnit, zstdUnitTask, type ZstdUnitTask } from './unit-task.js';
 import { isSeekable, tableChecksums, unchecked, zstdUnits } from './units.js';
@@ -125,6 +126,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
   },
   decode: decodeZstdUnit,
+  decoderName: () => (defaultZstdEngine() === 'native' ? 'libzstd (native, @mongodb-js/zstd)' : 'libzstd (WebAssembly, zstddec)'),
   /** A frame without a checksum: the first decode records the CRC-32 of its bytes (saved by the indexing pass). */
   check(units, u, result) {
     const crc = crcOf(result.info);
