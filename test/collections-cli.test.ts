@@ -71,6 +71,16 @@ describe('seekdata on a collection', () => {
     const union = batches.flat().flatMap((l) => l.split(' ').map(Number));
     expect(new Set(union).size).toBe(union.length);
     expect(union.length).toBe(N - (N % 3));
+    // Without --rank / --world-size: from the variables a launcher sets.
+    process.env.SEEKDATA_RANK = '1';
+    process.env.SEEKDATA_WORLD_SIZE = '3';
+    try {
+      const fromEnv = await cli('sample', glob, '-b', '100', '--indices', '--shard-policy', 'drop', '--seed', '4', '-q');
+      expect(fromEnv.stdout.toString()).toBe(ranks[1].stdout.toString());
+    } finally {
+      delete process.env.SEEKDATA_RANK;
+      delete process.env.SEEKDATA_WORLD_SIZE;
+    }
     const out = join(tmp.dir, 'range.arrow');
     const t0 = rows[750].time;
     const t1 = rows[1200].time;
