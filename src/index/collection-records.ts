@@ -11,6 +11,9 @@ import type { IndexedFile } from './indexed-file.js';
 import type { ChunkAccess, RecordAccess } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
 
+/** Files whose records `getMany` reads at once. */
+const FILES_AT_ONCE = 4;
+
 /** The largest k with bases[k] <= value, among the first `n` (bases ascending, bases[0] = 0). */
 function lastAtOrBelow(bases: Float64Array, n: number, value: number): number {
   let lo = 0;
@@ -136,7 +139,10 @@ export class CollectionRecords implements RecordAccess {
     return file.records.text(local);
   }
 
-  /** Records by number in the order asked: each file's asked for at once (its chunks decoded once), files in turn. */
+  /**
+   * Records by number in the order asked: each file's asked for at once (its chunks decoded once), a few
+   * files at a time (FILES_AT_ONCE: remote files wait for round trips, not for the cores).
+   */
   async getMany(indices: ArrayLike<number>, concurrency?: number): Promise<Uint8Array[]> {
     const out = new Array<Uint8Array>(indices.length);
     const byFile = new Map<number, number[]>();
@@ -147,14 +153,20 @@ export class CollectionRecords implements RecordAccess {
       if (list === undefined) byFile.set(k, [p]);
       else list.push(p);
     }
-    for (const [k, positions] of [...byFile.entries()].sort((a, b) => a[0] - b[0])) {
-      const base = this.layout.recordBase[k];
-      const got = await this.layout.files[k].records.getMany(
-        positions.map((p) => indices[p] - base),
-        concurrency,
-      );
-      positions.forEach((p, j) => (out[p] = got[j]));
-    }
+    const groups = [...byFile.entries()].sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < groups.length) {
+        const [k, positions] = groups[next++];
+        const base = this.layout.recordBase[k];
+        const got = await this.layout.files[k].records.getMany(
+          positions.map((p) => indices[p] - base),
+          concurrency,
+        );
+        positions.forEach((p, j) => (out[p] = got[j]));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FILES_AT_ONCE, groups.length) }, worker));
     return out;
   }
 
