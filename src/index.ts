@@ -39,6 +39,10 @@ export type { WorkerPoolOptions, PoolStats } from './workers/pool.js';
 
 export { cacheDir } from './index/location.js';
 
+export { recompress } from './index/recompress.js';
+export type { RecompressOptions, RecompressResult } from './index/recompress.js';
+export type { WriteFormat } from './readers/write/writers.js';
+
 export { openIndexed } from './index/open-indexed.js';
 export type { IndexedOptions } from './index/open-indexed.js';
 export { IndexedFile } from './index/indexed-file.js';

@@ -13,6 +13,7 @@ import type { IndexedOptions } from './index/open-indexed.js';
 import type { CollectionOptions } from './index/open-collection.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
+import type { RecompressOptions } from './index/recompress.js';
 import type { WorkerPoolOptions } from './workers/pool.js';
 
 export const READER_OPTION_KEYS = {
@@ -159,3 +160,19 @@ export const TIME_RANGE_ARROW_EXPORT_OPTION_KEYS = { ...TIME_RANGE_ARROW_OPTION_
 export const ARROW_WRITE_OPTION_KEYS = { format: true } as const satisfies Record<keyof ArrowWriteOptions, true>;
 
 export const WORKER_POOL_OPTION_KEYS = { size: true, filename: true, execArgv: true } as const satisfies Record<keyof WorkerPoolOptions, true>;
+
+export const RECOMPRESS_OPTION_KEYS = {
+  format: true,
+  unitBytes: true,
+  level: true,
+  parallelism: true,
+  pool: true,
+  window: true,
+  onProgress: true,
+  onWarning: true,
+  overwrite: true,
+  signal: true,
+  index: true,
+  headers: true,
+  httpTimeoutMs: true,
+} as const satisfies Record<keyof RecompressOptions, true>;

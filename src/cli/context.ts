@@ -114,6 +114,7 @@ const FLAGS_OF_OPTION: Readonly<Record<string, readonly string[]>> = {
   timeZone: ['time-zone'],
   strict: ['strict'],
   stats: ['stats', 'no-stats'],
+  level: ['level'],
 };
 
 /** The message of an INVALID_OPTION error, in terms of the flag the user gave when one set that option. */

@@ -11,6 +11,7 @@ import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './command
 import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
 import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
 import { indexSpec, rangeSpec, recordsSpec, runIndex, runRange, runRecords, runStats, statsSpec } from './commands/record-commands.js';
+import { recompressSpec, runRecompress } from './commands/recompress.js';
 
 interface Command {
   spec: CommandSpec;
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   { spec: statsSpec, run: runStats },
   { spec: sampleSpec, run: runSample },
   { spec: exportSpec, run: runExport },
+  { spec: recompressSpec, run: runRecompress },
   { spec: benchSpec, run: runBench },
   { spec: compareSpec, run: runCompare },
 ];
@@ -39,7 +41,8 @@ function mainHelp(): string {
     '',
     'Commands:',
   ];
-  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(10)}${c.spec.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;
+  for (const c of COMMANDS) lines.push(`  ${c.spec.name.padEnd(width)}${c.spec.summary}`);
   lines.push(
     '',
     'Run `seekdata help <command>` (or `seekdata <command> --help`) for the options and examples of a command,',

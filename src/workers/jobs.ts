@@ -49,11 +49,21 @@ export function runJobNow(job: WorkerJob): JobResult | Promise<JobResult> {
   return decoded instanceof Promise ? decoded.then((output) => finish(job, output)) : finish(job, decoded);
 }
 
-function finish(job: WorkerJob, decoded: DecodeOutput): JobResult {
+function finish(job: WorkerJob, decoded: DecodeOutput): JobResult | Promise<JobResult> {
   const result: JobResult = { bytes: job.keepBytes === false ? EMPTY : decoded.bytes, length: decoded.bytes.length };
   if (decoded.info !== undefined) result.info = decoded.info;
   if (decoded.decoder !== undefined) result.decoder = decoded.decoder;
-  if (job.step !== undefined) result.step = runStep(job.step, decoded.bytes);
+  if (job.step === undefined) return result;
+  const step = runStep(job.step, decoded.bytes);
+  // A step may be asynchronous (compressing with a binding that answers with a promise): awaited then;
+  // a synchronous step keeps the job synchronous.
+  if (step instanceof Promise) {
+    return step.then((value: unknown) => {
+      result.step = value;
+      return result;
+    });
+  }
+  result.step = step;
   return result;
 }
 

@@ -78,8 +78,11 @@ export interface StepDef<A, R> {
   result(value: unknown): R;
 }
 
-/** Registers a step under `name` (once per thread: the module defining it is loaded once). */
-export function defineStep<A, R>(name: string, run: (bytes: Uint8Array, args: A) => R): StepDef<A, R> {
+/**
+ * Registers a step under `name` (once per thread: the module defining it is loaded once). A step that
+ * returns a promise is awaited by the job; the job's result holds what it resolved to.
+ */
+export function defineStep<A, R>(name: string, run: (bytes: Uint8Array, args: A) => R | Promise<R>): StepDef<A, R> {
   steps.set(name, (bytes, args) => run(bytes, args as A));
   return {
     name,

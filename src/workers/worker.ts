@@ -1,11 +1,12 @@
 /**
  * Piscina worker entry, and a composition root: it loads the modules that register what jobs name (the
- * formats' decoders, the index's `analyze` step, the datasets' `parse` step), prepares the decoders (a
- * WebAssembly module compiled, native addons loaded) as the thread starts, then runs jobs and returns
- * each result with its owned typed arrays moved, not copied.
+ * formats' decoders, the readers' `compress` step, the index's `analyze` step, the datasets' `parse`
+ * step), prepares the decoders (a WebAssembly module compiled, native addons loaded) as the thread starts,
+ * then runs jobs and returns each result with its owned typed arrays moved, not copied.
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import '../readers/formats.js';
+import '../readers/write/steps.js';
 import '../index/steps.js';
 import '../datasets/steps.js';
 import { runJobNow, toResponse, transferables, type JobResponse, type WorkerJob } from './jobs.js';
