@@ -131,6 +131,8 @@ describe('an s3:// collection', () => {
       } finally {
         await data.close();
       }
+      // Opened on a clean network; then every ranged GET fails.
+      proxy.setPlan({});
       const doomed = await openCollection(glob, { ...open, endpoint: proxy.url, retry: { ...fast, maxAttempts: 3 }, timeoutMs: 1500 });
       try {
         proxy.setPlan({ fault: (_n, req) => (rangedGet(req) ? '503' : 'pass') });

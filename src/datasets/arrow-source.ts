@@ -116,7 +116,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /** Records [first, end) from sequential streams of their bytes: one per file they lie in. */
-async function* runBatches(data: Indexed, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+function runBatches(data: Indexed, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+  if (first >= end) return filesRunBatches(data, first, end, limits);
+  const home = data.locate(first);
+  // Within one file (always, for a single file): that file's stream itself, numbers unchanged.
+  if (home.first === 0 && end <= home.count) return fileRunBatches(home.file, first, end, limits);
+  return filesRunBatches(data, first, end, limits);
+}
+
+async function* filesRunBatches(data: Indexed, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
   let at = first;
   while (at < end) {
     const home = data.locate(at);
