@@ -46,6 +46,7 @@ export const READER_OPTION_KEYS = {
   endpoint: true,
   forcePathStyle: true,
   credentials: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {
@@ -175,4 +176,5 @@ export const RECOMPRESS_OPTION_KEYS = {
   index: true,
   headers: true,
   httpTimeoutMs: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof RecompressOptions, true>;

@@ -4,6 +4,7 @@
  * --time-column ts`; `--header` and `--no-time-column` clear stored choices.
  */
 import { stat } from 'node:fs/promises';
+import type { Progress } from '../readers/discover.js';
 import { hasGlob } from '../sources/glob.js';
 import type { IndexedCollection } from '../index/indexed-collection.js';
 import type { IndexedFile } from '../index/indexed-file.js';
@@ -115,7 +116,7 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
   const options = {
     ...base,
     ...(recordFlags(flags) ?? {}),
-    onProgress: (p: { bytesDone: number; bytesTotal: number }) => bar.update(p.bytesDone, p.bytesTotal),
+    onProgress: (p: Progress) => bar.update(p.bytesDone, p.bytesTotal, p.decodedBytes),
     ...(extra.rebuild === true ? { rebuild: true } : {}),
     ...(extra.upload === true ? { indexUpload: true } : {}),
   };

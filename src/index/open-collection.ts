@@ -92,13 +92,16 @@ export async function openCollection(sources: CollectionSources, options: Collec
   // One progress over all files: each file's bytes done, over the sizes listing told (or opening told).
   const done = new Float64Array(members.length);
   const totals = Float64Array.from(members, (m) => m.size ?? 0);
+  const decoded = new Float64Array(members.length);
   const sum = (a: Float64Array): number => a.reduce((s, v) => s + v, 0);
   const report = (k: number, p: Progress | undefined): void => {
     if (p !== undefined) {
       totals[k] = Math.max(totals[k], p.bytesTotal);
       done[k] = Math.min(p.bytesDone, totals[k]);
+      if (p.decodedBytes !== undefined) decoded[k] = p.decodedBytes;
     } else done[k] = totals[k];
-    onProgress?.({ bytesDone: sum(done), bytesTotal: sum(totals) });
+    const decodedBytes = sum(decoded);
+    onProgress?.({ bytesDone: sum(done), bytesTotal: sum(totals), ...(decodedBytes > 0 ? { decodedBytes } : {}) });
   };
 
   const opened: Array<IndexedFile | undefined> = new Array(members.length);
