@@ -3,12 +3,24 @@
  * independent truth: the plain bytes, or what `gzip -dc` / `zstd -dc` make of the same file.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from './support/cli.js';
 import { makeText, run, tempDir, writeFixture } from './support/fixtures.js';
-import { openReader } from '../src/index.js';
+import { gzip } from './support/gzip-fixtures.js';
+import { closeSharedPool, openReader } from '../src/index.js';
 import { wasmZstdInstances } from '../src/readers/zstd/wasm-stream.js';
 
 const { dir, cleanup } = tempDir('seekdata-hostile-');
-afterAll(cleanup);
+afterAll(async () => {
+  await closeSharedPool();
+  cleanup();
+});
+
+/** A gzip member of `plain` whose trailer CRC-32 is wrong (its deflate data is intact). */
+function badCrcMember(plain: Uint8Array): Buffer {
+  const member = Buffer.from(gzip(plain));
+  member[member.length - 8] ^= 0xff;
+  return member;
+}
 
 async function readAll(file: string, options: Parameters<typeof openReader>[1] = {}): Promise<Buffer> {
   const reader = await openReader(file, { index: false, parallelism: 1, onWarning: () => undefined, ...options });
@@ -38,4 +50,49 @@ describe('zstd WebAssembly decoder after damaged frames', () => {
     expect(wasmZstdInstances()).toBeGreaterThan(before); // a failed frame retires its instance
     expect((await readAll(goodFile)).equals(plain)).toBe(true);
   }, 120_000);
+});
+
+describe('gzip allowDamage keeps every verified member before the damage', () => {
+  const piece = (i: number): Buffer => makeText(100_000, 100 + i);
+  const goodParts = Array.from({ length: 19 }, (_, i) => piece(i));
+  const members = Buffer.concat([...goodParts.map((p) => gzip(p)), badCrcMember(piece(19))]);
+  const big = [makeText(1_000_000, 31), makeText(1_000_000, 32)];
+  const two = Buffer.concat([gzip(big[0] ?? Buffer.alloc(0)), badCrcMember(big[1] ?? Buffer.alloc(0))]);
+
+  it('19 intact small members (grouped in runs) and a bad one: all 19 are read', async () => {
+    const file = writeFixture(dir, 'members.gz', members);
+    const reader = await openReader(file, { index: false, allowDamage: true });
+    try {
+      expect(reader.damage?.code).toBe('CORRUPT_DATA');
+      expect(reader.size).toBe(1_900_000);
+      expect(Buffer.from(await reader.read(0, reader.size)).equals(Buffer.concat(goodParts))).toBe(true);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('an intact 1 MB member before a bad one is read; cat says so and exits 1', async () => {
+    const file = writeFixture(dir, 'two.gz', two);
+    expect((await readAll(file, { allowDamage: true })).equals(big[0] ?? Buffer.alloc(0))).toBe(true);
+    const out = await cli('cat', '--no-index', '--allow-damage', file);
+    expect(out.stdout.equals(big[0] ?? Buffer.alloc(0))).toBe(true);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${file} is damaged at compressed byte `);
+    expect(out.stderr).toContain('1000000 decompressed bytes');
+    // Without the flag: the error, with the hint (there is an intact part).
+    const refused = await cli('cat', '--no-index', file);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('can be read with the allowDamage option');
+  });
+
+  it('no hint about an intact part when nothing before the damage is intact', async () => {
+    const file = writeFixture(dir, 'one-bad.gz', badCrcMember(big[0] ?? Buffer.alloc(0)));
+    const error = await readAll(file).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CORRUPT_DATA' });
+    expect((error as Error).message).not.toContain('allowDamage');
+    const out = await cli('cat', '--no-index', '--allow-damage', file);
+    expect(out.stdout.length).toBe(0);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${file} is damaged`);
+  });
 });

@@ -9,7 +9,7 @@ import type { InheritableRecordOptions } from '../index/records/inherit.js';
 import { parseTimeText, TIME_BOUND_FORMS } from '../index/records/time-bound.js';
 import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
 import { choiceFlag, stringFlag, UsageError, type Flags } from './args.js';
-import { makeProgress, readerOptions, type CliIo } from './context.js';
+import { makeProgress, noteDamage, readerOptions, type CliIo } from './context.js';
 
 export const RECORD_OPTIONS = {
   records: { type: 'string' },
@@ -87,12 +87,14 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
   const base = readerOptions(io, flags);
   const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   try {
-    return await openIndexed(file, {
+    const indexed = await openIndexed(file, {
       ...base,
       ...(recordFlags(flags) ?? {}),
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
       ...(extra.rebuild === true ? { rebuild: true } : {}),
     });
+    noteDamage(io, indexed.reader);
+    return indexed;
   } finally {
     bar.done();
   }

@@ -4,7 +4,7 @@ import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, writeOut, type CliIo } from '../context.js';
 import { openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const infoSpec: CommandSpec = {
@@ -46,6 +46,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     const reader = await openReader(file, readerOptions(io, flags, bar));
     bar.done();
     info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
   }
   if (flags.json === true) {
@@ -103,6 +104,7 @@ export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise
       }
       bar.done();
     }
+    noteDamage(io, reader);
   } finally {
     await reader.close();
   }
@@ -127,6 +129,7 @@ export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promis
   const reader = await openReader(file, readerOptions(io, flags, bar));
   bar.done();
   try {
+    noteDamage(io, reader);
     await writeOut(io.stdout, await reader.read(offset, length));
   } finally {
     await reader.close();

@@ -4,7 +4,7 @@ import type { IndexedFile } from '../../index/indexed-file.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { statsTable } from '../stats-table.js';
 import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
@@ -31,6 +31,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
     const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
     bar.done();
     const info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
     const seconds = (performance.now() - started) / 1000;
     if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
