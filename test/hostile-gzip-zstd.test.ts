@@ -96,3 +96,31 @@ describe('gzip allowDamage keeps every verified member before the damage', () =>
     expect(out.stderr).toContain(`${file} is damaged`);
   });
 });
+
+describe('seekdata index records the CRC-32 of zstd frames written with --no-check', () => {
+  const plain = Buffer.from(Array.from({ length: 300_000 }, (_, i) => `${i},x\n`).join(''));
+  const recorded = async (file: string): Promise<unknown> => {
+    const reader = await openReader(file, { parallelism: 1, onWarning: () => undefined });
+    try {
+      expect((await readAll(file)).equals(plain)).toBe(true);
+      return reader.info().details?.facts.crcRecorded;
+    } finally {
+      await reader.close();
+    }
+  };
+
+  it('plain `index` (no --records) records them, also into a fresh index built without them', async () => {
+    const file = writeFixture(dir, 'nc.zst', run('zstd', ['-q', '--no-check', '-c', writeFixture(dir, 'nc.csv', plain)]));
+    const built = await cli('index', file);
+    expect(built.code, built.stderr).toBe(0);
+    expect(await recorded(file)).toBe(1);
+
+    const other = writeFixture(dir, 'nc2.zst', run('zstd', ['-q', '--no-check', '-c', writeFixture(dir, 'nc2.csv', plain)]));
+    const api = await openReader(other, { parallelism: 1, onWarning: () => undefined });
+    await api.close(); // an index without the CRC-32 (the API does not decode on open)
+    expect(await recorded(other)).toBe(0);
+    const again = await cli('index', other);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await recorded(other)).toBe(1);
+  });
+});

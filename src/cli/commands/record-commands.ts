@@ -28,7 +28,8 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   const index = readerOptions(io, flags).index;
   if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
     const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
-    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
+    // recordChecks: frames without a checksum (zstd --no-check) get their CRC-32 recorded in the index.
+    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true, recordChecks: true });
     bar.done();
     const info = reader.info();
     noteDamage(io, reader);

@@ -69,6 +69,11 @@ function zstdStream(source: ByteSource, units: UnitTable, u: number, options: St
   };
 }
 
+/** A frame without a checksum whose CRC-32 (recorded by its first full decode) is not known yet. */
+function needsRecording(units: UnitTable, u: number): boolean {
+  return unchecked(units.kind[u]) && units.param[u] < 0;
+}
+
 export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   name: 'zstd',
   unitName: 'zstd frame',
@@ -103,12 +108,13 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
 
   warnings(units, file) {
     let bare = 0;
-    for (let u = 0; u < units.count; u++) if (unchecked(units.kind[u]) && units.param[u] < 0) bare++;
+    for (let u = 0; u < units.count; u++) if (needsRecording(units, u)) bare++;
     if (bare === 0) return [];
     return [
-      `${file}: ${bare} of ${units.count} zstd frames have no checksum (written with --no-check) and no CRC-32 recorded yet: damage inside them is not detected by their first decode (\`seekdata index\` records one for every later read)`,
+      `${file}: ${bare} of ${units.count} zstd frames have no checksum (written with --no-check) and no CRC-32 recorded yet: damage inside them is not detected by their first decode (\`seekdata index\`, or the recordChecks option, records one for every later read)`,
     ];
   },
+  needsRecording,
 
   async task(source, units, u) {
     const offset = units.cStart[u];
