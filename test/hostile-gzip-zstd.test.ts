@@ -124,3 +124,19 @@ describe('seekdata index records the CRC-32 of zstd frames written with --no-che
     expect(await recorded(other)).toBe(1);
   });
 });
+
+describe('info hints', () => {
+  it('the recompress command a one-frame zstd file is pointed to runs as written', async () => {
+    const plain = makeText(200_000, 5);
+    const file = writeFixture(dir, 'one.zst', run('zstd', ['-q', '-c', writeFixture(dir, 'one.csv', plain)]));
+    const info = await cli('info', '--no-index', file);
+    expect(info.code, info.stderr).toBe(0);
+    const hint = /`(seekdata recompress [^`]*)`/.exec(info.stdout.toString())?.[1];
+    expect(hint).toBeDefined();
+    const out = `${dir}/one.seekable.zst`;
+    const args = (hint ?? '').split(' ').slice(1).map((a) => (a === 'IN' ? file : a === 'OUT' ? out : a));
+    const recompressed = await cli(...args);
+    expect(recompressed.code, recompressed.stderr).toBe(0);
+    expect(run('zstd', ['-dc', out]).equals(plain)).toBe(true);
+  });
+});

@@ -162,7 +162,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     const total = units.dStart[units.count];
     const randomRead =
       units.count <= 1
-        ? `one frame of ${mb(total)}: random access inside it costs decoding from the start of the frame (re-compress in frames for fast random access, e.g. \`seekdata recompress --format zstd\`)`
+        ? `one frame of ${mb(total)}: random access inside it costs decoding from the start of the frame (re-compress in frames for fast random access, e.g. \`seekdata recompress IN OUT --format zstd\`)`
         : `${units.count} frames, the largest ${mb(largest)}: a random read decodes from the start of its frame`;
     const checks: string[] = [];
     if (withChecksum > 0) checks.push(`${withChecksum} frame(s) by their own checksum`);
