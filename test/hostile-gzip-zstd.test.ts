@@ -3,9 +3,10 @@
  * independent truth: the plain bytes, or what `gzip -dc` / `zstd -dc` make of the same file.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { cli } from './support/cli.js';
 import { makeText, run, tempDir, writeFixture } from './support/fixtures.js';
-import { gzip } from './support/gzip-fixtures.js';
+import { bgzip, gunzipTruth, gzip, mixedData } from './support/gzip-fixtures.js';
 import { closeSharedPool, openReader } from '../src/index.js';
 import { wasmZstdInstances } from '../src/readers/zstd/wasm-stream.js';
 
@@ -138,5 +139,58 @@ describe('info hints', () => {
     const recompressed = await cli(...args);
     expect(recompressed.code, recompressed.stderr).toBe(0);
     expect(run('zstd', ['-dc', out]).equals(plain)).toBe(true);
+  });
+});
+
+describe('gzip headers with a BGZF size field that does not hold', () => {
+  /** One ordinary gzip member whose header carries a `BC` subfield saying BSIZE - 1 = `field`. */
+  function bcMember(data: Uint8Array, field: number): Buffer {
+    const header = Buffer.from([0x1f, 0x8b, 8, 0x04, 0, 0, 0, 0, 0, 0xff, 6, 0, 0x42, 0x43, 2, 0, field & 0xff, field >> 8]);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(data), 0);
+    trailer.writeUInt32LE(data.length, 4);
+    return Buffer.concat([header, deflateRawSync(data), trailer]);
+  }
+  const plain = mixedData(600_000, 77);
+  const real = bgzip(plain);
+  /** Byte offsets of the BGZF blocks of `real` (walked by their BSIZE, which bgzip wrote right). */
+  const blocks: number[] = [];
+  for (let at = 0; at < real.length; at += real.readUInt16LE(at + 16) + 1) blocks.push(at);
+
+  async function readWithWarnings(name: string, bytes: Buffer): Promise<{ data: Buffer; warnings: string[] }> {
+    const file = writeFixture(dir, name, bytes);
+    const warnings: string[] = [];
+    return { data: await readAll(file, { onWarning: (m) => warnings.push(m) }), warnings };
+  }
+
+  it.each([
+    ['an ordinary member (over 64 KiB) with BC = 0xffff', () => bcMember(plain, 0xffff)],
+    ['an ordinary small member whose BC points past the end of the file', () => bcMember(plain.subarray(0, 5000), 0xffff)],
+    ['real BGZF with a data block BSIZE one too big', () => {
+      const b = Buffer.from(real);
+      b.writeUInt16LE(b.readUInt16LE((blocks[1] ?? 0) + 16) + 1, (blocks[1] ?? 0) + 16);
+      return b;
+    }],
+    ['real BGZF with a damaged BSIZE in its end-of-file block', () => {
+      const b = Buffer.from(real);
+      b[b.length - 28 + 16] = 0x40;
+      return b;
+    }],
+  ])('%s: read as gzip -dc reads it, with a warning', async (name, make) => {
+    const bytes = make();
+    const truth = gunzipTruth(bytes);
+    expect(truth.length).toBeGreaterThan(0);
+    const { data, warnings } = await readWithWarnings(`bc-${name.length}.gz`, bytes);
+    expect(data.equals(truth)).toBe(true);
+    expect(warnings.join('\n')).toContain('read by the sequential pass instead');
+  });
+
+  it('real BGZF with damaged deflate data is still a typed error', async () => {
+    expect(blocks.length).toBeGreaterThan(3);
+    const b = Buffer.from(real);
+    const at = (blocks[2] ?? 0) + 100;
+    b[at] = (b[at] ?? 0) ^ 0xff;
+    const file = writeFixture(dir, 'bgzf-bad-deflate.gz', b);
+    await expect(readAll(file)).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
 });
