@@ -194,3 +194,28 @@ describe('gzip headers with a BGZF size field that does not hold', () => {
     await expect(readAll(file)).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
 });
+
+describe('info kind of unusual gzip files', () => {
+  it('two empty members are not called single-member', async () => {
+    const empty = gzip(Buffer.alloc(0));
+    const file = writeFixture(dir, 'empties.gz', Buffer.concat([empty, empty]));
+    const reader = await openReader(file, { index: false });
+    try {
+      expect(reader.size).toBe(0);
+      expect(reader.info().details?.kind).toBe('empty');
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('a file opened with --allow-damage: info says its numbers are of the intact part, names the damage, exits 1', async () => {
+    const first = makeText(300_000, 41);
+    const file = writeFixture(dir, 'info-two.gz', Buffer.concat([gzip(first), badCrcMember(makeText(300_000, 42))]));
+    const out = await cli('info', '--no-index', '--allow-damage', file);
+    expect(out.code).toBe(1);
+    const text = out.stdout.toString();
+    expect(text).toMatch(/^decompressed .*\(300000 bytes, .*\), of the intact part before the damage$/m);
+    expect(text).toMatch(/^kind +single-member, of the intact part before the damage$/m);
+    expect(text).toMatch(/^damage .*CRC-32 mismatch/m);
+  });
+});

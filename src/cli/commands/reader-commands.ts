@@ -53,13 +53,15 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     await writeOut(io.stdout, JSON.stringify({ ...info, fresh: info.index.status === 'loaded' }, null, 2) + '\n');
     return;
   }
+  // With --allow-damage the numbers describe the intact part only: said on each row they come from.
+  const intact = info.damage === undefined ? '' : ', of the intact part before the damage';
   const rows: Array<[string, string]> = [
     ['file', info.file],
     ['format', info.format],
     ['compressed', `${formatBytes(info.compressedSize)} (${info.compressedSize} bytes)`],
-    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
-    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
-    ...(info.details === undefined ? [] : ([['kind', info.details.kind]] as Array<[string, string]>)),
+    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})${intact}`],
+    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})${intact}`],
+    ...(info.details === undefined ? [] : ([['kind', `${info.details.kind}${intact}`]] as Array<[string, string]>)),
     ['random read', randomReadCost(info)],
     ...(info.details === undefined ? [] : ([['verified', info.details.verified]] as Array<[string, string]>)),
     ['decoder', info.decoder],
