@@ -3,10 +3,12 @@
  * independent truth: the plain bytes, or what `gzip -dc` / `zstd -dc` make of the same file.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { cli } from './support/cli.js';
-import { makeText, run, tempDir, writeFixture } from './support/fixtures.js';
+import { makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
 import { bgzip, gunzipTruth, gzip, mixedData } from './support/gzip-fixtures.js';
+import { handSeekTable, zstdPipe } from './support/zstd.js';
 import { closeSharedPool, openReader } from '../src/index.js';
 import { wasmZstdInstances } from '../src/readers/zstd/wasm-stream.js';
 
@@ -217,5 +219,46 @@ describe('info kind of unusual gzip files', () => {
     expect(text).toMatch(/^decompressed .*\(300000 bytes, .*\), of the intact part before the damage$/m);
     expect(text).toMatch(/^kind +single-member, of the intact part before the damage$/m);
     expect(text).toMatch(/^damage .*CRC-32 mismatch/m);
+  });
+});
+
+describe('messages say which side disagrees', () => {
+  it('a seek table lying about a frame size: "the seek table says", not "the index" (no index used)', async () => {
+    const parts = [makeText(200_000, 51), makeText(200_000, 52)];
+    const frames = parts.map((p) => zstdPipe(p, '--no-check'));
+    const entries = frames.map((f, i) => ({ compressedSize: f.length, decompressedSize: (parts[i]?.length ?? 0) + (i === 1 ? 10 : 0) }));
+    const file = writeFixture(dir, 'lying-table.zst', Buffer.concat([...frames, handSeekTable(entries, false)]));
+    const error = await readAll(file).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CORRUPT_DATA' });
+    expect((error as Error).message).toContain(`decodes to ${parts[1]?.length ?? 0} bytes, the seek table says ${(parts[1]?.length ?? 0) + 10}`);
+    expect((error as Error).message).not.toContain('the index');
+  });
+
+  it('data changed under a fresh-looking index (same size, mtime, head and tail): the index and the data disagree', async () => {
+    const rand = prng(9);
+    const noise = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
+    const head = makeText(300_000, 61);
+    const tail = makeText(300_000, 62);
+    // A middle member of random bytes: stored blocks, so another one of the same length has the same size.
+    const member = (middle: Buffer): Buffer => Buffer.concat([gzip(head, '-n'), gzip(middle, '-n'), gzip(tail, '-n')]);
+    const a = member(noise(2_500_000));
+    const middleB = noise(2_500_000);
+    const b = member(middleB);
+    expect(b.length).toBe(a.length);
+    const file = writeFixture(dir, 'swapped.gz', a);
+    const when = new Date('2025-01-01T00:00:00Z');
+    utimesSync(file, when, when);
+    await (await openReader(file, { parallelism: 1 })).close(); // builds swapped.gz.sdx
+    writeFileSync(file, b);
+    utimesSync(file, when, when);
+    const warnings: string[] = [];
+    const reader = await openReader(file, { parallelism: 1, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(Buffer.from(await reader.read(0, reader.size)).equals(Buffer.concat([head, middleB, tail]))).toBe(true);
+    } finally {
+      await reader.close();
+    }
+    expect(warnings.join('\n')).toContain('the index and the data disagree (the data changed, or the index file is damaged)');
+    expect(warnings.join('\n')).not.toContain('corrupt index file');
   });
 });

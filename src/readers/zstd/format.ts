@@ -41,6 +41,7 @@ function zstdStream(source: ByteSource, units: UnitTable, u: number, options: St
     dLength: units.dStart[u + 1] - units.dStart[u],
     flags: kind,
     tableChecksum: tableChecksums(units)[u],
+    sizeFrom: sizeFrom(units),
   };
   const pieces = streamZstdFrame(source, frame, Math.max(1, options.outputBytes));
   let crc = 0;
@@ -67,6 +68,11 @@ function zstdStream(source: ByteSource, units: UnitTable, u: number, options: St
       void pieces.return(undefined);
     },
   };
+}
+
+/** What gave the frames' decoded lengths, for messages: a seekable file's seek table, else the index. */
+function sizeFrom(units: UnitTable): string | undefined {
+  return isSeekable(units) ? 'the seek table' : undefined;
 }
 
 /** A frame without a checksum whose CRC-32 (recorded by its first full decode) is not known yet. */
@@ -128,6 +134,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
       crc: units.param[u],
       offset,
       file: source.name,
+      sizeFrom: sizeFrom(units),
     });
     return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
   },
