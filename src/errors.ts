@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'CLOSED',
   'PARSE_ERROR',
   'WORKER_ERROR',
+  'LIMIT_EXCEEDED',
 ] as const;
 
 export type SeekdataErrorCode = (typeof ERROR_CODES)[number];

@@ -34,6 +34,7 @@ export const READER_OPTION_KEYS = {
   gzipSpacingBytes: true,
   pool: true,
   verify: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {
@@ -159,4 +160,5 @@ export const RECOMPRESS_OPTION_KEYS = {
   index: true,
   headers: true,
   httpTimeoutMs: true,
+  maxDecodedBytes: true,
 } as const satisfies Record<keyof RecompressOptions, true>;

@@ -188,7 +188,7 @@ describe('progress', () => {
     expect(JSON.parse(logged.stdout.text)).toMatchObject({ format: 'bzip2', size: text.length });
     const lines = logged.stderr.text.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^seekdata: indexing \d+% [\d.]+\/[\d.]+ MB(, [\d.]+ MB\/s)?(, ETA .+)?$/);
+    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^seekdata: indexing \d+% [\d.]+\/[\d.]+ MB(, [\d.]+ MB\/s)?(, ETA [^,]+)?(, [\d.]+ MB decoded)?$/);
     expect(lines[lines.length - 1]).toMatch(/^seekdata: indexing done: [\d.]+ MB in \d+ s/);
     expect(logged.stderr.text).not.toContain('secret-token');
     expect(logged.stderr.text).not.toContain('\r');

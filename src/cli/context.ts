@@ -96,8 +96,19 @@ export function readerOptions(io: CliIo, flags: Flags, bar?: ProgressBar): Reade
   if (flags['allow-damage'] === true) options.allowDamage = true;
   const spacing = stringFlag(flags, 'gzip-spacing-mb');
   if (spacing !== undefined) options.gzipSpacingBytes = gzipSpacing(spacing);
-  if (bar !== undefined) options.onProgress = (p) => bar.update(p.bytesDone, p.bytesTotal);
+  const maxDecoded = maxDecodedFlag(flags);
+  if (maxDecoded !== undefined) options.maxDecodedBytes = maxDecoded;
+  if (bar !== undefined) options.onProgress = (p) => bar.update(p.bytesDone, p.bytesTotal, p.decodedBytes);
   return options;
+}
+
+/** --max-decoded-mb in bytes (MiB, decimals allowed, from 0 up to what a byte count holds exactly), if given. */
+export function maxDecodedFlag(flags: Flags): number | undefined {
+  const raw = stringFlag(flags, 'max-decoded-mb');
+  if (raw === undefined) return undefined;
+  const mb = Number(raw.trim());
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(mb <= MAX_CACHE_MB)) throw new UsageError(`--max-decoded-mb must be a number of MiB from 0 to ${MAX_CACHE_MB}, got ${JSON.stringify(raw)}`);
+  return Math.round(mb * MIB);
 }
 
 /** --gzip-spacing-mb: MiB (decimals allowed) from 1/16 (64 KiB) to 4096. */
@@ -123,6 +134,7 @@ export function formatBytes(n: number): string {
 const FLAGS_OF_OPTION: Readonly<Record<string, readonly string[]>> = {
   cacheBytes: ['cache-mb'],
   gzipSpacingBytes: ['gzip-spacing-mb'],
+  maxDecodedBytes: ['max-decoded-mb'],
   parallelism: ['parallelism'],
   index: ['index', 'no-index'],
   allowDamage: ['allow-damage'],

@@ -8,8 +8,11 @@
 
 /** One task's progress. */
 export interface ProgressBar {
-  /** Work done so far, and the total when it is known (or has changed). */
-  update(done: number, total?: number): void;
+  /**
+   * Work done so far, and the total when it is known (or has changed); `decoded`: decompressed bytes
+   * produced so far, for a task counted in compressed bytes that decodes (shown beside them).
+   */
+  update(done: number, total?: number, decoded?: number): void;
   /** The task is over: a terminal keeps its last line; a log gets a closing line if it got any line. */
   done(): void;
 }
@@ -61,12 +64,14 @@ export class ProgressReporter {
     const started = this.now();
     let total = options.total;
     let done = 0;
+    let decoded: number | undefined;
     let drawnAt = -Infinity;
     let lines = 0;
-    const line = (withBar: boolean): string => describe(label, withBar ? bar(done, total) : '', done, total, unit, (this.now() - started) / 1000);
+    const line = (withBar: boolean): string => describe(label, withBar ? bar(done, total) : '', done, total, unit, (this.now() - started) / 1000) + decodedText(decoded);
     return {
-      update: (value, newTotal) => {
+      update: (value, newTotal, newDecoded) => {
         done = value;
+        if (newDecoded !== undefined) decoded = newDecoded;
         if (newTotal !== undefined) total = newTotal;
         const now = this.now();
         if (this.options.tty) {
@@ -91,7 +96,7 @@ export class ProgressReporter {
           this.open = false;
         } else {
           const seconds = (this.now() - started) / 1000;
-          this.stream.write(`seekdata: ${label} done: ${amount(done, undefined, unit)} in ${duration(seconds)}${rate(done, seconds, unit)}\n`);
+          this.stream.write(`seekdata: ${label} done: ${amount(done, undefined, unit)} in ${duration(seconds)}${rate(done, seconds, unit)}${decodedText(decoded)}\n`);
         }
       },
     };
@@ -133,6 +138,11 @@ export function progressBar(label: string, enabled = true, stream: { write(text:
 
 const count = new Intl.NumberFormat('en-US');
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+/** `, 2147.5 MB decoded` when the task reports decompressed bytes, else nothing. */
+function decodedText(decoded: number | undefined): string {
+  return decoded === undefined ? '' : `, ${(decoded / 1e6).toFixed(1)} MB decoded`;
+}
 
 /** `[#########.....................]` for a known total, else nothing. */
 function bar(done: number, total: number | undefined): string {

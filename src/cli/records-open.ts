@@ -90,7 +90,7 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
     const indexed = await openIndexed(file, {
       ...base,
       ...(recordFlags(flags) ?? {}),
-      onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
+      onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, p.decodedBytes),
       ...(extra.rebuild === true ? { rebuild: true } : {}),
     });
     noteDamage(io, indexed.reader);

@@ -13,6 +13,7 @@ import { resolveReaderOptions, runnerFor, type ReaderOptions } from './open-read
 import { indexPlaces, metaSection, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
+import { checkKnownSize, scanLimit } from '../readers/limit.js';
 import type { ScannedChunk } from '../readers/format.js';
 import { formatOf, type Format } from '../readers/formats.js';
 import { openSource, type Input } from '../readers/input.js';
@@ -57,7 +58,16 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const readerInit = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify, damage: undefined };
+    const readerInit = {
+      source,
+      runner,
+      parallelism: resolved.parallelism,
+      cacheBytes: resolved.cacheBytes,
+      pieces: resolved.pieces,
+      verify: resolved.verify,
+      damage: undefined,
+      maxDecodedBytes: resolved.maxDecodedBytes,
+    };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;
     let rebuilding = resolved.rebuild;
@@ -88,6 +98,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       );
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
+    if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
     const first = await firstChunkBytes(source, format, units, resolved.pieces);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);
@@ -101,12 +112,15 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       maxBad: MAX_BAD_EXAMPLES,
       maxRecordBytes: recordOptions.maxRecordBytes,
     });
+    const limit = scanLimit(source.name, resolved.maxDecodedBytes);
     const onChunk = (chunk: ScannedChunk): void => {
+      const end = chunk.offset + chunk.bytes.length;
+      limit(end, chunk.compressedDone);
       builder.addChunk(chunk.offset, chunk.bytes, chunk.step === undefined ? undefined : analyzeStep.result(chunk.step));
-      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
+      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
     units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin);
-    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
+    options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times);
     const mask = layout.statMask;
@@ -170,7 +184,15 @@ async function runPass(
   if (units === undefined) {
     const module = formatOf(format);
     if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);
-    const discovery = module.scan(source, { runner: options.runner, lookahead, signal: options.signal, onWarning: options.onWarning, stepFor, unitBytes: options.gzipSpacingBytes });
+    const discovery = module.scan(source, {
+      runner: options.runner,
+      lookahead,
+      signal: options.signal,
+      onWarning: options.onWarning,
+      stepFor,
+      unitBytes: options.gzipSpacingBytes,
+      maxDecodedBytes: options.maxDecodedBytes,
+    });
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
   }

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { invalidOption, isSeekdataError } from '../errors.js';
-import { checkBoolean, checkKnownKeys, checkOneOf, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { READER_OPTION_KEYS } from '../option-keys.js';
 import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
 import { discoverUnits, type Progress } from '../readers/discover.js';
@@ -106,6 +106,14 @@ export interface ReaderOptions {
    * Default: the process-wide shared pool (when parallelism > 1).
    */
   pool?: JobRunner;
+  /**
+   * Refuse files that decode to more than this many bytes (decompression bombs): a size the file states
+   * (xz index, zstd content sizes or seek table, BGZF ISIZE, an index file's chunk map) is refused before
+   * anything is decoded; a size learnt by decoding (bzip2, ordinary gzip, zstd frames without a size) stops
+   * the scan as soon as it passes the limit. Either way the error is `LIMIT_EXCEEDED`, naming the file, the
+   * limit and where it was passed. Default: no limit (memory stays bounded by the budgets either way).
+   */
+  maxDecodedBytes?: number;
 }
 
 export const READER_DEFAULTS = {
@@ -131,6 +139,7 @@ export interface ResolvedReaderOptions {
   pieces: PieceOptions;
   verify: VerifyMode;
   gzipSpacingBytes: number;
+  maxDecodedBytes: number | undefined;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -147,6 +156,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     recordChecks: checkBoolean('recordChecks', options.recordChecks ?? READER_DEFAULTS.recordChecks),
     verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
     gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
+    maxDecodedBytes: options.maxDecodedBytes === undefined ? undefined : checkNonNegativeInt('maxDecodedBytes', options.maxDecodedBytes),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -174,7 +184,15 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning);
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const init = { source, runner, parallelism: resolved.parallelism, cacheBytes: resolved.cacheBytes, pieces: resolved.pieces, verify: resolved.verify };
+    const init = {
+      source,
+      runner,
+      parallelism: resolved.parallelism,
+      cacheBytes: resolved.cacheBytes,
+      pieces: resolved.pieces,
+      verify: resolved.verify,
+      maxDecodedBytes: resolved.maxDecodedBytes,
+    };
     let print: Fingerprint | undefined;
     let rebuilding = false;
     let carried: unknown;
@@ -222,6 +240,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       onChunk: options.onScanChunk,
       unitBytes: resolved.gzipSpacingBytes,
       pieces: resolved.pieces,
+      maxDecodedBytes: resolved.maxDecodedBytes,
     });
     const { units, damage, scanned, handedOut, warned } = discovered;
     let indexPath: string | undefined;

@@ -57,6 +57,8 @@ export interface RecompressOptions {
   headers?: Record<string, string>;
   /** Time limit of every wait on an HTTP server, in ms. Default 30,000. */
   httpTimeoutMs?: number;
+  /** Refuse an input that decodes to more bytes (decompression bombs): `LIMIT_EXCEEDED`, as `openReader`'s. Default: no limit. */
+  maxDecodedBytes?: number;
 }
 
 export interface RecompressResult {
@@ -125,6 +127,7 @@ export async function recompress(input: Input, output: string, options: Recompre
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
       ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.httpTimeoutMs === undefined ? {} : { httpTimeoutMs: options.httpTimeoutMs }),
+      ...(options.maxDecodedBytes === undefined ? {} : { maxDecodedBytes: options.maxDecodedBytes }),
       // A bzip2 input without a chunk map is decoded by the scan that finds its blocks: those chunks are
       // the input, in order, so it is decoded once, and the scan's progress is the progress. (A gzip
       // scan hands out only a verified start, reader.scannedBytes; see below.) (Finding the

@@ -9,6 +9,7 @@ import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
 import type { PieceOptions } from './chunks.js';
 import type { Discovery, DiscoveryOptions, ScannedChunk } from './format.js';
+import { checkKnownSize, scanLimit } from './limit.js';
 import { SizeCheck } from './size-check.js';
 import { warnOnOpen } from './source-format.js';
 import { formatOf, type Format } from './formats.js';
@@ -20,6 +21,11 @@ export interface Progress {
   bytesDone: number;
   /** Compressed bytes in all. */
   bytesTotal: number;
+  /**
+   * Decompressed bytes produced so far, when the task decodes (an indexing scan or pass, `cat`): with a
+   * high ratio (a decompression bomb) this is what grows while `bytesDone` barely moves.
+   */
+  decodedBytes?: number | undefined;
 }
 
 export interface DiscoverOptions {
@@ -38,6 +44,8 @@ export interface DiscoverOptions {
   unitBytes?: number | undefined;
   /** The piece layout of big units, for decoding them (a size check). Default: DEFAULT_PIECES. */
   pieces?: PieceOptions | undefined;
+  /** Refuse (LIMIT_EXCEEDED) a file that decodes to more bytes than this (see limit.ts). Default: no limit. */
+  maxDecodedBytes?: number | undefined;
 }
 
 export interface Discovered {
@@ -61,6 +69,7 @@ export async function unitsWithoutScan(source: ByteSource, format: Format, optio
 export async function discoverUnits(source: ByteSource, format: Format, options: DiscoverOptions): Promise<Discovered> {
   const known = await unitsWithoutScan(source, format, { unitBytes: options.unitBytes, onWarning: options.onWarning });
   const module = formatOf(format);
+  if (known !== undefined) checkKnownSize(known, source.name, options.maxDecodedBytes, `its ${module.unitName} headers`);
   if (known !== undefined && module.sizesUnverified?.(known) !== true) {
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
     return { units: known, damage: undefined, scanned: false, handedOut: 0 };
@@ -72,6 +81,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
     onWarning: options.onWarning,
     stepFor: options.stepFor,
     unitBytes: options.unitBytes,
+    maxDecodedBytes: options.maxDecodedBytes,
   };
   let discovery: Discovery;
   let warned = false;
@@ -89,14 +99,17 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
   // map instead (each unit then checked on its own).
   let handing = true;
   let handedOut = 0;
+  const limit = scanLimit(source.name, options.maxDecodedBytes);
   try {
     for await (const chunk of discovery.chunks()) {
+      const end = chunk.offset + chunk.bytes.length;
+      limit(end, chunk.compressedDone);
       if (chunk.verified === false) handing = false;
       if (handing) {
         await options.onChunk?.(chunk);
         handedOut = chunk.offset + chunk.bytes.length;
       }
-      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size });
+      options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     }
   } catch (error) {
     const damaged = isSeekdataError(error, 'CORRUPT_DATA') || isSeekdataError(error, 'TRUNCATED');
@@ -112,8 +125,9 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
     }
     return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut, warned };
   }
-  options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size });
-  return { units: discovery.table(), damage: undefined, scanned: handing, handedOut, warned };
+  const table = discovery.table();
+  options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: table.dStart[table.count] });
+  return { units: table, damage: undefined, scanned: handing, handedOut, warned };
 }
 
 /** Decoded bytes of the units a discovery kept (the intact part of a damaged file). */

@@ -49,6 +49,11 @@ export interface DiscoveryOptions {
   unitBytes?: number | undefined;
   /** Non-fatal findings (trailing garbage, a BGZF file without its end-of-file block). */
   onWarning?: ((message: string) => void) | undefined;
+  /**
+   * The decoded-size limit (limit.ts): a scan whose unit can grow past it before it is yielded (one huge
+   * deflate block of a gzip member) stops there itself (LIMIT_EXCEEDED). Default: none.
+   */
+  maxDecodedBytes?: number | undefined;
 }
 
 /** What `info` says about a file beyond the common facts (see `FormatModule.describe`). */

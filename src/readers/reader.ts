@@ -12,6 +12,7 @@ import type { VerifyMode } from './pieces.js';
 import { streams, type FormatDetails } from './format.js';
 import { PrefixDecoder } from './prefix.js';
 import { formatOf, type Format } from './formats.js';
+import { checkKnownSize } from './limit.js';
 import { ByteLru } from './lru.js';
 import { scanKnown, scanLookahead } from './scan.js';
 import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
@@ -79,6 +80,8 @@ export interface ReaderInit {
   scannedBytes?: number | undefined;
   pieces: PieceOptions;
   verify: VerifyMode;
+  /** A chunk map that decodes to more than this (from an index file) is refused: LIMIT_EXCEEDED (limit.ts). */
+  maxDecodedBytes?: number | undefined;
 }
 
 export class SeekableReader {
@@ -115,6 +118,7 @@ export class SeekableReader {
   private closed = false;
 
   constructor(init: ReaderInit) {
+    checkKnownSize(init.units, init.source.name, init.maxDecodedBytes, 'its chunk map');
     this.source = init.source;
     this.name = init.source.name;
     this.units = init.units;

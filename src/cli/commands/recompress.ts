@@ -3,7 +3,7 @@ import { recompress, type RecompressResult } from '../../index/recompress.js';
 import { writeFormatOfName, WRITE_FORMATS } from '../../readers/write/writers.js';
 import { MAX_UNIT_BYTES } from '../../readers/write/settings.js';
 import { choiceFlag, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, warn, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, maxDecodedFlag, warn, writeOut, type CliIo } from '../context.js';
 
 const MIB = 2 ** 20;
 
@@ -20,12 +20,14 @@ export const recompressSpec: CommandSpec = {
     'unit-mb': { type: 'string' },
     level: { type: 'string', short: 'l' },
     force: { type: 'boolean' },
+    'max-decoded-mb': { type: 'string' },
   },
   optionHelp: [
     ['-f, --format F', "gzip, zstd, xz or bzip2 (default: from OUT's name: .gz, .zst, .xz, .bz2)"],
     ['--unit-mb N', `decompressed MiB per unit, the output's unit of random access (default 1, at most ${MAX_UNIT_BYTES / MIB})`],
     ['-l, --level L', 'compression level: gzip 0-9 (default 6), zstd 1-22 (3), xz 0-9 (6), bzip2 1-9 (9)'],
     ['--force', 'replace OUT if it exists (default: an existing OUT is an error; either way OUT is replaced only once complete)'],
+    ['--max-decoded-mb N', 'refuse an input that decodes to more than N MiB (decompression bombs), e.g. 0.5; LIMIT_EXCEEDED (default: no limit)'],
     ['-p, --parallelism N', 'units compressed at once (default: number of cores; 1 = no worker threads)'],
     ['--json', 'print the result as JSON'],
     ['-q, --quiet', 'no progress or warnings'],
@@ -42,6 +44,7 @@ export async function runRecompress(io: CliIo, flags: Flags, [input, output]: st
   const unitMb = intFlag(flags, 'unit-mb', { min: 1, max: MAX_UNIT_BYTES / MIB });
   const level = intFlag(flags, 'level');
   const parallelism = intFlag(flags, 'parallelism', { min: 1 });
+  const maxDecoded = maxDecodedFlag(flags);
   const bar = makeProgress(io, flags, 'recompress', { unit: 'bytes' });
   const started = performance.now();
   let result: RecompressResult;
@@ -52,6 +55,7 @@ export async function runRecompress(io: CliIo, flags: Flags, [input, output]: st
       ...(level === undefined ? {} : { level }),
       ...(parallelism === undefined ? {} : { parallelism }),
       overwrite: flags.force === true,
+      ...(maxDecoded === undefined ? {} : { maxDecodedBytes: maxDecoded }),
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
       onWarning: (m) => warn(io, flags, m),
     });

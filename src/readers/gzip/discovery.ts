@@ -12,6 +12,7 @@ import type { ByteSource } from '../../sources/source.js';
 import { settle, unwrap, type Settled } from '../../util.js';
 import type { Discovery, ScanContext, ScannedChunk } from '../format.js';
 import type { UnitTable } from '../units.js';
+import { scanLimit } from '../limit-scan.js';
 import { scanGzip, type GzipScannedUnit } from './scan.js';
 import { gzipUnitTable } from './table.js';
 import { GzipTableBuilder, KIND_SPAN } from './units.js';
@@ -51,7 +52,11 @@ export class GzipDiscovery implements Discovery {
 
   async *chunks(): AsyncGenerator<ScannedChunk> {
     const file = this.source.name;
-    const scan = scanGzip(this.source, { spacing: this.spacing, onWarning: (w) => this.context.onWarning?.(w.message) });
+    const scan = scanGzip(this.source, {
+      spacing: this.spacing,
+      onWarning: (w) => this.context.onWarning?.(w.message),
+      onGrow: scanLimit(file, this.context.maxDecodedBytes),
+    });
     const queue: Pending[] = [];
     const take = async (): Promise<ScannedChunk> => {
       const head = queue.shift();

@@ -23,6 +23,11 @@ export interface GzipScanOptions {
   readSize?: number;
   /** Called for trailing zeros / garbage after the last member (ignored, as gzip does). */
   onWarning?: (warning: GzipWarning) => void;
+  /**
+   * Called before the output buffer grows (a deflate block longer than `spacing`: one block can decode to
+   * gigabytes) with the decoded bytes so far and the compressed byte reached; may throw to stop the scan.
+   */
+  onGrow?: (decoded: number, compressedAt: number) => void;
 }
 
 export interface GzipScannedUnit extends GzipUnit {
@@ -206,6 +211,7 @@ async function* scanMembers(
         strm.avail_out = buf.length;
       }
       if (strm.avail_out === 0) {
+        options.onGrow?.(summary.decompressedSize + run.length + strm.next_out, deflateStart + strm.total_in);
         const bigger = new Uint8Array(buf.length * 2);
         bigger.set(buf);
         buf = bigger;

@@ -105,9 +105,10 @@ export class GzipTableBuilder {
    * off the thread running the sequential pass); by default it is compressed here.
    */
   add(unit: GzipUnit, packed?: Uint8Array): void {
-    const { window, ...rest } = unit;
+    const { window } = unit;
     if (window.length > WINDOW_BYTES) throw new SeekdataError('INVALID_OPTION', `gzip window of ${window.length} bytes (at most ${WINDOW_BYTES})`);
-    this.units.push(rest);
+    // Only the unit's own fields: a scanned unit also carries its decoded bytes, which must not stay here.
+    this.units.push({ cStart: unit.cStart, cEnd: unit.cEnd, dLength: unit.dLength, crc: unit.crc, kind: unit.kind, members: unit.members });
     const p = packed ?? packWindow(window);
     this.packed.push(p);
     this.packedBytes += p.length;

@@ -28,6 +28,20 @@ function blockMeta(units: UnitTable, u: number, file: string): XzBlockMeta {
   return { offset: units.cStart[u], unpaddedSize: units.param[u], uncompressedSize: units.dStart[u + 1] - units.dStart[u], checkType: units.kind[u], file };
 }
 
+/** The smallest slice fed per step: LZMA2 expands at most about 7,000:1 (zeros), so a step yields at most ~7 MB. */
+const MIN_FEED = 1024;
+
+/**
+ * Compressed bytes to feed next: `feedBytes`, but no more than the ratio seen so far says will decode to
+ * about `outputBytes`: liblzma decodes all it is fed at once, so at a bomb's ratio a fixed 256 KiB slice
+ * would come out as gigabytes in one step.
+ */
+function feedSize(decoder: XzBlockDecoder, options: StreamOptions): number {
+  if (decoder.produced === 0) return Math.min(options.feedBytes, MIN_FEED);
+  const byRatio = Math.floor((options.outputBytes * decoder.consumed) / decoder.produced);
+  return Math.max(MIN_FEED, Math.min(options.feedBytes, byRatio));
+}
+
 /** Block u fed to liblzma slice by slice; after the last slice the block is ended, and liblzma verifies it. */
 function xzStream(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream {
   const decoder = new XzBlockDecoder(blockMeta(units, u, source.name), options.outputBytes);
@@ -36,7 +50,7 @@ function xzStream(source: ByteSource, units: UnitTable, u: number, options: Stre
   return {
     async step() {
       const fed = decoder.consumed;
-      if (fed < stored) return decoder.feed(await source.read(units.cStart[u] + fed, Math.min(options.feedBytes, stored - fed)));
+      if (fed < stored) return decoder.feed(await source.read(units.cStart[u] + fed, Math.min(feedSize(decoder, options), stored - fed)));
       if (finished) return null;
       finished = true;
       return decoder.finish();

@@ -58,7 +58,10 @@ export async function decodeZstdFrame(task: ZstdFrameTask): Promise<Uint8Array> 
   checkWindow(layout.windowSize, file, offset);
   const engine = task.engine ?? defaultZstdEngine();
   let out: Uint8Array;
-  if (engine === 'native') {
+  // The native decoder grows its output until the frame ends: only a frame whose header states its size
+  // (libzstd then refuses more) goes there. One that does not (its size from a seek table or an index,
+  // which may lie: a bomb) is decoded into a buffer of the expected length, stopping past it.
+  if (engine === 'native' && layout.contentSize >= 0) {
     const native = nativeZstd();
     if (native === null) throw new SeekdataError('UNSUPPORTED_FORMAT', `${file}: the native zstd decoder (@mongodb-js/zstd) does not load here`);
     try {
