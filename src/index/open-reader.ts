@@ -11,6 +11,7 @@ import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
 import { discoverUnits, type Progress } from '../readers/discover.js';
 import type { ScannedChunk } from '../readers/format.js';
 import { openSource, type Input } from '../readers/input.js';
+import { checkKnownSize } from '../readers/limit.js';
 import type { VerifyMode } from '../readers/pieces.js';
 import type { UnitTable } from '../readers/units.js';
 import { SeekableReader, type IndexStatus } from '../readers/reader.js';
@@ -246,6 +247,8 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let indexPath: string | undefined;
     const saving = places !== undefined && print !== undefined && damage === undefined;
     if (saving && resolved.recordChecks && unitsNeedingRecording(units) > 0) {
+      // A loaded chunk map has not met the limit yet (the reader's constructor checks it): before decoding.
+      checkKnownSize(units, source.name, resolved.maxDecodedBytes, 'its chunk map');
       await recordUnitChecks(source, units, runner, { pieces: resolved.pieces, parallelism: resolved.parallelism, signal: options.signal });
     } else if (warned !== true) {
       warnOnOpen(units, source.name, options.onWarning);
