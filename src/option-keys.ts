@@ -26,6 +26,7 @@ export const READER_OPTION_KEYS = {
   signal: true,
   onWarning: true,
   allowDamage: true,
+  recordChecks: true,
   headers: true,
   httpTimeoutMs: true,
   onScanChunk: true,

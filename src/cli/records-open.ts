@@ -14,7 +14,7 @@ import type { InheritableRecordOptions } from '../index/records/inherit.js';
 import { parseTimeText, TIME_BOUND_FORMS } from '../index/records/time-bound.js';
 import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
 import { choiceFlag, stringFlag, UsageError, type Flags } from './args.js';
-import { makeProgress, readerOptions, type CliIo } from './context.js';
+import { makeProgress, noteDamage, readerOptions, type CliIo } from './context.js';
 
 /** The flags that choose what a record is (given ones override the stored index's). */
 const RECORD_ONLY_OPTIONS = {
@@ -126,7 +126,9 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
       return await openCollection(file, { ...options, onBadFile });
     }
     if (flags['on-bad-file'] !== undefined) throw new UsageError(`--on-bad-file applies to collections (a glob, directory, @manifest or s3:// prefix), and ${file} is one file`);
-    return await openIndexed(file, options);
+    const indexed = await openIndexed(file, options);
+    noteDamage(io, indexed.reader);
+    return indexed;
   } finally {
     bar.done();
   }

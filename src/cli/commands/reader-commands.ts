@@ -7,7 +7,7 @@ import { openReader } from '../../index/open-reader.js';
 import type { Input } from '../../readers/input.js';
 import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, writeOut, type CliIo } from '../context.js';
 import { printCollectionInfo } from '../collection-report.js';
 import { namesCollection, openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
@@ -62,19 +62,22 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
     const reader = await openReader(file, readerOptions(io, flags, bar));
     bar.done();
     info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
   }
   if (flags.json === true) {
     await writeOut(io.stdout, JSON.stringify({ ...info, fresh: info.index.status === 'loaded' }, null, 2) + '\n');
     return;
   }
+  // With --allow-damage the numbers describe the intact part only: said on each row they come from.
+  const intact = info.damage === undefined ? '' : ', of the intact part before the damage';
   const rows: Array<[string, string]> = [
     ['file', info.file],
     ['format', info.format],
     ['compressed', `${formatBytes(info.compressedSize)} (${info.compressedSize} bytes)`],
-    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
-    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
-    ...(info.details === undefined ? [] : ([['kind', info.details.kind]] as Array<[string, string]>)),
+    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})${intact}`],
+    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})${intact}`],
+    ...(info.details === undefined ? [] : ([['kind', `${info.details.kind}${intact}`]] as Array<[string, string]>)),
     ['random read', randomReadCost(info)],
     ...(info.details === undefined ? [] : ([['verified', info.details.verified]] as Array<[string, string]>)),
     ['decoder', info.decoder],
@@ -125,6 +128,7 @@ async function catFile(io: CliIo, flags: Flags, file: Input): Promise<void> {
       }
       bar.done();
     }
+    noteDamage(io, reader);
   } finally {
     await reader.close();
   }
@@ -150,6 +154,7 @@ export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promis
   const reader = await openReader(file, readerOptions(io, flags, bar));
   bar.done();
   try {
+    noteDamage(io, reader);
     await writeOut(io.stdout, await reader.read(offset, length));
   } finally {
     await reader.close();

@@ -5,7 +5,7 @@ import type { Indexed } from '../../index/indexed.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { statsTable } from '../stats-table.js';
 import { printCollectionIndex } from '../collection-report.js';
 import { namesCollection, openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
@@ -51,9 +51,11 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   }
   if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
     const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
-    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true, ...(upload ? { indexUpload: true } : {}) });
+    // recordChecks: frames without a checksum (zstd --no-check) get their CRC-32 recorded in the index.
+    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true, recordChecks: true, ...(upload ? { indexUpload: true } : {}) });
     bar.done();
     const info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
     const seconds = (performance.now() - started) / 1000;
     if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
