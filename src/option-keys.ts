@@ -13,6 +13,7 @@ import type { SplitOptions } from './datasets/split.js';
 import type { CsvDatasetConfig, JsonlDatasetConfig } from './datasets/file-dataset.js';
 import type { WeightedOptions } from './datasets/weighted.js';
 import type { IndexedOptions } from './index/open-indexed.js';
+import type { CollectionOptions } from './index/open-collection.js';
 import type { RecordOptions } from './index/records/options.js';
 import type { ReaderOptions } from './index/open-reader.js';
 import type { RecompressOptions } from './index/recompress.js';
@@ -28,6 +29,7 @@ export const READER_OPTION_KEYS = {
   signal: true,
   onWarning: true,
   allowDamage: true,
+  recordChecks: true,
   headers: true,
   httpTimeoutMs: true,
   onScanChunk: true,
@@ -36,6 +38,18 @@ export const READER_OPTION_KEYS = {
   gzipSpacingBytes: true,
   pool: true,
   verify: true,
+  indexUpload: true,
+  timeoutMs: true,
+  retry: true,
+  maxInFlight: true,
+  limiter: true,
+  coalesce: true,
+  remoteCacheDir: true,
+  remoteCacheBytes: true,
+  region: true,
+  endpoint: true,
+  forcePathStyle: true,
+  credentials: true,
   maxDecodedBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
@@ -55,6 +69,9 @@ export const RECORD_OPTION_KEYS = {
 
 /** openIndexed takes the reader and the record options in one object. */
 export const INDEXED_OPTION_KEYS = { ...READER_OPTION_KEYS, ...RECORD_OPTION_KEYS } as const satisfies Record<keyof IndexedOptions, true>;
+
+/** openCollection takes openIndexed's options (for every file) and its own. */
+export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true, readAhead: true } as const satisfies Record<keyof CollectionOptions, true>;
 
 const FEATURE_OPTION_KEYS = {
   features: true,
@@ -113,6 +130,7 @@ export const TIME_RANGE_OPTION_KEYS = {
   shuffle: true,
   shuffleMemoryBytes: true,
   seed: true,
+  continuous: true,
 } as const satisfies Record<keyof TimeRangeOptions, true>;
 
 /**

@@ -42,7 +42,7 @@ export const COMMON_HELP: Array<[string, string]> = [
   ['--no-index', 'neither read nor write an index file'],
   ['-p, --parallelism N', 'chunks decoded at once (default: number of cores; 1 = no worker threads)'],
   ['--cache-mb N', 'decoded-chunk cache budget in MiB (default 256)'],
-  ['--allow-damage', 'read a damaged bzip2 file up to the damage instead of failing'],
+  ['--allow-damage', 'read a damaged bzip2, gzip or zstd file up to the damage (partial output, exit code 1)'],
   ['--gzip-spacing-mb N', 'gzip: decoded MiB between the checkpoints of the index pass, e.g. 0.25 (default 1; a random read decodes one span)'],
   ['--max-decoded-mb N', 'refuse files that decode to more than N MiB (decompression bombs), e.g. 0.5; LIMIT_EXCEEDED (default: no limit)'],
   ['-q, --quiet', 'no progress or warnings (progress: a bar on a terminal, else a line every 5 s, $SEEKDATA_PROGRESS_SECONDS)'],

@@ -21,6 +21,28 @@ export function warn(io: CliIo, flags: Flags, message: string): void {
   if (flags.quiet !== true) io.stderr.write(`seekdata: warning: ${message}\n`);
 }
 
+const damaged = new WeakMap<CliIo, string[]>();
+
+/**
+ * Notes a file opened with --allow-damage whose intact part ended at damage: the command's output is
+ * partial, so `runCli` says so (file and damage position) after it and exits 1.
+ */
+export function noteDamage(io: CliIo, reader: { name: string; size: number; damage: SeekdataError | undefined }): void {
+  const damage = reader.damage;
+  if (damage === undefined) return;
+  const at = damage.compressedOffset === undefined ? '' : ` at compressed byte ${damage.compressedOffset}`;
+  const notes = damaged.get(io) ?? [];
+  notes.push(`${reader.name} is damaged${at}: only its intact part before the damage was read (${reader.size} decompressed bytes); ${damage.message}`);
+  damaged.set(io, notes);
+}
+
+/** The damage notes of the command that ran (and forgets them). */
+export function takeDamage(io: CliIo): string[] {
+  const notes = damaged.get(io) ?? [];
+  damaged.delete(io);
+  return notes;
+}
+
 const reporters = new WeakMap<CliIo, ProgressReporter>();
 
 /** Ends the line of a progress bar a failing command left drawn (before its error message). */

@@ -3,15 +3,21 @@
  * index (openIndexed inherits them), so `--time-zone Europe/Paris` alone keeps `--records csv
  * --time-column ts`; `--header` and `--no-time-column` clear stored choices.
  */
+import { stat } from 'node:fs/promises';
+import type { Progress } from '../readers/discover.js';
+import { hasGlob } from '../sources/glob.js';
+import type { IndexedCollection } from '../index/indexed-collection.js';
 import type { IndexedFile } from '../index/indexed-file.js';
+import { openCollection } from '../index/open-collection.js';
 import { openIndexed } from '../index/open-indexed.js';
 import type { InheritableRecordOptions } from '../index/records/inherit.js';
 import { parseTimeText, TIME_BOUND_FORMS } from '../index/records/time-bound.js';
 import { TIME_FORMATS, type TimeFormat } from '../index/records/time.js';
 import { choiceFlag, stringFlag, UsageError, type Flags } from './args.js';
-import { makeProgress, readerOptions, type CliIo } from './context.js';
+import { makeProgress, noteDamage, readerOptions, type CliIo } from './context.js';
 
-export const RECORD_OPTIONS = {
+/** The flags that choose what a record is (given ones override the stored index's). */
+const RECORD_ONLY_OPTIONS = {
   records: { type: 'string' },
   header: { type: 'boolean' },
   'no-header': { type: 'boolean' },
@@ -27,6 +33,9 @@ export const RECORD_OPTIONS = {
   stats: { type: 'string' },
 } as const;
 
+/** The flags of the record commands: what a record is, and what to do with bad files of a collection. */
+export const RECORD_OPTIONS = { ...RECORD_ONLY_OPTIONS, 'on-bad-file': { type: 'string' } } as const;
+
 export const RECORD_HELP: Array<[string, string]> = [
   ['--records KIND', 'what a record is: lines (default), csv or jsonl'],
   ['--header / --no-header', 'CSV: the first line holds column names (default) / is a record'],
@@ -41,11 +50,26 @@ export const RECORD_HELP: Array<[string, string]> = [
   ['--no-stats', 'do not compute column statistics'],
   ['--stats LIST', 'statistics of these columns only (comma-separated; faster on wide files)'],
   ['', 'record flags not given keep the values the index was built with'],
+  ['--on-bad-file M', "collections: error (default) or skip (a file that cannot be opened is left out, with a warning)"],
 ];
+
+/**
+ * Whether a command-line FILE names a collection rather than one file: a glob (quoted, so the CLI expands it
+ * itself, the same on every shell and on object stores), a directory, a manifest `@list.txt`, or an
+ * `s3://bucket/prefix/`. A file whose name holds glob characters is still that file.
+ */
+export async function namesCollection(path: string): Promise<boolean> {
+  if (path.startsWith('@')) return true;
+  if (/^s3:\/\//i.test(path)) return path.endsWith('/') || hasGlob(path);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return false;
+  const info = await stat(path).catch(() => undefined);
+  if (info !== undefined) return info.isDirectory();
+  return hasGlob(path);
+}
 
 /** Record options given on the command line (only those given), or undefined when none was. */
 export function recordFlags(flags: Flags): InheritableRecordOptions | undefined {
-  const given = Object.keys(RECORD_OPTIONS).some((k) => flags[k] !== undefined);
+  const given = Object.keys(RECORD_ONLY_OPTIONS).some((k) => flags[k] !== undefined);
   if (!given) return undefined;
   const options: InheritableRecordOptions = {};
   const kind = choiceFlag(flags, 'records', ['lines', 'csv', 'jsonl'] as const);
@@ -82,17 +106,29 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
   return options;
 }
 
-/** Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one). */
-export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean } = {}): Promise<IndexedFile> {
+/**
+ * Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one);
+ * a glob, directory, manifest or `s3://` prefix as a collection (each file as its own index says).
+ */
+export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean; upload?: boolean } = {}): Promise<IndexedFile | IndexedCollection> {
   const base = readerOptions(io, flags);
   const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
+  const options = {
+    ...base,
+    ...(recordFlags(flags) ?? {}),
+    onProgress: (p: Progress) => bar.update(p.bytesDone, p.bytesTotal, p.decodedBytes),
+    ...(extra.rebuild === true ? { rebuild: true } : {}),
+    ...(extra.upload === true ? { indexUpload: true } : {}),
+  };
   try {
-    return await openIndexed(file, {
-      ...base,
-      ...(recordFlags(flags) ?? {}),
-      onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, p.decodedBytes),
-      ...(extra.rebuild === true ? { rebuild: true } : {}),
-    });
+    if (await namesCollection(file)) {
+      const onBadFile = choiceFlag(flags, 'on-bad-file', ['error', 'skip'] as const) ?? 'error';
+      return await openCollection(file, { ...options, onBadFile });
+    }
+    if (flags['on-bad-file'] !== undefined) throw new UsageError(`--on-bad-file applies to collections (a glob, directory, @manifest or s3:// prefix), and ${file} is one file`);
+    const indexed = await openIndexed(file, options);
+    noteDamage(io, indexed.reader);
+    return indexed;
   } finally {
     bar.done();
   }

@@ -7,7 +7,7 @@
  */
 import { Dictionary, Field, Float64, Int32, Int64, Schema, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { ZoneOffsets } from '../index/records/time.js';
 import { chooseTimeUnit, TimeConverter, type ArrowTimeUnit } from './arrow-time.js';
 
@@ -82,7 +82,7 @@ const TIMESTAMP: Record<ArrowTimeUnit, () => DataType> = {
  * The plan for exporting `file`'s records; `times` visits the epoch-ms times of the records to export
  * (from the time index: nothing is decoded) for the choice of the time unit.
  */
-export function planColumns(file: IndexedFile, options: PlanOptions, times: (visit: (t: number) => boolean) => void): ArrowPlan {
+export function planColumns(file: Indexed, options: PlanOptions, times: (visit: (t: number) => boolean) => void): ArrowPlan {
   const kind = file.options.kind;
   if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: Arrow export needs records with fields (csv or jsonl)`, { file: file.name });
   const all = kind === 'csv' ? file.columns : file.stats.map((s) => s.name);

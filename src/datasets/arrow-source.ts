@@ -6,7 +6,9 @@
  * needed chunk decoded once per batch, through the cache), the next batch read while this one converts.
  */
 import { invalidOption, SeekdataError } from '../errors.js';
+import type { Indexed } from '../index/indexed.js';
 import type { IndexedFile } from '../index/indexed-file.js';
+import { TimeIndex } from '../index/time-index.js';
 
 export interface RecordSource {
   count: number;
@@ -23,7 +25,7 @@ export interface RecordBatchInput {
   contents: Uint8Array[];
 }
 
-export function numbersSource(file: IndexedFile, numbers: ArrayLike<number>): RecordSource {
+export function numbersSource(file: Indexed, numbers: ArrayLike<number>): RecordSource {
   let contiguous = numbers.length > 0 && Number.isSafeInteger(numbers[0]) && numbers[0] >= 0;
   for (let k = 1; k < numbers.length && contiguous; k++) contiguous = numbers[k] === numbers[k - 1] + 1;
   return {
@@ -33,19 +35,22 @@ export function numbersSource(file: IndexedFile, numbers: ArrayLike<number>): Re
       const time = file.time;
       if (time === undefined) return;
       for (let k = 0; k < numbers.length; k++) {
-        const t = time.times[numbers[k]];
-        if (t !== undefined && !visit(t)) return;
+        const r = numbers[k];
+        if (!Number.isSafeInteger(r) || r < 0 || r >= file.records.count) continue;
+        if (!visit(time.timeOf(r))) return;
       }
     },
     run: contiguous && numbers[numbers.length - 1] < file.records.count ? numbers[0] : undefined,
   };
 }
 
-export function rangeSource(file: IndexedFile, from: number | Date, to: number | Date, limit: number | undefined): RecordSource {
+export function rangeSource(file: Indexed, from: number | Date, to: number | Date, limit: number | undefined): RecordSource {
   const time = file.time;
   if (time === undefined) throw new SeekdataError('INVALID_OPTION', `${file.name}: no timestamp index (open it with options.timeColumn or options.time)`, { file: file.name });
   if (Number.isNaN(+from)) throw invalidOption('from', 'a time (epoch ms or Date)', from);
   if (Number.isNaN(+to)) throw invalidOption('to', 'a time (epoch ms or Date)', to);
+  // A collection's time order is merged from its files' (a list of the range's records); a file's is searched in place.
+  if (!(time instanceof TimeIndex)) return numbersSource(file, time.range(+from, +to, limit));
   const bounds = time.bounds(+from, +to);
   const count = Math.min(bounds.to - bounds.from, limit ?? Infinity);
   const order = time.order;
@@ -67,11 +72,11 @@ export interface BatchLimits {
 }
 
 /** The source's records in batches of at most `limits` (a batch ends before the record that would pass `bytes`). */
-export function readBatches(file: IndexedFile, source: RecordSource, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+export function readBatches(file: Indexed, source: RecordSource, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
   return source.run === undefined ? pickedBatches(file, source, limits) : runBatches(file, source.run, source.run + source.count, limits);
 }
 
-async function* pickedBatches(file: IndexedFile, source: RecordSource, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+async function* pickedBatches(file: Indexed, source: RecordSource, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
   const records = file.records;
   const fetch = async (position: number): Promise<RecordBatchInput & { end: number }> => {
     const candidates = source.numbers(position, Math.min(source.count, position + limits.rows));
@@ -110,8 +115,30 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Records [first, end) from one sequential stream of their bytes. */
-async function* runBatches(file: IndexedFile, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+/** Records [first, end) from sequential streams of their bytes: one per file they lie in. */
+function runBatches(data: Indexed, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+  if (first >= end) return filesRunBatches(data, first, end, limits);
+  const home = data.locate(first);
+  // Within one file (always, for a single file): that file's stream itself, numbers unchanged.
+  if (home.first === 0 && end <= home.count) return fileRunBatches(home.file, first, end, limits);
+  return filesRunBatches(data, first, end, limits);
+}
+
+async function* filesRunBatches(data: Indexed, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
+  let at = first;
+  while (at < end) {
+    const home = data.locate(at);
+    const stop = Math.min(end, home.first + home.count);
+    for await (const batch of fileRunBatches(home.file, at - home.first, stop - home.first, limits)) {
+      if (home.first !== 0) for (let k = 0; k < batch.numbers.length; k++) batch.numbers[k] += home.first;
+      yield batch;
+    }
+    at = stop;
+  }
+}
+
+/** Records [first, end) of one file from one sequential stream of their bytes. */
+async function* fileRunBatches(file: IndexedFile, first: number, end: number, limits: BatchLimits): AsyncGenerator<RecordBatchInput> {
   const records = file.records;
   const size = file.reader.size;
   const startOf = (r: number): number => (r < records.count ? records.start(r) : size);

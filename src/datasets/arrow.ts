@@ -11,7 +11,7 @@
  */
 import { Float32, Float64, Int32, RecordBatch, Schema, Table, vectorFromArray, type Vector } from 'apache-arrow';
 import { invalidOption, SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkFunction, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { ARROW_EXPORT_OPTION_KEYS, ARROW_OPTION_KEYS, ARROW_WRITE_OPTION_KEYS, TIME_RANGE_ARROW_EXPORT_OPTION_KEYS, TIME_RANGE_ARROW_OPTION_KEYS } from '../option-keys.js';
 import { planColumns, type ArrowPlan } from './arrow-columns.js';
@@ -96,7 +96,7 @@ function checkOptions(options: ArrowRangeOptions & ArrowWriteOptions, keys: Read
   if (options.format !== undefined) checkOneOf('format', options.format, ['file', 'stream']);
 }
 
-function produce(file: IndexedFile, source: RecordSource, options: ArrowOptions): ArrowBatches {
+function produce(file: Indexed, source: RecordSource, options: ArrowOptions): ArrowBatches {
   const plan: ArrowPlan = planColumns(file, options, (visit) => source.times(visit));
   const limits = { rows: options.batchRows ?? DEFAULTS.batchRows, bytes: options.batchBytes ?? DEFAULTS.batchBytes };
   const counts: ConvertCounts = { textInNumeric: 0, firstTextInNumeric: undefined };
@@ -115,13 +115,13 @@ function produce(file: IndexedFile, source: RecordSource, options: ArrowOptions)
 }
 
 /** The records given (by number, in that order) as Arrow record batches. */
-export function recordsToArrowBatches(file: IndexedFile, numbers: ArrayLike<number>, options: ArrowOptions = {}): ArrowBatches {
+export function recordsToArrowBatches(file: Indexed, numbers: ArrayLike<number>, options: ArrowOptions = {}): ArrowBatches {
   checkOptions(options, ARROW_OPTION_KEYS, 'recordsToArrowBatches');
   return produce(file, numbersSource(file, numbers), options);
 }
 
 /** The records with time in [from, to), in time order, as Arrow record batches. */
-export function timeRangeToArrowBatches(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): ArrowBatches {
+export function timeRangeToArrowBatches(file: Indexed, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): ArrowBatches {
   checkOptions(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrowBatches');
   return produce(file, rangeSource(file, from, to, options.limit), options);
 }
@@ -133,13 +133,13 @@ async function collect(batches: ArrowBatches): Promise<Table> {
 }
 
 /** Records (by number, in the order given) as an in-memory Arrow Table. */
-export async function recordsToArrow(file: IndexedFile, numbers: ArrayLike<number>, options: ArrowOptions = {}): Promise<Table> {
+export async function recordsToArrow(file: Indexed, numbers: ArrayLike<number>, options: ArrowOptions = {}): Promise<Table> {
   checkOptions(options, ARROW_OPTION_KEYS, 'recordsToArrow');
   return collect(recordsToArrowBatches(file, numbers, options));
 }
 
 /** The records with time in [from, to), in time order, as an in-memory Arrow Table. */
-export async function timeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): Promise<Table> {
+export async function timeRangeToArrow(file: Indexed, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): Promise<Table> {
   checkOptions(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrow');
   return collect(timeRangeToArrowBatches(file, from, to, options));
 }
@@ -160,13 +160,13 @@ async function exportBatches(batches: ArrowBatches, path: string, options: Arrow
 }
 
 /** Writes the records given (by number, in that order) to an Arrow IPC file, batch by batch, atomically. */
-export async function exportRecordsToArrow(file: IndexedFile, numbers: ArrayLike<number>, path: string, options: ArrowOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
+export async function exportRecordsToArrow(file: Indexed, numbers: ArrayLike<number>, path: string, options: ArrowOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
   checkOptions(options, ARROW_EXPORT_OPTION_KEYS, 'exportRecordsToArrow');
   return exportBatches(produce(file, numbersSource(file, numbers), options), path, options);
 }
 
 /** Writes the records with time in [from, to), in time order, to an Arrow IPC file, batch by batch, atomically. */
-export async function exportTimeRangeToArrow(file: IndexedFile, from: number | Date, to: number | Date, path: string, options: ArrowRangeOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
+export async function exportTimeRangeToArrow(file: Indexed, from: number | Date, to: number | Date, path: string, options: ArrowRangeOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
   checkOptions(options, TIME_RANGE_ARROW_EXPORT_OPTION_KEYS, 'exportTimeRangeToArrow');
   return exportBatches(produce(file, rangeSource(file, from, to, options.limit), options), path, options);
 }

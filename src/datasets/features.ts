@@ -4,7 +4,7 @@
  * into the plain ParseSpec the workers run.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ColumnStats } from '../index/records/stats.js';
 import { checkBoolean, checkFunction, checkOneOf } from '../options.js';
 import { applyFieldConfig, fieldConfig, type ColumnDtype } from './field-config.js';
@@ -93,7 +93,7 @@ function refName(ref: FieldRef, names: string[]): string {
   return ref;
 }
 
-export function compileFeatures(file: IndexedFile, options: FeatureOptions): CompiledFeatures {
+export function compileFeatures(file: Indexed, options: FeatureOptions): CompiledFeatures {
   const kind = file.options.kind;
   if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: datasets need records with fields: open the file with records: 'csv' or 'jsonl'`, { file: file.name });
   const byName = new Map<string, ColumnStats>(file.stats.map((s) => [s.name, s]));
@@ -227,6 +227,12 @@ export function compileFeatures(file: IndexedFile, options: FeatureOptions): Com
     timeZone,
     map,
   };
+  const left = file.skippedFiles;
+  if (left.length > 0) {
+    // The dataset's own warning too, not only the one at opening: its records are those of the files left.
+    const names = left.slice(0, 3).map((f) => f.file).join(', ');
+    onWarning(`${file.name}: ${left.length} file(s) of the collection left out (onBadFile: 'skip'), this dataset reads the ${file.records.count} records of the others: ${names}${left.length > 3 ? ', …' : ''}`);
+  }
   return {
     spec,
     featureNames: features.map((f) => f.name),

@@ -5,7 +5,7 @@
  * and applied to each compiled field.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { CompiledField } from './parse.js';
 
 export type ColumnDtype = 'float32' | 'int32' | 'bool' | 'string';
@@ -29,7 +29,7 @@ function checkRecord<T>(option: string, value: unknown, check: (key: string, v: 
 
 /** Checks the per-column options against the file (names of existing columns). */
 export function fieldConfig(
-  file: IndexedFile,
+  file: Indexed,
   options: { columnNames?: unknown; dtypes?: unknown; defaults?: unknown; required?: unknown },
 ): FieldConfig {
   let names: string[] | undefined;

@@ -8,7 +8,7 @@
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import { openIndexed } from '../index/open-indexed.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { Input } from '../readers/input.js';
 import type { TimeFormat } from '../index/records/time.js';
 import type { Quoting } from '../index/records/csv.js';
@@ -80,7 +80,7 @@ export interface CsvDatasetConfig extends JsonlDatasetConfig {
  */
 export class FileDataset extends ShuffledBatchDataset {
   constructor(
-    file: IndexedFile,
+    file: Indexed,
     /** The options it was made with (its subsets are made with them). */
     private readonly datasetOptions: ShuffledBatchOptions = {},
   ) {
@@ -179,7 +179,7 @@ export async function jsonlDataset(source: Input, config: JsonlDatasetConfig = {
 }
 
 /** The dataset over an opened file (closed again when the config is refused). */
-function datasetOf(file: IndexedFile, config: CsvDatasetConfig, columnNames: string[] | undefined): FileDataset {
+function datasetOf(file: Indexed, config: CsvDatasetConfig, columnNames: string[] | undefined): FileDataset {
   try {
     const passed: Record<string, unknown> = { ...config };
     for (const key of OWN_KEYS) delete passed[key];
@@ -192,7 +192,7 @@ function datasetOf(file: IndexedFile, config: CsvDatasetConfig, columnNames: str
 }
 
 /** Features, labels and per-column options from the column configs (tf.data.csv's rules). */
-function featureColumns(file: IndexedFile, config: CsvDatasetConfig, columnNames: string[] | undefined): Pick<ShuffledBatchOptions, 'features' | 'labels' | 'dtypes' | 'defaults' | 'required'> {
+function featureColumns(file: Indexed, config: CsvDatasetConfig, columnNames: string[] | undefined): Pick<ShuffledBatchOptions, 'features' | 'labels' | 'dtypes' | 'defaults' | 'required'> {
   const configs = config.columnConfigs ?? {};
   if (typeof configs !== 'object' || configs === null || Array.isArray(configs)) throw invalidOption('columnConfigs', 'an object of column name → { isLabel, required, dtype, default }', configs);
   const only = checkBoolean('configuredColumnsOnly', config.configuredColumnsOnly ?? false);

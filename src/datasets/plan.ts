@@ -4,7 +4,7 @@
  * same way (what a saved state must match), and draw from the same orders (order.ts, shard.ts).
  */
 import { invalidOption, SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { ChunkedOrder, ExactOrder } from './order.js';
 import { hashInts } from './permutation.js';
@@ -26,13 +26,15 @@ export interface PlanOptions {
  * Validated order parameters (for `epoch`; change it per epoch). Throws INVALID_OPTION naming the field.
  * `subset`: the records the epochs draw from, when not all of the file's.
  */
-export function resolvePlan(file: IndexedFile, options: PlanOptions, subset?: RecordSubset): OrderParams {
+export function resolvePlan(file: Indexed, options: PlanOptions, subset?: RecordSubset): OrderParams {
   const shuffle = options.shuffle ?? 'chunked';
   if (shuffle !== 'exact' && shuffle !== 'chunked' && shuffle !== false) throw invalidOption('shuffle', "'exact', 'chunked' or false", shuffle);
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw invalidOption('seed', 'an integer', seed);
-  const worldSize = checkPositiveInt('worldSize', options.worldSize ?? 1);
-  const rank = checkNonNegativeInt('rank', options.rank ?? 0);
+  // Explicit options win; else the variables launchers set (SEEKDATA_RANK / SEEKDATA_WORLD_SIZE, RANK / WORLD_SIZE).
+  const fromEnv = options.rank === undefined && options.worldSize === undefined ? environmentShard() : undefined;
+  const worldSize = checkPositiveInt('worldSize', options.worldSize ?? fromEnv?.worldSize ?? 1);
+  const rank = checkNonNegativeInt('rank', options.rank ?? fromEnv?.rank ?? 0);
   if (rank >= worldSize) throw invalidOption('rank', `below worldSize (${worldSize})`, rank);
   const name = subset === undefined || subset.isAll ? file.name : `${file.name} (${subset.description})`;
   const problem = worldSizeProblem(name, subset?.count ?? file.records.count, worldSize, 'options.worldSize');
@@ -46,6 +48,38 @@ export function resolvePlan(file: IndexedFile, options: PlanOptions, subset?: Re
     windowChunks: checkPositiveInt('windowChunks', options.windowChunks ?? 8),
     shardPolicy: checkOneOf('shardPolicy', options.shardPolicy ?? 'pad', ['pad', 'drop'] as const),
   };
+}
+
+/**
+ * This process's shard from the environment, when a launcher set it: `SEEKDATA_RANK` and
+ * `SEEKDATA_WORLD_SIZE`, else `RANK` and `WORLD_SIZE` (torchrun, Horovod, many schedulers). Each pair is
+ * taken whole; one variable of a pair without the other, or a value that is not a fitting integer, is an
+ * `INVALID_OPTION` naming the variable.
+ */
+export function environmentShard(env: NodeJS.ProcessEnv = process.env): { rank: number; worldSize: number } | undefined {
+  for (const [rankName, sizeName] of [
+    ['SEEKDATA_RANK', 'SEEKDATA_WORLD_SIZE'],
+    ['RANK', 'WORLD_SIZE'],
+  ] as const) {
+    const rankText = env[rankName];
+    const sizeText = env[sizeName];
+    const hasRank = rankText !== undefined && rankText !== '';
+    const hasSize = sizeText !== undefined && sizeText !== '';
+    if (!hasRank && !hasSize) continue;
+    if (!hasRank || !hasSize) {
+      throw new SeekdataError('INVALID_OPTION', `the environment sets ${hasRank ? rankName : sizeName} without ${hasRank ? sizeName : rankName}: set both (or pass rank and worldSize as options, which win)`);
+    }
+    const int = (name: string, text: string, min: number): number => {
+      const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+      if (!Number.isSafeInteger(value) || value < min) throw new SeekdataError('INVALID_OPTION', `environment variable ${name} must be an integer of at least ${min}, got ${JSON.stringify(text)}`);
+      return value;
+    };
+    const worldSize = int(sizeName, sizeText, 1);
+    const rank = int(rankName, rankText, 0);
+    if (rank >= worldSize) throw new SeekdataError('INVALID_OPTION', `environment variable ${rankName} (${rank}) must be below ${sizeName} (${worldSize})`);
+    return { rank, worldSize };
+  }
+  return undefined;
 }
 
 /**
@@ -77,15 +111,14 @@ function hashArrays(arrays: Array<ArrayLike<number>>): string {
 }
 
 /** The identity of a plan over a file (or a subset of its records): its options and the file's layout (what the plan is computed from). */
-export function planIdentity(file: IndexedFile, params: OrderParams, subset?: RecordSubset): PlanIdentity {
-  const units = file.reader.units;
+export function planIdentity(file: Indexed, params: OrderParams, subset?: RecordSubset): PlanIdentity {
   const identity: PlanIdentity = {
     shuffle: params.mode,
     worldSize: params.worldSize,
     shardPolicy: params.shardPolicy ?? 'pad',
     windowChunks: params.mode === 'chunked' ? params.windowChunks : 0,
     records: subset?.count ?? file.records.count,
-    file: hashArrays([file.records.firstRecord, units.dStart, units.cEnd, units.param]),
+    file: hashArrays(file.layoutArrays()),
   };
   if (subset !== undefined && !subset.isAll) identity.subset = subset.id;
   return identity;
@@ -121,7 +154,7 @@ export interface EpochDraws {
 }
 
 /** The epoch's draws for `params` (over `subset` when given); `onEnter(slot)` is called as each segment enters the window. */
-export function epochDraws(file: IndexedFile, params: OrderParams, onEnter?: (slot: number) => void, subset?: RecordSubset): EpochDraws {
+export function epochDraws(file: Indexed, params: OrderParams, onEnter?: (slot: number) => void, subset?: RecordSubset): EpochDraws {
   if (params.mode !== 'exact') return new ChunkedOrder(file.records, params, onEnter, subset);
   const order = new ExactOrder(subset ?? file.records.count, params);
   let i = 0;

@@ -3,7 +3,7 @@
  * contiguous record runs (sorted files) load whole chunks, scattered records (unsorted files) load by
  * record.
  */
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, loadRecordRows } from './rows.js';
 
@@ -29,7 +29,7 @@ export class RangeRows {
   readonly labelWidth: number;
 
   constructor(
-    private readonly file: IndexedFile,
+    private readonly file: Indexed,
     private readonly spec: ParseSpec,
     /** Record numbers of the range, in time order. */
     readonly numbers: Float64Array,

@@ -7,7 +7,7 @@
  * chunk by chunk in file order, and emits the examples in permuted order. When the range's rows fit the
  * budget a pass is one round: every chunk of the range decoded once.
  */
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ParseSpec } from './parse.js';
 import { FeistelPermutation, hashInts } from './permutation.js';
 import { labelWidthOf } from './rows.js';
@@ -74,7 +74,7 @@ function search(sorted: Uint32Array, n: number, value: number): number {
 }
 
 export interface RoundExamplesOptions {
-  file: IndexedFile;
+  file: Indexed;
   spec: ParseSpec;
   /** Record numbers of the range in time order. */
   numbers: Float64Array;

@@ -26,7 +26,7 @@ export interface Window {
 
 export class RangeWindows {
   /** Positions p where the step to p + 1 is longer than maxGapMs. */
-  private readonly gaps: number[] = [];
+  private gaps: number[] = [];
 
   constructor(
     /** Time of each position of the range. */
@@ -35,9 +35,15 @@ export class RangeWindows {
     private readonly to: number,
     readonly sequenceLength: number,
     private readonly options: WindowOptions,
+    /** Positions p where p + 1 is in another file (windows never span two files of a collection), ascending. */
+    breaks: readonly number[] = [],
   ) {
     if (options.maxGapMs !== undefined) {
       for (let p = 0; p + 1 < times.length; p++) if (times[p + 1] - times[p] > options.maxGapMs) this.gaps.push(p);
+    }
+    if (breaks.length > 0) {
+      const all = new Set([...this.gaps, ...breaks]);
+      this.gaps = [...all].sort((a, b) => a - b);
     }
   }
 

@@ -8,7 +8,7 @@
  * draw order. Cost per pass: ceil(draws / B) passes over the chunks, each decoding the chunks it needs.
  */
 import { SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows } from './rows.js';
 
@@ -91,7 +91,7 @@ export interface ChunkGroups {
 }
 
 /** Groups slots [0, count) of `records` by chunk: a counting sort, two binary searches per slot. */
-export function groupByChunk(file: IndexedFile, records: Float64Array, count: number): ChunkGroups {
+export function groupByChunk(file: Indexed, records: Float64Array, count: number): ChunkGroups {
   const index = file.records;
   const chunkCount = Math.max(0, index.firstRecord.length - 1);
   const counts = new Uint32Array(chunkCount + 1);
@@ -143,7 +143,7 @@ export interface RoundPlan {
  * The plan of a round whose slots' records are set: grouped by chunk up front (a counting sort), each
  * chunk's records marked to list them ascending and distinct.
  */
-export function plannedRound(file: IndexedFile, store: RoundRows): RoundPlan {
+export function plannedRound(file: Indexed, store: RoundRows): RoundPlan {
   const groups = groupByChunk(file, store.records, store.rows);
   return {
     chunks: groups.chunks,
@@ -164,7 +164,7 @@ export function plannedRound(file: IndexedFile, store: RoundRows): RoundPlan {
  * Loads the rows of the round's records: every chunk of the plan holding any of them is decoded and parsed
  * once (`concurrency` chunks at a time, in file order), only those records parsed.
  */
-export async function loadRound(file: IndexedFile, spec: ParseSpec, store: RoundRows, plan: RoundPlan, concurrency: number, signal?: AbortSignal): Promise<void> {
+export async function loadRound(file: Indexed, spec: ParseSpec, store: RoundRows, plan: RoundPlan, concurrency: number, signal?: AbortSignal): Promise<void> {
   if (store.rows === 0) return;
   await inOrder(
     plan.chunks.length,
@@ -214,7 +214,7 @@ export class ExactRounds {
   peakRows = 0;
 
   constructor(
-    private readonly file: IndexedFile,
+    private readonly file: Indexed,
     private readonly spec: ParseSpec,
     private readonly order: DrawOrder,
     readonly roundRows: number,

@@ -1,6 +1,6 @@
 /** Getting parsed rows: of whole chunks (decode and parse in one worker job), or of chosen records. */
 import { SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
 import type { SlotOps } from './window.js';
@@ -38,7 +38,7 @@ function mergeRows(parts: ParsedRows[], features: number, labels: number, intLab
 }
 
 /** The times of `records` for a parse job, when its spec uses them (time features, a map) and the file has them. */
-function timesFor(file: IndexedFile, spec: ParseSpec, records: ArrayLike<number>): Float64Array | undefined {
+function timesFor(file: Indexed, spec: ParseSpec, records: ArrayLike<number>): Float64Array | undefined {
   const time = file.time;
   if (time === undefined) return undefined;
   const fields = spec.map?.input.features ?? spec.features;
@@ -104,7 +104,7 @@ function listed(only: ArrayLike<number>, record: number): boolean {
  * in [range.first, range.end) when a range is given (a chunk's share of a shard), and only the records of
  * `range.only` when it is given (the records of an exact-shuffle round).
  */
-export async function loadChunkRows(file: IndexedFile, chunk: number, spec: ParseSpec, signal?: AbortSignal, range?: RecordSelection): Promise<ChunkRows> {
+export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpec, signal?: AbortSignal, range?: RecordSelection): Promise<ChunkRows> {
   // A loaded index's tail is checked against the data once before use (else the record is read whole).
   await file.records.verifyTail(chunk);
   const all = file.records.chunkSpans(chunk);
@@ -132,7 +132,7 @@ export async function loadChunkRows(file: IndexedFile, chunk: number, spec: Pars
 }
 
 /** Chosen records (any order), parsed in one worker job; rows come back in the order given, skipped ones left out. */
-export async function loadRecordRows(file: IndexedFile, numbers: ArrayLike<number>, spec: ParseSpec, signal?: AbortSignal): Promise<ParsedRows> {
+export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, spec: ParseSpec, signal?: AbortSignal): Promise<ParsedRows> {
   if (numbers.length === 0) return emptyRows();
   const contents = await file.records.getMany(numbers);
   let total = 0;

@@ -8,7 +8,7 @@
  * file order, each chunk decoded once per round.
  */
 import { SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkBoolean, checkPositiveInt } from '../options.js';
 import { concatBytes } from '../util.js';
 import { ExactOrder } from './order.js';
@@ -78,7 +78,7 @@ function pack(n: number, size: number, record: (i: number) => number, content: (
 }
 
 /** Records [first, end) of a chunk: the chunk decoded once (the cache is not filled), its records copied out. */
-async function loadSegment(file: IndexedFile, chunk: number, first: number, end: number): Promise<RecordBytes> {
+async function loadSegment(file: Indexed, chunk: number, first: number, end: number): Promise<RecordBytes> {
   // A loaded index's tail is checked against the data once before use (else the last record is read whole).
   await file.records.verifyTail(chunk);
   const { bytes } = await file.reader.decodeWith(chunk, {});
@@ -115,7 +115,7 @@ const SAMPLE_ROUND_OVERHEAD = 16;
  * spans of their records (from the index, before reading) fit `memoryBytes` (at least one draw), reads them
  * chunk by chunk in file order and gives them back in draw order.
  */
-async function* exactSampleBatches(file: IndexedFile, params: OrderParams, batchSize: number, memoryBytes: number, concurrency: number): AsyncGenerator<SampleBatch> {
+async function* exactSampleBatches(file: Indexed, params: OrderParams, batchSize: number, memoryBytes: number, concurrency: number): AsyncGenerator<SampleBatch> {
   const order = new ExactOrder(file.records.count, params);
   let records = new Float64Array(0);
   let offsets = new Float64Array(1);
@@ -178,12 +178,12 @@ async function* exactSampleBatches(file: IndexedFile, params: OrderParams, batch
 }
 
 /** The epoch's batches for `options` (validated as a dataset validates them: INVALID_OPTION naming the field). */
-export async function* sampleBatches(file: IndexedFile, options: SampleOptions = {}): AsyncGenerator<SampleBatch> {
+export async function* sampleBatches(file: Indexed, options: SampleOptions = {}): AsyncGenerator<SampleBatch> {
   const batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
   const withRecords = checkBoolean('records', options.records ?? true);
   const memoryBytes = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
   const params = resolvePlan(file, options);
-  const lookahead = Math.max(2, file.reader.parallelism * 2);
+  const lookahead = file.readAhead;
   if (withRecords && params.mode === 'exact') {
     yield* exactSampleBatches(file, params, batchSize, memoryBytes, lookahead);
     return;

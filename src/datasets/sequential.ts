@@ -3,7 +3,7 @@
  * with `wrap`, it continues from the first record after the last one, filling batches across the end,
  * for as long as it is iterated.
  */
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { SEQUENTIAL_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, type Batch } from './batch.js';
@@ -34,7 +34,7 @@ export class SequentialStream implements AsyncIterable<Batch> {
   private readonly skips: SkipTally;
 
   constructor(
-    readonly file: IndexedFile,
+    readonly file: Indexed,
     options: SequentialOptions = {},
   ) {
     checkKnownKeys(options, SEQUENTIAL_OPTION_KEYS, 'SequentialStream');
@@ -52,7 +52,7 @@ export class SequentialStream implements AsyncIterable<Batch> {
     const records = this.file.records;
     const chunks = records.firstRecord.length - 1;
     if (records.count === 0) return;
-    const lookahead = Math.max(2, this.file.reader.parallelism * 2);
+    const lookahead = this.file.readAhead;
     const startChunk = this.startRecord < records.count ? records.chunkOf(this.startRecord) : 0;
     // Chunk k of the stream is file chunk (startChunk + k) mod chunks.
     const pending = new Map<number, Promise<ChunkRows>>();

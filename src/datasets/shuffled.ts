@@ -5,7 +5,7 @@
  * in rounds (rounds.ts): a few passes over the file per epoch, as many as the memory budget needs.
  */
 import { SeekdataError } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { SHUFFLED_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type DatasetState } from './batch.js';
@@ -125,7 +125,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   readonly subset: RecordSubset | undefined;
 
   constructor(
-    readonly file: IndexedFile,
+    readonly file: Indexed,
     options: ShuffledBatchOptions = {},
   ) {
     checkKnownKeys(options, SHUFFLED_OPTION_KEYS, 'ShuffledBatchDataset');
@@ -161,7 +161,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       }
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
-    this.lookahead = Math.max(2, file.reader.parallelism * 2);
+    this.lookahead = file.readAhead;
     const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
   }

@@ -6,7 +6,7 @@
  * `recordRange`, the records [from, to) (tf.data's `take` / `skip` right after reading the file).
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { timeBound } from '../index/records/time-bound.js';
 import { checkKnownKeys } from '../options.js';
 import { SPLIT_OPTION_KEYS } from '../option-keys.js';
@@ -36,7 +36,7 @@ export interface Split {
 }
 
 /** Splits the records of `file` (or of `within`, a subset of them) into train and validation sides. */
-export function splitRecords(file: IndexedFile, options: SplitOptions, within?: RecordSubset): Split {
+export function splitRecords(file: Indexed, options: SplitOptions, within?: RecordSubset): Split {
   checkKnownKeys(options, SPLIT_OPTION_KEYS, 'splitRecords');
   const from = within ?? RecordSubset.all(file.records.count);
   if (from.total !== file.records.count) throw new SeekdataError('INVALID_OPTION', `the subset to split is of a file of ${from.total} records, not of ${file.name}`, { file: file.name });
@@ -96,6 +96,6 @@ function fill(from: RecordSubset, side: Uint8Array, counts: number[]): [Float64A
 }
 
 /** The records [from, to) of `file` (to: default its end). */
-export function recordRange(file: IndexedFile, from: number, to = file.records.count): RecordSubset {
+export function recordRange(file: Indexed, from: number, to = file.records.count): RecordSubset {
   return RecordSubset.range(file.records.count, from, to);
 }

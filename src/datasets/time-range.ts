@@ -6,9 +6,9 @@
  * order, through a shuffle buffer, or (`shuffle: 'exact'`) in a uniform random order served in rounds.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { timeBound } from '../index/records/time-bound.js';
-import { checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { TIME_RANGE_FOREIGN_KEYS, TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
 import { prefetch, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
@@ -78,11 +78,28 @@ export interface TimeRangeOptions extends FeatureOptions {
   shuffleMemoryBytes?: number;
   /** Seed of the shuffle (buffer or exact). Default 0. */
   seed?: number;
+  /**
+   * Collections: the files continue each other in time (one series cut into files), so windows may span
+   * two files. Default false: a window never holds records (or a target) of two files.
+   */
+  continuous?: boolean;
 }
 
 function optionalInt(name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
   return min === 0 ? checkNonNegativeInt(name, value) : checkPositiveInt(name, value);
+}
+
+/** Positions p of the range where record p + 1 is in another file than record p (none for one file). */
+function fileBreaks(file: Indexed, numbers: Float64Array): number[] {
+  const breaks: number[] = [];
+  let previous = -1;
+  for (let p = 0; p < numbers.length; p++) {
+    const position = file.locate(numbers[p]).position;
+    if (p > 0 && position !== previous) breaks.push(p - 1);
+    previous = position;
+  }
+  return breaks;
 }
 
 export class TimeRangeDataset implements AsyncIterable<Batch> {
@@ -120,7 +137,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   private passesStarted = 0;
 
   constructor(
-    readonly file: IndexedFile,
+    readonly file: Indexed,
     options: TimeRangeOptions,
   ) {
     checkKnownKeys(options, TIME_RANGE_OPTION_KEYS, 'TimeRangeDataset', TIME_RANGE_FOREIGN_KEYS);
@@ -163,7 +180,8 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     this.options = options;
     this.numbers = time.range(this.from, this.to);
     const times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
-    this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options);
+    const continuous = checkBoolean('continuous', options.continuous ?? false);
+    this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options, continuous ? [] : fileBreaks(file, this.numbers));
   }
 
   /** Every window of the range, in order (positions only; rows are checked when batches are built). */
@@ -228,7 +246,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
       },
     };
     const perRound = examplesPerRound(list, this.numbers.length, this.spec, this.shuffleMemoryBytes);
-    const concurrency = Math.max(2, this.file.reader.parallelism * 2);
+    const concurrency = this.file.readAhead;
     return roundExamples({ file: this.file, spec: this.spec, numbers: this.numbers, list, seed: this.seed, pass: this.pass++, perRound, concurrency, report, signal });
   }
 

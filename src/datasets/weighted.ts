@@ -7,7 +7,7 @@
  * draws are a pure function of (seed, epoch). Each batch's records are read and parsed in one worker job.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
-import type { IndexedFile } from '../index/indexed-file.js';
+import type { Indexed } from '../index/indexed.js';
 import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { WEIGHTED_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, type Batch } from './batch.js';
@@ -38,7 +38,7 @@ export interface WeightedOptions extends FeatureOptions {
 }
 
 /** Per record, the weight (one sequential pass over the file, parsing in the worker pool). */
-async function recordWeights(file: IndexedFile, options: WeightedOptions): Promise<Float64Array> {
+async function recordWeights(file: Indexed, options: WeightedOptions): Promise<Float64Array> {
   const weights = new Float64Array(file.records.count);
   const by = options.weights;
   const column = typeof by === 'string';
@@ -81,7 +81,7 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
   skipped = 0;
 
   private constructor(
-    readonly file: IndexedFile,
+    readonly file: Indexed,
     options: WeightedOptions,
     /** Cumulative weights: cumulative[r] = Σ weights of records 0..r. */
     private readonly cumulative: Float64Array,
@@ -98,7 +98,7 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
   }
 
   /** Makes the dataset: checks the options, then computes the weights (one pass over the file); over `subset`'s records only when given. */
-  static async create(file: IndexedFile, options: WeightedOptions, subset?: RecordSubset): Promise<WeightedSampleDataset> {
+  static async create(file: Indexed, options: WeightedOptions, subset?: RecordSubset): Promise<WeightedSampleDataset> {
     checkKnownKeys(options, WEIGHTED_OPTION_KEYS, 'weightedSample');
     if (typeof options.weights !== 'string' && typeof options.weights !== 'function') throw invalidOption('weights', 'a numeric column name or a function of a row', options.weights);
     // Checks the feature options before the pass.

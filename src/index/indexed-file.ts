@@ -6,6 +6,7 @@ import type { ColumnStats } from './records/stats.js';
 import type { ResolvedTimeFormat } from './records/time.js';
 import type { RecordIndex } from './record-index.js';
 import type { TimeIndex } from './time-index.js';
+import type { Indexed, RecordHome, SkippedFile } from './indexed.js';
 
 export interface IndexReport {
   records: number;
@@ -40,7 +41,7 @@ export interface IndexedInfo extends ReaderInfo {
   unparsableTimes: number;
 }
 
-export class IndexedFile {
+export class IndexedFile implements Indexed {
   constructor(
     readonly reader: SeekableReader,
     readonly records: RecordIndex,
@@ -53,6 +54,28 @@ export class IndexedFile {
 
   get name(): string {
     return this.reader.name;
+  }
+
+  /** Chunks datasets decode ahead of the one in use: twice the parallelism. */
+  get readAhead(): number {
+    return Math.max(2, this.reader.parallelism * 2);
+  }
+
+  /** One file leaves nothing out. */
+  get skippedFiles(): readonly SkippedFile[] {
+    return [];
+  }
+
+  /** Every record is this file's own. */
+  locate(record: number): RecordHome {
+    void record;
+    return { file: this, first: 0, count: this.records.count, position: 0 };
+  }
+
+  /** Records per chunk, the units' sizes and checks: what identifies the file's layout for a saved state. */
+  layoutArrays(): Array<ArrayLike<number>> {
+    const units = this.reader.units;
+    return [this.records.firstRecord, units.dStart, units.cEnd, units.param];
   }
 
   private requireTime(): TimeIndex {

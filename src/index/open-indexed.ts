@@ -4,12 +4,12 @@
  * (decoding and analysing chunks in the worker pool), then save them as sections of the index file.
  */
 import { SeekdataError } from '../errors.js';
-import { checkKnownKeys } from '../options.js';
+import { checkBoolean, checkKnownKeys } from '../options.js';
 import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
-import { resolveReaderOptions, runnerFor, type ReaderOptions } from './open-reader.js';
+import { resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
 import { indexPlaces, metaSection, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
@@ -53,10 +53,12 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   checkKnownKeys(options, INDEXED_OPTION_KEYS, 'openIndexed');
   const resolved = resolveReaderOptions(options);
   checkGivenRecordOptions(options);
-  const source = await openSource(input, options.headers, options.httpTimeoutMs);
+  const source = await openSource(input, sourceOptions(options));
   try {
     const format = await sourceFormat(source);
-    const places = await indexPlaces(source, options.index, options.onWarning);
+    const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
+    const upload = checkBoolean('indexUpload', options.indexUpload ?? false) ? places?.remote : undefined;
+    let fetched = false;
     const runner = runnerFor(resolved.parallelism, options.pool);
     const readerInit = {
       source,
@@ -76,12 +78,26 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       chosen = chooseRecordOptions(options, undefined, source.name);
     } else {
       print = await fingerprint(source);
-      const found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
+      if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
+        fetched = await places.remote.fetch(await places.write(), options.onWarning);
+        if (fetched) {
+          await found.close();
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+        }
+      }
       try {
         chosen = chooseRecordOptions(options, found, source.name);
         if (!resolved.rebuild) {
           const outcome = await loadFromFresh(found, source, format, chosen.options, resolved.pieces, readerInit, started);
-          if (outcome.file !== undefined) return await checkStrict(outcome.file, chosen.options, source.name);
+          if (outcome.file !== undefined) {
+            const file = await checkStrict(outcome.file, chosen.options, source.name);
+            // Loaded from the local cache: put it beside the object when asked (it may not be there yet).
+            const path = file.report.indexPath;
+            if (upload !== undefined && path !== undefined && !fetched) await upload.upload(path, options.onWarning);
+            return file;
+          }
           units = outcome.units;
           rebuilding = whyRebuild(found, outcome.mismatch, chosen, resolved.ifStale, options.onWarning);
         }
@@ -138,6 +154,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       const saved = await saveIndex(places, [metaSection(source, format, print, recordOptions, meta), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
+      if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
     const status = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     const reader = new SeekableReader({ ...readerInit, units, indexPath, indexStatus: status, scannedOnOpen: true });
@@ -264,8 +281,8 @@ function whyRebuild(
  * The record options the data set's index holds (fresh, stale, or damaged with intact metadata), if any,
  * so the CLI can reopen a file the way `seekdata index` indexed it without repeating the flags.
  */
-export async function storedRecordOptions(input: Input, options: { index?: string | false; headers?: Record<string, string> } = {}): Promise<RecordOptions | undefined> {
-  const source = await openSource(input, options.headers);
+export async function storedRecordOptions(input: Input, options: ReaderOptions = {}): Promise<RecordOptions | undefined> {
+  const source = await openSource(input, sourceOptions(options));
   try {
     const places = await indexPlaces(source, options.index);
     if (places === undefined) return undefined;

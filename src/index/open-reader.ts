@@ -10,20 +10,29 @@ import { READER_OPTION_KEYS } from '../option-keys.js';
 import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
 import { discoverUnits, type Progress } from '../readers/discover.js';
 import type { ScannedChunk } from '../readers/format.js';
-import { openSource, type Input } from '../readers/input.js';
+import { openSource, type Input, type SourceOptions } from '../readers/input.js';
+import { checkKnownSize } from '../readers/limit.js';
 import type { VerifyMode } from '../readers/pieces.js';
+import type { UnitTable } from '../readers/units.js';
 import { SeekableReader, type IndexStatus } from '../readers/reader.js';
 import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { carriedRecordOptions, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
 import { findIndexes } from './store.js';
+import { recordUnitChecks, unitsNeedingRecording } from './record-checks.js';
 import { unitSections } from './unit-sections.js';
 
 export type { Progress } from '../readers/discover.js';
 export type { Input } from '../readers/input.js';
 
-export interface ReaderOptions {
+/**
+ * Options of remote sources (`http(s)://`, `s3://`): see `RemoteOptions` and `S3Options` (README, "Object
+ * storage"). `headers` applies to HTTP(S) only; region, endpoint, forcePathStyle and credentials to S3.
+ */
+export type RemoteSourceOptions = Omit<SourceOptions, 'headers'>;
+
+export interface ReaderOptions extends RemoteSourceOptions {
   /** Budget of the decoded-chunk cache, in bytes. Default 256 MiB. */
   cacheBytes?: number;
   /**
@@ -51,14 +60,26 @@ export interface ReaderOptions {
   /** Non-fatal findings (trailing garbage, a rebuilt stale index, an index that could not be saved). Default: ignored. */
   onWarning?: (message: string) => void;
   /**
-   * Open a bzip2 file damaged part-way: the reader covers the intact part and `reader.damage` holds the
+   * Open a bzip2, gzip or zstd file damaged part-way: the reader covers the intact part and `reader.damage` holds the
    * error (reads past the intact part reject with it). Default false: opening rejects with the error.
    */
   allowDamage?: boolean;
+  /**
+   * When an index is built (or a fresh one lacks them): first decode the units that are checked only by
+   * a value their first full decode records (zstd frames written with --no-check: the CRC-32 of their
+   * bytes), so the saved index holds it and every read of them is checked. Costs one decode of those
+   * units. Default false (they are recorded as reads first decode them; `seekdata index` sets it).
+   */
+  recordChecks?: boolean;
   /** Extra HTTP request headers for URL sources. */
   headers?: Record<string, string>;
-  /** Time limit of every wait on an HTTP server (for an answer's headers, then each piece of its body), in ms. Default 30,000. */
+  /** Time limit of every wait on an HTTP server (for an answer's headers, then each piece of its body), in ms. Default 30,000. The same as `timeoutMs` (which wins). */
   httpTimeoutMs?: number;
+  /**
+   * `s3://` sources: after building an index, also put it beside the object (`<key>.sdx`, PutObject) so that
+   * other hosts download it instead of building it. A failed upload (no permission) is a warning. Default false.
+   */
+  indexUpload?: boolean;
   /**
    * Called with every decoded chunk, in order, when opening has to decode the whole file to build the
    * chunk map (bzip2 without a fresh index): a caller that wants all the bytes anyway (`seekdata cat`)
@@ -112,6 +133,7 @@ export const READER_DEFAULTS = {
   ifStale: 'rebuild' as const,
   rebuild: false,
   allowDamage: false,
+  recordChecks: false,
   verify: 'full' as const,
   gzipSpacingBytes: 1 << 20,
 };
@@ -125,6 +147,7 @@ export interface ResolvedReaderOptions {
   ifStale: 'rebuild' | 'error';
   rebuild: boolean;
   allowDamage: boolean;
+  recordChecks: boolean;
   pieces: PieceOptions;
   verify: VerifyMode;
   gzipSpacingBytes: number;
@@ -142,6 +165,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     ifStale: checkOneOf('ifStale', options.ifStale ?? READER_DEFAULTS.ifStale, ['rebuild', 'error']),
     rebuild: checkBoolean('rebuild', options.rebuild ?? READER_DEFAULTS.rebuild),
     allowDamage: checkBoolean('allowDamage', options.allowDamage ?? READER_DEFAULTS.allowDamage),
+    recordChecks: checkBoolean('recordChecks', options.recordChecks ?? READER_DEFAULTS.recordChecks),
     verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
     gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
     maxDecodedBytes: options.maxDecodedBytes === undefined ? undefined : checkNonNegativeInt('maxDecodedBytes', options.maxDecodedBytes),
@@ -150,6 +174,12 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
     },
   };
+}
+
+/** The source options of reader options (`httpTimeoutMs` is the older name of `timeoutMs`). */
+export function sourceOptions(options: ReaderOptions): SourceOptions {
+  const timeoutMs = options.timeoutMs ?? options.httpTimeoutMs;
+  return { ...options, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 function checkGzipSpacing(value: unknown): number {
@@ -167,10 +197,11 @@ export function runnerFor(parallelism: number, pool?: JobRunner): JobRunner {
 export async function openReader(input: Input, options: ReaderOptions = {}): Promise<SeekableReader> {
   checkKnownKeys(options, READER_OPTION_KEYS, 'openReader');
   const resolved = resolveReaderOptions(options);
-  const source = await openSource(input, options.headers, options.httpTimeoutMs);
+  const source = await openSource(input, sourceOptions(options));
   try {
     const format = await sourceFormat(source);
-    const places = await indexPlaces(source, options.index, options.onWarning);
+    const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
+    const upload = checkBoolean('indexUpload', options.indexUpload ?? false) ? places?.remote : undefined;
     const runner = runnerFor(resolved.parallelism, options.pool);
     const init = {
       source,
@@ -184,15 +215,31 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let print: Fingerprint | undefined;
     let rebuilding = false;
     let carried: unknown;
+    /** A fresh index's chunk map that lacks recorded checks (with `recordChecks`): completed and saved again. */
+    let incomplete: UnitTable | undefined;
     if (places !== undefined) {
       print = await fingerprint(source);
-      const found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let fetched = false;
+      // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
+      if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
+        fetched = await places.remote.fetch(await places.write(), options.onWarning);
+        if (fetched) {
+          await found.close();
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+        }
+      }
       try {
         if (!resolved.rebuild) {
           for (const candidate of [...found.fresh]) {
             try {
               const units = await loadUnits(candidate, source, format);
+              if (resolved.recordChecks && unitsNeedingRecording(units) > 0) {
+                incomplete = units;
+                break;
+              }
               warnOnOpen(units, source.name, options.onWarning);
+              if (upload !== undefined && !fetched) await upload.upload(candidate.path, options.onWarning);
               return new SeekableReader({ ...init, units, indexPath: candidate.path, indexStatus: 'loaded', damage: undefined, scannedOnOpen: false });
             } catch (error) {
               if (!isSeekdataError(error, 'CORRUPT_INDEX')) throw error;
@@ -212,7 +259,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
         await found.close();
       }
     }
-    const { units, damage, scanned, handedOut, warned } = await discoverUnits(source, format, {
+    const discovered = incomplete !== undefined ? { units: incomplete, damage: undefined, scanned: false, handedOut: 0, warned: true } : await discoverUnits(source, format, {
       runner,
       parallelism: resolved.parallelism,
       allowDamage: resolved.allowDamage,
@@ -224,11 +271,20 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       pieces: resolved.pieces,
       maxDecodedBytes: resolved.maxDecodedBytes,
     });
-    if (warned !== true) warnOnOpen(units, source.name, options.onWarning);
+    const { units, damage, scanned, handedOut, warned } = discovered;
     let indexPath: string | undefined;
+    const saving = places !== undefined && print !== undefined && damage === undefined;
+    if (saving && resolved.recordChecks && unitsNeedingRecording(units) > 0) {
+      // A loaded chunk map has not met the limit yet (the reader's constructor checks it): before decoding.
+      checkKnownSize(units, source.name, resolved.maxDecodedBytes, 'its chunk map');
+      await recordUnitChecks(source, units, runner, { pieces: resolved.pieces, parallelism: resolved.parallelism, signal: options.signal });
+    } else if (warned !== true) {
+      warnOnOpen(units, source.name, options.onWarning);
+    }
     if (places !== undefined && print !== undefined && damage === undefined) {
       const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
+      if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
     const indexStatus: IndexStatus = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     return new SeekableReader({ ...init, units, indexPath, indexStatus, damage, scannedOnOpen: scanned, scannedBytes: handedOut });

@@ -6,6 +6,9 @@ import type { Format } from '../readers/formats.js';
 import type { UnitTable } from '../readers/units.js';
 import { FileSource } from '../sources/file-source.js';
 import { HttpSource } from '../sources/http-source.js';
+import { S3Source } from '../sources/s3-source.js';
+import type { S3ObjectOptions } from '../sources/s3-objects.js';
+import { remoteIndexOf, type RemoteIndex } from './remote-index.js';
 import type { ByteSource } from '../sources/source.js';
 import type { Fingerprint } from './fingerprint.js';
 import { writeIndexFile, type SectionValue } from './index-file.js';
@@ -14,13 +17,27 @@ import { type FoundIndexes, type FreshCandidate, type IndexMeta } from './store.
 import { unitsFromSections } from './unit-sections.js';
 import { verifyUnits } from './verify-units.js';
 
-/** Where this source's index is read from and written to, or undefined when it has none. */
-export async function indexPlaces(source: ByteSource, option: string | false | undefined, onWarning?: (message: string) => void): Promise<IndexPlaces | undefined> {
+/**
+ * Where this source's index is read from and written to, or undefined when it has none. An `s3://` object
+ * also has `remote`: the index beside it in the store (`<key>.sdx`), reached with `s3` options.
+ */
+export async function indexPlaces(
+  source: ByteSource,
+  option: string | false | undefined,
+  onWarning?: (message: string) => void,
+  s3?: S3ObjectOptions,
+): Promise<(IndexPlaces & { remote?: RemoteIndex | undefined }) | undefined> {
   if (option === false) return undefined;
-  const isUrl = source instanceof HttpSource;
-  if (typeof option === 'string') return indexPlacesFor(source.name, isUrl, option, onWarning);
+  const isS3 = source instanceof S3Source;
+  const isUrl = source instanceof HttpSource || isS3;
+  const remote = isS3 ? remoteIndexOf(source.name, s3 ?? {}) : undefined;
+  if (typeof option === 'string') {
+    const places = await indexPlacesFor(source.name, isUrl, option, onWarning);
+    return places === undefined ? undefined : { ...places, remote };
+  }
   if (!isUrl && !(source instanceof FileSource)) return undefined;
-  return indexPlacesFor(source.name, isUrl, undefined, onWarning);
+  const places = await indexPlacesFor(source.name, isUrl, undefined, onWarning);
+  return places === undefined ? undefined : { ...places, remote };
 }
 
 /** The chunk map of a fresh index, checked against the data (see verify-units.ts). */

@@ -12,6 +12,9 @@ import type { UnitTable } from '../readers/units.js';
 import type { ByteSource } from '../sources/source.js';
 
 export async function verifyUnits(units: UnitTable, source: ByteSource, indexPath: string): Promise<void> {
-  const fail = (what: string): SeekdataError => new SeekdataError('CORRUPT_INDEX', `${indexPath}: corrupt index file: ${what}`, { file: indexPath });
+  // The index looked fresh (size, mtime and the first and last 64 KiB match), so either side may be at
+  // fault: the data changed in the middle under the same size and mtime, or the index file is damaged.
+  const fail = (what: string): SeekdataError =>
+    new SeekdataError('CORRUPT_INDEX', `${indexPath}: the index and the data disagree (the data changed, or the index file is damaged): ${what}`, { file: indexPath });
   await formatOf(units.format).validate(units, source, fail);
 }

@@ -114,7 +114,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
   } catch (error) {
     const damaged = isSeekdataError(error, 'CORRUPT_DATA') || isSeekdataError(error, 'TRUNCATED');
     if (!damaged || !options.allowDamage) {
-      if (damaged && error instanceof SeekdataError) {
+      if (damaged && error instanceof SeekdataError && intactBytes(discovery.table()) > 0) {
         throw new SeekdataError(error.code, `${error.message} (the intact part before it can be read with the allowDamage option, or --allow-damage)`, {
           file: error.file,
           compressedOffset: error.compressedOffset,
@@ -128,4 +128,9 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
   const table = discovery.table();
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: table.dStart[table.count] });
   return { units: table, damage: undefined, scanned: handing, handedOut, warned };
+}
+
+/** Decoded bytes of the units a discovery kept (the intact part of a damaged file). */
+function intactBytes(units: UnitTable): number {
+  return units.dStart[units.count] ?? 0;
 }

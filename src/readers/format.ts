@@ -170,6 +170,11 @@ export interface FormatModule<N extends string = string, T = unknown> {
   decoderName?(): string;
   /** Checks a decode result against the chunk map (CORRUPT_INDEX when it disagrees). */
   check?(units: UnitTable, u: number, result: DecodedFacts, file: string): void;
+  /**
+   * True when unit `u` is checked only by a value its first full decode records (`check`), and none is
+   * recorded yet (zstd frames written with --no-check): an index built with `recordChecks` decodes it.
+   */
+  needsRecording?(units: UnitTable, u: number): boolean;
 
   /** Decodes unit `u` front to back in steps (see `UnitStream`). */
   stream?(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream;

@@ -5,6 +5,7 @@
  * hands out has passed its unit's integrity check: the cache holds only checked chunks.
  */
 import { SeekdataError } from '../errors.js';
+import type { RemoteStats } from '../sources/retry.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
@@ -116,6 +117,12 @@ export class SeekableReader {
   readonly runner: JobRunner;
   private readonly prefix: PrefixDecoder | undefined;
   private closed = false;
+
+  /** Requests, retries and bytes of a remote source (`http(s)://`, `s3://`); undefined for local data. */
+  get remoteStats(): RemoteStats | undefined {
+    const stats = (this.source as Partial<{ stats: RemoteStats }>).stats;
+    return stats === undefined ? undefined : { ...stats };
+  }
 
   constructor(init: ReaderInit) {
     checkKnownSize(init.units, init.source.name, init.maxDecodedBytes, 'its chunk map');

@@ -1,4 +1,5 @@
 /** The dataset commands: sample (shuffled batch orders) and export (a time range as Arrow). */
+import { environmentShard } from '../../datasets/plan.js';
 import { sampleBatches, type SampleOptions } from '../../datasets/sample.js';
 import { recordsPerRank, worldSizeProblem } from '../../datasets/shard.js';
 import { exportTimeRangeToArrow, type ArrowExportResult, type ArrowTimeUnit } from '../../datasets/arrow.js';
@@ -33,7 +34,7 @@ export const sampleSpec: CommandSpec = {
     ['--shuffle MODE', 'exact (uniform), chunked (default: random chunks, shuffled within a window), none'],
     ['--shuffle-memory-mb M', 'exact: MiB of records a round holds (default 256); each round is one pass over the chunks it needs'],
     ['--window-chunks K', 'chunks in the chunked shuffle window (default 8)'],
-    ['--rank R, --world-size W', 'print shard R of W (default 0 of 1): the same shards as a dataset, equal in size'],
+    ['--rank R, --world-size W', 'print shard R of W (default: $SEEKDATA_RANK/$SEEKDATA_WORLD_SIZE, else $RANK/$WORLD_SIZE, else 0 of 1): the same shards as a dataset, equal in size'],
     ['--shard-policy P', 'pad (default: shards one short repeat a record) or drop (shards one over leave one out)'],
     ['--batches N', 'stop after N batches (default: the whole epoch)'],
     ['--indices', 'print record numbers, one batch per line'],
@@ -41,7 +42,11 @@ export const sampleSpec: CommandSpec = {
     ...RECORD_HELP,
     ...COMMON_HELP,
   ],
-  examples: ['seekdata sample events.csv.bz2 --batch-size 4 --batches 3 --indices', 'seekdata sample events.csv.bz2 -b 256 --shuffle exact --seed 7 --epoch 2 --rank 1 --world-size 4 --indices'],
+  examples: [
+    'seekdata sample events.csv.bz2 --batch-size 4 --batches 3 --indices',
+    'seekdata sample events.csv.bz2 -b 256 --shuffle exact --seed 7 --epoch 2 --rank 1 --world-size 4 --indices',
+    "seekdata sample 's3://b/p/*' --records csv --batch-size 1000 --indices --rank 1 --world-size 3",
+  ],
   minPositionals: 1,
   maxPositionals: 1,
 };
@@ -66,8 +71,12 @@ function jsonRecords(records: Uint8Array[]): { text: Array<string | null>; base6
 export async function runSample(io: CliIo, flags: Flags, [path]: string[]): Promise<void> {
   const batchSize = intFlag(flags, 'batch-size', { min: 1 }) ?? 32;
   const mode = choiceFlag(flags, 'shuffle', ['exact', 'chunked', 'none'] as const) ?? 'chunked';
-  const worldSize = intFlag(flags, 'world-size', { min: 1 }) ?? 1;
-  const rank = intFlag(flags, 'rank', { min: 0 }) ?? 0;
+  // Without --rank / --world-size, from SEEKDATA_RANK / SEEKDATA_WORLD_SIZE or RANK / WORLD_SIZE, as datasets do.
+  const givenSize = intFlag(flags, 'world-size', { min: 1 });
+  const givenRank = intFlag(flags, 'rank', { min: 0 });
+  const fromEnv = givenSize === undefined && givenRank === undefined ? environmentShard() : undefined;
+  const worldSize = givenSize ?? fromEnv?.worldSize ?? 1;
+  const rank = givenRank ?? fromEnv?.rank ?? 0;
   if (rank >= worldSize) throw new UsageError(`--rank must be below --world-size (${worldSize}), got ${rank}`);
   const shardPolicy = choiceFlag(flags, 'shard-policy', ['pad', 'drop'] as const) ?? 'pad';
   const options: SampleOptions = {

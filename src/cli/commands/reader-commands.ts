@@ -1,15 +1,19 @@
 /** The reader commands: info, cat, read. */
+import { IndexedCollection } from '../../index/indexed-collection.js';
 import type { IndexedInfo } from '../../index/indexed-file.js';
+import { listCollection } from '../../index/collection-list.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
+import type { Input } from '../../readers/input.js';
 import type { ReaderInfo } from '../../readers/reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, writeOut, type CliIo } from '../context.js';
-import { openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, writeOut, type CliIo } from '../context.js';
+import { printCollectionInfo } from '../collection-report.js';
+import { namesCollection, openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed).',
+  summary: 'Describe FILE: format, sizes, chunks, the cost of a random read, and its index (building the index if needed); of a collection, its files, records and merged time range.',
   usage: 'seekdata info FILE [--json]',
   options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS },
   optionHelp: [['--json', 'print as JSON'], ...RECORD_HELP, ...COMMON_HELP],
@@ -35,30 +39,45 @@ export function randomReadCost(info: ReaderInfo): string {
 export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
   // With a record layer (from flags or the stored index) info also tells records, columns and time range.
   const index = readerOptions(io, flags).index;
+  if (await namesCollection(file)) {
+    const collection = await openForRecords(io, flags, file);
+    try {
+      if (collection instanceof IndexedCollection) return await printCollectionInfo(io, flags, collection);
+    } finally {
+      await collection.close();
+    }
+  }
   const withRecords = recordFlags(flags) !== undefined || (await storedRecordOptions(file, index === undefined ? {} : { index })) !== undefined;
   let info: ReaderInfo & Partial<IndexedInfo>;
   if (withRecords) {
     const indexed = await openForRecords(io, flags, file);
-    info = indexed.info();
-    await indexed.close();
+    try {
+      if (indexed instanceof IndexedCollection) throw new Error(`internal: ${file} opened as a collection`);
+      info = indexed.info();
+    } finally {
+      await indexed.close();
+    }
   } else {
     const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
     const reader = await openReader(file, readerOptions(io, flags, bar));
     bar.done();
     info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
   }
   if (flags.json === true) {
     await writeOut(io.stdout, JSON.stringify({ ...info, fresh: info.index.status === 'loaded' }, null, 2) + '\n');
     return;
   }
+  // With --allow-damage the numbers describe the intact part only: said on each row they come from.
+  const intact = info.damage === undefined ? '' : ', of the intact part before the damage';
   const rows: Array<[string, string]> = [
     ['file', info.file],
     ['format', info.format],
     ['compressed', `${formatBytes(info.compressedSize)} (${info.compressedSize} bytes)`],
-    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})`],
-    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})`],
-    ...(info.details === undefined ? [] : ([['kind', info.details.kind]] as Array<[string, string]>)),
+    ['decompressed', `${formatBytes(info.size)} (${info.size} bytes, ratio ${(info.size / Math.max(1, info.compressedSize)).toFixed(2)})${intact}`],
+    ['units', `${info.units} (largest ${formatBytes(info.largestUnit)})${intact}`],
+    ...(info.details === undefined ? [] : ([['kind', `${info.details.kind}${intact}`]] as Array<[string, string]>)),
     ['random read', randomReadCost(info)],
     ...(info.details === undefined ? [] : ([['verified', info.details.verified]] as Array<[string, string]>)),
     ['decoder', info.decoder],
@@ -75,7 +94,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
 
 export const catSpec: CommandSpec = {
   name: 'cat',
-  summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel.',
+  summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel (a collection: its files one after the other).',
   usage: 'seekdata cat FILE',
   options: COMMON_OPTIONS,
   optionHelp: COMMON_HELP,
@@ -85,6 +104,12 @@ export const catSpec: CommandSpec = {
 };
 
 export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
+  if (!(await namesCollection(file))) return catFile(io, flags, file);
+  // A collection: its files one after the other, in collection order.
+  for (const member of await listCollection(file)) await catFile(io, flags, member.input);
+}
+
+async function catFile(io: CliIo, flags: Flags, file: Input): Promise<void> {
   // Without a fresh index a bzip2 file is decoded once, by the scan that builds its index: its progress
   // (compressed bytes) is then the cat's own.
   const opening = makeProgress(io, flags, 'cat', { output: true, unit: 'bytes' });
@@ -103,6 +128,7 @@ export async function runCat(io: CliIo, flags: Flags, [file]: string[]): Promise
       }
       bar.done();
     }
+    noteDamage(io, reader);
   } finally {
     await reader.close();
   }
@@ -123,10 +149,12 @@ export async function runRead(io: CliIo, flags: Flags, [file]: string[]): Promis
   const offset = intFlag(flags, 'offset', { min: 0 });
   const length = intFlag(flags, 'length', { min: 0 });
   if (offset === undefined || length === undefined) throw new UsageError('read: --offset and --length are required');
+  if (await namesCollection(file)) throw new UsageError(`read: byte offsets are those of one file, and ${file} names a collection: give one of its files`);
   const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   const reader = await openReader(file, readerOptions(io, flags, bar));
   bar.done();
   try {
+    noteDamage(io, reader);
     await writeOut(io.stdout, await reader.read(offset, length));
   } finally {
     await reader.close();

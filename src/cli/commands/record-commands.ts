@@ -1,20 +1,34 @@
 /** The record commands: index (with records), records, range, stats. */
 import { SeekdataError } from '../../errors.js';
-import type { IndexedFile } from '../../index/indexed-file.js';
+import { IndexedCollection } from '../../index/indexed-collection.js';
+import type { Indexed } from '../../index/indexed.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { statsTable } from '../stats-table.js';
-import { openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
+import { printCollectionIndex } from '../collection-report.js';
+import { namesCollection, openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
 
 export const indexSpec: CommandSpec = {
   name: 'index',
-  summary: 'Build (or refresh) the index of FILE and save it: the chunk map, and with --records the record offsets, timestamps and column statistics.',
-  usage: 'seekdata index FILE [--records csv|lines|jsonl] [--no-header] [--time-column C] [--time-format F] [--rebuild] [--json]',
-  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, rebuild: { type: 'boolean' } },
-  optionHelp: [...RECORD_HELP, ['--rebuild', 'build a new index even when a fresh one exists'], ['--json', 'print the report as JSON'], ...COMMON_HELP],
-  examples: ['seekdata index events.csv.bz2 --records csv --time-column time', 'seekdata index logs.jsonl.xz --records jsonl --time-column meta.ts --time-format ms', 'seekdata index big.txt.bz2'],
+  summary: 'Build (or refresh) the index of FILE and save it: the chunk map, and with --records the record offsets, timestamps and column statistics. FILE may be a collection (a quoted glob, a directory, @manifest, s3://bucket/prefix/): each file gets its own index, built in parallel.',
+  usage: 'seekdata index FILE [--records csv|lines|jsonl] [--no-header] [--time-column C] [--time-format F] [--rebuild] [--upload] [--json]',
+  options: { ...COMMON_OPTIONS, ...RECORD_OPTIONS, rebuild: { type: 'boolean' }, upload: { type: 'boolean' } },
+  optionHelp: [
+    ...RECORD_HELP,
+    ['--rebuild', 'build a new index even when a fresh one exists'],
+    ['--upload', 's3:// objects: also put each index beside its object (<key>.sdx), so other hosts download it instead of building it'],
+    ['--json', 'print the report as JSON'],
+    ...COMMON_HELP,
+  ],
+  examples: [
+    'seekdata index events.csv.bz2 --records csv --time-column time',
+    'seekdata index logs.jsonl.xz --records jsonl --time-column meta.ts --time-format ms',
+    'seekdata index big.txt.bz2',
+    "seekdata index 'data/*.csv.gz' --records csv --time-column ts",
+    "seekdata index 's3://bucket/p/*.csv.gz' --records csv --upload",
+  ],
   minPositionals: 1,
   maxPositionals: 1,
 };
@@ -26,18 +40,33 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   // The record layer when record flags are given or the data set's index has record options (so
   // `index --rebuild` rebuilds it as it was); else the chunk map alone (random byte access).
   const index = readerOptions(io, flags).index;
+  const upload = flags.upload === true;
+  if (await namesCollection(file)) {
+    const collection = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true, upload });
+    try {
+      if (collection instanceof IndexedCollection) return await printCollectionIndex(io, flags, collection);
+    } finally {
+      await collection.close();
+    }
+  }
   if (recordFlags(flags) === undefined && (await storedRecordOptions(file, index === undefined ? {} : { index })) === undefined) {
     const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
-    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true });
+    // recordChecks: frames without a checksum (zstd --no-check) get their CRC-32 recorded in the index.
+    const reader = await openReader(file, { ...readerOptions(io, flags, bar), rebuild: flags.rebuild === true, recordChecks: true, ...(upload ? { indexUpload: true } : {}) });
     bar.done();
     const info = reader.info();
+    noteDamage(io, reader);
     await reader.close();
     const seconds = (performance.now() - started) / 1000;
     if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
     const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
     return writeOut(io.stdout, `${info.file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`);
   }
-  const indexed = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true });
+  const indexed = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true, upload });
+  if (indexed instanceof IndexedCollection) {
+    await indexed.close();
+    throw new Error(`internal: ${file} opened as a collection`);
+  }
   const report = indexed.report;
   const info = indexed.info();
   await indexed.close();
@@ -72,7 +101,7 @@ const NEWLINE = Buffer.from('\n');
  * Prints records: their bytes exactly, one per line (no decoding: invalid UTF-8 stays as it is in the
  * file), or with --json one object per line (see recordJson), with the record's time when `time` is given.
  */
-async function printRecords(io: CliIo, flags: Flags, file: IndexedFile, numbers: ArrayLike<number>, time?: (record: number) => number): Promise<void> {
+async function printRecords(io: CliIo, flags: Flags, file: Indexed, numbers: ArrayLike<number>, time?: (record: number) => number): Promise<void> {
   const batch = 4096;
   const bar = makeProgress(io, flags, 'printing', { output: true, unit: 'records', total: numbers.length });
   for (let k = 0; k < numbers.length; k += batch) {

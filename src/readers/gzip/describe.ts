@@ -6,7 +6,8 @@
 import { parseGzipHeader } from './header.js';
 import { KIND_SPAN, type GzipUnitTable } from './units.js';
 
-export type GzipLayout = 'single-member' | 'multi-member' | 'bgzf';
+/** 'empty': no member with data (one or more empty members: they hold no unit, so how many is not kept). */
+export type GzipLayout = 'single-member' | 'multi-member' | 'bgzf' | 'empty';
 
 export interface GzipDescription {
   layout: GzipLayout;
@@ -40,7 +41,7 @@ export function describeGzip(table: GzipUnitTable): GzipDescription {
   sizes.sort((a, b) => a - b);
   const largestUnit = sizes.length === 0 ? 0 : sizes[sizes.length - 1];
   const medianUnit = sizes.length === 0 ? 0 : sizes[sizes.length >> 1];
-  const layout: GzipLayout = table.bgzf ? 'bgzf' : members > 1 ? 'multi-member' : 'single-member';
+  const layout: GzipLayout = table.bgzf ? 'bgzf' : members > 1 ? 'multi-member' : members === 1 ? 'single-member' : 'empty';
   const how =
     spans === 0 ? 'a run of whole members' : spans === table.count ? 'a span from a checkpoint (zran)' : 'a span from a checkpoint or a run of whole members';
   return {
@@ -52,7 +53,7 @@ export function describeGzip(table: GzipUnitTable): GzipDescription {
     windowBytes: table.windows.length,
     largestUnit,
     medianUnit,
-    randomRead: `a random read decodes one unit, ${how}: at most ${mib(largestUnit)} (median ${mib(medianUnit)})`,
+    randomRead: table.count === 0 ? 'nothing to decode: the file holds no data' : `a random read decodes one unit, ${how}: at most ${mib(largestUnit)} (median ${mib(medianUnit)})`,
   };
 }
 

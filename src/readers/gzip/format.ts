@@ -6,6 +6,7 @@
  * (with the 32 KiB window before each, stored compressed) and runs of whole small members as units.
  * A unit is decoded by Node's native zlib (decode.ts) and checked against its CRC-32 (`param`) every time.
  */
+import { isSeekdataError } from '../../errors.js';
 import { decodeInput, type FormatModule } from '../format.js';
 import { postable } from '../post.js';
 import type { UnitTable } from '../units.js';
@@ -57,7 +58,16 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     const head = await source.read(0, Math.min(source.size, SNIFF_BYTES));
     if (!sniffGzip(head).bgzf) return undefined;
     const spacing = options?.unitBytes ?? DEFAULT_SPACING;
-    const table = await discoverBgzf(source, { unitBytes: spacing, onWarning: (w) => options?.onWarning?.(w.message) });
+    let table;
+    try {
+      table = await discoverBgzf(source, { unitBytes: spacing, onWarning: (w) => options?.onWarning?.(w.message) });
+    } catch (error) {
+      // A `BC` subfield whose sizes do not chain (an ordinary member that carries one, or a damaged BSIZE):
+      // the sequential pass reads whatever gzip reads, and types any real damage by the members' CRC-32s.
+      if (!isSeekdataError(error, 'CORRUPT_DATA') && !isSeekdataError(error, 'TRUNCATED')) throw error;
+      options?.onWarning?.(`${source.name}: the BGZF block sizes in its gzip headers do not hold (${error instanceof Error ? error.message : String(error)}): read by the sequential pass instead (slower to index)`);
+      return undefined;
+    }
     return table === undefined ? undefined : gzipUnitTable(table, { bgzf: true, spacing });
   },
   // A BGZF block's ISIZE is covered by no checksum: checked by decoding once (a damaged one would shift the rest).

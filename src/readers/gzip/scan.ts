@@ -114,6 +114,24 @@ async function readHeader(cursor: SourceCursor, pos: number, file: string): Prom
  * for truncated or damaged data and UNSUPPORTED_FORMAT when the file is not gzip. Returns a summary.
  */
 export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {}): AsyncGenerator<GzipScannedUnit, GzipScanSummary, undefined> {
+  const run = new MemberRun();
+  const summary: GzipScanSummary = { members: 0, units: 0, checkpoints: 0, decompressedSize: 0, dataEnd: 0, bgzf: true };
+  try {
+    return yield* scanMembers(source, options, run, summary);
+  } catch (error) {
+    // Whole members that passed their check and wait in a run are intact: yielded before the error, so a
+    // reader of the intact part (allowDamage) keeps them.
+    if (run.members > 0) yield run.take(summary.decompressedSize);
+    throw error;
+  }
+}
+
+async function* scanMembers(
+  source: ByteSource,
+  options: GzipScanOptions,
+  run: MemberRun,
+  summary: GzipScanSummary,
+): AsyncGenerator<GzipScannedUnit, GzipScanSummary, undefined> {
   const spacing = checkPositiveInteger('spacing', options.spacing ?? 1 << 20);
   const cursor = new SourceCursor(source, checkPositiveInteger('readSize', options.readSize ?? DEFAULT_READ_SIZE));
   const file = source.name;
@@ -124,8 +142,6 @@ export async function* scanGzip(source: ByteSource, options: GzipScanOptions = {
   const strm = new ZStream();
   zlibInflateInit2(strm, -15);
   let buf = new Uint8Array(spacing + (256 << 10));
-  const run = new MemberRun();
-  const summary: GzipScanSummary = { members: 0, units: 0, checkpoints: 0, decompressedSize: 0, dataEnd: 0, bgzf: true };
   const emit = (unit: GzipScannedUnit): GzipScannedUnit => {
     summary.units++;
     if (unit.window.length > 0) summary.checkpoints++;

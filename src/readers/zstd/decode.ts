@@ -24,11 +24,18 @@ export interface ZstdFrameTask {
   expectedLength: number;
   /** The seek table's checksum of this frame (low 32 bits of XXH64), when the file has one. */
   tableChecksum?: number | undefined;
+  /** What gave `expectedLength`, for messages: 'the seek table' for a seekable file; default 'the index'. */
+  sizeFrom?: string | undefined;
   /** Compressed offset of the frame, for messages. */
   offset: number;
   file: string;
   /** Which libzstd build decodes: default native when it loads, else WebAssembly. */
   engine?: ZstdEngine | undefined;
+}
+
+/** "the index expects", or what else gave a frame's decoded length ("the seek table says"). */
+export function sizeSays(sizeFrom: string | undefined): string {
+  return sizeFrom === undefined ? 'the index expects' : `${sizeFrom} says`;
 }
 
 /** The engine `decodeZstdFrame` uses by default in this thread. */
@@ -46,7 +53,7 @@ export async function decodeZstdFrame(task: ZstdFrameTask): Promise<Uint8Array> 
     throw corrupt(`the frame ends after ${layout.frameSize} bytes but its unit spans ${data.length} (file changed or index damaged?)`);
   }
   if (layout.contentSize >= 0 && layout.contentSize !== expectedLength) {
-    throw corrupt(`its header declares ${layout.contentSize} decoded bytes, the index ${expectedLength}`);
+    throw corrupt(`its header declares ${layout.contentSize} decoded bytes, ${task.sizeFrom ?? 'the index'} ${expectedLength}`);
   }
   checkWindow(layout.windowSize, file, offset);
   const engine = task.engine ?? defaultZstdEngine();
@@ -65,7 +72,7 @@ export async function decodeZstdFrame(task: ZstdFrameTask): Promise<Uint8Array> 
   } else {
     out = await decodeWasm(data, expectedLength, file, offset);
   }
-  if (out.length !== expectedLength) throw corrupt(`it decodes to ${out.length} bytes, the index expects ${expectedLength}`);
+  if (out.length !== expectedLength) throw corrupt(`it decodes to ${out.length} bytes, ${sizeSays(task.sizeFrom)} ${expectedLength}`);
   if (task.tableChecksum !== undefined) {
     // A frame with its own checksum was verified by libzstd against it: comparing the stored value is enough.
     let sum: number;

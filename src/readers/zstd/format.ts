@@ -41,6 +41,7 @@ function zstdStream(source: ByteSource, units: UnitTable, u: number, options: St
     dLength: units.dStart[u + 1] - units.dStart[u],
     flags: kind,
     tableChecksum: tableChecksums(units)[u],
+    sizeFrom: sizeFrom(units),
   };
   const pieces = streamZstdFrame(source, frame, Math.max(1, options.outputBytes));
   let crc = 0;
@@ -67,6 +68,16 @@ function zstdStream(source: ByteSource, units: UnitTable, u: number, options: St
       void pieces.return(undefined);
     },
   };
+}
+
+/** What gave the frames' decoded lengths, for messages: a seekable file's seek table, else the index. */
+function sizeFrom(units: UnitTable): string | undefined {
+  return isSeekable(units) ? 'the seek table' : undefined;
+}
+
+/** A frame without a checksum whose CRC-32 (recorded by its first full decode) is not known yet. */
+function needsRecording(units: UnitTable, u: number): boolean {
+  return unchecked(units.kind[u]) && units.param[u] < 0;
 }
 
 export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
@@ -103,12 +114,13 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
 
   warnings(units, file) {
     let bare = 0;
-    for (let u = 0; u < units.count; u++) if (unchecked(units.kind[u]) && units.param[u] < 0) bare++;
+    for (let u = 0; u < units.count; u++) if (needsRecording(units, u)) bare++;
     if (bare === 0) return [];
     return [
-      `${file}: ${bare} of ${units.count} zstd frames have no checksum (written with --no-check) and no CRC-32 recorded yet: damage inside them is not detected by their first decode (\`seekdata index\` records one for every later read)`,
+      `${file}: ${bare} of ${units.count} zstd frames have no checksum (written with --no-check) and no CRC-32 recorded yet: damage inside them is not detected by their first decode (\`seekdata index\`, or the recordChecks option, records one for every later read)`,
     ];
   },
+  needsRecording,
 
   async task(source, units, u) {
     const offset = units.cStart[u];
@@ -122,6 +134,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
       crc: units.param[u],
       offset,
       file: source.name,
+      sizeFrom: sizeFrom(units),
     });
     return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
   },
@@ -156,7 +169,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     const total = units.dStart[units.count];
     const randomRead =
       units.count <= 1
-        ? `one frame of ${mb(total)}: random access inside it costs decoding from the start of the frame (re-compress in frames for fast random access, e.g. \`seekdata recompress --format zstd\`)`
+        ? `one frame of ${mb(total)}: random access inside it costs decoding from the start of the frame (re-compress in frames for fast random access, e.g. \`seekdata recompress IN OUT --format zstd\`)`
         : `${units.count} frames, the largest ${mb(largest)}: a random read decodes from the start of its frame`;
     const checks: string[] = [];
     if (withChecksum > 0) checks.push(`${withChecksum} frame(s) by their own checksum`);

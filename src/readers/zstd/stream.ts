@@ -29,6 +29,8 @@ export interface StreamFrame {
   /** FRAME_HAS_TABLE_CHECKSUM set when `tableChecksum` must be checked. */
   flags: number;
   tableChecksum: number;
+  /** What gave `dLength`, for messages: 'the seek table' for a seekable file; default 'the index'. */
+  sizeFrom?: string | undefined;
 }
 
 /** Rejects frames libzstd would refuse for their window size, with a message saying why. */
@@ -56,7 +58,7 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
   const header = parseFrameHeader(headerBytes, 0, file, offset);
   checkWindow(header.windowSize, file, offset);
   if (header.contentSize >= 0 && frame.dLength >= 0 && header.contentSize !== frame.dLength) {
-    throw mismatch(file, offset, `its header declares ${header.contentSize} decoded bytes, the index ${frame.dLength}`);
+    throw mismatch(file, offset, `its header declares ${header.contentSize} decoded bytes, ${frame.sizeFrom ?? 'the index'} ${frame.dLength}`, frame.sizeFrom);
   }
   const expected = frame.dLength >= 0 ? frame.dLength : header.contentSize;
   const checkTable = (frame.flags & FRAME_HAS_TABLE_CHECKSUM) !== 0;
@@ -82,7 +84,7 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
       const out = decoder.step();
       if (out === null) break;
       total += out.length;
-      if (expected >= 0 && total > expected) throw mismatch(file, offset, `it decodes to more than the ${expected} bytes expected`);
+      if (expected >= 0 && total > expected) throw mismatch(file, offset, `it decodes to more than the ${expected} bytes expected`, frame.sizeFrom);
       hash?.update(out);
       let used = 0;
       while (used < out.length) {
@@ -98,7 +100,7 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
         used += take;
       }
     }
-    if (expected >= 0 && total !== expected) throw mismatch(file, offset, `it decodes to ${total} bytes, ${expected} expected`);
+    if (expected >= 0 && total !== expected) throw mismatch(file, offset, `it decodes to ${total} bytes, ${expected} expected`, frame.sizeFrom);
     if (hash !== undefined && hash.low32() !== frame.tableChecksum) {
       throw new SeekdataError('CORRUPT_DATA', `${file}: zstd frame at byte ${offset} does not match its seek-table checksum (corrupt data)`, {
         file,
@@ -111,6 +113,6 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
   }
 }
 
-function mismatch(file: string, offset: number, why: string): SeekdataError {
-  return new SeekdataError('CORRUPT_DATA', `${file}: zstd frame at byte ${offset} does not match the index: ${why}`, { file, compressedOffset: offset });
+function mismatch(file: string, offset: number, why: string, sizeFrom?: string): SeekdataError {
+  return new SeekdataError('CORRUPT_DATA', `${file}: zstd frame at byte ${offset} does not match ${sizeFrom ?? 'the index'}: ${why}`, { file, compressedOffset: offset });
 }

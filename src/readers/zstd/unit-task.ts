@@ -26,8 +26,10 @@ export function zstdUnitTask(unit: {
   crc: number;
   offset: number;
   file: string;
+  sizeFrom?: string | undefined;
 }): ZstdUnitTask {
   const task: ZstdUnitTask = { data: unit.data, expectedLength: unit.expectedLength, kind: unit.kind, crc: unit.crc, offset: unit.offset, file: unit.file };
+  if (unit.sizeFrom !== undefined) task.sizeFrom = unit.sizeFrom;
   if ((unit.kind & FRAME_HAS_TABLE_CHECKSUM) !== 0) task.tableChecksum = unit.tableChecksum;
   return task;
 }

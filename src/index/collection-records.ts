@@ -1,0 +1,218 @@
+/**
+ * Record and chunk access across the files of a collection, with collection-wide numbers: file k's record
+ * j is `recordBase[k] + j` and its chunk c is `chunkBase[k] + c`. Each call is passed to the file that holds
+ * the record or chunk, with its own numbers, and the answer's record numbers are shifted back; reads of many
+ * records are grouped by file (each file's chunks decoded once, as for one file).
+ */
+import { SeekdataError } from '../errors.js';
+import type { ChunkWork, DecodedChunk } from '../readers/chunks.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { IndexedFile } from './indexed-file.js';
+import type { ChunkAccess, RecordAccess } from './indexed.js';
+import type { RecordKind } from './records/analyze.js';
+
+/** Files whose records `getMany` reads at once. */
+const FILES_AT_ONCE = 4;
+
+/** The largest k with bases[k] <= value, among the first `n` (bases ascending, bases[0] = 0). */
+function lastAtOrBelow(bases: Float64Array, n: number, value: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (bases[mid] <= value) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export class CollectionLayout {
+  /** Per file: the collection number of its record 0 (length files + 1: the last is the record count). */
+  readonly recordBase: Float64Array;
+  /** Per file: the collection number of its chunk 0 (length files + 1). */
+  readonly chunkBase: Float64Array;
+  /** Per collection chunk: its first record (length chunks + 1). */
+  readonly firstRecord: Float64Array;
+
+  constructor(readonly files: readonly IndexedFile[]) {
+    const n = files.length;
+    this.recordBase = new Float64Array(n + 1);
+    this.chunkBase = new Float64Array(n + 1);
+    for (let k = 0; k < n; k++) {
+      this.recordBase[k + 1] = this.recordBase[k] + files[k].records.count;
+      this.chunkBase[k + 1] = this.chunkBase[k] + (files[k].records.firstRecord.length - 1);
+    }
+    const chunks = this.chunkBase[n];
+    this.firstRecord = new Float64Array(chunks + 1);
+    for (let k = 0; k < n; k++) {
+      const own = files[k].records.firstRecord;
+      const base = this.recordBase[k];
+      const at = this.chunkBase[k];
+      for (let c = 0; c < own.length - 1; c++) this.firstRecord[at + c] = base + own[c];
+    }
+    this.firstRecord[chunks] = this.recordBase[n];
+  }
+
+  get count(): number {
+    return this.recordBase[this.files.length];
+  }
+
+  get chunks(): number {
+    return this.chunkBase[this.files.length];
+  }
+
+  /** The file holding collection record `i` (which must exist). */
+  fileOfRecord(i: number): number {
+    // Files without records share their base with the next file: the last such k is the one holding i.
+    return lastAtOrBelow(this.recordBase, this.files.length, i);
+  }
+
+  fileOfChunk(c: number): number {
+    return lastAtOrBelow(this.chunkBase, this.files.length, c);
+  }
+}
+
+export class CollectionRecords implements RecordAccess {
+  readonly count: number;
+  readonly kind: RecordKind;
+  readonly firstRecord: Float64Array;
+
+  constructor(
+    private readonly layout: CollectionLayout,
+    private readonly name: string,
+  ) {
+    this.count = layout.count;
+    this.kind = layout.files[0].records.kind;
+    this.firstRecord = layout.firstRecord;
+  }
+
+  private check(i: number): void {
+    if (!Number.isSafeInteger(i) || i < 0 || i >= this.count) {
+      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: record ${i} does not exist (${this.count} records)`, { file: this.name, record: i });
+    }
+  }
+
+  private checkChunk(c: number): void {
+    if (!Number.isSafeInteger(c) || c < 0 || c >= this.layout.chunks) {
+      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: chunk ${c} does not exist (${this.layout.chunks} chunks)`, { file: this.name });
+    }
+  }
+
+  /** The file of record i and i's number in it. */
+  private home(i: number): { file: IndexedFile; k: number; local: number } {
+    this.check(i);
+    const k = this.layout.fileOfRecord(i);
+    return { file: this.layout.files[k], k, local: i - this.layout.recordBase[k] };
+  }
+
+  private chunkHome(c: number): { file: IndexedFile; k: number; local: number } {
+    this.checkChunk(c);
+    const k = this.layout.fileOfChunk(c);
+    return { file: this.layout.files[k], k, local: c - this.layout.chunkBase[k] };
+  }
+
+  recordsOf(chunk: number): { first: number; end: number } {
+    return { first: this.firstRecord[chunk], end: this.firstRecord[chunk + 1] };
+  }
+
+  chunkOf(i: number): number {
+    const { file, k, local } = this.home(i);
+    return this.layout.chunkBase[k] + file.records.chunkOf(local);
+  }
+
+  span(i: number): { start: number; end: number } {
+    const { file, local } = this.home(i);
+    return file.records.span(local);
+  }
+
+  content(bytes: Uint8Array): Uint8Array {
+    return this.layout.files[0].records.content(bytes);
+  }
+
+  async get(i: number): Promise<Uint8Array> {
+    const { file, local } = this.home(i);
+    return file.records.get(local);
+  }
+
+  async text(i: number): Promise<string> {
+    const { file, local } = this.home(i);
+    return file.records.text(local);
+  }
+
+  /**
+   * Records by number in the order asked: each file's asked for at once (its chunks decoded once), a few
+   * files at a time (FILES_AT_ONCE: remote files wait for round trips, not for the cores).
+   */
+  async getMany(indices: ArrayLike<number>, concurrency?: number): Promise<Uint8Array[]> {
+    const out = new Array<Uint8Array>(indices.length);
+    const byFile = new Map<number, number[]>();
+    for (let p = 0; p < indices.length; p++) {
+      this.check(indices[p]);
+      const k = this.layout.fileOfRecord(indices[p]);
+      const list = byFile.get(k);
+      if (list === undefined) byFile.set(k, [p]);
+      else list.push(p);
+    }
+    const groups = [...byFile.entries()].sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < groups.length) {
+        const [k, positions] = groups[next++];
+        const base = this.layout.recordBase[k];
+        const got = await this.layout.files[k].records.getMany(
+          positions.map((p) => indices[p] - base),
+          concurrency,
+        );
+        positions.forEach((p, j) => (out[p] = got[j]));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FILES_AT_ONCE, groups.length) }, worker));
+    return out;
+  }
+
+  async slice(from: number, to: number): Promise<Uint8Array[]> {
+    const end = Math.min(to, this.count);
+    const out: Uint8Array[] = [];
+    let at = from;
+    while (at < end) {
+      const { file, k, local } = this.home(at);
+      const stop = Math.min(end, this.layout.recordBase[k + 1]);
+      out.push(...(await file.records.slice(local, local + stop - at)));
+      at = stop;
+    }
+    return out;
+  }
+
+  async verifyTail(chunk: number): Promise<void> {
+    const { file, local } = this.chunkHome(chunk);
+    return file.records.verifyTail(local);
+  }
+
+  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
+    const { file, k, local } = this.chunkHome(chunk);
+    const own = file.records.chunkSpans(local);
+    const base = this.layout.recordBase[k];
+    if (base === 0) return own;
+    const records = new Float64Array(own.records.length);
+    for (let j = 0; j < records.length; j++) records[j] = own.records[j] + base;
+    return { records, spans: own.spans, tail: own.tail, long: own.long.map((r) => r + base) };
+  }
+}
+
+/** Chunk decoding across the files: collection chunk c is decoded by its file. */
+export class CollectionChunks implements ChunkAccess {
+  constructor(
+    private readonly layout: CollectionLayout,
+    readonly name: string,
+    readonly parallelism: number,
+    readonly runner: JobRunner,
+  ) {}
+
+  decodeWith(chunk: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk> {
+    if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk >= this.layout.chunks) {
+      return Promise.reject(new SeekdataError('OUT_OF_RANGE', `${this.name}: chunk ${chunk} does not exist (${this.layout.chunks} chunks)`, { file: this.name }));
+    }
+    const k = this.layout.fileOfChunk(chunk);
+    return this.layout.files[k].reader.decodeWith(chunk - this.layout.chunkBase[k], work, signal);
+  }
+}

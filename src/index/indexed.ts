@@ -1,0 +1,91 @@
+/**
+ * What datasets, the Arrow export and the CLI read a data set through: one indexed file (`IndexedFile`) or
+ * a collection of them (`IndexedCollection`), which presents the same surface with record and chunk numbers
+ * running across its files. Datasets depend on these interfaces only, so anything that takes a file takes a
+ * collection.
+ */
+import type { DecodedChunk, ChunkWork } from '../readers/chunks.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { IndexedFile, IndexReport } from './indexed-file.js';
+import type { RecordKind } from './records/analyze.js';
+import type { ResolvedRecordOptions } from './records/options.js';
+import type { ColumnStats } from './records/stats.js';
+import type { TimeSummary } from './time-index.js';
+
+/** Record access by number (see RecordIndex for each member). Chunk numbers are those of `ChunkAccess`. */
+export interface RecordAccess {
+  readonly count: number;
+  readonly kind: RecordKind;
+  /** Per chunk: the first record starting in it (length chunks + 1). */
+  readonly firstRecord: ArrayLike<number>;
+  recordsOf(chunk: number): { first: number; end: number };
+  chunkOf(i: number): number;
+  /** Byte range of record i in its file's decompressed bytes (its length is what callers use). */
+  span(i: number): { start: number; end: number };
+  content(bytes: Uint8Array): Uint8Array;
+  get(i: number): Promise<Uint8Array>;
+  text(i: number): Promise<string>;
+  getMany(indices: ArrayLike<number>, concurrency?: number): Promise<Uint8Array[]>;
+  slice(from: number, to: number): Promise<Uint8Array[]>;
+  verifyTail(chunk: number): Promise<void>;
+  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] };
+}
+
+/** Chunk decoding with a step run on it in the same job (see SeekableReader.decodeWith). */
+export interface ChunkAccess {
+  readonly name: string;
+  readonly parallelism: number;
+  readonly runner: JobRunner;
+  decodeWith(chunk: number, work: ChunkWork, signal?: AbortSignal): Promise<DecodedChunk>;
+}
+
+/** The time index of a data set (see TimeIndex). */
+export interface TimeLookup {
+  readonly summary: TimeSummary;
+  /** Record numbers with time in [t0, t1), in time order (ties in record order), at most `limit`. */
+  range(t0: number, t1: number, limit?: number): Float64Array;
+  nearest(t: number): number | undefined;
+  /** Time of a record (NaN when unparsable). */
+  timeOf(record: number): number;
+}
+
+/** Where a record lives: its file, and the numbers of that file's records in the data set. */
+export interface RecordHome {
+  file: IndexedFile;
+  /** Number of the file's record 0 in the data set. */
+  first: number;
+  /** Records of the file. */
+  count: number;
+  /** Position of the file in the data set (0 for a single file). */
+  position: number;
+}
+
+/** A file left out of a collection (`onBadFile: 'skip'`), and why. */
+export interface SkippedFile {
+  file: string;
+  code: string;
+  reason: string;
+}
+
+/** One indexed file or a collection: the surface datasets use. */
+export interface Indexed {
+  readonly name: string;
+  readonly records: RecordAccess;
+  readonly reader: ChunkAccess;
+  readonly time: TimeLookup | undefined;
+  readonly columns: string[];
+  readonly stats: ColumnStats[];
+  readonly options: ResolvedRecordOptions;
+  readonly report: { readonly time: IndexReport['time'] };
+  /** Files of a collection left out by `onBadFile: 'skip'` (none for one file): datasets warn of them. */
+  readonly skippedFiles: readonly SkippedFile[];
+  /** Chunks datasets decode ahead of the one in use. */
+  readonly readAhead: number;
+  range(t0: number | Date, t1: number | Date, limit?: number): Float64Array;
+  nearest(t: number | Date): number | undefined;
+  /** The file holding record `record` (with how its numbers map). */
+  locate(record: number): RecordHome;
+  /** Arrays identifying the layout (files, chunks, records per chunk, block checks): what a saved state must match. */
+  layoutArrays(): Array<ArrayLike<number>>;
+  close(): Promise<void>;
+}
