@@ -219,7 +219,7 @@ describe('xz: blocks decoded by node-liblzma, else @napi-rs/lzma, else lzma-nati
     const path = writeFixture(tmp.dir, 'named.csv.xz', xz(plain, '--block-size=100000'));
     const reader = await openReader(path, { parallelism: 2, index: false });
     try {
-      expect(reader.info().decoder).toMatch(/^node-liblzma \(liblzma 5\.[89]\.\d+\)$/);
+      expect(reader.info().decoder).toMatch(/^node-liblzma \(liblzma 5\.\d+\.\d+\)$/);
       await all(reader);
       expect(reader.stats.decoders).toEqual({ 'node-liblzma': reader.units.count });
     } finally {
