@@ -3,9 +3,8 @@
  * index (openIndexed inherits them), so `--time-zone Europe/Paris` alone keeps `--records csv
  * --time-column ts`; `--header` and `--no-time-column` clear stored choices.
  */
-import { stat } from 'node:fs/promises';
 import type { Progress } from '../readers/discover.js';
-import { hasGlob } from '../sources/glob.js';
+import { namesCollection } from '../index/collection-list.js';
 import type { IndexedCollection } from '../index/indexed-collection.js';
 import type { IndexedFile } from '../index/indexed-file.js';
 import { openCollection } from '../index/open-collection.js';
@@ -34,6 +33,8 @@ const RECORD_ONLY_OPTIONS = {
 } as const;
 
 /** The flags of the record commands: what a record is, and what to do with bad files of a collection. */
+export { namesCollection };
+
 export const RECORD_OPTIONS = { ...RECORD_ONLY_OPTIONS, 'on-bad-file': { type: 'string' } } as const;
 
 export const RECORD_HELP: Array<[string, string]> = [
@@ -53,19 +54,6 @@ export const RECORD_HELP: Array<[string, string]> = [
   ['--on-bad-file M', "collections: error (default) or skip (a file that cannot be opened is left out, with a warning)"],
 ];
 
-/**
- * Whether a command-line FILE names a collection rather than one file: a glob (quoted, so the CLI expands it
- * itself, the same on every shell and on object stores), a directory, a manifest `@list.txt`, or an
- * `s3://bucket/prefix/`. A file whose name holds glob characters is still that file.
- */
-export async function namesCollection(path: string): Promise<boolean> {
-  if (path.startsWith('@')) return true;
-  if (/^s3:\/\//i.test(path)) return path.endsWith('/') || hasGlob(path);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return false;
-  const info = await stat(path).catch(() => undefined);
-  if (info !== undefined) return info.isDirectory();
-  return hasGlob(path);
-}
 
 /** Record options given on the command line (only those given), or undefined when none was. */
 export function recordFlags(flags: Flags): InheritableRecordOptions | undefined {

@@ -7,6 +7,8 @@
  * CSVConfig names are translated to openIndexed's record options and the datasets' feature options.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
+import { namesCollection, type CollectionSources } from '../index/collection-list.js';
+import { openCollection } from '../index/open-collection.js';
 import { openIndexed } from '../index/open-indexed.js';
 import type { Indexed } from '../index/indexed.js';
 import type { Input } from '../readers/input.js';
@@ -154,7 +156,7 @@ export class FileDataset extends ShuffledBatchDataset {
 const OWN_KEYS = ['columnConfigs', 'configuredColumnsOnly', 'timeColumn', 'timeFormat', 'timeZone', 'cacheBytes', 'hasHeader', 'columnNames', 'delimiter', 'quoting'] as const;
 
 /** A CSV file as a dataset of training batches, configured as tf.data.csv is. */
-export async function csvDataset(source: Input, config: CsvDatasetConfig = {}): Promise<FileDataset> {
+export async function csvDataset(source: Input | CollectionSources, config: CsvDatasetConfig = {}): Promise<FileDataset> {
   checkKnownKeys(config, CSV_DATASET_OPTION_KEYS, 'csvDataset');
   const names = config.columnNames;
   // A time column named by columnNames is, for the index, the position of that name.
@@ -163,19 +165,28 @@ export async function csvDataset(source: Input, config: CsvDatasetConfig = {}): 
   for (const [key, value] of [['delimiter', config.delimiter], ['quoting', config.quoting], ['timeColumn', timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
     if (value !== undefined) open[key] = value;
   }
-  const file = await openIndexed(source, open);
+  const file = await openAny(source, open);
   return datasetOf(file, config, names);
 }
 
 /** A JSONL file as a dataset of training batches (columns are dotted field paths). */
-export async function jsonlDataset(source: Input, config: JsonlDatasetConfig = {}): Promise<FileDataset> {
+export async function jsonlDataset(source: Input | CollectionSources, config: JsonlDatasetConfig = {}): Promise<FileDataset> {
   checkKnownKeys(config, JSONL_DATASET_OPTION_KEYS, 'jsonlDataset');
   const open: Record<string, unknown> = { records: 'jsonl' };
   for (const [key, value] of [['timeColumn', config.timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
     if (value !== undefined) open[key] = value;
   }
-  const file = await openIndexed(source, open);
+  const file = await openAny(source, open);
   return datasetOf(file, config, undefined);
+}
+
+/**
+ * One file, or a collection (a list of sources, a glob, a directory, a manifest `@list.txt`, an `s3://bucket/prefix/`):
+ * many files as one data set, numbered across files (see openCollection).
+ */
+async function openAny(source: Input | CollectionSources, open: Record<string, unknown>): Promise<Indexed> {
+  const many = Array.isArray(source) || (typeof source === 'string' && (await namesCollection(source)));
+  return many ? openCollection(source as CollectionSources, open) : openIndexed(source as Input, open);
 }
 
 /** The dataset over an opened file (closed again when the config is refused). */

@@ -123,3 +123,17 @@ export async function listCollection(sources: CollectionSources, s3: ListS3Optio
   }
   return members;
 }
+
+/**
+ * Whether a path names a collection rather than one file: a glob (`data/*.csv.gz`, `s3://b/p/*.jsonl.zst`), a
+ * directory, a manifest `@list.txt`, or an `s3://bucket/prefix/`. A file whose name holds glob characters is
+ * still that file; other URLs are one file.
+ */
+export async function namesCollection(path: string): Promise<boolean> {
+  if (path.startsWith('@')) return true;
+  if (/^s3:\/\//i.test(path)) return path.endsWith('/') || hasGlob(path);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return false;
+  const info = await stat(path).catch(() => undefined);
+  if (info !== undefined) return info.isDirectory();
+  return hasGlob(path);
+}
