@@ -78,10 +78,13 @@ async function main(): Promise<void> {
   const rows: Array<Array<string | number>> = [];
   const targets: Array<Array<string | number>> = [];
   const result: Record<string, unknown> = { sizeMB: mb, randomReads: RANDOM_READS, rounds: ROUNDS };
-  for (const [format, file, tool] of [
+  // SEEKDATA_BENCH_FORMATS=gzip,zstd (say) runs only those parts: bzip2, xz, and gzip / zstd together.
+  const only = process.env.SEEKDATA_BENCH_FORMATS?.split(',');
+  const wanted = (f: string): boolean => only === undefined || only.includes(f);
+  for (const [format, file, tool] of ([
     ['bzip2', data.bz2, 'bzip2'],
     ['xz', data.xz, 'xz'],
-  ] as const) {
+  ] as const).filter(([f]) => wanted(f))) {
     // The decodes and their native baselines, interleaved round by round (medians).
     const runs: Record<string, () => Promise<number>> = {
       cli: async () => timeCommand(`${tool} -dc ${file} > /dev/null`),
@@ -158,15 +161,17 @@ async function main(): Promise<void> {
     }
   }
   // gzip and zstd (readers-formats.ts): wall and CPU time, the load average.
-  const formats = await benchFormats(data.csv, offsets);
-  rows.push(...formats.rows);
-  result.formats = formats.result;
+  if (wanted('gzip') || wanted('zstd')) {
+    const formats = await benchFormats(data.csv, offsets);
+    rows.push(...formats.rows);
+    result.formats = formats.result;
+  }
   await closeSharedPool();
   rows.push(...targets);
   result.loadAverage = loads;
   console.log(`seekdata readers benchmark: ${mb.toFixed(1)} MB CSV, ${machine()}; ${ROUNDS} interleaved rounds; load average ${loads.map((l) => l.toFixed(1)).join(' → ')}`);
   console.log(table(['format', 'measure', 'value', 'ratio'], rows));
-  saveResult('readers', result);
+  saveResult(only === undefined ? 'readers' : `readers-${only.join('-')}`, result);
 }
 
 await main();
