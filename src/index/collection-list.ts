@@ -5,7 +5,8 @@
  * an `s3://bucket/prefix/` (every object under it), or a manifest file given as `@path`: one source per line,
  * blank lines and lines starting with `#` ignored, relative paths taken from the manifest's directory.
  * Globs, directories and prefixes come sorted by name (`compareNames`: UTF-8 bytes, S3's order); a list or
- * manifest keeps its order. Index files (`*.sdx`) are never members. A file named twice is refused.
+ * manifest keeps its order. Index files (`*.sdx`) are never members. A file named twice is refused, also
+ * under a second name (a symlink or hard link: local files are known by device and inode).
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -49,7 +50,7 @@ async function expand(text: string, s3: ListS3Options, inManifest: string | unde
   if (isUrlText(text)) return [{ input: text, name: redactUrl(text), size: undefined }];
   if (hasGlob(text)) {
     const paths = await listLocal(text, notIndex);
-    return Promise.all(paths.map(async (path) => ({ input: path, name: path, size: (await stat(path)).size })));
+    return Promise.all(paths.map(async (path) => ({ input: path, name: path, size: (await stat(path).catch(() => undefined))?.size })));
   }
   let info;
   try {
@@ -66,6 +67,8 @@ async function expand(text: string, s3: ListS3Options, inManifest: string | unde
     const path = join(text, entry.name);
     const s = await stat(path).catch(() => undefined);
     if (s?.isFile() === true) files.push({ input: path, name: path, size: s.size });
+    // A dangling symlink is a member that cannot be opened: reported (or skipped with a warning), never dropped.
+    else if (s === undefined && entry.isSymbolicLink()) files.push({ input: path, name: path, size: undefined });
   }
   return files;
 }
@@ -116,10 +119,21 @@ export async function listCollection(sources: CollectionSources, s3: ListS3Optio
   }
   if (members.length === 0) throw new SeekdataError('NOT_FOUND', `${describe(sources)}: no files match`, { file: describe(sources) });
   const seen = new Set<string>();
+  // Local files are also known by device and inode (links followed): a second name of one file is a duplicate.
+  const files = new Map<string, string>();
   for (const m of members) {
     if (typeof m.input !== 'string') continue;
     if (seen.has(m.name)) throw new SeekdataError('INVALID_OPTION', `${m.name} is named twice in the collection: each file may be a member once`, { file: m.name });
     seen.add(m.name);
+    if (isUrlText(m.input)) continue;
+    const info = await stat(m.input).catch(() => undefined);
+    if (info === undefined) continue;
+    const id = `${info.dev}:${info.ino}`;
+    const other = files.get(id);
+    if (other !== undefined) {
+      throw new SeekdataError('INVALID_OPTION', `${m.name} is named twice in the collection (it is the same file as ${other}, through a link): each file may be a member once`, { file: m.name });
+    }
+    files.set(id, m.name);
   }
   return members;
 }

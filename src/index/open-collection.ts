@@ -4,7 +4,8 @@
  * remote round trips overlap, with one overall progress over all the files' compressed bytes. A file that
  * fails to open is a typed error naming it (`onBadFile: 'error'`, the default), or is left out, counted in
  * `report.skipped` and warned about (`onBadFile: 'skip'`). Files must agree on what a record is (the same
- * record kind; CSV files the same columns in the same order), since datasets parse every file alike.
+ * record kind; CSV files the same columns in the same order), since datasets parse every file alike; the
+ * shape most files share is the collection's, and the files that differ from it are the bad ones.
  */
 import { stat } from 'node:fs/promises';
 import { invalidOption, isSeekdataError, SeekdataError } from '../errors.js';
@@ -137,10 +138,20 @@ export async function openCollection(sources: CollectionSources, options: Collec
     await closeAll();
     throw failure;
   }
+  // The record shape is the one most files agree on (ties: the first in order), so one stray file cannot
+  // make every real shard the odd one out.
+  const groups: Array<{ first: IndexedFile; count: number }> = [];
+  for (const file of opened) {
+    if (file === undefined) continue;
+    const group = groups.find((g) => mismatch(g.first, file) === undefined);
+    if (group === undefined) groups.push({ first: file, count: 1 });
+    else group.count++;
+  }
+  const reference = groups.reduce<{ first: IndexedFile; count: number } | undefined>((a, g) => (a === undefined || g.count > a.count ? g : a), undefined)?.first;
   for (let k = 0; k < members.length; k++) {
     const file = opened[k];
     if (file === undefined) continue;
-    const why = files.length === 0 ? undefined : mismatch(files[0], file);
+    const why = reference === undefined || file === reference ? undefined : mismatch(reference, file);
     if (why === undefined) {
       files.push(file);
       continue;

@@ -3,7 +3,9 @@
  * glob language of ./glob.ts, so a collection given as a glob names the same files on every shell (the CLI
  * expands quoted globs itself). Only the directory of the pattern's literal prefix is read, and deeper
  * directories only when a wildcard can cross a `/`. Names are matched as written (`./data/x` for
- * `./data/*`), regular files only (symlinks to them too), sorted by `compareNames`.
+ * `./data/*`), regular files only (symlinks to them too; dangling
+ * symlinks are kept so opening them reports them), names starting with `.` only when the pattern spells a
+ * leading `.` (shell habit), sorted by `compareNames`.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { SeekdataError } from '../errors.js';
@@ -18,6 +20,8 @@ export async function listLocal(pattern: string, keep: (name: string) => boolean
   const cut = prefix.lastIndexOf('/');
   const root = cut < 0 ? '' : cut === 0 ? '/' : prefix.slice(0, cut);
   const deep = globCrossesSlash(pattern);
+  // Like a shell, wildcards do not match names starting with `.` unless the pattern spells such a name.
+  const dotted = pattern.split('/').some((seg) => seg.startsWith('.') && seg !== '.' && seg !== '..');
   const found: string[] = [];
   let walked = 0;
   const walk = async (dir: string): Promise<void> => {
@@ -33,11 +37,13 @@ export async function listLocal(pattern: string, keep: (name: string) => boolean
     }
     for (const entry of entries) {
       const path = dir === '' ? entry.name : dir.endsWith('/') ? `${dir}${entry.name}` : `${dir}/${entry.name}`;
+      if (entry.name.startsWith('.') && !dotted) continue;
       let isFile = entry.isFile();
       let isDir = entry.isDirectory();
       if (entry.isSymbolicLink()) {
         const target = await stat(path).catch(() => undefined);
-        isFile = target?.isFile() === true;
+        // A dangling link is kept: opening it reports it (NOT_FOUND naming it), never a silent drop.
+        isFile = target === undefined || target.isFile();
         // Symlinked directories are not followed (no loops).
         isDir = false;
       }
