@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeSharedPool, openCollection } from '../src/index.js';
+import { closeSharedPool, csvDataset, openCollection } from '../src/index.js';
 import { tempDir } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-hostile-collections-');
@@ -87,5 +87,36 @@ describe('onBadFile skip: the schema most files share', () => {
     expect(c.columns).toEqual(['id', 'comment']);
     expect(c.report.skipped.map((s) => s.file)).toEqual([join(dir, 'b.csv')]);
     await c.close();
+  });
+});
+
+describe('errors and warnings name the member file and its own record number', () => {
+  // part-1's record 99 (collection record 599, line 101 of part-1) has text in x.
+  const dir = join(tmp.dir, 'pe');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'part-0.csv'), shard(0, 500));
+  const lines = shard(1, 500).split('\n');
+  // And record 100 too, so that the skips pass the warning threshold (0.1%).
+  for (const l of [100, 101]) lines[l] = lines[l].replace(/,[0-9]+,/, ',notanumber,');
+  writeFileSync(join(dir, 'part-1.csv'), lines.join('\n'));
+  const drain = async (options: Record<string, unknown>): Promise<void> => {
+    const dataset = await csvDataset(join(dir, '*.csv'), { columnConfigs: { label: { isLabel: true } }, timeColumn: 'time', shuffle: false, batchSize: 64, ...options });
+    try {
+      for await (const b of dataset) void b;
+    } finally {
+      await dataset.close();
+    }
+  };
+
+  it('onMalformed error: PARSE_ERROR names part-1.csv and its record 99', async () => {
+    const error = await drain({ onMalformed: 'error' }).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PARSE_ERROR', file: join(dir, 'part-1.csv'), record: 99 });
+    expect((error as Error).message).toMatch(new RegExp(`^${join(dir, 'part-1.csv').replace(/[.*]/g, '\\$&')}: record 99 x is not a number.*\\(collection record 599\\)$`));
+  });
+
+  it('the skip warning names part-1.csv and its record 99', async () => {
+    const warnings: string[] = [];
+    await drain({ onMalformed: 'skip', onWarning: (w: string) => warnings.push(w) });
+    expect(warnings.join('\n')).toContain(`the first: ${join(dir, 'part-1.csv')}: record 99 (collection record 599) x is not a number`);
   });
 });

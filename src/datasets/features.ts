@@ -11,6 +11,7 @@ import { applyFieldConfig, fieldConfig, type ColumnDtype } from './field-config.
 import { checkNames, outputField, resolveMapModule, type MapOptions, type MapSpec } from './map-spec.js';
 import type { CompiledField, ParseSpec } from './parse.js';
 import { emitWarning, SkipTally, type WarningHandler } from './skips.js';
+import { describeRecord } from './record-place.js';
 import { checkTimeFeatures, checkZone, type TimeFeature } from './time-features.js';
 
 export type FieldRef = string | number;
@@ -238,7 +239,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
     featureNames: features.map((f) => f.name),
     labelNames: labels.map((f) => f.name),
     labelWidth: oneHot > 0 ? oneHot : labels.length,
-    skips: new SkipTally(file.name, onWarning),
+    skips: new SkipTally(file.name, onWarning, (record) => describeRecord(file, record)),
   };
 }
 

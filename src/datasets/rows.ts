@@ -3,6 +3,7 @@ import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
+import { relocateError } from './record-place.js';
 import type { SlotOps } from './window.js';
 
 export interface ChunkRows {
@@ -118,7 +119,9 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
   if (records.length > 0) {
     // The rows, not the bytes: the chunk's bytes stay in the worker.
     const times = timesFor(file, spec, records);
-    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail, times }), keepBytes: false }, signal);
+    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail, times }), keepBytes: false }, signal).catch((error: unknown) => {
+      throw relocateError(file, error);
+    });
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
     rows = parseStep.result(decoded.step);
   }
@@ -149,7 +152,9 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
   const records = Float64Array.from(numbers);
   const times = timesFor(file, spec, records);
   const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0), times }), keepBytes: false };
-  const result = await file.reader.runner.run(job, signal, [bytes.buffer]);
+  const result = await file.reader.runner.run(job, signal, [bytes.buffer]).catch((error: unknown) => {
+    throw relocateError(file, error);
+  });
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
   return parseStep.result(result.step);
 }

@@ -26,6 +26,8 @@ export class SkipTally {
   constructor(
     private readonly file: string,
     private readonly onWarning: WarningHandler,
+    /** How a record is named (a collection: its member file and own number). */
+    private readonly describe: (record: number) => string = (record) => `record ${record}`,
   ) {}
 
   /** Counts parsed rows (their kept and skipped records). */
@@ -48,7 +50,7 @@ export class SkipTally {
     this.first = undefined;
     if (skipped === 0 || skipped <= SKIP_WARN_SHARE * read) return;
     const share = read === 0 ? 100 : (100 * skipped) / read;
-    const example = first === undefined ? '' : `; the first: record ${first.record} ${first.reason}`;
+    const example = first === undefined ? '' : `; the first: ${this.describe(first.record)} ${first.reason}`;
     this.onWarning(
       `${this.file}: ${what} skipped ${skipped} of ${read} records (${share < 0.1 ? share.toPrecision(2) : share.toFixed(1)}%) by the missing / onMalformed policies${example} (dataset.skipped counts them; onMalformed: 'error' stops at the first)`,
     );
