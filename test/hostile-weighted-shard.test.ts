@@ -96,3 +96,32 @@ describe('csvDataset: collection options and sources', () => {
     }
   });
 });
+
+describe('windows over a collection whose files overlap in time', () => {
+  it('windows are built file by file: none lost where the files interleave in time', async () => {
+    const { openCollection, TimeRangeDataset } = await import('../src/index.js');
+    const t = (m: number): string => new Date(Date.UTC(2024, 0, 1) + m * 60_000).toISOString();
+    const ov = join(tmp.dir, 'overlap');
+    mkdirSync(ov);
+    const rows = (from: number, to: number): string => 'time,x\n' + Array.from({ length: to - from }, (_, k) => `${t(from + k)},${from + k}\n`).join('');
+    writeFixture(ov, 'a.csv', Buffer.from(rows(0, 100)));
+    writeFixture(ov, 'b.csv', Buffer.from(rows(50, 150)));
+    const c = await openCollection(ov, { records: 'csv', timeColumn: 'time' });
+    try {
+      const windows: number[][] = [];
+      const ds = new TimeRangeDataset(c, { from: t(40), to: t(60), features: ['x'], sequenceLength: 4, batchSize: 64 });
+      for await (const b of ds) for (let k = 0; k < b.xsShape[0]; k++) windows.push(Array.from(b.xs.subarray(k * 4, k * 4 + 4)));
+      // a.csv: minutes 40..59 → 17 windows; b.csv: 50..59 → 7 windows; each window 4 consecutive minutes of one file.
+      expect(windows).toHaveLength(24);
+      for (const w of windows) expect(w).toEqual([w[0], w[0] + 1, w[0] + 2, w[0] + 3]);
+      // Time windows too: 4-minute windows every 4 minutes, per file.
+      const timed: number[][] = [];
+      const ds2 = new TimeRangeDataset(c, { from: t(40), to: t(60), features: ['x'], sequenceLength: 4, windowMs: 240_000, batchSize: 64 });
+      for await (const b of ds2) for (let k = 0; k < b.xsShape[0]; k++) timed.push(Array.from(b.xs.subarray(k * 4, k * 4 + 4)));
+      // a.csv: starts 40, 44, 48, 52, 56; b.csv (from minute 50): 52, 56 (48 holds only 50-51: too few, skipped).
+      expect(timed).toHaveLength(5 + 2);
+    } finally {
+      await c.close();
+    }
+  });
+});
