@@ -78,7 +78,7 @@ describe('onBadFile skip: the schema most files share', () => {
     expect(c.columns).toEqual(['time', 'x', 'label']);
     expect(c.report.skipped.map((s) => s.file)).toEqual([join(dir, '0-notes.csv')]);
     await c.close();
-    await expect(openCollection(dir, base)).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringMatching(/0-notes\.csv: cannot join/) });
+    await expect(openCollection(dir, base)).rejects.toMatchObject({ code: 'INDEX_MISMATCH', message: expect.stringMatching(/0-notes\.csv: cannot join/) });
   });
 
   it('a tie keeps the first file in order', async () => {

@@ -156,7 +156,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
       files.push(file);
       continue;
     }
-    const error = new SeekdataError('INVALID_OPTION', `${file.name}: cannot join the collection: ${why}`, { file: file.name });
+    const error = new SeekdataError('INDEX_MISMATCH', `${file.name}: cannot join the collection: ${why}`, { file: file.name });
     if (onBadFile === 'error') {
       await closeAll();
       throw error;
