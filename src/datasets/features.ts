@@ -6,7 +6,8 @@
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import type { ColumnStats } from '../index/records/stats.js';
-import { checkBoolean, checkFunction, checkOneOf } from '../options.js';
+import { checkBoolean, checkFunction, checkKnownKeys, checkOneOf } from '../options.js';
+import { MAP_OPTION_KEYS } from '../option-keys.js';
 import { applyFieldConfig, fieldConfig, type ColumnDtype } from './field-config.js';
 import { checkNames, outputField, resolveMapModule, type MapOptions, type MapSpec } from './map-spec.js';
 import type { CompiledField, ParseSpec } from './parse.js';
@@ -252,6 +253,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
 function compileMap(options: MapOptions | undefined, features: CompiledField[], labels: CompiledField[], labelType: 'float32' | 'int32'): MapSpec | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw invalidOption('map', '{ module, batched?, export?, features?, labels? }', options);
+  checkKnownKeys(options, MAP_OPTION_KEYS, 'map', {}, 'map.');
   const { url, module } = resolveMapModule(options.module);
   const exportName = options.export ?? 'default';
   if (typeof exportName !== 'string' || exportName.length === 0) throw invalidOption('map.export', 'an export name', exportName);
