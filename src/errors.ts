@@ -110,12 +110,23 @@ export function invalidOption(name: string, expected: string, got: unknown): See
   return new SeekdataError('INVALID_OPTION', `options.${name} must be ${expected}, got ${describe(got)}`, { option: name });
 }
 
+/** A value as an error message shows it: at most 200 characters (an object of a class by its class name). */
 function describe(value: unknown): string {
+  const text = describeWhole(value);
+  return text.length > 200 ? `${text.slice(0, 200)}… (${text.length} characters)` : text;
+}
+
+function describeWhole(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (value === null || typeof value !== 'object') return String(value);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && name !== '') return `a ${name}`;
+  }
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value) ?? String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -181,6 +181,9 @@ export const SPLIT_OPTION_KEYS = { validation: true, seed: true, at: true } as c
 
 /** jsonlDataset: the dataset options it passes on (not the ones its column configs set) and its own. */
 export const JSONL_DATASET_OPTION_KEYS = {
+  index: true,
+  onBadFile: true,
+  openConcurrency: true,
   categorical: true,
   labelType: true,
   oneHot: true,
@@ -217,7 +220,7 @@ export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader
 
 export const MAP_OPTION_KEYS = { module: true, export: true, batched: true, features: true, labels: true } as const satisfies Record<keyof MapOptions, true>;
 
-export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, batchSize: true, seed: true, epoch: true } as const satisfies Record<keyof WeightedOptions, true>;
+export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, batchSize: true, seed: true, epoch: true, rank: true, worldSize: true } as const satisfies Record<keyof WeightedOptions, true>;
 
 export const RECOMPRESS_OPTION_KEYS = {
   format: true,

@@ -62,6 +62,12 @@ export interface JsonlDatasetConfig extends PassedOptions {
   timeZone?: string;
   /** Bytes of decoded chunks the reader caches. Default 256 MiB. */
   cacheBytes?: number;
+  /** Where the index is kept (see openIndexed's `index`): a path, a directory, or `false` for none. */
+  index?: string | false;
+  /** Collections: a file that cannot be opened is an error (`'error'`, default) or left out with a warning (`'skip'`). */
+  onBadFile?: 'error' | 'skip';
+  /** Collections: files opened (and indexed) at once. Default 4. */
+  openConcurrency?: number;
 }
 
 /** Options of csvDataset: tf.data.csv's `CSVConfig` names and seekdata's dataset options. */
@@ -154,7 +160,7 @@ export class FileDataset extends ShuffledBatchDataset {
   }
 }
 
-const OWN_KEYS = ['columnConfigs', 'configuredColumnsOnly', 'timeColumn', 'timeFormat', 'timeZone', 'cacheBytes', 'hasHeader', 'columnNames', 'delimiter', 'quoting'] as const;
+const OWN_KEYS = ['columnConfigs', 'configuredColumnsOnly', 'timeColumn', 'timeFormat', 'timeZone', 'cacheBytes', 'index', 'onBadFile', 'openConcurrency', 'hasHeader', 'columnNames', 'delimiter', 'quoting'] as const;
 
 /** A CSV file as a dataset of training batches, configured as tf.data.csv is. */
 export async function csvDataset(source: Input | CollectionSources, config: CsvDatasetConfig = {}): Promise<FileDataset> {
@@ -163,7 +169,7 @@ export async function csvDataset(source: Input | CollectionSources, config: CsvD
   // A time column named by columnNames is, for the index, the position of that name.
   const timeColumn = typeof config.timeColumn === 'string' && Array.isArray(names) && names.includes(config.timeColumn) ? names.indexOf(config.timeColumn) : config.timeColumn;
   const open: Record<string, unknown> = { records: 'csv', header: checkBoolean('hasHeader', config.hasHeader ?? true) };
-  for (const [key, value] of [['delimiter', config.delimiter], ['quoting', config.quoting], ['timeColumn', timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
+  for (const [key, value] of [['delimiter', config.delimiter], ['quoting', config.quoting], ['timeColumn', timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes], ['index', config.index], ['onBadFile', config.onBadFile], ['openConcurrency', config.openConcurrency]] as const) {
     if (value !== undefined) open[key] = value;
   }
   const file = await openAny(source, open);
@@ -174,7 +180,7 @@ export async function csvDataset(source: Input | CollectionSources, config: CsvD
 export async function jsonlDataset(source: Input | CollectionSources, config: JsonlDatasetConfig = {}): Promise<FileDataset> {
   checkKnownKeys(config, JSONL_DATASET_OPTION_KEYS, 'jsonlDataset');
   const open: Record<string, unknown> = { records: 'jsonl' };
-  for (const [key, value] of [['timeColumn', config.timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes]] as const) {
+  for (const [key, value] of [['timeColumn', config.timeColumn], ['timeFormat', config.timeFormat], ['timeZone', config.timeZone], ['cacheBytes', config.cacheBytes], ['index', config.index], ['onBadFile', config.onBadFile], ['openConcurrency', config.openConcurrency]] as const) {
     if (value !== undefined) open[key] = value;
   }
   const file = await openAny(source, open);
@@ -187,7 +193,11 @@ export async function jsonlDataset(source: Input | CollectionSources, config: Js
  */
 async function openAny(source: Input | CollectionSources, open: Record<string, unknown>): Promise<Indexed> {
   const many = Array.isArray(source) || (typeof source === 'string' && (await namesCollection(source)));
-  return many ? openCollection(source as CollectionSources, open) : openIndexed(source as Input, open);
+  if (many) return openCollection(source as CollectionSources, open);
+  for (const key of ['onBadFile', 'openConcurrency']) {
+    if (open[key] !== undefined) throw invalidOption(key, 'given for a collection only (a list, glob, directory, manifest or s3:// prefix)', open[key]);
+  }
+  return openIndexed(source as Input, open);
 }
 
 /** The dataset over an opened file (closed again when the config is refused). */

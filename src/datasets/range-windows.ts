@@ -36,7 +36,7 @@ export class RangeWindows {
     readonly sequenceLength: number,
     private readonly options: WindowOptions,
     /** Positions p where p + 1 is in another file (windows never span two files of a collection), ascending. */
-    breaks: readonly number[] = [],
+    private readonly breaks: readonly number[] = [],
   ) {
     if (options.maxGapMs !== undefined) {
       for (let p = 0; p + 1 < times.length; p++) if (times[p + 1] - times[p] > options.maxGapMs) this.gaps.push(p);
@@ -60,17 +60,31 @@ export class RangeWindows {
     return lo < gaps.length && gaps[lo] < b;
   }
 
-  /** First position after `last` whose time is at least `offsetMs` later, or -1. */
+  /** The end (exclusive) of the file segment holding position p: the first break at or after p, plus one. */
+  private segmentEnd(p: number): number {
+    const b = this.breaks;
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid] < p) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < b.length ? b[lo] + 1 : this.times.length;
+  }
+
+  /** First position after `last` (in its file's segment) whose time is at least `offsetMs` later, or -1. */
   private targetAfter(last: number, offsetMs: number): number {
     const want = this.times[last] + offsetMs;
     let lo = last + 1;
-    let hi = this.times.length;
+    const end = this.segmentEnd(last);
+    let hi = end;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.times[mid] < want) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.times.length ? lo : -1;
+    return lo < end ? lo : -1;
   }
 
   /** The target's position for a window [first … last], -1 without a target, undefined when it is past the range. */
@@ -111,18 +125,23 @@ export class RangeWindows {
     if (o.windowMs !== undefined) {
       const stride = o.strideMs ?? o.windowMs;
       if (!(stride > 0)) return;
-      let lo = 0;
-      for (let start = this.from; start < this.to; start += stride) {
-        while (lo < M && this.times[lo] < start) lo++;
-        let hi = lo;
-        while (hi < M && this.times[hi] < start + o.windowMs && this.times[hi] < this.to) hi++;
-        if (hi - lo < L) {
-          if (hi > lo) onSkip();
-          continue;
+      // File by file (each segment in time order; one segment without breaks).
+      for (let segment = 0; segment < M; ) {
+        const end = this.segmentEnd(segment);
+        let lo = segment;
+        for (let start = this.from; start < this.to; start += stride) {
+          while (lo < end && this.times[lo] < start) lo++;
+          let hi = lo;
+          while (hi < end && this.times[hi] < start + o.windowMs && this.times[hi] < this.to) hi++;
+          if (hi - lo < L) {
+            if (hi > lo) onSkip();
+            continue;
+          }
+          const window = accept(Array.from({ length: L }, (_, k) => hi - L + k));
+          if (window === undefined) onSkip();
+          else yield window;
         }
-        const window = accept(Array.from({ length: L }, (_, k) => hi - L + k));
-        if (window === undefined) onSkip();
-        else yield window;
+        segment = end;
       }
       return;
     }

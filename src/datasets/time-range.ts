@@ -90,6 +90,20 @@ function optionalInt(name: string, value: unknown, min: number): number | undefi
   return min === 0 ? checkNonNegativeInt(name, value) : checkPositiveInt(name, value);
 }
 
+/**
+ * The range's records grouped by file (stable: time order within each file), for windows that must not
+ * span two files: files of a collection whose time spans overlap would otherwise alternate in the time
+ * order and cut every run of one file short. One file (or files that do not overlap): unchanged.
+ */
+function groupByFile(file: Indexed, numbers: Float64Array): Float64Array {
+  const positions = Int32Array.from(numbers, (n) => file.locate(n).position);
+  let sorted = true;
+  for (let p = 1; p < positions.length && sorted; p++) sorted = positions[p] >= positions[p - 1];
+  if (sorted) return numbers;
+  const order = Array.from(positions.keys()).sort((a, b) => positions[a] - positions[b] || a - b);
+  return Float64Array.from(order, (k) => numbers[k]);
+}
+
 /** Positions p of the range where record p + 1 is in another file than record p (none for one file). */
 function fileBreaks(file: Indexed, numbers: Float64Array): number[] {
   const breaks: number[] = [];
@@ -178,9 +192,11 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
     checkNonNegativeInt('prefetch', options.prefetch ?? 2);
     this.options = options;
-    this.numbers = time.range(this.from, this.to);
-    const times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
     const continuous = checkBoolean('continuous', options.continuous ?? false);
+    const inRange = time.range(this.from, this.to);
+    // Windows stay inside one file (unless continuous): the range is taken file by file, each in time order.
+    this.numbers = this.sequenceLength === undefined || continuous ? inRange : groupByFile(file, inRange);
+    const times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
     this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options, continuous ? [] : fileBreaks(file, this.numbers));
   }
 

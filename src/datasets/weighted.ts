@@ -15,6 +15,7 @@ import { compileFeatures, type FeatureOptions } from './features.js';
 import { rowValues, type RowValues } from './named.js';
 import type { ParseSpec } from './parse.js';
 import { hashInts, mulberry32 } from './permutation.js';
+import { environmentShard } from './plan.js';
 import { labelWidthOf, loadRecordRows } from './rows.js';
 import { ShuffledBatchDataset } from './shuffled.js';
 import type { RecordSubset } from './subset.js';
@@ -35,6 +36,14 @@ export interface WeightedOptions extends FeatureOptions {
   seed?: number;
   /** The first epoch. Default 0. */
   epoch?: number;
+  /**
+   * Sharding across training processes: every rank computes the same global stream of draws (seed, epoch)
+   * and takes every `worldSize`-th of them starting at `rank`, so the ranks' draws together are exactly the
+   * unsharded epoch's (`numSamples` rounded up to a multiple of `worldSize`: equal batch counts). Default:
+   * `SEEKDATA_RANK`/`SEEKDATA_WORLD_SIZE`, else `RANK`/`WORLD_SIZE`, else one process. Both or neither.
+   */
+  rank?: number;
+  worldSize?: number;
 }
 
 /** Per record, the weight (one sequential pass over the file, parsing in the worker pool). */
@@ -86,6 +95,9 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
   private epochNow: number;
   /** Records drawn that the policies skipped when their rows were parsed (batches are then shorter). */
   skipped = 0;
+  /** This process's shard: it draws every `worldSize`-th draw of the global stream, from `rank`. */
+  readonly rank: number;
+  readonly worldSize: number;
 
   private constructor(
     readonly file: Indexed,
@@ -99,6 +111,11 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
     this.labelNames = compiled.labelNames;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
     this.numSamples = checkPositiveInt('numSamples', options.numSamples ?? file.records.count);
+    if ((options.rank === undefined) !== (options.worldSize === undefined)) throw invalidOption(options.rank === undefined ? 'rank' : 'worldSize', 'given together with ' + (options.rank === undefined ? 'worldSize' : 'rank'), undefined);
+    const shard = options.rank === undefined ? environmentShard() : { rank: options.rank, worldSize: options.worldSize };
+    this.worldSize = checkPositiveInt('worldSize', shard?.worldSize ?? 1);
+    this.rank = checkNonNegativeInt('rank', shard?.rank ?? 0);
+    if (this.rank >= this.worldSize) throw invalidOption('rank', `below worldSize (${this.worldSize})`, this.rank);
     this.seed = options.seed ?? 0;
     if (!Number.isSafeInteger(this.seed)) throw invalidOption('seed', 'an integer', this.seed);
     this.epochNow = checkNonNegativeInt('epoch', options.epoch ?? 0);
@@ -130,19 +147,28 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
     return this.epochNow;
   }
 
-  /** Batches per epoch: ceil(numSamples / batchSize). */
+  /** Batches per epoch on this rank: ceil(samplesPerRank / batchSize). */
   get batchesPerEpoch(): number {
-    return Math.ceil(this.numSamples / this.batchSize);
+    return Math.ceil(this.samplesPerRank / this.batchSize);
   }
 
-  /** The records an epoch draws, in order (a pure function of seed and epoch; nothing is read). */
+  /** Draws of this rank per epoch: ceil(numSamples / worldSize). */
+  get samplesPerRank(): number {
+    return Math.ceil(this.numSamples / this.worldSize);
+  }
+
+  /**
+   * The records this rank draws in an epoch, in order (a pure function of seed and epoch; nothing is read):
+   * draws rank, rank + worldSize, ... of the epoch's global stream.
+   */
   draws(epoch = this.epochNow): Float64Array {
     const random = mulberry32(hashInts(this.seed, epoch, 0x3e1647));
     const c = this.cumulative;
     const total = c[c.length - 1];
-    const out = new Float64Array(this.numSamples);
-    for (let i = 0; i < out.length; i++) {
+    const out = new Float64Array(this.samplesPerRank);
+    for (let g = 0, i = 0; i < out.length; g++) {
       const u = random() * total;
+      if (g % this.worldSize !== this.rank) continue;
       // The first record whose cumulative weight exceeds u (a weight-0 record is never it).
       let lo = 0;
       let hi = c.length - 1;
@@ -151,7 +177,7 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
         if (c[mid] > u) hi = mid;
         else lo = mid + 1;
       }
-      out[i] = lo;
+      out[i++] = lo;
     }
     return out;
   }
