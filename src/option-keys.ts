@@ -12,6 +12,7 @@ import type { TimeRangeOptions } from './datasets/time-range.js';
 import type { SplitOptions } from './datasets/split.js';
 import type { CsvDatasetConfig, JsonlDatasetConfig } from './datasets/file-dataset.js';
 import type { WeightedOptions } from './datasets/weighted.js';
+import type { MapOptions } from './datasets/map-spec.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { CollectionOptions } from './index/open-collection.js';
 import type { RecordOptions } from './index/records/options.js';
@@ -216,6 +217,8 @@ export const JSONL_DATASET_OPTION_KEYS = {
 } as const satisfies Record<keyof JsonlDatasetConfig, true>;
 
 export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader: true, columnNames: true, delimiter: true, quoting: true } as const satisfies Record<keyof CsvDatasetConfig, true>;
+
+export const MAP_OPTION_KEYS = { module: true, export: true, batched: true, features: true, labels: true } as const satisfies Record<keyof MapOptions, true>;
 
 export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, batchSize: true, seed: true, epoch: true, rank: true, worldSize: true } as const satisfies Record<keyof WeightedOptions, true>;
 

@@ -43,16 +43,16 @@ export function checkString(name: string, value: unknown): string {
  * key lists of option-keys.ts, each checked against its options interface by the compiler; `why` explains
  * keys that belong to a neighbouring API and what to use here instead.
  */
-export function checkKnownKeys(options: unknown, known: Readonly<Record<string, true>>, where: string, why: Readonly<Record<string, string>> = {}): void {
+export function checkKnownKeys(options: unknown, known: Readonly<Record<string, true>>, where: string, why: Readonly<Record<string, string>> = {}, prefix = ''): void {
   if (typeof options !== 'object' || options === null) return;
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
     // A key another API takes (`rank` of ShuffledBatchDataset given to TimeRangeDataset): say why not here.
-    if (Object.hasOwn(why, key)) throw new SeekdataError('INVALID_OPTION', `options.${key} is not an option of ${where}: ${why[key]}`, { option: key });
+    if (Object.hasOwn(why, key)) throw new SeekdataError('INVALID_OPTION', `options.${prefix}${key} is not an option of ${where}: ${why[key]}`, { option: prefix + key });
     const names = Object.keys(known);
     const guess = closestName(key, names);
     const hint = guess === undefined ? ` (options of ${where}: ${names.join(', ')})` : `; did you mean ${guess}?`;
-    throw new SeekdataError('INVALID_OPTION', `options.${key} is not an option of ${where}${hint}`, { option: key });
+    throw new SeekdataError('INVALID_OPTION', `options.${prefix}${key} is not an option of ${where}${hint}`, { option: prefix + key });
   }
 }
 

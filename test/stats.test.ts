@@ -67,7 +67,8 @@ describe('column statistics', () => {
         expect(got.count, `${name} ${column}`).toBe(want.count);
         expect(got.missing, `${name} ${column}`).toBe(want.missing);
         expect(got.nonNumeric, `${name} ${column}`).toBe(want.nonNumeric);
-        expect(got.numeric).toBe(want.nonNumeric === 0);
+        // Numeric: at least half of the present values are numbers (README, "What a CSV value is").
+        expect(got.numeric, `${name} ${column}`).toBe(want.count > 0 && want.nonNumeric <= want.count);
         expect(got.min).toBe(want.min);
         expect(got.max).toBe(want.max);
         expect(got.mean ?? NaN).toBeCloseTo(want.mean, 12 - Math.ceil(Math.log10(Math.abs(want.mean) + 1)));

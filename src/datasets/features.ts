@@ -6,7 +6,8 @@
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import type { ColumnStats } from '../index/records/stats.js';
-import { checkBoolean, checkFunction, checkOneOf } from '../options.js';
+import { checkBoolean, checkFunction, checkKnownKeys, checkOneOf } from '../options.js';
+import { MAP_OPTION_KEYS } from '../option-keys.js';
 import { applyFieldConfig, fieldConfig, type ColumnDtype } from './field-config.js';
 import { checkNames, outputField, resolveMapModule, type MapOptions, type MapSpec } from './map-spec.js';
 import type { CompiledField, ParseSpec } from './parse.js';
@@ -94,6 +95,11 @@ function refName(ref: FieldRef, names: string[]): string {
   return ref;
 }
 
+/** A file with no records (say a CSV header alone): there are no values to find the feature columns in. */
+export function noRecords(name: string): SeekdataError {
+  return new SeekdataError('OUT_OF_RANGE', `${name} has no records: there are no values to find its feature columns in (name them in features / columnConfigs to get an empty epoch)`, { file: name });
+}
+
 export function compileFeatures(file: Indexed, options: FeatureOptions): CompiledFeatures {
   const kind = file.options.kind;
   if (kind === 'lines') throw new SeekdataError('INVALID_OPTION', `${file.name}: datasets need records with fields: open the file with records: 'csv' or 'jsonl'`, { file: file.name });
@@ -115,6 +121,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
   let featureRefs = options.features;
   if (featureRefs === undefined) {
     if (file.stats.length === 0) throw invalidOption('features', 'given: the index has no statistics to find the numeric columns', undefined);
+    if (file.records.count === 0) throw noRecords(file.name);
     const own = (s: ColumnStats): string => (kind === 'csv' && config.names !== undefined ? (names[file.columns.indexOf(s.name)] ?? s.name) : s.name);
     featureRefs = file.stats.map((s) => ({ s, name: own(s) })).filter(({ s, name }) => s.numeric && !excluded.has(name) && !(name in categorical)).map(({ name }) => name);
     featureRefs.push(...Object.keys(categorical).filter((name) => !excluded.has(name)));
@@ -146,7 +153,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
     const given = categorical[name];
     const dtype = config.dtypes[name];
     if (Array.isArray(given)) vocab = given.map(String);
-    else if (given === true || dtype === 'string' || (dtype === undefined && s !== undefined && !s.numeric)) {
+    else if (given === true || dtype === 'string' || (dtype === undefined && s !== undefined && !s.numeric && s.nonNumeric > 0)) {
       if (s?.categories === null || s?.categories === undefined) {
         throw invalidOption(`categorical.${name}`, 'a vocabulary: the index has no categories for it (numeric, or more than 1,000 distinct values)', given ?? '(automatic)');
       }
@@ -247,6 +254,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
 function compileMap(options: MapOptions | undefined, features: CompiledField[], labels: CompiledField[], labelType: 'float32' | 'int32'): MapSpec | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw invalidOption('map', '{ module, batched?, export?, features?, labels? }', options);
+  checkKnownKeys(options, MAP_OPTION_KEYS, 'map', {}, 'map.');
   const { url, module } = resolveMapModule(options.module);
   const exportName = options.export ?? 'default';
   if (typeof exportName !== 'string' || exportName.length === 0) throw invalidOption('map.export', 'an export name', exportName);

@@ -17,6 +17,7 @@ import type { Quoting } from '../index/records/csv.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt } from '../options.js';
 import { CSV_DATASET_OPTION_KEYS, JSONL_DATASET_OPTION_KEYS, WEIGHTED_OPTION_KEYS } from '../option-keys.js';
 import type { ColumnDtype } from './field-config.js';
+import { noRecords } from './features.js';
 import { ShuffledBatchDataset, type ShuffledBatchOptions } from './shuffled.js';
 import { splitRecords, type SplitOptions } from './split.js';
 import { FilteredDataset } from './filter.js';
@@ -241,6 +242,7 @@ function featureColumns(file: Indexed, config: CsvDatasetConfig, columnNames: st
   let features = configured;
   if (!only) {
     // Every other column, in file order; the time column only when configured.
+    if (file.records.count === 0) throw noRecords(file.name);
     features = names.filter((name) => configured.includes(name) || (!labels.includes(name) && name !== timeName));
     for (const name of features) {
       const s = statOf(name);

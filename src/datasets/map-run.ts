@@ -44,8 +44,17 @@ function loadMap(map: MapSpec): Promise<MapFunction> {
 
 type Columns = Record<string, ArrayLike<number>>;
 
-/** Output of the wrong shape: what is wrong, for the MAP_ERROR that names the record. */
-class BadOutput extends Error {}
+/** Output of the wrong shape: what is wrong, for the MAP_ERROR that names the record (`row`: the row of a batched call, when known). */
+class BadOutput extends Error {
+  constructor(message: string, readonly row?: number) {
+    super(message);
+  }
+}
+
+function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
 
 /** An output part (`xs` / `ys`) checked against the declared names (BadOutput says what is wrong). */
 function checkPart(part: unknown, names: string[], what: 'xs' | 'ys', scalar: boolean, size: number): Columns | Record<string, number> {
@@ -56,6 +65,11 @@ function checkPart(part: unknown, names: string[], what: 'xs' | 'ys', scalar: bo
     if (scalar ? typeof value !== 'number' : !isNumbers(value, size)) {
       const how = value === undefined ? 'missing' : scalar ? `as ${typeof value}, not a number` : `not as ${size} numbers`;
       throw new BadOutput(`returned ${what}.${name} ${how}`);
+    }
+    const bad = scalar ? (Number.isFinite(value) ? -1 : 0) : firstNonFinite(value as ArrayLike<number>);
+    if (bad >= 0) {
+      const v = scalar ? (value as number) : (value as ArrayLike<number>)[bad];
+      throw new BadOutput(`returned ${what}.${name}${scalar ? '' : `[${bad}]`} ${String(v)}, not a finite number`, scalar ? 0 : bad);
     }
   }
   if (keys.length !== names.length) {
@@ -129,6 +143,7 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
       });
     } catch (why) {
       if (!(why instanceof BadOutput)) throw why;
+      if (why.row !== undefined) throw fail(why.message, records[why.row]);
       throw fail(why.message, first, last);
     }
   } else {
@@ -162,6 +177,20 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
   return assemble(inner, spec, outX, outY);
 }
 
+/**
+ * Per output label, the integer range a map's value must be in: the class ids of the input's categorical
+ * label passed through (or of a one-hot label), any int32 for an int32 label; undefined for float labels.
+ */
+function labelClasses(spec: ParseSpec): Array<[number, number] | undefined> {
+  const map = spec.map;
+  return spec.labels.map((l) => {
+    const input = map?.ysRequired === true ? undefined : map?.input.labels.find((f) => f.name === l.name);
+    if (input?.vocab !== undefined) return [0, input.vocab.length - 1];
+    if (spec.oneHot > 0) return [0, spec.oneHot - 1];
+    return spec.labelType === 'int32' ? [-(2 ** 31), 2 ** 31 - 1] : undefined;
+  });
+}
+
 /** The output rows: features standardised as the spec says, labels as its type (one-hot expanded, checked). */
 function assemble(inner: ParsedRows, spec: ParseSpec, outX: Float64Array, outY: Float64Array): ParsedRows {
   const n = inner.rows;
@@ -174,7 +203,21 @@ function assemble(inner: ParsedRows, spec: ParseSpec, outX: Float64Array, outY: 
   const skippedExamples = [...inner.skippedExamples];
   let skipped = inner.skipped;
   let rows = 0;
+  const classes = labelClasses(spec);
   for (let r = 0; r < n; r++) {
+    const wrong = classes.findIndex((range, k) => {
+      const v = outY[r * Lraw + k];
+      return range !== undefined && (!Number.isInteger(v) || v < range[0] || v > range[1]);
+    });
+    if (wrong >= 0) {
+      const record = inner.records[r];
+      const [lo, hi] = classes[wrong] ?? [0, 0];
+      const reason = `label ${spec.labels[wrong].name} ${outY[r * Lraw + wrong]} from the map is not ${lo === 0 ? `a class id in 0..${hi}` : 'an int32'}`;
+      if (spec.malformed === 'error') throw new SeekdataError('PARSE_ERROR', `${spec.file}: record ${record} ${reason}`, { file: spec.file, record });
+      skipped++;
+      if (skippedExamples.length < 5) skippedExamples.push({ record, reason });
+      continue;
+    }
     if (spec.oneHot > 0) {
       const cls = outY[r];
       if (!Number.isInteger(cls) || cls < 0 || cls >= spec.oneHot) {

@@ -54,7 +54,14 @@ async function recordWeights(file: Indexed, options: WeightedOptions): Promise<F
   // The rows as the dataset gives them (its feature options), read in file order.
   const features: Record<string, unknown> = { ...options };
   for (const key of ['weights', 'numSamples', 'batchSize', 'seed', 'epoch']) delete features[key];
-  const pass = new ShuffledBatchDataset(file, column ? { features: [by], missing: 0, shuffle: false, batchSize: 4096 } : { ...(features as FeatureOptions), shuffle: false, batchSize: 4096 });
+  let pass: ShuffledBatchDataset;
+  try {
+    pass = new ShuffledBatchDataset(file, column ? { features: [by], missing: 0, shuffle: false, batchSize: 4096 } : { ...(features as FeatureOptions), shuffle: false, batchSize: 4096 });
+  } catch (error) {
+    // The weights column is passed as the pass's one feature: an unknown one is the weights option's fault.
+    if (!column || !(error instanceof SeekdataError) || error.option !== 'features') throw error;
+    throw new SeekdataError('INVALID_OPTION', error.message.replace(/^options\.features must be columns/, 'options.weights must be a column'), { file: file.name, option: 'weights', cause: error });
+  }
   for await (const batch of pass) {
     for (let k = 0; k < batch.size; k++) {
       const record = batch.records[k];
@@ -70,7 +77,7 @@ async function recordWeights(file: Indexed, options: WeightedOptions): Promise<F
         }
       }
       if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-        throw new SeekdataError(column ? 'PARSE_ERROR' : 'MAP_ERROR', `${file.name}: record ${record} weighs ${String(w)}, not a finite number ≥ 0`, { file: file.name, record });
+        throw new SeekdataError(column ? 'PARSE_ERROR' : 'MAP_ERROR', `${file.name}: record ${record} weighs ${typeof w === 'number' ? String(w) : `${JSON.stringify(w) ?? String(w)} (the weights function returned a ${typeof w})`}, not a finite number ≥ 0`, { file: file.name, record });
       }
       weights[record] = w;
     }

@@ -14,7 +14,7 @@ import { RecordIndex } from './record-index.js';
 import type { BuiltRecords } from './records/builder.js';
 import { MAX_TAIL_BYTES } from './records/builder.js';
 import type { ResolvedRecordOptions } from './records/options.js';
-import type { ColumnStats } from './records/stats.js';
+import { isNumericColumn, type ColumnStats } from './records/stats.js';
 import { TimeIndex } from './time-index.js';
 
 /** What the metadata stores about the record layer held in the file. */
@@ -104,7 +104,8 @@ export function parseRecordsMeta(value: unknown, path: string): StoredRecordsMet
     pieces: { bigUnitBytes: pieces.bigUnitBytes as number, pieceBytes: pieces.pieceBytes as number },
     count: m.count,
     columns: m.columns as string[],
-    stats: m.stats as ColumnStats[],
+    // `numeric` is re-derived from the counts so indexes written under an older rule read the same way.
+    stats: (m.stats as ColumnStats[]).map((s) => ({ ...s, numeric: isNumericColumn(s.count, s.nonNumeric) })),
     time: m.time as IndexReport['time'],
   };
 }

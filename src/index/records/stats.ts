@@ -95,6 +95,14 @@ export function mergeStats(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
+/**
+ * A column is numeric when at least half of its present values are numbers (its text values are then
+ * malformed fields), so a few typos never turn a numeric column into categories.
+ */
+export function isNumericColumn(count: number, nonNumeric: number): boolean {
+  return count > 0 && nonNumeric <= count;
+}
+
 export interface ColumnStats {
   name: string;
   /** Numeric values seen. */
@@ -104,8 +112,8 @@ export interface ColumnStats {
   /** Values that are present but not numbers. */
   nonNumeric: number;
   /**
-   * True when the present values are numbers, allowing up to 1% stray text (counted in `nonNumeric`;
-   * datasets treat such records as malformed).
+   * True when at least half of the present values are numbers; the stray text (counted in `nonNumeric`)
+   * makes those records malformed in datasets (skipped and counted, or per `onMalformed`).
    */
   numeric: boolean;
   /** True when every numeric value is an integer. */
@@ -133,7 +141,7 @@ export function finalizeStats(s: Float64Array, names: string[], vocab?: Array<Ar
       count,
       missing: o < s.length ? s[o + MISSING] : 0,
       nonNumeric: o < s.length ? s[o + TEXT] : 0,
-      numeric: has && s[o + TEXT] <= 0.01 * (count + s[o + TEXT]),
+      numeric: isNumericColumn(count, o < s.length ? s[o + TEXT] : 0),
       integer: has && s[o + FRACTIONAL] === 0,
       min: has ? s[o + MIN] : null,
       max: has ? s[o + MAX] : null,
