@@ -63,6 +63,19 @@ describe('weighted sampling across ranks', () => {
     expect(shares[0]).not.toEqual(shares[1]);
   });
 
+  it('with a weights function too: the weights pass reads every record on every rank (it is never sharded)', async () => {
+    const weightOf = (row: { record: number }): number => 1 + (row.record % 7);
+    const whole = await csvDataset(file, { columnConfigs: { label: { isLabel: true } }, batchSize: 64, seed: 9 });
+    const all = await drawnXs(await whole.weighted({ weights: weightOf, numSamples: 120 }));
+    await whole.close();
+    for (const rank of [0, 1]) {
+      const ds = await csvDataset(file, { columnConfigs: { label: { isLabel: true } }, batchSize: 64, seed: 9, rank, worldSize: 2 });
+      const got = await drawnXs(await ds.weighted({ weights: weightOf, numSamples: 120 }));
+      await ds.close();
+      expect(got.xs).toEqual(all.xs.filter((_, g) => g % 2 === rank));
+    }
+  });
+
   it('rank without worldSize is refused', async () => {
     const ds = await csvDataset(file, { columnConfigs: { label: { isLabel: true } }, batchSize: 50 });
     try {

@@ -53,10 +53,12 @@ async function recordWeights(file: Indexed, options: WeightedOptions): Promise<F
   const column = typeof by === 'string';
   // The rows as the dataset gives them (its feature options), read in file order.
   const features: Record<string, unknown> = { ...options };
-  for (const key of ['weights', 'numSamples', 'batchSize', 'seed', 'epoch']) delete features[key];
+  for (const key of ['weights', 'numSamples', 'batchSize', 'seed', 'epoch', 'rank', 'worldSize']) delete features[key];
   let pass: ShuffledBatchDataset;
   try {
-    pass = new ShuffledBatchDataset(file, column ? { features: [by], missing: 0, shuffle: false, batchSize: 4096 } : { ...(features as FeatureOptions), shuffle: false, batchSize: 4096 });
+    // Every record's weight on every rank: the pass is never sharded (rank 0 of 1, whatever the environment says).
+    const whole = { shuffle: false as const, batchSize: 4096, rank: 0, worldSize: 1 };
+    pass = new ShuffledBatchDataset(file, column ? { features: [by], missing: 0, ...whole } : { ...(features as FeatureOptions), ...whole });
   } catch (error) {
     // The weights column is passed as the pass's one feature: an unknown one is the weights option's fault.
     if (!column || !(error instanceof SeekdataError) || error.option !== 'features') throw error;
