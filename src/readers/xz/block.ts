@@ -6,7 +6,13 @@
  */
 import lzma, { type LzmaNativeError } from 'lzma-native';
 import { SeekdataError, type SeekdataErrorCode } from '../../errors.js';
-import { crc32, padded4, XZ_FOOTER_MAGIC, XZ_HEADER_MAGIC } from './container.js';
+import { padded4 } from './container.js';
+import { xzIndexAndFooter, xzStreamHeader } from './synthetic.js';
+
+/** A Buffer over the same bytes (no copy), as lzma-native's stream takes. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 export interface XzBlockMeta {
   /** Byte offset of the block header in the file (for error messages). */
@@ -20,36 +26,6 @@ export interface XzBlockMeta {
 export interface XzBlockTask extends XzBlockMeta {
   /** The stored block: header, compressed data, padding and check (padded size bytes). */
   data: Uint8Array;
-}
-
-function writeVli(out: number[], value: number): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
-
-function u32(value: number): number[] {
-  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
-}
-
-function streamHeader(checkType: number): Buffer {
-  const flags = [0x00, checkType];
-  return Buffer.from([...XZ_HEADER_MAGIC, ...flags, ...u32(crc32(Uint8Array.from(flags)))]);
-}
-
-function indexAndFooter(meta: XzBlockMeta): Buffer {
-  const index: number[] = [0x00];
-  writeVli(index, 1);
-  writeVli(index, meta.unpaddedSize);
-  writeVli(index, meta.uncompressedSize);
-  while (index.length % 4 !== 0) index.push(0);
-  index.push(...u32(crc32(Uint8Array.from(index))));
-  const footerBody = [...u32(index.length / 4 - 1), 0x00, meta.checkType];
-  const footer = [...u32(crc32(Uint8Array.from(footerBody))), ...footerBody, ...XZ_FOOTER_MAGIC];
-  return Buffer.from([...index, ...footer]);
 }
 
 function errorCode(name: string): SeekdataErrorCode {
@@ -84,7 +60,7 @@ export class XzBlockDecoder {
         this.produced += buf.length;
       }
     };
-    this.code(streamHeader(meta.checkType));
+    this.code(asBuffer(xzStreamHeader(meta.checkType)));
   }
 
   private code(input: Buffer | null): void {
@@ -124,7 +100,7 @@ export class XzBlockDecoder {
 
   /** Ends the block (index and footer), letting liblzma verify sizes and check; returns the rest of the output. */
   finish(): Buffer[] {
-    this.code(indexAndFooter(this.meta));
+    this.code(asBuffer(xzIndexAndFooter(this.meta)));
     this.code(null);
     if (this.produced !== this.meta.uncompressedSize) {
       throw new SeekdataError('CORRUPT_DATA', `${this.meta.file}: xz block at byte ${this.meta.offset} decoded to ${this.produced} bytes, index says ${this.meta.uncompressedSize}`, {

@@ -5,7 +5,7 @@
  * block's sizes agree with the index; buffer-only decoders (@napi-rs/lzma, node-liblzma) need the whole
  * stream in one array, which `syntheticXzStream` builds with a single copy of the block.
  *
- * The same bytes as block.ts's streamHeader/indexAndFooter (which the integration would import from here).
+ * block.ts's streaming decoder feeds the same header and index + footer around a block it streams.
  */
 import { crc32, XZ_FOOTER_MAGIC, XZ_HEADER_MAGIC } from './container.js';
 import type { XzBlockMeta } from './block.js';
