@@ -18,14 +18,19 @@ export interface S3ObjectOptions extends S3Options {
   stats?: RemoteStats | undefined;
 }
 
-/** The bytes of an object, or undefined when there is none; `maxBytes` bounds what is downloaded. */
-export async function getS3Object(url: string, maxBytes: number, options: S3ObjectOptions = {}): Promise<{ bytes: Uint8Array; etag: string | undefined } | undefined> {
+/** What a whole-object request needs: the object's names, the client, the secrets to scrub, the retry policy. */
+async function objectRequest(url: string, options: S3ObjectOptions) {
   const { bucket, key } = parseS3Url(url);
-  const name = `s3://${bucket}/${key}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const context = await s3Context(options, timeoutMs);
   const scrubber = await resolvedSecrets(context);
   const retrier = new Retrier(resolveRetry(options.retry), options.stats ?? emptyStats());
+  return { bucket, key, name: `s3://${bucket}/${key}`, timeoutMs, context, scrubber, retrier };
+}
+
+/** The bytes of an object, or undefined when there is none; `maxBytes` bounds what is downloaded. */
+export async function getS3Object(url: string, maxBytes: number, options: S3ObjectOptions = {}): Promise<{ bytes: Uint8Array; etag: string | undefined } | undefined> {
+  const { bucket, key, name, timeoutMs, context, scrubber, retrier } = await objectRequest(url, options);
   return retrier.run({ file: name, range: 'GetObject' }, async () => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -56,12 +61,7 @@ export async function getS3Object(url: string, maxBytes: number, options: S3Obje
 
 /** Writes an object (PutObject), retried on transient failures. */
 export async function putS3Object(url: string, bytes: Uint8Array, options: S3ObjectOptions = {}): Promise<void> {
-  const { bucket, key } = parseS3Url(url);
-  const name = `s3://${bucket}/${key}`;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const context = await s3Context(options, timeoutMs);
-  const scrubber = await resolvedSecrets(context);
-  const retrier = new Retrier(resolveRetry(options.retry), options.stats ?? emptyStats());
+  const { bucket, key, name, timeoutMs, context, scrubber, retrier } = await objectRequest(url, options);
   await retrier.run({ file: name, range: 'PutObject' }, async () => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
