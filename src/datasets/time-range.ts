@@ -93,27 +93,22 @@ function optionalInt(name: string, value: unknown, min: number): number | undefi
 /**
  * The range's records grouped by file (stable: time order within each file), for windows that must not
  * span two files: files of a collection whose time spans overlap would otherwise alternate in the time
- * order and cut every run of one file short. One file (or files that do not overlap): unchanged.
+ * order and cut every run of one file short (one file, or files that do not overlap: unchanged); and the
+ * positions p where record p + 1 is in another file than record p (none for one file).
  */
-function groupByFile(file: Indexed, numbers: Float64Array): Float64Array {
-  const positions = Int32Array.from(numbers, (n) => file.locate(n).position);
+function groupByFile(file: Indexed, numbers: Float64Array): { numbers: Float64Array; breaks: number[] } {
+  let positions = Int32Array.from(numbers, (n) => file.locate(n).position);
+  let grouped = numbers;
   let sorted = true;
   for (let p = 1; p < positions.length && sorted; p++) sorted = positions[p] >= positions[p - 1];
-  if (sorted) return numbers;
-  const order = Array.from(positions.keys()).sort((a, b) => positions[a] - positions[b] || a - b);
-  return Float64Array.from(order, (k) => numbers[k]);
-}
-
-/** Positions p of the range where record p + 1 is in another file than record p (none for one file). */
-function fileBreaks(file: Indexed, numbers: Float64Array): number[] {
-  const breaks: number[] = [];
-  let previous = -1;
-  for (let p = 0; p < numbers.length; p++) {
-    const position = file.locate(numbers[p]).position;
-    if (p > 0 && position !== previous) breaks.push(p - 1);
-    previous = position;
+  if (!sorted) {
+    const order = Array.from(positions.keys()).sort((a, b) => positions[a] - positions[b] || a - b);
+    grouped = Float64Array.from(order, (k) => numbers[k]);
+    positions = Int32Array.from(order, (k) => positions[k]);
   }
-  return breaks;
+  const breaks: number[] = [];
+  for (let p = 1; p < positions.length; p++) if (positions[p] !== positions[p - 1]) breaks.push(p - 1);
+  return { numbers: grouped, breaks };
 }
 
 export class TimeRangeDataset implements AsyncIterable<Batch> {
@@ -195,9 +190,10 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     const continuous = checkBoolean('continuous', options.continuous ?? false);
     const inRange = time.range(this.from, this.to);
     // Windows stay inside one file (unless continuous): the range is taken file by file, each in time order.
-    this.numbers = this.sequenceLength === undefined || continuous ? inRange : groupByFile(file, inRange);
+    const grouped = this.sequenceLength === undefined || continuous ? { numbers: inRange, breaks: [] } : groupByFile(file, inRange);
+    this.numbers = grouped.numbers;
     const times = Float64Array.from(this.numbers, (r) => time.timeOf(r));
-    this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options, continuous ? [] : fileBreaks(file, this.numbers));
+    this.rangeWindows = this.sequenceLength === undefined ? undefined : new RangeWindows(times, this.from, this.to, this.sequenceLength, options, grouped.breaks);
   }
 
   /** Every window of the range, in order (positions only; rows are checked when batches are built). */
