@@ -139,6 +139,9 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
   },
   decode: decodeZstdUnit,
+  // A frame that states its size goes to the native binding, which decodes on libuv's thread pool; one that
+  // does not (or without the binding) is decoded by WebAssembly in the calling thread.
+  inline: (units, u) => (defaultZstdEngine() === 'native' && (units.kind[u] & FRAME_HAS_CONTENT_SIZE) !== 0 ? 'off-thread' : 'blocking'),
   decoderName: () => (defaultZstdEngine() === 'native' ? 'libzstd (native, @mongodb-js/zstd)' : 'libzstd (WebAssembly, zstddec)'),
   /** A frame without a checksum: the first decode records the CRC-32 of its bytes (saved by the indexing pass). */
   check(units, u, result) {
