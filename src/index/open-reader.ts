@@ -129,11 +129,12 @@ export interface ReaderOptions extends RemoteSourceOptions {
   /**
    * gzip and zstd units that decode to at most this many bytes are decoded in the calling thread instead of
    * a worker, where that is cheaper than a worker round trip (with the same checks: CRC-32, frame
-   * checksums): zstd frames always (native libzstd decodes on libuv's thread pool, so the calling thread
-   * only waits and decodes started together still run in parallel); gzip units only for a `read` that
-   * waits on one unit while nothing else of the reader is decoding (zlib then holds the calling thread for
-   * the decode, ~2 ms per MiB). Streams of gzip, and every job with a step (record indexing, datasets),
-   * stay in the pool. 0: always the pool. Default 2 MiB (2097152). No effect at parallelism 1.
+   * checksums): zstd frames that state their size always (native libzstd decodes them on libuv's thread
+   * pool, so the calling thread only waits and decodes started together still run in parallel); gzip
+   * units, and zstd frames without a size (WebAssembly), only for a `read` that waits on one unit while
+   * nothing else of the reader is decoding (the decode then holds the calling thread, ~2 ms per MiB).
+   * Streams of gzip, and every job with a step (record indexing, datasets), stay in the pool. 0: always
+   * the pool. Default 2 MiB (2097152). No effect at parallelism 1.
    */
   inlineDecodeBytes?: number;
 }
