@@ -203,10 +203,11 @@ export class ChunkDecoder {
       const bytes = await this.pieces.decode(chunk);
       return { bytes: keep ? bytes : new Uint8Array(0), step: step === undefined ? undefined : runStep(step, bytes) };
     }
-    const { input, transfer } = await this.format.task(this.source, this.units, u);
+    const inline = step === undefined && this.decodesInline(u, work.lone === true);
+    const { input, transfer } = await this.format.task(this.source, this.units, u, inline);
     if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal);
     const job: WorkerJob = { input, step, keepBytes: keep };
-    const result = step === undefined && this.decodesInline(u, work.lone === true) ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer);
+    const result = inline ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer);
     const file = this.source.name;
     this.format.check?.(this.units, u, result, file);
     if (result.decoder !== undefined) this.onDecoder?.(result.decoder);

@@ -157,8 +157,12 @@ export interface FormatModule<N extends string = string, T = unknown> {
   /** What `info` tells about a file of this format: its kind, the cost of a random read, what is verified when. */
   describe?(units: UnitTable): FormatDetails;
 
-  /** The decode job input of unit `u`: its compressed bytes read from the source as plain data. */
-  task(source: ByteSource, units: UnitTable, u: number): Promise<UnitTask>;
+  /**
+   * The decode job input of unit `u`: its compressed bytes read from the source as plain data. With
+   * `inThread` the job runs in the calling thread (`inline`) and nothing is posted: the task may view the
+   * source's bytes and the chunk map instead of copying them out, and its output need not own its buffer.
+   */
+  task(source: ByteSource, units: UnitTable, u: number, inThread?: boolean): Promise<UnitTask>;
   /** Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). */
   decode?(task: T): DecodeOutput | Promise<DecodeOutput>;
   /**

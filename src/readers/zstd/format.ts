@@ -122,10 +122,11 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   },
   needsRecording,
 
-  async task(source, units, u) {
+  async task(source, units, u, inThread) {
     const offset = units.cStart[u];
-    // A fresh copy, moved to the worker (the source's array may be shared, or a view of a larger one).
-    const data = new Uint8Array(await source.read(offset, units.cEnd[u] - offset));
+    const read = await source.read(offset, units.cEnd[u] - offset);
+    // For a worker a fresh copy, moved there (the source's array may be shared, or a view of a larger one).
+    const data = inThread === true ? read : new Uint8Array(read);
     const task = zstdUnitTask({
       data,
       expectedLength: units.dStart[u + 1] - units.dStart[u],
@@ -136,7 +137,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
       file: source.name,
       sizeFrom: sizeFrom(units),
     });
-    return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
+    return { input: decodeInput(zstdFormat, task), transfer: inThread === true ? [] : [data.buffer as ArrayBuffer] };
   },
   decode: decodeZstdUnit,
   // A frame that states its size goes to the native binding, which decodes on libuv's thread pool; one that
