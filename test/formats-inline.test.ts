@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isSeekdataError, openIndexed, openReader, WorkerPool, type ReaderOptions, type SeekableReader } from '../src/index.js';
 import type { JobRunner } from '../src/workers/pool.js';
 import { makeText, prng, tempDir, writeFixture } from './support/fixtures.js';
-import { bgzip, gzip } from './support/gzip-fixtures.js';
+import { decodeGzipUnit, gzipUnitTask, unitByteRange } from '../src/readers/gzip/index.js';
+import { MemorySource } from '../src/sources/source.js';
+import { bgzip, gzip, mixedData, scanAll } from './support/gzip-fixtures.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
 
 const tmp = tempDir('seekdata-formats-inline-');
@@ -179,6 +181,35 @@ describe('inline decoding verifies every unit', () => {
       expect(jobs).toBe(0);
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe('a gzip unit decoded for the calling thread (inThread)', () => {
+  it('gives the same bytes as the posted form, exactly dLength of them, and fails its CRC-32 the same way', async () => {
+    // Text with stretches of random bytes: spans with stored blocks too, starting at every bit shift.
+    const plain = mixedData(1_500_000, 9);
+    for (const file of [gzip(plain, '-6'), bgzip(plain)]) {
+      const { table } = await scanAll(new MemorySource(file), { spacing: 64 << 10 });
+      expect(table.count).toBeGreaterThan(5);
+      for (let i = 0; i < table.count; i++) {
+        const { offset, length } = unitByteRange(table, i);
+        const task = gzipUnitTask(table, i, file.subarray(offset, offset + length), 'unit.gz');
+        const posted = decodeGzipUnit(task);
+        const here = decodeGzipUnit({ ...task, inThread: true });
+        expect(here.length).toBe(table.dStart[i + 1] - table.dStart[i]);
+        expect(Buffer.from(here).equals(plain.subarray(table.dStart[i], table.dStart[i + 1]))).toBe(true);
+        // The posted form owns its buffer exactly (a worker moves it); the in-thread one need not.
+        expect(posted.byteOffset === 0 && posted.byteLength === posted.buffer.byteLength).toBe(true);
+        expect(Buffer.from(posted).equals(Buffer.from(here))).toBe(true);
+        let error: unknown;
+        try {
+          decodeGzipUnit({ ...task, inThread: true, crc: (task.crc + 1) >>> 0 });
+        } catch (e) {
+          error = e;
+        }
+        expect(isSeekdataError(error, 'CORRUPT_DATA'), String(error)).toBe(true);
+      }
     }
   });
 });
