@@ -66,8 +66,10 @@ export function analyzeCsvFast(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnaly
     badCount++;
     if (bad.length < spec.maxBad) bad.push({ k, text: value.slice(0, 100) });
   };
-  let starts = new Uint32Array(1024);
-  let times = time === undefined ? undefined : new Float64Array(1024);
+  // Room for records of 64 bytes on average (grown when they are shorter).
+  const room = Math.max(1024, bytes.length >> 6);
+  let starts = new Uint32Array(room);
+  let times = time === undefined ? undefined : new Float64Array(room);
   let count = 0;
   let newlines = first < 0 ? 0 : 1;
   let tooLong = -1;

@@ -146,12 +146,12 @@ function isoClock(b: Uint8Array, i: number, end: number, dateHour: number, zone:
     if (second < 0 || second > 60) return NaN;
     i += 3;
     if (i < end && (b[i] === 0x2e || b[i] === 0x2c)) {
-      let scale = 1;
       i++;
       const from = i;
       while (i < end && b[i] >= 0x30 && b[i] <= 0x39) {
-        scale /= 10;
-        fraction += (b[i] - 0x30) * scale;
+        // SCALES[k] is 1 divided by 10, k + 1 times over: the same doubles as dividing as we go.
+        const k = i - from;
+        fraction += (b[i] - 0x30) * (k < SCALES.length ? SCALES[k] : scaleAt(k));
         i++;
       }
       if (i === from) return NaN;
@@ -180,6 +180,16 @@ function isoZone(b: Uint8Array, i: number, end: number, ms: number, zone: ZoneOf
   return ms - sign * (oh * 3_600_000 + om * 60_000);
 }
 
+/** The place values of fraction digits: 1/10, then that divided by 10, and so on (as many as a double tells apart). */
+const SCALES: number[] = [];
+for (let scale = 1 / 10; SCALES.length < 40; scale /= 10) SCALES.push(scale);
+
+function scaleAt(k: number): number {
+  let scale = SCALES[SCALES.length - 1];
+  for (let j = SCALES.length; j <= k; j++) scale /= 10;
+  return scale;
+}
+
 /** Bytes of a date-time up to its hour, "YYYY-MM-DDTHH:". */
 const PREFIX = 14;
 
@@ -189,24 +199,41 @@ const PREFIX = 14;
  * minutes on are parsed (the same checks and the same sum as parseIso, so the same result).
  */
 export class IsoPrefixCache {
-  private readonly prefix = new Uint8Array(PREFIX);
+  /** The remembered prefix as three 32-bit words and a 16-bit one (big-endian reads of its bytes). */
+  private w0 = 0;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
   /** Epoch ms of the remembered prefix's date and hour; NaN while there is none. */
   private dateHour = NaN;
+  private bytes: Uint8Array | undefined;
+  private view: DataView | undefined;
 
   parse(b: Uint8Array, start: number, end: number, zone: ZoneOffsets | undefined): number {
     while (start < end && (b[start] === 0x20 || b[start] === 0x09)) start++;
     while (end > start && (b[end - 1] === 0x20 || b[end - 1] === 0x09)) end--;
     if (end - start < PREFIX) return parseIso(b, start, end, zone);
-    const prefix = this.prefix;
-    let k = 0;
-    while (k < PREFIX && b[start + k] === prefix[k]) k++;
-    if (k === PREFIX && !Number.isNaN(this.dateHour)) return isoClock(b, start + PREFIX, end, this.dateHour, zone);
+    if (this.bytes !== b || this.view === undefined) {
+      this.bytes = b;
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const view = this.view;
+    const w0 = view.getUint32(start);
+    const w1 = view.getUint32(start + 4);
+    const w2 = view.getUint32(start + 8);
+    const w3 = view.getUint16(start + 12);
+    if (w0 === this.w0 && w1 === this.w1 && w2 === this.w2 && w3 === this.w3 && !Number.isNaN(this.dateHour)) {
+      return isoClock(b, start + PREFIX, end, this.dateHour, zone);
+    }
     // A new date or hour: remember it when it is valid (the same checks as parseIso's up to the minutes).
     const date = isoDate(b, start, end);
     const sep = b[start + 10];
     const hour = digitsAt(b, start + 11, 2, end);
     if (!Number.isNaN(date) && (sep === 0x54 || sep === 0x74 || sep === 0x20) && hour >= 0 && hour <= 24 && b[start + 13] === 0x3a) {
-      prefix.set(b.subarray(start, start + PREFIX));
+      this.w0 = w0;
+      this.w1 = w1;
+      this.w2 = w2;
+      this.w3 = w3;
       this.dateHour = date + hour * 3_600_000;
       return isoClock(b, start + PREFIX, end, this.dateHour, zone);
     }

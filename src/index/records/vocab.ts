@@ -13,12 +13,12 @@ export const MAX_CATEGORIES = 1000;
 /** One column's distinct byte strings and their counts; the table doubles as it fills (at most half full). */
 class ByteTable {
   /** Per slot: entry number + 1, 0 when empty; the length is a power of two. */
-  private slots = new Int32Array(16);
-  private hashes = new Int32Array(8);
+  private slots = new Int32Array(128);
+  private hashes = new Int32Array(64);
   /** Entry e's bytes are arena[starts[e], starts[e + 1]). */
-  private starts = new Int32Array(9);
-  private counts = new Float64Array(8);
-  private arena = new Uint8Array(256);
+  private starts = new Int32Array(65);
+  private counts = new Float64Array(64);
+  private arena = new Uint8Array(1024);
   size = 0;
 
   /** Counts bytes[a, b); false when that would make more than MAX_CATEGORIES distinct values. */
