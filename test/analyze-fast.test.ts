@@ -14,6 +14,7 @@ import { daysFromCivil } from '../src/index/records/civil.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
 import { decodeFieldBytes, splitFields, splitRecord } from '../src/index/records/csv.js';
 import { addMissing, addText, addValue, newStats, toMoments } from '../src/index/records/stats.js';
+import { ZoneOffsets } from '../src/index/records/time.js';
 import { MAX_CATEGORIES } from '../src/index/records/vocab.js';
 import { prng } from './support/fixtures.js';
 
@@ -35,7 +36,7 @@ function refNumber(value: string): number {
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** ISO-8601 as documented (README: timestamps): UTC unless an offset is given. */
-function refIso(value: string): number {
+function refIso(value: string, zone?: ZoneOffsets): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(.*)$/.exec(trimBlanks(value));
   if (m === null) return NaN;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -52,9 +53,10 @@ function refIso(value: string): number {
     fraction += Number(c) * scale;
   }
   const ms = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + fraction * 1000;
-  const zone = m[8];
-  if (zone === '' || zone === 'Z' || zone === 'z') return ms;
-  const z = /^([+-])(\d{2})(?::?(\d{2}))?$/.exec(zone);
+  const suffix = m[8];
+  if (suffix === '') return zone === undefined ? ms : zone.toUtc(ms);
+  if (suffix === 'Z' || suffix === 'z') return ms;
+  const z = /^([+-])(\d{2})(?::?(\d{2}))?$/.exec(suffix);
   if (z === null || Number(z[2]) > 23 || Number(z[3] ?? 0) > 59) return NaN;
   return ms - (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 3_600_000 + Number(z[3] ?? 0) * 60_000);
 }
@@ -86,6 +88,7 @@ function refTerminators(bytes: Uint8Array, spec: AnalyzeSpec): { ends: number[];
 
 function referenceAnalyze(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
   const scan = refTerminators(bytes, spec);
+  const zone = spec.time?.zone === undefined ? undefined : new ZoneOffsets(spec.time.zone);
   const timeColumn = typeof spec.time?.field === 'number' ? spec.time.field : -1;
   const stats = spec.statColumns > 0 ? newStats(spec.statColumns) : undefined;
   /** Per column: value bytes (as a latin1 string, so distinct bytes stay distinct) → count; null: overflowed. */
@@ -142,7 +145,7 @@ function referenceAnalyze(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
         if (bad.length < spec.maxBad) bad.push({ k, text: '(no such field)' });
       } else {
         const text = flags[timeColumn] === 1 ? decoder.decode(value(timeColumn)) : decoder.decode(value(timeColumn)).trim();
-        time = refIso(decoder.decode(value(timeColumn)));
+        time = refIso(decoder.decode(value(timeColumn)), zone);
         if (Number.isNaN(time)) {
           badCount++;
           if (bad.length < spec.maxBad) bad.push({ k, text: text.slice(0, 100) });
@@ -239,7 +242,7 @@ function hostileCsv(seed: number, records: number, shape: Shape): Uint8Array {
   return encoder.encode(lines.join('\n') + (rand() < 0.5 ? '\n' : ''));
 }
 
-function specFor(shape: Shape, statColumns: number, statMask?: Uint8Array): AnalyzeSpec {
+function specFor(shape: Shape, statColumns: number, statMask?: Uint8Array, zone?: string): AnalyzeSpec {
   return {
     kind: 'csv',
     delimiter: shape.delimiter.charCodeAt(0),
@@ -247,7 +250,7 @@ function specFor(shape: Shape, statColumns: number, statMask?: Uint8Array): Anal
     inQuote: false,
     statColumns,
     statMask,
-    time: { field: 0, format: 'iso' },
+    time: { field: 0, format: 'iso', zone },
     maxBad: 5,
     quoting: 'rfc4180',
     maxRecordBytes: 300,
@@ -303,15 +306,15 @@ describe('the index pass per chunk, fast path and general path, against a refere
     it(`delimiter ${JSON.stringify(shape.delimiter)}, ${shape.quotes ? 'quoted fields' : 'no quotes'}, CRLF ${shape.crlf}: identical starts, times, statistics, vocabularies, reports`, () => {
       const bytes = hostileCsv(100 + s, 4000, shape);
       const rand = prng(7 + s);
-      const masks: Array<[number, Uint8Array | undefined]> = [
-        [shape.columns, undefined],
-        [shape.columns, Uint8Array.from({ length: shape.columns }, (_, c) => (c % 2 === 0 ? 1 : 0))],
-        [0, undefined],
-        [2, undefined],
+      const masks: Array<[number, Uint8Array | undefined, string | undefined]> = [
+        [shape.columns, undefined, undefined],
+        [shape.columns, Uint8Array.from({ length: shape.columns }, (_, c) => (c % 2 === 0 ? 1 : 0)), undefined],
+        [0, undefined, 'Europe/Berlin'],
+        [2, undefined, undefined],
       ];
       let fastChunks = 0;
-      for (const [statColumns, mask] of masks) {
-        for (const chunk of chunks(bytes, specFor(shape, statColumns, mask), rand, 3000)) {
+      for (const [statColumns, mask, zone] of masks) {
+        for (const chunk of chunks(bytes, specFor(shape, statColumns, mask, zone), rand, 3000)) {
           const want = referenceAnalyze(chunk.bytes, chunk.spec);
           const fast = analyzeChunk(chunk.bytes, chunk.spec);
           const general = analyzeChunkGeneral(chunk.bytes, chunk.spec);
