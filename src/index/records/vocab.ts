@@ -112,16 +112,15 @@ export class VocabCollector {
 
   /** Counts the value bytes[start, end) of a CSV column. */
   add(column: number, bytes: Uint8Array, start: number, end: number): void {
-    const table = this.columns[column];
+    let table = this.columns[column];
     if (table === null) return;
-    if (table instanceof ByteTable) {
-      if (!table.add(bytes, start, end)) this.columns[column] = null;
-      return;
+    if (table === undefined) {
+      this.grow(column);
+      table = new ByteTable();
+      this.columns[column] = table;
     }
-    const created = new ByteTable();
-    this.grow(column);
-    this.columns[column] = created;
-    created.add(bytes, start, end);
+    if (!(table instanceof ByteTable)) throw new Error('internal: a vocabulary column got both strings and bytes');
+    if (!table.add(bytes, start, end)) this.columns[column] = null;
   }
 
   /** Whether a column has overflowed (its values need not be looked at any more). */
