@@ -45,7 +45,9 @@ export interface Manifest {
 }
 
 function corrupt(path: string, what: string): SeekdataError {
-  return new SeekdataError('CORRUPT_INDEX', `${path}: damaged collection manifest: ${what}`, { file: path });
+  // What the index reader found is said of the same path: it is not named twice.
+  const body = what.startsWith(`${path}: `) ? what.slice(path.length + 2) : what;
+  return new SeekdataError('CORRUPT_INDEX', `${path}: damaged collection manifest: ${body}`, { file: path });
 }
 
 export async function writeManifest(path: string, manifest: Manifest): Promise<number> {
@@ -209,8 +211,10 @@ export async function readManifest(path: string): Promise<Manifest | undefined> 
     if (names.size !== entries.length) throw corrupt(path, 'a file is listed twice');
     return { id: json.id, given: json.given, entries };
   } catch (error) {
-    if (error instanceof SeekdataError && error.code === 'CORRUPT_INDEX') throw error;
-    throw corrupt(path, error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof SeekdataError && message.startsWith(`${path}: damaged collection manifest`)) throw error;
+    // The index reader's own findings (a section's checksum), restated as the manifest's.
+    throw corrupt(path, message);
   } finally {
     await file.close();
   }

@@ -1,0 +1,287 @@
+/**
+ * The collection manifest: a collection opened again from it opens none of its files until one is needed;
+ * a time range opens only the files whose spans meet it; counts, statistics, vocabularies, the time index and
+ * the records read are those of the same collection opened file by file (`manifest: false`, the truth here
+ * besides the generator's rows). A changed file is opened again, a damaged manifest is a warning and a normal
+ * open, a file the manifest lists that is gone follows onBadFile, and an s3:// collection opens from a
+ * fresh manifest without one HEAD request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeS3Clients, closeSharedPool, openCollection, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { tempDir } from './support/fixtures.js';
+import { collectionShards } from './support/collection-fixture.js';
+import { startFaultProxy, startS3, useTestCredentials, type FaultProxy, type S3Server } from './support/s3.js';
+
+const tmp = tempDir('seekdata-collection-manifest-');
+const SIZES = [500, 300, 700, 400, 600, 200];
+const { shards } = collectionShards(SIZES, 5);
+const rows = shards.flatMap((s) => s.rows);
+const starts = SIZES.map((_, k) => SIZES.slice(0, k).reduce((a, b) => a + b, 0));
+const pool = new WorkerPool({ size: 2 });
+const open: CollectionOptions = { records: 'csv', timeColumn: 'time', pool };
+const savedEnv = { ...process.env };
+
+beforeAll(() => {
+  process.env.SEEKDATA_CACHE_DIR = join(tmp.dir, 'cache');
+});
+afterAll(async () => {
+  await pool.close();
+  await closeS3Clients();
+  await closeSharedPool();
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  tmp.cleanup();
+});
+
+/** A fresh directory of the shards. */
+function shardDir(name: string): string {
+  const dir = join(tmp.dir, name);
+  mkdirSync(dir);
+  for (const s of shards) writeFileSync(join(dir, s.name), s.bytes);
+  return dir;
+}
+
+const manifestsIn = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.sdc'));
+
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** What must agree between a lazily and an eagerly opened collection. */
+function summary(c: IndexedCollection): unknown {
+  const { skipped, ...info } = c.info();
+  return { info: { ...info, indexes: undefined }, skipped, stats: c.stats, columns: c.columns, options: c.options, firstRecord: [...c.records.firstRecord], time: c.time?.summary, layout: c.layoutArrays().map((a) => [...Array.from(a)]) };
+}
+
+describe('a local collection with a manifest', () => {
+  let dir: string;
+  let glob: string;
+  beforeAll(async () => {
+    dir = shardDir('local');
+    glob = join(dir, 'part-*');
+    const first = await openCollection(glob, open);
+    expect(first.report.manifest).toBeUndefined();
+    expect(first.openedFiles).toBe(shards.length);
+    await first.close();
+  });
+
+  it('is written by the first open and opens the collection without opening a file; every merged view equals the eager one', async () => {
+    expect(manifestsIn(dir)).toHaveLength(1);
+    const lazy = await openCollection(glob, open);
+    const eager = await openCollection(glob, { ...open, manifest: false });
+    try {
+      expect(lazy.report.manifest).toBe(join(dir, manifestsIn(dir)[0]));
+      expect(lazy.openedFiles).toBe(0);
+      expect(lazy.report.openedAtStart).toBe(0);
+      expect(eager.openedFiles).toBe(shards.length);
+      expect(summary(lazy)).toEqual(summary(eager));
+      expect(lazy.records.count).toBe(rows.length);
+      // Reading a record opens its file only: record 1000 is the third shard's.
+      const k = starts.findLastIndex((s) => s <= 1000);
+      expect(await lazy.records.text(1000)).toBe(shards[k].lines[1000 - starts[k]]);
+      expect(lazy.openedFiles).toBe(1);
+      expect(lazy.members.map((m) => m.file !== undefined)).toEqual(shards.map((_, j) => j === k));
+      // Synchronous lookups over files not open are refused, naming what to do — never a wrong answer.
+      expect(() => lazy.range(rows[0].time, rows[rows.length - 1].time + 1)).toThrow(expect.objectContaining({ code: 'NOT_OPENED' }));
+      await lazy.prepare();
+      expect(lazy.openedFiles).toBe(shards.length);
+      const many = [0, 499, 500, 2699, 1234, 1999];
+      expect((await lazy.records.getMany(many)).map((b) => Buffer.from(b).toString())).toEqual((await eager.records.getMany(many)).map((b) => Buffer.from(b).toString()));
+    } finally {
+      await lazy.close();
+      await eager.close();
+    }
+  });
+
+  it('opens only the files whose time spans meet a range, and gives the same records in the same order as the eager open', async () => {
+    const t0 = rows[650].time;
+    const t1 = rows[1350].time;
+    const spans = shards.map((s) => ({ first: Math.min(...s.rows.map((r) => r.time)), last: Math.max(...s.rows.map((r) => r.time)) }));
+    const overlapping = spans.map((s) => s.first < t1 && s.last >= t0);
+    // The fixture's times rise across shards: the range meets shards 1 and 2 (records 500..1499) only.
+    expect(overlapping).toEqual([false, true, true, false, false, false]);
+    const lazy = await openCollection(glob, open);
+    const eager = await openCollection(glob, { ...open, manifest: false });
+    try {
+      await lazy.prepare({ from: t0, to: t1 });
+      expect(lazy.members.map((m) => m.file !== undefined)).toEqual(overlapping);
+      const got = lazy.range(t0, t1);
+      expect([...got]).toEqual([...eager.range(t0, t1)]);
+      expect([...got]).toEqual(rows.filter((r) => r.time >= t0 && r.time < t1).map((r) => r.record));
+      const batches: Batch[] = await all(new TimeRangeDataset(lazy, { from: t0, to: t1, features: ['b'], batchSize: 128 }));
+      const expected: Batch[] = await all(new TimeRangeDataset(eager, { from: t0, to: t1, features: ['b'], batchSize: 128 }));
+      expect(batches.map((b) => [...b.records])).toEqual(expected.map((b) => [...b.records]));
+      expect(batches.map((b) => [...b.xs])).toEqual(expected.map((b) => [...b.xs]));
+      // Still only the overlapping files.
+      expect(lazy.openedFiles).toBe(2);
+    } finally {
+      await lazy.close();
+      await eager.close();
+    }
+  });
+});
+
+describe('a stale, damaged or incomplete manifest', () => {
+  it('opens a changed file again (warned), numbers the collection by its new content, and writes a fresh manifest', async () => {
+    const dir = shardDir('changed');
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, open)).close();
+    // Shard 4 (plain CSV) loses its last 100 records, with a new mtime.
+    const plainShard = shards[4];
+    expect(plainShard.name.endsWith('.csv')).toBe(true);
+    const header = readFileSync(join(dir, plainShard.name), 'utf8').split('\n')[0];
+    writeFileSync(join(dir, plainShard.name), [header, ...plainShard.lines.slice(0, 500)].join('\n') + '\n');
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(dir, plainShard.name), later, later);
+    const warnings: string[] = [];
+    const c = await openCollection(glob, { ...open, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(warnings.filter((w) => w.includes('changed since the collection manifest'))).toHaveLength(1);
+      expect(warnings.join('\n')).toContain(plainShard.name);
+      expect(c.openedFiles).toBe(1);
+      expect(c.members[4].file).toBeDefined();
+      expect(c.records.count).toBe(rows.length - 100);
+      const eager = await openCollection(glob, { ...open, manifest: false });
+      try {
+        expect(summary(c)).toEqual(summary(eager));
+      } finally {
+        await eager.close();
+      }
+    } finally {
+      await c.close();
+    }
+    // The new manifest is fresh: the next open opens nothing.
+    const again = await openCollection(glob, open);
+    expect(again.openedFiles).toBe(0);
+    expect(again.records.count).toBe(rows.length - 100);
+    await again.close();
+  });
+
+  it('refuses to read a file that changed behind an unchanged size and mtime through the old numbering', async () => {
+    const dir = shardDir('sneaky');
+    const glob = join(dir, 'part-*');
+    const path = join(dir, shards[4].name);
+    // A whole-second mtime, so that it can be put back exactly.
+    const stamp = new Date('2024-01-02T03:04:05Z');
+    utimesSync(path, stamp, stamp);
+    await (await openCollection(glob, open)).close();
+    const before = statSync(path);
+    expect(before.mtimeMs).toBe(stamp.getTime());
+    // Same size and mtime, but two records merged into one (a newline replaced by a space) and one split elsewhere.
+    const text = readFileSync(path, 'utf8');
+    const nl = text.indexOf('\n', text.length >> 1);
+    const changed = `${text.slice(0, nl)} ${text.slice(nl + 1)}`;
+    expect(changed.length).toBe(text.length);
+    writeFileSync(path, changed);
+    utimesSync(path, stamp, stamp);
+    expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+    const c = await openCollection(glob, open);
+    try {
+      expect(c.openedFiles).toBe(0);
+      const record = starts[4] + 10;
+      await expect(c.records.text(record)).rejects.toMatchObject({ code: 'STALE_INDEX', file: path });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it.each([
+    ['truncated', (p: string) => writeFileSync(p, readFileSync(p).subarray(0, 100))],
+    ['with a flipped byte', (p: string) => {
+      const b = readFileSync(p);
+      // In the JSON of the entries (a record count), so only the section's CRC can tell.
+      const at = b.indexOf('"records":');
+      expect(at).toBeGreaterThan(0);
+      b[at + 10] ^= 0x01;
+      writeFileSync(p, b);
+    }],
+    ['another kind of index file', (p: string, dir: string) => copyFileSync(join(dir, `${shards[0].name}.sdx`), p)],
+  ])('warns of a manifest %s and opens every file', async (_what, damage) => {
+    const dir = shardDir(`damaged-${_what.replace(/\W/g, '')}`);
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, open)).close();
+    const path = join(dir, manifestsIn(dir)[0]);
+    damage(path, dir);
+    const warnings: string[] = [];
+    const c = await openCollection(glob, { ...open, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(warnings.filter((w) => w.includes(path) && w.includes('damaged collection manifest')), warnings.join('\n')).toHaveLength(1);
+      expect(c.report.manifest).toBeUndefined();
+      expect(c.openedFiles).toBe(shards.length);
+      expect(c.records.count).toBe(rows.length);
+      expect(await c.records.text(2000)).toBe(shards[4].lines[2000 - starts[4]]);
+    } finally {
+      await c.close();
+    }
+    // And it wrote a good one again.
+    const again = await openCollection(glob, open);
+    expect(again.openedFiles).toBe(0);
+    await again.close();
+  });
+
+  it('follows onBadFile for a file the manifest lists that is gone', async () => {
+    const dir = shardDir('gone');
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, open)).close();
+    const gone = join(dir, shards[2].name);
+    rmSync(gone);
+    await expect(openCollection(glob, open)).rejects.toMatchObject({ code: 'NOT_FOUND', file: gone });
+    const warnings: string[] = [];
+    const c = await openCollection(glob, { ...open, onBadFile: 'skip', onWarning: (m) => warnings.push(m) });
+    try {
+      expect(c.report.skipped.map((s) => s.file)).toEqual([gone]);
+      expect(warnings.filter((w) => w.includes(gone))).toHaveLength(1);
+      expect(c.records.count).toBe(rows.length - SIZES[2]);
+      expect(c.openedFiles).toBe(0);
+      expect(await c.records.text(starts[2])).toBe(shards[3].lines[0]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('an s3:// collection with a manifest', () => {
+  let s3: S3Server;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    useTestCredentials();
+    s3 = await startS3();
+    await s3.createBucket('manifest');
+    for (const s of shards) await s3.put('manifest', `data/${s.name}`, s.bytes);
+    proxy = await startFaultProxy(s3.port);
+  });
+  afterAll(async () => {
+    await closeS3Clients();
+    await proxy.close();
+    await s3.close();
+  });
+
+  it('opens from a fresh manifest with one listing and no HEAD per object, then opens an object when a record of it is read', async () => {
+    const glob = 's3://manifest/data/part-*';
+    const options: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, endpoint: proxy.url };
+    const first = await openCollection(glob, options);
+    expect(first.openedFiles).toBe(shards.length);
+    await first.close();
+    expect(proxy.seen.filter((r) => r.method === 'HEAD').length).toBeGreaterThanOrEqual(shards.length);
+    const before = proxy.seen.length;
+    const c = await openCollection(glob, options);
+    try {
+      const opening = proxy.seen.slice(before);
+      expect(opening.filter((r) => r.method === 'HEAD')).toEqual([]);
+      expect(opening.length).toBe(1); // the listing
+      expect(c.openedFiles).toBe(0);
+      expect(c.report.manifest).toContain(join(tmp.dir, 'cache'));
+      expect(c.records.count).toBe(rows.length);
+      const at = proxy.seen.length;
+      expect(await c.records.text(starts[3] + 5)).toBe(shards[3].lines[5]);
+      expect(proxy.seen.slice(at).filter((r) => r.method === 'HEAD').map((r) => r.url)).toEqual([`/manifest/data/${shards[3].name}`]);
+      expect(c.openedFiles).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+});
