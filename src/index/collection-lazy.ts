@@ -106,7 +106,8 @@ export async function keepManifest(use: ManifestUse, members: readonly Member[],
       const print = use.found?.fresh[k]?.print ?? (await printNow(m));
       // A file that changed size while it was opened is left to the next open (its index knows better).
       if (print === undefined || (isLocal(m) && print.size !== facts.compressedSize)) return undefined;
-      entries.push({ facts, print });
+      // Next time the file's index is there to be loaded (unless it could not be saved).
+      entries.push({ facts: { ...facts, status: facts.status === 'none' ? 'none' : 'loaded' }, print });
     }
     path = await use.places.write();
     if (path === undefined) return undefined;
