@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeS3Clients, closeSharedPool, openCollection, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { closeS3Clients, closeSharedPool, openCollection, recordsToArrow, sampleBatches, timeRangeToArrow, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
 import { cli } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { collectionShards } from './support/collection-fixture.js';
@@ -122,6 +122,38 @@ describe('a local collection with a manifest', () => {
     } finally {
       await lazy.close();
       await eager.close();
+    }
+  });
+
+  it('the Arrow export and sampling open the files they need themselves', async () => {
+    const t0 = rows[650].time;
+    const t1 = rows[1350].time;
+    const lazy = await openCollection(glob, open);
+    const eager = await openCollection(glob, { ...open, manifest: false });
+    try {
+      const table = await timeRangeToArrow(lazy, t0, t1);
+      expect(lazy.members.map((m) => m.file !== undefined)).toEqual([false, true, true, false, false, false]);
+      const truth = await timeRangeToArrow(eager, t0, t1);
+      expect(table.numRows).toBe(truth.numRows);
+      expect(Array.from(table.getChild('b')?.toArray() as ArrayLike<number>)).toEqual(Array.from(truth.getChild('b')?.toArray() as ArrayLike<number>));
+      const picked = await recordsToArrow(lazy, [2699, 0, 1600]);
+      expect(Array.from(picked.getChild('b')?.toArray() as ArrayLike<number>)).toEqual([2699, 0, 1600].map((r) => rows[r].b));
+    } finally {
+      await lazy.close();
+      await eager.close();
+    }
+    const sampler = await openCollection(glob, open);
+    try {
+      expect(sampler.openedFiles).toBe(0);
+      const seen: number[] = [];
+      const lines = shards.flatMap((sh) => sh.lines);
+      for await (const batch of sampleBatches(sampler, { batchSize: 256, shuffle: 'exact', seed: 3 })) {
+        seen.push(...batch.numbers);
+        expect(batch.records.map((b) => Buffer.from(b).toString())).toEqual(batch.numbers.map((r) => lines[r]));
+      }
+      expect(seen.sort((a, b) => a - b)).toEqual(rows.map((r) => r.record));
+    } finally {
+      await sampler.close();
     }
   });
 });
