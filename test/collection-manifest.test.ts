@@ -108,7 +108,9 @@ describe('a local collection with a manifest', () => {
     const lazy = await openCollection(glob, open);
     const eager = await openCollection(glob, { ...open, manifest: false });
     try {
-      await lazy.prepare({ from: t0, to: t1 });
+      // Bounds as TimeRangeDataset takes them (here ISO texts); a bad one names the field.
+      await expect(lazy.prepare({ from: 'soon', to: t1 })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'from' });
+      await lazy.prepare({ from: new Date(t0).toISOString(), to: new Date(t1).toISOString() });
       expect(lazy.members.map((m) => m.file !== undefined)).toEqual(overlapping);
       const got = lazy.range(t0, t1);
       expect([...got]).toEqual([...eager.range(t0, t1)]);

@@ -12,6 +12,7 @@ import type { CollectionMember } from './collection-member.js';
 import { CollectionChunks, CollectionLayout, CollectionRecords } from './collection-records.js';
 import { mergeColumnStats } from './collection-stats.js';
 import { CollectionTime } from './collection-time.js';
+import { timeBound } from './records/time-bound.js';
 import type { IndexedFile, IndexReport } from './indexed-file.js';
 import type { Indexed, RecordHome, SkippedFile } from './indexed.js';
 import type { ResolvedRecordOptions } from './records/options.js';
@@ -140,8 +141,9 @@ export class IndexedCollection implements Indexed {
    * of records and chunks open their files themselves). Files already open are left as they are; a few open
    * at once (openConcurrency). A collection opened without its manifest has every file open already.
    */
-  async prepare(range?: { from: number | Date; to: number | Date }): Promise<void> {
-    const wanted = range === undefined ? this.members.map((_, k) => k) : (this.time?.overlapping(+range.from, +range.to) ?? this.members.map((_, k) => k));
+  async prepare(range?: { from: number | Date | string; to: number | Date | string }): Promise<void> {
+    const every = (): number[] => this.members.map((_, k) => k);
+    const wanted = range === undefined || this.time === undefined ? every() : this.time.overlapping(timeBound('from', range.from), timeBound('to', range.to));
     const todo = wanted.filter((k) => this.members[k].file === undefined);
     let next = 0;
     const worker = async (): Promise<void> => {

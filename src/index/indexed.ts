@@ -89,9 +89,10 @@ export interface Indexed {
   layoutArrays(): Array<ArrayLike<number>>;
   /**
    * Opens what synchronous lookups (`range`, `nearest`, `locate`, `timeOf`, record spans) will need: for a
-   * collection opened from its manifest, its files (only those whose time spans meet `range` when given);
+   * collection opened from its manifest, its files (only those whose time spans meet `range` when given;
+   * bounds as TimeRangeDataset takes them: epoch ms, a Date or a time text);
    * nothing for one file or a collection whose files are all open.
    */
-  prepare(range?: { from: number | Date; to: number | Date }): Promise<void>;
+  prepare(range?: { from: number | Date | string; to: number | Date | string }): Promise<void>;
   close(): Promise<void>;
 }
