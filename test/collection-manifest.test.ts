@@ -291,6 +291,9 @@ describe('the command line', () => {
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
     expect(manifestsIn(dir)).toHaveLength(1);
+    expect(built.stdout.toString()).toContain(`collection manifest: ${join(dir, manifestsIn(dir)[0])}`);
+    const info = await cli('info', glob, '-q');
+    expect(info.stdout.toString()).toContain(`${join(dir, manifestsIn(dir)[0])} (0 of ${shards.length} files opened)`);
     const t0 = rows[650].time;
     const t1 = rows[1350].time;
     const expected = `${rows.filter((r) => r.time >= t0 && r.time < t1).length}\n`;

@@ -22,6 +22,7 @@ export async function printCollectionIndex(io: CliIo, flags: Flags, c: IndexedCo
   ];
   for (const { facts: f } of c.members) lines.push(`  ${f.name}: ${f.records} records, index ${f.status}${f.indexPath === undefined ? '' : ` (${f.indexPath})`}`);
   for (const s of c.report.skipped) lines.push(`  skipped ${s.file}: ${s.reason}`);
+  if (c.report.manifestWritten !== undefined) lines.push(`  collection manifest: ${c.report.manifestWritten}`);
   if (c.columns.length > 0) lines.push(`  columns: ${c.columns.join(', ')}`);
   if (info.timeRange !== null) lines.push(`  time: ${info.timeRange.first} .. ${info.timeRange.last}, ${info.sorted === true ? 'sorted across files' : 'not sorted'}, ${info.unparsableTimes} unparsable`);
   return writeOut(io.stdout, lines.join('\n') + '\n');
@@ -40,6 +41,7 @@ export async function printCollectionInfo(io: CliIo, flags: Flags, c: IndexedCol
     ['indexes', indexesLine(c)],
     ['records', String(info.records)],
   ];
+  if (c.report.manifest !== undefined) rows.push(['manifest', `${c.report.manifest} (${c.openedFiles} of ${info.files} files opened)`]);
   if (info.columns.length > 0) rows.push(['columns', info.columns.join(', ')]);
   if (info.timeRange !== null) rows.push(['time range', `${info.timeRange.first} .. ${info.timeRange.last} (${info.sorted === true ? 'sorted' : 'not sorted'}, ${info.unparsableTimes} unparsable)`]);
   if (info.skipped.length > 0) rows.push(['skipped', info.skipped.map((s) => s.file).join(', ')]);

@@ -39,6 +39,8 @@ export interface CollectionReport {
   manifest: string | undefined;
   /** Files whose indexes were loaded (or built) at open, before any record was read. */
   openedAtStart: number;
+  /** Where this open wrote a new collection manifest, if it did. */
+  manifestWritten: string | undefined;
 }
 
 export interface CollectionInfo {
@@ -71,7 +73,16 @@ export class IndexedCollection implements Indexed {
     /** The collection's files, in collection order: open, or opened when first needed (from a manifest). */
     readonly members: readonly CollectionMember[],
     readonly name: string,
-    init: { parallelism: number; runner: JobRunner; readAhead: number; skipped: SkippedFile[]; seconds: number; manifest?: string | undefined; openConcurrency?: number },
+    init: {
+      parallelism: number;
+      runner: JobRunner;
+      readAhead: number;
+      skipped: SkippedFile[];
+      seconds: number;
+      manifest?: string | undefined;
+      manifestWritten?: string | undefined;
+      openConcurrency?: number;
+    },
   ) {
     if (members.length === 0) throw new SeekdataError('NOT_FOUND', `${name}: no files left in the collection`, { file: name });
     this.layout = new CollectionLayout(members, name);
@@ -113,6 +124,7 @@ export class IndexedCollection implements Indexed {
             },
       manifest: init.manifest,
       openedAtStart: members.filter((m) => m.file !== undefined).length,
+      manifestWritten: init.manifestWritten,
     };
   }
 

@@ -204,7 +204,6 @@ export async function openCollection(sources: CollectionSources, options: Collec
   // A manifest for the next open, when this one had to open files and every file is in.
   const allFresh = fresh !== undefined && fresh.every((e) => e !== undefined) && (use?.found?.gone.length ?? 0) === 0;
   const manifestPath = use !== undefined && skipped.length === 0 && files.length === members.length && !allFresh ? await keepManifest(use, members, files, options.onWarning) : undefined;
-  void manifestPath;
   return new IndexedCollection(files, name, {
     parallelism: resolved.parallelism,
     runner,
@@ -212,6 +211,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
     skipped,
     seconds: (performance.now() - started) / 1000,
     manifest: fresh === undefined ? undefined : use?.found?.path,
+    manifestWritten: manifestPath,
     openConcurrency: concurrency,
   });
 }
