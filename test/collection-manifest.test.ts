@@ -258,6 +258,27 @@ describe('a stale, damaged or incomplete manifest', () => {
     await again.close();
   });
 
+  it('warns of the manifest of another collection (a copied file) and does not use it', async () => {
+    const dir = shardDir('copied');
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, open)).close();
+    const [own] = manifestsIn(dir);
+    // The same shards listed by another glob; its manifest copied over the first one's.
+    await (await openCollection(join(dir, 'part-0000*'), open)).close();
+    const foreign = manifestsIn(dir).find((n) => n !== own);
+    expect(foreign).toBeDefined();
+    copyFileSync(join(dir, foreign ?? ''), join(dir, own));
+    const warnings: string[] = [];
+    const c = await openCollection(glob, { ...open, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(warnings.filter((w) => w.includes('describes another collection'))).toHaveLength(1);
+      expect(c.report.manifest).toBeUndefined();
+      expect(c.openedFiles).toBe(shards.length);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('follows onBadFile for a file the manifest lists that is gone', async () => {
     const dir = shardDir('gone');
     const glob = join(dir, 'part-*');

@@ -72,8 +72,14 @@ export async function findManifest(
       options.onWarning?.(`${error.message}; the collection's files are opened one by one (run \`seekdata index\` on the collection to write a new manifest)`);
       continue;
     }
-    // Another collection's (a hash collision, a copied file) or other record options: not this one's.
-    if (manifest === undefined || manifest.id !== id || (given !== '' && given !== manifest.given)) continue;
+    if (manifest === undefined) continue;
+    if (manifest.id !== id) {
+      // A copied file, or a hash collision: another collection's facts are never used.
+      options.onWarning?.(`${path}: the collection manifest there describes another collection (${manifest.id}): the collection's files are opened one by one`);
+      continue;
+    }
+    // Other record options than it was written with: the files are opened with those (and a new manifest written).
+    if (given !== '' && given !== manifest.given) continue;
     const byName = new Map(manifest.entries.map((e) => [e.facts.name, e]));
     const prints = await Promise.all(members.map(printNow));
     const fresh = members.map((m, k) => {
