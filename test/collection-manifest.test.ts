@@ -300,6 +300,25 @@ describe('a stale, damaged or incomplete manifest', () => {
   });
 });
 
+describe('statistics JSON cannot hold', () => {
+  it('writes no manifest for files whose statistics hold -0 or Infinity, so a later open is the eager one', async () => {
+    const dir = join(tmp.dir, 'odd-numbers');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'a.csv'), 'time,x\n2024-01-01T00:00:00Z,-0\n2024-01-01T00:01:00Z,-0\n');
+    writeFileSync(join(dir, 'b.csv'), 'time,x\n2024-01-02T00:00:00Z,1e999\n2024-01-02T00:01:00Z,3\n');
+    const first = await openCollection(join(dir, '*.csv'), open);
+    expect(Object.is(first.stats[1].min, -0)).toBe(true);
+    expect(first.stats[1].max).toBe(Infinity);
+    expect(first.report.manifestWritten).toBeUndefined();
+    await first.close();
+    expect(manifestsIn(dir)).toEqual([]);
+    const again = await openCollection(join(dir, '*.csv'), open);
+    expect(again.openedFiles).toBe(2);
+    expect(again.stats[1].max).toBe(Infinity);
+    await again.close();
+  });
+});
+
 describe('the command line', () => {
   it('index writes the manifest; range then opens only the files of the range (a damaged file outside it is never read)', async () => {
     const dir = shardDir('cli');

@@ -11,7 +11,7 @@ import { RECORD_OPTION_KEYS } from '../option-keys.js';
 import type { CollectionSources, Member } from './collection-list.js';
 import { readManifest, writeManifest, type ManifestEntry, type MemberPrint } from './collection-manifest.js';
 import { manifestId, manifestPlaces, type ManifestPlaces } from './collection-manifest-place.js';
-import type { CollectionMember } from './collection-member.js';
+import type { CollectionMember, MemberFacts } from './collection-member.js';
 
 export interface ManifestUse {
   id: string;
@@ -42,6 +42,13 @@ export async function printNow(m: Member): Promise<MemberPrint | undefined> {
     return s?.isFile() === true ? { size: s.size, mtimeMs: s.mtimeMs } : undefined;
   }
   return m.size !== undefined && m.etag !== undefined ? { size: m.size, etag: m.etag } : undefined;
+}
+
+/** Whether JSON keeps every number of the facts as it is (not NaN, ±Infinity or -0, which it cannot). */
+function jsonExact(facts: MemberFacts): boolean {
+  const exact = (v: number | null | undefined): boolean => v === null || v === undefined || (Number.isFinite(v) && !Object.is(v, -0));
+  const stats = facts.stats.every((s) => [s.count, s.missing, s.nonNumeric, s.min, s.max, s.mean, s.std].every(exact) && (s.categories ?? []).every((c) => exact(c.count)));
+  return stats && [facts.time?.first, facts.time?.last, facts.timeReport?.first, facts.timeReport?.last].every(exact);
 }
 
 const samePrint = (a: MemberPrint | undefined, b: MemberPrint): boolean => a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.etag === b.etag;
@@ -108,7 +115,8 @@ export async function keepManifest(use: ManifestUse, members: readonly Member[],
     const entries: ManifestEntry[] = [];
     for (const [k, m] of members.entries()) {
       const facts = opened[k].facts;
-      if (facts.options.timeFunction !== undefined) return undefined;
+      // A time function cannot be stored; numbers JSON would change would make the merged views differ.
+      if (facts.options.timeFunction !== undefined || !jsonExact(facts)) return undefined;
       const print = use.found?.fresh[k]?.print ?? (await printNow(m));
       // A file that changed size while it was opened is left to the next open (its index knows better).
       if (print === undefined || (isLocal(m) && print.size !== facts.compressedSize)) return undefined;
