@@ -14,7 +14,7 @@ import { COLLECTION_OPTION_KEYS } from '../option-keys.js';
 import type { Progress } from '../readers/discover.js';
 import type { ListS3Options } from '../sources/s3-list.js';
 import { S3_OPTION_KEYS } from '../sources/s3-client.js';
-import { listCollection, type CollectionSources, type Member } from './collection-list.js';
+import { listCollection, type CollectionSources } from './collection-list.js';
 import { findManifest, keepManifest } from './collection-lazy.js';
 import { CollectionMember, type MemberFacts } from './collection-member.js';
 import { IndexedCollection, type SkippedFile } from './indexed-collection.js';
@@ -120,21 +120,20 @@ export async function openCollection(sources: CollectionSources, options: Collec
   };
 
   const opened: Array<IndexedFile | undefined> = new Array(members.length);
-  const skipped: SkippedFile[] = [];
+  // Skipped files in collection order (files the manifest lists that are gone after the members).
+  const skippedAt: Array<{ at: number; file: SkippedFile }> = [];
   let failure: unknown;
-  const skip = (member: Member, error: SeekdataError): void => {
-    skipped.push({ file: member.name, code: error.code, reason: error.message });
-    options.onWarning?.(`${member.name}: left out of the collection (onBadFile: 'skip'): ${error.message}`);
+  const skip = (at: number, name: string, error: SeekdataError): void => {
+    skippedAt.push({ at, file: { file: name, code: error.code, reason: error.message } });
+    options.onWarning?.(`${name}: left out of the collection (onBadFile: 'skip'): ${error.message}`);
   };
   let next = 0;
   // Files the manifest vouches for are not opened now; the others are (all of them without a manifest).
   const todo = members.map((_, k) => k).filter((k) => fresh?.[k] === undefined);
-  for (const entry of use?.found?.gone ?? []) {
+  for (const [j, entry] of (use?.found?.gone ?? []).entries()) {
     const error = new SeekdataError('NOT_FOUND', `${entry.facts.name}: listed in the collection manifest ${use?.found?.path ?? ''} but gone`, { file: entry.facts.name });
-    if (onBadFile === 'skip') {
-      skipped.push({ file: entry.facts.name, code: error.code, reason: error.message });
-      options.onWarning?.(`${entry.facts.name}: left out of the collection (onBadFile: 'skip'): ${error.message}`);
-    } else failure ??= error;
+    if (onBadFile === 'skip') skip(members.length + j, entry.facts.name, error);
+    else failure ??= error;
   }
   for (let k = 0; k < members.length; k++) if (fresh?.[k] !== undefined) report(k, undefined);
   const worker = async (): Promise<void> => {
@@ -146,7 +145,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
         report(k, undefined);
       } catch (error) {
         // Options were checked up front: what fails now is this file (missing, damaged, lacking a column).
-        if (onBadFile === 'skip' && isSeekdataError(error) && error.code !== 'ABORTED') skip(member, error);
+        if (onBadFile === 'skip' && isSeekdataError(error) && error.code !== 'ABORTED') skip(k, member.name, error);
         else failure ??= error;
         report(k, undefined);
       }
@@ -194,9 +193,10 @@ export async function openCollection(sources: CollectionSources, options: Collec
       await closeAll();
       throw error;
     }
-    skip(members[k], error);
+    skip(k, members[k].name, error);
     await member.close();
   }
+  const skipped = skippedAt.sort((a, b) => a.at - b.at).map((s) => s.file);
   const name = typeof sources === 'string' ? (members.length === 1 ? members[0].name : sources) : `${members.length} files`;
   if (files.length === 0) {
     throw new SeekdataError('NOT_FOUND', `${name}: no file of the collection could be opened (${skipped.length} skipped; first: ${skipped[0]?.reason ?? 'none'})`, { file: name });
@@ -210,7 +210,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
     readAhead: readAhead ?? Math.max(2, resolved.parallelism * 2),
     skipped,
     seconds: (performance.now() - started) / 1000,
-    manifest: fresh === undefined ? undefined : use?.found?.path,
+    manifest: fresh?.some((e) => e !== undefined) === true ? use?.found?.path : undefined,
     manifestWritten: manifestPath,
     openConcurrency: concurrency,
   });
