@@ -17,10 +17,8 @@ import { listS3, type ListS3Options } from '../sources/s3-list.js';
 import { redactUrl } from '../sources/redact.js';
 import type { ByteSource } from '../sources/source.js';
 import type { Input } from '../readers/input.js';
+import { MANIFEST_SUFFIX } from './collection-manifest-place.js';
 import { INDEX_SUFFIX } from './location.js';
-
-/** Collection manifests (collection-manifest.ts) are never members either. */
-const MANIFEST_SUFFIX = '.sdc';
 /** One source of a collection, or several. */
 export type CollectionSources = string | URL | Uint8Array | ByteSource | ReadonlyArray<string | URL | Uint8Array | ByteSource>;
 
