@@ -98,6 +98,14 @@ describe('a local collection with a manifest', () => {
     }
   });
 
+  it('opens nothing once closed', async () => {
+    const lazy = await openCollection(glob, open);
+    await lazy.close();
+    await expect(lazy.records.text(1000)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(lazy.prepare()).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(lazy.openedFiles).toBe(0);
+  });
+
   it('opens only the files whose time spans meet a range, and gives the same records in the same order as the eager open', async () => {
     const t0 = rows[650].time;
     const t1 = rows[1350].time;

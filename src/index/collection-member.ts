@@ -83,6 +83,7 @@ export function factsDifference(facts: MemberFacts, file: IndexedFile): string |
 export class CollectionMember {
   private opening: Promise<IndexedFile> | undefined;
   private openedFile: IndexedFile | undefined;
+  private closed = false;
 
   constructor(
     readonly facts: MemberFacts,
@@ -115,7 +116,8 @@ export class CollectionMember {
     if (this.openedFile !== undefined) return Promise.resolve(this.openedFile);
     if (this.opening !== undefined) return this.opening;
     const opener = this.opener;
-    if (opener === undefined) return Promise.reject(new SeekdataError('CLOSED', `${this.name}: closed`, { file: this.name }));
+    // A closed collection opens nothing again (its open files were closed; they are not reopened either).
+    if (opener === undefined || this.closed) return Promise.reject(new SeekdataError('CLOSED', `${this.name}: the collection is closed`, { file: this.name }));
     this.opening = (async () => {
       const file = await opener();
       const why = factsDifference(this.facts, file);
@@ -141,6 +143,7 @@ export class CollectionMember {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const pending = this.opening;
     this.opening = undefined;
     if (this.openedFile === undefined && pending !== undefined) await pending.catch(() => undefined);
