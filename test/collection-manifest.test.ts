@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeS3Clients, closeSharedPool, openCollection, recordsToArrow, sampleBatches, timeRangeToArrow, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { readManifest, writeManifest } from '../src/index/collection-manifest.js';
 import { cli } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
 import { collectionShards } from './support/collection-fixture.js';
@@ -282,6 +283,59 @@ describe('a stale, damaged or incomplete manifest', () => {
       expect(warnings.filter((w) => w.includes('describes another collection'))).toHaveLength(1);
       expect(c.report.manifest).toBeUndefined();
       expect(c.openedFiles).toBe(shards.length);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('never gives wrong records whatever byte of the manifest is damaged', async () => {
+    const dir = shardDir('flips');
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, { ...open, manifest: 'refresh' })).close();
+    const path = join(dir, manifestsIn(dir)[0]);
+    const good = readFileSync(path);
+    const lines = shards.flatMap((sh) => sh.lines);
+    const probes = [0, 499, 500, 1500, 2699];
+    let lazyOpens = 0;
+    for (let at = 0; at < good.length; at += Math.max(1, Math.floor(good.length / 40))) {
+      const bad = Buffer.from(good);
+      bad[at] ^= 0x24;
+      writeFileSync(path, bad);
+      const warnings: string[] = [];
+      const c = await openCollection(glob, { ...open, manifest: true, onWarning: (m) => warnings.push(m) });
+      try {
+        if (c.report.manifest !== undefined) lazyOpens++;
+        else expect(warnings.some((w) => w.includes('damaged collection manifest')), `byte ${at}`).toBe(true);
+        expect(c.records.count).toBe(rows.length);
+        expect((await c.records.getMany(probes)).map((b) => Buffer.from(b).toString())).toEqual(probes.map((r) => lines[r]));
+      } finally {
+        await c.close();
+      }
+      // Put the manifest back as it was for the next byte (the open above may have written a new one).
+      writeFileSync(path, good);
+    }
+    // Zero padding between sections is the only part a flip leaves usable.
+    expect(lazyOpens).toBeLessThan(5);
+  });
+
+  it('refuses to read a file through a manifest whose counts lie (checksums recomputed)', async () => {
+    const dir = shardDir('lies');
+    const glob = join(dir, 'part-*');
+    await (await openCollection(glob, open)).close();
+    const path = join(dir, manifestsIn(dir)[0]);
+    const manifest = await readManifest(path);
+    expect(manifest).toBeDefined();
+    if (manifest === undefined) return;
+    // Shard 1 claims one record more than it has (its last chunk one record longer).
+    const facts = manifest.entries[1].facts;
+    facts.records += 1;
+    facts.firstRecord[facts.firstRecord.length - 1] += 1;
+    await writeManifest(path, manifest);
+    const c = await openCollection(glob, open);
+    try {
+      expect(c.openedFiles).toBe(0);
+      expect(await c.records.text(0)).toBe(shards[0].lines[0]);
+      await expect(c.records.text(starts[1])).rejects.toMatchObject({ code: 'STALE_INDEX', file: join(dir, shards[1].name) });
     } finally {
       await c.close();
     }
