@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeS3Clients, closeSharedPool, openCollection, recordsToArrow, sampleBatches, timeRangeToArrow, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { closeS3Clients, closeSharedPool, openCollection, recordsToArrow, sampleBatches, SequentialStream, ShuffledBatchDataset, timeRangeToArrow, TimeRangeDataset, WorkerPool, type Batch, type CollectionOptions, type IndexedCollection, type ShuffledBatchOptions } from '../src/index.js';
 import { readManifest, writeManifest } from '../src/index/collection-manifest.js';
 import { cli } from './support/cli.js';
 import { tempDir } from './support/fixtures.js';
@@ -96,6 +96,29 @@ describe('a local collection with a manifest', () => {
     } finally {
       await lazy.close();
       await eager.close();
+    }
+  });
+
+  it('shuffled and sequential datasets over it need no prepare and give the eager batches, state included', async () => {
+    for (const shuffle of ['chunked', 'exact'] as const) {
+      const lazy = await openCollection(glob, open);
+      const eager = await openCollection(glob, { ...open, manifest: false });
+      try {
+        const options: ShuffledBatchOptions = { features: ['b'], labels: 'label', batchSize: 200, seed: 7, shuffle, timeFeatures: ['hourOfDay'] };
+        const a = new ShuffledBatchDataset(lazy, options);
+        const b = new ShuffledBatchDataset(eager, options);
+        expect(lazy.openedFiles).toBe(0);
+        const got = await all(a);
+        const expected = await all(b);
+        expect(got.map((x) => [...x.records])).toEqual(expected.map((x) => [...x.records]));
+        expect(got.map((x) => [...x.xs])).toEqual(expected.map((x) => [...x.xs]));
+        expect(a.state()).toEqual(b.state());
+        const seq = await all(new SequentialStream(lazy, { features: ['b'], batchSize: 500 }));
+        expect(seq.flatMap((x) => [...x.records])).toEqual(rows.map((r) => r.record));
+      } finally {
+        await lazy.close();
+        await eager.close();
+      }
     }
   });
 
