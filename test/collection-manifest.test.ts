@@ -137,6 +137,15 @@ describe('a local collection with a manifest', () => {
     const overlapping = spans.map((s) => s.first < t1 && s.last >= t0);
     // The fixture's times rise across shards: the range meets shards 1 and 2 (records 500..1499) only.
     expect(overlapping).toEqual([false, true, true, false, false, false]);
+    const fresh = await openCollection(glob, open);
+    try {
+      // TimeRangeDataset.open opens the files of the range, and only those.
+      const ds = await TimeRangeDataset.open(fresh, { from: new Date(t0).toISOString(), to: new Date(t1).toISOString(), features: ['b'], batchSize: 128 });
+      expect(fresh.members.map((m) => m.file !== undefined)).toEqual(overlapping);
+      expect([...ds.numbers]).toEqual(rows.filter((r) => r.time >= t0 && r.time < t1).map((r) => r.record));
+    } finally {
+      await fresh.close();
+    }
     const lazy = await openCollection(glob, open);
     const eager = await openCollection(glob, { ...open, manifest: false });
     try {
@@ -147,7 +156,7 @@ describe('a local collection with a manifest', () => {
       const got = lazy.range(t0, t1);
       expect([...got]).toEqual([...eager.range(t0, t1)]);
       expect([...got]).toEqual(rows.filter((r) => r.time >= t0 && r.time < t1).map((r) => r.record));
-      const batches: Batch[] = await all(new TimeRangeDataset(lazy, { from: t0, to: t1, features: ['b'], batchSize: 128 }));
+      const batches: Batch[] = await all(await TimeRangeDataset.open(lazy, { from: t0, to: t1, features: ['b'], batchSize: 128 }));
       const expected: Batch[] = await all(new TimeRangeDataset(eager, { from: t0, to: t1, features: ['b'], batchSize: 128 }));
       expect(batches.map((b) => [...b.records])).toEqual(expected.map((b) => [...b.records]));
       expect(batches.map((b) => [...b.xs])).toEqual(expected.map((b) => [...b.xs]));
