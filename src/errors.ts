@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'WORKER_ERROR',
   'MAP_ERROR',
   'LIMIT_EXCEEDED',
+  'NOT_OPENED',
 ] as const;
 
 export type SeekdataErrorCode = (typeof ERROR_CODES)[number];

@@ -13,15 +13,16 @@ function indexesLine(c: IndexedCollection): string {
 export async function printCollectionIndex(io: CliIo, flags: Flags, c: IndexedCollection): Promise<void> {
   const info = c.info();
   if (flags.json === true) {
-    const files = c.files.map((f) => ({ file: f.name, records: f.records.count, status: f.report.status, indexPath: f.report.indexPath }));
+    const files = c.members.map(({ facts: f }) => ({ file: f.name, records: f.records, status: f.status, indexPath: f.indexPath }));
     return writeOut(io.stdout, JSON.stringify({ ...info, report: c.report, fileReports: files }, null, 2) + '\n');
   }
   const lines = [
     `${c.name}: ${info.files} files, ${info.records} records (${c.options.kind}), ${formatBytes(info.size)} decompressed`,
     `  indexes: ${indexesLine(c)}, in ${c.report.seconds.toFixed(2)} s`,
   ];
-  for (const f of c.files) lines.push(`  ${f.name}: ${f.records.count} records, index ${f.report.status}${f.report.indexPath === undefined ? '' : ` (${f.report.indexPath})`}`);
+  for (const { facts: f } of c.members) lines.push(`  ${f.name}: ${f.records} records, index ${f.status}${f.indexPath === undefined ? '' : ` (${f.indexPath})`}`);
   for (const s of c.report.skipped) lines.push(`  skipped ${s.file}: ${s.reason}`);
+  if (c.report.manifestWritten !== undefined) lines.push(`  collection manifest: ${c.report.manifestWritten}`);
   if (c.columns.length > 0) lines.push(`  columns: ${c.columns.join(', ')}`);
   if (info.timeRange !== null) lines.push(`  time: ${info.timeRange.first} .. ${info.timeRange.last}, ${info.sorted === true ? 'sorted across files' : 'not sorted'}, ${info.unparsableTimes} unparsable`);
   return writeOut(io.stdout, lines.join('\n') + '\n');
@@ -30,7 +31,7 @@ export async function printCollectionIndex(io: CliIo, flags: Flags, c: IndexedCo
 /** `seekdata info` on a collection. */
 export async function printCollectionInfo(io: CliIo, flags: Flags, c: IndexedCollection): Promise<void> {
   const info = c.info();
-  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, fileNames: c.files.map((f) => f.name) }, null, 2) + '\n');
+  if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, fileNames: c.members.map((m) => m.name) }, null, 2) + '\n');
   const rows: Array<[string, string]> = [
     ['collection', c.name],
     ['files', `${info.files} (${Object.entries(info.formats).map(([f, n]) => `${n} ${f}`).join(', ')})`],
@@ -40,6 +41,7 @@ export async function printCollectionInfo(io: CliIo, flags: Flags, c: IndexedCol
     ['indexes', indexesLine(c)],
     ['records', String(info.records)],
   ];
+  if (c.report.manifest !== undefined) rows.push(['manifest', `${c.report.manifest} (${c.openedFiles} of ${info.files} files opened)`]);
   if (info.columns.length > 0) rows.push(['columns', info.columns.join(', ')]);
   if (info.timeRange !== null) rows.push(['time range', `${info.timeRange.first} .. ${info.timeRange.last} (${info.sorted === true ? 'sorted' : 'not sorted'}, ${info.unparsableTimes} unparsable)`]);
   if (info.skipped.length > 0) rows.push(['skipped', info.skipped.map((s) => s.file).join(', ')]);

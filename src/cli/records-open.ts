@@ -98,7 +98,12 @@ export function recordFlags(flags: Flags): InheritableRecordOptions | undefined 
  * Opens FILE with the record flags given, the rest as its index was built (or the defaults for a new one);
  * a glob, directory, manifest or `s3://` prefix as a collection (each file as its own index says).
  */
-export async function openForRecords(io: CliIo, flags: Flags, file: string, extra: { rebuild?: boolean; upload?: boolean } = {}): Promise<IndexedFile | IndexedCollection> {
+export async function openForRecords(
+  io: CliIo,
+  flags: Flags,
+  file: string,
+  extra: { rebuild?: boolean; upload?: boolean; manifest?: 'refresh'; lazy?: boolean } = {},
+): Promise<IndexedFile | IndexedCollection> {
   const base = readerOptions(io, flags);
   const bar = makeProgress(io, flags, 'indexing', { unit: 'bytes' });
   const options = {
@@ -111,7 +116,18 @@ export async function openForRecords(io: CliIo, flags: Flags, file: string, extr
   try {
     if (await namesCollection(file)) {
       const onBadFile = choiceFlag(flags, 'on-bad-file', ['error', 'skip'] as const) ?? 'error';
-      return await openCollection(file, { ...options, onBadFile });
+      const collection = await openCollection(file, { ...options, onBadFile, ...(extra.manifest === undefined ? {} : { manifest: extra.manifest }) });
+      // Opened from its manifest, a collection opens its files when first read; commands that look records
+      // up synchronously get them all open here (`lazy`: the command opens what it needs itself).
+      if (extra.lazy !== true) {
+        try {
+          await collection.prepare();
+        } catch (error) {
+          await collection.close();
+          throw error;
+        }
+      }
+      return collection;
     }
     if (flags['on-bad-file'] !== undefined) throw new UsageError(`--on-bad-file applies to collections (a glob, directory, @manifest or s3:// prefix), and ${file} is one file`);
     const indexed = await openIndexed(file, options);

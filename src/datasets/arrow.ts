@@ -135,12 +135,15 @@ async function collect(batches: ArrowBatches): Promise<Table> {
 /** Records (by number, in the order given) as an in-memory Arrow Table. */
 export async function recordsToArrow(file: Indexed, numbers: ArrayLike<number>, options: ArrowOptions = {}): Promise<Table> {
   checkOptions(options, ARROW_OPTION_KEYS, 'recordsToArrow');
+  await file.prepare();
   return collect(recordsToArrowBatches(file, numbers, options));
 }
 
 /** The records with time in [from, to), in time order, as an in-memory Arrow Table. */
 export async function timeRangeToArrow(file: Indexed, from: number | Date, to: number | Date, options: ArrowRangeOptions = {}): Promise<Table> {
   checkOptions(options, TIME_RANGE_ARROW_OPTION_KEYS, 'timeRangeToArrow');
+  // A collection opened from its manifest opens the files of the range only.
+  await file.prepare({ from, to });
   return collect(timeRangeToArrowBatches(file, from, to, options));
 }
 
@@ -162,12 +165,14 @@ async function exportBatches(batches: ArrowBatches, path: string, options: Arrow
 /** Writes the records given (by number, in that order) to an Arrow IPC file, batch by batch, atomically. */
 export async function exportRecordsToArrow(file: Indexed, numbers: ArrayLike<number>, path: string, options: ArrowOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
   checkOptions(options, ARROW_EXPORT_OPTION_KEYS, 'exportRecordsToArrow');
+  await file.prepare();
   return exportBatches(produce(file, numbersSource(file, numbers), options), path, options);
 }
 
 /** Writes the records with time in [from, to), in time order, to an Arrow IPC file, batch by batch, atomically. */
 export async function exportTimeRangeToArrow(file: Indexed, from: number | Date, to: number | Date, path: string, options: ArrowRangeOptions & ArrowWriteOptions = {}): Promise<ArrowExportResult> {
   checkOptions(options, TIME_RANGE_ARROW_EXPORT_OPTION_KEYS, 'exportTimeRangeToArrow');
+  await file.prepare({ from, to });
   return exportBatches(produce(file, rangeSource(file, from, to, options.limit), options), path, options);
 }
 

@@ -184,6 +184,8 @@ export async function* sampleBatches(file: Indexed, options: SampleOptions = {})
   const memoryBytes = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
   const params = resolvePlan(file, options);
   const lookahead = file.readAhead;
+  // Sampling looks up record spans synchronously: a collection opened from its manifest opens its files.
+  await file.prepare();
   if (withRecords && params.mode === 'exact') {
     yield* exactSampleBatches(file, params, batchSize, memoryBytes, lookahead);
     return;

@@ -145,6 +145,15 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
   /** Passes started (named in skip warnings). */
   private passesStarted = 0;
 
+  /**
+   * The dataset, after opening the files the range needs: a collection opened from its manifest opens only
+   * the files whose time spans meet [from, to) (the constructor needs them open: NOT_OPENED otherwise).
+   */
+  static async open(file: Indexed, options: TimeRangeOptions): Promise<TimeRangeDataset> {
+    if (typeof options === 'object' && options !== null) await file.prepare({ from: options.from, to: options.to });
+    return new TimeRangeDataset(file, options);
+  }
+
   constructor(
     readonly file: Indexed,
     options: TimeRangeOptions,

@@ -5,7 +5,7 @@
  * an `s3://bucket/prefix/` (every object under it), or a manifest file given as `@path`: one source per line,
  * blank lines and lines starting with `#` ignored, relative paths taken from the manifest's directory.
  * Globs, directories and prefixes come sorted by name (`compareNames`: UTF-8 bytes, S3's order); a list or
- * manifest keeps its order. Index files (`*.sdx`) are never members. A file named twice is refused, also
+ * manifest keeps its order. Index files (`*.sdx`) and collection manifests (`*.sdc`) are never members. A file named twice is refused, also
  * under a second name (a symlink or hard link: local files are known by device and inode).
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -17,8 +17,8 @@ import { listS3, type ListS3Options } from '../sources/s3-list.js';
 import { redactUrl } from '../sources/redact.js';
 import type { ByteSource } from '../sources/source.js';
 import type { Input } from '../readers/input.js';
+import { MANIFEST_SUFFIX } from './collection-manifest-place.js';
 import { INDEX_SUFFIX } from './location.js';
-
 /** One source of a collection, or several. */
 export type CollectionSources = string | URL | Uint8Array | ByteSource | ReadonlyArray<string | URL | Uint8Array | ByteSource>;
 
@@ -28,9 +28,11 @@ export interface Member {
   name: string;
   /** Compressed size when listing told it (local files, S3), for progress. */
   size: number | undefined;
+  /** The ETag the listing gave (`s3://` globs and prefixes): with the size, the object's cheap fingerprint. */
+  etag?: string | undefined;
 }
 
-const notIndex = (name: string): boolean => !name.endsWith(INDEX_SUFFIX);
+const notIndex = (name: string): boolean => !name.endsWith(INDEX_SUFFIX) && !name.endsWith(MANIFEST_SUFFIX);
 
 function isUrlText(text: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
@@ -45,7 +47,7 @@ async function expand(text: string, s3: ListS3Options, inManifest: string | unde
   if (/^s3:\/\//i.test(text)) {
     if (!hasGlob(text) && !text.endsWith('/')) return [{ input: text, name: text, size: undefined }];
     const objects = await listS3(text, s3);
-    return objects.filter((o) => notIndex(o.key)).map((o) => ({ input: o.url, name: o.url, size: o.size }));
+    return objects.filter((o) => notIndex(o.key)).map((o) => ({ input: o.url, name: o.url, size: o.size, etag: o.etag }));
   }
   if (isUrlText(text)) return [{ input: text, name: redactUrl(text), size: undefined }];
   if (hasGlob(text)) {

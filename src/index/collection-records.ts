@@ -7,6 +7,7 @@
 import { SeekdataError } from '../errors.js';
 import type { ChunkWork, DecodedChunk } from '../readers/chunks.js';
 import type { JobRunner } from '../workers/pool.js';
+import type { CollectionMember } from './collection-member.js';
 import type { IndexedFile } from './indexed-file.js';
 import type { ChunkAccess, RecordAccess } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
@@ -34,18 +35,21 @@ export class CollectionLayout {
   /** Per collection chunk: its first record (length chunks + 1). */
   readonly firstRecord: Float64Array;
 
-  constructor(readonly files: readonly IndexedFile[]) {
+  constructor(
+    readonly files: readonly CollectionMember[],
+    readonly name: string,
+  ) {
     const n = files.length;
     this.recordBase = new Float64Array(n + 1);
     this.chunkBase = new Float64Array(n + 1);
     for (let k = 0; k < n; k++) {
-      this.recordBase[k + 1] = this.recordBase[k] + files[k].records.count;
-      this.chunkBase[k + 1] = this.chunkBase[k] + (files[k].records.firstRecord.length - 1);
+      this.recordBase[k + 1] = this.recordBase[k] + files[k].facts.records;
+      this.chunkBase[k + 1] = this.chunkBase[k] + (files[k].facts.firstRecord.length - 1);
     }
     const chunks = this.chunkBase[n];
     this.firstRecord = new Float64Array(chunks + 1);
     for (let k = 0; k < n; k++) {
-      const own = files[k].records.firstRecord;
+      const own = files[k].facts.firstRecord;
       const base = this.recordBase[k];
       const at = this.chunkBase[k];
       for (let c = 0; c < own.length - 1; c++) this.firstRecord[at + c] = base + own[c];
@@ -70,6 +74,16 @@ export class CollectionLayout {
   fileOfChunk(c: number): number {
     return lastAtOrBelow(this.chunkBase, this.files.length, c);
   }
+
+  /** File k, open (synchronous lookups: NOT_OPENED when a lazily opened collection has not opened it yet). */
+  need(k: number): IndexedFile {
+    return this.files[k].need(this.name);
+  }
+
+  /** File k, opened now when it is not open yet. */
+  open(k: number): Promise<IndexedFile> {
+    return this.files[k].open();
+  }
 }
 
 export class CollectionRecords implements RecordAccess {
@@ -82,7 +96,7 @@ export class CollectionRecords implements RecordAccess {
     private readonly name: string,
   ) {
     this.count = layout.count;
-    this.kind = layout.files[0].records.kind;
+    this.kind = layout.files[0].facts.kind;
     this.firstRecord = layout.firstRecord;
   }
 
@@ -99,16 +113,27 @@ export class CollectionRecords implements RecordAccess {
   }
 
   /** The file of record i and i's number in it. */
-  private home(i: number): { file: IndexedFile; k: number; local: number } {
+  private place(i: number): { k: number; local: number } {
     this.check(i);
     const k = this.layout.fileOfRecord(i);
-    return { file: this.layout.files[k], k, local: i - this.layout.recordBase[k] };
+    return { k, local: i - this.layout.recordBase[k] };
+  }
+
+  private home(i: number): { file: IndexedFile; k: number; local: number } {
+    const { k, local } = this.place(i);
+    return { file: this.layout.need(k), k, local };
+  }
+
+  /** The file of record i, opened when needed, and i's number in it. */
+  private async openHome(i: number): Promise<{ file: IndexedFile; k: number; local: number }> {
+    const { k, local } = this.place(i);
+    return { file: await this.layout.open(k), k, local };
   }
 
   private chunkHome(c: number): { file: IndexedFile; k: number; local: number } {
     this.checkChunk(c);
     const k = this.layout.fileOfChunk(c);
-    return { file: this.layout.files[k], k, local: c - this.layout.chunkBase[k] };
+    return { file: this.layout.need(k), k, local: c - this.layout.chunkBase[k] };
   }
 
   recordsOf(chunk: number): { first: number; end: number } {
@@ -116,8 +141,10 @@ export class CollectionRecords implements RecordAccess {
   }
 
   chunkOf(i: number): number {
-    const { file, k, local } = this.home(i);
-    return this.layout.chunkBase[k] + file.records.chunkOf(local);
+    const { k, local } = this.place(i);
+    // The chunk whose records run over `local` (chunks where no record starts are passed over): known from the facts.
+    const own = this.layout.files[k].facts.firstRecord;
+    return this.layout.chunkBase[k] + lastAtOrBelow(own, own.length - 1, local);
   }
 
   span(i: number): { start: number; end: number } {
@@ -126,16 +153,18 @@ export class CollectionRecords implements RecordAccess {
   }
 
   content(bytes: Uint8Array): Uint8Array {
-    return this.layout.files[0].records.content(bytes);
+    // Every file has the collection's record kind: any open one strips terminators as all would.
+    const open = this.layout.files.find((m) => m.file !== undefined)?.file ?? this.layout.need(0);
+    return open.records.content(bytes);
   }
 
   async get(i: number): Promise<Uint8Array> {
-    const { file, local } = this.home(i);
+    const { file, local } = await this.openHome(i);
     return file.records.get(local);
   }
 
   async text(i: number): Promise<string> {
-    const { file, local } = this.home(i);
+    const { file, local } = await this.openHome(i);
     return file.records.text(local);
   }
 
@@ -159,7 +188,8 @@ export class CollectionRecords implements RecordAccess {
       while (next < groups.length) {
         const [k, positions] = groups[next++];
         const base = this.layout.recordBase[k];
-        const got = await this.layout.files[k].records.getMany(
+        const file = await this.layout.open(k);
+        const got = await file.records.getMany(
           positions.map((p) => indices[p] - base),
           concurrency,
         );
@@ -175,7 +205,7 @@ export class CollectionRecords implements RecordAccess {
     const out: Uint8Array[] = [];
     let at = from;
     while (at < end) {
-      const { file, k, local } = this.home(at);
+      const { file, k, local } = await this.openHome(at);
       const stop = Math.min(end, this.layout.recordBase[k + 1]);
       out.push(...(await file.records.slice(local, local + stop - at)));
       at = stop;
@@ -184,8 +214,10 @@ export class CollectionRecords implements RecordAccess {
   }
 
   async verifyTail(chunk: number): Promise<void> {
-    const { file, local } = this.chunkHome(chunk);
-    return file.records.verifyTail(local);
+    this.checkChunk(chunk);
+    const k = this.layout.fileOfChunk(chunk);
+    const file = await this.layout.open(k);
+    return file.records.verifyTail(chunk - this.layout.chunkBase[k]);
   }
 
   chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
@@ -213,6 +245,6 @@ export class CollectionChunks implements ChunkAccess {
       return Promise.reject(new SeekdataError('OUT_OF_RANGE', `${this.name}: chunk ${chunk} does not exist (${this.layout.chunks} chunks)`, { file: this.name }));
     }
     const k = this.layout.fileOfChunk(chunk);
-    return this.layout.files[k].reader.decodeWith(chunk - this.layout.chunkBase[k], work, signal);
+    return this.layout.open(k).then((file) => file.reader.decodeWith(chunk - this.layout.chunkBase[k], work, signal));
   }
 }

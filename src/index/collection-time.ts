@@ -8,7 +8,10 @@ import type { TimeLookup } from './indexed.js';
 import type { TimeSummary } from './time-index.js';
 
 export interface TimeMember {
-  time: TimeLookup;
+  /** The file's time summary (known without opening it when the collection came from its manifest). */
+  summary: TimeSummary;
+  /** The file's time index (synchronous: the file must be open; NOT_OPENED otherwise). */
+  lookup: () => TimeLookup;
   /** Collection number of the file's record 0. */
   first: number;
 }
@@ -27,8 +30,7 @@ export class CollectionTime implements TimeLookup {
     let last: number | undefined;
     // Sorted when every file is, and each file's times start at or after the previous file's last.
     let sorted = true;
-    for (const { time } of members) {
-      const s = time.summary;
+    for (const { summary: s } of members) {
       count += s.count;
       unparsable += s.unparsable;
       if (!s.sorted || s.unparsable > 0) sorted = false;
@@ -40,11 +42,11 @@ export class CollectionTime implements TimeLookup {
     this.summary = { count, unparsable, sorted, first, last };
   }
 
-  /** Files whose time span meets [t0, t1). */
-  private overlapping(t0: number, t1: number): number[] {
+  /** Files whose time span meets [t0, t1): the only ones a range reads (or needs open). */
+  overlapping(t0: number, t1: number): number[] {
     const out: number[] = [];
-    this.members.forEach(({ time }, k) => {
-      const { first, last } = time.summary;
+    this.members.forEach(({ summary }, k) => {
+      const { first, last } = summary;
       if (first !== undefined && last !== undefined && first < t1 && last >= t0) out.push(k);
     });
     return out;
@@ -52,10 +54,13 @@ export class CollectionTime implements TimeLookup {
 
   range(t0: number, t1: number, limit = Infinity): Float64Array {
     const files = this.overlapping(t0, t1);
-    const parts = files.map((k) => ({ k, numbers: this.members[k].time.range(t0, t1, limit), at: 0 }));
+    const parts = files.map((k) => {
+      const time = this.members[k].lookup();
+      return { k, time, numbers: time.range(t0, t1, limit), at: 0 };
+    });
     const total = Math.min(limit, parts.reduce((n, p) => n + p.numbers.length, 0));
     const out = new Float64Array(total);
-    const timeOf = (p: (typeof parts)[number]): number => this.members[p.k].time.timeOf(p.numbers[p.at]);
+    const timeOf = (p: (typeof parts)[number]): number => p.time.timeOf(p.numbers[p.at]);
     // A binary heap of the parts by (time of their next record, its number): k-way merge.
     const heap = parts.filter((p) => p.numbers.length > 0);
     const less = (a: (typeof parts)[number], b: (typeof parts)[number]): boolean => {
@@ -91,7 +96,9 @@ export class CollectionTime implements TimeLookup {
   nearest(t: number): number | undefined {
     let best: number | undefined;
     let bestTime = NaN;
-    for (const { time, first } of this.members) {
+    for (const { lookup, summary, first } of this.members) {
+      if (summary.first === undefined) continue;
+      const time = lookup();
       const r = time.nearest(t);
       if (r === undefined) continue;
       const at = time.timeOf(r);
@@ -108,6 +115,6 @@ export class CollectionTime implements TimeLookup {
 
   timeOf(record: number): number {
     const m = this.members[this.fileOf(record)];
-    return m.time.timeOf(record - m.first);
+    return m.lookup().timeOf(record - m.first);
   }
 }

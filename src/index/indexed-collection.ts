@@ -8,9 +8,11 @@
 import { SeekdataError } from '../errors.js';
 import { emptyStats, type RemoteStats } from '../sources/retry.js';
 import type { JobRunner } from '../workers/pool.js';
+import type { CollectionMember } from './collection-member.js';
 import { CollectionChunks, CollectionLayout, CollectionRecords } from './collection-records.js';
 import { mergeColumnStats } from './collection-stats.js';
 import { CollectionTime } from './collection-time.js';
+import { timeBound } from './records/time-bound.js';
 import type { IndexedFile, IndexReport } from './indexed-file.js';
 import type { Indexed, RecordHome, SkippedFile } from './indexed.js';
 import type { ResolvedRecordOptions } from './records/options.js';
@@ -30,6 +32,15 @@ export interface CollectionReport {
   seconds: number;
   /** The merged time summary (first, last, sorted across files, unparsable counts added up). */
   time: IndexReport['time'];
+  /**
+   * The collection manifest used to open the collection without opening its files (its path), or undefined
+   * when every file was opened now (no manifest, or one that was missing, stale or damaged).
+   */
+  manifest: string | undefined;
+  /** Files whose indexes were loaded (or built) at open, before any record was read. */
+  openedAtStart: number;
+  /** Where this open wrote a new collection manifest, if it did. */
+  manifestWritten: string | undefined;
 }
 
 export interface CollectionInfo {
@@ -59,28 +70,43 @@ export class IndexedCollection implements Indexed {
   private readonly layout: CollectionLayout;
 
   constructor(
-    /** The collection's files, in collection order. */
-    readonly files: readonly IndexedFile[],
+    /** The collection's files, in collection order: open, or opened when first needed (from a manifest). */
+    readonly members: readonly CollectionMember[],
     readonly name: string,
-    init: { parallelism: number; runner: JobRunner; readAhead: number; skipped: SkippedFile[]; seconds: number },
+    init: {
+      parallelism: number;
+      runner: JobRunner;
+      readAhead: number;
+      skipped: SkippedFile[];
+      seconds: number;
+      manifest?: string | undefined;
+      manifestWritten?: string | undefined;
+      openConcurrency?: number;
+    },
   ) {
-    if (files.length === 0) throw new SeekdataError('NOT_FOUND', `${name}: no files left in the collection`, { file: name });
-    this.layout = new CollectionLayout(files);
+    if (members.length === 0) throw new SeekdataError('NOT_FOUND', `${name}: no files left in the collection`, { file: name });
+    this.layout = new CollectionLayout(members, name);
     this.records = new CollectionRecords(this.layout, name);
     this.reader = new CollectionChunks(this.layout, name, init.parallelism, init.runner);
     this.readAhead = init.readAhead;
-    const first = files[0];
+    this.openConcurrency = init.openConcurrency ?? 4;
+    const first = members[0].facts;
     this.options = first.options;
     this.columns = first.columns;
-    this.stats = mergeColumnStats(files.map((f) => f.stats));
-    const timed = files.every((f) => f.time !== undefined);
-    this.time = timed ? new CollectionTime(files.map((f, k) => ({ time: f.time as NonNullable<typeof f.time>, first: this.layout.recordBase[k] })), (r) => this.layout.fileOfRecord(r)) : undefined;
+    this.stats = mergeColumnStats(members.map((m) => m.facts.stats));
+    const timed = members.every((m) => m.facts.time !== undefined);
+    this.time = timed
+      ? new CollectionTime(
+          members.map((m, k) => ({ summary: m.facts.time as NonNullable<typeof m.facts.time>, lookup: () => this.timeOfFile(k), first: this.layout.recordBase[k] })),
+          (r) => this.layout.fileOfRecord(r),
+        )
+      : undefined;
     const indexes: CollectionReport['indexes'] = { loaded: 0, built: 0, rebuilt: 0, none: 0 };
-    for (const f of files) indexes[f.report.status]++;
-    const t = first.report.time;
+    for (const m of members) indexes[m.facts.status]++;
+    const t = first.timeReport;
     const summary = this.time?.summary;
     this.report = {
-      files: files.length,
+      files: members.length,
       records: this.records.count,
       skipped: init.skipped,
       indexes,
@@ -94,12 +120,49 @@ export class IndexedCollection implements Indexed {
               first: summary.first,
               last: summary.last,
               unparsable: summary.unparsable,
-              unparsableExamples: files.flatMap((f, k) => (f.report.time?.unparsableExamples ?? []).map((e) => ({ record: e.record + this.layout.recordBase[k], text: e.text }))).slice(0, 10),
+              unparsableExamples: members.flatMap((m, k) => (m.facts.timeReport?.unparsableExamples ?? []).map((e) => ({ record: e.record + this.layout.recordBase[k], text: e.text }))).slice(0, 10),
             },
+      manifest: init.manifest,
+      openedAtStart: members.filter((m) => m.file !== undefined).length,
+      manifestWritten: init.manifestWritten,
     };
   }
 
   readonly readAhead: number;
+  private readonly openConcurrency: number;
+
+  /** The files, all open (NOT_OPENED when the collection came from its manifest and has not opened them all: see `prepare`). */
+  get files(): readonly IndexedFile[] {
+    return this.members.map((m) => m.need(this.name));
+  }
+
+  /** Files open now (loaded their indexes): all of them unless the collection was opened from its manifest. */
+  get openedFiles(): number {
+    return this.members.filter((m) => m.file !== undefined).length;
+  }
+
+  private timeOfFile(k: number): NonNullable<IndexedFile['time']> {
+    const time = this.layout.need(k).time;
+    if (time === undefined) throw new SeekdataError('INDEX_MISMATCH', `${this.members[k].name}: has no time index`, { file: this.members[k].name });
+    return time;
+  }
+
+  /**
+   * Opens the files that synchronous lookups will need: every file, or with `range` only those whose time
+   * span meets [from, to) (`range`, `nearest`, `TimeRangeDataset` and record lookups are synchronous; reads
+   * of records and chunks open their files themselves). Files already open are left as they are; a few open
+   * at once (openConcurrency). A collection opened without its manifest has every file open already.
+   */
+  async prepare(range?: { from: number | Date | string; to: number | Date | string }): Promise<void> {
+    const every = (): number[] => this.members.map((_, k) => k);
+    const wanted = range === undefined || this.time === undefined ? every() : this.time.overlapping(timeBound('from', range.from), timeBound('to', range.to));
+    const todo = wanted.filter((k) => this.members[k].file === undefined);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < todo.length) await this.members[todo[next++]].open();
+    };
+    await Promise.all(Array.from({ length: Math.min(this.openConcurrency, todo.length) }, worker));
+  }
 
   get skippedFiles(): readonly SkippedFile[] {
     return this.report.skipped;
@@ -125,7 +188,7 @@ export class IndexedCollection implements Indexed {
       throw new SeekdataError('OUT_OF_RANGE', `${this.name}: record ${record} does not exist (${this.records.count} records)`, { file: this.name, record });
     }
     const k = this.layout.fileOfRecord(record);
-    return { file: this.files[k], first: this.layout.recordBase[k], count: this.files[k].records.count, position: k };
+    return { file: this.layout.need(k), first: this.layout.recordBase[k], count: this.members[k].facts.records, position: k };
   }
 
   /** Collection record number of record `local` of file `k`. */
@@ -134,7 +197,7 @@ export class IndexedCollection implements Indexed {
   }
 
   layoutArrays(): Array<ArrayLike<number>> {
-    return [Float64Array.of(this.files.length), ...this.files.flatMap((f) => f.layoutArrays())];
+    return [Float64Array.of(this.members.length), ...this.members.flatMap((m) => m.facts.layout)];
   }
 
   info(): CollectionInfo {
@@ -143,15 +206,14 @@ export class IndexedCollection implements Indexed {
     const formats: Record<string, number> = {};
     let compressedSize = 0;
     let size = 0;
-    for (const f of this.files) {
-      const r = f.reader;
-      formats[r.format] = (formats[r.format] ?? 0) + 1;
-      compressedSize += r.compressedSize;
-      size += r.size;
+    for (const { facts } of this.members) {
+      formats[facts.format] = (formats[facts.format] ?? 0) + 1;
+      compressedSize += facts.compressedSize;
+      size += facts.size;
     }
     return {
       name: this.name,
-      files: this.files.length,
+      files: this.members.length,
       records: this.records.count,
       chunks: this.layout.chunks,
       compressedSize,
@@ -169,8 +231,8 @@ export class IndexedCollection implements Indexed {
   /** Requests, retries and bytes of the remote files so far, added up (zeros for local files). */
   remoteStats(): RemoteStats {
     const sum = emptyStats();
-    for (const f of this.files) {
-      const s = f.reader.remoteStats;
+    for (const m of this.members) {
+      const s = m.file?.reader.remoteStats;
       if (s === undefined) continue;
       for (const key of Object.keys(sum) as Array<keyof RemoteStats>) sum[key] += s[key];
     }
@@ -178,6 +240,6 @@ export class IndexedCollection implements Indexed {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.files.map((f) => f.close()));
+    await Promise.all(this.members.map((m) => m.close()));
   }
 }

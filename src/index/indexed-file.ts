@@ -98,6 +98,11 @@ export class IndexedFile implements Indexed {
     return this.requireTime().nearest(+t);
   }
 
+  /** One file is open: nothing to prepare. */
+  prepare(): Promise<void> {
+    return Promise.resolve();
+  }
+
   info(): IndexedInfo {
     const t = this.time?.summary;
     const iso = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString());

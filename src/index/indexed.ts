@@ -87,5 +87,12 @@ export interface Indexed {
   locate(record: number): RecordHome;
   /** Arrays identifying the layout (files, chunks, records per chunk, block checks): what a saved state must match. */
   layoutArrays(): Array<ArrayLike<number>>;
+  /**
+   * Opens what synchronous lookups (`range`, `nearest`, `locate`, `timeOf`, record spans) will need: for a
+   * collection opened from its manifest, its files (only those whose time spans meet `range` when given;
+   * bounds as TimeRangeDataset takes them: epoch ms, a Date or a time text);
+   * nothing for one file or a collection whose files are all open.
+   */
+  prepare(range?: { from: number | Date | string; to: number | Date | string }): Promise<void>;
   close(): Promise<void>;
 }

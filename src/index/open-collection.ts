@@ -14,7 +14,9 @@ import { COLLECTION_OPTION_KEYS } from '../option-keys.js';
 import type { Progress } from '../readers/discover.js';
 import type { ListS3Options } from '../sources/s3-list.js';
 import { S3_OPTION_KEYS } from '../sources/s3-client.js';
-import { listCollection, type CollectionSources, type Member } from './collection-list.js';
+import { listCollection, type CollectionSources } from './collection-list.js';
+import { findManifest, keepManifest } from './collection-lazy.js';
+import { CollectionMember, type MemberFacts } from './collection-member.js';
 import { IndexedCollection, type SkippedFile } from './indexed-collection.js';
 import type { IndexedFile } from './indexed-file.js';
 import { openIndexed, type IndexedOptions } from './open-indexed.js';
@@ -36,6 +38,13 @@ export interface CollectionOptions extends IndexedOptions {
    * where each chunk waits for a round trip.
    */
   readAhead?: number;
+  /**
+   * The collection manifest (collection-manifest.ts): `true` (default) opens the collection from a fresh
+   * manifest without opening its files (each is opened when first read), and writes a new manifest after an
+   * open that had to open files; `'refresh'` opens every file and writes a new manifest (what `seekdata index`
+   * does); `false` neither reads nor writes one.
+   */
+  manifest?: boolean | 'refresh';
 }
 
 /** The per-file decoded-chunk cache never goes below this, whatever the collection's size (bytes). */
@@ -48,7 +57,7 @@ function listOptions(options: CollectionOptions): ListS3Options {
 }
 
 /** Why `file` cannot join a collection that `first` began, if it cannot. */
-function mismatch(first: IndexedFile, file: IndexedFile): string | undefined {
+function mismatch(first: MemberFacts, file: MemberFacts): string | undefined {
   if (file.options.kind !== first.options.kind) return `its records are ${file.options.kind}, those of ${first.name} ${first.options.kind}`;
   if ((file.time === undefined) !== (first.time === undefined)) return `it has ${file.time === undefined ? 'no' : 'a'} time index and ${first.name} ${first.time === undefined ? 'has none' : 'has one'}`;
   if (file.options.kind === 'csv' && file.columns.join('\u0000') !== first.columns.join('\u0000')) {
@@ -73,6 +82,8 @@ export async function openCollection(sources: CollectionSources, options: Collec
   checkKnownKeys(options, COLLECTION_OPTION_KEYS, 'openCollection');
   const onBadFile = options.onBadFile ?? 'error';
   checkOneOf('onBadFile', onBadFile, ['error', 'skip']);
+  const manifestMode = options.manifest ?? true;
+  if (manifestMode !== true && manifestMode !== false && manifestMode !== 'refresh') throw invalidOption('manifest', "true, false or 'refresh'", manifestMode);
   const concurrency = checkPositiveInt('openConcurrency', options.openConcurrency ?? 4);
   const readAhead = options.readAhead === undefined ? undefined : checkPositiveInt('readAhead', options.readAhead);
   const resolved = resolveReaderOptions(options);
@@ -85,10 +96,13 @@ export async function openCollection(sources: CollectionSources, options: Collec
   const members = await listCollection(sources, listOptions(options));
   const cacheBytes = Math.max(MIN_FILE_CACHE_BYTES, Math.floor(resolved.cacheBytes / members.length));
   const runner = runnerFor(resolved.parallelism, options.pool);
-  const { onBadFile: _bad, openConcurrency: _c, readAhead: _r, onProgress, ...rest } = options;
+  const { onBadFile: _bad, openConcurrency: _c, readAhead: _r, manifest: _m, onProgress, ...rest } = options;
   void _bad;
   void _c;
   void _r;
+  void _m;
+  const use = await findManifest(sources, members, options as CollectionOptions & Record<string, unknown>);
+  const fresh = use?.found?.fresh;
 
   // One progress over all files: each file's bytes done, over the sizes listing told (or opening told).
   const done = new Float64Array(members.length);
@@ -106,31 +120,39 @@ export async function openCollection(sources: CollectionSources, options: Collec
   };
 
   const opened: Array<IndexedFile | undefined> = new Array(members.length);
-  const skipped: Array<SkippedFile | undefined> = new Array(members.length);
+  // Skipped files in collection order (files the manifest lists that are gone after the members).
+  const skippedAt: Array<{ at: number; file: SkippedFile }> = [];
   let failure: unknown;
-  const skip = (k: number, member: Member, error: SeekdataError): void => {
-    skipped[k] = { file: member.name, code: error.code, reason: error.message };
-    options.onWarning?.(`${member.name}: left out of the collection (onBadFile: 'skip'): ${error.message}`);
+  const skip = (at: number, name: string, error: SeekdataError): void => {
+    skippedAt.push({ at, file: { file: name, code: error.code, reason: error.message } });
+    options.onWarning?.(`${name}: left out of the collection (onBadFile: 'skip'): ${error.message}`);
   };
   let next = 0;
+  // Files the manifest vouches for are not opened now; the others are (all of them without a manifest).
+  const todo = members.map((_, k) => k).filter((k) => fresh?.[k] === undefined);
+  for (const [j, entry] of (use?.found?.gone ?? []).entries()) {
+    const error = new SeekdataError('NOT_FOUND', `${entry.facts.name}: listed in the collection manifest ${use?.found?.path ?? ''} but gone`, { file: entry.facts.name });
+    if (onBadFile === 'skip') skip(members.length + j, entry.facts.name, error);
+    else failure ??= error;
+  }
+  for (let k = 0; k < members.length; k++) if (fresh?.[k] !== undefined) report(k, undefined);
   const worker = async (): Promise<void> => {
-    while (failure === undefined && next < members.length) {
-      const k = next++;
+    while (failure === undefined && next < todo.length) {
+      const k = todo[next++];
       const member = members[k];
       try {
         opened[k] = await openIndexed(member.input, { ...rest, cacheBytes, pool: runner, onProgress: (p) => report(k, p) });
         report(k, undefined);
       } catch (error) {
         // Options were checked up front: what fails now is this file (missing, damaged, lacking a column).
-        if (onBadFile === 'skip' && isSeekdataError(error) && error.code !== 'ABORTED') skip(k, member, error);
+        if (onBadFile === 'skip' && isSeekdataError(error) && error.code !== 'ABORTED') skip(k, member.name, error);
         else failure ??= error;
         report(k, undefined);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, members.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
 
-  const files: IndexedFile[] = [];
   const closeAll = async (): Promise<void> => {
     await Promise.all(opened.map((f) => f?.close()));
   };
@@ -138,43 +160,58 @@ export async function openCollection(sources: CollectionSources, options: Collec
     await closeAll();
     throw failure;
   }
+  // Each file as a member: open now, or (fresh in the manifest) opened when first read.
+  const lazyOptions = { ...rest, cacheBytes, pool: runner };
+  const candidates: Array<CollectionMember | undefined> = members.map((m, k) => {
+    const file = opened[k];
+    if (file !== undefined) return CollectionMember.of(file);
+    const entry = fresh?.[k];
+    if (entry === undefined) return undefined;
+    return new CollectionMember(entry.facts, undefined, () => openIndexed(m.input, lazyOptions), use?.found?.path);
+  });
   // The record shape is the one most files agree on (ties: the first in order), so one stray file cannot
   // make every real shard the odd one out.
-  const groups: Array<{ first: IndexedFile; count: number }> = [];
-  for (const file of opened) {
-    if (file === undefined) continue;
-    const group = groups.find((g) => mismatch(g.first, file) === undefined);
-    if (group === undefined) groups.push({ first: file, count: 1 });
+  const groups: Array<{ first: MemberFacts; count: number }> = [];
+  for (const member of candidates) {
+    if (member === undefined) continue;
+    const group = groups.find((g) => mismatch(g.first, member.facts) === undefined);
+    if (group === undefined) groups.push({ first: member.facts, count: 1 });
     else group.count++;
   }
-  const reference = groups.reduce<{ first: IndexedFile; count: number } | undefined>((a, g) => (a === undefined || g.count > a.count ? g : a), undefined)?.first;
+  const reference = groups.reduce<{ first: MemberFacts; count: number } | undefined>((a, g) => (a === undefined || g.count > a.count ? g : a), undefined)?.first;
+  const files: CollectionMember[] = [];
   for (let k = 0; k < members.length; k++) {
-    const file = opened[k];
-    if (file === undefined) continue;
-    const why = reference === undefined || file === reference ? undefined : mismatch(reference, file);
+    const member = candidates[k];
+    if (member === undefined) continue;
+    const why = reference === undefined || member.facts === reference ? undefined : mismatch(reference, member.facts);
     if (why === undefined) {
-      files.push(file);
+      files.push(member);
       continue;
     }
-    const error = new SeekdataError('INDEX_MISMATCH', `${file.name}: cannot join the collection: ${why}`, { file: file.name });
+    const error = new SeekdataError('INDEX_MISMATCH', `${member.name}: cannot join the collection: ${why}`, { file: member.name });
     if (onBadFile === 'error') {
       await closeAll();
       throw error;
     }
-    skip(k, members[k], error);
-    opened[k] = undefined;
-    await file.close();
+    skip(k, members[k].name, error);
+    await member.close();
   }
+  const skipped = skippedAt.sort((a, b) => a.at - b.at).map((s) => s.file);
   const name = typeof sources === 'string' ? (members.length === 1 ? members[0].name : sources) : `${members.length} files`;
   if (files.length === 0) {
-    const reasons = skipped.filter((s): s is SkippedFile => s !== undefined);
-    throw new SeekdataError('NOT_FOUND', `${name}: no file of the collection could be opened (${reasons.length} skipped; first: ${reasons[0]?.reason ?? 'none'})`, { file: name });
+    throw new SeekdataError('NOT_FOUND', `${name}: no file of the collection could be opened (${skipped.length} skipped; first: ${skipped[0]?.reason ?? 'none'})`, { file: name });
   }
+  // A manifest for the next open, when this one had to open files and every file is in.
+  const allFresh = fresh !== undefined && fresh.every((e) => e !== undefined) && (use?.found?.gone.length ?? 0) === 0;
+  const manifestPath = use !== undefined && skipped.length === 0 && files.length === members.length && !allFresh ? await keepManifest(use, members, files, options.onWarning) : undefined;
   return new IndexedCollection(files, name, {
     parallelism: resolved.parallelism,
     runner,
     readAhead: readAhead ?? Math.max(2, resolved.parallelism * 2),
-    skipped: skipped.filter((s): s is SkippedFile => s !== undefined),
+    skipped,
     seconds: (performance.now() - started) / 1000,
+    manifest: fresh?.some((e) => e !== undefined) === true ? use?.found?.path : undefined,
+    manifestWritten: manifestPath,
+    openConcurrency: concurrency,
   });
 }

@@ -40,7 +40,7 @@ export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promis
   // With a record layer (from flags or the stored index) info also tells records, columns and time range.
   const index = readerOptions(io, flags).index;
   if (await namesCollection(file)) {
-    const collection = await openForRecords(io, flags, file);
+    const collection = await openForRecords(io, flags, file, { lazy: true });
     try {
       if (collection instanceof IndexedCollection) return await printCollectionInfo(io, flags, collection);
     } finally {

@@ -42,7 +42,8 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   const index = readerOptions(io, flags).index;
   const upload = flags.upload === true;
   if (await namesCollection(file)) {
-    const collection = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true, upload });
+    // Every file opened (its index loaded, or built) and a new collection manifest written.
+    const collection = await openForRecords(io, flags, file, { rebuild: flags.rebuild === true, upload, manifest: 'refresh' });
     try {
       if (collection instanceof IndexedCollection) return await printCollectionIndex(io, flags, collection);
     } finally {
@@ -159,11 +160,13 @@ export async function runRange(io: CliIo, flags: Flags, [path]: string[]): Promi
   const t1 = parseTimeArg('to', stringFlag(flags, 'to'));
   if (t0 > t1) throw new UsageError(`range: --from (${new Date(t0).toISOString()}) is after --to (${new Date(t1).toISOString()})`);
   const limit = intFlag(flags, 'limit', { min: 0 });
-  const file = await openForRecords(io, flags, path);
+  const file = await openForRecords(io, flags, path, { lazy: true });
   try {
     if (file.time === undefined) {
       throw new UsageError(`range: ${file.name} has no timestamp index; build one with \`seekdata index ${file.name} --records csv --time-column COLUMN\``);
     }
+    // A collection opened from its manifest opens only the files whose time spans meet the range.
+    if (file instanceof IndexedCollection) await file.prepare({ from: t0, to: t1 });
     const numbers = file.range(t0, t1, limit);
     if (flags['count-only'] === true) return await writeOut(io.stdout, `${numbers.length}\n`);
     const time = file.time;
