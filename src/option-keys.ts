@@ -72,7 +72,7 @@ export const RECORD_OPTION_KEYS = {
 export const INDEXED_OPTION_KEYS = { ...READER_OPTION_KEYS, ...RECORD_OPTION_KEYS } as const satisfies Record<keyof IndexedOptions, true>;
 
 /** openCollection takes openIndexed's options (for every file) and its own. */
-export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true, readAhead: true, manifest: true } as const satisfies Record<keyof CollectionOptions, true>;
+export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true, readAhead: true, manifest: true, lazy: true } as const satisfies Record<keyof CollectionOptions, true>;
 
 const FEATURE_OPTION_KEYS = {
   features: true,
