@@ -18,7 +18,8 @@ import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
 import { checkPriority } from '../workers/priority.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
 import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
-import { findRecord, SlotWindow } from './window.js';
+import { SlotWindow } from './window.js';
+import { fillBatch, type BatchCursor } from './chunk-batch.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
@@ -386,26 +387,20 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       if (rows === undefined) throw new Error(`internal: no rows for chunk slot ${slot}`);
       return rows;
     };
-    const firsts = order.segments.map((s) => s.first);
+    const firsts = Float64Array.from(order.segments, (s) => s.first);
+    const cursor: BatchCursor = { position, waiting: -1, record: 0 };
     for (;;) {
-      const batch = this.batchDraws(position, order.length);
+      const batch = this.batchDraws(cursor.position, order.length);
       if (batch === undefined) return;
       const builder = this.builder();
-      while (!builder.full && position < batch.end) {
-        const draw = order.next();
-        if (draw === undefined) break;
-        position++;
-        const slot = draw.slot;
-        const record = draw.record;
-        const rows = window.get(slot) ?? (await rowsOf(slot));
-        // A slot not yet compacted, without skipped records, holds record first + k at row k: try it first.
-        const row = findRecord(rows.records, record, rows.rows, record - firsts[slot]);
-        if (row >= 0) builder.add(rows, row);
-        window.draw(slot, record);
+      for (;;) {
+        fillBatch(builder, order, window, firsts, batch.end, cursor);
+        if (cursor.waiting < 0) break;
+        await rowsOf(cursor.waiting);
       }
       this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
       if (this.finished(builder, batch.refill)) return;
-      yield { batch: builder.build(), position };
+      yield { batch: builder.build(), position: cursor.position };
     }
   }
 
