@@ -106,6 +106,8 @@ async function main(): Promise<void> {
     wall: number;
     gcMs: number;
     gcN: number;
+    /** GC pause ms by kind (perf_hooks NODE_PERFORMANCE_GC_*: 1 minor, 2 major, 4 incremental, 8 weak callbacks). */
+    gcKinds: Map<number, number>;
     waits: number[];
     cpu: Map<number, number>;
     nices: Map<number, number>;
@@ -118,11 +120,11 @@ async function main(): Promise<void> {
     const ds = toTfDataset(timed(new ShuffledBatchDataset(f, { ...datasetOptions, repeat: true }), waits), tf, v);
     const model = classifier(classes);
     await model.fitDataset(ds, { epochs: 1, batchesPerEpoch: 40, verbose: 0 });
-    configs.push({ name: `fitDataset ${JSON.stringify(v)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), ...blank, waits: [], cpu: new Map(), nices: new Map(), walls: [] });
+    configs.push({ name: `fitDataset ${JSON.stringify(v)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] });
   }
   const fitModel = classifier(classes);
   await fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
-  const fit: Config = { name: 'model.fit', slice: () => fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 }), ...blank, waits: [], cpu: new Map(), nices: new Map(), walls: [] };
+  const fit: Config = { name: 'model.fit', slice: () => fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 }), ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] };
   configs.push(fit);
 
   const gc: Array<{ kind: number; ms: number }> = [];
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
       c.walls.push(wall);
       c.gcMs += gc.reduce((n, g) => n + g.ms, 0);
       c.gcN += gc.length;
+      for (const g of gc) c.gcKinds.set(g.kind, (c.gcKinds.get(g.kind) ?? 0) + g.ms);
       c.waits.push(...waits);
       for (const [tid, a] of after) c.cpu.set(tid, (c.cpu.get(tid) ?? 0) + a.ticks - (before.get(tid)?.ticks ?? 0));
       c.nices = new Map([...after].map(([tid, a]) => [tid, a.nice]));
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
     const sorted = [...c.waits].sort((a, b) => a - b);
     const ratio = median(fit.walls.map((w, r) => w / c.walls[r]));
     console.log(
-      `\n${c.name}: vs model.fit median ${fmt(ratio, 3)}, total ${fmt(fit.wall / c.wall, 3)}; wall ${fmt((1000 * c.wall) / recs, 2)} µs/rec; main-thread GC ${fmt((1000 * c.gcMs) / recs, 2)} µs/rec (${c.gcN} pauses)` +
+      `\n${c.name}: vs model.fit median ${fmt(ratio, 3)}, total ${fmt(fit.wall / c.wall, 3)}; wall ${fmt((1000 * c.wall) / recs, 2)} µs/rec; main-thread GC ${fmt((1000 * c.gcMs) / recs, 2)} µs/rec (${c.gcN} pauses; ms by kind ${[...c.gcKinds].map(([k, ms]) => `${k}: ${fmt(ms, 0)}`).join(', ')})` +
         (c === fit
           ? ''
           : `; next() waits ${fmt((1000 * c.waits.reduce((n, w) => n + w, 0)) / recs, 2)} µs/rec (median ${fmt(median(sorted), 3)} ms, over 1 ms: ${sorted.filter((w) => w > 1).length}, max ${fmt(sorted.at(-1) ?? NaN, 1)} ms)`),
