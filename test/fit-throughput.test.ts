@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { closeSharedPool, openIndexed, SequentialStream, ShuffledBatchDataset, toTfDataset, WorkerPool, type IndexedFile, type ShuffledBatchOptions } from '../src/index.js';
 import { PacedLoads } from '../src/datasets/pace.js';
 import type { JobRunner } from '../src/workers/pool.js';
+import { withJobPriority } from '../src/workers/priority.js';
 import { tempDir, writeFixture, xz } from './support/fixtures.js';
 import { datasetFixture } from './support/dataset-fixture.js';
 
@@ -149,6 +150,8 @@ async function epochFeatures(data: tf.data.Dataset<tf.TensorContainer>): Promise
 /** This thread's nice value now; a lower priority asked of the workers. */
 const mine = process.platform === 'linux' ? ownNice() : 0;
 const lower = Math.min(19, mine + 7);
+/** Another one, for the pool's own test (an unprivileged worker niced by an earlier test stays at `lower`). */
+const other = Math.min(19, mine + 3);
 
 describe('workerPriority', () => {
   it.runIf(process.platform === 'linux' && lower > mine)('runs the pool workers at that nice value (their own threads only), training untouched, with the same batches', async () => {
@@ -168,6 +171,26 @@ describe('workerPriority', () => {
     const normal = await epochFeatures(toTfDataset(new ShuffledBatchDataset(await loaded(), base), tf, { workerPriority: 0 }));
     expect(prioritised.length).toBeGreaterThan(10);
     expect(prioritised).toEqual(normal);
+  });
+
+  it.runIf(process.platform === 'linux' && other > mine && other !== lower)('a job of the pool runs at the priority it was submitted under; a later job without one puts its worker back (where allowed)', async () => {
+    const own = new WorkerPool({ size: 1 });
+    try {
+      const job = { input: { kind: 'bytes' as const, bytes: new Uint8Array([1, 2, 3]) } };
+      await own.run(job);
+      const before = threadNices();
+      expect([...before.values()].includes(other)).toBe(false);
+      const result = await withJobPriority(other, () => own.run(job));
+      expect(result.length).toBe(3);
+      const niced = [...threadNices()].filter(([tid, nice]) => nice === other && before.has(tid));
+      expect(niced.length).toBe(1);
+      await own.run(job);
+      // Back to the thread's own nice value needs the privilege to lower it (root here, usually not a user).
+      const privileged = process.getuid?.() === 0;
+      expect(threadNices().get(niced[0][0])).toBe(privileged ? before.get(niced[0][0]) : other);
+    } finally {
+      await own.close();
+    }
   });
 
   it('is checked, naming the field, on every dataset', async () => {

@@ -40,9 +40,11 @@ export function jobPriority(): number | undefined {
 /** Whether thread priorities can be set per thread here. */
 export const perThreadPriority = process.platform === 'linux';
 
-/** This thread's nice value when the module loaded, and what it is now. */
+/** This thread's nice value before its first job, and what it is now. */
 let base: number | undefined;
 let current: number | undefined;
+/** Nice values this thread was refused (lowering without the privilege). */
+const refused = new Set<number>();
 
 function niceNow(): number {
   try {
@@ -72,6 +74,3 @@ export function applyThreadPriority(nice: number | undefined): void {
   }
   current = niceNow();
 }
-
-/** Nice values this thread was refused (lowering without the privilege). */
-const refused = new Set<number>();
