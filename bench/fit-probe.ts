@@ -6,7 +6,7 @@
  * values, against `model.fit` on the same rows in memory, the configurations interleaved for ROUNDS rounds
  * of SLICE batches.
  *
- *   npx tsx bench/fit-probe.ts [--format xz|bzip2]
+ *   npx tsx bench/fit-probe.ts [--format xz|bzip2] [--iterate: the dataset's main-thread CPU alone, no training]
  *   env: SEEKDATA_BENCH_FIT_SLICE (250), SEEKDATA_BENCH_FIT_ROUNDS (6), SEEKDATA_BENCH_FIT_BATCH (256),
  *        SEEKDATA_BENCH_FIT_VARIANTS (JSON list of toTfDataset options to run besides its defaults, each a
  *        configuration of its own; default '[{"workerPriority":10}]'), SEEKDATA_BENCH_FIT_PROFILE (1: profile
@@ -74,6 +74,36 @@ function timed(ds: ShuffledBatchDataset, waits: number[]): ShuffledBatchDataset 
   });
 }
 
+/** CPU time of the calling thread in ms (/proc ticks of 10 ms). */
+function threadCpuMs(): number {
+  const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/**
+ * `--iterate`: the main thread's CPU per record of iterating chunked batches alone (no training): batch
+ * assembly, messaging and GC of the dataset, 5 runs of 600k records on one file (its tails checked in the
+ * first run only, so that one is left out).
+ */
+async function iterate(file: Awaited<ReturnType<typeof openIndexed>>): Promise<void> {
+  const perRecord: number[] = [];
+  for (let run = 0; run < 6; run++) {
+    const ds = new ShuffledBatchDataset(file, { ...datasetOptions, seed: 7 + run });
+    let n = 0;
+    const cpu0 = threadCpuMs();
+    for await (const b of ds) {
+      n += b.size;
+      if (n >= 600_000) break;
+    }
+    const us = (1000 * (threadCpuMs() - cpu0)) / n;
+    if (run > 0) perRecord.push(us);
+    console.log(`run ${run}: ${n} records, main-thread CPU ${fmt(us, 3)} µs/record${run === 0 ? ' (tails checked: left out)' : ''}, load ${fmt(loadavg()[0], 1)}`);
+  }
+  console.log(`main-thread CPU per record iterating chunked batches: median ${fmt(median(perRecord), 3)} µs, mean ${fmt(perRecord.reduce((a, b) => a + b, 0) / perRecord.length, 3)} µs`);
+  await file.close();
+  await closeSharedPool();
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'xz';
@@ -82,6 +112,10 @@ async function main(): Promise<void> {
   const indexPath = `${path}.fit-bench.sdx`;
   const indexOptions = { records: 'csv' as const, timeColumn: 'time', index: indexPath };
   if (!existsSync(indexPath)) await (await openIndexed(path, indexOptions)).close();
+  if (args.includes('--iterate')) {
+    await iterate(await openIndexed(path, indexOptions));
+    return;
+  }
   const rowsFile = await openIndexed(path, indexOptions);
   const xs: Float32Array[] = [];
   const ys: Float32Array[] = [];
