@@ -14,7 +14,6 @@ import { checkLayout, namedParts, type Layout } from './named.js';
 import { isPacedDataset, type PacedDataset } from './pace.js';
 import { checkPriority } from '../workers/priority.js';
 
-
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
 export interface TfApi {
   tensor(values: Float32Array | Int32Array, shape: number[], dtype?: 'float32' | 'int32'): unknown;
