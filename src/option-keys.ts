@@ -161,7 +161,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true, workerJobs: true, preloadNextEpoch: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true, workerJobs: true, preloadNextEpoch: true, workerPriority: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 
