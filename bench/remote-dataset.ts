@@ -50,6 +50,7 @@ const minus = (a: RemoteStats, b: RemoteStats): RemoteStats => ({
   bytesReturned: a.bytesReturned - b.bytesReturned,
   cacheHits: a.cacheHits - b.cacheHits,
   cacheBytes: a.cacheBytes - b.cacheBytes,
+  readAheadBytes: a.readAheadBytes - b.readAheadBytes,
 });
 
 async function timed(label: string, inFlight: number | undefined, open: () => Promise<IndexedCollection>, seed = 1): Promise<Pass> {

@@ -18,6 +18,7 @@ import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
 import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
 import { findRecord, SlotWindow } from './window.js';
+import { PlanReadAhead } from './plan-read-ahead.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
@@ -319,6 +320,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     const ahead = this.loads.take(epoch, start);
     const startLoad = (slot: number): void => {
       if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+      // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
+      if (ahead?.get(slot) === undefined) plan.loading(slot);
       loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
         (rows) => {
           this.noteSkipped(rows.rows);
@@ -342,6 +345,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       },
       subset,
     );
+    const plan = new PlanReadAhead(this.file, order.segments);
     const ops = parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec));
     const window = new SlotWindow(order.segments, ops, subset === undefined ? undefined : (record) => subset.positionOf(record));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
