@@ -178,7 +178,7 @@ describe('a chunked epoch over an s3:// collection', () => {
     for await (const b of ds) out.push(b);
     return out;
   }
-  const plain = (batches: Batch[]): Array<{ records: number[]; xs: number[]; ys: number[] }> => batches.map((b) => ({ records: [...b.records], xs: [...b.xs], ys: [...b.ys] }));
+  const plain = (batches: Batch[]): Array<{ records: number[]; xs: number[]; ys: number[] }> => batches.map((b) => ({ records: [...b.records], xs: [...b.xs], ys: b.ys === undefined ? [] : [...b.ys] }));
   const chunksOf = (data: IndexedCollection): number => data.files.reduce((n, f) => n + f.reader.layout.count, 0);
 
   it('fetches the chunks of each file in far fewer GETs than without read-ahead, each byte once, with the batches of local disk', async () => {
