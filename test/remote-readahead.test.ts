@@ -4,7 +4,8 @@
  * shared byte budget bounds what is held and is given back once the ranges are read; faults, retries, a
  * replaced object (STALE_SOURCE) and a spent retry budget behave as without read-ahead; and a chunked
  * epoch over an s3:// collection (gzip and xz shards of several chunks) fetches each file's chunks in
- * fewer GETs than chunks, while yielding exactly the batches of the same collection on local disk.
+ * fewer GETs than chunks (and fills the disk cache, so a second epoch downloads nothing), while yielding
+ * exactly the batches of the same collection on local disk.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -212,6 +213,29 @@ describe('a chunked epoch over an s3:// collection', () => {
     const compressed = shards.reduce((n, s) => n + s.bytes.length, 0);
     expect(on.downloaded).toBeLessThanOrEqual(1.1 * compressed);
     expect(sharedReadAhead().held).toBe(0);
+  });
+
+  it('with the disk cache on, the read-ahead fills it and the second epoch downloads nothing', async () => {
+    const truth = await openCollection(join(local, 'part-*'), options);
+    const localBatches = plain(await epoch(truth));
+    await truth.close();
+    const cached = { ...options, endpoint: proxy.url, remoteCacheDir: join(tmp.dir, 'chunk-cache') };
+    for (const round of [1, 2]) {
+      const data = await openCollection(glob, cached);
+      try {
+        const before = data.remoteStats();
+        expect(plain(await epoch(data))).toEqual(localBatches);
+        const after = data.remoteStats();
+        if (round === 1) expect(after.readAheadBytes - before.readAheadBytes).toBeGreaterThan(0);
+        else {
+          expect(after.requests - before.requests).toBe(0);
+          expect(after.readAheadBytes - before.readAheadBytes).toBe(0);
+          expect(after.cacheHits - before.cacheHits).toBeGreaterThanOrEqual(chunksOf(data));
+        }
+      } finally {
+        await data.close();
+      }
+    }
   });
 
   it('stays exact behind a proxy answering 503 to every third GET', async () => {

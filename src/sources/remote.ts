@@ -135,6 +135,8 @@ export class RemoteRanges {
         if (ahead !== undefined) {
           stats.readAheadBytes += ahead.length;
           out[i] = ahead;
+          // Cached as a downloaded range is (below): a later epoch finds every range it reads again.
+          if (cache !== undefined && this.version !== undefined) await cache.put(this.identity, this.version, offset, ahead);
           return;
         }
         const hit = cache !== undefined && this.version !== undefined ? await cache.get(this.identity, this.version, offset, length) : undefined;
@@ -177,28 +179,17 @@ export class RemoteRanges {
   async prefetch(ranges: ReadonlyArray<ByteRange>): Promise<void> {
     this.checkRanges(ranges);
     const { cache } = this.setup;
-    const wanted: ByteRange[] = [];
-    for (const [offset, length] of ranges) {
-      if (length === 0 || this.held.holds(offset, length)) continue;
-      if (cache !== undefined && this.version !== undefined && (await cache.get(this.identity, this.version, offset, length)) !== undefined) continue;
-      wanted.push([offset, length]);
-    }
+    const version = this.version;
+    // Ranges in the disk cache are read from it: no read-ahead for them.
+    const candidates = ranges.filter(([offset, length]) => length > 0 && !this.held.holds(offset, length));
+    const cached = cache === undefined || version === undefined ? [] : await Promise.all(candidates.map(([offset, length]) => cache.has(this.identity, version, offset, length)));
+    // Held ranges looked for again: another hint may have taken them while the cache was looked at.
+    const wanted = candidates.filter(([offset, length], i) => cached[i] !== true && !this.held.holds(offset, length));
     for (const group of planRanges(wanted, this.setup.coalesce)) {
       // Ranges of a group may overlap (the same chunk hinted twice): each counts once per read of it.
       const expected = group.members.reduce((n, m) => n + wanted[m][1], 0);
       const started = this.held.add(group.offset, group.length, expected, () =>
-        this.fetch(group.offset, group.length).then(
-          async (got) => {
-            if (cache !== undefined && this.version !== undefined) {
-              for (const m of group.members) {
-                const [offset, length] = wanted[m];
-                await cache.put(this.identity, this.version, offset, got.slice(offset - group.offset, offset - group.offset + length));
-              }
-            }
-            return got;
-          },
-          () => undefined,
-        ),
+        this.fetch(group.offset, group.length).catch(() => undefined),
       );
       // No room in the budget: the rest is read on demand (the budget frees up as held ranges are read).
       if (!started) return;
