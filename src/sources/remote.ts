@@ -171,26 +171,30 @@ export class RemoteRanges {
   }
 
   /**
-   * Starts fetching ranges the caller will read soon (see ./read-ahead.ts): those not held already nor in
-   * the disk cache, coalesced into as few requests as the limits allow, each request held only when the
-   * shared read-ahead budget has room for it. Never fails: a range whose read-ahead failed is fetched
-   * again when read. Resolves when the requests are sent (not when they are answered).
+   * Starts fetching ranges the caller will read soon (see ./read-ahead.ts): those not held already,
+   * coalesced into as few requests as the limits allow, each request held only when the shared read-ahead
+   * budget has room for it (a request whose ranges are all in the disk cache is not sent). Never fails: a
+   * range whose read-ahead failed is fetched again when read. Resolves once the spans are held (before
+   * their requests are answered).
    */
   async prefetch(ranges: ReadonlyArray<ByteRange>): Promise<void> {
     this.checkRanges(ranges);
     const { cache } = this.setup;
     const version = this.version;
-    // Ranges in the disk cache are read from it: no read-ahead for them.
-    const candidates = ranges.filter(([offset, length]) => length > 0 && !this.held.holds(offset, length));
-    const cached = cache === undefined || version === undefined ? [] : await Promise.all(candidates.map(([offset, length]) => cache.has(this.identity, version, offset, length)));
-    // Held ranges looked for again: another hint may have taken them while the cache was looked at.
-    const wanted = candidates.filter(([offset, length], i) => cached[i] !== true && !this.held.holds(offset, length));
+    const wanted = ranges.filter(([offset, length]) => length > 0 && !this.held.holds(offset, length));
+    // Spans are held at once, before this returns (no await before the loop): a read of one of their ranges
+    // that comes right after the hint waits for the span instead of sending a request of its own.
     for (const group of planRanges(wanted, this.setup.coalesce)) {
       // Ranges of a group may overlap (the same chunk hinted twice): each counts once per read of it.
       const expected = group.members.reduce((n, m) => n + wanted[m][1], 0);
-      const started = this.held.add(group.offset, group.length, expected, () =>
-        this.fetch(group.offset, group.length).catch(() => undefined),
-      );
+      const started = this.held.add(group.offset, group.length, expected, async () => {
+        // Ranges all in the disk cache are read from it: the span is dropped, nothing is downloaded.
+        if (cache !== undefined && version !== undefined) {
+          const cached = await Promise.all(group.members.map((m) => cache.has(this.identity, version, wanted[m][0], wanted[m][1])));
+          if (cached.every(Boolean)) return undefined;
+        }
+        return this.fetch(group.offset, group.length).catch(() => undefined);
+      });
       // No room in the budget: the rest is read on demand (the budget frees up as held ranges are read).
       if (!started) return;
     }
