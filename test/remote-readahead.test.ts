@@ -10,9 +10,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeS3Clients, closeSharedPool, configureRemoteRequests, openCollection, S3Source, SeekdataError, ShuffledBatchDataset, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { closeS3Clients, closeSharedPool, configureRemoteRequests, HttpSource, openCollection, S3Source, SeekdataError, ShuffledBatchDataset, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
 import { sharedReadAhead } from '../src/sources/read-ahead.js';
-import { run, tempDir } from './support/fixtures.js';
+import { run, startRangeServer, tempDir } from './support/fixtures.js';
 import { datasetFixture } from './support/dataset-fixture.js';
 import { startFaultProxy, startS3, useTestCredentials, type FaultProxy, type S3Server } from './support/s3.js';
 
@@ -187,6 +187,33 @@ describe('S3Source.prefetch', () => {
       expect(source.stats.readAheadBytes).toBe(0);
     } finally {
       await source.close();
+    }
+  });
+});
+
+describe('HttpSource.prefetch', () => {
+  it('coalesces hinted ranges into one ranged GET and serves them; a replaced file is STALE_SOURCE on the read', async () => {
+    const server = await startRangeServer({ 'blob.bin': blob });
+    try {
+      const source = await HttpSource.open(server.url('blob.bin'));
+      try {
+        const seen = server.requests;
+        await source.prefetch(ranges);
+        const got = await Promise.all(ranges.map(([o, l]) => source.read(o, l)));
+        got.forEach((bytes, i) => expect(Buffer.from(bytes).equals(blob.subarray(ranges[i][0], ranges[i][0] + ranges[i][1]))).toBe(true));
+        expect(server.requests - seen).toBe(1);
+        expect(server.seen[server.seen.length - 1].range).toBe('bytes=10000-114999');
+        expect(source.stats.readAheadBytes).toBe(105_000);
+        server.replace('blob.bin', Buffer.from(blob).reverse());
+        await source.prefetch([[120_000, 10_000]]);
+        const error = await source.read(120_000, 10_000).catch((e: unknown) => e);
+        expect((error as SeekdataError).code).toBe('STALE_SOURCE');
+        expect(sharedReadAhead().held).toBe(0);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await server.close();
     }
   });
 });
