@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeS3Clients, closeSharedPool, configureRemoteRequests, HttpSource, openCollection, S3Source, SeekdataError, ShuffledBatchDataset, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { closeS3Clients, closeSharedPool, configureRemoteRequests, HttpSource, Limiter, openCollection, S3Source, SeekdataError, ShuffledBatchDataset, type Batch, type CollectionOptions, type IndexedCollection } from '../src/index.js';
 import { sharedReadAhead } from '../src/sources/read-ahead.js';
 import { run, startRangeServer, tempDir } from './support/fixtures.js';
 import { datasetFixture } from './support/dataset-fixture.js';
@@ -185,6 +185,29 @@ describe('S3Source.prefetch', () => {
       const error = await source.read(10_000, 30_000).catch((e: unknown) => e);
       expect((error as SeekdataError).code).toBe('STALE_SOURCE');
       expect(source.stats.readAheadBytes).toBe(0);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
+describe('requests in flight', () => {
+  it('the SDK client does not cap them below the limiters (its default is 50 sockets per host)', async () => {
+    const source = await S3Source.open(`s3://${BUCKET}/blob.bin`, { endpoint: proxy.url, maxInFlight: 60, limiter: new Limiter(60) });
+    try {
+      // Every answer is held back 1.5 s: all 60 requests must reach the proxy before the first answer comes.
+      proxy.setPlan({ latencyMs: 1500 });
+      const seen = proxy.requests;
+      let seenAtFirstAnswer = -1;
+      await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          source.read(i * 1000, 1000).then((bytes) => {
+            if (seenAtFirstAnswer < 0) seenAtFirstAnswer = proxy.requests - seen;
+            expect(Buffer.from(bytes).equals(blob.subarray(i * 1000, i * 1000 + 1000))).toBe(true);
+          }),
+        ),
+      );
+      expect(seenAtFirstAnswer).toBe(60);
     } finally {
       await source.close();
     }
