@@ -7,12 +7,13 @@
  * here), how busy the main thread's event loop was, and the CPU time of the s3rver process.
  *
  * Environment: BENCH_SHARDS (100), BENCH_ROWS (20,000), BENCH_LATENCY_MS (20), BENCH_IN_FLIGHT (16),
- * BENCH_RUNS (2: local and S3 epochs, interleaved).
+ * BENCH_RUNS (2: local and S3 epochs, interleaved), BENCH_READ_AHEAD (datasets' readAhead, default max(4, in
+ * flight)), BENCH_READ_AHEAD_BYTES (the remote read-ahead budget; 0 = off).
  */
 import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { closeS3Clients, closeSharedPool, Limiter, openCollection, ShuffledBatchDataset, type CollectionOptions, type IndexedCollection } from '../src/index.js';
+import { closeS3Clients, closeSharedPool, configureRemoteRequests, Limiter, openCollection, ShuffledBatchDataset, type CollectionOptions, type IndexedCollection } from '../src/index.js';
 import { run, tempDir } from '../test/support/fixtures.js';
 import { datasetFixture } from '../test/support/dataset-fixture.js';
 import { startFaultProxy, startS3, useTestCredentials } from '../test/support/s3.js';
@@ -122,6 +123,7 @@ async function profile(label: string, open: () => Promise<IndexedCollection>, se
 
 async function main(): Promise<void> {
   useTestCredentials();
+  if (process.env.BENCH_READ_AHEAD_BYTES !== undefined) configureRemoteRequests({ readAheadBytes: Number(process.env.BENCH_READ_AHEAD_BYTES) });
   const work = tempDir('seekdata-bench-remote-profile-');
   process.env.SEEKDATA_CACHE_DIR = join(work.dir, 'index-cache');
   const s3 = await startS3();
@@ -159,6 +161,10 @@ async function main(): Promise<void> {
     const localMs = results.filter((p) => p.label === 'local disk').map((p) => p.ms);
     const remoteMs = results.filter((p) => p.label !== 'local disk').map((p) => p.ms);
     console.log(`median local ${fmt(median(localMs), 0)} ms, median S3 ${fmt(median(remoteMs), 0)} ms: ${fmt(median(localMs) / median(remoteMs), 2)}x local`);
+    // CPU time is steadier than wall time under load: with both cores busy, the epoch's speed is bounded by it.
+    const cpuLocal = median(results.filter((p) => p.label === 'local disk').map((p) => p.cpuSelf));
+    const cpuRemote = median(results.filter((p) => p.label !== 'local disk').map((p) => p.cpuSelf + p.cpuServer));
+    console.log(`median CPU s per epoch: local ${fmt(cpuLocal, 2)}, S3 ${fmt(cpuRemote, 2)} (this process + s3rver): local / S3 = ${fmt(cpuLocal / cpuRemote, 2)}`);
   } finally {
     await closeS3Clients();
     await closeSharedPool();
