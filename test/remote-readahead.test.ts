@@ -195,8 +195,8 @@ describe('requests in flight', () => {
   it('the SDK client does not cap them below the limiters (its default is 50 sockets per host)', async () => {
     const source = await S3Source.open(`s3://${BUCKET}/blob.bin`, { endpoint: proxy.url, maxInFlight: 60, limiter: new Limiter(60) });
     try {
-      // Every answer is held back 1.5 s: all 60 requests must reach the proxy before the first answer comes.
-      proxy.setPlan({ latencyMs: 1500 });
+      // Every answer is held back 3 s: all 60 requests must reach the proxy before the first answer comes.
+      proxy.setPlan({ latencyMs: 3000 });
       const seen = proxy.requests;
       let seenAtFirstAnswer = -1;
       await Promise.all(
