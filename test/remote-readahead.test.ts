@@ -245,9 +245,9 @@ describe('a chunked epoch over an s3:// collection', () => {
   const options: CollectionOptions = { records: 'csv', gzipSpacingBytes: 1 << 16, parallelism: 1 };
   const glob = `s3://${BUCKET}/shards/part-*`;
 
-  async function epoch(data: IndexedCollection): Promise<Batch[]> {
+  async function epoch(data: IndexedCollection, shuffle: 'chunked' | false = 'chunked'): Promise<Batch[]> {
     const out: Batch[] = [];
-    const ds = new ShuffledBatchDataset(data, { features: ['b'], labels: 'label', batchSize: 256, shuffle: 'chunked', seed: 5, windowChunks: 3, onMalformed: 'skip', missing: 'mean', onWarning: () => undefined });
+    const ds = new ShuffledBatchDataset(data, { features: ['b'], labels: 'label', batchSize: 256, shuffle, seed: 5, windowChunks: 3, onMalformed: 'skip', missing: 'mean', onWarning: () => undefined });
     for await (const b of ds) out.push(b);
     return out;
   }
@@ -313,6 +313,30 @@ describe('a chunked epoch over an s3:// collection', () => {
         await data.close();
       }
     }
+  });
+
+  it('reads the remote files of a collection ahead when a local file comes first (file order)', async () => {
+    const sources = [join(local, shards[0].name), ...shards.slice(1).map((x) => `s3://${BUCKET}/shards/${x.name}`)];
+    const truth = await openCollection(shards.map((x) => join(local, x.name)), options);
+    const localBatches = plain(await epoch(truth, false));
+    await truth.close();
+    const measure = async (): Promise<{ requests: number; readAhead: number }> => {
+      const data = await openCollection(sources, { ...options, endpoint: proxy.url });
+      try {
+        const before = data.remoteStats();
+        expect(plain(await epoch(data, false))).toEqual(localBatches);
+        const after = data.remoteStats();
+        return { requests: after.requests - before.requests, readAhead: after.readAheadBytes - before.readAheadBytes };
+      } finally {
+        await data.close();
+      }
+    };
+    configureRemoteRequests({ readAheadBytes: 0 });
+    const off = await measure();
+    configureRemoteRequests({ readAheadBytes: 64 << 20 });
+    const on = await measure();
+    expect(on.readAhead).toBeGreaterThan(0);
+    expect(on.requests).toBeLessThan(off.requests / 2);
   });
 
   it('stays exact behind a proxy answering 503 to every third GET', async () => {

@@ -8,7 +8,8 @@
  *
  * The horizon is in compressed bytes (half the process's read-ahead budget: 32 MiB by default), so what
  * is held is what the plan uses soon, whatever the chunk size: a chunk hinted at slot s is decoded before
- * the plan has gone that many bytes further. Local files are left alone (nothing is computed for them).
+ * the plan has gone that many bytes further. Chunks of local files are never hinted (a plan without a
+ * remote file is looked at once per epoch, then left alone).
  */
 import type { Indexed } from '../index/indexed.js';
 import type { SeekableReader } from '../readers/reader.js';
@@ -30,7 +31,8 @@ export class PlanReadAhead {
   /** Per slot: the last slot within the horizon. */
   private reach: Int32Array | undefined;
   private readonly hinted: Uint8Array;
-  private readonly remote: boolean;
+  /** False once the plan was found to hold no remote file (nothing to hint). */
+  private remote: boolean;
 
   constructor(
     private readonly file: Indexed,
@@ -39,7 +41,7 @@ export class PlanReadAhead {
     private readonly horizonBytes = Math.floor(sharedReadAhead().max / 2),
   ) {
     this.hinted = new Uint8Array(segments.length);
-    this.remote = segments.length > 0 && horizonBytes > 0 && file.locate(file.records.recordsOf(segments[0].chunk).first).file.reader.remoteStats !== undefined;
+    this.remote = segments.length > 0 && horizonBytes > 0;
   }
 
   /** Slot `slot` is being loaded: hints it and the chunks of its file the plan reaches within the horizon. */
@@ -65,12 +67,16 @@ export class PlanReadAhead {
     const homes = new Array<SlotHome | undefined>(n);
     const fileIds = new Map<SeekableReader, number>();
     const fileOf = new Int32Array(n).fill(-1);
+    const sizes = new Float64Array(n);
     for (let s = 0; s < n; s++) {
       const record = this.file.records.recordsOf(this.segments[s].chunk).first;
       const where = this.file.locate(record);
       const reader = where.file.reader;
       const chunk = where.file.records.chunkOf(record - where.first);
-      homes[s] = { reader, chunk, bytes: reader.chunkBytes(chunk) };
+      // Local files (no remote source) take part in the horizon's bytes but are never hinted.
+      const bytes = reader.chunkBytes(chunk);
+      homes[s] = reader.remoteStats === undefined ? undefined : { reader, chunk, bytes };
+      sizes[s] = bytes;
       let id = fileIds.get(reader);
       if (id === undefined) {
         id = fileIds.size;
@@ -78,6 +84,7 @@ export class PlanReadAhead {
       }
       fileOf[s] = id;
     }
+    if (!homes.some((h) => h !== undefined)) this.remote = false;
     const nextOfFile = new Int32Array(n).fill(-1);
     const last = new Int32Array(fileIds.size).fill(-1);
     for (let s = n - 1; s >= 0; s--) {
@@ -93,12 +100,12 @@ export class PlanReadAhead {
         t = s;
         sum = 0;
       }
-      while (t + 1 < n && sum + (homes[t + 1]?.bytes ?? 0) <= this.horizonBytes) {
+      while (t + 1 < n && sum + sizes[t + 1] <= this.horizonBytes) {
         t++;
-        sum += homes[t]?.bytes ?? 0;
+        sum += sizes[t];
       }
       reach[s] = t;
-      if (t > s) sum -= homes[s + 1]?.bytes ?? 0;
+      if (t > s) sum -= sizes[s + 1];
     }
     this.homes = homes;
     this.nextOfFile = nextOfFile;
