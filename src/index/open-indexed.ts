@@ -115,7 +115,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces);
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);
     const spec = analyzeSpec(recordOptions, layout);

@@ -4,6 +4,7 @@
  * start), and parse the records that lie wholly inside the chunk for their timestamp and column
  * statistics. The record that straddles the chunk's start is parsed by the main thread, which joins it.
  */
+import { analyzeCsvFast, fastCsvApplies } from './csv-fast.js';
 import { QUOTE, type Quoting } from './csv.js';
 import { isSpace } from './numbers.js';
 import { RecordParser } from './record-parser.js';
@@ -123,7 +124,16 @@ export function forEachTerminator(bytes: Uint8Array, spec: AnalyzeSpec, onTermin
   }
 }
 
+/**
+ * Analyses a chunk: quote-free CSV chunks take the one-pass path of csv-fast.ts, every other chunk the
+ * terminator scan and the record parser (`analyzeChunkGeneral`); both give the same result.
+ */
 export function analyzeChunk(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
+  return fastCsvApplies(bytes, spec) ? analyzeCsvFast(bytes, spec) : analyzeChunkGeneral(bytes, spec);
+}
+
+/** Analyses any chunk: finds the terminators, then parses record by record. */
+export function analyzeChunkGeneral(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
   const parser = new RecordParser(spec);
   const limit = spec.maxRecordBytes ?? Infinity;
   let tooLong = -1;

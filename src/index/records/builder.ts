@@ -58,27 +58,35 @@ interface Here {
   bytes: Uint8Array;
 }
 
-class Growable<T extends Uint32Array | Float64Array> {
-  constructor(public array: T) {}
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.array.length) {
-      const bigger = new (this.array.constructor as new (n: number) => T)(this.array.length * 2);
-      bigger.set(this.array);
-      this.array = bigger;
-    }
-    this.array[this.length++] = value;
+/**
+ * Typed arrays kept as the parts they arrived in (each chunk's record starts as its worker sent them, moved,
+ * not copied) and joined once at the end: no per-record push, no regrowing copies.
+ */
+class Parts<T extends Uint32Array | Float64Array> {
+  private readonly parts: T[] = [];
+  private length = 0;
+  constructor(private readonly make: (n: number) => T) {}
+  add(part: T): void {
+    if (part.length === 0) return;
+    this.parts.push(part);
+    this.length += part.length;
   }
   done(): T {
-    return this.array.slice(0, this.length) as T;
+    const out = this.make(this.length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
 
 export class RecordBuilder {
   private readonly chunkStarts: number[] = [];
   private readonly firstRecord: number[] = [];
-  private readonly offsets = new Growable(new Uint32Array(1024));
-  private readonly times: Growable<Float64Array> | undefined;
+  private readonly offsets = new Parts<Uint32Array>((n) => new Uint32Array(n));
+  private readonly times: Parts<Float64Array> | undefined;
   private count = 0;
   private carryStart = 0;
   private carry: Uint8Array[] = [];
@@ -99,7 +107,7 @@ export class RecordBuilder {
     const spec = options.specFor(0);
     this.parser = new RecordParser({ ...spec, begin: 0 });
     const timed = spec.time !== undefined || options.timeFn !== undefined;
-    this.times = timed ? new Growable(new Float64Array(1024)) : undefined;
+    this.times = timed ? new Parts<Float64Array>((n) => new Float64Array(n)) : undefined;
     if (spec.statColumns > 0 && spec.kind === 'csv') this.stats = newStats(spec.statColumns);
   }
 
@@ -110,17 +118,34 @@ export class RecordBuilder {
     return c;
   }
 
-  /** Appends a record starting at absolute offset `start`. */
-  private append(start: number, time: number): void {
-    // Records arrive in order of their starts: move the chunk pointer forward to the record's chunk.
+  /** Moves the chunk pointer forward to the chunk holding absolute offset `start` (records arrive in order). */
+  private enter(start: number): number {
     let chunk = this.firstRecord.length - 1;
     while (chunk + 1 < this.chunkStarts.length && this.chunkStarts[chunk + 1] <= start) {
       chunk++;
       this.firstRecord.push(this.count);
     }
-    this.offsets.push(start - this.chunkStarts[chunk]);
-    this.times?.push(time);
+    return chunk;
+  }
+
+  /** Appends a record starting at absolute offset `start`. */
+  private append(start: number, time: number): void {
+    const chunk = this.enter(start);
+    this.offsets.add(Uint32Array.of(start - this.chunkStarts[chunk]));
+    this.times?.add(Float64Array.of(time));
     this.count++;
+  }
+
+  /**
+   * Appends the records a chunk's analysis found, all starting in the chunk at absolute offset `offset`
+   * (the last one added): their starts are already relative to it.
+   */
+  private appendAll(offset: number, starts: Uint32Array, times: Float64Array | undefined): void {
+    if (starts.length === 0) return;
+    this.enter(offset + starts[0]);
+    this.offsets.add(starts);
+    this.times?.add(times ?? new Float64Array(starts.length).fill(NaN));
+    this.count += starts.length;
   }
 
   private noteBad(record: number, value: string): void {
@@ -197,17 +222,16 @@ export class RecordBuilder {
     }
     const base = this.count;
     if (analysis.tooLong >= 0) throw this.tooLong(base + analysis.tooLong, offset + analysis.starts[analysis.tooLong], here);
-    const times = analysis.times;
-    const fn = this.options.timeFn;
-    for (let k = 0; k < analysis.starts.length; k++) {
-      let time = times === undefined ? NaN : times[k];
-      if (fn !== undefined) {
+    let times = analysis.times;
+    if (this.options.timeFn !== undefined) {
+      times = new Float64Array(analysis.starts.length);
+      for (let k = 0; k < analysis.starts.length; k++) {
         const s = analysis.starts[k];
         const e = k + 1 < analysis.starts.length ? analysis.starts[k + 1] : analysis.last + 1;
-        time = this.userTime(text(bytes, s, e).replace(/[\r\n\s]+$/, ''), base + k);
+        times[k] = this.userTime(text(bytes, s, e).replace(/[\r\n\s]+$/, ''), base + k);
       }
-      this.append(offset + analysis.starts[k], time);
     }
+    this.appendAll(offset, analysis.starts, times);
     for (const b of analysis.bad) this.noteBad(base + b.k, b.text);
     this.badCount += analysis.badCount - analysis.bad.length;
     this.mergeStats(analysis);

@@ -47,7 +47,8 @@ export function splitFields(
   let i = start;
   while (n < maxFields) {
     let a = i;
-    while (a < end && isSpace(bytes[a])) a++;
+    // Blanks, but never the delimiter itself (a tab or a space can be one: `a\t\tb` has an empty field).
+    while (a < end && isSpace(bytes[a]) && bytes[a] !== delimiter) a++;
     let j = a;
     let flag = 0;
     let valueStart = a;
@@ -73,7 +74,7 @@ export function splitFields(
       } else {
         const close = j;
         j++;
-        while (j < end && isSpace(bytes[j])) j++;
+        while (j < end && isSpace(bytes[j]) && bytes[j] !== delimiter) j++;
         if (j >= end || bytes[j] === delimiter) {
           valueStart = escapes ? a : a + 1;
           valueEnd = escapes ? close + 1 : close;

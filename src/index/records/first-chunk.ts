@@ -7,20 +7,30 @@ import type { ByteSource } from '../../sources/source.js';
 import { chunkLayout, ChunkDecoder, type PieceOptions } from '../../readers/chunks.js';
 import { formatOf, type Format } from '../../readers/formats.js';
 import type { UnitTable } from '../../readers/units.js';
-import { inlineRunner } from '../../workers/pool.js';
+import { inlineRunner, type JobRunner } from '../../workers/pool.js';
 import { contentEnd, forEachTerminator, isBlank, type AnalyzeSpec } from './analyze.js';
 import { splitRecord, type Quoting } from './csv.js';
 import { text } from './numbers.js';
 import type { ResolvedRecordOptions } from './options.js';
 import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
 
-export async function firstChunkBytes(source: ByteSource, format: Format, units: UnitTable | undefined, pieces: PieceOptions): Promise<Uint8Array> {
+/**
+ * The first chunk's bytes, decoded by `runner`: the indexing pass gives its own (a pool worker, which has
+ * the fastest decoder backend and spares the main thread); by default the calling thread.
+ */
+export async function firstChunkBytes(
+  source: ByteSource,
+  format: Format,
+  units: UnitTable | undefined,
+  pieces: PieceOptions,
+  runner: JobRunner = inlineRunner,
+): Promise<Uint8Array> {
   if (source.size === 0) return new Uint8Array(0);
   if (units !== undefined) {
     const layout = chunkLayout(units, pieces);
     if (layout.count === 0) return new Uint8Array(0);
     // 'lazy': only the header is looked at here; the indexing pass that follows verifies every byte.
-    const decoder = new ChunkDecoder(source, units, layout, inlineRunner, { verify: 'lazy' });
+    const decoder = new ChunkDecoder(source, units, layout, runner, { verify: 'lazy' });
     try {
       return await decoder.decode(0);
     } finally {

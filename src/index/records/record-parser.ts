@@ -6,7 +6,8 @@
  */
 import type { AnalyzeSpec } from './analyze.js';
 import { decodeFieldBytes, QUOTE, splitFields } from './csv.js';
-import { isMissing, isSpace, parseNumber, text } from './numbers.js';
+import { countField, countPlainField } from './field-stats.js';
+import { text } from './numbers.js';
 import { addMissing, addText, addValue, newStats, STAT_SLOTS, toMoments } from './stats.js';
 import { VocabCollector } from './vocab.js';
 import { parseTime, parseTimeValue, ZoneOffsets } from './time.js';
@@ -57,22 +58,12 @@ export class RecordParser {
     if (this.bad.length < this.spec.maxBad) this.bad.push({ k, text: value.slice(0, 100) });
   }
 
-  /** Counts one value (exactly bytes[a, b)) in the statistics: a number, missing, or text (with its category). */
   private field(stats: Float64Array, c: number, bytes: Uint8Array, a: number, b: number): void {
-    const v = parseNumber(bytes, a, b);
-    if (!Number.isNaN(v)) addValue(stats, c, v);
-    else if (isMissing(bytes, a, b)) addMissing(stats, c);
-    else {
-      addText(stats, c);
-      this.vocab.add(c, bytes, a, b);
-    }
+    countField(stats, this.vocab, c, bytes, a, b);
   }
 
-  /** Counts an unquoted field: its value is bytes[a, b) without the blanks around it. */
   private plainField(stats: Float64Array, c: number, bytes: Uint8Array, a: number, b: number): void {
-    while (a < b && isSpace(bytes[a])) a++;
-    while (b > a && isSpace(bytes[b - 1])) b--;
-    this.field(stats, c, bytes, a, b);
+    countPlainField(stats, this.vocab, c, bytes, a, b);
   }
 
   /**
@@ -101,7 +92,7 @@ export class RecordParser {
         continue;
       }
       let negative = false;
-      if (i < end && bytes[i] === 0x2d) {
+      if (i < end && bytes[i] === 0x2d && delimiter !== 0x2d) {
         negative = true;
         i++;
       }

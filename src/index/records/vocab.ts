@@ -1,57 +1,159 @@
 /**
  * Category vocabularies collected during the indexing pass: the distinct non-numeric values of each
  * column with their counts, up to a limit (a column with more distinct values is not categorical and
- * its vocabulary is dropped). Short values are counted under a numeric key packed from their bytes, so
- * no string is made for a value already seen.
+ * its vocabulary is dropped). CSV values are counted by their bytes in a small open-addressing hash
+ * table per column (typed arrays, the bytes kept in an arena): a value already seen costs a hash and a
+ * compare, no string; strings are made once per distinct value, when the vocabulary is exported.
+ * JSON values arrive as strings and are counted in a Map.
  */
 import { text } from './numbers.js';
 
 export const MAX_CATEGORIES = 1000;
 
-export class VocabCollector {
-  /** Per column: packed key or string → [value, count]; undefined once the column overflowed. */
-  private readonly columns: Array<Map<number | string, [string, number]> | undefined> = [];
+/** One column's distinct byte strings and their counts; the table doubles as it fills (at most half full). */
+class ByteTable {
+  /** Per slot: entry number + 1, 0 when empty; the length is a power of two. */
+  private slots = new Int32Array(128);
+  private hashes = new Int32Array(64);
+  /** Entry e's bytes are arena[starts[e], starts[e + 1]). */
+  private starts = new Int32Array(65);
+  private counts = new Float64Array(64);
+  private arena = new Uint8Array(1024);
+  size = 0;
 
+  /** Counts bytes[a, b); false when that would make more than MAX_CATEGORIES distinct values. */
+  add(bytes: Uint8Array, a: number, b: number): boolean {
+    // FNV-1a over the bytes, 32-bit.
+    let h = 0x811c9dc5 | 0;
+    for (let i = a; i < b; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const n = b - a;
+    const arena = this.arena;
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = slots[s] - 1;
+      if (e < 0) return this.insert(s, h, bytes, a, b);
+      if (this.hashes[e] !== h) continue;
+      const from = this.starts[e];
+      if (this.starts[e + 1] - from !== n) continue;
+      let same = true;
+      for (let k = 0; k < n; k++) {
+        if (arena[from + k] !== bytes[a + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.counts[e]++;
+        return true;
+      }
+    }
+  }
+
+  private insert(slot: number, h: number, bytes: Uint8Array, a: number, b: number): boolean {
+    const e = this.size;
+    if (e >= MAX_CATEGORIES) return false;
+    if (e === this.hashes.length) this.growEntries();
+    const from = this.starts[e];
+    const to = from + (b - a);
+    if (to > this.arena.length) this.arena = grown(this.arena, Math.max(to, this.arena.length * 2), from);
+    this.arena.set(bytes.subarray(a, b), from);
+    this.starts[e + 1] = to;
+    this.hashes[e] = h;
+    this.counts[e] = 1;
+    this.slots[slot] = e + 1;
+    this.size++;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    return true;
+  }
+
+  private growEntries(): void {
+    const n = this.hashes.length * 2;
+    this.hashes = grown(this.hashes, n, this.size);
+    this.counts = grown(this.counts, n, this.size);
+    this.starts = grown(this.starts, n + 1, this.size + 1);
+  }
+
+  /** Doubles the slots and puts every entry back by its stored hash. */
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.size; e++) {
+      let s = this.hashes[e] & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = e + 1;
+    }
+    this.slots = slots;
+  }
+
+  /** The values as strings with their counts (byte strings that decode alike are merged). */
+  export(): Array<[string, number]> {
+    const out = new Map<string, number>();
+    for (let e = 0; e < this.size; e++) {
+      const value = text(this.arena, this.starts[e], this.starts[e + 1]);
+      out.set(value, (out.get(value) ?? 0) + this.counts[e]);
+    }
+    return [...out];
+  }
+}
+
+/** A copy of `array`'s first `keep` elements in a new array of `length` elements. */
+function grown<T extends Int32Array | Float64Array | Uint8Array>(array: T, length: number, keep: number): T {
+  const out = new (array.constructor as new (n: number) => T)(length);
+  out.set(array.subarray(0, keep));
+  return out;
+}
+
+type Column = ByteTable | Map<string, number>;
+
+export class VocabCollector {
+  /** Per column: its table (absent: nothing seen yet), or null once it overflowed. */
+  private readonly columns: Array<Column | null | undefined> = [];
+
+  /** Counts the value bytes[start, end) of a CSV column. */
   add(column: number, bytes: Uint8Array, start: number, end: number): void {
-    const map = this.mapOf(column);
-    if (map === undefined) return;
-    const n = end - start;
-    let key: number | string;
-    if (n <= 6) {
-      key = n * 2 ** 48;
-      for (let i = start, f = 1; i < end; i++, f *= 256) key += bytes[i] * f;
-    } else key = text(bytes, start, end);
-    if (!bump(map, key)) this.insert(column, map, key, typeof key === 'string' ? key : text(bytes, start, end));
+    let table = this.columns[column];
+    if (table === null) return;
+    if (table === undefined) {
+      this.grow(column);
+      table = new ByteTable();
+      this.columns[column] = table;
+    }
+    if (!(table instanceof ByteTable)) throw new Error('internal: a vocabulary column got both strings and bytes');
+    if (!table.add(bytes, start, end)) this.columns[column] = null;
+  }
+
+  /** Whether a column has overflowed (its values need not be looked at any more). */
+  dropped(column: number): boolean {
+    return this.columns[column] === null;
   }
 
   /** Counts a value given as a string (JSON values). */
   addString(column: number, value: string): void {
-    const map = this.mapOf(column);
-    if (map !== undefined && !bump(map, value)) this.insert(column, map, value, value);
+    let map = this.columns[column];
+    if (map === null) return;
+    if (map === undefined) {
+      this.grow(column);
+      map = new Map();
+      this.columns[column] = map;
+    }
+    if (!(map instanceof Map)) throw new Error('internal: a vocabulary column got both bytes and strings');
+    const count = map.get(value);
+    if (count !== undefined) map.set(value, count + 1);
+    else if (map.size >= MAX_CATEGORIES) this.columns[column] = null;
+    else map.set(value, 1);
   }
 
-  private mapOf(column: number): Map<number | string, [string, number]> | undefined {
-    while (this.columns.length <= column) this.columns.push(new Map());
-    return this.columns[column];
-  }
-
-  private insert(column: number, map: Map<number | string, [string, number]>, key: number | string, value: string): void {
-    if (map.size >= MAX_CATEGORIES) this.columns[column] = undefined;
-    else map.set(key, [value, 1]);
+  private grow(column: number): void {
+    while (this.columns.length <= column) this.columns.push(undefined);
   }
 
   /** Plain form for transfer: per column, the values and counts, or null when it overflowed. */
   export(): Array<Array<[string, number]> | null> {
-    return this.columns.map((m) => (m === undefined ? null : [...m.values()]));
+    const out: Array<Array<[string, number]> | null> = [];
+    for (const c of this.columns) out.push(c === null ? null : c === undefined ? [] : c instanceof ByteTable ? c.export() : [...c]);
+    return out;
   }
-}
-
-/** Counts one more of a value already seen; false when the key is new. */
-function bump(map: Map<number | string, [string, number]>, key: number | string): boolean {
-  const entry = map.get(key);
-  if (entry === undefined) return false;
-  entry[1]++;
-  return true;
 }
 
 /** Merges exported vocabularies (by column position) into `into`. */
