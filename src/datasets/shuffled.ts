@@ -20,6 +20,7 @@ import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } f
 import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
 import { SlotWindow } from './window.js';
 import { fillBatch, type BatchCursor } from './chunk-batch.js';
+import { PlanReadAhead } from './plan-read-ahead.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
@@ -339,6 +340,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     const ahead = this.loads.take(epoch, start);
     const startLoad = (slot: number): void => {
       if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+      // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
+      if (ahead?.get(slot) === undefined) plan.loading(slot);
       loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
         (rows) => {
           this.noteSkipped(rows.rows);
@@ -362,6 +365,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       },
       subset,
     );
+    const plan = new PlanReadAhead(this.file, order.segments);
     const ops = parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec));
     const window = new SlotWindow(order.segments, ops, subset === undefined ? undefined : (record) => subset.positionOf(record));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
