@@ -73,6 +73,7 @@ const sum = (sources: S3Source[]): RemoteStats =>
     bytesReturned: a.bytesReturned + b.bytesReturned,
     cacheHits: a.cacheHits + b.cacheHits,
     cacheBytes: a.cacheBytes + b.cacheBytes,
+    readAheadBytes: a.readAheadBytes + b.readAheadBytes,
   }));
 
 async function timed(label: string, inFlight: number, run: () => Promise<{ bytes: number; stats: RemoteStats | undefined }>): Promise<Pass> {

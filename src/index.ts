@@ -20,6 +20,7 @@ export type { RemoteOptions } from './sources/remote.js';
 export type { RetryOptions, RemoteStats } from './sources/retry.js';
 export type { CoalesceOptions } from './sources/coalesce.js';
 export { Limiter, configureRemoteRequests } from './sources/limiter.js';
+export type { RemoteRequestSettings } from './sources/limiter.js';
 export { globToRegExp, globMatcher, hasGlob, globPrefix, compareNames } from './sources/glob.js';
 
 export { detectFormat } from './readers/detect.js';

@@ -73,7 +73,7 @@ export const RECORD_OPTION_KEYS = {
 export const INDEXED_OPTION_KEYS = { ...READER_OPTION_KEYS, ...RECORD_OPTION_KEYS } as const satisfies Record<keyof IndexedOptions, true>;
 
 /** openCollection takes openIndexed's options (for every file) and its own. */
-export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true, readAhead: true, manifest: true } as const satisfies Record<keyof CollectionOptions, true>;
+export const COLLECTION_OPTION_KEYS = { ...INDEXED_OPTION_KEYS, onBadFile: true, openConcurrency: true, readAhead: true, manifest: true, lazy: true } as const satisfies Record<keyof CollectionOptions, true>;
 
 const FEATURE_OPTION_KEYS = {
   features: true,
@@ -162,7 +162,7 @@ export const SEQUENTIAL_OPTION_KEYS = {
   startRecord: true,
 } as const satisfies Record<keyof SequentialOptions, true>;
 
-export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true, workerJobs: true, preloadNextEpoch: true } as const satisfies Record<keyof TfDatasetOptions, true>;
+export const TF_DATASET_OPTION_KEYS = { xsOnly: true, inputs: true, outputs: true, workerJobs: true, preloadNextEpoch: true, workerPriority: true } as const satisfies Record<keyof TfDatasetOptions, true>;
 
 export const LOAD_TF_OPTION_KEYS = { onWarning: true } as const satisfies Record<keyof LoadTfOptions, true>;
 

@@ -22,7 +22,7 @@ const { shards } = collectionShards(SIZES, 5);
 const rows = shards.flatMap((s) => s.rows);
 const starts = SIZES.map((_, k) => SIZES.slice(0, k).reduce((a, b) => a + b, 0));
 const pool = new WorkerPool({ size: 2 });
-const open: CollectionOptions = { records: 'csv', timeColumn: 'time', pool };
+const open: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, lazy: true };
 const savedEnv = { ...process.env };
 
 beforeAll(() => {
@@ -69,6 +69,24 @@ describe('a local collection with a manifest', () => {
     expect(first.report.manifest).toBeUndefined();
     expect(first.openedFiles).toBe(shards.length);
     await first.close();
+  });
+
+  it('without lazy (the default) opens every file even with a fresh manifest, so synchronous lookups work on every run', async () => {
+    const { lazy: _lazy, ...notLazy } = open;
+    void _lazy;
+    const c = await openCollection(glob, notLazy);
+    try {
+      expect(c.report.manifest).toBe(join(dir, manifestsIn(dir)[0]));
+      expect(c.openedFiles).toBe(shards.length);
+      const times = rows.map((r) => r.time);
+      const ds = new TimeRangeDataset(c, { from: Math.min(...times), to: Math.max(...times) + 1, features: ['b'], batchSize: 128 });
+      let n = 0;
+      for await (const b of ds) n += b.size;
+      expect(n).toBe(rows.length);
+    } finally {
+      await c.close();
+    }
+    await expect(openCollection(glob, { ...notLazy, lazy: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'lazy' });
   });
 
   it('is written by the first open and opens the collection without opening a file; every merged view equals the eager one', async () => {
@@ -468,7 +486,7 @@ describe('an s3:// collection with a manifest', () => {
 
   it('opens from a fresh manifest with one listing and no HEAD per object, then opens an object when a record of it is read', async () => {
     const glob = 's3://manifest/data/part-*';
-    const options: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, endpoint: proxy.url };
+    const options: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, endpoint: proxy.url, lazy: true };
     const first = await openCollection(glob, options);
     expect(first.openedFiles).toBe(shards.length);
     await first.close();

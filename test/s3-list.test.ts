@@ -102,7 +102,7 @@ describe('glob language (compared with bash globstar + dotglob)', () => {
 
 describe('listS3', () => {
   it.each(PATTERNS)('s3://…/%s lists what bash finds, sorted, with sizes and ETags, over pages of 3 keys', async (pattern) => {
-    const stats: RemoteStats = { requests: 0, retries: 0, bytesDownloaded: 0, bytesReturned: 0, cacheHits: 0, cacheBytes: 0 };
+    const stats: RemoteStats = { requests: 0, retries: 0, bytesDownloaded: 0, bytesReturned: 0, cacheHits: 0, cacheBytes: 0, readAheadBytes: 0 };
     const found = await listS3(`s3://${BUCKET}/${pattern}`, { endpoint: s3.endpoint, pageSize: 3, stats });
     expect(found.map((o) => o.key)).toEqual(bashGlob(pattern).filter((k) => S3_KEYS.includes(k)));
     for (const object of found) {

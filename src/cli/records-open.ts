@@ -116,17 +116,9 @@ export async function openForRecords(
   try {
     if (await namesCollection(file)) {
       const onBadFile = choiceFlag(flags, 'on-bad-file', ['error', 'skip'] as const) ?? 'error';
-      const collection = await openCollection(file, { ...options, onBadFile, ...(extra.manifest === undefined ? {} : { manifest: extra.manifest }) });
-      // Opened from its manifest, a collection opens its files when first read; commands that look records
-      // up synchronously get them all open here (`lazy`: the command opens what it needs itself).
-      if (extra.lazy !== true) {
-        try {
-          await collection.prepare();
-        } catch (error) {
-          await collection.close();
-          throw error;
-        }
-      }
+      // Opened from its manifest, a collection keeps its files closed until read only for the commands that
+      // open what they need themselves (`lazy`); the others get every file open, as without a manifest.
+      const collection = await openCollection(file, { ...options, onBadFile, lazy: extra.lazy === true, ...(extra.manifest === undefined ? {} : { manifest: extra.manifest }) });
       return collection;
     }
     if (flags['on-bad-file'] !== undefined) throw new UsageError(`--on-bad-file applies to collections (a glob, directory, @manifest or s3:// prefix), and ${file} is one file`);

@@ -124,26 +124,39 @@ export class ChunkedOrder {
 
   /** The next draw, or undefined at the end of the epoch. */
   next(): { record: number; slot: number } | undefined {
+    const slot = this.draw();
+    return slot < 0 ? undefined : { record: this.record, slot };
+  }
+
+  /** Record of the last `draw()`. */
+  record = -1;
+
+  /**
+   * The next draw without an object (the batch loop runs it once per record): its slot, its record in
+   * `record`; -1 at the end of the epoch.
+   */
+  draw(): number {
     if (!this.shuffle) {
       while (this.head >= this.size && this.loaded < this.chunks.length) {
         this.size = 0;
         this.head = 0;
         this.enter();
       }
-      if (this.head >= this.size) return undefined;
+      if (this.head >= this.size) return -1;
       const k = this.head++;
-      return { record: this.bufRecord[k], slot: this.bufSlot[k] };
+      this.record = this.bufRecord[k];
+      return this.bufSlot[k];
     }
     while (this.loaded < this.chunks.length && (this.loaded < this.params.windowChunks || this.size <= this.lowWater)) this.enter();
     const n = this.size;
-    if (n === 0) return undefined;
+    if (n === 0) return -1;
     const j = Math.floor(this.random() * n);
-    const record = this.bufRecord[j];
+    this.record = this.bufRecord[j];
     const slot = this.bufSlot[j];
     this.bufRecord[j] = this.bufRecord[n - 1];
     this.bufSlot[j] = this.bufSlot[n - 1];
     this.size = n - 1;
-    return { record, slot };
+    return slot;
   }
 
   /** Slots with records still in the window. */

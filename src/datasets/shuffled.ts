@@ -15,9 +15,12 @@ import type { ParsedRows, ParseSpec } from './parse.js';
 import { labelWidthOf, loadChunkRows, parsedRowsOps, type ChunkRows } from './rows.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
 import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
+import { checkPriority } from '../workers/priority.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
 import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
-import { findRecord, SlotWindow } from './window.js';
+import { SlotWindow } from './window.js';
+import { fillBatch, type BatchCursor } from './chunk-batch.js';
+import { PlanReadAhead } from './plan-read-ahead.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
@@ -182,7 +185,14 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
    * first chunks loaded before this one ends. `undefined` removes the pace.
    */
   setTrainingPace(pace: TrainingPace | undefined): void {
-    this.loads.pace = pace === undefined ? undefined : { jobs: checkPositiveInt('pace.jobs', pace.jobs), nextEpoch: checkBoolean('pace.nextEpoch', pace.nextEpoch) };
+    this.loads.pace =
+      pace === undefined
+        ? undefined
+        : {
+            jobs: checkPositiveInt('pace.jobs', pace.jobs),
+            nextEpoch: checkBoolean('pace.nextEpoch', pace.nextEpoch),
+            priority: pace.priority === undefined ? undefined : checkPriority('pace.priority', pace.priority),
+          };
   }
 
   /** What identifies this dataset's plan (saved in `state()`, checked when resuming). */
@@ -297,9 +307,15 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     }
   }
 
-  /** Loads a segment's parsed rows (one worker job: decode and parse), paced. */
+  /**
+   * Loads a segment's parsed rows (one worker job: decode and parse), paced; the loaded index's check of
+   * the chunk's stored tail (no worker job) runs first, outside the pace (PacedLoads.run).
+   */
   private loadSegment(segment: Segment): Promise<ChunkRows> {
-    return this.loads.run(() => loadChunkRows(this.file, segment.chunk, this.spec, undefined, this.selection(segment)));
+    return this.loads.run(
+      () => loadChunkRows(this.file, segment.chunk, this.spec, undefined, this.selection(segment)),
+      () => this.file.records.verifyTail(segment.chunk),
+    );
   }
 
   /** Training pace: starts loading the chunks epoch `epoch` asks for at once (its window, and read-ahead). */
@@ -307,7 +323,12 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     if (this.loads.pace?.nextEpoch !== true) return;
     const segments = new ChunkedOrder(this.file.records, this.params(epoch), undefined, this.subset).segments;
     const count = Math.min(segments.length, (this.mode === 'chunked' ? this.windowChunks : 1) + this.lookahead - 1);
-    this.loads.startEpoch(epoch, count, (slot) => loadChunkRows(this.file, segments[slot].chunk, this.spec, undefined, this.selection(segments[slot])));
+    this.loads.startEpoch(
+      epoch,
+      count,
+      (slot) => loadChunkRows(this.file, segments[slot].chunk, this.spec, undefined, this.selection(segments[slot])),
+      (slot) => this.file.records.verifyTail(segments[slot].chunk),
+    );
   }
 
   private async *chunkEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
@@ -319,6 +340,8 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     const ahead = this.loads.take(epoch, start);
     const startLoad = (slot: number): void => {
       if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+      // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
+      if (ahead?.get(slot) === undefined) plan.loading(slot);
       loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
         (rows) => {
           this.noteSkipped(rows.rows);
@@ -342,6 +365,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       },
       subset,
     );
+    const plan = new PlanReadAhead(this.file, order.segments);
     const ops = parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec));
     const window = new SlotWindow(order.segments, ops, subset === undefined ? undefined : (record) => subset.positionOf(record));
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
@@ -367,26 +391,20 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       if (rows === undefined) throw new Error(`internal: no rows for chunk slot ${slot}`);
       return rows;
     };
-    const firsts = order.segments.map((s) => s.first);
+    const firsts = Float64Array.from(order.segments, (s) => s.first);
+    const cursor: BatchCursor = { position, waiting: -1, record: 0 };
     for (;;) {
-      const batch = this.batchDraws(position, order.length);
+      const batch = this.batchDraws(cursor.position, order.length);
       if (batch === undefined) return;
       const builder = this.builder();
-      while (!builder.full && position < batch.end) {
-        const draw = order.next();
-        if (draw === undefined) break;
-        position++;
-        const slot = draw.slot;
-        const record = draw.record;
-        const rows = window.get(slot) ?? (await rowsOf(slot));
-        // A slot not yet compacted, without skipped records, holds record first + k at row k: try it first.
-        const row = findRecord(rows.records, record, rows.rows, record - firsts[slot]);
-        if (row >= 0) builder.add(rows, row);
-        window.draw(slot, record);
+      for (;;) {
+        fillBatch(builder, order, window, firsts, batch.end, cursor);
+        if (cursor.waiting < 0) break;
+        await rowsOf(cursor.waiting);
       }
       this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
       if (this.finished(builder, batch.refill)) return;
-      yield { batch: builder.build(), position };
+      yield { batch: builder.build(), position: cursor.position };
     }
   }
 

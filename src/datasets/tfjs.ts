@@ -12,6 +12,7 @@ import { LOAD_TF_OPTION_KEYS, TF_DATASET_OPTION_KEYS } from '../option-keys.js';
 import type { Batch } from './batch.js';
 import { checkLayout, namedParts, type Layout } from './named.js';
 import { isPacedDataset, type PacedDataset } from './pace.js';
+import { checkPriority } from '../workers/priority.js';
 
 /** The part of the tfjs API the adapter uses (`@tensorflow/tfjs`, `@tensorflow/tfjs-node`, ...). */
 export interface TfApi {
@@ -111,6 +112,16 @@ export interface TfDatasetOptions {
    * (and its decoding, wasted if no next epoch comes). Default true. Same datasets as `workerJobs`.
    */
   preloadNextEpoch?: boolean;
+  /**
+   * Nice value (0 normal … 19 lowest) of the pool's worker threads while they decode and parse this
+   * dataset's chunks, so that the training thread wins when both want a core. Linux only (there a
+   * thread's priority is its own; elsewhere it would be the whole process's, training included, so it is
+   * left alone). An unprivileged worker cannot lower its nice value again: workers keep it for later
+   * jobs of the process. Measured on the shared 2-core machine it did not help (README, "Training
+   * throughput"): a niced worker falls behind when other processes load the cores, and training then
+   * waits for chunks. Default 0 (unchanged). Same datasets as `workerJobs`.
+   */
+  workerPriority?: number;
 }
 
 /** A dataset's column names, when it has them (every seekdata dataset does). */
@@ -140,10 +151,12 @@ export function toTfDataset<Tf extends TfApi>(dataset: AsyncIterable<Batch>, tf:
   };
   if (isPacedDataset(dataset)) {
     const jobs = options.workerJobs === undefined ? Math.max(1, dataset.parallelism - 1) : checkPositiveInt('workerJobs', options.workerJobs);
-    dataset.setTrainingPace({ jobs, nextEpoch: checkBoolean('preloadNextEpoch', options.preloadNextEpoch ?? true) });
+    const priority = checkPriority('workerPriority', options.workerPriority ?? 0);
+    dataset.setTrainingPace({ jobs, nextEpoch: checkBoolean('preloadNextEpoch', options.preloadNextEpoch ?? true), priority: priority === 0 ? undefined : priority });
   } else {
     if (options.workerJobs !== undefined) checkPositiveInt('workerJobs', options.workerJobs);
     if (options.preloadNextEpoch !== undefined) checkBoolean('preloadNextEpoch', options.preloadNextEpoch);
+    if (options.workerPriority !== undefined) checkPriority('workerPriority', options.workerPriority);
   }
   const iterations = new Iterations(dataset);
   const make = (): AsyncIterator<never> => {

@@ -45,6 +45,15 @@ export interface CollectionOptions extends IndexedOptions {
    * does); `false` neither reads nor writes one.
    */
   manifest?: boolean | 'refresh';
+  /**
+   * Whether a collection opened from a fresh manifest keeps its files closed until they are first read
+   * (`true`), or opens them all before `openCollection` returns (`false`, the default). Lazy opening makes
+   * opening cheap and a time range open only the files it meets, but the synchronous lookups (`range`,
+   * `nearest`, `locate`, `new TimeRangeDataset`, ...) then need `await collection.prepare(...)` first
+   * (`NOT_OPENED` otherwise), so code that works on the first run (no manifest yet) works on every run only
+   * if it prepares: hence opt-in.
+   */
+  lazy?: boolean;
 }
 
 /** The per-file decoded-chunk cache never goes below this, whatever the collection's size (bytes). */
@@ -83,6 +92,8 @@ export async function openCollection(sources: CollectionSources, options: Collec
   const onBadFile = options.onBadFile ?? 'error';
   checkOneOf('onBadFile', onBadFile, ['error', 'skip']);
   const manifestMode = options.manifest ?? true;
+  const lazy = options.lazy ?? false;
+  if (typeof lazy !== 'boolean') throw invalidOption('lazy', 'true or false', lazy);
   if (manifestMode !== true && manifestMode !== false && manifestMode !== 'refresh') throw invalidOption('manifest', "true, false or 'refresh'", manifestMode);
   const concurrency = checkPositiveInt('openConcurrency', options.openConcurrency ?? 4);
   const readAhead = options.readAhead === undefined ? undefined : checkPositiveInt('readAhead', options.readAhead);
@@ -96,7 +107,8 @@ export async function openCollection(sources: CollectionSources, options: Collec
   const members = await listCollection(sources, listOptions(options));
   const cacheBytes = Math.max(MIN_FILE_CACHE_BYTES, Math.floor(resolved.cacheBytes / members.length));
   const runner = runnerFor(resolved.parallelism, options.pool);
-  const { onBadFile: _bad, openConcurrency: _c, readAhead: _r, manifest: _m, onProgress, ...rest } = options;
+  const { onBadFile: _bad, openConcurrency: _c, readAhead: _r, manifest: _m, lazy: _l, onProgress, ...rest } = options;
+  void _l;
   void _bad;
   void _c;
   void _r;
@@ -204,7 +216,7 @@ export async function openCollection(sources: CollectionSources, options: Collec
   // A manifest for the next open, when this one had to open files and every file is in.
   const allFresh = fresh !== undefined && fresh.every((e) => e !== undefined) && (use?.found?.gone.length ?? 0) === 0;
   const manifestPath = use !== undefined && skipped.length === 0 && files.length === members.length && !allFresh ? await keepManifest(use, members, files, options.onWarning) : undefined;
-  return new IndexedCollection(files, name, {
+  const collection = new IndexedCollection(files, name, {
     parallelism: resolved.parallelism,
     runner,
     readAhead: readAhead ?? Math.max(2, resolved.parallelism * 2),
@@ -214,4 +226,15 @@ export async function openCollection(sources: CollectionSources, options: Collec
     manifestWritten: manifestPath,
     openConcurrency: concurrency,
   });
+  // Not lazy: every file open before the caller gets the collection, as without a manifest (each file is
+  // still checked against the manifest's counts and layout as it opens).
+  if (!lazy && collection.openedFiles < files.length) {
+    try {
+      await collection.prepare();
+    } catch (error) {
+      await collection.close();
+      throw error;
+    }
+  }
+  return collection;
 }

@@ -33,7 +33,7 @@ import { finalizeStats } from './records/stats.js';
 import type { ResolvedTimeFormat } from './records/time.js';
 import { IndexedFile, type IndexReport } from './indexed-file.js';
 import { chooseRecordOptions, loadFromFresh, type ChosenOptions } from './load-indexed.js';
-import { recordSections, type StoredRecordsMeta } from './record-sections.js';
+import { recordSections, storedStats, type StoredRecordsMeta } from './record-sections.js';
 import { RecordIndex } from './record-index.js';
 import { TimeIndex } from './time-index.js';
 
@@ -152,7 +152,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     let indexPath: string | undefined;
     let indexBytes: number | undefined;
     if (places !== undefined && print !== undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print, recordOptions, meta), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);

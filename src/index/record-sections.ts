@@ -44,7 +44,23 @@ export function recordSections(built: BuiltRecords, time: TimeIndex | undefined)
 }
 
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const isNum = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v));
+const NON_FINITE = ['Infinity', '-Infinity', 'NaN'];
+const isNum = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isFinite(v)) || NON_FINITE.includes(v as string);
+type StoredNumber = number | string | null;
+
+/** A statistic as JSON can hold it: JSON has no ±Infinity or NaN (a value like `1e999` is Infinity). */
+function toStored(v: number | null): StoredNumber {
+  return v === null || Number.isFinite(v) ? v : String(v);
+}
+
+function fromStored(v: StoredNumber): number | null {
+  return typeof v === 'string' ? Number(v) : v;
+}
+
+/** Statistics for the index file's JSON metadata (non-finite values as text; `parseRecordsMeta` reads them back). */
+export function storedStats(stats: ColumnStats[]): ColumnStats[] {
+  return stats.map((s) => ({ ...s, min: toStored(s.min), max: toStored(s.max), mean: toStored(s.mean), std: toStored(s.std) }) as unknown as ColumnStats);
+}
 const isStr = (v: unknown, max = 1 << 16): v is string => typeof v === 'string' && v.length <= max;
 const MAX_COLUMNS = 1 << 20;
 const MAX_CATEGORIES = 100_000;
@@ -105,7 +121,14 @@ export function parseRecordsMeta(value: unknown, path: string): StoredRecordsMet
     count: m.count,
     columns: m.columns as string[],
     // `numeric` is re-derived from the counts so indexes written under an older rule read the same way.
-    stats: (m.stats as ColumnStats[]).map((s) => ({ ...s, numeric: isNumericColumn(s.count, s.nonNumeric) })),
+    stats: (m.stats as ColumnStats[]).map((s) => ({
+      ...s,
+      min: fromStored(s.min),
+      max: fromStored(s.max),
+      mean: fromStored(s.mean),
+      std: fromStored(s.std),
+      numeric: isNumericColumn(s.count, s.nonNumeric),
+    })),
     time: m.time as IndexReport['time'],
   };
 }

@@ -6,7 +6,7 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { RemoteStats } from '../sources/retry.js';
-import type { ByteSource } from '../sources/source.js';
+import type { ByteRange, ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, INLINE_DECODE_BYTES, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
@@ -228,6 +228,42 @@ export class SeekableReader {
     }
     this.stats.decodes++;
     return this.decoder.decodeWith(index, signal, work);
+  }
+
+  /**
+   * A hint that these chunks will be decoded soon (a dataset's plan): a remote source fetches their
+   * compressed bytes ahead, coalesced into few requests, and holds them until decoded (see
+   * `ByteSource.prefetch`). Chunks in the cache and big units (streamed in pieces) are left out; sources
+   * without read-ahead ignore it. Never fails: a chunk whose read-ahead failed is fetched when decoded.
+   */
+  prefetchChunks(chunks: ArrayLike<number>): void {
+    const source = this.source;
+    if (source.prefetch === undefined || this.closed) return;
+    const ranges: ByteRange[] = [];
+    const units = new Set<number>();
+    for (let k = 0; k < chunks.length; k++) {
+      const chunk = chunks[k];
+      if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk >= this.layout.count || this.cache.has(chunk) || this.inflight.has(chunk)) continue;
+      const u = this.layout.unit[chunk];
+      if (units.has(u) || isBigUnit(this.units, u, this.layout.big)) continue;
+      units.add(u);
+      const range = this.unitRange(u);
+      if (range[1] > 0) ranges.push(range);
+    }
+    if (ranges.length > 0) source.prefetch(ranges).catch(() => undefined);
+  }
+
+  /** Compressed bytes of the unit holding chunk `chunk` (what its decode reads). */
+  chunkBytes(chunk: number): number {
+    return this.unitRange(this.layout.unit[chunk])[1];
+  }
+
+  /** The bytes unit `u`'s decode task reads: every format reads inside [cStart, cEnd) of its unit. */
+  private unitRange(u: number): ByteRange {
+    const bits = formatOf(this.format).offsetsInBits;
+    const start = bits ? Math.floor(this.units.cStart[u] / 8) : this.units.cStart[u];
+    const end = Math.min(this.source.size, bits ? Math.ceil(this.units.cEnd[u] / 8) : this.units.cEnd[u]);
+    return [start, Math.max(0, end - start)];
   }
 
   /**

@@ -117,6 +117,12 @@ export class HttpSource implements ByteSource {
     return this.#ranges.readRanges(ranges);
   }
 
+  /** Fetches ranges that will be read soon, coalesced, and holds them until read (see ./read-ahead.ts). */
+  async prefetch(ranges: ReadonlyArray<ByteRange>): Promise<void> {
+    if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
+    return this.#ranges.prefetch(ranges);
+  }
+
   /** One checked request for a range (retries, limits and coalescing are the caller's: ./remote.ts). */
   private async fetchOnce(offset: number, length: number): Promise<Uint8Array> {
     const asked = { first: offset, last: offset + length - 1 };
@@ -151,6 +157,7 @@ export class HttpSource implements ByteSource {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.#ranges.close();
   }
 
   private stale(asked: Asked, why: string): SeekdataError {

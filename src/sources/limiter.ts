@@ -5,6 +5,7 @@
  * Slots are held only while a request runs, never during a retry's backoff.
  */
 import { invalidOption } from '../errors.js';
+import { configureReadAhead } from './read-ahead.js';
 
 export class Limiter {
   private active = 0;
@@ -56,7 +57,21 @@ export function sharedLimiter(): Limiter {
   return shared;
 }
 
-/** Sets the process-wide limit of remote requests in flight (sources opened afterwards use it). */
-export function configureRemoteRequests(options: { maxInFlight: number }): void {
-  shared = new Limiter(options.maxInFlight);
+/** Process-wide settings of remote sources (`configureRemoteRequests`). */
+export interface RemoteRequestSettings {
+  /** Remote requests in flight at once across the process. Default 64. */
+  maxInFlight?: number;
+  /**
+   * Bytes all remote sources may hold read ahead of their reads (fetched before asked for, coalesced; see
+   * `ByteSource.prefetch`). 0 turns read-ahead off. Default 64 MiB.
+   */
+  readAheadBytes?: number;
+}
+
+/** Sets the process-wide limits of remote sources (sources opened afterwards use them); unset fields stay. */
+export function configureRemoteRequests(options: RemoteRequestSettings): void {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
+  const limiter = options.maxInFlight === undefined ? undefined : new Limiter(options.maxInFlight);
+  if (options.readAheadBytes !== undefined) configureReadAhead(options.readAheadBytes);
+  if (limiter !== undefined) shared = limiter;
 }

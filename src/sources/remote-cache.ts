@@ -77,6 +77,18 @@ export class RemoteCache {
     return body;
   }
 
+  /**
+   * Whether an entry of the right size exists for this range (without reading or checking it: `get`
+   * does that when the range is read). For read-ahead, which leaves cached ranges alone.
+   */
+  async has(identity: string, version: string, offset: number, length: number): Promise<boolean> {
+    try {
+      return (await stat(this.fileOf(identity, version, offset, length))).size === HEADER + length;
+    } catch {
+      return false;
+    }
+  }
+
   /** Stores a range (best effort: a full disk or a lost race loses the entry, never the read). */
   async put(identity: string, version: string, offset: number, bytes: Uint8Array): Promise<void> {
     const size = HEADER + bytes.length;

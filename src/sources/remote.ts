@@ -6,6 +6,7 @@
 import { invalidOption, SeekdataError } from '../errors.js';
 import { planRanges, resolveCoalesce, type CoalesceOptions, type ResolvedCoalesce } from './coalesce.js';
 import { Limiter, sharedLimiter } from './limiter.js';
+import { HeldRanges, sharedReadAhead, type ReadAheadBudget } from './read-ahead.js';
 import { RemoteCache } from './remote-cache.js';
 import { emptyStats, resolveRetry, Retrier, type RemoteStats, type RetryOptions } from './retry.js';
 import { checkRange, type ByteRange } from './source.js';
@@ -48,6 +49,7 @@ export interface ResolvedRemote {
   shared: Limiter;
   coalesce: ResolvedCoalesce;
   cache: RemoteCache | undefined;
+  readAhead: ReadAheadBudget;
   stats: RemoteStats;
 }
 
@@ -81,6 +83,7 @@ export async function resolveRemote(options: RemoteOptions): Promise<ResolvedRem
     shared: options.limiter ?? sharedLimiter(),
     coalesce: resolveCoalesce(options.coalesce),
     cache,
+    readAhead: sharedReadAhead(),
     stats,
   };
 }
@@ -90,13 +93,17 @@ export type FetchOnce = (offset: number, length: number) => Promise<Uint8Array>;
 
 /** The shared machinery of a remote source. `identity` keys the disk cache (never holds a secret). */
 export class RemoteRanges {
+  private readonly held: HeldRanges;
+
   constructor(
     private readonly source: { readonly name: string; readonly size: number },
     private readonly identity: string,
     private readonly version: string | undefined,
     private readonly setup: ResolvedRemote,
     private readonly fetchOnce: FetchOnce,
-  ) {}
+  ) {
+    this.held = new HeldRanges(setup.readAhead);
+  }
 
   get stats(): RemoteStats {
     return { ...this.setup.stats };
@@ -114,11 +121,7 @@ export class RemoteRanges {
    * requests in flight). Every answer owns its memory (safe to transfer to a worker thread).
    */
   async readRanges(ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]> {
-    if (!Array.isArray(ranges)) throw invalidOption('ranges', 'an array of [offset, length] pairs', ranges);
-    for (const range of ranges) {
-      if (!Array.isArray(range) || range.length !== 2) throw invalidOption('ranges', 'an array of [offset, length] pairs', range);
-      checkRange(this.source, range[0], range[1]);
-    }
+    this.checkRanges(ranges);
     const out: Uint8Array[] = new Array<Uint8Array>(ranges.length);
     const missing: number[] = [];
     const { cache, stats } = this.setup;
@@ -126,6 +129,14 @@ export class RemoteRanges {
       ranges.map(async ([offset, length], i) => {
         if (length === 0) {
           out[i] = new Uint8Array(0);
+          return;
+        }
+        const ahead = await this.held.take(offset, length);
+        if (ahead !== undefined) {
+          stats.readAheadBytes += ahead.length;
+          out[i] = ahead;
+          // Cached as a downloaded range is (below): a later epoch finds every range it reads again.
+          if (cache !== undefined && this.version !== undefined) await cache.put(this.identity, this.version, offset, ahead);
           return;
         }
         const hit = cache !== undefined && this.version !== undefined ? await cache.get(this.identity, this.version, offset, length) : undefined;
@@ -157,6 +168,49 @@ export class RemoteRanges {
     );
     for (const bytes of out) stats.bytesReturned += bytes.length;
     return out;
+  }
+
+  /**
+   * Starts fetching ranges the caller will read soon (see ./read-ahead.ts): those not held already,
+   * coalesced into as few requests as the limits allow, each request held only when the shared read-ahead
+   * budget has room for it (a request whose ranges are all in the disk cache is not sent). Never fails: a
+   * range whose read-ahead failed is fetched again when read. Resolves once the spans are held (before
+   * their requests are answered).
+   */
+  async prefetch(ranges: ReadonlyArray<ByteRange>): Promise<void> {
+    this.checkRanges(ranges);
+    const { cache } = this.setup;
+    const version = this.version;
+    const wanted = ranges.filter(([offset, length]) => length > 0 && !this.held.holds(offset, length));
+    // Spans are held at once, before this returns (no await before the loop): a read of one of their ranges
+    // that comes right after the hint waits for the span instead of sending a request of its own.
+    for (const group of planRanges(wanted, this.setup.coalesce)) {
+      // Ranges of a group may overlap (the same chunk hinted twice): each counts once per read of it.
+      const expected = group.members.reduce((n, m) => n + wanted[m][1], 0);
+      const started = this.held.add(group.offset, group.length, expected, async () => {
+        // Ranges all in the disk cache are read from it: the span is dropped, nothing is downloaded.
+        if (cache !== undefined && version !== undefined) {
+          const cached = await Promise.all(group.members.map((m) => cache.has(this.identity, version, wanted[m][0], wanted[m][1])));
+          if (cached.every(Boolean)) return undefined;
+        }
+        return this.fetch(group.offset, group.length).catch(() => undefined);
+      });
+      // No room in the budget: the rest is read on demand (the budget frees up as held ranges are read).
+      if (!started) return;
+    }
+  }
+
+  /** Drops the ranges held read ahead (the source is closing). */
+  close(): void {
+    this.held.clear();
+  }
+
+  private checkRanges(ranges: ReadonlyArray<ByteRange>): void {
+    if (!Array.isArray(ranges)) throw invalidOption('ranges', 'an array of [offset, length] pairs', ranges);
+    for (const range of ranges) {
+      if (!Array.isArray(range) || range.length !== 2) throw invalidOption('ranges', 'an array of [offset, length] pairs', range);
+      checkRange(this.source, range[0], range[1]);
+    }
   }
 
   /** One range with retries, each try holding a slot of this source's limiter and of the shared one. */

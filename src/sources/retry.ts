@@ -78,9 +78,11 @@ export interface RemoteStats {
   cacheHits: number;
   /** Bytes served from the disk cache. */
   cacheBytes: number;
+  /** Bytes served from read-ahead: fetched (coalesced) before they were asked for (see `ByteSource.prefetch`). */
+  readAheadBytes: number;
 }
 
-export const emptyStats = (): RemoteStats => ({ requests: 0, retries: 0, bytesDownloaded: 0, bytesReturned: 0, cacheHits: 0, cacheBytes: 0 });
+export const emptyStats = (): RemoteStats => ({ requests: 0, retries: 0, bytesDownloaded: 0, bytesReturned: 0, cacheHits: 0, cacheBytes: 0, readAheadBytes: 0 });
 
 /** The state of one source's retries: its policy, its token bucket, its counters. */
 export class Retrier {

@@ -83,7 +83,9 @@ export function s3Context(options: S3Options, timeoutMs: number): Promise<S3Cont
         // Reads are ranges, which S3 does not checksum; S3-compatible stores may refuse checksum headers.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+        // Sockets unbounded here: seekdata's limiters bound the requests in flight (64 by default across the
+        // process), and the SDK's own default of 50 sockets per host would silently queue the rest.
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, httpAgent: { keepAlive: true, maxSockets: Infinity }, httpsAgent: { keepAlive: true, maxSockets: Infinity } },
       });
       const secrets = [credentials?.accessKeyId, credentials?.secretAccessKey, credentials?.sessionToken, endpoint, process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
       return { sdk, client, scrubber: new SecretScrubber('', undefined, secrets.filter((s): s is string => s !== undefined && s !== '')) };

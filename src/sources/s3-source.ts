@@ -103,8 +103,15 @@ export class S3Source implements ByteSource {
     return this.#ranges.readRanges(ranges);
   }
 
+  /** Fetches ranges that will be read soon, coalesced, and holds them until read (see ./read-ahead.ts). */
+  async prefetch(ranges: ReadonlyArray<ByteRange>): Promise<void> {
+    if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
+    return this.#ranges.prefetch(ranges);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.#ranges.close();
   }
 
   /** One checked ranged GET. */

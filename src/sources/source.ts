@@ -28,6 +28,13 @@ export interface ByteSource {
    * sources without it are read range by range (see `readRanges`).
    */
   readRanges?(ranges: ReadonlyArray<ByteRange>): Promise<Uint8Array[]>;
+  /**
+   * A hint: these ranges will be read soon (the chunks an epoch's plan reaches next). Remote sources fetch
+   * them ahead, coalesced into few requests, and hold them until read (within a byte budget, see
+   * `configureRemoteRequests`); other sources need not have it. Resolves once the requests are sent; never
+   * fails for a range that cannot be fetched (its read fails instead).
+   */
+  prefetch?(ranges: ReadonlyArray<ByteRange>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -19,6 +19,8 @@ export interface WorkerJob {
   step?: StepCall | undefined;
   /** Whether the decoded bytes come back (default true). False when the caller wants only the step's result. */
   keepBytes?: boolean | undefined;
+  /** Nice value of the worker thread while it runs the job (Linux; priority.ts). Set by the pool. */
+  priority?: number | undefined;
 }
 
 export interface JobResult {

@@ -12,6 +12,7 @@ import { checkKnownKeys } from '../options.js';
 import { WORKER_POOL_OPTION_KEYS } from '../option-keys.js';
 import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob } from './jobs.js';
 import { footprint, leanCopy } from './message.js';
+import { jobPriority } from './priority.js';
 
 export interface JobRunner {
   /** Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. */
@@ -100,12 +101,14 @@ export class WorkerPool implements JobRunner {
       // started runs to its end; callers check their signal between jobs and drop the result.
       const options: { transferList?: ArrayBuffer[] } = {};
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
+      // A job submitted under withJobPriority carries its nice value (the worker applies it).
+      const priority = jobPriority();
+      let message = priority === undefined ? job : { ...job, priority };
       // The guard: never post a view of a large buffer (it would clone all of it into the worker).
-      let message = job;
-      let size = footprint(job);
+      let size = footprint(message);
       if (size.oversized > 0) {
         this.stats.leanCopies++;
-        message = leanCopy(job);
+        message = leanCopy(message);
         size = footprint(message);
       }
       this.stats.jobs++;

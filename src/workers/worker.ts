@@ -10,6 +10,7 @@ import '../readers/write/steps.js';
 import '../index/steps.js';
 import '../datasets/steps.js';
 import { runJobNow, toResponse, transferables, type JobResponse, type WorkerJob } from './jobs.js';
+import { applyThreadPriority } from './priority.js';
 import { prepareDecoders } from './registry.js';
 
 // Started now, not awaited at the top level: Piscina require()s the entry first, which a module with a
@@ -27,6 +28,7 @@ function reply(response: JobResponse): unknown {
  * result before that next job starts.
  */
 export default function handle(job: WorkerJob): unknown {
+  applyThreadPriority(job.priority);
   const response = toResponse(() => runJobNow(job));
   return response instanceof Promise ? response.then(reply) : reply(response);
 }
