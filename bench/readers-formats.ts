@@ -122,23 +122,44 @@ async function unitDecode(units: UnitTable, bytes: Buffer, u: number, file: stri
   return performance.now() - t;
 }
 
+interface RandomReads {
+  /** Median wall time of a read, and of the decode of the unit it hit. */
+  readMs: number;
+  unitMs: number;
+  /** Mean CPU time (every thread of this process) of a read, and of a unit decode: steadier on a loaded machine. */
+  readCpuMs: number;
+  unitCpuMs: number;
+  /** Reads whose unit was decoded in this thread rather than a worker (`stats.inlineDecodes`). */
+  inline: number;
+}
+
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
 /** Median random read(offset, 100) with an empty cache, and the median decode of the unit each hits. */
-async function randomReads(file: string, offsets: number[]): Promise<{ readMs: number; unitMs: number }> {
+async function randomReads(file: string, offsets: number[]): Promise<RandomReads> {
   const reader = await openReader(file, { parallelism: 2, cacheBytes: 1 });
   await warm(reader);
+  const inlineBefore = reader.stats.inlineDecodes;
   const bytes = readFileSync(file);
   const reads: number[] = [];
   const units: number[] = [];
+  let readCpu = 0;
+  let unitCpu = 0;
   for (const offset of offsets) {
+    let c = process.cpuUsage();
     let t = performance.now();
     await reader.read(offset, 100);
     reads.push(performance.now() - t);
+    readCpu += cpuMs(process.cpuUsage(c));
     const u = reader.layout.unit[reader.chunkIndexAt(offset)];
+    c = process.cpuUsage();
     t = await unitDecode(reader.units, bytes, u, file);
+    unitCpu += cpuMs(process.cpuUsage(c));
     units.push(t);
   }
+  const inline = reader.stats.inlineDecodes - inlineBefore;
   await reader.close();
-  return { readMs: median(reads), unitMs: median(units) };
+  return { readMs: median(reads), unitMs: median(units), readCpuMs: readCpu / offsets.length, unitCpuMs: unitCpu / offsets.length, inline };
 }
 
 export async function benchFormats(csv: string, offsets: number[]): Promise<{ rows: Array<Array<string | number>>; result: Record<string, unknown> }> {
@@ -209,7 +230,7 @@ export async function benchFormats(csv: string, offsets: number[]): Promise<{ ro
   }
   result.sequential = seq;
 
-  const random: Record<string, { readMs: number; unitMs: number }> = {};
+  const random: Record<string, RandomReads> = {};
   for (const [format, file] of [
     ['gzip -6', files.gz],
     ['BGZF', files.bgz],
@@ -218,6 +239,12 @@ export async function benchFormats(csv: string, offsets: number[]): Promise<{ ro
     const r = await randomReads(file, offsets);
     random[format] = r;
     rows.push([format, `random read(offset, 100), empty cache (median of ${offsets.length})`, `${fmt(r.readMs, 2)} ms`, `${fmt(r.readMs / r.unitMs, 2)}× one unit decode (${fmt(r.unitMs, 2)} ms)`]);
+    rows.push([
+      format,
+      `the same reads, CPU time per read (mean; ${r.inline} of ${offsets.length} decoded in the calling thread)`,
+      `${fmt(r.readCpuMs, 2)} ms CPU`,
+      `${fmt(r.readCpuMs / r.unitCpuMs, 2)}× one unit decode (${fmt(r.unitCpuMs, 2)} ms CPU)`,
+    ]);
   }
   const one = await randomReads(files.zstOne, offsets.slice(0, 5));
   random['zstd one frame'] = one;

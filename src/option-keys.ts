@@ -52,6 +52,7 @@ export const READER_OPTION_KEYS = {
   forcePathStyle: true,
   credentials: true,
   maxDecodedBytes: true,
+  inlineDecodeBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {

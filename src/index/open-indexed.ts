@@ -69,6 +69,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       verify: resolved.verify,
       damage: undefined,
       maxDecodedBytes: resolved.maxDecodedBytes,
+      inlineBytes: resolved.inlineDecodeBytes,
     };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;

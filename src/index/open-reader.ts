@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { invalidOption, isSeekdataError } from '../errors.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { READER_OPTION_KEYS } from '../option-keys.js';
-import { DEFAULT_PIECES, type PieceOptions } from '../readers/chunks.js';
+import { DEFAULT_PIECES, INLINE_DECODE_BYTES, type PieceOptions } from '../readers/chunks.js';
 import { discoverUnits, type Progress } from '../readers/discover.js';
 import type { ScannedChunk } from '../readers/format.js';
 import { openSource, type Input, type SourceOptions } from '../readers/input.js';
@@ -126,6 +126,17 @@ export interface ReaderOptions extends RemoteSourceOptions {
    * limit and where it was passed. Default: no limit (memory stays bounded by the budgets either way).
    */
   maxDecodedBytes?: number;
+  /**
+   * gzip and zstd units that decode to at most this many bytes are decoded in the calling thread instead of
+   * a worker, where that is cheaper than a worker round trip (with the same checks: CRC-32, frame
+   * checksums): zstd frames that state their size always (native libzstd decodes them on libuv's thread
+   * pool, so the calling thread only waits and decodes started together still run in parallel); gzip
+   * units, and zstd frames without a size (WebAssembly), only for a `read` that waits on one unit while
+   * nothing else of the reader is decoding (the decode then holds the calling thread, ~2 ms per MiB).
+   * Streams of gzip, and every job with a step (record indexing, datasets), stay in the pool. 0: always
+   * the pool. Default 2 MiB (2097152). No effect at parallelism 1.
+   */
+  inlineDecodeBytes?: number;
 }
 
 export const READER_DEFAULTS = {
@@ -136,6 +147,7 @@ export const READER_DEFAULTS = {
   recordChecks: false,
   verify: 'full' as const,
   gzipSpacingBytes: 1 << 20,
+  inlineDecodeBytes: INLINE_DECODE_BYTES,
 };
 
 /** The smallest gzip checkpoint spacing: each checkpoint costs a 32 KiB window in the index. */
@@ -152,6 +164,7 @@ export interface ResolvedReaderOptions {
   verify: VerifyMode;
   gzipSpacingBytes: number;
   maxDecodedBytes: number | undefined;
+  inlineDecodeBytes: number;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -169,6 +182,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     verify: checkOneOf('verify', options.verify ?? READER_DEFAULTS.verify, ['full', 'lazy']),
     gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
     maxDecodedBytes: options.maxDecodedBytes === undefined ? undefined : checkNonNegativeInt('maxDecodedBytes', options.maxDecodedBytes),
+    inlineDecodeBytes: checkNonNegativeInt('inlineDecodeBytes', options.inlineDecodeBytes ?? READER_DEFAULTS.inlineDecodeBytes),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -211,6 +225,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       pieces: resolved.pieces,
       verify: resolved.verify,
       maxDecodedBytes: resolved.maxDecodedBytes,
+      inlineBytes: resolved.inlineDecodeBytes,
     };
     let print: Fingerprint | undefined;
     let rebuilding = false;

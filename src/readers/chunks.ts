@@ -7,13 +7,21 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
-import type { JobRunner } from '../workers/pool.js';
+import { runJob, type JobResult, type WorkerJob } from '../workers/jobs.js';
+import { inlineRunner, type JobRunner } from '../workers/pool.js';
 import { runStep, type StepCall } from '../workers/registry.js';
 import { streams, type FormatModule, type StreamingFormat } from './format.js';
 import { formatOf } from './formats.js';
 import { PieceDecoder, pieceCrcTable, type VerifyMode } from './pieces.js';
 import { postable } from './post.js';
 import { floorIndex, type PieceCrcTable, type UnitTable } from './units.js';
+
+/**
+ * Default `inlineBytes`: units of formats that can (gzip, zstd) decoding to at most this many bytes are
+ * decoded in the calling thread rather than posted to a worker (a 1 MiB gzip span or zstd frame decodes
+ * in 1-2 ms, and a worker round trip adds 0.3-0.5 ms to it, several ms on a loaded machine).
+ */
+export const INLINE_DECODE_BYTES = 2 << 20;
 
 /** Default: units larger than this (decompressed) are read in pieces. */
 export const BIG_UNIT_BYTES = 64 << 20;
@@ -41,6 +49,12 @@ export interface ChunkWork {
   step?: StepCall | undefined;
   /** Whether the bytes are wanted back (default true). */
   keepBytes?: boolean | undefined;
+  /**
+   * The caller waits on this chunk alone (a random read while nothing else of its reader is decoding): a
+   * small unit whose format decodes it in a short synchronous native call ('blocking', see
+   * `FormatModule.inline`) is then decoded in the calling thread. Default false.
+   */
+  lone?: boolean | undefined;
 }
 
 export interface ChunkLayout {
@@ -106,6 +120,13 @@ export interface ChunkDecoderOptions {
   holdBytes?: number | undefined;
   /** Told the backend that decoded each unit decoded whole (`DecodeOutput.decoder`), when the format names it. */
   onDecoder?: ((name: string) => void) | undefined;
+  /**
+   * Units decoding to at most this many bytes are decoded in the calling thread, as their format allows
+   * (`FormatModule.inline`), instead of by the runner; steps still run in the runner. 0 (default): never.
+   */
+  inlineBytes?: number | undefined;
+  /** Told of each chunk decoded in the calling thread instead of by the runner (`inlineBytes`). */
+  onInline?: (() => void) | undefined;
 }
 
 export class ChunkDecoder {
@@ -113,6 +134,8 @@ export class ChunkDecoder {
   private readonly pieces: PieceDecoder | undefined;
   private readonly crcs: PieceCrcTable;
   private readonly onDecoder: ((name: string) => void) | undefined;
+  private readonly inlineBytes: number;
+  private readonly onInline: (() => void) | undefined;
 
   constructor(
     readonly source: ByteSource,
@@ -124,6 +147,9 @@ export class ChunkDecoder {
     this.format = formatOf(units.format);
     this.crcs = pieceCrcTable(units, layout);
     this.onDecoder = options.onDecoder;
+    // The inline runner decodes in the calling thread anyway.
+    this.inlineBytes = runner === inlineRunner ? 0 : (options.inlineBytes ?? 0);
+    this.onInline = options.onInline;
     if (streamsBigUnits(this.format)) {
       this.pieces = new PieceDecoder(source, units, layout, this.format, {
         verify: options.verify ?? 'full',
@@ -144,9 +170,23 @@ export class ChunkDecoder {
     return this.crcs;
   }
 
-  /** Decodes one chunk and checks it against the chunk map. */
-  async decode(chunk: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return (await this.decodeWith(chunk, signal, {})).bytes;
+  /** Decodes one chunk and checks it against the chunk map (`lone`: see `ChunkWork.lone`). */
+  async decode(chunk: number, signal?: AbortSignal, lone = false): Promise<Uint8Array> {
+    return (await this.decodeWith(chunk, signal, { lone })).bytes;
+  }
+
+  /** Whether unit `u` is decoded in the calling thread rather than by the runner (see `inlineBytes`). */
+  private decodesInline(u: number, lone: boolean): boolean {
+    if (this.inlineBytes <= 0 || this.units.dStart[u + 1] - this.units.dStart[u] > this.inlineBytes) return false;
+    const how = this.format.inline?.(this.units, u);
+    return how === 'off-thread' || (how === 'blocking' && lone);
+  }
+
+  /** Runs a decode job in the calling thread (the same decode and checks a worker runs). */
+  private async runInline(job: WorkerJob, signal: AbortSignal | undefined): Promise<JobResult> {
+    if (signal?.aborted === true) throw new SeekdataError('ABORTED', 'job aborted', { cause: signal.reason });
+    this.onInline?.();
+    return runJob(job);
   }
 
   /**
@@ -163,9 +203,11 @@ export class ChunkDecoder {
       const bytes = await this.pieces.decode(chunk);
       return { bytes: keep ? bytes : new Uint8Array(0), step: step === undefined ? undefined : runStep(step, bytes) };
     }
-    const { input, transfer } = await this.format.task(this.source, this.units, u);
+    const inline = step === undefined && this.decodesInline(u, work.lone === true);
+    const { input, transfer } = await this.format.task(this.source, this.units, u, inline);
     if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal);
-    const result = await this.runner.run({ input, step, keepBytes: keep }, signal, transfer);
+    const job: WorkerJob = { input, step, keepBytes: keep };
+    const result = inline ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer);
     const file = this.source.name;
     this.format.check?.(this.units, u, result, file);
     if (result.decoder !== undefined) this.onDecoder?.(result.decoder);

@@ -157,8 +157,12 @@ export interface FormatModule<N extends string = string, T = unknown> {
   /** What `info` tells about a file of this format: its kind, the cost of a random read, what is verified when. */
   describe?(units: UnitTable): FormatDetails;
 
-  /** The decode job input of unit `u`: its compressed bytes read from the source as plain data. */
-  task(source: ByteSource, units: UnitTable, u: number): Promise<UnitTask>;
+  /**
+   * The decode job input of unit `u`: its compressed bytes read from the source as plain data. With
+   * `inThread` the job runs in the calling thread (`inline`) and nothing is posted: the task may view the
+   * source's bytes and the chunk map instead of copying them out, and its output need not own its buffer.
+   */
+  task(source: ByteSource, units: UnitTable, u: number, inThread?: boolean): Promise<UnitTask>;
   /** Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). */
   decode?(task: T): DecodeOutput | Promise<DecodeOutput>;
   /**
@@ -168,6 +172,15 @@ export interface FormatModule<N extends string = string, T = unknown> {
   prepare?(): Promise<void>;
   /** What decodes this format's units in this thread, after `prepare` (for `info()`): "node-liblzma (liblzma 5.8.2)". */
   decoderName?(): string;
+  /**
+   * Whether the calling thread may decode unit `u` itself, skipping a worker round trip, when the unit is
+   * small (`ReaderOptions.inlineDecodeBytes`): 'off-thread' when its decode runs on libuv's thread pool (a
+   * native async binding: the calling thread only waits, so decodes started together still run in
+   * parallel), 'blocking' when it is a fast native synchronous decode that holds the calling thread while
+   * it runs (then only a read waiting on that one unit takes it). Undefined: always the job runner.
+   * Either way the same `decode` runs, with every check it makes.
+   */
+  inline?(units: UnitTable, u: number): InlineDecode | undefined;
   /** Checks a decode result against the chunk map (CORRUPT_INDEX when it disagrees). */
   check?(units: UnitTable, u: number, result: DecodedFacts, file: string): void;
   /**
@@ -186,6 +199,9 @@ export interface FormatModule<N extends string = string, T = unknown> {
    */
   prefix?(source: ByteSource, units: UnitTable, u: number, length: number): Promise<Uint8Array>;
 }
+
+/** How a small unit can be decoded in the calling thread (see `FormatModule.inline`). */
+export type InlineDecode = 'off-thread' | 'blocking';
 
 /** A format that decodes units front to back in steps. */
 export type StreamingFormat = FormatModule & Required<Pick<FormatModule, 'stream'>>;

@@ -8,7 +8,7 @@ import { SeekdataError } from '../errors.js';
 import type { RemoteStats } from '../sources/retry.js';
 import type { ByteRange, ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
-import { chunkAt, chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
+import { chunkAt, chunkLayout, ChunkDecoder, INLINE_DECODE_BYTES, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
 import { streams, type FormatDetails } from './format.js';
 import { PrefixDecoder } from './prefix.js';
@@ -65,6 +65,11 @@ export interface ReaderStats {
    * filter it lacks) counts under the one that decoded it instead.
    */
   decoders: Record<string, number>;
+  /**
+   * Of `decodes`, the chunks decoded in the calling thread instead of a worker (small gzip and zstd units,
+   * see `ReaderOptions.inlineDecodeBytes`); 0 at parallelism 1, where everything is decoded there.
+   */
+  inlineDecodes: number;
 }
 
 export interface ReaderInit {
@@ -83,6 +88,8 @@ export interface ReaderInit {
   verify: VerifyMode;
   /** A chunk map that decodes to more than this (from an index file) is refused: LIMIT_EXCEEDED (limit.ts). */
   maxDecodedBytes?: number | undefined;
+  /** Units up to this size are decoded in the calling thread where their format allows (`ReaderOptions.inlineDecodeBytes`). */
+  inlineBytes?: number | undefined;
 }
 
 export class SeekableReader {
@@ -106,7 +113,7 @@ export class SeekableReader {
    * CRC-32): the rest is for the caller to read (`stream(scannedBytes)`), each unit verified on its own.
    */
   readonly scannedBytes: number;
-  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0, decoders: {} };
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0, decoders: {}, inlineDecodes: 0 };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
   private readonly source: ByteSource;
@@ -151,6 +158,10 @@ export class SeekableReader {
       onDecoder: (name) => {
         this.stats.decoders[name] = (this.stats.decoders[name] ?? 0) + 1;
       },
+      inlineBytes: init.inlineBytes ?? INLINE_DECODE_BYTES,
+      onInline: () => {
+        this.stats.inlineDecodes++;
+      },
     });
     // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
     const format = formatOf(this.format);
@@ -187,7 +198,8 @@ export class SeekableReader {
     const pending = this.inflight.get(index);
     if (pending !== undefined) return pending;
     this.stats.decodes++;
-    const decoding = this.decoder.decode(index).then(
+    // Alone when nothing else of this reader is decoding: a small unit may then be decoded in this thread.
+    const decoding = this.decoder.decode(index, undefined, this.inflight.size === 0).then(
       (bytes) => {
         this.inflight.delete(index);
         this.cache.set(index, bytes);

@@ -38,6 +38,12 @@ export interface GzipDecodeTask {
   file: string;
   /** Compressed byte offset of data[0] in the file, for messages. */
   offset: number;
+  /**
+   * True when decoded in the thread that asked (nothing is posted): the output may then be a view into a
+   * slightly larger buffer, which spares zlib a second output buffer of `dLength` bytes. Default false:
+   * the output owns its buffer exactly, so a worker moves it instead of copying it.
+   */
+  inThread?: boolean | undefined;
 }
 
 class BitWriter {
@@ -174,7 +180,11 @@ export function decodeGzipUnit(task: GzipDecodeTask): Uint8Array {
   if (task.data.length < need) {
     throw gzipError('TRUNCATED', task.file, task.offset + task.data.length, `gzip unit needs ${need} compressed bytes from ${task.offset}, got ${task.data.length}`);
   }
-  const limits = { chunkSize: Math.max(64, task.dLength), maxOutputLength: Math.max(1, task.dLength) };
+  // Node's sync inflate allocates another `chunkSize` buffer whenever the output fills, also when only the
+  // end-of-stream remains: one spare byte avoids that (1 MiB of garbage per span) where no transfer needs
+  // the output to own its buffer exactly.
+  const spare = task.inThread === true ? 1 : 0;
+  const limits = { chunkSize: Math.max(64, task.dLength + spare), maxOutputLength: Math.max(1, task.dLength) };
   let out: Uint8Array;
   if (task.kind === KIND_SPAN) {
     const window = task.windowPacked ? unpackWindow(task.window, task.file) : task.window;
@@ -201,7 +211,7 @@ export function decodeGzipUnit(task: GzipDecodeTask): Uint8Array {
   if (crc32(out) !== task.crc >>> 0) {
     throw gzipError('CORRUPT_DATA', task.file, task.offset, `gzip unit at compressed byte ${task.offset} fails its CRC-32 check`);
   }
-  return owned(out);
+  return task.inThread === true ? out : owned(out);
 }
 
 /**

@@ -122,10 +122,11 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   },
   needsRecording,
 
-  async task(source, units, u) {
+  async task(source, units, u, inThread) {
     const offset = units.cStart[u];
-    // A fresh copy, moved to the worker (the source's array may be shared, or a view of a larger one).
-    const data = new Uint8Array(await source.read(offset, units.cEnd[u] - offset));
+    const read = await source.read(offset, units.cEnd[u] - offset);
+    // For a worker a fresh copy, moved there (the source's array may be shared, or a view of a larger one).
+    const data = inThread === true ? read : new Uint8Array(read);
     const task = zstdUnitTask({
       data,
       expectedLength: units.dStart[u + 1] - units.dStart[u],
@@ -136,9 +137,12 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
       file: source.name,
       sizeFrom: sizeFrom(units),
     });
-    return { input: decodeInput(zstdFormat, task), transfer: [data.buffer] };
+    return { input: decodeInput(zstdFormat, task), transfer: inThread === true ? [] : [data.buffer as ArrayBuffer] };
   },
   decode: decodeZstdUnit,
+  // A frame that states its size goes to the native binding, which decodes on libuv's thread pool; one that
+  // does not (or without the binding) is decoded by WebAssembly in the calling thread.
+  inline: (units, u) => (defaultZstdEngine() === 'native' && (units.kind[u] & FRAME_HAS_CONTENT_SIZE) !== 0 ? 'off-thread' : 'blocking'),
   decoderName: () => (defaultZstdEngine() === 'native' ? 'libzstd (native, @mongodb-js/zstd)' : 'libzstd (WebAssembly, zstddec)'),
   /** A frame without a checksum: the first decode records the CRC-32 of its bytes (saved by the indexing pass). */
   check(units, u, result) {
