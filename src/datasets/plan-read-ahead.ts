@@ -11,6 +11,7 @@
  * the plan has gone that many bytes further. Chunks of local files are never hinted (a plan without a
  * remote file is looked at once per epoch, then left alone).
  */
+import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import type { SeekableReader } from '../readers/reader.js';
 import { sharedReadAhead } from '../sources/read-ahead.js';
@@ -47,7 +48,20 @@ export class PlanReadAhead {
   /** Slot `slot` is being loaded: hints it and the chunks of its file the plan reaches within the horizon. */
   loading(slot: number): void {
     if (!this.remote || slot < 0 || slot >= this.segments.length || this.hinted[slot] === 1) return;
-    const { homes, nextOfFile, reach } = this.prepare();
+    let planned: ReturnType<PlanReadAhead['prepare']>;
+    try {
+      planned = this.prepare();
+    } catch (error) {
+      // A collection opened lazily from its manifest has files not open yet, whose readers (and chunk
+      // spans) are not known: this epoch goes without read-ahead (each chunk is still fetched when it
+      // loads, which opens its file); the next epoch's plan finds the files open.
+      if (error instanceof SeekdataError && error.code === 'NOT_OPENED') {
+        this.remote = false;
+        return;
+      }
+      throw error;
+    }
+    const { homes, nextOfFile, reach } = planned;
     const home = homes[slot];
     if (home === undefined) return;
     const chunks: number[] = [];
