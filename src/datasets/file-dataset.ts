@@ -194,15 +194,8 @@ export async function jsonlDataset(source: Input | CollectionSources, config: Js
 async function openAny(source: Input | CollectionSources, open: Record<string, unknown>): Promise<Indexed> {
   const many = Array.isArray(source) || (typeof source === 'string' && (await namesCollection(source)));
   if (many) {
-    const collection = await openCollection(source as CollectionSources, open);
-    // Datasets look records up synchronously: the files a manifest let the collection leave closed are opened.
-    try {
-      await collection.prepare();
-    } catch (error) {
-      await collection.close();
-      throw error;
-    }
-    return collection;
+    // Not lazy (the default): every file is open when it returns, as the datasets' synchronous lookups need.
+    return openCollection(source as CollectionSources, open);
   }
   for (const key of ['onBadFile', 'openConcurrency']) {
     if (open[key] !== undefined) throw invalidOption(key, 'given for a collection only (a list, glob, directory, manifest or s3:// prefix)', open[key]);
