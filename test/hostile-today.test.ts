@@ -1,0 +1,107 @@
+/**
+ * Hostile inputs against today's features: the quote-free CSV fast path of the index pass (csv-fast.ts,
+ * the ISO prefix cache) must give exactly what the general path (analyzeChunkGeneral) gives.
+ */
+import { describe, expect, it } from 'vitest';
+import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
+import { fastCsvApplies } from '../src/index/records/csv-fast.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openIndexed } from '../src/index.js';
+import { prng } from './support/fixtures.js';
+
+const encoder = new TextEncoder();
+
+function comparable(a: ChunkAnalysis): unknown {
+  return {
+    ...a,
+    starts: [...a.starts],
+    times: a.times === undefined ? undefined : [...a.times].map((t) => (Object.is(t, -0) ? '-0' : t)),
+    stats: a.stats === undefined ? undefined : [...new Uint8Array(a.stats.buffer, a.stats.byteOffset, a.stats.byteLength)],
+    vocab: a.vocab?.map((v) => (v === null ? null : [...v].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)))).map((v) => (v !== null && v.length === 0 ? [] : v)),
+  };
+}
+
+function padVocab(a: ChunkAnalysis, b: ChunkAnalysis): void {
+  if (a.vocab === undefined || b.vocab === undefined) return;
+  while (a.vocab.length < b.vocab.length) a.vocab.push([]);
+  while (b.vocab.length < a.vocab.length) b.vocab.push([]);
+}
+
+const VALUES = [
+  '', ' ', '0', '-0', '+0', '1.', '.5', '+.5', '-.5', '-', '+', '.', '-.', '1e-400', '1e400', '-1e-400', '1E5', '1e', '1e+',
+  '00000000000000000000000000001', '123456789012345678901234567890', '999999999999999.9', '1000000000000000', '0.0000000000000000000001',
+  '0.00000000000000000000001', '1.2.3', '12abc', '-abc', '\u00a012', '12\u00a0', ' 12', '12 ', '\t-3\t', 'NA', 'nan', 'NaN', 'N/A',
+  'null', 'None', 'Infinity', '-Infinity', '+Infinity', 'inf', '{"a":1', '"x"', 'a\u0000b', '\u0000', '1\u0000', '\ufeff1', '\ufeffNA',
+  '0x10', '1_000', '٣', '１２', '-0.0', '5\r5', '\r', '1\r', 'x\r',
+];
+
+const TIMES = [
+  '2024-03-10T02:30:00', '2024-03-10T01:59:59.999', '2024-11-03T01:30:00', '2024-11-03T01:30:00Z', '2016-12-31T23:59:60Z',
+  '2024-01-01T24:00:00', '2024-01-01T24:59:59', '2024-02-29T00:00', '2023-02-29T00:00', '2024-01-01 12:00:00+05:30',
+  '2024-01-01T12:00:00-00:00', '2024-01-01t12:00', '2024-01-01T12:0', '2024-01-01T12:', '2024-01-01T12', '2024-01-01',
+  '  2024-01-01T12:00:00  ', '2024-01-01T12:00:00.', '2024-01-01T12:00:00,5', '2024-01-01T12:00:00+2400', '2024-01-01T12:00:00+23:60',
+  '\ufeff2024-01-01T12:00:00', '2024-01-01T12:00:00\u0000', '0000-01-01T00:00:00', '9999-12-31T23:59:59', '1883-11-18T12:00:00',
+  '1937-07-01T00:00:00', '2024-01-01T12:00:00Zjunk', '',
+];
+
+function hostileBody(seed: number, delimiter: string, crlf: boolean, columns: number): string {
+  const rand = prng(seed);
+  const lines: string[] = ['h'];
+  for (let r = 0; r < 400; r++) {
+    const fields: string[] = [];
+    const n = 1 + Math.floor(rand() * (columns + 2));
+    for (let c = 0; c < n; c++) {
+      if (c === 0) fields.push(TIMES[Math.floor(rand() * TIMES.length)]);
+      else fields.push(VALUES[Math.floor(rand() * VALUES.length)].split(delimiter).join(''));
+    }
+    lines.push(rand() < 0.05 ? (rand() < 0.5 ? '' : '\r') : fields.join(delimiter));
+  }
+  return lines.join(crlf ? '\r\n' : '\n') + '\n';
+}
+
+describe('fast CSV path vs general path on hostile values', () => {
+  const zones = [undefined, 'America/New_York', 'Europe/Amsterdam', 'Australia/Lord_Howe', 'Asia/Kolkata'];
+  for (const delimiter of [',', ';', '\t', ' ', '.', '-', 'e', '|']) {
+    for (const crlf of [false, true]) {
+      it(`delimiter ${JSON.stringify(delimiter)}, CRLF ${crlf}`, () => {
+        for (let seed = 1; seed <= 8; seed++) {
+          const bytes = encoder.encode(hostileBody(seed * 31 + delimiter.charCodeAt(0), delimiter, crlf, 5));
+          const zone = zones[seed % zones.length];
+          const rand = prng(seed);
+          for (let cut = 0; cut < 6; cut++) {
+            const a = Math.floor(rand() * bytes.length);
+            const b = Math.min(bytes.length, a + Math.floor(rand() * 3000));
+            const piece = cut === 0 ? bytes : bytes.subarray(a, b);
+            const spec: AnalyzeSpec = {
+              kind: 'csv', delimiter: delimiter.charCodeAt(0), begin: cut === 0 ? 2 : 0, inQuote: false, statColumns: 6,
+              time: { field: 0, format: 'iso', zone }, maxBad: 1000, quoting: seed % 2 === 0 ? 'none' : undefined, maxRecordBytes: 30,
+            };
+            if (!fastCsvApplies(piece, spec)) continue;
+            const fast = analyzeChunk(piece, spec);
+            const general = analyzeChunkGeneral(piece, spec);
+            padVocab(fast, general);
+            expect(comparable(fast), `seed ${seed} cut ${cut}`).toEqual(comparable(general));
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('a delimiter outside ASCII', () => {
+  it('is refused with INVALID_OPTION instead of splitting on one byte of its UTF-8 form (mangled columns before)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-delim-'));
+    const file = join(dir, 'd.csv');
+    writeFileSync(file, 'a§b§c\n1§2§3\n4§5§6\n');
+    for (const delimiter of ['§', 'é', 'Ā', '€']) {
+      await expect(openIndexed(file, { records: 'csv', delimiter, index: 'memory' })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    }
+    // ASCII delimiters still work, and the columns are the truth.
+    writeFileSync(file, 'a|b|c\n1|2|3\n4|5|6\n');
+    const ok = await openIndexed(file, { records: 'csv', delimiter: '|', index: 'memory' });
+    expect(ok.columns).toEqual(['a', 'b', 'c']);
+    await ok.reader.close();
+  });
+});
