@@ -8,7 +8,8 @@ import { fastCsvApplies } from '../src/index/records/csv-fast.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openIndexed } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { openCollection, openIndexed, WorkerPool, type CollectionOptions } from '../src/index.js';
 import { prng } from './support/fixtures.js';
 
 const encoder = new TextEncoder();
@@ -103,5 +104,50 @@ describe('a delimiter outside ASCII', () => {
     const ok = await openIndexed(file, { records: 'csv', delimiter: '|', index: 'memory' });
     expect(ok.columns).toEqual(['a', 'b', 'c']);
     await ok.reader.close();
+  });
+});
+
+describe('a lazy collection whose shard changed behind the same size and mtime', () => {
+  it('is a STALE_INDEX error when the changed file is opened, not the old statistics over the new records', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-swap-'));
+    const savedCache = process.env.SEEKDATA_CACHE_DIR;
+    process.env.SEEKDATA_CACHE_DIR = join(dir, 'cache');
+    const pool = new WorkerPool({ size: 1 });
+    try {
+      // The same timestamps in every version of shard 1: only the values change (same size, same layout, same time span).
+      const shard = (day: number, offset: number): string => {
+        let s = 'time,v\n';
+        for (let i = 0; i < 200; i++) s += `2024-01-0${day}T00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')},${String(offset + i).padStart(5, '0')}\n`;
+        return s;
+      };
+      for (let k = 0; k < 3; k++) writeFileSync(join(dir, `s${k}.csv`), shard(k + 1, k * 1000));
+      const glob = join(dir, 's*.csv');
+      const options: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, lazy: true };
+      const first = await openCollection(glob, options);
+      expect(first.stats[1].max).toBe(2199);
+      await first.close();
+      // Shard 1 rewritten with other values, its mtime set back exactly (touch -r keeps the nanoseconds).
+      execFileSync('touch', ['-r', join(dir, 's1.csv'), join(dir, 'ref')]);
+      writeFileSync(join(dir, 's1.csv'), shard(2, 7000));
+      execFileSync('touch', ['-r', join(dir, 'ref'), join(dir, 's1.csv')]);
+      const lazy = await openCollection(glob, options);
+      try {
+        expect(lazy.openedFiles).toBe(0);
+        // The truth is now max 7199: the merged statistics came from the manifest and cannot know yet;
+        // reading the changed file must say so instead of handing out its records under the old facts.
+        await expect(lazy.records.text(250)).rejects.toMatchObject({ code: 'STALE_INDEX', file: join(dir, 's1.csv') });
+        expect(await lazy.records.text(50)).toBe('2024-01-01T00:00:50,00050');
+      } finally {
+        await lazy.close();
+      }
+      // Opened the normal way (no manifest), the statistics are the truth.
+      const eager = await openCollection(glob, { ...options, lazy: false, manifest: false });
+      expect(eager.stats[1].max).toBe(7199);
+      await eager.close();
+    } finally {
+      await pool.close();
+      if (savedCache === undefined) delete process.env.SEEKDATA_CACHE_DIR;
+      else process.env.SEEKDATA_CACHE_DIR = savedCache;
+    }
   });
 });

@@ -77,6 +77,10 @@ export function factsDifference(facts: MemberFacts, file: IndexedFile): string |
   if (file.time !== undefined && facts.time !== undefined && (file.time.summary.first !== facts.time.first || file.time.summary.last !== facts.time.last || file.time.summary.count !== facts.time.count)) {
     return 'its time span differs from the manifest';
   }
+  // Contents changed behind an unchanged size and mtime, counts and layout alike (its `.sdx` was rebuilt on the
+  // first/last 64 KiB hashes): the collection's merged statistics came from the manifest and would be wrong.
+  // Through JSON both ways, as the manifest holds them (keepManifest writes none JSON would change).
+  if (JSON.stringify(file.stats) !== JSON.stringify(facts.stats)) return 'its column statistics differ from the manifest';
   return undefined;
 }
 
