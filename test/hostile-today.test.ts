@@ -5,12 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openCollection, openIndexed, WorkerPool, type CollectionOptions } from '../src/index.js';
-import { prng } from './support/fixtures.js';
+import { isSeekdataError, openCollection, openIndexed, openReader, WorkerPool, type CollectionOptions } from '../src/index.js';
+import { makeText, prng } from './support/fixtures.js';
+import { bgzip, gzip } from './support/gzip-fixtures.js';
+import { zstdFile, zstdPipe } from './support/zstd.js';
 
 const encoder = new TextEncoder();
 
@@ -148,6 +150,82 @@ describe('a lazy collection whose shard changed behind the same size and mtime',
       await pool.close();
       if (savedCache === undefined) delete process.env.SEEKDATA_CACHE_DIR;
       else process.env.SEEKDATA_CACHE_DIR = savedCache;
+    }
+  });
+});
+
+describe('damaged gzip/zstd units read inline and through the pool at once', () => {
+  const plain = makeText(2_000_000, 5);
+  /** Frames of 40,000 bytes each, concatenated (a multi-frame file as many writers make them). */
+  const frames = (compress: (p: Uint8Array) => Buffer): Buffer => {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < plain.length; at += 40_000) parts.push(compress(plain.subarray(at, at + 40_000)));
+    return Buffer.concat(parts);
+  };
+  const STAMP = new Date(Date.UTC(2024, 0, 1));
+  it.each([
+    ['gzip spans', 'd.gz', () => gzip(plain, '-6'), { gzipSpacingBytes: 64 << 10 }],
+    ['BGZF blocks', 'd.bgz.gz', () => bgzip(plain), {}],
+    ['zstd frames with a content size', 'd.zst', () => frames((p) => zstdFile(p, '-3')), {}],
+    ['zstd frames without a content size', 'p.zst', () => frames((p) => zstdPipe(p, '-3')), {}],
+  ] as const)('%s: every read is the truth or CORRUPT_DATA over the damaged unit, never other bytes', async (_what, name, make, extra) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-damage-'));
+    const path = join(dir, name);
+    const bytes = make();
+    writeFileSync(path, bytes);
+    utimesSync(path, STAMP, STAMP);
+    const pool = new WorkerPool({ size: 2 });
+    try {
+      const built = await openReader(path, { ...extra, parallelism: 2, pool });
+      await built.close();
+      const at = Math.floor(bytes.length * 0.5);
+      const changed = Buffer.from(bytes);
+      changed[at] ^= 0x5a;
+      writeFileSync(path, changed);
+      utimesSync(path, STAMP, STAMP);
+      const reader = await openReader(path, { ...extra, ifStale: 'error', parallelism: 2, cacheBytes: 1, pool });
+      try {
+        expect(reader.indexStatus).toBe('loaded');
+        const bits = reader.format === 'gzip' ? 8 : 1;
+        const units = reader.units;
+        expect(units.count).toBeGreaterThan(1);
+        let damaged = 0;
+        while (damaged + 1 < units.count && units.cEnd[damaged] / bits <= at) damaged++;
+        const rand = prng(9);
+        const reads = Array.from({ length: 60 }, () => {
+          const offset = Math.floor(rand() * (plain.length - 5000));
+          return { offset, length: 1 + Math.floor(rand() * (rand() < 0.5 ? 200 : 70_000)) };
+        });
+        // Half started together (the pool), half one at a time (inline), interleaved with a burst.
+        const together = await Promise.allSettled(reads.map((r) => reader.read(r.offset, r.length)));
+        const alone: Array<PromiseSettledResult<Uint8Array>> = [];
+        for (const r of reads) alone.push(await reader.read(r.offset, r.length).then((v) => ({ status: 'fulfilled' as const, value: v }), (e: unknown) => ({ status: 'rejected' as const, reason: e })));
+        // Some reads meet the damaged unit, so the checks were put to work (inline and in the pool).
+        reads.push({ offset: units.dStart[damaged] + 5, length: 10 });
+        together.push(...(await Promise.allSettled([reader.read(units.dStart[damaged] + 5, 10), reader.read(0, 10)])).slice(0, 1));
+        alone.push(await reader.read(units.dStart[damaged] + 5, 10).then((v) => ({ status: 'fulfilled' as const, value: v }), (e: unknown) => ({ status: 'rejected' as const, reason: e })));
+        expect(together.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+        expect(alone.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+        expect(reader.stats.inlineDecodes).toBeGreaterThan(0);
+        for (const results of [together, alone]) {
+          results.forEach((result, k) => {
+            const { offset, length } = reads[k];
+            const end = Math.min(offset + length, plain.length);
+            const touches = offset < units.dStart[damaged + 1] && end > units.dStart[damaged];
+            if (result.status === 'fulfilled') {
+              expect(touches, `read ${k} handed out bytes of the damaged unit`).toBe(false);
+              expect(Buffer.from(result.value).equals(plain.subarray(offset, end)), `read ${k}`).toBe(true);
+            } else {
+              expect(isSeekdataError(result.reason, 'CORRUPT_DATA'), String(result.reason)).toBe(true);
+              expect(touches).toBe(true);
+            }
+          });
+        }
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await pool.close();
     }
   });
 });
