@@ -69,6 +69,7 @@ describe('fast CSV path vs general path on hostile values', () => {
   for (const delimiter of [',', ';', '\t', ' ', '.', '-', 'e', '|']) {
     for (const crlf of [false, true]) {
       it(`delimiter ${JSON.stringify(delimiter)}, CRLF ${crlf}`, () => {
+        let fastChunks = 0;
         for (let seed = 1; seed <= 8; seed++) {
           const bytes = encoder.encode(hostileBody(seed * 31 + delimiter.charCodeAt(0), delimiter, crlf, 5));
           const zone = zones[seed % zones.length];
@@ -78,16 +79,19 @@ describe('fast CSV path vs general path on hostile values', () => {
             const b = Math.min(bytes.length, a + Math.floor(rand() * 3000));
             const piece = cut === 0 ? bytes : bytes.subarray(a, b);
             const spec: AnalyzeSpec = {
-              kind: 'csv', delimiter: delimiter.charCodeAt(0), begin: cut === 0 ? 2 : 0, inQuote: false, statColumns: 6,
-              time: { field: 0, format: 'iso', zone }, maxBad: 1000, quoting: seed % 2 === 0 ? 'none' : undefined, maxRecordBytes: 30,
+              kind: 'csv', delimiter: delimiter.charCodeAt(0), begin: cut === 0 ? 2 : 0, inQuote: false, statColumns: [6, 2, 0, 9][seed % 4],
+              statMask: seed % 3 === 0 ? Uint8Array.from([1, 0, 1, 0, 1, 1, 0, 1, 1]) : undefined,
+              time: seed % 5 === 4 ? undefined : { field: seed % 4 === 1 ? 3 : cut % 2, format: cut % 2 === 0 ? 'iso' : (['s', 'ms', 'us', 'ns'] as const)[(seed + cut) % 4], zone }, maxBad: 1000, quoting: seed % 2 === 0 ? 'none' : undefined, maxRecordBytes: 30,
             };
             if (!fastCsvApplies(piece, spec)) continue;
+            fastChunks++;
             const fast = analyzeChunk(piece, spec);
             const general = analyzeChunkGeneral(piece, spec);
             padVocab(fast, general);
             expect(comparable(fast), `seed ${seed} cut ${cut}`).toEqual(comparable(general));
           }
         }
+        expect(fastChunks).toBeGreaterThan(10);
       });
     }
   }
