@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { isSeekdataError, openCollection, openIndexed, openReader, WorkerPool, type CollectionOptions } from '../src/index.js';
+import { readManifest, writeManifest } from '../src/index/collection-manifest.js';
 import { makeText, prng } from './support/fixtures.js';
 import { bgzip, gzip } from './support/gzip-fixtures.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
@@ -230,6 +231,62 @@ describe('damaged gzip/zstd units read inline and through the pool at once', () 
       }
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe('a lazy collection of gzip and zstd shards', () => {
+  it('reads racing close() give the truth or CLOSED; reads after close() are CLOSED; a crafted manifest entry outside the glob is NOT_FOUND', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-race-'));
+    const savedCache = process.env.SEEKDATA_CACHE_DIR;
+    process.env.SEEKDATA_CACHE_DIR = join(dir, 'cache');
+    const pool = new WorkerPool({ size: 2 });
+    try {
+      const lines: string[] = [];
+      for (let k = 0; k < 4; k++) {
+        const mine: string[] = [];
+        for (let i = 0; i < 3000; i++) mine.push(`2024-01-0${k + 1}T00:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(4, '0')},${k * 10000 + i}`);
+        lines.push(...mine);
+        const path = join(dir, `s${k}.csv`);
+        writeFileSync(path, `time,v\n${mine.join('\n')}\n`);
+        execFileSync(k % 2 === 1 ? 'gzip' : 'zstd', k % 2 === 1 ? ['-f', path] : ['-q', '--rm', path]);
+      }
+      const glob = join(dir, 's*');
+      const options: CollectionOptions = { records: 'csv', timeColumn: 'time', pool, lazy: true };
+      await (await openCollection(glob, options)).close();
+      for (let round = 0; round < 6; round++) {
+        const c = await openCollection(glob, options);
+        expect(c.openedFiles).toBe(0);
+        const ks = Array.from({ length: 40 }, (_, i) => (i * 997 + round * 131) % lines.length);
+        const reads = ks.map((k) => c.records.text(k));
+        await new Promise((resolve) => setTimeout(resolve, round));
+        const closing = c.close();
+        const late = await Promise.allSettled([c.records.text(5), c.records.text(4000), c.records.text(11000)]);
+        for (const r of late) expect(r.status === 'rejected' && isSeekdataError(r.reason, 'CLOSED'), String(r.status === 'rejected' ? r.reason : r.value)).toBe(true);
+        const settled = await Promise.allSettled(reads);
+        await closing;
+        settled.forEach((r, i) => {
+          if (r.status === 'fulfilled') expect(r.value).toBe(lines[ks[i]]);
+          else expect(isSeekdataError(r.reason, 'CLOSED'), String(r.reason)).toBe(true);
+        });
+      }
+      // A manifest entry naming a file outside the collection (valid checksums): nothing of it is read.
+      const name = readdirSync(dir).find((n) => n.endsWith('.sdc'));
+      expect(name).toBeDefined();
+      const path = join(dir, name ?? '');
+      const manifest = await readManifest(path);
+      if (manifest === undefined) throw new Error('no manifest');
+      manifest.entries.push({ ...manifest.entries[0], facts: { ...manifest.entries[0].facts, name: '/etc/passwd' } });
+      await writeManifest(path, manifest);
+      await expect(openCollection(glob, options)).rejects.toMatchObject({ code: 'NOT_FOUND', file: '/etc/passwd' });
+      const skipped = await openCollection(glob, { ...options, onBadFile: 'skip', onWarning: () => undefined });
+      expect(skipped.records.count).toBe(lines.length);
+      expect(await skipped.records.text(lines.length - 1)).toBe(lines[lines.length - 1]);
+      await skipped.close();
+    } finally {
+      await pool.close();
+      if (savedCache === undefined) delete process.env.SEEKDATA_CACHE_DIR;
+      else process.env.SEEKDATA_CACHE_DIR = savedCache;
     }
   });
 });
