@@ -290,3 +290,23 @@ describe('a lazy collection of gzip and zstd shards', () => {
     }
   });
 });
+
+describe('vocabularies of byte strings that are no valid UTF-8', () => {
+  it('count by text: 1,100 distinct byte strings that all decode to one text are one category, not an overflowed column', () => {
+    const parts: number[] = [...encoder.encode('h\n')];
+    let k = 0;
+    // "x" and two lone continuation bytes: each decodes to "x\uFFFD\uFFFD".
+    for (let a = 0x80; a < 0xc0 && k < 1100; a++) for (let b = 0x80; b < 0xc0 && k < 1100; b++, k++) parts.push(0x78, a, b, 0x0a);
+    // Then 999 other texts (1,000 in all: the most a vocabulary holds), then one more (dropped).
+    for (let i = 0; i < 999; i++) parts.push(...encoder.encode(`v${i}\n`));
+    const bytes = Uint8Array.from(parts);
+    const spec: AnalyzeSpec = { kind: 'csv', delimiter: 44, begin: 0, inQuote: false, statColumns: 1, time: undefined, maxBad: 5 };
+    for (const analyse of [analyzeChunk, analyzeChunkGeneral]) {
+      const vocab = analyse(bytes, spec).vocab?.[0];
+      expect(vocab?.length).toBe(1000);
+      expect(vocab?.find(([v]) => v === 'x\uFFFD\uFFFD')?.[1]).toBe(1100);
+      const more = Uint8Array.from([...parts, ...encoder.encode('one more\n')]);
+      expect(analyse(more, spec).vocab?.[0]).toBeNull();
+    }
+  });
+});
