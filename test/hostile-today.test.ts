@@ -2,10 +2,10 @@
  * Hostile inputs against today's features: the quote-free CSV fast path of the index pass (csv-fast.ts,
  * the ISO prefix cache) must give exactly what the general path (analyzeChunkGeneral) gives.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,17 @@ import { bgzip, gzip } from './support/gzip-fixtures.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
 
 const encoder = new TextEncoder();
+
+/** Temporary directories of this file, removed at the end. */
+const dirs: string[] = [];
+const made = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 function comparable(a: ChunkAnalysis): unknown {
   return {
@@ -100,7 +111,7 @@ describe('fast CSV path vs general path on hostile values', () => {
 
 describe('a delimiter outside ASCII', () => {
   it('is refused with INVALID_OPTION instead of splitting on one byte of its UTF-8 form (mangled columns before)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostile-delim-'));
+    const dir = made('hostile-delim-');
     const file = join(dir, 'd.csv');
     writeFileSync(file, 'a§b§c\n1§2§3\n4§5§6\n');
     for (const delimiter of ['§', 'é', 'Ā', '€']) {
@@ -116,7 +127,7 @@ describe('a delimiter outside ASCII', () => {
 
 describe('a lazy collection whose shard changed behind the same size and mtime', () => {
   it('is a STALE_INDEX error when the changed file is opened, not the old statistics over the new records', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostile-swap-'));
+    const dir = made('hostile-swap-');
     const savedCache = process.env.SEEKDATA_CACHE_DIR;
     process.env.SEEKDATA_CACHE_DIR = join(dir, 'cache');
     const pool = new WorkerPool({ size: 1 });
@@ -174,7 +185,7 @@ describe('damaged gzip/zstd units read inline and through the pool at once', () 
     ['zstd frames with a content size', 'd.zst', () => frames((p) => zstdFile(p, '-3')), {}],
     ['zstd frames without a content size', 'p.zst', () => frames((p) => zstdPipe(p, '-3')), {}],
   ] as const)('%s: every read is the truth or CORRUPT_DATA over the damaged unit, never other bytes', async (_what, name, make, extra) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostile-damage-'));
+    const dir = made('hostile-damage-');
     const path = join(dir, name);
     const bytes = make();
     writeFileSync(path, bytes);
@@ -237,7 +248,7 @@ describe('damaged gzip/zstd units read inline and through the pool at once', () 
 
 describe('a lazy collection of gzip and zstd shards', () => {
   it('reads racing close() give the truth or CLOSED; reads after close() are CLOSED; a crafted manifest entry outside the glob is NOT_FOUND', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hostile-race-'));
+    const dir = made('hostile-race-');
     const savedCache = process.env.SEEKDATA_CACHE_DIR;
     process.env.SEEKDATA_CACHE_DIR = join(dir, 'cache');
     const pool = new WorkerPool({ size: 2 });
