@@ -66,6 +66,13 @@ function sameArray(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
+/** JSON with every object's keys sorted: equal for equal values whatever order their keys were set in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 /** How an opened file differs from the facts the collection was numbered by, if it does. */
 export function factsDifference(facts: MemberFacts, file: IndexedFile): string | undefined {
   if (file.records.count !== facts.records) return `${file.records.count} records, the manifest says ${facts.records}`;
@@ -77,6 +84,10 @@ export function factsDifference(facts: MemberFacts, file: IndexedFile): string |
   if (file.time !== undefined && facts.time !== undefined && (file.time.summary.first !== facts.time.first || file.time.summary.last !== facts.time.last || file.time.summary.count !== facts.time.count)) {
     return 'its time span differs from the manifest';
   }
+  // Contents changed behind an unchanged size and mtime, counts and layout alike (its `.sdx` was rebuilt on the
+  // first/last 64 KiB hashes): the collection's merged statistics came from the manifest and would be wrong.
+  // Through JSON both ways, as the manifest holds them (keepManifest writes none JSON would change), keys sorted.
+  if (canonicalJson(file.stats) !== canonicalJson(facts.stats)) return 'its column statistics differ from the manifest';
   return undefined;
 }
 

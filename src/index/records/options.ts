@@ -10,7 +10,7 @@ export interface RecordOptions {
   records?: RecordKind;
   /** CSV: the first record is a header of column names (excluded from the records). Default true. */
   header?: boolean;
-  /** CSV field delimiter, one character. Default `','`. */
+  /** CSV field delimiter, one ASCII character (fields are split on its byte). Default `','`. */
   delimiter?: string;
   /**
    * CSV: how `"` is read. `'rfc4180'` (default): it quotes fields, which may then hold delimiters,
@@ -67,8 +67,9 @@ export const DEFAULT_MAX_RECORD_BYTES = 64 << 20;
 export function resolveRecordOptions(options: RecordOptions): ResolvedRecordOptions {
   const kind = checkOneOf('records', options.records ?? 'lines', ['lines', 'csv', 'jsonl'] as const);
   const delimiter = options.delimiter ?? ',';
-  if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-    throw invalidOption('delimiter', 'one character other than a quote or newline', delimiter);
+  if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    // Fields are split on one byte: a character outside ASCII is several bytes in UTF-8 (and its code is no byte of them).
+    throw invalidOption('delimiter', 'one ASCII character other than a quote or newline', delimiter);
   }
   const timeColumn = options.timeColumn;
   if (timeColumn !== undefined) {

@@ -4,6 +4,8 @@
  * its vocabulary is dropped). CSV values are counted by their bytes in a small open-addressing hash
  * table per column (typed arrays, the bytes kept in an arena): a value already seen costs a hash and a
  * compare, no string; strings are made once per distinct value, when the vocabulary is exported.
+ * A column whose distinct byte strings overflow is counted by text from then on (byte strings that are no
+ * valid UTF-8 may decode alike), so the limit applies to distinct texts, as for JSON values.
  * JSON values arrive as strings and are counted in a Map.
  */
 import { text } from './numbers.js';
@@ -119,8 +121,16 @@ export class VocabCollector {
       table = new ByteTable();
       this.columns[column] = table;
     }
-    if (!(table instanceof ByteTable)) throw new Error('internal: a vocabulary column got both strings and bytes');
-    if (!table.add(bytes, start, end)) this.columns[column] = null;
+    if (table instanceof Map) {
+      // A column counted by text since its byte strings overflowed (see below).
+      this.addString(column, text(bytes, start, end));
+      return;
+    }
+    if (table.add(bytes, start, end)) return;
+    // More distinct byte strings than a vocabulary holds: but byte strings that are no valid UTF-8 may decode
+    // alike (the exported vocabulary merges them). Count by text from here on, dropped only when the texts overflow.
+    this.columns[column] = new Map(table.export());
+    this.addString(column, text(bytes, start, end));
   }
 
   /** Whether a column has overflowed (its values need not be looked at any more). */
