@@ -85,7 +85,7 @@ describe('errors name the CLI flag, not the API field (item 14)', () => {
       [['--time-zone', 'Mars/Olympus'], /--time-zone must be an IANA time zone name .*"Mars\/Olympus"/],
       [['--time-column', 'when'], /--time-column must be a column of .*latin\.csv\.bz2 \(time, id, label\), got "when"/],
       [['--stats', 'id,nope'], /--stats must be columns of .*got "nope"/],
-      [['--delimiter', ';;'], /--delimiter must be one character/],
+      [['--delimiter', ';;'], /--delimiter must be one ASCII character/],
     ] as const) {
       const out = await cli('info', csv, '--no-index', '--records', 'csv', ...flags);
       expect(out.code, flags.join(' ')).toBe(2);
