@@ -9,7 +9,7 @@ import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
-import { resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
+import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
 import { indexPlaces, metaSection, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
@@ -60,17 +60,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const upload = checkBoolean('indexUpload', options.indexUpload ?? false) ? places?.remote : undefined;
     let fetched = false;
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const readerInit = {
-      source,
-      runner,
-      parallelism: resolved.parallelism,
-      cacheBytes: resolved.cacheBytes,
-      pieces: resolved.pieces,
-      verify: resolved.verify,
-      damage: undefined,
-      maxDecodedBytes: resolved.maxDecodedBytes,
-      inlineBytes: resolved.inlineDecodeBytes,
-    };
+    const readerInit = { ...readerSettings(source, runner, resolved), damage: undefined };
     let print: Fingerprint | undefined;
     let units: UnitTable | undefined;
     let rebuilding = resolved.rebuild;

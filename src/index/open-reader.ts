@@ -16,6 +16,7 @@ import type { VerifyMode } from '../readers/pieces.js';
 import type { UnitTable } from '../readers/units.js';
 import { SeekableReader, type IndexStatus } from '../readers/reader.js';
 import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
+import type { ByteSource } from '../sources/source.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { carriedRecordOptions, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
@@ -190,6 +191,20 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
   };
 }
 
+/** What a `SeekableReader` takes from the resolved options, whichever open makes it (openReader, openIndexed). */
+export function readerSettings(source: ByteSource, runner: JobRunner, resolved: ResolvedReaderOptions) {
+  return {
+    source,
+    runner,
+    parallelism: resolved.parallelism,
+    cacheBytes: resolved.cacheBytes,
+    pieces: resolved.pieces,
+    verify: resolved.verify,
+    maxDecodedBytes: resolved.maxDecodedBytes,
+    inlineBytes: resolved.inlineDecodeBytes,
+  };
+}
+
 /** The source options of reader options (`httpTimeoutMs` is the older name of `timeoutMs`). */
 export function sourceOptions(options: ReaderOptions): SourceOptions {
   const timeoutMs = options.timeoutMs ?? options.httpTimeoutMs;
@@ -217,16 +232,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
     const upload = checkBoolean('indexUpload', options.indexUpload ?? false) ? places?.remote : undefined;
     const runner = runnerFor(resolved.parallelism, options.pool);
-    const init = {
-      source,
-      runner,
-      parallelism: resolved.parallelism,
-      cacheBytes: resolved.cacheBytes,
-      pieces: resolved.pieces,
-      verify: resolved.verify,
-      maxDecodedBytes: resolved.maxDecodedBytes,
-      inlineBytes: resolved.inlineDecodeBytes,
-    };
+    const init = readerSettings(source, runner, resolved);
     let print: Fingerprint | undefined;
     let rebuilding = false;
     let carried: unknown;
