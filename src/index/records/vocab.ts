@@ -112,6 +112,13 @@ export class VocabCollector {
   /** Per column: its table (absent: nothing seen yet), or null once it overflowed. */
   private readonly columns: Array<Column | null | undefined> = [];
 
+  /** `columns`: how many columns to make room for now (more are added as values arrive). */
+  constructor(columns = 0) {
+    // Room made at once, as one kind of array from the start: its type does not change under code
+    // optimized for it when the first values of the first chunk arrive.
+    this.grow(columns - 1);
+  }
+
   /** Counts the value bytes[start, end) of a CSV column. */
   add(column: number, bytes: Uint8Array, start: number, end: number): void {
     let table = this.columns[column];
@@ -135,7 +142,8 @@ export class VocabCollector {
 
   /** Whether a column has overflowed (its values need not be looked at any more). */
   dropped(column: number): boolean {
-    return this.columns[column] === null;
+    // Never read past the end: the optimized caller would be thrown away the first time it did.
+    return column < this.columns.length && this.columns[column] === null;
   }
 
   /** Counts a value given as a string (JSON values). */
