@@ -142,6 +142,8 @@ export function scanBlock(scan: FastScan, records: number): void {
   const limit = scan.limit;
   let p = scan.p;
   let count = scan.count;
+  let starts = scan.starts;
+  let times = scan.times;
   let newlines = scan.newlines;
   let j = count - scan.blockStart;
   while (p <= last && j < upTo) {
@@ -230,9 +232,12 @@ export function scanBlock(scan: FastScan, records: number): void {
     newlines++;
     if (i - rs > limit && scan.tooLong < 0) scan.tooLong = count;
     if (n < want) scan.shortRecord(j, n);
-    if (count === scan.starts.length) scan.grow();
-    scan.starts[count] = rs;
-    const times = scan.times;
+    if (count === starts.length) {
+      scan.grow();
+      starts = scan.starts;
+      times = scan.times;
+    }
+    starts[count] = rs;
     if (times !== undefined && timeFormat !== undefined) {
       let t = NaN;
       if (ta >= 0) {
