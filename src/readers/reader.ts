@@ -73,7 +73,8 @@ export interface ReaderStats {
   inlineDecodes: number;
   /**
    * Of `decodes`, the reads served by decoding only a verified prefix of their unit, in the calling
-   * thread (gzip spans whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`).
+   * thread (gzip spans whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`); at
+   * parallelism > 1 they count in `inlineDecodes` too.
    */
   prefixReads: number;
 }
@@ -336,6 +337,7 @@ export class SeekableReader {
       if (bytes !== undefined) {
         this.stats.decodes++;
         this.stats.prefixReads++;
+        if (this.runner !== inlineRunner) this.stats.inlineDecodes++;
         out.set(bytes.subarray(offset - base, offset - base + length));
         return out;
       }

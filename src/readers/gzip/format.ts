@@ -129,12 +129,15 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     const d = describeGzip(asGzipTable(units));
     const spans = units.kind.reduce((n, k) => n + (k === KIND_SPAN ? 1 : 0), 0);
     const spacing = units.extra?.facts?.spacing;
+    const subSpan = units.extra?.facts?.subSpan;
+    const sub = spans > 0 && typeof subSpan === 'number' ? `${subSpan >> 10} KiB` : undefined;
+    const prefix = sub === undefined ? '' : `; a read inside one span decodes it only through the ${sub} sub-span holding its last byte (about half a span on average)`;
     return {
       kind: d.layout,
-      randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}`,
+      randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}${prefix}`,
       verified:
         spans > 0
-          ? 'every member CRC-32 and ISIZE by the index pass; every unit (a span between checkpoints, or a run of members) against the CRC-32 of its bytes recorded then, each time it is decoded'
+          ? `every member CRC-32 and ISIZE by the index pass; every unit (a span between checkpoints, or a run of members) against the CRC-32 of its bytes recorded then, each time it is decoded${sub === undefined ? '' : `; a span's prefix against the CRC-32s of its ${sub} sub-spans recorded then`}`
           : 'every member against its CRC-32 and ISIZE (and each unit against their combined CRC-32) each time it is decoded',
       facts: {
         layout: d.layout,

@@ -88,7 +88,8 @@ export function packWindow(window: Uint8Array): Uint8Array {
 export function unpackWindow(packed: Uint8Array, file = '<gzip index>'): Uint8Array {
   if (packed.length === 0) return new Uint8Array(0);
   try {
-    return zlib.inflateRawSync(packed, { maxOutputLength: WINDOW_BYTES });
+    // One output buffer: a spare byte spares zlib a second one when the window is a full 32 KiB.
+    return zlib.inflateRawSync(packed, { maxOutputLength: WINDOW_BYTES, chunkSize: WINDOW_BYTES + 1 });
   } catch (cause) {
     throw new SeekdataError('CORRUPT_INDEX', `${file}: a stored gzip window does not decompress (${String(cause)})`, { file, cause });
   }
