@@ -131,7 +131,7 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     const spacing = units.extra?.facts?.spacing;
     const subSpan = units.extra?.facts?.subSpan;
     const sub = spans > 0 && typeof subSpan === 'number' ? `${subSpan >> 10} KiB` : undefined;
-    const prefix = sub === undefined ? '' : `; a read inside one span decodes it only through the ${sub} sub-span holding its last byte (about half a span on average)`;
+    const prefix = sub === undefined ? '' : `; a read inside one span decodes only its prefix through the ${sub} sub-span holding the read's last byte (about half a span on average; option prefixReads)`;
     return {
       kind: d.layout,
       randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}${prefix}`,
