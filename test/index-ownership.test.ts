@@ -200,6 +200,42 @@ describe('an explicit index path', () => {
   });
 });
 
+describe('derived paths', () => {
+  it('a file that is no index at <file>.sdx is left alone: the index goes to the cache directory, with a warning', async () => {
+    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
+    const text = 'my notes, not an index\n';
+    writeFileSync(`${a}.sdx`, text);
+    const warnings: string[] = [];
+    const reader = await openReader(a, { parallelism: 1, onWarning: (m) => warnings.push(m) });
+    await expectReads(reader, 0);
+    expect(reader.indexPath?.startsWith(join(tmp.dir, 'cache'))).toBe(true);
+    await reader.close();
+    expect(warnings.join('\n')).toMatch(/a\.csv\.bz2\.sdx is not an index file: it is left as it is; the index goes to the cache directory/);
+    expect(readFileSync(`${a}.sdx`, 'utf8')).toBe(text);
+    expect(await opened(a, 0, {})).toBe('loaded');
+    expect(readFileSync(`${a}.sdx`, 'utf8')).toBe(text);
+  });
+
+  it("a file that is no manifest at a collection manifest's path is left alone (a warning), the collection opens right", async () => {
+    const dir = fresh('coll');
+    const parts = [dataFile(dir, 'p0.csv.bz2', 0), dataFile(dir, 'p1.csv.bz2', 1)];
+    const first = await openCollection(parts, { records: 'lines', parallelism: 1 });
+    const manifest = first.report.manifestWritten;
+    await first.close();
+    expect(manifest).toBeDefined();
+    if (manifest === undefined) return;
+    const text = 'not a manifest\n';
+    writeFileSync(manifest, text);
+    const warnings: string[] = [];
+    const again = await openCollection(parts, { records: 'lines', parallelism: 1, manifest: 'refresh', onWarning: (m) => warnings.push(m) });
+    expect(again.report.records).toBe(lines(texts[0]) + lines(texts[1]));
+    expect(again.report.manifestWritten).toBeUndefined();
+    await again.close();
+    expect(warnings.join('\n')).toContain(`${manifest} is not a collection manifest`);
+    expect(readFileSync(manifest, 'utf8')).toBe(text);
+  });
+});
+
 describe('two data files of the same name', () => {
   it('in one index directory: each keeps its own index across alternating opens (readers and record indexes)', async () => {
     const x = dataFile(fresh('x'), 'data.csv.bz2', 0);
