@@ -3,7 +3,10 @@
  * directory when that one is not writable (read-only data directories, HTTP sources). Every candidate
  * place is looked at when loading (a stale index beside the data must not hide a fresh one in the
  * cache). The cache directory is trusted only when it is the user's own: one owned by another user, or
- * writable by everyone, could hold planted index files and is refused with a warning.
+ * writable by everyone, could hold planted index files and is refused with a warning. Before an index is
+ * written, what is at its place is looked at (ownership.ts): another data file's index where the path does
+ * not name the data (an `index` file path, `<dir>/<name>.sdx` in an `index` directory) and a file that is
+ * no index are never replaced.
  */
 import { access, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -157,7 +160,11 @@ export async function indexPlacesFor(
     if (!isDir) {
       const shared = new Set([explicit]);
       const claim = (path: string): Promise<'create' | 'replace'> => claimPlace(path, owner, shared.has(path), true);
-      return { read: [explicit], shared, owner, claim, write: async () => (await claim(explicit), explicit) };
+      const write = async (): Promise<string> => {
+        await claim(explicit);
+        return explicit;
+      };
+      return { read: [explicit], shared, owner, claim, write };
     }
     const plain = join(explicit, `${indexBaseName(name)}${INDEX_SUFFIX}`);
     const hashed = cachedName(id, explicit);
