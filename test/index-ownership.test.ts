@@ -59,6 +59,18 @@ async function opened(path: string, k: number, options: Parameters<typeof openRe
   }
 }
 
+/** The `owner` an index file records in its metadata. */
+async function ownerRecorded(index: string): Promise<unknown> {
+  const opening = await openIndexFile(index);
+  if (opening.kind !== 'index') throw new Error(`${index}: expected an index, got ${opening.kind}`);
+  try {
+    const meta = (await opening.file.load(['meta'])).get('meta') as { json: { owner?: unknown } };
+    return meta.json.owner;
+  } finally {
+    await opening.file.close();
+  }
+}
+
 const saved = process.env.SEEKDATA_CACHE_DIR;
 beforeAll(() => {
   process.env.SEEKDATA_CACHE_DIR = join(tmp.dir, 'cache');
@@ -146,6 +158,31 @@ describe('an explicit index path', () => {
     expect(result.stderr).toContain(a);
     expect(result.stderr).toContain(b);
     expect(readFileSync(shared).equals(before)).toBe(true);
+  });
+
+  it('two processes at once, two data files, one index path: one keeps it, the other is refused or saves none; nothing mixed', async () => {
+    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
+    const b = dataFile(fresh('b'), 'b.csv.bz2', 1);
+    const index = join(fresh('idx'), 'shared.sdx');
+    const child = (path: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> =>
+      runTsx([new URL('./support/ownership-child.ts', import.meta.url).pathname, path, index, '1', 'reader']);
+    const results = await Promise.all([child(a), child(b)]);
+    const outs = results.map((r) => {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout.toString()) as { status: string | null; code: string | null; warnings: string[]; bytes: number };
+    });
+    // The index now at the path belongs to one of them, and loads for it.
+    const recorded = await ownerRecorded(index);
+    expect([a, b]).toContain(recorded);
+    const owner = recorded === a ? 0 : 1;
+    expect(await opened([a, b][owner], owner, { index, ifStale: 'error' })).toBe('loaded');
+    const loser = outs[1 - owner];
+    const refused = loser.code === 'INDEX_CONFLICT';
+    const unsaved = loser.code === null && loser.warnings.some((w) => /could not save index to .*belongs to/.test(w));
+    expect(refused || unsaved, JSON.stringify(loser)).toBe(true);
+    if (!refused) expect(loser.bytes).toBe(texts[1 - owner].length);
+    expect(outs[owner]).toMatchObject({ code: null, bytes: texts[owner].length });
   });
 
   it('a damaged index is nobody\'s: rebuilt with a warning (ifStale rebuild) or CORRUPT_INDEX (ifStale error), as before', async () => {
@@ -265,7 +302,7 @@ describe('two data files of the same name', () => {
     const y = dataFile(fresh('y'), 'data.csv.xz', 1, 'xz');
     const dir = fresh('indexes');
     const child = (path: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> =>
-      runTsx([new URL('./support/ownership-child.ts', import.meta.url).pathname, path, dir, '4']);
+      runTsx([new URL('./support/ownership-child.ts', import.meta.url).pathname, path, dir, '4', 'records']);
     const [one, two] = await Promise.all([child(x), child(y)]);
     expect(one.stderr).toBe('');
     expect(two.stderr).toBe('');
