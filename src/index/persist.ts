@@ -89,7 +89,9 @@ export async function saveIndex(
       return { path, bytes };
     } catch (error) {
       if (attempt === 0 && isSeekdataError(error, 'INDEX_CONFLICT')) continue;
-      onWarning?.(`could not save index to ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      // A message that starts by naming the same path does not name it twice.
+      onWarning?.(`could not save index to ${path}: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`);
       return undefined;
     }
   }
