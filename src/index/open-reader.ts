@@ -19,7 +19,7 @@ import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
 import type { ByteSource } from '../sources/source.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { carriedRecordOptions, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
+import { carriedRecordOptions, checkIndexPlace, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
 import { findIndexes } from './store.js';
 import { recordUnitChecks, unitsNeedingRecording } from './record-checks.js';
 import { unitSections } from './unit-sections.js';
@@ -253,14 +253,14 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let incomplete: UnitTable | undefined;
     if (places !== undefined) {
       print = await fingerprint(source);
-      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
       let fetched = false;
       // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
       if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
         fetched = await places.remote.fetch(await places.write(), options.onWarning);
         if (fetched) {
           await found.close();
-          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
         }
       }
       try {
@@ -281,6 +281,8 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
             }
           }
         }
+        // Nothing built that could not be kept: another data file's index at the `index` path is an error.
+        await checkIndexPlace(places);
         const problem = found.problems[0];
         carried = carriedRecordOptions(found);
         rebuilding = resolved.rebuild || problem !== undefined;
@@ -316,7 +318,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       warnOnOpen(units, source.name, options.onWarning);
     }
     if (places !== undefined && print !== undefined && damage === undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
