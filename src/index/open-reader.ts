@@ -138,6 +138,15 @@ export interface ReaderOptions extends RemoteSourceOptions {
    * the pool. Default 2 MiB (2097152). No effect at parallelism 1.
    */
   inlineDecodeBytes?: number;
+  /**
+   * A `read` inside one gzip span that is not cached decodes the span only from its checkpoint through
+   * the end of the 64 KiB sub-span holding the read's last byte (on average about half the span), and
+   * checks the CRC-32 of every sub-span it decoded (recorded by the indexing pass) before returning: in
+   * the calling thread, under the same conditions as `inlineDecodeBytes`. A second read into a span read
+   * just before decodes it whole and caches it. Indexes written before sub-span CRC-32s existed, BGZF and
+   * runs of members decode whole units. `false`: always whole units. Default true.
+   */
+  prefixReads?: boolean;
 }
 
 export const READER_DEFAULTS = {
@@ -149,6 +158,7 @@ export const READER_DEFAULTS = {
   verify: 'full' as const,
   gzipSpacingBytes: 1 << 20,
   inlineDecodeBytes: INLINE_DECODE_BYTES,
+  prefixReads: true,
 };
 
 /** The smallest gzip checkpoint spacing: each checkpoint costs a 32 KiB window in the index. */
@@ -166,6 +176,7 @@ export interface ResolvedReaderOptions {
   gzipSpacingBytes: number;
   maxDecodedBytes: number | undefined;
   inlineDecodeBytes: number;
+  prefixReads: boolean;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -184,6 +195,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
     maxDecodedBytes: options.maxDecodedBytes === undefined ? undefined : checkNonNegativeInt('maxDecodedBytes', options.maxDecodedBytes),
     inlineDecodeBytes: checkNonNegativeInt('inlineDecodeBytes', options.inlineDecodeBytes ?? READER_DEFAULTS.inlineDecodeBytes),
+    prefixReads: checkBoolean('prefixReads', options.prefixReads ?? READER_DEFAULTS.prefixReads),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -202,6 +214,7 @@ export function readerSettings(source: ByteSource, runner: JobRunner, resolved: 
     verify: resolved.verify,
     maxDecodedBytes: resolved.maxDecodedBytes,
     inlineBytes: resolved.inlineDecodeBytes,
+    prefixReads: resolved.prefixReads,
   };
 }
 
