@@ -266,3 +266,62 @@ describe('chunked epochs through the public API', () => {
     }
   });
 });
+
+describe('event-loop turns between batches (eventLoopTurnMs)', () => {
+  const tmp = tempDir();
+  const { csv } = datasetFixture(20_000, 9);
+  const pool = new WorkerPool({ size: 2 });
+  let path = '';
+  beforeAll(async () => {
+    path = writeFixture(tmp.dir, 'turns.csv.xz', xz(csv, '--block-size=32KiB'));
+    await (await openIndexed(path, { records: 'csv', pool })).close();
+  });
+  afterAll(async () => {
+    await pool.close();
+    tmp.cleanup();
+  });
+
+  /**
+   * A consumer that computes synchronously between batches (as tfjs's fitDataset trains) and never yields
+   * to the event loop itself: how often its batches had to wait for a chunk's rows. A load's file read and
+   * its worker's result are each handled on an event-loop turn; without turns of its own the dataset gets
+   * one only when it waits, so every chunk is waited for, however early it was asked for.
+   */
+  async function waitsUnderBusyConsumer(eventLoopTurnMs: number): Promise<{ waits: number; chunks: number }> {
+    const file = await openIndexed(path, { records: 'csv', pool });
+    try {
+      const ds = new ShuffledBatchDataset(file, { features: ['b'], labels: 'label', batchSize: 50, shuffle: false, eventLoopTurnMs });
+      // Paced as toTfDataset paces it for training: one worker job at a time.
+      ds.setTrainingPace({ jobs: 1, nextEpoch: false });
+      for await (const b of ds) {
+        expect(b.size).toBeGreaterThan(0);
+        const until = performance.now() + 1;
+        while (performance.now() < until) {
+          // Busy: a training step on this thread.
+        }
+      }
+      return { waits: ds.chunkWaits, chunks: file.reader.layout.count };
+    } finally {
+      await file.close();
+    }
+  }
+
+  it('a consumer that never yields still has its chunks loaded ahead: waits only for the first ones', async () => {
+    const turning = await waitsUnderBusyConsumer(0);
+    expect(turning.chunks).toBeGreaterThan(20);
+    expect(turning.waits).toBeLessThan(turning.chunks / 3);
+    // Without turns (a turn every 10 minutes): a wait for nearly every chunk.
+    const starved = await waitsUnderBusyConsumer(600_000);
+    expect(starved.waits).toBeGreaterThan(turning.chunks / 2);
+  });
+
+  it('eventLoopTurnMs is validated', async () => {
+    const file = await openIndexed(path, { records: 'csv', pool });
+    try {
+      expect(() => new ShuffledBatchDataset(file, { features: ['b'], eventLoopTurnMs: -1 })).toThrow(/eventLoopTurnMs/);
+      expect(() => new ShuffledBatchDataset(file, { features: ['b'], eventLoopTurnMs: 1.5 })).toThrow(/eventLoopTurnMs/);
+    } finally {
+      await file.close();
+    }
+  });
+});

@@ -73,10 +73,24 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
   /**
+   * `chunked` and file order: while chunk loads are in flight, the dataset gives the event loop a turn
+   * (`setImmediate`) before a batch when this many milliseconds have passed since its last one, so that
+   * the loads' file reads and worker results are handled while the consumer computes between batches. A
+   * consumer that never yields to the event loop itself (tfjs's `fitDataset` training on this thread) would
+   * otherwise leave loads asked for seconds ahead unhandled until it waits for their rows. 0: before every
+   * batch. Default 5 (ms).
+   */
+  eventLoopTurnMs?: number;
+  /**
    * Draw only these records (a train or validation side of `splitRecords`, `recordRange`): the epochs,
    * shards, states and `recordsPerEpoch` are the subset's. Default: all of the file's records.
    */
   subset?: RecordSubset;
+}
+
+/** Resolves after the event loop's next check phase: pending I/O callbacks and worker messages run first. */
+function eventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 interface EpochItem {
@@ -102,6 +116,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   private readonly epochs: number;
   private readonly repeat: boolean;
   private readonly prefetchDepth: number;
+  private readonly turnMs: number;
   private readonly lookahead: number;
   /** Chunk loads of `chunked` and file-order epochs (paced for training by toTfDataset). */
   private readonly loads = new PacedLoads<ChunkRows>();
@@ -116,6 +131,13 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
    * once per epoch), plus the chunks read ahead (row-window.ts).
    */
   peakWindowBytes = 0;
+  /**
+   * `chunked` and file order: milliseconds the epochs so far waited for chunks' rows (a batch needing a
+   * chunk not decoded and parsed yet), and how many times. What a consumer lost waiting for the input:
+   * near 0 when decoding keeps ahead of it.
+   */
+  chunkWaitMs = 0;
+  chunkWaits = 0;
   /** `exact`: rows per round (the memory budget over the bytes of a row; at most the epoch's draws). */
   readonly roundRows: number;
   /** `exact`: the most parsed rows a round held at once, over the epochs run so far (at most roundRows). */
@@ -164,6 +186,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       }
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
+    this.turnMs = checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs ?? 5);
     this.lookahead = file.readAhead;
     const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
@@ -385,14 +408,23 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       if (window.filled[slot] === 0) throw new Error(`internal: no rows for chunk slot ${slot}`);
     };
     const cursor = { position };
+    let turned = performance.now();
     for (;;) {
       const batch = this.batchDraws(cursor.position, order.length);
       if (batch === undefined) return;
+      if (this.loads.pending > 0 && performance.now() - turned >= this.turnMs) {
+        await eventLoopTurn();
+        turned = performance.now();
+      }
       const builder = this.builder();
       for (;;) {
         const waiting = fillBatch(builder, order, window, batch.end, cursor);
         if (waiting < 0) break;
+        const t0 = performance.now();
         await rowsOf(waiting);
+        turned = performance.now();
+        this.chunkWaitMs += turned - t0;
+        this.chunkWaits++;
       }
       this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
       if (this.finished(builder, batch.refill)) return;
