@@ -142,8 +142,10 @@ async function main(): Promise<void> {
   const y = tf.tensor2d(Float32Array.from(ys.flatMap((a) => [...a])), [SLICE * BATCH, classes]);
 
   // The seekdata configurations: toTfDataset's defaults, and each variant of SEEKDATA_BENCH_FIT_VARIANTS
-  // (JSON list of TfDatasetOptions, e.g. '[{"workerPriority":10}]'), each on a file of its own.
-  const variants: TfDatasetOptions[] = [{}, ...(JSON.parse(process.env.SEEKDATA_BENCH_FIT_VARIANTS ?? '[{"workerPriority":10}]') as TfDatasetOptions[])];
+  // (JSON list of TfDatasetOptions, e.g. '[{"workerPriority":10}]'; a `dataset` key holds ShuffledBatchOptions
+  // for that configuration's dataset, e.g. '[{"dataset":{"eventLoopTurnMs":1e9}}]'), each on a file of its own.
+  type Variant = TfDatasetOptions & { dataset?: ShuffledBatchOptions };
+  const variants: Variant[] = [{}, ...(JSON.parse(process.env.SEEKDATA_BENCH_FIT_VARIANTS ?? '[{"workerPriority":10}]') as Variant[])];
   const waits: number[] = [];
   interface Config {
     name: string;
@@ -163,13 +165,14 @@ async function main(): Promise<void> {
   }
   const configs: Config[] = [];
   const blank = { wall: 0, gcMs: 0, gcN: 0 };
-  for (const v of variants) {
+  for (const variant of variants) {
+    const { dataset: own, ...v } = variant;
     const f = await openIndexed(path, indexOptions);
-    const dataset = new ShuffledBatchDataset(f, { ...datasetOptions, repeat: true });
+    const dataset = new ShuffledBatchDataset(f, { ...datasetOptions, ...own, repeat: true });
     const ds = toTfDataset(timed(dataset, waits), tf, v);
     const model = classifier(classes);
     await model.fitDataset(ds, { epochs: 1, batchesPerEpoch: 40, verbose: 0 });
-    configs.push({ name: `fitDataset ${JSON.stringify(v)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), dataset, chunkWaitMs: 0, ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] });
+    configs.push({ name: `fitDataset ${JSON.stringify(variant)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), dataset, chunkWaitMs: 0, ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] });
   }
   const fitModel = classifier(classes);
   await fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });

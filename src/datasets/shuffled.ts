@@ -78,7 +78,9 @@ export interface ShuffledBatchOptions extends FeatureOptions {
    * the loads' file reads and worker results are handled while the consumer computes between batches. A
    * consumer that never yields to the event loop itself (tfjs's `fitDataset` training on this thread) would
    * otherwise leave loads asked for seconds ahead unhandled until it waits for their rows. 0: before every
-   * batch. Default 5 (ms).
+   * batch. Default 50 (ms): a load needs two or three turns, and training asks for a chunk hundreds of ms
+   * ahead; each turn also runs V8's pending foreground tasks (garbage-collection jobs), and turning every
+   * few ms cost training more than it saved in our measurements (README, "Training throughput").
    */
   eventLoopTurnMs?: number;
   /**
@@ -186,7 +188,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       }
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
-    this.turnMs = checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs ?? 5);
+    this.turnMs = checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs ?? 50);
     this.lookahead = file.readAhead;
     const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
