@@ -73,14 +73,16 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
   /**
-   * `chunked` and file order: while chunk loads are in flight, the dataset gives the event loop a turn
-   * (`setImmediate`) before a batch when this many milliseconds have passed since its last one, so that
-   * the loads' file reads and worker results are handled while the consumer computes between batches. A
-   * consumer that never yields to the event loop itself (tfjs's `fitDataset` training on this thread) would
-   * otherwise leave loads asked for seconds ahead unhandled until it waits for their rows. 0: before every
-   * batch. Default 50 (ms): a load needs two or three turns, and training asks for a chunk hundreds of ms
-   * ahead; each turn also runs V8's pending foreground tasks (garbage-collection jobs), and turning every
-   * few ms cost training more than it saved in our measurements (README, "Training throughput").
+   * `chunked` and file order: while chunk loads are in flight, give the event loop a turn (`setImmediate`)
+   * before a batch when this many milliseconds have passed since the last one (0: before every batch), so
+   * that the loads' file reads and worker results are handled while the consumer computes between batches.
+   * Default: none of its own — the event loop turns when a batch waits for a chunk's rows, so a consumer that
+   * never yields (tfjs's `fitDataset` training on this thread) has each chunk's load finished while it waits
+   * for it (`chunkWaitMs` tells how long). Turning keeps the loads ahead and ends those waits, but on the
+   * 2-core machine we measure on it made training slower, not faster: each turn also runs V8's pending
+   * garbage-collection tasks on the training thread, and the decoding worker running beside training costs
+   * more CPU than in its waits (README, "Training throughput"). Worth trying where decoding is heavy
+   * against the consumer's work, or cores are free.
    */
   eventLoopTurnMs?: number;
   /**
@@ -118,7 +120,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   private readonly epochs: number;
   private readonly repeat: boolean;
   private readonly prefetchDepth: number;
-  private readonly turnMs: number;
+  private readonly turnMs: number | undefined;
   private readonly lookahead: number;
   /** Chunk loads of `chunked` and file-order epochs (paced for training by toTfDataset). */
   private readonly loads = new PacedLoads<ChunkRows>();
@@ -188,7 +190,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       }
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
-    this.turnMs = checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs ?? 50);
+    this.turnMs = options.eventLoopTurnMs === undefined ? undefined : checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs);
     this.lookahead = file.readAhead;
     const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
@@ -414,7 +416,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     for (;;) {
       const batch = this.batchDraws(cursor.position, order.length);
       if (batch === undefined) return;
-      if (this.loads.pending > 0 && performance.now() - turned >= this.turnMs) {
+      if (this.turnMs !== undefined && this.loads.pending > 0 && performance.now() - turned >= this.turnMs) {
         await eventLoopTurn();
         turned = performance.now();
       }
