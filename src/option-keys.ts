@@ -53,6 +53,7 @@ export const READER_OPTION_KEYS = {
   credentials: true,
   maxDecodedBytes: true,
   inlineDecodeBytes: true,
+  prefixReads: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {

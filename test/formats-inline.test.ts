@@ -152,7 +152,8 @@ describe('inline decoding verifies every unit', () => {
   }
 
   it.each([
-    ['a span of a single-member gzip', 'damaged.gz', gzip(text, '-6'), SPACING],
+    // Whole spans (prefix reads would stop before the damage: test/gzip-prefix.test.ts covers those).
+    ['a span of a single-member gzip', 'damaged.gz', gzip(text, '-6'), { ...SPACING, prefixReads: false }],
     ['a BGZF block', 'damaged.bgz.gz', bgzip(text), SPACING],
   ] as const)('%s: CORRUPT_DATA naming the file, decoded in this thread', async (_what, name, bytes, options) => {
     const { error, reader, jobs } = await damagedRead(name, bytes, Math.floor(bytes.length / 2), options);

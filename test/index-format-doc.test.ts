@@ -300,6 +300,6 @@ describe('a reader written from the document reads real index files', () => {
     expect([...(p.get('units.cStart') as Float64Array)]).toEqual(Array.from({ length: count }, (_, i) => i * spanBytes));
     expect([...(p.get('units.cEnd') as Float64Array)]).toEqual(Array.from({ length: count }, (_, i) => Math.min(size, (i + 1) * spanBytes)));
     expect([...(p.get('units.param') as Float64Array), ...(p.get('units.kind') as Uint8Array)].every((v) => v === 0)).toBe(true);
-    expect(Object.keys(p.get('meta') as object).sort()).toEqual(['createdAt', 'fingerprint', 'format', 'source']);
+    expect(Object.keys(p.get('meta') as object).sort()).toEqual(['createdAt', 'fingerprint', 'format', 'owner', 'source']);
   });
 });

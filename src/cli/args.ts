@@ -38,7 +38,7 @@ export const COMMON_OPTIONS = {
 } as const;
 
 export const COMMON_HELP: Array<[string, string]> = [
-  ['--index PATH', 'index file to use, or a directory to keep it in (default: FILE.sdx beside the data, else the cache directory)'],
+  ['--index PATH', 'index file to use, or a directory to keep it in (default: FILE.sdx beside the data, else the cache directory); an index of another file there is never overwritten'],
   ['--no-index', 'neither read nor write an index file'],
   ['-p, --parallelism N', 'chunks decoded at once (default: number of cores; 1 = no worker threads)'],
   ['--cache-mb N', 'decoded-chunk cache budget in MiB (default 256)'],

@@ -6,12 +6,13 @@
  * opened the normal way; files that changed are opened the normal way, with one warning naming them.
  */
 import { stat } from 'node:fs/promises';
-import { isSeekdataError } from '../errors.js';
+import { isSeekdataError, SeekdataError } from '../errors.js';
 import { RECORD_OPTION_KEYS } from '../option-keys.js';
 import type { CollectionSources, Member } from './collection-list.js';
 import { readManifest, writeManifest, type ManifestEntry, type MemberPrint } from './collection-manifest.js';
 import { manifestId, manifestPlaces, type ManifestPlaces } from './collection-manifest-place.js';
 import type { CollectionMember, MemberFacts } from './collection-member.js';
+import { inspectPlace } from './index-place.js';
 
 export interface ManifestUse {
   id: string;
@@ -125,6 +126,12 @@ export async function keepManifest(use: ManifestUse, members: readonly Member[],
     }
     path = await use.places.write();
     if (path === undefined) return undefined;
+    // A file of that name that is no seekdata file is not ours to replace (a damaged manifest is).
+    const there = await inspectPlace(path);
+    if (there.kind === 'not-index' || there.kind === 'unusable') {
+      const what = there.kind === 'unusable' ? there.reason : `${path} is not a collection manifest (it does not start with "SEEKDATA")`;
+      throw new SeekdataError('IO_ERROR', `${what}: it is left as it is`, { file: path });
+    }
     await writeManifest(path, { id: use.id, given: use.given, entries });
     return path;
   } catch (error) {

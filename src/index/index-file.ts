@@ -24,9 +24,10 @@
  * and offset must agree with the file's size, and a payload is handed out only after its own CRC32
  * matched (so the metadata stays readable when another section is damaged). The file is written section by section
  * straight from the arrays (no whole-file buffer) to a temporary file created exclusively, fsynced and
- * renamed into place: a crash leaves the old index or none, never half a file.
+ * renamed into place: a crash leaves the old index or none, never half a file. Whether the place may be
+ * taken (another data file's index is never replaced) is asked just before the rename (`claim`).
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import lzma from 'lzma-native';
@@ -140,6 +141,32 @@ export interface WriteHooks {
   beforeRename?: (tempPath: string) => void | Promise<void>;
   /** The temporary file's name (tests); default `<path>.tmp-<pid>-<random>`. */
   tempPath?: (path: string) => string;
+  /**
+   * Asked just before the file goes into place: `'replace'` renames it over whatever is there; `'create'`
+   * links it into place only while nothing is there (a file that appeared meanwhile is not replaced: the
+   * question is asked again); rejecting keeps what is there. Default `'replace'`.
+   */
+  claim?: () => Promise<'create' | 'replace'>;
+}
+
+/** Errors of `link` that say the file system cannot link, not that the name is taken. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+
+/** Puts the complete temporary file at `path` as `claim` allows (see WriteHooks.claim). */
+async function putInPlace(temp: string, path: string, claim: WriteHooks['claim']): Promise<void> {
+  if ((await claim?.()) === 'create') {
+    try {
+      await link(temp, path);
+      // In place under its own name: the temporary name is only a second link to it.
+      await unlink(temp).catch(() => undefined);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') await claim?.();
+      else if (!NO_LINKS.has(code)) throw error;
+    }
+  }
+  await rename(temp, path);
 }
 
 /**
@@ -170,7 +197,7 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
   await handle.close();
   try {
     await hooks.beforeRename?.(temp);
-    await rename(temp, path);
+    await putInPlace(temp, path, hooks.claim);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;

@@ -83,6 +83,11 @@ export async function openIndexFile(path: string): Promise<IndexFileOpening> {
       return { kind: 'unusable', reason: `${path} is ${describeType(s)}, not an index file` };
     }
     const size = s.size;
+    // An empty file holds no index (a placeholder, such as one made by mktemp): as if there were none.
+    if (size === 0) {
+      await handle.close();
+      return { kind: 'missing' };
+    }
     if (size < HEADER_BYTES) {
       await handle.close();
       return { kind: 'corrupt', error: corrupt(path, `${size} bytes, shorter than the ${HEADER_BYTES}-byte header`) };

@@ -10,7 +10,7 @@ import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
-import { indexPlaces, metaSection, saveIndex } from './persist.js';
+import { checkIndexPlace, indexPlaces, metaSection, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
 import { checkKnownSize, scanLimit } from '../readers/limit.js';
@@ -69,13 +69,13 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       chosen = chooseRecordOptions(options, undefined, source.name);
     } else {
       print = await fingerprint(source);
-      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
       // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
       if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
         fetched = await places.remote.fetch(await places.write(), options.onWarning);
         if (fetched) {
           await found.close();
-          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
         }
       }
       try {
@@ -90,7 +90,11 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
             return file;
           }
           units = outcome.units;
+          // Nothing built that could not be kept: another data file's index at the `index` path is an error.
+          await checkIndexPlace(places);
           rebuilding = whyRebuild(found, outcome.mismatch, chosen, resolved.ifStale, options.onWarning);
+        } else {
+          await checkIndexPlace(places);
         }
       } finally {
         await found.close();
@@ -142,7 +146,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     let indexPath: string | undefined;
     let indexBytes: number | undefined;
     if (places !== undefined && print !== undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
@@ -277,7 +281,7 @@ export async function storedRecordOptions(input: Input, options: ReaderOptions =
   try {
     const places = await indexPlaces(source, options.index);
     if (places === undefined) return undefined;
-    const found = await findIndexes(places.read, await fingerprint(source), await sourceFormat(source), source.name, undefined);
+    const found = await findIndexes(places.read, await fingerprint(source), await sourceFormat(source), source.name, undefined, places);
     try {
       const state = found.recordOptions();
       if (state.state !== 'known') return undefined;

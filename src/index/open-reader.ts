@@ -19,7 +19,7 @@ import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
 import type { ByteSource } from '../sources/source.js';
 import { inlineRunner, sharedPool, type JobRunner } from '../workers/pool.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { carriedRecordOptions, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
+import { carriedRecordOptions, checkIndexPlace, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
 import { findIndexes } from './store.js';
 import { recordUnitChecks, unitsNeedingRecording } from './record-checks.js';
 import { unitSections } from './unit-sections.js';
@@ -138,6 +138,15 @@ export interface ReaderOptions extends RemoteSourceOptions {
    * the pool. Default 2 MiB (2097152). No effect at parallelism 1.
    */
   inlineDecodeBytes?: number;
+  /**
+   * A `read` inside one gzip span that is not cached decodes the span only from its checkpoint through
+   * the end of the 64 KiB sub-span holding the read's last byte (on average about half the span), and
+   * checks the CRC-32 of every sub-span it decoded (recorded by the indexing pass) before returning: in
+   * the calling thread, under the same conditions as `inlineDecodeBytes`. A second read into a span read
+   * just before decodes it whole and caches it. Indexes written before sub-span CRC-32s existed, BGZF and
+   * runs of members decode whole units. `false`: always whole units. Default true.
+   */
+  prefixReads?: boolean;
 }
 
 export const READER_DEFAULTS = {
@@ -149,6 +158,7 @@ export const READER_DEFAULTS = {
   verify: 'full' as const,
   gzipSpacingBytes: 1 << 20,
   inlineDecodeBytes: INLINE_DECODE_BYTES,
+  prefixReads: true,
 };
 
 /** The smallest gzip checkpoint spacing: each checkpoint costs a 32 KiB window in the index. */
@@ -166,6 +176,7 @@ export interface ResolvedReaderOptions {
   gzipSpacingBytes: number;
   maxDecodedBytes: number | undefined;
   inlineDecodeBytes: number;
+  prefixReads: boolean;
 }
 
 export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOptions {
@@ -184,6 +195,7 @@ export function resolveReaderOptions(options: ReaderOptions): ResolvedReaderOpti
     gzipSpacingBytes: checkGzipSpacing(options.gzipSpacingBytes ?? READER_DEFAULTS.gzipSpacingBytes),
     maxDecodedBytes: options.maxDecodedBytes === undefined ? undefined : checkNonNegativeInt('maxDecodedBytes', options.maxDecodedBytes),
     inlineDecodeBytes: checkNonNegativeInt('inlineDecodeBytes', options.inlineDecodeBytes ?? READER_DEFAULTS.inlineDecodeBytes),
+    prefixReads: checkBoolean('prefixReads', options.prefixReads ?? READER_DEFAULTS.prefixReads),
     pieces: {
       bigUnitBytes: checkPositiveInt('bigUnitBytes', options.bigUnitBytes ?? DEFAULT_PIECES.bigUnitBytes),
       pieceBytes: checkPositiveInt('pieceBytes', options.pieceBytes ?? DEFAULT_PIECES.pieceBytes),
@@ -202,6 +214,7 @@ export function readerSettings(source: ByteSource, runner: JobRunner, resolved: 
     verify: resolved.verify,
     maxDecodedBytes: resolved.maxDecodedBytes,
     inlineBytes: resolved.inlineDecodeBytes,
+    prefixReads: resolved.prefixReads,
   };
 }
 
@@ -240,14 +253,14 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let incomplete: UnitTable | undefined;
     if (places !== undefined) {
       print = await fingerprint(source);
-      let found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+      let found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
       let fetched = false;
       // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
       if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
         fetched = await places.remote.fetch(await places.write(), options.onWarning);
         if (fetched) {
           await found.close();
-          found = await findIndexes(places.read, print, format, source.name, options.onWarning);
+          found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
         }
       }
       try {
@@ -268,6 +281,8 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
             }
           }
         }
+        // Nothing built that could not be kept: another data file's index at the `index` path is an error.
+        await checkIndexPlace(places);
         const problem = found.problems[0];
         carried = carriedRecordOptions(found);
         rebuilding = resolved.rebuild || problem !== undefined;
@@ -303,7 +318,7 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
       warnOnOpen(units, source.name, options.onWarning);
     }
     if (places !== undefined && print !== undefined && damage === undefined) {
-      const saved = await saveIndex(places, [metaSection(source, format, print, carried), ...unitSections(units)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, carried), ...unitSections(units)], options.onWarning);
       indexPath = saved?.path;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }

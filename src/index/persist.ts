@@ -13,6 +13,8 @@ import type { ByteSource } from '../sources/source.js';
 import type { Fingerprint } from './fingerprint.js';
 import { writeIndexFile, type SectionValue } from './index-file.js';
 import { indexPlacesFor, type IndexPlaces } from './location.js';
+import { ownerOf, type IndexOwner } from './ownership.js';
+import { isSeekdataError } from '../errors.js';
 import { type FoundIndexes, type FreshCandidate, type IndexMeta } from './store.js';
 import { unitsFromSections } from './unit-sections.js';
 import { verifyUnits } from './verify-units.js';
@@ -32,11 +34,11 @@ export async function indexPlaces(
   const isUrl = source instanceof HttpSource || isS3;
   const remote = isS3 ? remoteIndexOf(source.name, s3 ?? {}) : undefined;
   if (typeof option === 'string') {
-    const places = await indexPlacesFor(source.name, isUrl, option, onWarning);
+    const places = await indexPlacesFor(source.name, isUrl, option, onWarning, await ownerOf(source));
     return places === undefined ? undefined : { ...places, remote };
   }
   if (!isUrl && !(source instanceof FileSource)) return undefined;
-  const places = await indexPlacesFor(source.name, isUrl, undefined, onWarning);
+  const places = await indexPlacesFor(source.name, isUrl, undefined, onWarning, await ownerOf(source));
   return places === undefined ? undefined : { ...places, remote };
 }
 
@@ -53,26 +55,51 @@ export function carriedRecordOptions(found: FoundIndexes): unknown {
   return state.state === 'known' ? state.options : state.state === 'unknown' ? 'unknown' : undefined;
 }
 
-/** Saves an index; a failure to save is a warning, not an error (the data is still readable). */
+/**
+ * Before an index is built: rejects with INDEX_CONFLICT when the place it would be saved to holds another
+ * data file's index or a file that is no index (an `index` option naming such a file), so that nothing is
+ * built that cannot be kept, and nothing is overwritten. Other problems of the place are left to
+ * `saveIndex` (a warning: the index is optional).
+ */
+export async function checkIndexPlace(places: Pick<IndexPlaces, 'write'> | undefined): Promise<void> {
+  if (places === undefined) return;
+  try {
+    await places.write();
+  } catch (error) {
+    if (isSeekdataError(error, 'INDEX_CONFLICT')) throw error;
+  }
+}
+
+/**
+ * Saves an index; a failure to save is a warning, not an error (the data is still readable). The place is
+ * claimed again just before the file goes into place: when another process took it meanwhile (another data
+ * file's index in an `index` directory), the next place is tried once.
+ */
 export async function saveIndex(
-  places: { write: () => Promise<string> },
+  places: Pick<IndexPlaces, 'write' | 'claim'>,
   sections: Array<[string, SectionValue]>,
   onWarning: ((message: string) => void) | undefined,
 ): Promise<{ path: string; bytes: number } | undefined> {
   let path = '(unknown)';
-  try {
-    path = await places.write();
-    const bytes = await writeIndexFile(path, new Map(sections));
-    return { path, bytes };
-  } catch (error) {
-    onWarning?.(`could not save index to ${path}: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      path = await places.write();
+      const at = path;
+      const bytes = await writeIndexFile(at, new Map(sections), { claim: () => places.claim(at) });
+      return { path, bytes };
+    } catch (error) {
+      if (attempt === 0 && isSeekdataError(error, 'INDEX_CONFLICT')) continue;
+      const message = error instanceof Error ? error.message : String(error);
+      // A message that starts by naming the same path does not name it twice.
+      onWarning?.(`could not save index to ${path}: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`);
+      return undefined;
+    }
   }
 }
 
-/** The `meta` section: format, fingerprint, and the data set's record options (and record layer). */
-export function metaSection(source: ByteSource, format: Format, print: Fingerprint, recordOptions?: unknown, records?: unknown): [string, SectionValue] {
-  const meta: IndexMeta = { format, source: source.name, fingerprint: print, createdAt: new Date().toISOString() };
+/** The `meta` section: format, the source and its owner, fingerprint, and the data set's record options (and record layer). */
+export function metaSection(source: ByteSource, owner: IndexOwner, format: Format, print: Fingerprint, recordOptions?: unknown, records?: unknown): [string, SectionValue] {
+  const meta: IndexMeta = { format, source: source.name, owner: owner.id, fingerprint: print, createdAt: new Date().toISOString() };
   if (recordOptions !== undefined) meta.recordOptions = recordOptions;
   if (records !== undefined) meta.records = records;
   return ['meta', { json: meta }];

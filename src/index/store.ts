@@ -10,10 +10,17 @@ import type { Format } from '../readers/formats.js';
 import { fingerprintDifference, type Fingerprint } from './fingerprint.js';
 import { openIndexFile, type IndexFile } from './index-reader.js';
 import { readLegacyMeta } from './legacy-index.js';
+import { ownedBy, type IndexOwner } from './ownership.js';
 
 export interface IndexMeta {
   format: Format;
+  /** The source's name as it was opened (a path as given, a redacted URL); informative. */
   source: string;
+  /**
+   * The data file the index belongs to (ownership.ts): a real path, a URL's host and path, `s3://bucket/key`,
+   * or null for data without a name of its own. Absent in indexes written before it was recorded.
+   */
+  owner?: string | null;
   fingerprint: Fingerprint;
   createdAt: string;
   /**
@@ -44,6 +51,10 @@ export function parseMeta(json: unknown, path: string, legacy = false): IndexMet
   if (!isText(m.source, 1 << 16) || !isText(m.createdAt, 64)) throw fail('has no source or date');
   if (!checkFingerprint(m.fingerprint)) throw fail('has no valid fingerprint');
   const meta: IndexMeta = { format: m.format as Format, source: m.source, fingerprint: m.fingerprint, createdAt: m.createdAt };
+  if (m.owner !== undefined) {
+    if (m.owner !== null && !isText(m.owner, 1 << 16)) throw fail('has an invalid owner');
+    meta.owner = m.owner;
+  }
   if (legacy) {
     // Version 1 kept the options inside the record layer's metadata.
     const records = m.records;
@@ -111,10 +122,18 @@ export class FoundIndexes {
   }
 }
 
+/** Which candidate paths may hold another data file's index (ownership.ts), and whose index is wanted. */
+export interface Ownership {
+  owner: IndexOwner;
+  shared: ReadonlySet<string>;
+}
+
 /**
  * Looks at every candidate path: fresh indexes (same format and fingerprint) are kept open in order;
  * stale and damaged ones are listed with their metadata when it is intact; paths that are not regular
- * files are skipped with a warning.
+ * files are skipped with a warning. At a shared path, a stale index of another data file is not this
+ * data's at all: left out (neither rebuilt nor a source of record options); a fresh one describes these
+ * very bytes and may be used.
  */
 export async function findIndexes(
   paths: string[],
@@ -122,8 +141,11 @@ export async function findIndexes(
   format: Format,
   dataName: string,
   onWarning: ((message: string) => void) | undefined,
+  ownership?: Ownership,
 ): Promise<FoundIndexes> {
   const found = new FoundIndexes([], []);
+  const foreign = (path: string, meta: IndexMeta | undefined): boolean =>
+    meta !== undefined && ownership !== undefined && ownership.shared.has(path) && !ownedBy(meta, ownership.owner);
   for (const path of paths) {
     const opening = await openIndexFile(path);
     if (opening.kind === 'missing') continue;
@@ -145,6 +167,7 @@ export async function findIndexes(
       } finally {
         await opening.handle.close().catch(() => undefined);
       }
+      if (foreign(path, meta)) continue;
       const error = new SeekdataError('STALE_INDEX', `${path}: index format version ${opening.version}, this seekdata reads version 2${why}`, { file: path });
       found.problems.push({ path, error, meta });
       continue;
@@ -164,6 +187,7 @@ export async function findIndexes(
     const difference = fingerprintDifference(meta.fingerprint, actual) ?? (meta.format === format ? undefined : `it indexes a ${meta.format} file, ${dataName} is ${format}`);
     if (difference !== undefined) {
       await file.close();
+      if (foreign(path, meta)) continue;
       found.problems.push({ path, error: new SeekdataError('STALE_INDEX', `${path}: index is stale for ${dataName}: ${difference}`, { file: path }), meta });
       continue;
     }

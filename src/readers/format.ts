@@ -198,6 +198,13 @@ export interface FormatModule<N extends string = string, T = unknown> {
    * the unit's check: for comparing with bytes verified before.
    */
   prefix?(source: ByteSource, units: UnitTable, u: number, length: number): Promise<Uint8Array>;
+  /**
+   * Decoded bytes [0, n) of unit `u` with n >= `end`, decoding only a prefix of the unit, every byte of
+   * it checked against a CRC-32 the index recorded for it (gzip spans: one per 64 KiB sub-span);
+   * undefined when the unit has no such CRCs or n would be the whole unit (decode it whole then). Runs
+   * in the calling thread. CORRUPT_DATA when the bytes asked for are damaged.
+   */
+  verifiedPrefix?(source: ByteSource, units: UnitTable, u: number, end: number): Promise<Uint8Array | undefined>;
 }
 
 /** How a small unit can be decoded in the calling thread (see `FormatModule.inline`). */

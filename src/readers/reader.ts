@@ -7,11 +7,12 @@
 import { SeekdataError } from '../errors.js';
 import type { RemoteStats } from '../sources/retry.js';
 import type { ByteRange, ByteSource } from '../sources/source.js';
-import type { JobRunner } from '../workers/pool.js';
+import { inlineRunner, type JobRunner } from '../workers/pool.js';
 import { chunkAt, chunkLayout, ChunkDecoder, INLINE_DECODE_BYTES, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
 import { streams, type FormatDetails } from './format.js';
 import { PrefixDecoder } from './prefix.js';
+import { PrefixReads } from './prefix-reads.js';
 import { formatOf, type Format } from './formats.js';
 import { checkKnownSize } from './limit.js';
 import { ByteLru } from './lru.js';
@@ -70,6 +71,12 @@ export interface ReaderStats {
    * see `ReaderOptions.inlineDecodeBytes`); 0 at parallelism 1, where everything is decoded there.
    */
   inlineDecodes: number;
+  /**
+   * Of `decodes`, the reads served by decoding only a verified prefix of their unit, in the calling
+   * thread (gzip spans whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`); at
+   * parallelism > 1 they count in `inlineDecodes` too.
+   */
+  prefixReads: number;
 }
 
 export interface ReaderInit {
@@ -90,6 +97,8 @@ export interface ReaderInit {
   maxDecodedBytes?: number | undefined;
   /** Units up to this size are decoded in the calling thread where their format allows (`ReaderOptions.inlineDecodeBytes`). */
   inlineBytes?: number | undefined;
+  /** Reads inside one uncached unit decode only a verified prefix of it where the format can (`ReaderOptions.prefixReads`). Default true. */
+  prefixReads?: boolean | undefined;
 }
 
 export class SeekableReader {
@@ -113,7 +122,7 @@ export class SeekableReader {
    * CRC-32): the rest is for the caller to read (`stream(scannedBytes)`), each unit verified on its own.
    */
   readonly scannedBytes: number;
-  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0, decoders: {}, inlineDecodes: 0 };
+  readonly stats: ReaderStats = { decodes: 0, cacheHits: 0, prefixDecodes: 0, decoders: {}, inlineDecodes: 0, prefixReads: 0 };
   /** Whether bytes are handed out only after their unit's integrity check (see `ReaderOptions.verify`). */
   readonly verify: VerifyMode;
   private readonly source: ByteSource;
@@ -123,6 +132,9 @@ export class SeekableReader {
   /** The job runner (worker pool or inline) the reader decodes with. */
   readonly runner: JobRunner;
   private readonly prefix: PrefixDecoder | undefined;
+  private readonly prefixReads: PrefixReads | undefined;
+  /** Units up to this size may be decoded in the calling thread (as `ChunkDecoder` decides for whole units). */
+  private readonly inlineBytes: number;
   private closed = false;
 
   /** Requests, retries and bytes of a remote source (`http(s)://`, `s3://`); undefined for local data. */
@@ -165,6 +177,10 @@ export class SeekableReader {
     });
     // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
     const format = formatOf(this.format);
+    this.inlineBytes = init.runner === inlineRunner ? Infinity : (init.inlineBytes ?? INLINE_DECODE_BYTES);
+    if (format.verifiedPrefix !== undefined && init.prefixReads !== false) {
+      this.prefixReads = new PrefixReads(this.source, this.units, format.verifiedPrefix, init.cacheBytes);
+    }
     if (streams(format) && init.verify === 'lazy') {
       this.prefix = new PrefixDecoder(this.source, this.units, format, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
     }
@@ -314,6 +330,18 @@ export class SeekableReader {
       const base = this.units.dStart[u];
       return this.prefix.read(u, offset - base, offset + length - base);
     }
+    if (first === last && this.prefixReads !== undefined && this.lonePrefix(first)) {
+      // Verified prefix: only the unit's start through the sub-span holding the read's last byte.
+      const base = this.units.dStart[u];
+      const bytes = await this.prefixReads.read(u, offset + length - base);
+      if (bytes !== undefined) {
+        this.stats.decodes++;
+        this.stats.prefixReads++;
+        if (this.runner !== inlineRunner) this.stats.inlineDecodes++;
+        out.set(bytes.subarray(offset - base, offset - base + length));
+        return out;
+      }
+    }
     const wanted: number[] = [];
     for (let c = first; c <= last; c++) wanted.push(c);
     const chunks = await Promise.all(wanted.map((c) => this.chunk(c)));
@@ -326,6 +354,20 @@ export class SeekableReader {
       pos += to - from;
     }
     return out;
+  }
+
+  /**
+   * Whether a read of chunk `c` alone decodes a verified prefix of its unit: the chunk is not cached or
+   * being decoded, nothing else of this reader is decoding (the decode holds the calling thread, as a
+   * small unit decoded inline does), the unit is small enough to be decoded here, and it was not read
+   * just before (then it is decoded whole and cached: see prefix-reads.ts).
+   */
+  private lonePrefix(c: number): boolean {
+    const reads = this.prefixReads;
+    const u = this.layout.unit[c];
+    if (reads === undefined || this.cache.has(c) || this.inflight.size > 0 || reads.busy > 0) return false;
+    if (isBigUnit(this.units, u, this.layout.big) || this.units.dStart[u + 1] - this.units.dStart[u] > this.inlineBytes) return false;
+    return reads.take(u);
   }
 
   /**

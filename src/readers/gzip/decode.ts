@@ -102,7 +102,7 @@ const PREFIX: Uint8Array[] = Array.from({ length: 8 }, (_, s) => {
 /** Exposed for tests: the prefix bit lengths. */
 export const prefixBits = (s: number): number => (s === 0 ? 0 : (PREFIX[s].length - 1) * 8 + s);
 
-function zlibFailure(task: GzipDecodeTask, cause: unknown): SeekdataError {
+export function zlibFailure(task: GzipDecodeTask, cause: unknown): SeekdataError {
   const message = cause instanceof Error ? cause.message : String(cause);
   const end = task.offset + task.data.length;
   // The caller's bytes cover the whole unit (checked before), so even "unexpected end" is damage here.
@@ -139,6 +139,23 @@ function spanInput(task: GzipDecodeTask): Uint8Array {
 }
 
 /**
+ * A span's compressed bytes `data` (starting at bit `shift` of data[0]) behind the same empty-block prefix
+ * as a whole decode, without the end marker: what a decode that stops before the span's end is fed.
+ * Returns `data` itself when the span starts on a byte (no copy).
+ */
+export function openInput(data: Uint8Array, shift: number): Uint8Array {
+  if (shift === 0) return data;
+  const prefix = PREFIX[shift];
+  const base = prefix.length - 1;
+  const input = new Uint8Array(base + data.length);
+  input.set(data, base);
+  input.set(prefix.subarray(0, base), 0);
+  const low = (1 << shift) - 1;
+  input[base] = (input[base] & ~low) | (prefix[base] & low);
+  return input;
+}
+
+/**
  * The first `length` decoded bytes of a unit (fewer when it is shorter), from as much of its compressed
  * data as `task.data` holds (a prefix of it is enough): NOT verified (its CRC covers the whole unit). For
  * comparing with bytes verified before. Damage shows as CORRUPT_DATA or as other bytes.
@@ -150,17 +167,7 @@ export function decodeGzipPrefix(task: GzipDecodeTask, length: number): Uint8Arr
   try {
     if (task.kind === KIND_SPAN) {
       const window = task.windowPacked ? unpackWindow(task.window, task.file) : task.window;
-      // The span's bits behind the same empty-block prefix as a whole decode, without the end marker.
-      const prefix = PREFIX[task.shift];
-      const base = task.shift === 0 ? 0 : prefix.length - 1;
-      const input = new Uint8Array(base + task.data.length);
-      input.set(task.data, base);
-      if (task.shift !== 0) {
-        input.set(prefix.subarray(0, base), 0);
-        const low = (1 << task.shift) - 1;
-        input[base] = (input[base] & ~low) | (prefix[base] & low);
-      }
-      out = zlib.inflateRawSync(input, window.length === 0 ? flush : { ...flush, dictionary: window });
+      out = zlib.inflateRawSync(openInput(task.data, task.shift), window.length === 0 ? flush : { ...flush, dictionary: window });
     } else {
       out = task.data.length === 0 ? new Uint8Array(0) : zlib.gunzipSync(task.data, flush);
     }

@@ -15,8 +15,9 @@ import { describeGzip, sniffGzip } from './describe.js';
 import { decodeGzipPrefix, decodeGzipUnit, type GzipDecodeTask } from './decode.js';
 import { DEFAULT_SPACING, GzipDiscovery } from './discovery.js';
 import { scanGzip } from './scan.js';
-import { asGzipTable, gzipUnitTable, isBgzf, windowOf } from './table.js';
-import { KIND_SPAN } from './units.js';
+import { decodeSpanPrefix, prefixFeed, prefixTarget } from './span-prefix.js';
+import { asGzipTable, gzipUnitTable, isBgzf, subCrcsOf, windowOf } from './table.js';
+import { KIND_SPAN, unpackWindow } from './units.js';
 import { validateGzipUnits } from './validate.js';
 
 /** Bytes read to sniff the first header (a BGZF header is 18 bytes; FNAME / FCOMMENT can be longer). */
@@ -108,16 +109,35 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     }
   },
 
+  async verifiedPrefix(source, units, u, end) {
+    const sub = subCrcsOf(units, u);
+    const dLength = units.dStart[u + 1] - units.dStart[u];
+    if (sub === undefined || end <= 0 || prefixTarget(end, sub.span, dLength) >= dLength) return undefined;
+    const { offset, length: whole } = byteRange(units, u);
+    const window = unpackWindow(windowOf(units, u), source.name);
+    const base = { shift: units.cStart[u] - offset * 8, window, dLength, crcs: sub.crcs, span: sub.span, end, file: source.name, offset, dStart: units.dStart[u] };
+    // Compressed bytes for the sub-spans wanted at the span's ratio; more when they decode to too little.
+    // A feed that would reach the span's end gives way to a whole decode (its end marker checks the span's end).
+    for (let n = prefixFeed(prefixTarget(end, sub.span, dLength), whole, dLength); n < whole; n = Math.ceil(n * 1.25) + (16 << 10)) {
+      const bytes = decodeSpanPrefix({ ...base, data: await source.read(offset, n) });
+      if (bytes !== undefined) return bytes;
+    }
+    return undefined;
+  },
+
   describe(units) {
     const d = describeGzip(asGzipTable(units));
     const spans = units.kind.reduce((n, k) => n + (k === KIND_SPAN ? 1 : 0), 0);
     const spacing = units.extra?.facts?.spacing;
+    const subSpan = units.extra?.facts?.subSpan;
+    const sub = spans > 0 && typeof subSpan === 'number' ? `${subSpan >> 10} KiB` : undefined;
+    const prefix = sub === undefined ? '' : `; a read inside one span decodes only its prefix through the ${sub} sub-span holding the read's last byte (about half a span on average; option prefixReads)`;
     return {
       kind: d.layout,
-      randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}`,
+      randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}${prefix}`,
       verified:
         spans > 0
-          ? 'every member CRC-32 and ISIZE by the index pass; every unit (a span between checkpoints, or a run of members) against the CRC-32 of its bytes recorded then, each time it is decoded'
+          ? `every member CRC-32 and ISIZE by the index pass; every unit (a span between checkpoints, or a run of members) against the CRC-32 of its bytes recorded then, each time it is decoded${sub === undefined ? '' : `; a span's prefix against the CRC-32s of its ${sub} sub-spans recorded then`}`
           : 'every member against its CRC-32 and ISIZE (and each unit against their combined CRC-32) each time it is decoded',
       facts: {
         layout: d.layout,

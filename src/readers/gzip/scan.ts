@@ -11,10 +11,10 @@
  */
 import { ZStream, Z_BLOCK, Z_BUF_ERROR, Z_OK, Z_STREAM_END, zlibInflate, zlibInflateInit2, zlibInflateReset } from 'pako';
 import type { ByteSource } from '../../sources/source.js';
-import { crc32, crc32Combine } from './crc.js';
+import { crc32, crc32Combine, crc32Pieces } from './crc.js';
 import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
 import { gzipError, parseGzipHeader, readU32, TRAILER_BYTES, type GzipHeader } from './header.js';
-import { KIND_MEMBERS, KIND_SPAN, WINDOW_BYTES, type GzipUnit } from './units.js';
+import { KIND_MEMBERS, KIND_SPAN, SUB_SPAN_BYTES, WINDOW_BYTES, type GzipUnit } from './units.js';
 
 export interface GzipScanOptions {
   /** Decoded bytes between checkpoints inside a member, and the size of a run of small members. Default 1 MiB. */
@@ -197,14 +197,15 @@ async function* scanMembers(
       } else if (boundary && strm.next_out >= spacing) {
         const bit = deflateStart * 8 + strm.total_in * 8 - (strm.data_type & 7);
         const data = buf.slice(0, strm.next_out);
-        const crc = crc32(data);
+        // The CRC-32 of every sub-span, combined into the span's: a read may then decode a prefix only.
+        const { crc, pieces: subCrc } = crc32Pieces(data, SUB_SPAN_BYTES);
         if (spans === 0 && run.members > 0) yield emit(run.take(summary.decompressedSize));
         // Everything taken from `data` before it is yielded: the caller may move it to a worker.
         const spanWindow = window;
         memberCrc = crc32Combine(memberCrc, crc, data.length);
         memberLength += data.length;
         window = nextWindow(window, data);
-        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window: spanWindow, members: 0, dStart: summary.decompressedSize, data, verified: false });
+        yield emit({ cStart: spanStart, cEnd: bit, dLength: data.length, crc, kind: KIND_SPAN, window: spanWindow, members: 0, subCrc, dStart: summary.decompressedSize, data, verified: false });
         spanStart = bit;
         spans++;
         strm.next_out = 0;
@@ -225,7 +226,9 @@ async function* scanMembers(
     if (trailer.length < TRAILER_BYTES) throw gzipError('TRUNCATED', file, source.size, `file ends inside the trailer of the gzip member at compressed byte ${memberStart}`);
     const memberEnd = trailerAt + TRAILER_BYTES;
     const last = buf.subarray(0, strm.next_out);
-    const lastCrc = crc32(last);
+    // A member's last span gets sub-span CRC-32s too; a member without checkpoints is a whole unit.
+    const lastPieces = spans > 0 ? crc32Pieces(last, SUB_SPAN_BYTES) : undefined;
+    const lastCrc = lastPieces?.crc ?? crc32(last);
     memberCrc = crc32Combine(memberCrc, lastCrc, last.length);
     memberLength += last.length;
     if (memberCrc !== readU32(trailer, 0)) throw gzipError('CORRUPT_DATA', file, trailerAt, `CRC-32 mismatch in the gzip member at compressed byte ${memberStart}`);
@@ -234,7 +237,7 @@ async function* scanMembers(
     if (header.bgzfSize !== memberEnd - memberStart) summary.bgzf = false;
     if (spans > 0) {
       const cEnd = finalEnd >= 0 ? finalEnd : trailerAt * 8;
-      yield emit({ cStart: spanStart, cEnd, dLength: last.length, crc: lastCrc, kind: KIND_SPAN, window, members: 1, dStart: summary.decompressedSize, data: last.slice(), verified: true });
+      yield emit({ cStart: spanStart, cEnd, dLength: last.length, crc: lastCrc, kind: KIND_SPAN, window, members: 1, subCrc: lastPieces?.pieces, dStart: summary.decompressedSize, data: last.slice(), verified: true });
     } else {
       // A whole member: it joins the pending run, which is yielded first if it is full and this one has data.
       if (run.members > 0 && run.length >= spacing && last.length > 0) yield emit(run.take(summary.decompressedSize));

@@ -2,7 +2,8 @@
  * The gzip unit table (units.ts) as the readers' chunk map (`UnitTable`) and back: `cStart` / `cEnd` in
  * bits, `param` = the CRC-32 of the unit's decoded bytes, `kind` = 0 span / 1 run of members, and in
  * `extra` the column `members`, the blob `windows` (deflateRaw-compressed 32 KiB windows) and the facts
- * `bgzf` and `spacing`. Units that decode to nothing (runs of empty members) are left out of the chunk
+ * `bgzf` and `spacing`; from this version's indexing pass also the blob `subCrc` (the CRC-32 of every
+ * 64 KiB sub-span of a span, for reads that decode a prefix) and the fact `subSpan`. Units that decode to nothing (runs of empty members) are left out of the chunk
  * map: every unit holds bytes, and the empty members between units are checked by `validate`.
  */
 import { blobOf, type UnitTable } from '../units.js';
@@ -45,7 +46,34 @@ export function gzipUnitTable(table: GzipUnitTable, facts: GzipFacts): UnitTable
     offsets[k + 1] = offsets[k] + w.length;
   });
   out.extra = { columns: { members }, blobs: { windows: { offsets, bytes: windows } }, facts: { bgzf: facts.bgzf, spacing: facts.spacing } };
+  const sub = table.subCrc;
+  if (sub !== undefined && out.extra.blobs !== undefined && out.extra.facts !== undefined) {
+    const subOffsets = new Float64Array(n + 1);
+    let subBytes = 0;
+    for (const i of keep) subBytes += sub.offsets[i + 1] - sub.offsets[i];
+    const bytes = new Uint8Array(subBytes);
+    keep.forEach((i, k) => {
+      const b = sub.bytes.subarray(sub.offsets[i], sub.offsets[i + 1]);
+      bytes.set(b, subOffsets[k]);
+      subOffsets[k + 1] = subOffsets[k] + b.length;
+    });
+    out.extra.blobs.subCrc = { offsets: subOffsets, bytes };
+    out.extra.facts.subSpan = sub.span;
+  }
   return out;
+}
+
+/**
+ * The sub-span CRC-32s of unit u (4 bytes little-endian each, one per `span` decoded bytes; a view) when
+ * the chunk map has them (built by this version's indexing pass; not BGZF, not older indexes) and u is a
+ * span: else undefined. A loaded table was checked by validate.ts: they combine to the unit's CRC-32.
+ */
+export function subCrcsOf(units: UnitTable, u: number): { span: number; crcs: Uint8Array } | undefined {
+  const blob = units.extra?.blobs?.subCrc;
+  const span = units.extra?.facts?.subSpan;
+  if (blob === undefined || typeof span !== 'number' || units.kind[u] !== KIND_SPAN) return undefined;
+  const crcs = blobOf(blob, u);
+  return crcs.length === 0 ? undefined : { span, crcs };
 }
 
 /** The `members` column and `windows` blob of a gzip chunk map (they are required when it is loaded). */

@@ -18,6 +18,12 @@ export const KIND_MEMBERS = 1;
 /** The largest dictionary deflate can refer to. */
 export const WINDOW_BYTES = 32 * 1024;
 
+/**
+ * Decoded bytes per sub-span: the indexing pass records the CRC-32 of every such piece of a span, so a
+ * read can decode and verify a span's prefix only (4 bytes per 64 KiB in the index).
+ */
+export const SUB_SPAN_BYTES = 64 << 10;
+
 export interface GzipUnit {
   /** Compressed start in bits: a deflate block boundary (kind 0) or a member header's byte offset x 8 (kind 1). */
   cStart: number;
@@ -32,6 +38,8 @@ export interface GzipUnit {
   window: Uint8Array;
   /** Members that end in this unit (kind 1: the members of the run; kind 0: 1 for a member's last span). */
   members: number;
+  /** Kind 0, from the indexing pass: the CRC-32 of each `SUB_SPAN_BYTES` piece of the decoded bytes (the last may be shorter). */
+  subCrc?: Uint32Array | undefined;
 }
 
 export interface GzipUnitTable {
@@ -54,6 +62,20 @@ export interface GzipUnitTable {
   windows: Uint8Array;
   /** True when every member carries a BGZF `BC` subfield. */
   bgzf: boolean;
+  /**
+   * From the indexing pass (absent for BGZF and older indexes): unit i's sub-span CRC-32s are
+   * `bytes[offsets[i] .. offsets[i + 1])`, 4 bytes little-endian each, one per `span` decoded bytes of a
+   * kind-0 unit (none for kind 1).
+   */
+  subCrc?: { span: number; offsets: Float64Array; bytes: Uint8Array } | undefined;
+}
+
+/** The CRC-32s as stored: 4 bytes little-endian each. */
+export function packSubCrcs(crcs: Uint32Array): Uint8Array {
+  const out = new Uint8Array(crcs.length * 4);
+  const view = new DataView(out.buffer);
+  crcs.forEach((c, k) => view.setUint32(k * 4, c, true));
+  return out;
 }
 
 /** Compresses a window for the table (deflateRaw, level 6: level 9 costs the index pass 50% more time for 1% smaller windows). */
@@ -66,7 +88,8 @@ export function packWindow(window: Uint8Array): Uint8Array {
 export function unpackWindow(packed: Uint8Array, file = '<gzip index>'): Uint8Array {
   if (packed.length === 0) return new Uint8Array(0);
   try {
-    return zlib.inflateRawSync(packed, { maxOutputLength: WINDOW_BYTES });
+    // One output buffer: a spare byte spares zlib a second one when the window is a full 32 KiB.
+    return zlib.inflateRawSync(packed, { maxOutputLength: WINDOW_BYTES, chunkSize: WINDOW_BYTES + 1 });
   } catch (cause) {
     throw new SeekdataError('CORRUPT_INDEX', `${file}: a stored gzip window does not decompress (${String(cause)})`, { file, cause });
   }
@@ -99,6 +122,10 @@ export class GzipTableBuilder {
   private readonly units: Array<Omit<GzipUnit, 'window'>> = [];
   private readonly packed: Uint8Array[] = [];
   private packedBytes = 0;
+  /** Each unit's sub-span CRC-32s as stored (empty for kind 1), and whether any unit had them. */
+  private readonly subs: Uint8Array[] = [];
+  private subBytes = 0;
+  private anySubs = false;
 
   /**
    * Adds the next unit. `packed` is its window already compressed with `packWindow` (e.g. by a worker,
@@ -112,6 +139,10 @@ export class GzipTableBuilder {
     const p = packed ?? packWindow(window);
     this.packed.push(p);
     this.packedBytes += p.length;
+    const sub = unit.subCrc === undefined ? new Uint8Array(0) : packSubCrcs(unit.subCrc);
+    if (unit.subCrc !== undefined) this.anySubs = true;
+    this.subs.push(sub);
+    this.subBytes += sub.length;
   }
 
   get count(): number {
@@ -134,6 +165,7 @@ export class GzipTableBuilder {
     while (this.units.length > count) {
       this.units.pop();
       this.packedBytes -= this.packed.pop()?.length ?? 0;
+      this.subBytes -= this.subs.pop()?.length ?? 0;
     }
   }
 
@@ -161,6 +193,15 @@ export class GzipTableBuilder {
       t.members[i] = u.members;
       t.windows.set(this.packed[i], t.windowStart[i]);
       t.windowStart[i + 1] = t.windowStart[i] + this.packed[i].length;
+    }
+    if (this.anySubs) {
+      const offsets = new Float64Array(n + 1);
+      const bytes = new Uint8Array(this.subBytes);
+      for (let i = 0; i < n; i++) {
+        bytes.set(this.subs[i], offsets[i]);
+        offsets[i + 1] = offsets[i] + this.subs[i].length;
+      }
+      t.subCrc = { span: SUB_SPAN_BYTES, offsets, bytes };
     }
     return t;
   }

@@ -9,12 +9,13 @@
  *   must be the trailer's CRC-32, and their lengths its ISIZE (so a crafted window or CRC cannot pass);
  * - whatever lies between units, and after the last, is empty members (decoded, they give nothing) or,
  *   at the end, bytes that are not a gzip member (trailing garbage or zeros, as the scan saw them).
+ * The sub-span CRC-32s of the spans, when present, must combine to each span's CRC-32 (`checkSubCrcs`).
  * Each unit is verified against its CRC-32 whenever it is decoded.
  */
 import zlib from 'node:zlib';
 import { FileSource } from '../../sources/file-source.js';
 import type { ByteSource } from '../../sources/source.js';
-import type { UnitTable } from '../units.js';
+import { blobOf, type UnitTable } from '../units.js';
 import { crc32Combine } from './crc.js';
 import { parseGzipHeader, readU32, TRAILER_BYTES } from './header.js';
 import { gzipExtra } from './table.js';
@@ -31,6 +32,7 @@ type Fail = (what: string) => Error;
 
 export async function validateGzipUnits(units: UnitTable, source: ByteSource, fail: Fail): Promise<void> {
   checkStructure(units, source, fail);
+  checkSubCrcs(units, fail);
   const { members } = gzipExtra(units);
   const remote = !(source instanceof FileSource);
   let spanned = 0;
@@ -97,6 +99,35 @@ function checkStructure(units: UnitTable, source: ByteSource, fail: Fail): void 
     } else {
       throw fail(`gzip unit ${u}: unknown kind ${kind}`);
     }
+  }
+}
+
+/** Bounds of a stored sub-span size (this version writes 64 KiB). */
+const MIN_SUB_SPAN = 4 << 10;
+const MAX_SUB_SPAN = 1 << 30;
+
+/**
+ * The sub-span CRC-32s (table.ts `subCrc`, from the indexing pass), when the chunk map has them (an older
+ * index has neither them nor `subSpan`: its reads decode whole spans): one per `subSpan` decoded bytes of
+ * every span, none for runs of members, and those of a span must combine to the span's CRC-32, which the
+ * member walk above ties to the trailer. So a damaged table is CORRUPT_INDEX, and only a deliberate CRC-32
+ * collision could make a prefix read accept other bytes than a whole decode of its span would.
+ */
+function checkSubCrcs(units: UnitTable, fail: Fail): void {
+  const blob = units.extra?.blobs?.subCrc;
+  const span = units.extra?.facts?.subSpan;
+  if (blob === undefined && span === undefined) return;
+  if (blob === undefined) throw fail('gzip sub-span size without sub-span CRC-32s');
+  if (typeof span !== 'number' || !Number.isSafeInteger(span) || span < MIN_SUB_SPAN || span > MAX_SUB_SPAN) throw fail(`gzip sub-span size ${String(span)}`);
+  for (let u = 0; u < units.count; u++) {
+    const crcs = blobOf(blob, u);
+    const length = units.dStart[u + 1] - units.dStart[u];
+    const count = units.kind[u] === KIND_SPAN ? Math.ceil(length / span) : 0;
+    if (crcs.length !== count * 4) throw fail(`gzip unit ${u}: ${crcs.length} bytes of sub-span CRC-32s, expected ${count * 4}`);
+    if (count === 0) continue;
+    let crc = 0;
+    for (let k = 0; k < count; k++) crc = crc32Combine(crc, readU32(crcs, k * 4), Math.min(span, length - k * span));
+    if (crc !== units.param[u]) throw fail(`the sub-span CRC-32s of gzip span ${u} do not combine to its CRC-32`);
   }
 }
 
