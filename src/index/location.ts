@@ -12,7 +12,7 @@ import { access, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SeekdataError } from '../errors.js';
 import { urlCacheKey } from '../sources/redact.js';
 import { inspectPlace } from './index-place.js';
@@ -155,7 +155,12 @@ export async function indexPlacesFor(
         return undefined;
       }
     } catch {
-      // Missing (or unreadable): the index is written there, or the write fails with a warning.
+      // Missing (or unreadable): the index is written there, or the write fails with a warning. A name
+      // ending in a slash asks for a directory, which is not made here: no file is written by that name.
+      if (explicit.endsWith('/') || explicit.endsWith(sep)) {
+        onWarning?.(`index directory ${explicit} does not exist: no index is read or written (create it, or give an index file path)`);
+        return undefined;
+      }
     }
     if (!isDir) {
       const shared = new Set([explicit]);
