@@ -91,7 +91,7 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
     });
   }
 
-  it('tiny files, an empty file and a file of one span', async () => {
+  it('tiny files, an empty file and a file of one member smaller than the checkpoint spacing (one unit)', async () => {
     for (const plain of [Buffer.from('a\n'), Buffer.alloc(0), makeText(150_000, 5)]) {
       const bytes = gzip(plain);
       const truth = gunzipTruth(bytes);
@@ -103,8 +103,8 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
     }
   });
 
-  it('damage just past the compressed bytes a prefix read is fed, and in the last sub-span: reads before it are verified, reads of it CORRUPT_DATA', async () => {
-    // Random bytes: stored blocks, so decoded byte d sits at one known compressed byte.
+  it('damage at the last / first byte of a sub-span, just past the bytes a prefix read is fed, in the last sub-span: verified bytes before it, CORRUPT_DATA at it', async () => {
+    // Random bytes: stored blocks, so decoded byte d sits verbatim at one compressed byte.
     const rand = prng(23);
     const random = Buffer.alloc(1_100_000);
     for (let i = 0; i < random.length; i++) random[i] = Math.floor(rand() * 256);
@@ -118,29 +118,73 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
     const offset = Math.floor(probe.units.cStart[u] / 8);
     const whole = Math.ceil(probe.units.cEnd[u] / 8) - offset;
     await probe.close();
-    const feed = prefixFeed(prefixTarget(1, SUB, end - start), whole, end - start);
+    /** The compressed byte holding decoded byte d (found by the 32 bytes from it, or up to it). */
+    const compressedOf = (d: number): number => {
+      const after = bytes.indexOf(random.subarray(d, d + 32));
+      const at = after >= 0 ? after : bytes.indexOf(random.subarray(d - 31, d + 1)) + 31;
+      expect(at).toBeGreaterThan(31);
+      return at;
+    };
+    /** The decoded byte a compressed byte holds (stored blocks). */
+    const decodedOf = (at: number): number => {
+      const d = random.indexOf(bytes.subarray(at - 40, at));
+      expect(d).toBeGreaterThan(0);
+      return d + 40;
+    };
+    const feed = offset + prefixFeed(prefixTarget(1, SUB, end - start), whole, end - start);
+    const cases: Array<{ at: number; good: Array<[number, number]>; bad: Array<[number, number]> }> = [
+      // The last byte of sub-span 0: a read of it, of sub-span 0 or through sub-span 1 fails.
+      { at: compressedOf(start + SUB - 1), good: [], bad: [[start, SUB], [start + 3, 1], [start + SUB, 10]] },
+      // The first byte of sub-span 1: all of sub-span 0 reads back; from sub-span 1 on, CORRUPT_DATA.
+      { at: compressedOf(start + SUB), good: [[start, SUB], [start + SUB - 1, 1]], bad: [[start + SUB, 1], [start + SUB - 1, 2]] },
+      // Just past, and at the last of, the compressed bytes a read of sub-span 0 is fed.
+      { at: feed, good: [[start, SUB]], bad: [[decodedOf(feed), 1]] },
+      { at: feed - 1, good: [[start, SUB]], bad: [[decodedOf(feed - 1), 1]] },
+      // In the span's last sub-span (a read of it decodes the whole span).
+      { at: offset + whole - 40, good: [[start + 5, 2 * SUB]], bad: [[end - 1, 1], [decodedOf(offset + whole - 40), 1]] },
+    ];
     const when = new Date('2025-01-01T00:00:00Z');
-    for (const at of [offset + feed, offset + feed - 1, offset + whole - 40]) {
-      const damaged = Buffer.from(bytes);
-      damaged[at] ^= 0x20;
+    for (const { at, good, bad } of cases) {
       const path = writeFixture(dir, `at-${at}.gz`, bytes);
       utimesSync(path, when, when);
       await (await openReader(path, { parallelism: 1, cacheBytes: 1, gzipSpacingBytes: SPACING })).close();
       // The same size and mtime: the index stays fresh; only the CRC-32s can tell.
+      const damaged = Buffer.from(bytes);
+      damaged[at] ^= 0x20;
       writeFileSync(path, damaged);
       utimesSync(path, when, when);
       const reader = await openReader(path, { parallelism: 1, cacheBytes: 1, gzipSpacingBytes: SPACING });
       expect(reader.indexStatus).toBe('loaded');
-      await expectRead(reader, random, start + 5, SUB - 10);
-      expect(reader.stats.prefixReads).toBe(1);
-      // Where the damaged byte decodes to (stored blocks keep it near the same place): its read fails.
-      const hit = random.indexOf(bytes.subarray(at - 40, at));
-      expect(hit).toBeGreaterThan(0);
-      const error = await reader.read(hit + 40, 1).catch((e: unknown) => e);
-      expect(isSeekdataError(error, 'CORRUPT_DATA'), String(error)).toBe(true);
-      expect(String(error)).toContain(path);
+      for (const [o, n] of good) await expectRead(reader, random, o, n);
+      expect(reader.stats.prefixReads).toBe(good.length);
+      for (const [o, n] of bad) {
+        const error = await reader.read(o, n).catch((e: unknown) => e);
+        expect(isSeekdataError(error, 'CORRUPT_DATA'), `damage at ${at}, read(${o}, ${n}): ${String(error)}`).toBe(true);
+        expect(String(error)).toContain(path);
+      }
       await reader.close();
     }
+  });
+
+  it('a crafted sub-span size that keeps every span\'s count of sub-span CRC-32s: CORRUPT_INDEX, never reads checked against misplaced CRCs', async () => {
+    const bytes = gzip(mixed, '-6');
+    const path = writeFixture(fresh('subspan'), 'sub.gz', bytes);
+    const reader = await indexed(path);
+    const lengths = spans(reader).map((u) => reader.units.dStart[u + 1] - reader.units.dStart[u]);
+    await reader.close();
+    // A size other than 64 KiB that gives every span the same number of sub-spans (the blob's length fits).
+    let size = SUB - 1;
+    while (size > SUB - 4096 && !lengths.every((n) => Math.ceil(n / size) === Math.ceil(n / SUB))) size--;
+    expect(lengths.every((n) => Math.ceil(n / size) === Math.ceil(n / SUB))).toBe(true);
+    const opening = await openIndexFile(`${path}.sdx`);
+    if (opening.kind !== 'index') throw new Error('not an index');
+    const sections = await opening.file.loadPrefix('');
+    await opening.file.close();
+    const facts = sections.get('units.facts') as { json: Record<string, unknown> };
+    expect(facts.json.subSpan).toBe(SUB);
+    facts.json.subSpan = size;
+    await writeIndexFile(`${path}.sdx`, sections);
+    await expect(openReader(path, { parallelism: 1, ifStale: 'error' })).rejects.toMatchObject({ code: 'CORRUPT_INDEX', message: expect.stringContaining('do not combine') });
   });
 
   it('over HTTP ranges: prefix reads equal gzip -dc; after the object changes, reads fail naming the URL, never mixed bytes', async () => {
