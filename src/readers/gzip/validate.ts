@@ -112,7 +112,7 @@ const MAX_SUB_SPAN = 1 << 30;
  * every span, none for runs of members, and those of a span must combine to the span's CRC-32, which the
  * member walk above ties to the trailer. So a damaged table is CORRUPT_INDEX. A forger is not stopped: CRC-32
  * is linear, and the CRC of a span's last sub-span (which no prefix read checks) can absorb a crafted window
- * or span length together with crafted sub-span CRCs, keeping every span's CRC (README, Limitations).
+ * or span lengths together with crafted CRCs that still combine as checked here (README, Limitations).
  */
 function checkSubCrcs(units: UnitTable, fail: Fail): void {
   const blob = units.extra?.blobs?.subCrc;
