@@ -301,6 +301,14 @@ describe('index ownership under attack', () => {
     await reader.close();
     expect(warnings.join('\n')).toContain(`index directory ${missing} does not exist`);
     expect(existsSync(missing)).toBe(false);
+    // A file given as a directory (`file/`): not a directory, said so; the file untouched.
+    const file = join(fresh('f'), 'plain.txt');
+    writeFileSync(file, 'not an index');
+    const more: string[] = [];
+    const again = await openReader(data, { parallelism: 1, index: `${file}/`, onWarning: (w) => more.push(w) });
+    await again.close();
+    expect(more.join('\n')).toContain(`index directory ${file}/ cannot be used (ENOTDIR)`);
+    expect(readFileSync(file, 'utf8')).toBe('not an index');
   });
 
   it('an index path that is a symlink to a data file or to another data file\'s index: INDEX_CONFLICT, neither touched', async () => {

@@ -154,11 +154,12 @@ export async function indexPlacesFor(
         onWarning?.(`${explicit} is not a regular file or directory: no index is read or written`);
         return undefined;
       }
-    } catch {
+    } catch (error) {
       // Missing (or unreadable): the index is written there, or the write fails with a warning. A name
       // ending in a slash asks for a directory, which is not made here: no file is written by that name.
       if (explicit.endsWith('/') || explicit.endsWith(sep)) {
-        onWarning?.(`index directory ${explicit} does not exist: no index is read or written (create it, or give an index file path)`);
+        const what = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+        onWarning?.(`index directory ${explicit} ${what}: no index is read or written (create it, or give an index file path)`);
         return undefined;
       }
     }
