@@ -183,7 +183,9 @@ function mergeByText(map: Map<string, number>): Array<[string, number]> {
 
 const WORDS = ['a', 'b', 'north', 'Nord', 'nope', 'e', 'E5x', 'Inf', 'café', '東京', 'x y', 'z\t', 'Nx', '-', '.', '1.2.3', '12ab', '-x', 'N/Ax'];
 const MISSING_TOKENS = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None', ' NA ', '\tnull'];
-const NUMBERS = ['0', '-0', '5', '-12', '3.25', '-0.5', '.5', '5.', '+7', '1e5', '2E-3', '-1.5e+2', ' 42 ', '\t3.5', '7 ', '12345678901234567', '0.12345678901234567', '1234567890.123456', '999999999999999', '1000000000000000', 'Infinity', '-Infinity', '00012', '0.000001234'];
+const NUMBERS = ['0', '-0', '5', '-12', '3.25', '-0.5', '.5', '5.', '+7', '1e5', '2E-3', '-1.5e+2', ' 42 ', '\t3.5', '7 ', '12345678901234567', '0.12345678901234567', '1234567890.123456', '999999999999999', '1000000000000000', 'Infinity', '-Infinity', '00012', '0.000001234',
+  // Around the fast path's 32-bit digit reading (9 digits) and its exact limit (15 significant digits).
+  '999999999', '-999999999', '1000000000', '2147483647', '2147483648', '-4294967296', '1700000000123', '-1700000000.123', '99999999999999.9', '0.999999999', '000000000000001', '-00000000000000000001', '12345.678901234'];
 
 function timestamp(rand: () => number, base: number, zoneStyle: number): string {
   const iso = new Date(base).toISOString(); // 2024-01-01T00:00:01.101Z
@@ -329,6 +331,37 @@ describe('the index pass per chunk, fast path and general path, against a refere
       // The fast path must have been exercised where it applies (and only there).
       if (!shape.quotes) expect(fastChunks).toBeGreaterThan(20);
     });
+  });
+
+  it('big chunks (many blocks of records, values read later in their column order), huge records and 1,500 columns', () => {
+    const shapes: Shape[] = [
+      { delimiter: ',', quotes: false, crlf: 0.1, columns: 9 },
+      { delimiter: '\t', quotes: false, crlf: 0, columns: 3 },
+    ];
+    for (const [s, shape] of shapes.entries()) {
+      // One chunk of ~30,000 records: the fast path reads it in blocks; numbers that take the general
+      // reading (' 42 ', '1e5', 16+ digits) must land in their record's place in each column's sums.
+      const bytes = hostileCsv(300 + s, 30_000, shape);
+      const spec = { ...specFor(shape, shape.columns), begin: bytes.indexOf(0x0a) + 1, maxRecordBytes: 1 << 20 };
+      expect(fastCsvApplies(bytes, spec)).toBe(true);
+      expect(comparable(analyzeChunk(bytes, spec))).toEqual(comparable(referenceAnalyze(bytes, spec)));
+    }
+    // 1,500 columns (a smaller block of records), some records short, some numbers needing the general reading.
+    const rand = prng(99);
+    const width = 1500;
+    const lines = [Array.from({ length: width }, (_, c) => (c === 0 ? 'time' : `c${c}`)).join(',')];
+    for (let r = 0; r < 300; r++) {
+      const n = rand() < 0.1 ? 1 + Math.floor(rand() * width) : width;
+      const fields = [new Date(Date.UTC(2024, 0, 1) + r * 61_000).toISOString()];
+      for (let c = 1; c < n; c++) fields.push(rand() < 0.9 ? (rand() * 1e6 - 5e5).toFixed(Math.floor(rand() * 4)) : NUMBERS[Math.floor(rand() * NUMBERS.length)]);
+      lines.push(fields.join(','));
+    }
+    const wide = encoder.encode(lines.join('\n') + '\n');
+    const spec = { ...specFor({ delimiter: ',', quotes: false, crlf: 0, columns: width }, width), begin: wide.indexOf(0x0a) + 1, maxRecordBytes: 1 << 24 };
+    const fast = analyzeChunk(wide, spec);
+    const want = referenceAnalyze(wide, spec);
+    padVocab(fast, want);
+    expect(comparable(fast)).toEqual(comparable(want));
   });
 
   it('whole files: the builder joins the same records from fast and reference chunk analyses', () => {

@@ -206,14 +206,16 @@ export class IsoPrefixCache {
   private w3 = 0;
   /** Epoch ms of the remembered prefix's date and hour; NaN while there is none. */
   private dateHour = NaN;
-  private bytes: Uint8Array | undefined;
-  private view: DataView | undefined;
+  // Never undefined (an empty array at first): the fields keep one type, so optimized code that read
+  // them is not thrown away when the first chunk's bytes arrive.
+  private bytes: Uint8Array = new Uint8Array(0);
+  private view: DataView = new DataView(this.bytes.buffer);
 
   parse(b: Uint8Array, start: number, end: number, zone: ZoneOffsets | undefined): number {
     while (start < end && (b[start] === 0x20 || b[start] === 0x09)) start++;
     while (end > start && (b[end - 1] === 0x20 || b[end - 1] === 0x09)) end--;
     if (end - start < PREFIX) return parseIso(b, start, end, zone);
-    if (this.bytes !== b || this.view === undefined) {
+    if (this.bytes !== b) {
       this.bytes = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     }

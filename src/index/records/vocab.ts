@@ -22,6 +22,8 @@ class ByteTable {
   private counts = new Float64Array(64);
   private arena = new Uint8Array(1024);
   size = 0;
+  /** Whether every value so far is ASCII (then distinct byte strings are distinct texts). */
+  ascii = true;
 
   /** Counts bytes[a, b); false when that would make more than MAX_CATEGORIES distinct values. */
   add(bytes: Uint8Array, a: number, b: number): boolean {
@@ -60,6 +62,7 @@ class ByteTable {
     const to = from + (b - a);
     if (to > this.arena.length) this.arena = grown(this.arena, Math.max(to, this.arena.length * 2), from);
     this.arena.set(bytes.subarray(a, b), from);
+    for (let i = a; i < b && this.ascii; i++) if (bytes[i] >= 0x80) this.ascii = false;
     this.starts[e + 1] = to;
     this.hashes[e] = h;
     this.counts[e] = 1;
@@ -112,6 +115,13 @@ export class VocabCollector {
   /** Per column: its table (absent: nothing seen yet), or null once it overflowed. */
   private readonly columns: Array<Column | null | undefined> = [];
 
+  /** `columns`: how many columns to make room for now (more are added as values arrive). */
+  constructor(columns = 0) {
+    // Room made at once, as one kind of array from the start: its type does not change under code
+    // optimized for it when the first values of the first chunk arrive.
+    this.grow(columns - 1);
+  }
+
   /** Counts the value bytes[start, end) of a CSV column. */
   add(column: number, bytes: Uint8Array, start: number, end: number): void {
     let table = this.columns[column];
@@ -129,13 +139,20 @@ export class VocabCollector {
     if (table.add(bytes, start, end)) return;
     // More distinct byte strings than a vocabulary holds: but byte strings that are no valid UTF-8 may decode
     // alike (the exported vocabulary merges them). Count by text from here on, dropped only when the texts overflow.
+    // Not when all were ASCII: those are as many distinct texts, and the new value's text (ASCII or not) is one
+    // more, so the texts overflow now (without making a string of each value, as a column of ids would per chunk).
+    if (table.ascii) {
+      this.columns[column] = null;
+      return;
+    }
     this.columns[column] = new Map(table.export());
     this.addString(column, text(bytes, start, end));
   }
 
   /** Whether a column has overflowed (its values need not be looked at any more). */
   dropped(column: number): boolean {
-    return this.columns[column] === null;
+    // Never read past the end: the optimized caller would be thrown away the first time it did.
+    return column < this.columns.length && this.columns[column] === null;
   }
 
   /** Counts a value given as a string (JSON values). */
