@@ -11,7 +11,7 @@
  *        SEEKDATA_BENCH_FIT_VARIANTS (JSON list of toTfDataset options to run besides its defaults, each a
  *        configuration of its own; default '[{"workerPriority":10}]'), SEEKDATA_BENCH_FIT_PROFILE (1: profile
  *        two more slices of the default configuration, summarised as bench/fit-profile.ts does),
- *        SEEKDATA_BENCH_DATA
+ *        SEEKDATA_BENCH_FIT_DATASET (JSON of ShuffledBatchOptions merged into the dataset's), SEEKDATA_BENCH_DATA
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,18 @@ const SLICE = Number(process.env.SEEKDATA_BENCH_FIT_SLICE ?? 250);
 const ROUNDS = Number(process.env.SEEKDATA_BENCH_FIT_ROUNDS ?? 6);
 const BATCH = Number(process.env.SEEKDATA_BENCH_FIT_BATCH ?? 256);
 const features = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7'];
-const datasetOptions: ShuffledBatchOptions = { features, labels: 'label', oneHot: true, labelType: 'float32', standardize: true, batchSize: BATCH, shuffle: 'chunked', seed: 7 };
+// SEEKDATA_BENCH_FIT_DATASET: JSON of ShuffledBatchOptions merged into the dataset's (e.g. '{"eventLoopTurnMs":1e9}').
+const datasetOptions: ShuffledBatchOptions = {
+  features,
+  labels: 'label',
+  oneHot: true,
+  labelType: 'float32',
+  standardize: true,
+  batchSize: BATCH,
+  shuffle: 'chunked',
+  seed: 7,
+  ...(JSON.parse(process.env.SEEKDATA_BENCH_FIT_DATASET ?? '{}') as ShuffledBatchOptions),
+};
 
 /** CPU ticks (user + system) and nice of every thread of this process. */
 function threads(): Map<number, { ticks: number; nice: number }> {
@@ -131,8 +142,10 @@ async function main(): Promise<void> {
   const y = tf.tensor2d(Float32Array.from(ys.flatMap((a) => [...a])), [SLICE * BATCH, classes]);
 
   // The seekdata configurations: toTfDataset's defaults, and each variant of SEEKDATA_BENCH_FIT_VARIANTS
-  // (JSON list of TfDatasetOptions, e.g. '[{"workerPriority":10}]'), each on a file of its own.
-  const variants: TfDatasetOptions[] = [{}, ...(JSON.parse(process.env.SEEKDATA_BENCH_FIT_VARIANTS ?? '[{"workerPriority":10}]') as TfDatasetOptions[])];
+  // (JSON list of TfDatasetOptions, e.g. '[{"workerPriority":10}]'; a `dataset` key holds ShuffledBatchOptions
+  // for that configuration's dataset, e.g. '[{"dataset":{"eventLoopTurnMs":1e9}}]'), each on a file of its own.
+  type Variant = TfDatasetOptions & { dataset?: ShuffledBatchOptions };
+  const variants: Variant[] = [{}, ...(JSON.parse(process.env.SEEKDATA_BENCH_FIT_VARIANTS ?? '[{"workerPriority":10}]') as Variant[])];
   const waits: number[] = [];
   interface Config {
     name: string;
@@ -146,19 +159,24 @@ async function main(): Promise<void> {
     cpu: Map<number, number>;
     nices: Map<number, number>;
     walls: number[];
+    /** The seekdata dataset, and the ms its batches waited for chunk rows in the measured slices. */
+    dataset?: ShuffledBatchDataset;
+    chunkWaitMs: number;
   }
   const configs: Config[] = [];
   const blank = { wall: 0, gcMs: 0, gcN: 0 };
-  for (const v of variants) {
+  for (const variant of variants) {
+    const { dataset: own, ...v } = variant;
     const f = await openIndexed(path, indexOptions);
-    const ds = toTfDataset(timed(new ShuffledBatchDataset(f, { ...datasetOptions, repeat: true }), waits), tf, v);
+    const dataset = new ShuffledBatchDataset(f, { ...datasetOptions, ...own, repeat: true });
+    const ds = toTfDataset(timed(dataset, waits), tf, v);
     const model = classifier(classes);
     await model.fitDataset(ds, { epochs: 1, batchesPerEpoch: 40, verbose: 0 });
-    configs.push({ name: `fitDataset ${JSON.stringify(v)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] });
+    configs.push({ name: `fitDataset ${JSON.stringify(variant)}`, slice: () => model.fitDataset(ds, { epochs: 1, batchesPerEpoch: SLICE, verbose: 0 }), dataset, chunkWaitMs: 0, ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] });
   }
   const fitModel = classifier(classes);
   await fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
-  const fit: Config = { name: 'model.fit', slice: () => fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 }), ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] };
+  const fit: Config = { name: 'model.fit', slice: () => fitModel.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 }), chunkWaitMs: 0, ...blank, gcKinds: new Map(), waits: [], cpu: new Map(), nices: new Map(), walls: [] };
   configs.push(fit);
 
   const gc: Array<{ kind: number; ms: number }> = [];
@@ -174,9 +192,11 @@ async function main(): Promise<void> {
       gc.length = 0;
       waits.length = 0;
       const before = threads();
+      const waited0 = c.dataset?.chunkWaitMs ?? 0;
       const t0 = performance.now();
       await c.slice();
       const wall = performance.now() - t0;
+      c.chunkWaitMs += (c.dataset?.chunkWaitMs ?? 0) - waited0;
       const after = threads();
       c.wall += wall;
       c.walls.push(wall);
@@ -200,7 +220,7 @@ async function main(): Promise<void> {
       `\n${c.name}: vs model.fit median ${fmt(ratio, 3)}, total ${fmt(fit.wall / c.wall, 3)}; wall ${fmt((1000 * c.wall) / recs, 2)} µs/rec; main-thread GC ${fmt((1000 * c.gcMs) / recs, 2)} µs/rec (${c.gcN} pauses; ms by kind ${[...c.gcKinds].map(([k, ms]) => `${k}: ${fmt(ms, 0)}`).join(', ')})` +
         (c === fit
           ? ''
-          : `; next() waits ${fmt((1000 * c.waits.reduce((n, w) => n + w, 0)) / recs, 2)} µs/rec (median ${fmt(median(sorted), 3)} ms, over 1 ms: ${sorted.filter((w) => w > 1).length}, max ${fmt(sorted.at(-1) ?? NaN, 1)} ms)`),
+          : `; next() waits ${fmt((1000 * c.waits.reduce((n, w) => n + w, 0)) / recs, 2)} µs/rec (median ${fmt(median(sorted), 3)} ms, over 1 ms: ${sorted.filter((w) => w > 1).length}, max ${fmt(sorted.at(-1) ?? NaN, 1)} ms), of which waiting for chunk rows ${fmt((1000 * c.chunkWaitMs) / recs, 2)} µs/rec`),
     );
     console.log(`  CPU µs/rec by thread (nice): ${busy.map(([tid, ticks]) => `${tid === main ? 'main' : tid} ${fmt((ticks * 10000) / recs, 2)}(n${c.nices.get(tid) ?? '?'})`).join(', ')}`);
   }

@@ -110,6 +110,7 @@ export const SHUFFLED_OPTION_KEYS = {
   worldSize: true,
   state: true,
   prefetch: true,
+  eventLoopTurnMs: true,
   shardPolicy: true,
   subset: true,
 } as const satisfies Record<keyof ShuffledBatchOptions, true>;
@@ -154,6 +155,7 @@ export const TIME_RANGE_FOREIGN_KEYS = {
   dropRemainder: 'the last batch of a range holds its remaining rows (batch.size tells how many)',
   timeColumn: 'the time column is chosen when the file is opened: openIndexed(path, { records: "csv", timeColumn })',
   subset: 'a time range draws the records of [from, to): give each side of a split its own from and to',
+  eventLoopTurnMs: "the event-loop turns between batches are ShuffledBatchDataset's (chunked and file order); a time range has no such option",
 } as const satisfies Record<Exclude<keyof ShuffledBatchOptions, keyof TimeRangeOptions> | 'timeColumn', string>;
 
 export const SEQUENTIAL_OPTION_KEYS = {
@@ -209,6 +211,7 @@ export const JSONL_DATASET_OPTION_KEYS = {
   worldSize: true,
   state: true,
   prefetch: true,
+  eventLoopTurnMs: true,
   shardPolicy: true,
   columnConfigs: true,
   configuredColumnsOnly: true,

@@ -31,15 +31,16 @@ export interface DatasetState {
 
 /** Accumulates rows into a batch of at most `capacity` rows. */
 export class BatchBuilder {
-  private readonly xs: Float32Array;
-  private readonly ys: Float32Array | Int32Array | undefined;
-  private readonly records: Float64Array;
+  // Public for the batch loops (chunk-batch.ts), which fill them directly: rows 0..size-1 are the batch's.
+  readonly xs: Float32Array;
+  readonly ys: Float32Array | Int32Array | undefined;
+  readonly records: Float64Array;
   size = 0;
 
   constructor(
     readonly capacity: number,
-    private readonly features: number,
-    private readonly labelWidth: number,
+    readonly features: number,
+    readonly labelWidth: number,
     labelType: 'float32' | 'int32',
   ) {
     this.xs = new Float32Array(capacity * features);

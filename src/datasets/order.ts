@@ -58,6 +58,11 @@ export class ExactOrder {
  * Draws records chunk by chunk: which chunk a record comes from (its slot in `chunks`) and its number.
  * `onEnter` is called when a chunk enters the window (so its rows can be fetched ahead). Over a subset,
  * segments are in positions of the subset (a chunk's share of it), draws give record numbers.
+ *
+ * The window is a buffer of places, one per record not drawn yet: a chunk entering appends its records in
+ * file order; a shuffled draw takes a uniformly chosen place and moves the last place's record into it. A
+ * caller that keeps data per place (row-window.ts) mirrors that move: `pick` names the place of the next
+ * draw without taking it, `commit` takes it and says which place moved there.
  */
 export class ChunkedOrder {
   /** The rank's segments in reading order; a segment's place is its slot. */
@@ -67,6 +72,8 @@ export class ChunkedOrder {
   readonly length: number;
   private readonly firsts: number[];
   private readonly counts: number[];
+  /** Per slot, its records not drawn yet. */
+  private readonly left: Int32Array;
   private readonly shuffle: boolean;
   private readonly lowWater: number;
   private readonly random: () => number;
@@ -75,8 +82,14 @@ export class ChunkedOrder {
   private bufSlot = new Int32Array(1024);
   private size = 0;
   private head = 0;
+  /** Slot of the draw picked and not committed yet, or -1. */
+  private picked = -1;
   /** Chunks that have entered the window. */
   loaded = 0;
+  /** Record of the last `draw()` or `pick()`. */
+  record = -1;
+  /** Window place of the last `pick()` (the draw's record was there). */
+  place = -1;
 
   constructor(
     /** The record index (its `firstRecord`: per chunk, the first record; length chunks + 1). */
@@ -89,6 +102,7 @@ export class ChunkedOrder {
     this.chunks = this.segments.map((s) => s.chunk);
     this.firsts = this.segments.map((s) => s.first);
     this.counts = this.segments.map((s) => s.end - s.first);
+    this.left = Int32Array.from(this.counts);
     this.length = this.counts.reduce((a, b) => a + b, 0);
     this.shuffle = params.mode === 'chunked';
     const average = this.chunks.length === 0 ? 0 : this.length / this.chunks.length;
@@ -99,6 +113,39 @@ export class ChunkedOrder {
   /** Records in slot s. */
   count(slot: number): number {
     return this.counts[slot];
+  }
+
+  /** Records of slot s not drawn yet (committed draws count as drawn). */
+  remaining(slot: number): number {
+    return this.left[slot];
+  }
+
+  /** Places in the window now: records entered and not drawn (file order: of the current chunk, drawn or not). */
+  get windowSize(): number {
+    return this.size;
+  }
+
+  /** The record at window place p (p < windowSize). */
+  recordAt(place: number): number {
+    return this.bufRecord[place];
+  }
+
+  /**
+   * The most places the window holds at once over the epoch: the first K chunks, or a refill past the low
+   * water mark (at most lowWater + the largest chunk); file order: the largest chunk.
+   */
+  get maxWindow(): number {
+    let largest = 0;
+    for (const c of this.counts) largest = Math.max(largest, c);
+    if (!this.shuffle) return largest;
+    let firstK = 0;
+    for (let s = 0; s < Math.min(this.counts.length, this.params.windowChunks); s++) firstK += this.counts[s];
+    return Math.max(firstK, Math.floor(this.lowWater) + largest);
+  }
+
+  /** Calls `visit` with each place of the window holding a record of slot s (and the record). */
+  placesOf(slot: number, visit: (place: number, record: number) => void): void {
+    for (let p = this.shuffle ? 0 : this.head; p < this.size; p++) if (this.bufSlot[p] === slot) visit(p, this.bufRecord[p]);
   }
 
   private enter(): void {
@@ -128,14 +175,24 @@ export class ChunkedOrder {
     return slot < 0 ? undefined : { record: this.record, slot };
   }
 
-  /** Record of the last `draw()`. */
-  record = -1;
-
   /**
    * The next draw without an object (the batch loop runs it once per record): its slot, its record in
    * `record`; -1 at the end of the epoch.
    */
   draw(): number {
+    const slot = this.pick();
+    if (slot >= 0) this.commit();
+    return slot;
+  }
+
+  /**
+   * The next draw without taking it: its slot (its record in `record`, its window place in `place`), or -1
+   * at the end of the epoch. Chunks enter the window first when the draw needs them (`onEnter`). Until
+   * `commit`, picking again gives the same draw.
+   */
+  pick(): number {
+    if (this.picked >= 0) return this.picked;
+    let place: number;
     if (!this.shuffle) {
       while (this.head >= this.size && this.loaded < this.chunks.length) {
         this.size = 0;
@@ -143,20 +200,37 @@ export class ChunkedOrder {
         this.enter();
       }
       if (this.head >= this.size) return -1;
-      const k = this.head++;
-      this.record = this.bufRecord[k];
-      return this.bufSlot[k];
+      place = this.head;
+    } else {
+      while (this.loaded < this.chunks.length && (this.loaded < this.params.windowChunks || this.size <= this.lowWater)) this.enter();
+      if (this.size === 0) return -1;
+      place = Math.floor(this.random() * this.size);
     }
-    while (this.loaded < this.chunks.length && (this.loaded < this.params.windowChunks || this.size <= this.lowWater)) this.enter();
-    const n = this.size;
-    if (n === 0) return -1;
-    const j = Math.floor(this.random() * n);
-    this.record = this.bufRecord[j];
-    const slot = this.bufSlot[j];
-    this.bufRecord[j] = this.bufRecord[n - 1];
-    this.bufSlot[j] = this.bufSlot[n - 1];
-    this.size = n - 1;
-    return slot;
+    this.place = place;
+    this.record = this.bufRecord[place];
+    this.picked = this.bufSlot[place];
+    return this.picked;
+  }
+
+  /**
+   * Takes the picked draw out of the window. Returns the place whose record moved into the drawn place
+   * (a shuffled window's last place), or -1 when none moved.
+   */
+  commit(): number {
+    const slot = this.picked;
+    if (slot < 0) return -1;
+    this.picked = -1;
+    this.left[slot]--;
+    if (!this.shuffle) {
+      this.head++;
+      return -1;
+    }
+    const last = --this.size;
+    const place = this.place;
+    if (place === last) return -1;
+    this.bufRecord[place] = this.bufRecord[last];
+    this.bufSlot[place] = this.bufSlot[last];
+    return last;
   }
 
   /** Slots with records still in the window. */

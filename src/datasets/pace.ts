@@ -102,6 +102,8 @@ export class PacedLoads<T> {
   private readonly gate = new JobGate();
   private paceNow: TrainingPace | undefined;
   private ahead: { epoch: number; loads: Map<number, Promise<T>> } | undefined;
+  /** Loads asked for and not settled (waiting for the gate, preparing or running). */
+  pending = 0;
 
   get pace(): TrainingPace | undefined {
     return this.paceNow;
@@ -122,7 +124,13 @@ export class PacedLoads<T> {
   run(load: () => Promise<T>, prepare?: () => Promise<void>): Promise<T> {
     const priority = this.paceNow?.priority;
     const gated = (): Promise<T> => this.gate.run(() => withJobPriority(priority, load));
-    return prepare === undefined ? gated() : prepare().then(gated);
+    this.pending++;
+    const settled = (): void => {
+      this.pending--;
+    };
+    const running = prepare === undefined ? gated() : prepare().then(gated);
+    running.then(settled, settled);
+    return running;
   }
 
   /**

@@ -99,59 +99,63 @@ export function parseRecords(bytes: Uint8Array, spans: Uint32Array, records: Flo
   const flags = new Uint8Array(maxColumn + 1);
   const row = new Float64Array(F);
   const labelRow = new Float64Array(spec.labels.length);
-  for (let r = 0; r < n; r++) {
+  // The field readers are made once, not per record (a closure per record is an allocation on the hot path,
+  // and under tsx a defineProperty for its name): they read the record at hand through `r`, `count`, `value`.
+  let r = 0;
+  let count = 0;
+  let value: unknown;
+  // Each CSV value by the one definition of csv.ts, as the index collected it: the bytes of its range, or
+  // (quotes to undo, rare) a decoded copy.
+  const csvField = (f: CompiledField, isLabel: boolean): number => {
+    if (f.time !== undefined) return timeValue(f, times, r, spec);
+    if (f.column >= count) throw new Malformed(`has ${count} fields, needs field ${f.column + 1} (${f.name})`);
+    let field = bytes;
+    let a = bounds[2 * f.column];
+    let b = bounds[2 * f.column + 1];
+    if (flags[f.column] === 1) {
+      field = decodeFieldBytes(bytes, a, b);
+      a = 0;
+      b = field.length;
+    }
+    if (f.vocab !== undefined || f.cast === 'bool') {
+      if (isMissing(field, a, b)) return missingValue(f, isLabel, spec);
+      return f.vocab !== undefined ? category(f, text(field, a, b), isLabel) : boolean(text(field, a, b));
+    }
+    const v = parseNumber(field, a, b);
+    if (!Number.isNaN(v)) return f.cast === 'int32' ? Math.floor(v) : v;
+    if (isMissing(field, a, b)) return missingValue(f, isLabel, spec);
+    throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(field, a, Math.min(b, a + 40)))}`);
+  };
+  const jsonField = (f: CompiledField, isLabel: boolean): number => {
+    if (f.time !== undefined) return timeValue(f, times, r, spec);
+    let v: unknown = value;
+    for (const key of f.path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
+    if (v === undefined || v === null) return missingValue(f, isLabel, spec);
+    // The same value the index counted as a category (record-parser.ts jsonStats).
+    if (f.vocab !== undefined) return category(f, String(v), isLabel);
+    if (f.cast === 'bool') return boolean(String(v));
+    if (typeof v === 'number') return f.cast === 'int32' ? Math.floor(v) : v;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    throw new Malformed(`${f.name} is not a number: ${JSON.stringify(v).slice(0, 40)}`);
+  };
+  for (r = 0; r < n; r++) {
     const start = spans[2 * r];
     let end = spans[2 * r + 1];
     // Spans may include the line terminator and blank lines after the record.
     while (end > start && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
     try {
       if (spec.kind === 'csv') {
-        const count = splitFields(bytes, start, end, spec.delimiter, bounds, flags, maxColumn, spec.quoting);
-        // Each value by the one definition of csv.ts, as the index collected it: the bytes of its range,
-        // or (quotes to undo, rare) a decoded copy.
-        const get = (f: CompiledField, isLabel: boolean): number => {
-          if (f.time !== undefined) return timeValue(f, times, r, spec);
-          if (f.column >= count) throw new Malformed(`has ${count} fields, needs field ${f.column + 1} (${f.name})`);
-          let value = bytes;
-          let a = bounds[2 * f.column];
-          let b = bounds[2 * f.column + 1];
-          if (flags[f.column] === 1) {
-            value = decodeFieldBytes(bytes, a, b);
-            a = 0;
-            b = value.length;
-          }
-          if (f.vocab !== undefined || f.cast === 'bool') {
-            if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
-            return f.vocab !== undefined ? category(f, text(value, a, b), isLabel) : boolean(text(value, a, b));
-          }
-          const v = parseNumber(value, a, b);
-          if (!Number.isNaN(v)) return f.cast === 'int32' ? Math.floor(v) : v;
-          if (isMissing(value, a, b)) return missingValue(f, isLabel, spec);
-          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(text(value, a, Math.min(b, a + 40)))}`);
-        };
-        for (let k = 0; k < F; k++) row[k] = get(spec.features[k], false);
-        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = get(spec.labels[k], true);
+        count = splitFields(bytes, start, end, spec.delimiter, bounds, flags, maxColumn, spec.quoting);
+        for (let k = 0; k < F; k++) row[k] = csvField(spec.features[k], false);
+        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = csvField(spec.labels[k], true);
       } else if (spec.kind === 'jsonl') {
-        let value: unknown;
         try {
           value = JSON.parse(text(bytes, start, end));
         } catch {
           throw new Malformed('is not valid JSON');
         }
-        const get = (f: CompiledField, isLabel: boolean): number => {
-          if (f.time !== undefined) return timeValue(f, times, r, spec);
-          let v: unknown = value;
-          for (const key of f.path) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined;
-          if (v === undefined || v === null) return missingValue(f, isLabel, spec);
-          // The same value the index counted as a category (record-parser.ts jsonStats).
-          if (f.vocab !== undefined) return category(f, String(v), isLabel);
-          if (f.cast === 'bool') return boolean(String(v));
-          if (typeof v === 'number') return f.cast === 'int32' ? Math.floor(v) : v;
-          if (typeof v === 'boolean') return v ? 1 : 0;
-          throw new Malformed(`${f.name} is not a number: ${JSON.stringify(v).slice(0, 40)}`);
-        };
-        for (let k = 0; k < F; k++) row[k] = get(spec.features[k], false);
-        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = get(spec.labels[k], true);
+        for (let k = 0; k < F; k++) row[k] = jsonField(spec.features[k], false);
+        for (let k = 0; k < spec.labels.length; k++) labelRow[k] = jsonField(spec.labels[k], true);
       } else {
         throw new SeekdataError('INVALID_OPTION', `${spec.file}: records: 'lines' have no fields to parse (use csv or jsonl)`, { file: spec.file });
       }

@@ -4,7 +4,6 @@ import type { Indexed } from '../index/indexed.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
 import { relocateError } from './record-place.js';
-import type { SlotOps } from './window.js';
 
 export interface ChunkRows {
   rows: ParsedRows;
@@ -157,42 +156,4 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
   });
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
   return parseStep.result(result.step);
-}
-
-/**
- * Parsed rows as a window holds them (window.ts): rows in record order, found by binary search, compacted
- * to the records still to draw.
- */
-export function parsedRowsOps(features: number, labelWidth: number): SlotOps<ParsedRows> {
-  return {
-    held: (rows) => rows.rows,
-    bytes: (rows) => rows.features.byteLength + rows.labels.byteLength + rows.records.byteLength,
-    compact(rows, keep) {
-      // Plain loops over the kept rows: a subarray view per row would cost more than the copy itself.
-      const kept = new Int32Array(rows.rows);
-      let n = 0;
-      for (let r = 0; r < rows.rows; r++) if (keep(rows.records[r])) kept[n++] = r;
-      const out: ParsedRows = {
-        features: new Float32Array(n * features),
-        labels: rows.labels instanceof Int32Array ? new Int32Array(n * labelWidth) : new Float32Array(n * labelWidth),
-        records: new Float64Array(n),
-        rows: n,
-        skipped: rows.skipped,
-        skippedExamples: rows.skippedExamples,
-      };
-      copyRows(rows.features, out.features, kept, n, features);
-      copyRows(rows.labels, out.labels, kept, n, labelWidth);
-      for (let k = 0; k < n; k++) out.records[k] = rows.records[kept[k]];
-      return out;
-    },
-  };
-}
-
-/** Copies rows `rows[0..n)` of `from` (row-major, `width` values per row) to rows 0..n of `to`. */
-function copyRows(from: Float32Array | Int32Array, to: Float32Array | Int32Array, rows: Int32Array, n: number, width: number): void {
-  for (let k = 0; k < n; k++) {
-    const a = rows[k] * width;
-    const b = k * width;
-    for (let j = 0; j < width; j++) to[b + j] = from[a + j];
-  }
 }

@@ -12,14 +12,14 @@ import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type D
 import { compileFeatures, type FeatureOptions } from './features.js';
 import { ChunkedOrder, ExactOrder } from './order.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
-import { labelWidthOf, loadChunkRows, parsedRowsOps, type ChunkRows } from './rows.js';
+import { labelWidthOf, loadChunkRows, type ChunkRows } from './rows.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
 import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
 import { checkPriority } from '../workers/priority.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
 import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
-import { SlotWindow } from './window.js';
-import { fillBatch, type BatchCursor } from './chunk-batch.js';
+import { RowWindow } from './row-window.js';
+import { fillBatch } from './chunk-batch.js';
 import { PlanReadAhead } from './plan-read-ahead.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
@@ -73,10 +73,28 @@ export interface ShuffledBatchOptions extends FeatureOptions {
   /** Batches prepared ahead of the consumer. Default 2. */
   prefetch?: number;
   /**
+   * `chunked` and file order: while chunk loads are in flight, give the event loop a turn (`setImmediate`)
+   * before a batch when this many milliseconds have passed since the last one (0: before every batch), so
+   * that the loads' file reads and worker results are handled while the consumer computes between batches.
+   * Default: none of its own — the event loop turns when a batch waits for a chunk's rows, so a consumer that
+   * never yields (tfjs's `fitDataset` training on this thread) has each chunk's load finished while it waits
+   * for it (`chunkWaitMs` tells how long). Turning keeps the loads ahead and ends those waits, but on the
+   * 2-core machine we measure on it made training slower, not faster: each turn also runs V8's pending
+   * garbage-collection tasks on the training thread, and the decoding worker running beside training costs
+   * more CPU than in its waits (README, "Training throughput"). Worth trying where decoding is heavy
+   * against the consumer's work, or cores are free.
+   */
+  eventLoopTurnMs?: number;
+  /**
    * Draw only these records (a train or validation side of `splitRecords`, `recordRange`): the epochs,
    * shards, states and `recordsPerEpoch` are the subset's. Default: all of the file's records.
    */
   subset?: RecordSubset;
+}
+
+/** Resolves after the event loop's next check phase: pending I/O callbacks and worker messages run first. */
+function eventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 interface EpochItem {
@@ -102,6 +120,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   private readonly epochs: number;
   private readonly repeat: boolean;
   private readonly prefetchDepth: number;
+  private readonly turnMs: number | undefined;
   private readonly lookahead: number;
   /** Chunk loads of `chunked` and file-order epochs (paced for training by toTfDataset). */
   private readonly loads = new PacedLoads<ChunkRows>();
@@ -112,10 +131,17 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   private readonly skips: SkipTally;
   /**
    * The most bytes of parsed rows a chunked (or file-order) epoch's window held at once, over the
-   * epochs run so far: about twice the rows of the records left in the window (K chunks' worth), plus
-   * the chunks read ahead (window.ts).
+   * epochs run so far: the rows of the records left in the window (at most about K chunks' worth, sized
+   * once per epoch), plus the chunks read ahead (row-window.ts).
    */
   peakWindowBytes = 0;
+  /**
+   * `chunked` and file order: milliseconds the epochs so far waited for chunks' rows (a batch needing a
+   * chunk not decoded and parsed yet), and how many times. What a consumer lost waiting for the input:
+   * near 0 when decoding keeps ahead of it.
+   */
+  chunkWaitMs = 0;
+  chunkWaits = 0;
   /** `exact`: rows per round (the memory budget over the bytes of a row; at most the epoch's draws). */
   readonly roundRows: number;
   /** `exact`: the most parsed rows a round held at once, over the epochs run so far (at most roundRows). */
@@ -164,6 +190,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       }
     }
     this.prefetchDepth = checkNonNegativeInt('prefetch', options.prefetch ?? 2);
+    this.turnMs = options.eventLoopTurnMs === undefined ? undefined : checkNonNegativeInt('eventLoopTurnMs', options.eventLoopTurnMs);
     this.lookahead = file.readAhead;
     const memory = checkPositiveInt('shuffleMemoryBytes', options.shuffleMemoryBytes ?? DEFAULT_SHUFFLE_MEMORY_BYTES);
     this.roundRows = Math.max(1, Math.min(this.recordsPerEpoch, Math.floor(memory / roundRowBytes(this.spec))));
@@ -332,20 +359,20 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   }
 
   private async *chunkEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
-    // The window holds each slot's parsed rows (not the reader's cache), compacted as records are drawn;
-    // loads[slot] settles once its rows are in the window (or failed).
+    // The window holds the parsed rows of the records not drawn yet, place by place beside the order's
+    // (row-window.ts; not the reader's cache); loads[slot] settles once a slot's rows reached it (or failed).
     const loads: Array<Promise<void> | undefined> = [];
     const failures = new Map<number, unknown>();
     let replaying = start > 0;
     const ahead = this.loads.take(epoch, start);
     const startLoad = (slot: number): void => {
-      if (slot >= order.segments.length || loads[slot] !== undefined || window.remaining(slot) === 0) return;
+      if (slot >= order.segments.length || loads[slot] !== undefined || order.remaining(slot) === 0) return;
       // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
       if (ahead?.get(slot) === undefined) plan.loading(slot);
       loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
         (rows) => {
           this.noteSkipped(rows.rows);
-          window.put(slot, rows.rows);
+          window.put(slot, rows);
         },
         (error: unknown) => {
           failures.set(slot, error);
@@ -362,45 +389,46 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
         for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
         // Every load of this epoch asked for: the next epoch's first ones queue behind them (training pace).
         if (slot + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
+        window.entered(slot);
       },
       subset,
     );
     const plan = new PlanReadAhead(this.file, order.segments);
-    const ops = parsedRowsOps(this.spec.features.length, labelWidthOf(this.spec));
-    const window = new SlotWindow(order.segments, ops, subset === undefined ? undefined : (record) => subset.positionOf(record));
+    const window = new RowWindow(order, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType === 'int32' && this.spec.oneHot === 0);
     // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
     // fetch the chunks still in the window.
     let position = 0;
-    while (position < start) {
-      const draw = order.next();
-      if (draw === undefined) break;
-      position++;
-      window.draw(draw.slot, draw.record);
-    }
+    while (position < start && order.next() !== undefined) position++;
     if (replaying) {
       replaying = false;
       for (const slot of order.pendingSlots()) startLoad(slot);
       if (order.loaded - 1 + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
     }
-    const rowsOf = async (slot: number): Promise<ParsedRows> => {
+    const rowsOf = async (slot: number): Promise<void> => {
       startLoad(slot);
       await loads[slot];
       const failure = failures.get(slot);
       if (failure !== undefined) throw failure;
-      const rows = window.get(slot);
-      if (rows === undefined) throw new Error(`internal: no rows for chunk slot ${slot}`);
-      return rows;
+      if (window.filled[slot] === 0) throw new Error(`internal: no rows for chunk slot ${slot}`);
     };
-    const firsts = Float64Array.from(order.segments, (s) => s.first);
-    const cursor: BatchCursor = { position, waiting: -1, record: 0 };
+    const cursor = { position };
+    let turned = performance.now();
     for (;;) {
       const batch = this.batchDraws(cursor.position, order.length);
       if (batch === undefined) return;
+      if (this.turnMs !== undefined && this.loads.pending > 0 && performance.now() - turned >= this.turnMs) {
+        await eventLoopTurn();
+        turned = performance.now();
+      }
       const builder = this.builder();
       for (;;) {
-        fillBatch(builder, order, window, firsts, batch.end, cursor);
-        if (cursor.waiting < 0) break;
-        await rowsOf(cursor.waiting);
+        const waiting = fillBatch(builder, order, window, batch.end, cursor);
+        if (waiting < 0) break;
+        const t0 = performance.now();
+        await rowsOf(waiting);
+        turned = performance.now();
+        this.chunkWaitMs += turned - t0;
+        this.chunkWaits++;
       }
       this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
       if (this.finished(builder, batch.refill)) return;

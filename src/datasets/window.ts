@@ -1,7 +1,8 @@
 /**
- * What a chunked epoch holds: per slot (a chunk's share of the shard, see shard.ts), the data of the
- * records not drawn yet — a chunk's parsed rows (datasets) or its record bytes (`sample`). Data is held
- * here, not in the reader's cache, so a small cache does not make the window decode chunks again.
+ * What a chunked epoch of `sample` holds: per slot (a chunk's share of the shard, see shard.ts), the data
+ * of the records not drawn yet (their bytes). Data is held here, not in the reader's cache, so a small
+ * cache does not make the window decode chunks again. (Datasets keep parsed rows place by place beside
+ * the order instead, row-window.ts: a draw there is one row read, not a lookup in its chunk.)
  *
  * Draws are uniform over the window, so a chunk is not done when the window moves on: it keeps a few
  * records for a long time, and about K ln(records per chunk) chunks are still live in a window of K (45
