@@ -12,7 +12,7 @@ import { access, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { SeekdataError } from '../errors.js';
 import { urlCacheKey } from '../sources/redact.js';
 import { inspectPlace } from './index-place.js';
@@ -154,8 +154,14 @@ export async function indexPlacesFor(
         onWarning?.(`${explicit} is not a regular file or directory: no index is read or written`);
         return undefined;
       }
-    } catch {
-      // Missing (or unreadable): the index is written there, or the write fails with a warning.
+    } catch (error) {
+      // Missing (or unreadable): the index is written there, or the write fails with a warning. A name
+      // ending in a slash asks for a directory, which is not made here: no file is written by that name.
+      if (explicit.endsWith('/') || explicit.endsWith(sep)) {
+        const what = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+        onWarning?.(`index directory ${explicit} ${what}: no index is read or written (create it, or give an index file path)`);
+        return undefined;
+      }
     }
     if (!isDir) {
       const shared = new Set([explicit]);

@@ -110,8 +110,9 @@ const MAX_SUB_SPAN = 1 << 30;
  * The sub-span CRC-32s (table.ts `subCrc`, from the indexing pass), when the chunk map has them (an older
  * index has neither them nor `subSpan`: its reads decode whole spans): one per `subSpan` decoded bytes of
  * every span, none for runs of members, and those of a span must combine to the span's CRC-32, which the
- * member walk above ties to the trailer. So a damaged table is CORRUPT_INDEX, and only a deliberate CRC-32
- * collision could make a prefix read accept other bytes than a whole decode of its span would.
+ * member walk above ties to the trailer. So a damaged table is CORRUPT_INDEX. A forger is not stopped: CRC-32
+ * is linear, and the CRC of a span's last sub-span (which no prefix read checks) can absorb a crafted window
+ * or span lengths together with crafted CRCs that still combine as checked here (README, Limitations).
  */
 function checkSubCrcs(units: UnitTable, fail: Fail): void {
   const blob = units.extra?.blobs?.subCrc;
