@@ -319,7 +319,7 @@ describe('index ownership under attack', () => {
   });
 
   it("a symlink to another data file's index planted at the place between the check and the rename: INDEX_CONFLICT, that index untouched", async () => {
-    const { a, b, aIndex } = await twoFilesFirstIndexed();
+    const { b, aIndex } = await twoFilesFirstIndexed();
     const before = readFileSync(aIndex);
     const place = join(fresh('place'), 'b.sdx');
     const places = await indexPlacesFor(b, false, place, undefined, { id: b, name: b });
