@@ -15,7 +15,7 @@ import { decodeSpanPrefix } from '../src/readers/gzip/span-prefix.js';
 import { subCrcsOf, windowOf } from '../src/readers/gzip/table.js';
 import { KIND_SPAN, SUB_SPAN_BYTES, unpackWindow } from '../src/readers/gzip/units.js';
 import { makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
-import { bgzip, gunzipTruth, gzip } from './support/gzip-fixtures.js';
+import { bgzip, expectRead, gunzipTruth, gzip, spanUnits } from './support/gzip-fixtures.js';
 
 const tmp = tempDir('seekdata-gzprefix-');
 afterAll(async () => {
@@ -54,17 +54,6 @@ async function indexed(path: string, options: Parameters<typeof openReader>[1] =
   return reader;
 }
 
-function spans(reader: SeekableReader): number[] {
-  const out: number[] = [];
-  for (let u = 0; u < reader.units.count; u++) if (reader.units.kind[u] === KIND_SPAN) out.push(u);
-  return out;
-}
-
-async function expectRead(reader: SeekableReader, expected: Uint8Array, offset: number, length: number): Promise<void> {
-  const got = await reader.read(offset, length);
-  expect(Buffer.compare(Buffer.from(got), expected.subarray(offset, offset + length)), `read(${offset}, ${length})`).toBe(0);
-}
-
 describe('verified prefix reads of gzip spans', () => {
   it('the truth is gzip -dc output, equal to the plain bytes', () => {
     expect(truth.equals(text)).toBe(true);
@@ -72,7 +61,7 @@ describe('verified prefix reads of gzip spans', () => {
 
   it('reads across span and sub-span boundaries and at the end equal the truth, most by prefix decodes', async () => {
     const reader = await indexed(fixture(gz));
-    const us = spans(reader);
+    const us = spanUnits(reader);
     expect(us.length).toBeGreaterThan(5);
     // Spans starting at a bit inside a byte are covered (the empty-block prefix before the span's bits).
     expect(us.some((u) => reader.units.cStart[u] % 8 !== 0)).toBe(true);
@@ -96,7 +85,7 @@ describe('verified prefix reads of gzip spans', () => {
 
   it('the index holds one CRC-32 per 64 KiB of every span, combining to the span (validated on load)', async () => {
     const reader = await indexed(fixture(gz));
-    for (const u of spans(reader)) {
+    for (const u of spanUnits(reader)) {
       const sub = subCrcsOf(reader.units, u);
       expect(sub?.span).toBe(SUB);
       const length = reader.units.dStart[u + 1] - reader.units.dStart[u];
@@ -107,7 +96,7 @@ describe('verified prefix reads of gzip spans', () => {
 
   it('a read decodes only through the sub-span of its last byte; a second read of the span decodes it whole and caches it', async () => {
     const reader = await indexed(fixture(gz), { cacheBytes: 64 << 20 });
-    const u = spans(reader)[2];
+    const u = spanUnits(reader)[2];
     const start = reader.units.dStart[u];
     await expectRead(reader, truth, start + 10, 100);
     expect(reader.stats).toMatchObject({ decodes: 1, prefixReads: 1, cacheHits: 0 });
@@ -123,7 +112,7 @@ describe('verified prefix reads of gzip spans', () => {
   it('with an empty cache every read decodes its own prefix; prefixReads: false decodes whole spans', async () => {
     const path = fixture(gz);
     const reader = await indexed(path);
-    const u = spans(reader)[1];
+    const u = spanUnits(reader)[1];
     const start = reader.units.dStart[u];
     for (let k = 0; k < 3; k++) await expectRead(reader, truth, start + k * 1000, 100);
     expect(reader.stats.prefixReads).toBe(3);
@@ -137,7 +126,7 @@ describe('verified prefix reads of gzip spans', () => {
 
   it('at parallelism 2 a lone read decodes its prefix in the calling thread; reads in flight together use the pool', async () => {
     const reader = await indexed(fixture(gz), { parallelism: 2 });
-    const us = spans(reader);
+    const us = spanUnits(reader);
     await expectRead(reader, truth, reader.units.dStart[us[1]] + 5, 100);
     expect(reader.stats.prefixReads).toBe(1);
     const offsets = us.slice(2, 6).map((u) => reader.units.dStart[u] + 7);
@@ -171,7 +160,7 @@ describe('damage inside a span', () => {
     const path = datedFixture(bytes, 'random.gz');
     await (await open(path)).close();
     const probe = await open(path);
-    const u = spans(probe).find((s) => probe.units.dStart[s + 1] - probe.units.dStart[s] >= 3 * SUB + 100);
+    const u = spanUnits(probe).find((s) => probe.units.dStart[s + 1] - probe.units.dStart[s] >= 3 * SUB + 100);
     if (u === undefined) throw new Error('no span with 3 sub-spans');
     const start = probe.units.dStart[u];
     await probe.close();
@@ -205,7 +194,7 @@ describe('damage inside a span', () => {
     const path = datedFixture(gz, 'huffman.gz');
     await (await open(path)).close();
     const probe = await open(path);
-    const u = spans(probe).find((s) => probe.units.cStart[s] % 8 !== 0 && probe.units.dStart[s + 1] - probe.units.dStart[s] >= 4 * SUB);
+    const u = spanUnits(probe).find((s) => probe.units.cStart[s] % 8 !== 0 && probe.units.dStart[s + 1] - probe.units.dStart[s] >= 4 * SUB);
     if (u === undefined) throw new Error('no span');
     const start = probe.units.dStart[u];
     const cFrom = Math.ceil(probe.units.cStart[u] / 8);
@@ -299,7 +288,7 @@ describe('the sub-CRC table in the index file', () => {
   async function builtIndex(): Promise<{ path: string; span: number; start: number }> {
     const path = fixture(gz);
     const reader = await open(path);
-    const span = spans(reader)[2];
+    const span = spanUnits(reader)[2];
     const start = reader.units.dStart[span];
     await reader.close();
     return { path, span, start };
@@ -406,7 +395,7 @@ describe('other gzip layouts', () => {
     }
     // Every span's first read is a prefix read, but for short spans (where the compressed bytes for their
     // first sub-span would reach the span's end: decoded whole).
-    expect(prefix).toBe(spans(reader).filter((u) => reader.units.dStart[u + 1] - reader.units.dStart[u] > 2 * SUB).length);
+    expect(prefix).toBe(spanUnits(reader).filter((u) => reader.units.dStart[u + 1] - reader.units.dStart[u] > 2 * SUB).length);
     expect(prefix).toBeGreaterThan(3);
     expect(reader.units.kind.some((k) => k !== KIND_SPAN)).toBe(true);
     await expectRead(reader, expected, expected.length - 1, 1);

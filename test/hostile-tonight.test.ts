@@ -5,7 +5,7 @@
  * files and say what to do). Truth: `gzip -dc` output, the bytes of index and data files that must stay
  * untouched.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -13,19 +13,14 @@ import { closeSharedPool, isSeekdataError, openReader, type SeekableReader } fro
 import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
 import { indexPlacesFor } from '../src/index/location.js';
-import { KIND_SPAN, SUB_SPAN_BYTES } from '../src/readers/gzip/units.js';
+import { SUB_SPAN_BYTES } from '../src/readers/gzip/units.js';
 import { prefixFeed, prefixTarget } from '../src/readers/gzip/span-prefix.js';
-import { makeText, prng, startRangeServer, tempDir, writeFixture } from './support/fixtures.js';
-import { gunzipTruth, gzip, mixedData } from './support/gzip-fixtures.js';
+import { makeText, prng, startRangeServer, tempDir, useCacheDir, writeFixture } from './support/fixtures.js';
+import { expectRead, gunzipTruth, gzip, mixedData, spanUnits } from './support/gzip-fixtures.js';
 
 const tmp = tempDir('seekdata-hostile4-');
-const saved = process.env.SEEKDATA_CACHE_DIR;
-beforeAll(() => {
-  process.env.SEEKDATA_CACHE_DIR = join(tmp.dir, 'cache');
-});
+useCacheDir(join(tmp.dir, 'cache'));
 afterAll(async () => {
-  if (saved === undefined) delete process.env.SEEKDATA_CACHE_DIR;
-  else process.env.SEEKDATA_CACHE_DIR = saved;
   await closeSharedPool();
   tmp.cleanup();
 });
@@ -49,21 +44,10 @@ async function indexed(path: string, options: Options = {}): Promise<SeekableRea
   return reader;
 }
 
-function spans(reader: SeekableReader): number[] {
-  const out: number[] = [];
-  for (let u = 0; u < reader.units.count; u++) if (reader.units.kind[u] === KIND_SPAN) out.push(u);
-  return out;
-}
-
-async function expectRead(reader: SeekableReader, truth: Uint8Array, offset: number, length: number): Promise<void> {
-  const got = await reader.read(offset, length);
-  expect(Buffer.compare(Buffer.from(got), truth.subarray(offset, offset + length)), `read(${offset}, ${length})`).toBe(0);
-}
-
 /** Reads at every sub-span boundary of every span, across spans, at the end, of length 0, and 16 at once. */
 async function attackReads(reader: SeekableReader, truth: Uint8Array): Promise<void> {
   const reads: Array<[number, number]> = [[0, 0], [truth.length, 0], [truth.length - 1, 1], [0, Math.min(truth.length, 3 * SPACING)]];
-  for (const u of spans(reader)) {
+  for (const u of spanUnits(reader)) {
     const start = reader.units.dStart[u];
     const end = reader.units.dStart[u + 1];
     for (let at = start; at < end; at += SUB) reads.push([at, 1], [Math.max(0, at - 1), 2], [at + SUB - 1, Math.min(1, end - at - SUB + 1)]);
@@ -84,7 +68,7 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
       const bytes = gzip(mixed, level);
       const truth = gunzipTruth(bytes);
       const reader = await indexed(writeFixture(fresh('mixed'), 'mixed.gz', bytes), { parallelism });
-      expect(spans(reader).some((u) => reader.units.cStart[u] % 8 !== 0)).toBe(true);
+      expect(spanUnits(reader).some((u) => reader.units.cStart[u] % 8 !== 0)).toBe(true);
       await attackReads(reader, truth);
       expect(reader.stats.prefixReads).toBeGreaterThan(10);
       await reader.close();
@@ -111,7 +95,7 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
     const bytes = gzip(random, '-6');
     const dir = fresh('damage');
     const probe = await indexed(writeFixture(dir, 'probe.gz', bytes));
-    const u = spans(probe).find((s) => probe.units.dStart[s + 1] - probe.units.dStart[s] >= 3 * SUB + 100);
+    const u = spanUnits(probe).find((s) => probe.units.dStart[s + 1] - probe.units.dStart[s] >= 3 * SUB + 100);
     if (u === undefined) throw new Error('no span of 3 sub-spans');
     const start = probe.units.dStart[u];
     const end = probe.units.dStart[u + 1];
@@ -170,7 +154,7 @@ describe('gzip prefix reads under attack: every byte equals gzip -dc', () => {
     const bytes = gzip(mixed, '-6');
     const path = writeFixture(fresh('subspan'), 'sub.gz', bytes);
     const reader = await indexed(path);
-    const lengths = spans(reader).map((u) => reader.units.dStart[u + 1] - reader.units.dStart[u]);
+    const lengths = spanUnits(reader).map((u) => reader.units.dStart[u + 1] - reader.units.dStart[u]);
     await reader.close();
     // A size other than 64 KiB that gives every span the same number of sub-spans (the blob's length fits).
     let size = SUB - 1;
@@ -311,13 +295,19 @@ describe('index ownership under attack', () => {
     expect(readFileSync(file, 'utf8')).toBe('not an index');
   });
 
-  it('an index path that is a symlink to a data file or to another data file\'s index: INDEX_CONFLICT, neither touched', async () => {
+  /** Two gzip data files a and b in directories of their own, a's index saved at an explicit path. */
+  async function twoFilesFirstIndexed(): Promise<{ a: string; b: string; aIndex: string }> {
     const a = join(fresh('a'), 'a.gz');
     const b = join(fresh('b'), 'b.gz');
     writeFileSync(a, gzipSync(ta));
     writeFileSync(b, gzipSync(tb));
     const aIndex = join(fresh('ai'), 'a.sdx');
     await (await openReader(a, { parallelism: 1, index: aIndex })).close();
+    return { a, b, aIndex };
+  }
+
+  it('an index path that is a symlink to a data file or to another data file\'s index: INDEX_CONFLICT, neither touched', async () => {
+    const { a, b, aIndex } = await twoFilesFirstIndexed();
     const links = fresh('links');
     for (const target of [a, aIndex]) {
       const link = join(links, `to-${count++}.sdx`);
@@ -329,12 +319,7 @@ describe('index ownership under attack', () => {
   });
 
   it("a symlink to another data file's index planted at the place between the check and the rename: INDEX_CONFLICT, that index untouched", async () => {
-    const a = join(fresh('a'), 'a.gz');
-    const b = join(fresh('b'), 'b.gz');
-    writeFileSync(a, gzipSync(ta));
-    writeFileSync(b, gzipSync(tb));
-    const aIndex = join(fresh('ai'), 'a.sdx');
-    await (await openReader(a, { parallelism: 1, index: aIndex })).close();
+    const { b, aIndex } = await twoFilesFirstIndexed();
     const before = readFileSync(aIndex);
     const place = join(fresh('place'), 'b.sdx');
     const places = await indexPlacesFor(b, false, place, undefined, { id: b, name: b });

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { closeSharedPool, openCollection, openIndexed, openReader, type SeekableReader } from '../src/index.js';
 import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
-import { bzip2, makeText, startRangeServer, tempDir, xz, type RangeServer } from './support/fixtures.js';
+import { bzip2, makeText, type RangeServer, startRangeServer, tempDir, useCacheDir, xz } from './support/fixtures.js';
 import { cli } from './support/cli.js';
 import { runTsx } from './support/process.js';
 import { startS3, useTestCredentials, type S3Server } from './support/s3.js';
@@ -71,13 +71,8 @@ async function ownerRecorded(index: string): Promise<unknown> {
   }
 }
 
-const saved = process.env.SEEKDATA_CACHE_DIR;
-beforeAll(() => {
-  process.env.SEEKDATA_CACHE_DIR = join(tmp.dir, 'cache');
-});
+useCacheDir(join(tmp.dir, 'cache'));
 afterAll(async () => {
-  if (saved === undefined) delete process.env.SEEKDATA_CACHE_DIR;
-  else process.env.SEEKDATA_CACHE_DIR = saved;
   await closeSharedPool();
   tmp.cleanup();
 });

@@ -1,6 +1,6 @@
 /** What `seekdata index` and `seekdata info` print for a collection: its files, records, indexes and skips. */
 import type { IndexedCollection } from '../index/indexed-collection.js';
-import { formatBytes, writeOut, type CliIo } from './context.js';
+import { formatBytes, noteNotSaved, writeOut, type CliIo } from './context.js';
 import type { Flags } from './args.js';
 
 function indexesLine(c: IndexedCollection): string {
@@ -12,6 +12,7 @@ function indexesLine(c: IndexedCollection): string {
 /** `seekdata index` on a collection. */
 export async function printCollectionIndex(io: CliIo, flags: Flags, c: IndexedCollection): Promise<void> {
   const info = c.info();
+  for (const { facts: f } of c.members) if (f.status === 'none') noteNotSaved(io, f.name);
   if (flags.json === true) {
     const files = c.members.map(({ facts: f }) => ({ file: f.name, records: f.records, status: f.status, indexPath: f.indexPath }));
     return writeOut(io.stdout, JSON.stringify({ ...info, report: c.report, fileReports: files }, null, 2) + '\n');

@@ -21,7 +21,18 @@ export function warn(io: CliIo, flags: Flags, message: string): void {
   if (flags.quiet !== true) io.stderr.write(`seekdata: warning: ${message}\n`);
 }
 
-const damaged = new WeakMap<CliIo, string[]>();
+const failures = new WeakMap<CliIo, string[]>();
+
+/**
+ * Notes that the command's result is incomplete although it ran to its end (a damaged file read only up to
+ * its damage, an index that could not be saved): `runCli` prints each note on stderr after the output and
+ * exits 1, so a script never takes a partial result for a whole one.
+ */
+export function noteFailure(io: CliIo, note: string): void {
+  const notes = failures.get(io) ?? [];
+  notes.push(note);
+  failures.set(io, notes);
+}
 
 /**
  * Notes a file opened with --allow-damage whose intact part ended at damage: the command's output is
@@ -31,15 +42,18 @@ export function noteDamage(io: CliIo, reader: { name: string; size: number; dama
   const damage = reader.damage;
   if (damage === undefined) return;
   const at = damage.compressedOffset === undefined ? '' : ` at compressed byte ${damage.compressedOffset}`;
-  const notes = damaged.get(io) ?? [];
-  notes.push(`${reader.name} is damaged${at}: only its intact part before the damage was read (${reader.size} decompressed bytes); ${damage.message}`);
-  damaged.set(io, notes);
+  noteFailure(io, `${reader.name} is damaged${at}: only its intact part before the damage was read (${reader.size} decompressed bytes); ${damage.message}`);
 }
 
-/** The damage notes of the command that ran (and forgets them). */
-export function takeDamage(io: CliIo): string[] {
-  const notes = damaged.get(io) ?? [];
-  damaged.delete(io);
+/** `seekdata index` exists to save indexes: one that could not be saved (a warning said why) makes it exit 1. */
+export function noteNotSaved(io: CliIo, file: string): void {
+  noteFailure(io, `${file}: the index was not saved (see the warning above); give a writable place with --index PATH or $SEEKDATA_CACHE_DIR`);
+}
+
+/** The failure notes of the command that ran (and forgets them). */
+export function takeFailures(io: CliIo): string[] {
+  const notes = failures.get(io) ?? [];
+  failures.delete(io);
   return notes;
 }
 

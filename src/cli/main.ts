@@ -6,7 +6,7 @@ import { SeekdataError } from '../errors.js';
 import { closestName } from '../options.js';
 import { closeSharedPool } from '../workers/pool.js';
 import { helpText, parseCommand, UsageError, type CommandSpec, type Flags } from './args.js';
-import { endProgressLine, invalidOptionMessage, takeDamage, type CliIo } from './context.js';
+import { endProgressLine, invalidOptionMessage, takeFailures, type CliIo } from './context.js';
 import { catSpec, infoSpec, readSpec, runCat, runInfo, runRead } from './commands/reader-commands.js';
 import { benchSpec, compareSpec, runBench, runCompare } from './commands/bench-commands.js';
 import { exportSpec, runExport, runSample, sampleSpec } from './commands/dataset-commands.js';
@@ -98,14 +98,14 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
       io.stdout.write(helpText(command.spec));
       return 0;
     }
-    takeDamage(io);
+    takeFailures(io);
     await command.run(io, flags, positionals);
-    const damage = takeDamage(io);
-    for (const note of damage) io.stderr.write(`seekdata: ${note}\n`);
-    return damage.length > 0 ? 1 : 0;
+    const failures = takeFailures(io);
+    for (const note of failures) io.stderr.write(`seekdata: ${note}\n`);
+    return failures.length > 0 ? 1 : 0;
   } catch (error) {
     endProgressLine(io);
-    takeDamage(io);
+    takeFailures(io);
     if (error instanceof UsageError) {
       io.stderr.write(`seekdata: ${error.message}\n`);
       return 2;

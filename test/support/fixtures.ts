@@ -9,6 +9,22 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * Points $SEEKDATA_CACHE_DIR at `dir` for the test file (beforeAll) and puts the old value back after it
+ * (afterAll), so indexes that go to the cache directory stay inside the test's temporary directory.
+ */
+export function useCacheDir(dir: string): void {
+  const saved = process.env.SEEKDATA_CACHE_DIR;
+  beforeAll(() => {
+    process.env.SEEKDATA_CACHE_DIR = dir;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.SEEKDATA_CACHE_DIR;
+    else process.env.SEEKDATA_CACHE_DIR = saved;
+  });
+}
 
 export function tempDir(prefix = 'seekdata-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -19,6 +19,9 @@ import {
   type GzipWarning,
 } from '../../src/readers/gzip/index.js';
 import type { ByteSource } from '../../src/sources/source.js';
+import type { SeekableReader } from '../../src/index.js';
+import { KIND_SPAN } from '../../src/readers/gzip/units.js';
+import { expect } from 'vitest';
 import { makeText, prng, run } from './fixtures.js';
 
 export const gzip = (data: Uint8Array, ...args: string[]): Buffer => run('gzip', ['-c', ...args], data);
@@ -105,4 +108,17 @@ export function thrown(fn: () => unknown): unknown {
     return e;
   }
   throw new Error('expected a throw');
+}
+
+/** The units of a reader's chunk map that are spans between checkpoints (not runs of members). */
+export function spanUnits(reader: SeekableReader): number[] {
+  const out: number[] = [];
+  for (let u = 0; u < reader.units.count; u++) if (reader.units.kind[u] === KIND_SPAN) out.push(u);
+  return out;
+}
+
+/** `reader.read(offset, length)` equals the truth's bytes there. */
+export async function expectRead(reader: SeekableReader, truth: Uint8Array, offset: number, length: number): Promise<void> {
+  const got = await reader.read(offset, length);
+  expect(Buffer.compare(Buffer.from(got), truth.subarray(offset, offset + length)), `read(${offset}, ${length})`).toBe(0);
 }

@@ -5,7 +5,7 @@ import type { Indexed } from '../../index/indexed.js';
 import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import { COMMON_HELP, COMMON_OPTIONS, intFlag, stringFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
-import { formatBytes, makeProgress, noteDamage, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
+import { formatBytes, makeProgress, noteDamage, noteNotSaved, readerOptions, recordJson, writeOut, type CliIo } from '../context.js';
 import { statsTable } from '../stats-table.js';
 import { printCollectionIndex } from '../collection-report.js';
 import { namesCollection, openForRecords, parseTimeArg, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
@@ -59,6 +59,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
     noteDamage(io, reader);
     await reader.close();
     const seconds = (performance.now() - started) / 1000;
+    if (info.index.status === 'none') noteNotSaved(io, info.file);
     if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, seconds }, null, 2) + '\n');
     const verb = info.index.status === 'loaded' ? 'index is fresh' : info.index.status === 'none' ? 'index not saved' : `index ${info.index.status}`;
     return writeOut(io.stdout, `${info.file}: ${info.format}, ${info.units} chunks, ${formatBytes(info.size)} decompressed; ${verb}${info.index.path === undefined ? '' : ` (${info.index.path})`} in ${seconds.toFixed(2)} s\n`);
@@ -71,6 +72,7 @@ export async function runIndex(io: CliIo, flags: Flags, [file]: string[]): Promi
   const report = indexed.report;
   const info = indexed.info();
   await indexed.close();
+  if (report.status === 'none') noteNotSaved(io, info.file);
   if (flags.json === true) return writeOut(io.stdout, JSON.stringify({ ...info, report }, null, 2) + '\n');
   const lines = [
     `${info.file}: ${report.records} records (${indexed.options.kind}), ${info.format}, ${formatBytes(info.size)} decompressed`,
