@@ -5,6 +5,7 @@
  * latency of a ~1,000-record time range with an empty cache next to one chunk decode. One run, ratios.
  * Beside wall times, the CPU time of the whole process (main thread and pool workers, process.cpuUsage)
  * for the decode and the build: on a shared machine the CPU-time ratio is the steadier of the two.
+ * SEEKDATA_BENCH_FORMATS=xz (or bzip2; comma-separated) runs only those formats.
  */
 import { rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -45,10 +46,13 @@ async function main(): Promise<void> {
   const options = { records: 'csv' as const, timeColumn: 'time' };
   const rows: Array<Array<string | number>> = [];
   const result: Record<string, unknown> = {};
+  // SEEKDATA_BENCH_FORMATS=xz (comma-separated) runs only those formats.
+  const only = process.env.SEEKDATA_BENCH_FORMATS?.split(',');
   for (const [format, file] of [
     ['bzip2', data.bz2],
     ['xz', data.xz],
   ] as const) {
+    if (only !== undefined && !only.includes(format)) continue;
     // Chunk map in place for the decode baseline; then a full rebuild of everything (the chunk map too:
     // for bzip2 its decoding scan), timed; interleaved with the decode, round by round (medians).
     await (await openReader(file)).close();

@@ -133,7 +133,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
-    const time = built.times === undefined ? undefined : TimeIndex.build(built.times);
+    const time = built.times === undefined ? undefined : TimeIndex.build(built.times, built.timeScan);
     const mask = layout.statMask;
     const stats = (built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab)).filter((_, c) => mask === undefined || mask[c] === 1);
     const meta: StoredRecordsMeta = {

@@ -33,16 +33,24 @@ export class TimeIndex {
     };
   }
 
-  static build(times: Float64Array): TimeIndex {
+  /**
+   * The index of `times`. `scan`: what the loop below would find (the indexing pass gathers it chunk by
+   * chunk as they arrive, records/builder.ts `scanTimes`), so its serial end does not scan them again.
+   */
+  static build(times: Float64Array, scan?: { valid: number; sorted: boolean }): TimeIndex {
     let sorted = true;
     let valid = 0;
-    let previous = -Infinity;
-    for (let i = 0; i < times.length; i++) {
-      const t = times[i];
-      if (Number.isNaN(t)) continue;
-      valid++;
-      if (t < previous) sorted = false;
-      previous = t;
+    if (scan !== undefined) {
+      ({ valid, sorted } = scan);
+    } else {
+      let previous = -Infinity;
+      for (let i = 0; i < times.length; i++) {
+        const t = times[i];
+        if (Number.isNaN(t)) continue;
+        valid++;
+        if (t < previous) sorted = false;
+        previous = t;
+      }
     }
     if (sorted && valid === times.length) return new TimeIndex(times, undefined, true);
     const order = new Uint32Array(valid);

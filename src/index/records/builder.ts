@@ -19,6 +19,12 @@ export interface BuiltRecords {
   /** Each record's start, relative to the start of the chunk it starts in. */
   offsets: Uint32Array;
   times: Float64Array | undefined;
+  /**
+   * What `TimeIndex.build` would find scanning `times` (valid: how many are no NaN; sorted: whether those
+   * are in non-decreasing order), gathered chunk by chunk as they arrived, so the pass's serial end need
+   * not scan them again.
+   */
+  timeScan: TimeScan | undefined;
   badCount: number;
   bad: Array<{ record: number; text: string }>;
   stats: Float64Array | undefined;
@@ -33,6 +39,31 @@ export interface BuiltRecords {
   tails: Uint8Array;
   tailOffsets: Float64Array;
   tailStored: Uint8Array;
+}
+
+/** Valid timestamps and whether they are in order (time-index.ts). */
+export interface TimeScan {
+  valid: number;
+  sorted: boolean;
+}
+
+/**
+ * Adds `times` (the next ones in record order) to a running scan: the same test as `TimeIndex.build`'s,
+ * a valid time lower than the valid one before it makes the times unsorted. Returns the last valid time.
+ */
+export function scanTimes(scan: TimeScan, times: Float64Array, previous: number): number {
+  let valid = scan.valid;
+  let sorted = scan.sorted;
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i];
+    if (t !== t) continue;
+    valid++;
+    if (t < previous) sorted = false;
+    previous = t;
+  }
+  scan.valid = valid;
+  scan.sorted = sorted;
+  return previous;
 }
 
 /** Tails longer than this are not stored (records that long are read through the reader instead). */
@@ -87,6 +118,9 @@ export class RecordBuilder {
   private readonly firstRecord: number[] = [];
   private readonly offsets = new Parts<Uint32Array>((n) => new Uint32Array(n));
   private readonly times: Parts<Float64Array> | undefined;
+  private readonly timeScan: TimeScan = { valid: 0, sorted: true };
+  /** The last valid time so far (-Infinity: none yet). */
+  private lastTime = -Infinity;
   private count = 0;
   private carryStart = 0;
   private carry: Uint8Array[] = [];
@@ -132,7 +166,11 @@ export class RecordBuilder {
   private append(start: number, time: number): void {
     const chunk = this.enter(start);
     this.offsets.add(Uint32Array.of(start - this.chunkStarts[chunk]));
-    this.times?.add(Float64Array.of(time));
+    if (this.times !== undefined) {
+      const one = Float64Array.of(time);
+      this.times.add(one);
+      this.lastTime = scanTimes(this.timeScan, one, this.lastTime);
+    }
     this.count++;
   }
 
@@ -144,7 +182,12 @@ export class RecordBuilder {
     if (starts.length === 0) return;
     this.enter(offset + starts[0]);
     this.offsets.add(starts);
-    this.times?.add(times ?? new Float64Array(starts.length).fill(NaN));
+    if (this.times !== undefined) {
+      const part = times ?? new Float64Array(starts.length).fill(NaN);
+      this.times.add(part);
+      // Scanned here, while the workers decode the next chunks, instead of all at once after the last one.
+      this.lastTime = scanTimes(this.timeScan, part, this.lastTime);
+    }
     this.count += starts.length;
   }
 
@@ -312,6 +355,7 @@ export class RecordBuilder {
       firstRecord: Float64Array.from(this.firstRecord),
       offsets: this.offsets.done(),
       times: this.times?.done(),
+      timeScan: this.times === undefined ? undefined : { ...this.timeScan },
       badCount: this.badCount,
       bad: this.bad,
       stats,

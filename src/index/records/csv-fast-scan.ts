@@ -28,6 +28,31 @@ for (const c of 'eEINn+ \t.\r') GENERAL[c.charCodeAt(0)] = 1;
 const TEXT_VALUE = 1;
 const GENERAL_VALUE = 0;
 
+const POW10_INT = Int32Array.of(1, 10, 100, 1000, 10000);
+
+/**
+ * How many of the 4 bytes of `w` (read little-endian: the first byte lowest) are digits before the first
+ * byte that is not one (0..4). A byte b is a digit when its high nibble is 3 and b + 6 still has high nibble
+ * 3; a carry out of a byte of w + 0x06060606 only changes the bytes above it, so the lowest non-digit byte is
+ * found exactly.
+ */
+export function digitRun(w: number): number {
+  const t = ((w & 0xf0f0f0f0) ^ 0x30303030) | (((w + 0x06060606) & 0xf0f0f0f0) ^ 0x30303030);
+  return t === 0 ? 4 : (31 - Math.clz32(t & -t)) >> 3;
+}
+
+/**
+ * The number the first `k` bytes of `w` (digits, `digitRun`) spell, the first most significant: the digit
+ * values moved to the top bytes (zeros below: leading zeros), then pairs and pairs of pairs combined.
+ * Subtracting '0' borrows only from bytes above a byte under '0', and those are shifted out.
+ */
+export function digitsValue(w: number, k: number): number {
+  if (k === 0) return 0;
+  let v = (w - 0x30303030) << (32 - 8 * k);
+  v = (Math.imul(v, 10) + (v >>> 8)) & 0x00ff00ff;
+  return (Math.imul(v, 100) + (v >>> 16)) & 0xffff;
+}
+
 /** The digits of bytes[from, end) (a dot among them skipped) as a double: exact while under 2^53. */
 function longMantissa(bytes: Uint8Array, from: number, end: number): number {
   let m = 0;
@@ -57,6 +82,8 @@ export abstract class FastScan {
   /** Minus and dot, or -1 when the delimiter is that byte (it then ends a field instead). */
   readonly minus: number;
   readonly dot: number;
+  /** The bytes, for reading 4 at a time (little-endian). */
+  readonly view: DataView;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -82,6 +109,7 @@ export abstract class FastScan {
     this.newlines = first < 0 ? 0 : 1;
     this.minus = delimiter === MINUS ? -1 : MINUS;
     this.dot = delimiter === DOT ? -1 : DOT;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** A record with fields n..want-1 missing (counted ones count as missing values). */
@@ -140,6 +168,9 @@ export function scanBlock(scan: FastScan, records: number): void {
   const block = scan.block;
   const upTo = Math.min(records, block);
   const limit = scan.limit;
+  const view = scan.view;
+  // The last offset a 4-byte read fits at.
+  const wordEnd = bytes.length - 4;
   let p = scan.p;
   let count = scan.count;
   let starts = scan.starts;
@@ -181,8 +212,19 @@ export function scanBlock(scan: FastScan, records: number): void {
         let scale = 0;
         let digits = i - from;
         if (b === dot) {
-          b = bytes[++i];
+          ++i;
           const fraction = i;
+          // The first 4 bytes of the fraction at once (its digits among them, `digitRun`), then byte by
+          // byte: the byte that ended the digits, further digits, or all of them within 4 bytes of the
+          // buffer's end. (Measured: one word here saves ~10% of the chunk scan on the benchmark data; a
+          // word loop, or a word for the integer part too, cost more than it saved.)
+          if (i <= wordEnd) {
+            const w = view.getUint32(i, true);
+            const k = digitRun(w);
+            mantissa = (Math.imul(mantissa, POW10_INT[k]) + digitsValue(w, k)) | 0;
+            i += k;
+          }
+          b = bytes[i];
           d = b - 0x30;
           while (d >= 0 && d <= 9) {
             mantissa = (mantissa * 10 + d) | 0;
