@@ -54,6 +54,7 @@ export const READER_OPTION_KEYS = {
   maxDecodedBytes: true,
   inlineDecodeBytes: true,
   prefixReads: true,
+  syncReadBytes: true,
 } as const satisfies Record<keyof ReaderOptions, true>;
 
 export const RECORD_OPTION_KEYS = {

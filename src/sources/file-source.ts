@@ -1,8 +1,29 @@
-/** A byte source over a local file: positional reads on one file handle, never the whole file. */
-import { constants, type Stats } from 'node:fs';
+/**
+ * A byte source over a local file: positional reads on one file handle, never the whole file.
+ *
+ * Reads of up to `syncReadBytes` (default 4 MiB) are synchronous positional reads (`pread`): from the page
+ * cache that is faster than a round trip through libuv's thread pool, and — what matters more — its bytes
+ * are there without a turn of the event loop. A thread that trains a model (tfjs' `fitDataset` awaits only
+ * promises that are already resolved between batches) turns the event loop only when it waits for something,
+ * so an asynchronous read of the next chunk's compressed bytes completed only when training already waited
+ * for that chunk, and the chunk's decode in a worker started only then. Larger reads go through the pool.
+ */
+import { constants, readSync, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { SeekdataError } from '../errors.js';
+import { invalidOption, SeekdataError } from '../errors.js';
 import { checkRange, type ByteSource } from './source.js';
+
+/** Reads of up to this many bytes are synchronous by default (see the module comment). */
+export const SYNC_READ_BYTES = 4 << 20;
+
+export interface FileSourceOptions {
+  /**
+   * Reads of up to this many bytes are synchronous positional reads (no thread-pool round trip, no event-loop
+   * turn needed); larger ones asynchronous. Default 4 MiB; 0: every read asynchronous (say, for files on a
+   * slow network file system, where a synchronous read would hold up the calling thread).
+   */
+  syncReadBytes?: number | undefined;
+}
 
 export class FileSource implements ByteSource {
   private closed = false;
@@ -12,9 +33,12 @@ export class FileSource implements ByteSource {
     readonly name: string,
     readonly size: number,
     readonly version: string,
+    private readonly syncReadBytes: number,
   ) {}
 
-  static async open(path: string): Promise<FileSource> {
+  static async open(path: string, options: FileSourceOptions = {}): Promise<FileSource> {
+    const syncReadBytes = options.syncReadBytes ?? SYNC_READ_BYTES;
+    if (!Number.isSafeInteger(syncReadBytes) || syncReadBytes < 0) throw invalidOption('syncReadBytes', 'a whole number of bytes, 0 or more', options.syncReadBytes);
     // The type is checked before opening: open() of a FIFO waits for a writer, forever if none comes.
     let info: Stats;
     try {
@@ -33,7 +57,7 @@ export class FileSource implements ByteSource {
     try {
       const opened = await handle.stat();
       if (!opened.isFile()) throw notRegular(path, opened);
-      return new FileSource(handle, path, opened.size, String(Math.trunc(opened.mtimeMs)));
+      return new FileSource(handle, path, opened.size, String(Math.trunc(opened.mtimeMs)), syncReadBytes);
     } catch (error) {
       await handle.close();
       throw error;
@@ -44,11 +68,12 @@ export class FileSource implements ByteSource {
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
     checkRange(this, offset, length);
     const out = new Uint8Array(length);
+    const sync = length <= this.syncReadBytes;
     let done = 0;
     while (done < length) {
       let bytesRead: number;
       try {
-        ({ bytesRead } = await this.handle.read(out, done, length - done, offset + done));
+        bytesRead = sync ? readSync(this.handle.fd, out, done, length - done, offset + done) : (await this.handle.read(out, done, length - done, offset + done)).bytesRead;
       } catch (cause) {
         throw new SeekdataError('IO_ERROR', `${this.name}: read failed at offset ${offset + done}`, {
           file: this.name,
