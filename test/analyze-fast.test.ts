@@ -17,6 +17,7 @@ import { addMissing, addText, addValue, newStats, toMoments } from '../src/index
 import { ZoneOffsets } from '../src/index/records/time.js';
 import { MAX_CATEGORIES } from '../src/index/records/vocab.js';
 import { prng } from './support/fixtures.js';
+import { comparable, padVocab } from './support/analysis.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -273,24 +274,6 @@ function chunks(bytes: Uint8Array, spec: AnalyzeSpec, rand: () => number, meanBy
     offset += piece.length;
   }
   return out;
-}
-
-/** A ChunkAnalysis in a comparable form: typed arrays as plain arrays (NaN and -0 kept by toEqual/Object.is). */
-function comparable(a: ChunkAnalysis): unknown {
-  return {
-    ...a,
-    starts: [...a.starts],
-    times: a.times === undefined ? undefined : [...a.times],
-    stats: a.stats === undefined ? undefined : [...new Uint8Array(a.stats.buffer, a.stats.byteOffset, a.stats.byteLength)],
-    vocab: a.vocab?.map((v) => (v === null ? null : [...v].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)))).map((v) => (v !== null && v.length === 0 ? [] : v)),
-  };
-}
-
-/** Vocabulary columns nobody touched are [] in one and absent in the other: pad to the same length. */
-function padVocab(a: ChunkAnalysis, b: ChunkAnalysis): void {
-  if (a.vocab === undefined || b.vocab === undefined) return;
-  while (a.vocab.length < b.vocab.length) a.vocab.push([]);
-  while (b.vocab.length < a.vocab.length) b.vocab.push([]);
 }
 
 const SHAPES: Shape[] = [

@@ -3,7 +3,7 @@
  * the ISO prefix cache) must give exactly what the general path (analyzeChunkGeneral) gives.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
+import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec } from '../src/index/records/analyze.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { isSeekdataError, openCollection, openIndexed, openReader, WorkerPool, type CollectionOptions } from '../src/index.js';
 import { readManifest, writeManifest } from '../src/index/collection-manifest.js';
 import { makeText, prng } from './support/fixtures.js';
+import { comparable, padVocab } from './support/analysis.js';
 import { bgzip, gzip } from './support/gzip-fixtures.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
 
@@ -27,22 +28,6 @@ const made = (prefix: string): string => {
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function comparable(a: ChunkAnalysis): unknown {
-  return {
-    ...a,
-    starts: [...a.starts],
-    times: a.times === undefined ? undefined : [...a.times].map((t) => (Object.is(t, -0) ? '-0' : t)),
-    stats: a.stats === undefined ? undefined : [...new Uint8Array(a.stats.buffer, a.stats.byteOffset, a.stats.byteLength)],
-    vocab: a.vocab?.map((v) => (v === null ? null : [...v].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)))).map((v) => (v !== null && v.length === 0 ? [] : v)),
-  };
-}
-
-function padVocab(a: ChunkAnalysis, b: ChunkAnalysis): void {
-  if (a.vocab === undefined || b.vocab === undefined) return;
-  while (a.vocab.length < b.vocab.length) a.vocab.push([]);
-  while (b.vocab.length < a.vocab.length) b.vocab.push([]);
-}
 
 const VALUES = [
   '', ' ', '0', '-0', '+0', '1.', '.5', '+.5', '-.5', '-', '+', '.', '-.', '1e-400', '1e400', '-1e-400', '1E5', '1e', '1e+',
