@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { openIndexed } from '../src/index.js';
 
 export const DATA_DIR = process.env.SEEKDATA_BENCH_DATA ?? 'bench/data';
 export const RESULTS_DIR = 'bench/results';
@@ -63,4 +64,18 @@ export { mulberry32 as prng } from '../src/datasets/permutation.js';
 export async function warm(reader: { parallelism: number; layout: { count: number }; chunk(i: number): Promise<unknown> }): Promise<void> {
   const n = Math.min(reader.layout.count, reader.parallelism * 2);
   await Promise.all(Array.from({ length: n }, (_, i) => reader.chunk(i)));
+}
+
+/**
+ * The training benches' data (bench:fit, fit-probe): the format given by `--format xz|bzip2` (default xz), and
+ * options that load its record index from a .sdx of the benches' own beside the data, built and saved once.
+ */
+export async function fitBenchData(args: string[]): Promise<{ format: string; path: string; indexOptions: { records: 'csv'; timeColumn: string; index: string } }> {
+  const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'xz';
+  const data = benchData();
+  const path = format === 'bzip2' ? data.bz2 : data.xz;
+  const indexPath = `${path}.fit-bench.sdx`;
+  const indexOptions = { records: 'csv' as const, timeColumn: 'time', index: indexPath };
+  if (!existsSync(indexPath)) await (await openIndexed(path, indexOptions)).close();
+  return { format, path, indexOptions };
 }

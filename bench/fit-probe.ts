@@ -14,12 +14,12 @@
  *        SEEKDATA_BENCH_FIT_DATASET (JSON of ShuffledBatchOptions merged into the dataset's), SEEKDATA_BENCH_DATA
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { closeSharedPool, openIndexed, ShuffledBatchDataset, toTfDataset, type Batch, type ShuffledBatchOptions, type TfDatasetOptions } from '../src/index.js';
-import { benchData, fmt, median } from './common.js';
+import { fitBenchData, fmt, median } from './common.js';
 import { formatSummary, summariseProfile, type CpuProfile } from './fit-profile.js';
 
 const SLICE = Number(process.env.SEEKDATA_BENCH_FIT_SLICE ?? 250);
@@ -117,12 +117,7 @@ async function iterate(file: Awaited<ReturnType<typeof openIndexed>>): Promise<v
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'xz';
-  const data = benchData();
-  const path = format === 'bzip2' ? data.bz2 : data.xz;
-  const indexPath = `${path}.fit-bench.sdx`;
-  const indexOptions = { records: 'csv' as const, timeColumn: 'time', index: indexPath };
-  if (!existsSync(indexPath)) await (await openIndexed(path, indexOptions)).close();
+  const { path, indexOptions } = await fitBenchData(args);
   if (args.includes('--iterate')) {
     await iterate(await openIndexed(path, indexOptions));
     return;

@@ -28,12 +28,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { closeSharedPool, openIndexed, ShuffledBatchDataset, toTfDataset, type IndexedFile, type ShuffledBatchOptions, type TfDatasetOptions } from '../src/index.js';
-import { benchData, DATA_DIR, fmt, machine, median, saveResult, table } from './common.js';
+import { DATA_DIR, fitBenchData, fmt, machine, median, saveResult, table } from './common.js';
 import { formatSummary, summariseProfile, type CpuProfile, type ProfileSummary } from './fit-profile.js';
 
 const EPOCHS = Number(process.env.SEEKDATA_BENCH_FIT_EPOCHS ?? 2);
@@ -150,13 +150,8 @@ async function profileEpoch(file: IndexedFile, model: tf.Sequential, batches: nu
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const format = args.includes('--format') ? args[args.indexOf('--format') + 1] : 'xz';
-  const data = benchData();
-  const path = format === 'bzip2' ? data.bz2 : data.xz;
   // The loaded index: built and saved once (a .sdx of the bench's own beside the data), then loaded as in every real run.
-  const indexPath = `${path}.fit-bench.sdx`;
-  const indexOptions = { records: 'csv' as const, timeColumn: 'time', index: indexPath };
-  if (!existsSync(indexPath)) await (await openIndexed(path, indexOptions)).close();
+  const { format, path, indexOptions } = await fitBenchData(args);
   const files: IndexedFile[] = [];
   const open = async (fresh: boolean): Promise<IndexedFile> => {
     const file = await openIndexed(path, fresh ? { ...indexOptions, index: false } : indexOptions);
