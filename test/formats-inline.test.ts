@@ -124,6 +124,18 @@ describe('inline decoding gives the same bytes as the worker path', () => {
 
 describe('inline decoding verifies every unit', () => {
   /** Indexes `bytes`, changes one byte at `at` keeping size and mtime, and reads the unit holding it inline. */
+  /** The damaged read failed with CORRUPT_DATA naming the file, decoded in this thread (no pool job); closes the reader. */
+  async function expectCorruptInline(error: unknown, reader: SeekableReader, jobs: number): Promise<void> {
+    try {
+      expect(isSeekdataError(error, 'CORRUPT_DATA'), String(error)).toBe(true);
+      expect(String(error)).toContain(reader.name);
+      expect(reader.stats.inlineDecodes).toBe(1);
+      expect(jobs).toBe(0);
+    } finally {
+      await reader.close();
+    }
+  }
+
   async function damagedRead(name: string, bytes: Buffer, at: number, options: ReaderOptions = {}): Promise<{ error: unknown; reader: SeekableReader; jobs: number }> {
     const path = stamped(writeFixture(tmp.dir, name, bytes));
     const built = await openIndexed(path, { ...options, records: 'lines', recordChecks: true, parallelism: 2, rebuild: true });
@@ -157,14 +169,7 @@ describe('inline decoding verifies every unit', () => {
     ['a BGZF block', 'damaged.bgz.gz', bgzip(text), SPACING],
   ] as const)('%s: CORRUPT_DATA naming the file, decoded in this thread', async (_what, name, bytes, options) => {
     const { error, reader, jobs } = await damagedRead(name, bytes, Math.floor(bytes.length / 2), options);
-    try {
-      expect(isSeekdataError(error, 'CORRUPT_DATA'), String(error)).toBe(true);
-      expect(String(error)).toContain(reader.name);
-      expect(reader.stats.inlineDecodes).toBe(1);
-      expect(jobs).toBe(0);
-    } finally {
-      await reader.close();
-    }
+    await expectCorruptInline(error, reader, jobs);
   });
 
   it.each([
@@ -175,14 +180,7 @@ describe('inline decoding verifies every unit', () => {
     const { bytes, ends } = frames(thirds, make);
     // The middle of the middle frame's compressed data.
     const { error, reader, jobs } = await damagedRead(name, bytes, Math.floor((ends[0] + ends[1]) / 2));
-    try {
-      expect(isSeekdataError(error, 'CORRUPT_DATA'), String(error)).toBe(true);
-      expect(String(error)).toContain(reader.name);
-      expect(reader.stats.inlineDecodes).toBe(1);
-      expect(jobs).toBe(0);
-    } finally {
-      await reader.close();
-    }
+    await expectCorruptInline(error, reader, jobs);
   });
 });
 

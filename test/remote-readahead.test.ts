@@ -65,6 +65,14 @@ const ranges: Array<readonly [number, number]> = [
   [65_000, 50_000],
 ];
 
+/** `measure` with read-ahead off, then on again (the default budget, 64 MiB). */
+async function offThenOn<T>(measure: () => Promise<T>): Promise<{ off: T; on: T }> {
+  configureRemoteRequests({ readAheadBytes: 0 });
+  const off = await measure();
+  configureRemoteRequests({ readAheadBytes: 64 << 20 });
+  return { off, on: await measure() };
+}
+
 describe('S3Source.prefetch', () => {
   it('fetches hinted ranges in one coalesced GET and serves the reads from it, byte for byte', async () => {
     const source = await S3Source.open(`s3://${BUCKET}/blob.bin`, { endpoint: proxy.url });
@@ -272,10 +280,7 @@ describe('a chunked epoch over an s3:// collection', () => {
         await data.close();
       }
     };
-    configureRemoteRequests({ readAheadBytes: 0 });
-    const off = await measure();
-    configureRemoteRequests({ readAheadBytes: 64 << 20 });
-    const on = await measure();
+    const { off, on } = await offThenOn(measure);
     expect(off.chunks).toBeGreaterThanOrEqual(20);
     // Without read-ahead every chunk is a GET of its own (and a loaded index's tail checks read some more).
     expect(off.requests).toBeGreaterThanOrEqual(off.chunks);
@@ -331,10 +336,7 @@ describe('a chunked epoch over an s3:// collection', () => {
         await data.close();
       }
     };
-    configureRemoteRequests({ readAheadBytes: 0 });
-    const off = await measure();
-    configureRemoteRequests({ readAheadBytes: 64 << 20 });
-    const on = await measure();
+    const { off, on } = await offThenOn(measure);
     expect(on.readAhead).toBeGreaterThan(0);
     expect(on.requests).toBeLessThan(off.requests / 2);
   });
