@@ -9,12 +9,11 @@
  * Every place is read (the first fresh one wins); the cache directory is used only when it is the user's
  * own (location.ts).
  */
-import { access, mkdir } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { CollectionSources, Member } from './collection-list.js';
-import { cacheDir, checkCacheDir } from './location.js';
+import { cacheDir, checkCacheDir, writableDir } from './location.js';
 
 /** The manifest's suffix (collection-list.ts leaves such files out of collections). */
 export const MANIFEST_SUFFIX = '.sdc';
@@ -48,15 +47,6 @@ export interface ManifestPlaces {
   write: () => Promise<string | undefined>;
 }
 
-async function writable(dir: string): Promise<boolean> {
-  try {
-    await access(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function manifestPlaces(id: string, members: readonly Member[], indexOption: string | undefined, onWarning?: (message: string) => void): Promise<ManifestPlaces> {
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
   const cache = cacheDir();
@@ -69,7 +59,7 @@ export async function manifestPlaces(id: string, members: readonly Member[], ind
   const beside = besideDir === undefined ? undefined : join(besideDir, `.seekdata-collection-${hash}${MANIFEST_SUFFIX}`);
   const read = [beside, cached].filter((p): p is string => p !== undefined);
   const write = async (): Promise<string | undefined> => {
-    if (beside !== undefined && (await writable(dirname(beside)))) return beside;
+    if (beside !== undefined && (await writableDir(dirname(beside)))) return beside;
     if (cached === undefined) return undefined;
     const again = await checkCacheDir(cache);
     if (again.status === 'refused') return undefined;

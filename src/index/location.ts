@@ -68,7 +68,8 @@ function indexBaseName(id: string): string {
   return basename(id.replace(/[?#].*$/, '')).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || 'data';
 }
 
-async function writableDir(dir: string): Promise<boolean> {
+/** Whether this process may create files in `dir`. */
+export async function writableDir(dir: string): Promise<boolean> {
   try {
     await access(dir, constants.W_OK);
     return true;
