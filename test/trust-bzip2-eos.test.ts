@@ -4,11 +4,12 @@
  * concatenated and pbzip2 streams, empty streams, truncation inside the marker and its CRC, a flipped bit
  * in either, bytes after the last stream — each compared with what `bzip2 -dc` makes of the same file —
  * and, through the scan with a stand-in decoder, end-of-stream and block magic patterns inside block data
- * at every bit shift.
+ * at every bit shift; and the magic search itself against a bit-by-bit one.
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, isSeekdataError, openReader, SeekdataError, type SeekableReader } from '../src/index.js';
+import { findBlockMagics, findMagics, magicAt } from '../src/readers/bzip2/magic.js';
 import { scanBzip2, type Bzip2DecodeOutcome } from '../src/readers/bzip2/scan.js';
 import type { Bzip2BlockTask } from '../src/readers/bzip2/block.js';
 import { MemorySource } from '../src/sources/source.js';
@@ -320,5 +321,40 @@ describe('the scan walk with magic patterns inside block data (stand-in decoder)
       await expect(walk()).rejects.toMatchObject({ code: 'CORRUPT_DATA', compressedOffset: Math.floor(last / 8) });
     }
     expect(shifts.size).toBe(8);
+  });
+});
+
+describe('the magic search (magic.ts) against a bit-by-bit search', () => {
+  it('finds every block and end-of-stream magic at every bit shift and window limit, and nothing else', () => {
+    const rand = prng(9);
+    let found = 0;
+    for (let t = 0; t < 400; t++) {
+      const bytes = new Uint8Array(30 + (t % 61));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
+      for (let k = 0; k < 1 + (t % 4); k++) {
+        const at = Math.floor(rand() * (bytes.length * 8 - 47));
+        const pattern = rand() < 0.5 ? BLOCK : EOS;
+        for (let i = 0; i < 48; i++) {
+          const bit = at + i;
+          const v = (pattern[i >> 3] >> (7 - (i & 7))) & 1;
+          bytes[bit >> 3] = (bytes[bit >> 3] & ~(0x80 >> (bit & 7))) | (v << (7 - (bit & 7)));
+        }
+      }
+      const limit = t % 2 === 0 ? bytes.length * 8 : Math.floor(rand() * bytes.length * 8);
+      const all: Array<{ bit: number; eos: boolean }> = [];
+      for (let bit = 0; bit + 48 <= bytes.length * 8; bit++) {
+        if (hasMagic(bytes, bit, BLOCK)) all.push({ bit, eos: false });
+        if (hasMagic(bytes, bit, EOS)) all.push({ bit, eos: true });
+      }
+      const truth = all.filter((h) => h.bit < limit);
+      found += truth.length;
+      expect(findMagics(bytes, limit)).toEqual(truth);
+      expect(findBlockMagics(bytes, limit)).toEqual(truth.filter((h) => !h.eos).map((h) => h.bit));
+      for (let bit = 0; bit < bytes.length * 8; bit++) {
+        const hit = all.find((h) => h.bit === bit);
+        expect(magicAt(bytes, bit)).toBe(hit === undefined ? undefined : hit.eos ? 'eos' : 'block');
+      }
+    }
+    expect(found).toBeGreaterThan(400);
   });
 });
