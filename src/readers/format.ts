@@ -78,6 +78,21 @@ export interface ScanContext extends DiscoveryOptions {
    * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
    */
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+  /**
+   * What `head` decoded before the scan (the first unit, checked): a scan that meets that unit again takes
+   * it from here instead of decoding it twice, and runs only the step on its bytes.
+   */
+  head?: HeadChunk | undefined;
+}
+
+/** The decoded bytes at the start of a scanned file (`FormatModule.head`). */
+export interface HeadChunk {
+  bytes: Uint8Array;
+  /**
+   * The first unit whole, when `bytes` are it and it passed its own integrity check: its decode output
+   * (bytes and the format's facts), for the scan to reuse (`ScanContext.head`).
+   */
+  unit?: DecodeOutput | undefined;
 }
 
 /** Discovery by a decoding scan: the chunks in order, and the chunk map they make. */
@@ -143,8 +158,11 @@ export interface FormatModule<N extends string = string, T = unknown> {
   sizesUnverified?(units: UnitTable): boolean;
   /** Discovery by a decoding scan (required when `units` can answer undefined). */
   scan?(source: ByteSource, context: ScanContext): Discovery;
-  /** The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned formats. */
-  head?(source: ByteSource): Promise<Uint8Array>;
+  /**
+   * The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned
+   * formats; `runner` decodes them where the format decodes fastest (a pool worker).
+   */
+  head?(source: ByteSource, runner: JobRunner): Promise<HeadChunk>;
   /**
    * Checks a chunk map loaded from an index file against the data (it is untrusted): `fail(what)` makes the
    * CORRUPT_INDEX error to throw. The generic checks (lengths, ascending dStart, extras present) ran before.

@@ -4,7 +4,8 @@
  */
 import { SeekdataError, invalidOption } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { chunkLayout, ChunkDecoder, type PieceOptions } from '../../readers/chunks.js';
+import { chunkLayout, ChunkDecoder, isBigUnit, type PieceOptions } from '../../readers/chunks.js';
+import type { HeadChunk } from '../../readers/format.js';
 import { formatOf, type Format } from '../../readers/formats.js';
 import type { UnitTable } from '../../readers/units.js';
 import { inlineRunner, type JobRunner } from '../../workers/pool.js';
@@ -18,21 +19,33 @@ import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
  * The first chunk's bytes, decoded by `runner`: the indexing pass gives its own (a pool worker, which has
  * the fastest decoder backend and spares the main thread); by default the calling thread.
  */
+export interface FirstChunk {
+  bytes: Uint8Array;
+  /**
+   * With a chunk map: the bytes are chunk 0 whole, decoded and checked as the pass would (not a piece of
+   * a big unit, which the pass must stream through), so the pass can take them instead of decoding again.
+   */
+  chunk0: boolean;
+  /** Without a chunk map: what the format's `head` decoded, for its scan to reuse (ScanContext.head). */
+  head: HeadChunk | undefined;
+}
+
 export async function firstChunkBytes(
   source: ByteSource,
   format: Format,
   units: UnitTable | undefined,
   pieces: PieceOptions,
   runner: JobRunner = inlineRunner,
-): Promise<Uint8Array> {
-  if (source.size === 0) return new Uint8Array(0);
+): Promise<FirstChunk> {
+  if (source.size === 0) return { bytes: new Uint8Array(0), chunk0: false, head: undefined };
   if (units !== undefined) {
     const layout = chunkLayout(units, pieces);
-    if (layout.count === 0) return new Uint8Array(0);
+    if (layout.count === 0) return { bytes: new Uint8Array(0), chunk0: false, head: undefined };
     // 'lazy': only the header is looked at here; the indexing pass that follows verifies every byte.
     const decoder = new ChunkDecoder(source, units, layout, runner, { verify: 'lazy' });
     try {
-      return await decoder.decode(0);
+      const bytes = await decoder.decode(0);
+      return { bytes, chunk0: !isBigUnit(units, layout.unit[0], layout.big), head: undefined };
     } finally {
       decoder.close();
     }
@@ -40,7 +53,8 @@ export async function firstChunkBytes(
   // A file whose units are found by a scan: its format decodes the start without a chunk map.
   const head = formatOf(format).head;
   if (head === undefined) throw new Error(`internal: no chunk map for a ${format} file`);
-  return head(source);
+  const found = await head(source, runner);
+  return { bytes: found.bytes, chunk0: false, head: found };
 }
 
 export interface FileLayout {

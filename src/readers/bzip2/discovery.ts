@@ -5,6 +5,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import type { Discovery, ScanContext, ScannedChunk } from '../format.js';
+import type { DecodeOutput } from '../../workers/registry.js';
 import { UnitTableBuilder, type UnitTable } from '../units.js';
 import type { Bzip2BlockTask } from './block.js';
 import { bzip2Info } from './info.js';
@@ -22,6 +23,7 @@ export class Bzip2Discovery implements Discovery {
   private unitsBeforeStream = 0;
   /** Units that stay usable after damage: all but those of a stream whose CRC failed. */
   private trusted: number | undefined;
+  private headTaken = false;
 
   constructor(
     private readonly source: ByteSource,
@@ -31,10 +33,32 @@ export class Bzip2Discovery implements Discovery {
   private async decode(task: Bzip2BlockTask): Promise<Outcome> {
     // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
     // walk: steps that depend on the offset (the CSV header) go by that.
-    const step = this.options.stepFor?.(task.base * 8 + task.bitOffset === 32 ? 0 : -1);
+    const atFirst = task.base * 8 + task.bitOffset === 32;
+    const step = this.options.stepFor?.(atFirst ? 0 : -1);
+    const head = atFirst ? this.takeHead() : undefined;
+    if (head !== undefined) {
+      // Only the step runs, on a copy (the head's bytes stay here: they are the chunk's bytes).
+      const info = bzip2Info(head.info);
+      const outcome = { bytes: head.bytes, endBit: info.endBit - task.base * 8, crc: info.crc };
+      if (step === undefined) return { ...outcome, step: undefined };
+      const copy = new Uint8Array(head.bytes);
+      const ran = await this.options.runner.run({ input: { kind: 'bytes', bytes: copy }, step, keepBytes: false }, this.options.signal, [copy.buffer]);
+      return { ...outcome, step: ran.step };
+    }
     const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step }, this.options.signal);
     const info = bzip2Info(result.info);
     return { bytes: result.bytes, endBit: info.endBit, crc: info.crc, step: result.step };
+  }
+
+  /**
+   * The first block as `head` decoded it (checked against its CRC), once: a second decode at bit 32 (the
+   * scan decoding it again over a longer range) decodes.
+   */
+  private takeHead(): DecodeOutput | undefined {
+    const head = this.options.head?.unit;
+    if (this.headTaken || head === undefined) return undefined;
+    this.headTaken = true;
+    return head;
   }
 
   async *chunks(): AsyncGenerator<ScannedChunk> {
