@@ -68,7 +68,7 @@ describe('the index pass decodes its first unit once', () => {
     }
   });
 
-  it('xz with a chunk map: chunk 0 is decoded once', async () => {
+  it('xz with a chunk map: each chunk is decoded once; chunk 1 beside chunk 0 while the header is read', async () => {
     const file = writeFixture(dir, 'first.csv.xz', xz(text, '--block-size=262144'));
     const { runner, jobs } = counting();
     const f = await openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism: 2, pool: runner });
@@ -78,8 +78,32 @@ describe('the index pass decodes its first unit once', () => {
       expect(new Set(decodes.map((j) => j.place)).size).toBe(decodes.length);
       expect(decodes.length).toBe(f.reader.layout.count);
       expect(jobs.filter((j) => j.step === 'analyze')).toHaveLength(f.reader.layout.count);
+      // While chunk 0 decodes for the header, the other worker decodes chunk 1 (no step: the spec is not known yet).
+      expect(jobs.slice(0, 2).map((j) => [j.kind, j.step])).toEqual([
+        ['decode', undefined],
+        ['decode', undefined],
+      ]);
+      expect(decodes[0].place).not.toBe(decodes[1].place);
     } finally {
       await f.close();
+    }
+  });
+
+  it('xz: damage in chunk 1 (decoded beside the header) is the same typed error, raised by the pass', async () => {
+    const good = xz(text, '--block-size=262144');
+    const probe = writeFixture(dir, 'probe.csv.xz', good);
+    const intact = await openIndexed(probe, { records: 'csv', timeColumn: 'time', index: false });
+    const second = Math.floor(intact.reader.units.cStart[1] + (intact.reader.units.cEnd[1] - intact.reader.units.cStart[1]) / 2);
+    await intact.close();
+    const bad = Buffer.from(good);
+    bad[second] ^= 0x01;
+    const file = writeFixture(dir, 'bad-second.csv.xz', bad);
+    for (const parallelism of [2, 1]) {
+      await expect(openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism })).rejects.toMatchObject({
+        code: 'CORRUPT_DATA',
+        file,
+        message: expect.stringContaining(file),
+      });
     }
   });
 

@@ -110,7 +110,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner);
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism - 1);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     const spec = analyzeSpec(recordOptions, layout);
@@ -214,8 +214,8 @@ async function runPass(
   // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
   const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
-    // Chunk 0 was decoded (and checked) for the CSV header: only the step runs on it again.
-    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor, first: first.chunk0 ? first.bytes : undefined })) onChunk(chunk);
+    // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
+    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor, decoded: first.decoded })) onChunk(chunk);
   } finally {
     decoder.close();
   }

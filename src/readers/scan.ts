@@ -35,8 +35,8 @@ export async function* scanKnown(
     lookahead: number;
     signal?: AbortSignal | undefined;
     stepFor?: ((offset: number) => StepCall | undefined) | undefined;
-    /** Chunk 0's bytes, already decoded and checked (a scan from 0 then runs only the step on them). */
-    first?: Uint8Array | undefined;
+    /** Chunks already decoded (or being decoded) and checked: the scan runs only the step on their bytes. */
+    decoded?: ReadonlyMap<number, Promise<Settled<Uint8Array>>> | undefined;
   },
   from = 0,
 ): AsyncGenerator<ScannedChunk> {
@@ -48,8 +48,9 @@ export async function* scanKnown(
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const cached = chunk === 0 ? options.first : undefined;
-      const done = settle(decoder.decodeWith(chunk, options.signal, { step: options.stepFor?.(layout.start[chunk]) }, cached));
+      const work = { step: options.stepFor?.(layout.start[chunk]) };
+      const ready = options.decoded?.get(chunk);
+      const done = settle(ready === undefined ? decoder.decodeWith(chunk, options.signal, work) : ready.then((bytes) => decoder.decodeWith(chunk, options.signal, work, unwrap(bytes))));
       queue.push({ chunk, done });
       // Pieces of one big unit decode one after another anyway: do not queue them ahead.
       if (isBigUnit(units, layout.unit[chunk], layout.big)) break;
