@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, openIndexed } from '../src/index.js';
 import { sharedPool, type JobRunner } from '../src/workers/pool.js';
 import type { WorkerJob } from '../src/workers/jobs.js';
-import { bzip2, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { bzip2, run, tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const { dir, cleanup } = tempDir('seekdata-first-chunk-');
 afterAll(async () => {
@@ -48,7 +48,7 @@ function counting(): { runner: JobRunner; jobs: Array<{ kind: string; place: str
 const { text, starts } = csv(60_000); // ~2.4 MB: three bzip2 blocks at -9, several 1 MiB xz blocks
 
 describe('the index pass decodes its first unit once', () => {
-  it('bzip2: the first block is decoded by the runner once (for the header), and the pass only analyses it', async () => {
+  it('bzip2: the first block is decoded by the runner once (for the header), the second beside it, and the pass only analyses them', async () => {
     const file = writeFixture(dir, 'first.csv.bz2', bzip2(text));
     const { runner, jobs } = counting();
     const f = await openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism: 2, pool: runner });
@@ -59,9 +59,13 @@ describe('the index pass decodes its first unit once', () => {
       // Each block decoded once: no place twice (the head's decode is the first block's only decode).
       expect(new Set(decodes.map((j) => j.place)).size).toBe(decodes.length);
       expect(decodes.length).toBe(f.reader.units.count);
-      // The head is decoded without a step; the pass's analysis of the first block runs on its bytes.
-      expect(decodes[0].step).toBeUndefined();
-      expect(jobs.filter((j) => j.kind === 'bytes' && j.step === 'analyze')).toHaveLength(1);
+      // The head is decoded without a step, and the second block beside it (the other worker would idle);
+      // the pass's analysis of those two blocks runs on their bytes.
+      expect(jobs.slice(0, 2).map((j) => [j.kind, j.step])).toEqual([
+        ['decode', undefined],
+        ['decode', undefined],
+      ]);
+      expect(jobs.filter((j) => j.kind === 'bytes' && j.step === 'analyze')).toHaveLength(2);
       expect(jobs.filter((j) => j.step === 'analyze')).toHaveLength(f.reader.units.count);
     } finally {
       await f.close();
@@ -117,6 +121,43 @@ describe('the index pass decodes its first unit once', () => {
       file,
       message: expect.stringContaining(file),
     });
+  });
+
+  it('bzip2: damage in the second block (decoded beside the header) is the error parallelism 1 gives', async () => {
+    const good = bzip2(text);
+    const probe = writeFixture(dir, 'probe.csv.bz2', good);
+    const intact = await openIndexed(probe, { records: 'csv', timeColumn: 'time', index: false });
+    const units = intact.reader.units;
+    const second = Math.floor((units.cStart[1] + units.cEnd[1]) / 16);
+    await intact.close();
+    const bad = Buffer.from(good);
+    bad[second] ^= 0x04;
+    const file = writeFixture(dir, 'bad-second.csv.bz2', bad);
+    const errors = [];
+    for (const parallelism of [2, 1]) {
+      const error: unknown = await openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'CORRUPT_DATA', file });
+      errors.push((error as { compressedOffset?: number }).compressedOffset);
+    }
+    expect(errors[0]).toBe(errors[1]);
+  });
+
+  it('multi-stream bzip2 (pbzip2: one stream per block): the blocks decoded beside the header are reused', async () => {
+    const file = writeFixture(dir, 'multi.csv.bz2', run('pbzip2', ['-c', '-b2', '-p2'], text));
+    const { runner, jobs } = counting();
+    const f = await openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism: 2, pool: runner });
+    try {
+      expect(Array.from({ length: f.records.count }, (_, i) => f.records.start(i))).toEqual(starts);
+      const decodes = jobs.filter((j) => j.kind === 'decode');
+      expect(new Set(decodes.map((j) => j.place)).size).toBe(decodes.length);
+      expect(decodes.length).toBe(f.reader.units.count);
+      expect(f.reader.units.count).toBeGreaterThan(5);
+    } finally {
+      await f.close();
+    }
   });
 
   it('bzip2 and xz: the records, times and statistics equal those built in the calling thread (parallelism 1)', async () => {

@@ -67,7 +67,7 @@ export async function firstChunkBytes(
   // A file whose units are found by a scan: its format decodes the start without a chunk map.
   const head = formatOf(format).head;
   if (head === undefined) throw new Error(`internal: no chunk map for a ${format} file`);
-  const found = await head(source, runner);
+  const found = await head(source, runner, alongside);
   return { bytes: found.bytes, decoded: new Map(), head: found };
 }
 

@@ -6,6 +6,7 @@
 import type { ByteSource } from '../../sources/source.js';
 import type { Discovery, ScanContext, ScannedChunk } from '../format.js';
 import type { DecodeOutput } from '../../workers/registry.js';
+import type { Settled } from '../../util.js';
 import { UnitTableBuilder, type UnitTable } from '../units.js';
 import type { Bzip2BlockTask } from './block.js';
 import { bzip2Info } from './info.js';
@@ -23,25 +24,28 @@ export class Bzip2Discovery implements Discovery {
   private unitsBeforeStream = 0;
   /** Units that stay usable after damage: all but those of a stream whose CRC failed. */
   private trusted: number | undefined;
-  private headTaken = false;
+  /** What `head` decoded, by start bit (taken once each). */
+  private readonly early: Map<number, Promise<Settled<DecodeOutput>>>;
 
   constructor(
     private readonly source: ByteSource,
     private readonly options: ScanContext,
-  ) {}
+  ) {
+    this.early = new Map(options.head?.units);
+  }
 
   private async decode(task: Bzip2BlockTask): Promise<Outcome> {
     // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
     // walk: steps that depend on the offset (the CSV header) go by that.
-    const atFirst = task.base * 8 + task.bitOffset === 32;
-    const step = this.options.stepFor?.(atFirst ? 0 : -1);
-    const head = atFirst ? this.takeHead() : undefined;
-    if (head !== undefined) {
-      // Only the step runs, on a copy (the head's bytes stay here: they are the chunk's bytes).
-      const info = bzip2Info(head.info);
-      const outcome = { bytes: head.bytes, endBit: info.endBit - task.base * 8, crc: info.crc };
+    const at = task.base * 8 + task.bitOffset;
+    const step = this.options.stepFor?.(at === 32 ? 0 : -1);
+    const early = await this.take(at);
+    if (early !== undefined) {
+      // Decoded by `head`: only the step runs, on a copy (the bytes stay here: they are the chunk's bytes).
+      const info = bzip2Info(early.info);
+      const outcome = { bytes: early.bytes, endBit: info.endBit - task.base * 8, crc: info.crc };
       if (step === undefined) return { ...outcome, step: undefined };
-      const copy = new Uint8Array(head.bytes);
+      const copy = new Uint8Array(early.bytes);
       const ran = await this.options.runner.run({ input: { kind: 'bytes', bytes: copy }, step, keepBytes: false }, this.options.signal, [copy.buffer]);
       return { ...outcome, step: ran.step };
     }
@@ -51,14 +55,16 @@ export class Bzip2Discovery implements Discovery {
   }
 
   /**
-   * The first block as `head` decoded it (checked against its CRC), once: a second decode at bit 32 (the
-   * scan decoding it again over a longer range) decodes.
+   * The block at bit `at` as `head` decoded it (checked against its CRC; facts absolute), once: a block
+   * that failed there, or a second decode at the same bit (the scan decoding again over a longer range),
+   * is decoded by the scan's own job.
    */
-  private takeHead(): DecodeOutput | undefined {
-    const head = this.options.head?.unit;
-    if (this.headTaken || head === undefined) return undefined;
-    this.headTaken = true;
-    return head;
+  private async take(at: number): Promise<DecodeOutput | undefined> {
+    const early = this.early.get(at);
+    if (early === undefined) return undefined;
+    this.early.delete(at);
+    const settled = await early;
+    return settled.ok ? settled.value : undefined;
   }
 
   async *chunks(): AsyncGenerator<ScannedChunk> {
