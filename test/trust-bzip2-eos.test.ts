@@ -324,6 +324,55 @@ describe('the scan walk with magic patterns inside block data (stand-in decoder)
   });
 });
 
+describe('how many bytes a decode is given (stand-in decoder)', () => {
+  const MAX_BLOCK_BYTES = 3 << 20;
+
+  it('the last block before megabytes of zeros with no magic: no decode gets more than 3 MiB; the zeros are ignored with a warning', async () => {
+    const { bytes, blocks } = fakeFile([[3_000, 2_000], [1_000]], 5);
+    const file = Buffer.concat([bytes, Buffer.alloc(8 << 20)]);
+    const decode = fakeDecoder(blocks, 'zeros.bz2');
+    let largest = 0;
+    const warnings: string[] = [];
+    const seen: number[] = [];
+    const scan = scanBzip2({
+      source: new MemorySource(file, 'zeros.bz2'),
+      decode: (task) => {
+        largest = Math.max(largest, task.data.length);
+        return decode(task);
+      },
+      lookahead: 2,
+      onWarning: (m) => warnings.push(m),
+    });
+    for await (const { unit } of scan) seen.push(unit.cStartBit);
+    expect(seen).toEqual(blocks.map((b) => b.start));
+    expect(largest).toBeLessThanOrEqual(MAX_BLOCK_BYTES);
+    expect(warnings.join('\n')).toMatch(new RegExp(`ignoring ${8 << 20} bytes of trailing garbage`));
+  });
+
+  it('a block that would run past 3 MiB: CORRUPT_DATA at the block (no block is that long), not a decode of the rest of the file', async () => {
+    const rand = prng(6);
+    const file = new Uint8Array(5 << 20);
+    for (let i = 0; i < file.length; i++) file[i] = Math.floor(rand() * 256);
+    file.set([0x42, 0x5a, 0x68, 0x39, ...BLOCK], 0);
+    // The stand-in decoder says the block at bit 32 ends 4.5 MiB further: it runs out of any shorter range.
+    const decode = fakeDecoder([{ start: 32, end: (4.5 * (1 << 20)) * 8, crc: 1 }], 'long.bz2');
+    let largest = 0;
+    const walk = async (): Promise<void> => {
+      const scan = scanBzip2({
+        source: new MemorySource(file, 'long.bz2'),
+        decode: (task) => {
+          largest = Math.max(largest, task.data.length);
+          return decode(task);
+        },
+        lookahead: 2,
+      });
+      for await (const _ of scan) void _;
+    };
+    await expect(walk()).rejects.toMatchObject({ code: 'CORRUPT_DATA', compressedOffset: 4, message: expect.stringMatching(/longer than any block/) });
+    expect(largest).toBeLessThanOrEqual(MAX_BLOCK_BYTES);
+  });
+});
+
 describe('the magic search (magic.ts) against a bit-by-bit search', () => {
   it('finds every block and end-of-stream magic at every bit shift and window limit, and nothing else', () => {
     const rand = prng(9);

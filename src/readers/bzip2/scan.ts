@@ -19,6 +19,13 @@ const DECODE_LEVEL = 9;
 const WINDOW_BYTES = 4 << 20;
 /** Bytes past the next candidate given to a decode, so a block ending mid-byte is whole. */
 const MARGIN_BYTES = 8;
+/**
+ * No decode is given more bytes than this from its block's start: more than any block can take (at most
+ * 900,000 symbols of at most 20 bits, ~2.25 MB, plus ~35 kB of tables and selectors). Without a bound, the
+ * last block of a file followed by megabytes of other bytes (zeros, garbage) with no block magic in them
+ * would be copied whole to a worker.
+ */
+const MAX_BLOCK_BYTES = 3 << 20;
 
 export interface Bzip2Unit {
   /** Byte offset of the stream the block belongs to. */
@@ -51,7 +58,8 @@ export interface Bzip2ScanOptions<R extends Bzip2DecodeOutcome> {
   onBadStream?: ((streamStart: number) => void) | undefined;
 }
 
-type Settled<R> = { ok: true; value: R; task: Bzip2BlockTask } | { ok: false; error: unknown; task: Bzip2BlockTask };
+/** A decode's outcome; `capped`: its bytes were cut at MAX_BLOCK_BYTES (a longer range is no use). */
+type Settled<R> = ({ ok: true; value: R } | { ok: false; error: unknown }) & { task: Bzip2BlockTask; capped: boolean };
 
 class CandidateFinder {
   /** Bit positions of the block magics found so far, in order. */
@@ -121,10 +129,10 @@ class CandidateFinder {
   }
 }
 
-function settle<R>(task: Bzip2BlockTask, promise: Promise<R>): Promise<Settled<R>> {
+function settle<R>(task: Bzip2BlockTask, capped: boolean, promise: Promise<R>): Promise<Settled<R>> {
   return promise.then(
-    (value) => ({ ok: true as const, value, task }),
-    (error: unknown) => ({ ok: false as const, error, task }),
+    (value) => ({ ok: true as const, value, task, capped }),
+    (error: unknown) => ({ ok: false as const, error, task, capped }),
   );
 }
 
@@ -149,16 +157,19 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
   const inflight = new Map<number, Promise<Settled<R>>>();
 
   /** A decode of the block at startBit over the bytes up to the candidate endHit (-1: the end of the file). */
-  const makeTask = async (startBit: number, endHit: number): Promise<{ task: Bzip2BlockTask; transfer: ArrayBuffer[] }> => {
+  const makeTask = async (startBit: number, endHit: number): Promise<{ task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }> => {
     const first = Math.floor(startBit / 8);
-    const endByte = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit] / 8) + MARGIN_BYTES);
+    const wanted = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit] / 8) + MARGIN_BYTES);
+    const endByte = Math.min(wanted, first + MAX_BLOCK_BYTES);
     // A view into a window is copied once here and the copy moved to the worker (posting the view would
     // clone its whole window); windows are dropped as the walk moves on.
     const part = await finder.bytes(first, endByte);
     const { bytes, transfer } = postable(part.bytes, part.owned);
-    return { task: { data: bytes, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file }, transfer };
+    const task = { data: bytes, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
+    return { task, transfer, capped: endByte < wanted };
   };
-  const start = ({ task, transfer }: { task: Bzip2BlockTask; transfer: ArrayBuffer[] }): Promise<Settled<R>> => settle(task, options.decode(task, transfer));
+  const start = ({ task, transfer, capped }: { task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }): Promise<Settled<R>> =>
+    settle(task, capped, options.decode(task, transfer));
 
   const dispatch = async (hitIndex: number): Promise<void> => {
     const bit = finder.hits[hitIndex];
@@ -209,6 +220,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       // Cut short by a false candidate inside the block: decode again over a longer range.
       let endHit = await finder.next(pos);
       while (outcome !== undefined && !outcome.ok && isSeekdataError(outcome.error, 'TRUNCATED') && !outcome.task.atEnd) {
+        if (outcome.capped) throw corrupt(`bzip2 block runs past ${MAX_BLOCK_BYTES} bytes, longer than any block can be`, pos);
         endHit = endHit < 0 ? -1 : await finder.next(finder.hits[endHit]);
         outcome = await start(await makeTask(pos, endHit));
       }
