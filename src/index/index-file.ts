@@ -22,9 +22,9 @@
  * Each payload lands 8-byte aligned in a buffer of its own when read, so typed arrays are views without a
  * copy. The reader (index-reader.ts) trusts nothing it reads: the file must be a regular file, every size
  * and offset must agree with the file's size, and a payload is handed out only after its own CRC32
- * matched (so the metadata stays readable when another section is damaged). The file is written section by section
- * straight from the arrays (no whole-file buffer) to a temporary file created exclusively, fsynced and
- * renamed into place: a crash leaves the old index or none, never half a file. Whether the place may be
+ * matched (so the metadata stays readable when another section is damaged). The file is written straight
+ * from the arrays (no whole-file buffer; the payloads first, the header and directory with their
+ * checksums last) to a temporary file created exclusively, fsynced and renamed into place: a crash leaves the old index or none, never half a file. Whether the place may be
  * taken (another data file's index is never replaced) is asked just before the rename (`claim`).
  */
 import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -87,12 +87,17 @@ export function corrupt(file: string, what: string): SeekdataError {
 // ---------------------------------------------------------------------------------------------------
 // Writing
 
-interface Planned extends SectionEntry {
-  payload: Uint8Array;
+interface Planned {
+  name: string;
   nameBytes: Uint8Array;
+  kind: Kind;
+  count: number;
+  offset: number;
+  payload: Uint8Array;
 }
 
-function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]; head: Uint8Array; total: number } {
+/** Where each section goes (offsets follow from the lengths alone; the checksums are left to `header`). */
+function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]; total: number } {
   if (sections.size > MAX_SECTIONS) throw new SeekdataError('INVALID_OPTION', `an index file holds at most ${MAX_SECTIONS} sections, got ${sections.size}`);
   const encoder = new TextEncoder();
   const entries: Planned[] = [];
@@ -104,27 +109,32 @@ function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]
     // A view on the array's own bytes: the payload is written from it without a copy.
     const payload = 'json' in value ? encoder.encode(JSON.stringify(value.json)) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     const count = 'json' in value ? payload.length : value.length;
-    entries.push({ name, nameBytes, kind, crc: crc32(payload), count, offset: at, length: payload.length, payload });
+    entries.push({ name, nameBytes, kind, count, offset: at, payload });
     at = pad8(at + payload.length);
   }
+  return { entries, total: at };
+}
+
+/** The header and directory (and the padding after them), with each payload's CRC32. */
+function header(entries: Planned[], total: number): Uint8Array {
   const head = new Uint8Array(pad8(HEADER_BYTES + entries.length * ENTRY_BYTES));
   const view = new DataView(head.buffer);
-  head.set(encoder.encode(INDEX_MAGIC), 0);
+  head.set(new TextEncoder().encode(INDEX_MAGIC), 0);
   view.setUint32(8, INDEX_VERSION, true);
   view.setUint32(12, entries.length, true);
-  view.setBigUint64(16, BigInt(at), true);
+  view.setBigUint64(16, BigInt(total), true);
   entries.forEach((e, i) => {
     const p = HEADER_BYTES + i * ENTRY_BYTES;
     head.set(e.nameBytes, p);
     view.setUint32(p + 32, KINDS.indexOf(e.kind), true);
-    view.setUint32(p + 36, e.crc, true);
+    view.setUint32(p + 36, crc32(e.payload), true);
     view.setBigUint64(p + 40, BigInt(e.count), true);
     view.setBigUint64(p + 48, BigInt(e.offset), true);
-    view.setBigUint64(p + 56, BigInt(e.length), true);
+    view.setBigUint64(p + 56, BigInt(e.payload.length), true);
   });
   view.setUint32(24, crc32(head.subarray(HEADER_BYTES, HEADER_BYTES + entries.length * ENTRY_BYTES)), true);
   view.setUint32(28, crc32(head.subarray(0, 28)), true);
-  return { entries, head, total: at };
+  return head;
 }
 
 async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -175,7 +185,7 @@ async function putInPlace(temp: string, path: string, claim: WriteHooks['claim']
  * never world-writable), fsync, rename. Returns the file's size.
  */
 export async function writeIndexFile(path: string, sections: ReadonlyMap<string, SectionValue>, hooks: WriteHooks = {}): Promise<number> {
-  const { entries, head, total } = plan(sections);
+  const { entries, total } = plan(sections);
   const temp = hooks.tempPath?.(path) ?? `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle;
   try {
@@ -185,8 +195,13 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
     throw new SeekdataError('IO_ERROR', `${temp}: cannot create the temporary index file (${code})`, { file: path, cause: error });
   }
   try {
-    await writeAt(handle, head, 0);
-    for (const e of entries) await writeAt(handle, e.payload, e.offset);
+    // The payloads are handed to the I/O threads first; their checksums and the directory are computed
+    // here meanwhile (the header goes in last), instead of before the first byte is written.
+    const writes = entries.map((e) => writeAt(handle, e.payload, e.offset));
+    // (An async function: were `header` to throw, that is one more rejected write, awaited with the others.)
+    writes.push((async () => writeAt(handle, header(entries, total), 0))());
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     await handle.truncate(total);
     await handle.sync();
   } catch (error) {

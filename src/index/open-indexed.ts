@@ -10,7 +10,7 @@ import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
-import { checkIndexPlace, indexPlaces, metaSection, saveIndex } from './persist.js';
+import { checkIndexPlace, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
 import { checkKnownSize, scanLimit } from '../readers/limit.js';
@@ -130,6 +130,8 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       builder.addChunk(chunk.offset, chunk.bytes, chunk.step === undefined ? undefined : analyzeStep.result(chunk.step));
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
+    // Where the index goes is found while the pass runs, not after it.
+    const place = places === undefined || print === undefined ? undefined : placeEarly(places);
     units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin, first);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
@@ -146,7 +148,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     let indexPath: string | undefined;
     let indexBytes: number | undefined;
     if (places !== undefined && print !== undefined) {
-      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning);
+      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning, place);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);

@@ -71,19 +71,34 @@ export async function checkIndexPlace(places: Pick<IndexPlaces, 'write'> | undef
 }
 
 /**
+ * Starts finding where the index will be written (`places.write()`: the place's checks, the cache
+ * directory), so that this runs while the indexing pass decodes instead of after it; `saveIndex` takes
+ * the promise as its first attempt's place (its rejection is reported there, as `saveIndex` would). The
+ * place is claimed again just before the file goes into place.
+ */
+export function placeEarly(places: Pick<IndexPlaces, 'write'>): Promise<string> {
+  const place = places.write();
+  // Handled by `saveIndex`; when the pass fails first, nobody asks.
+  place.catch(() => undefined);
+  return place;
+}
+
+/**
  * Saves an index; a failure to save is a warning, not an error (the data is still readable). The place is
  * claimed again just before the file goes into place: when another process took it meanwhile (another data
- * file's index in an `index` directory), the next place is tried once.
+ * file's index in an `index` directory), the next place is tried once. `early`: the place as found by
+ * `placeEarly` (else it is found now).
  */
 export async function saveIndex(
   places: Pick<IndexPlaces, 'write' | 'claim'>,
   sections: Array<[string, SectionValue]>,
   onWarning: ((message: string) => void) | undefined,
+  early?: Promise<string>,
 ): Promise<{ path: string; bytes: number } | undefined> {
   let path = '(unknown)';
   for (let attempt = 0; ; attempt++) {
     try {
-      path = await places.write();
+      path = await (attempt === 0 && early !== undefined ? early : places.write());
       const at = path;
       const bytes = await writeIndexFile(at, new Map(sections), { claim: () => places.claim(at) });
       return { path, bytes };
