@@ -5,7 +5,7 @@
 // of time.ts IsoPrefixCache.parse. The JS side (csv-wasm/analyze-wasm.ts) lays the memory out and passes
 // the addresses in; it writes the tables of low memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes),
 // POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32), time.ts SCALES at 768 (40 doubles); the remembered
-// date-time prefix lies at 736 (14 bytes).
+// date-time prefix lies at 736 (14 bytes). The per-chunk regions start at 2048.
 
 const NL: i32 = 0x0a;
 const CR: i32 = 0x0d;

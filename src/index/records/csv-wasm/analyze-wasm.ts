@@ -13,12 +13,10 @@ import { isSpace, text } from '../numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
 import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, ZoneOffsets } from '../time.js';
 import { VocabCollector } from '../vocab.js';
-import type { CsvScannerWasm } from './load.js';
+import { REGIONS_START, type CsvScannerWasm } from './load.js';
 
 const NL = 0x0a;
 const PAGE = 65536;
-/** Where the per-chunk regions start (below: the module's tables, load.ts). */
-const LOW = 1024;
 /** Bytes after the chunk that a 4-byte read at its last byte may touch. */
 const PAD = 16;
 
@@ -42,7 +40,7 @@ interface Layout {
 }
 
 function layout(want: number, block: number, length: number): Layout {
-  const counted = LOW;
+  const counted = REGIONS_START;
   const values = align(counted + want);
   const starts = align(values + block * want * 8);
   const ta = align(starts + block * 4);

@@ -1,11 +1,12 @@
 /**
  * The WebAssembly CSV scanner of this thread (wasm/csv-scan.ts, built into scan.wasm next to this file by
- * scripts/build-wasm.mjs): instantiated once per thread, on first use. When it cannot load (not built, no
- * WebAssembly) the JS scanner does the work, said once; SEEKDATA_CSV_SCANNER=js|wasm asks for one (js: the
- * module is never loaded). Both give the same results, bit for bit.
+ * scripts/build-wasm.mjs): compiled and instantiated once per thread, on first use (2.5 KB: about a
+ * millisecond). When it cannot load (not built, no WebAssembly) the JS scanner does the work, said once per
+ * thread; SEEKDATA_CSV_SCANNER=js|wasm asks for one (js: the module is never loaded). Both give the same
+ * results, bit for bit.
  */
 import { readFileSync } from 'node:fs';
-import { reason, requestedBackend, warnDecoderOnce } from '../../../readers/decoder-choice.js';
+import { reason, requestedBackend } from '../../../readers/decoder-choice.js';
 import { SCALES } from '../time.js';
 
 /** The module's exports (wasm/csv-scan.ts). */
@@ -39,6 +40,9 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: object };
 }
 
+/** Where the per-chunk regions start (analyze-wasm.ts): above the tables, which end at 768 + 40 * 8. */
+export const REGIONS_START = 2048;
+
 /** Bytes that stop the number reading and may still make a number or a missing token (csv-fast-scan.ts GENERAL). */
 const GENERAL_BYTES = 'eEINn+ \t.\r';
 
@@ -70,7 +74,12 @@ export function csvScannerWasm(force = false): CsvScannerWasm | undefined {
   try {
     loaded = instantiateScanner(readFileSync(SCAN_WASM));
   } catch (error) {
-    warnDecoderOnce(`the WebAssembly CSV scanner is not available (${reason(error)}): CSV chunks are scanned by seekdata's JS scanner, about 1.3x the CPU of the indexing pass's analysis`);
+    // Said by the thread that meets it (the workers analyse chunks; the main thread seldom does), once
+    // per thread: a few lines at most, as every worker meets the same failure.
+    process.emitWarning(`the WebAssembly CSV scanner is not available (${reason(error)}): CSV chunks are scanned by seekdata's JS scanner, about 1.3x the CPU of the indexing pass's analysis`, {
+      type: 'SeekdataWarning',
+      code: 'SEEKDATA_CSV_SCANNER_FALLBACK',
+    });
   }
   return loaded ?? undefined;
 }
