@@ -64,7 +64,7 @@ function blockOf(want: number): number {
 
 /**
  * analyzeChunk for a chunk `fastCsvApplies` accepted, with the module `scanner`; undefined when the module's
- * memory cannot hold the chunk (then the JS scanner takes it).
+ * memory cannot hold the chunk (2 GiB and more, or the memory cannot grow): the JS scanner then takes it.
  */
 export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis | undefined {
   const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -77,7 +77,8 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const block = blockOf(want);
   const at = layout(want, block, chunk.length);
   const memory = scanner.memory;
-  if (at.end > MAX_MEMORY) return undefined;
+  // Offsets in the module are 32-bit signed (as in the JS scanner's exception lists): larger chunks take JS.
+  if (at.end > MAX_MEMORY || chunk.length >= 2 ** 31) return undefined;
   if (memory.buffer.byteLength < at.end) {
     try {
       memory.grow(Math.ceil((at.end - memory.buffer.byteLength) / PAGE));
