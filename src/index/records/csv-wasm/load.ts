@@ -5,7 +5,8 @@
  * thread; SEEKDATA_CSV_SCANNER=js|wasm asks for one (js: the module is never loaded). Both give the same
  * results, bit for bit.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { reason, requestedBackend } from '../../../readers/decoder-choice.js';
 import { SCALES } from '../time.js';
 
@@ -74,14 +75,21 @@ export function csvScannerWasm(force = false): CsvScannerWasm | undefined {
   try {
     loaded = instantiateScanner(readFileSync(SCAN_WASM));
   } catch (error) {
-    // Said by the thread that meets it (the workers analyse chunks; the main thread seldom does), once
-    // per thread: a few lines at most, as every worker meets the same failure.
-    process.emitWarning(`the WebAssembly CSV scanner is not available (${reason(error)}): CSV chunks are scanned by seekdata's JS scanner, about 1.3x the CPU of the indexing pass's analysis`, {
-      type: 'SeekdataWarning',
-      code: 'SEEKDATA_CSV_SCANNER_FALLBACK',
-    });
+    warnFallback(`the WebAssembly CSV scanner is not available (${reason(error)}): CSV chunks are scanned by seekdata's JS scanner, about 1.3x the CPU of the indexing pass's analysis`);
   }
   return loaded ?? undefined;
+}
+
+/**
+ * Says a fallback once per thread, by the thread that meets it (the workers analyse the chunks; every worker
+ * meets the same failure, so a few lines at most): a process warning in the main thread; in a worker, written
+ * straight to stderr in the same form (a worker's warnings reach the main thread's stderr through a stream
+ * that did not always deliver them before the pool ended).
+ */
+function warnFallback(message: string): void {
+  const code = 'SEEKDATA_CSV_SCANNER_FALLBACK';
+  if (isMainThread) process.emitWarning(message, { type: 'SeekdataWarning', code });
+  else writeSync(2, `(node:${process.pid}) [${code}] SeekdataWarning: ${message}\n`);
 }
 
 /** Forgets this thread's choice (tests: after changing SEEKDATA_CSV_SCANNER). */
