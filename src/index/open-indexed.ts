@@ -26,7 +26,7 @@ import type { ByteSource } from '../sources/source.js';
 import type { AnalyzeSpec } from './records/analyze.js';
 import { analyzeStep } from './steps.js';
 import { RecordBuilder, type BuiltRecords } from './records/builder.js';
-import { describeLayout, firstChunkBytes, type FileLayout } from './records/first-chunk.js';
+import { describeLayout, firstChunkBytes, type FileLayout, type FirstChunk } from './records/first-chunk.js';
 import { checkGivenRecordOptions, describeRecordOptions, type InheritableRecordOptions } from './records/inherit.js';
 import type { RecordOptions, ResolvedRecordOptions } from './records/options.js';
 import { finalizeStats } from './records/stats.js';
@@ -110,9 +110,9 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner);
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism - 1);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
-    const layout = describeLayout(source.name, first, wholeFile || first.length === 0, recordOptions);
+    const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     const spec = analyzeSpec(recordOptions, layout);
     const builder = new RecordBuilder({
       file: source.name,
@@ -130,7 +130,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       builder.addChunk(chunk.offset, chunk.bytes, chunk.step === undefined ? undefined : analyzeStep.result(chunk.step));
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
-    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin);
+    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin, first);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times, built.timeScan);
@@ -190,6 +190,7 @@ async function runPass(
   onChunk: (chunk: ScannedChunk) => void,
   spec: AnalyzeSpec,
   begin: number,
+  first: FirstChunk,
 ): Promise<UnitTable> {
   const stepFor = (offset: number): StepCall => analyzeStep.call(offset === 0 ? { ...spec, begin } : spec);
   const lookahead = scanLookahead(options.parallelism, units === undefined ? 0 : Math.min(largestUnit(units), options.pieces.bigUnitBytes));
@@ -204,6 +205,7 @@ async function runPass(
       stepFor,
       unitBytes: options.gzipSpacingBytes,
       maxDecodedBytes: options.maxDecodedBytes,
+      head: first.head,
     });
     for await (const chunk of discovery.chunks()) onChunk(chunk);
     return discovery.table();
@@ -212,7 +214,8 @@ async function runPass(
   // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
   const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
-    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor })) onChunk(chunk);
+    // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
+    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor, decoded: first.decoded })) onChunk(chunk);
   } finally {
     decoder.close();
   }

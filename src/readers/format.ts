@@ -12,6 +12,7 @@ import type { ByteSource } from '../sources/source.js';
 import type { JobInput } from '../workers/jobs.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { DecodeOutput, StepCall } from '../workers/registry.js';
+import type { Settled } from '../util.js';
 import type { UnitTable } from './units.js';
 
 /** Magic bytes and header size, for detection and for telling a truncated file from a text file. */
@@ -78,6 +79,24 @@ export interface ScanContext extends DiscoveryOptions {
    * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
    */
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+  /**
+   * What `head` decoded before the scan (the first unit, checked): a scan that meets that unit again takes
+   * it from here instead of decoding it twice, and runs only the step on its bytes.
+   */
+  head?: HeadChunk | undefined;
+}
+
+/** The decoded bytes at the start of a scanned file (`FormatModule.head`). */
+export interface HeadChunk {
+  bytes: Uint8Array;
+  /**
+   * Units `head` decoded (each checked by its decoder, as a scan's decode is), by where they start in the
+   * format's own terms (bzip2: the bit of the block magic), with what their decode gave (facts in absolute
+   * terms), for the scan to take instead of decoding them again (`ScanContext.head`): the first unit when
+   * `bytes` are it whole, and units decoded beside it by otherwise idle workers. Settled: a unit that
+   * failed is decoded again by the scan, which reports its failure its own way.
+   */
+  units?: ReadonlyMap<number, Promise<Settled<DecodeOutput>>> | undefined;
 }
 
 /** Discovery by a decoding scan: the chunks in order, and the chunk map they make. */
@@ -143,8 +162,12 @@ export interface FormatModule<N extends string = string, T = unknown> {
   sizesUnverified?(units: UnitTable): boolean;
   /** Discovery by a decoding scan (required when `units` can answer undefined). */
   scan?(source: ByteSource, context: ScanContext): Discovery;
-  /** The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned formats. */
-  head?(source: ByteSource): Promise<Uint8Array>;
+  /**
+   * The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned
+   * formats; `runner` decodes them where the format decodes fastest (a pool worker), and up to `alongside`
+   * further units at the same time where the format can find them (see `HeadChunk.units`).
+   */
+  head?(source: ByteSource, runner: JobRunner, alongside: number): Promise<HeadChunk>;
   /**
    * Checks a chunk map loaded from an index file against the data (it is untrusted): `fail(what)` makes the
    * CORRUPT_INDEX error to throw. The generic checks (lengths, ascending dStart, extras present) ran before.

@@ -31,7 +31,13 @@ export function scanLookahead(parallelism: number, largestChunk = 0): number {
 /** Every chunk of a file whose chunk map is known, in order, from decompressed offset `from`. */
 export async function* scanKnown(
   decoder: ChunkDecoder,
-  options: { lookahead: number; signal?: AbortSignal | undefined; stepFor?: ((offset: number) => StepCall | undefined) | undefined },
+  options: {
+    lookahead: number;
+    signal?: AbortSignal | undefined;
+    stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+    /** Chunks already decoded (or being decoded) and checked: the scan runs only the step on their bytes. */
+    decoded?: ReadonlyMap<number, Promise<Settled<Uint8Array>>> | undefined;
+  },
   from = 0,
 ): AsyncGenerator<ScannedChunk> {
   const { source, units } = decoder;
@@ -42,7 +48,9 @@ export async function* scanKnown(
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const done = settle(decoder.decodeWith(chunk, options.signal, { step: options.stepFor?.(layout.start[chunk]) }));
+      const work = { step: options.stepFor?.(layout.start[chunk]) };
+      const ready = options.decoded?.get(chunk);
+      const done = settle(ready === undefined ? decoder.decodeWith(chunk, options.signal, work) : ready.then((bytes) => decoder.decodeWith(chunk, options.signal, work, unwrap(bytes))));
       queue.push({ chunk, done });
       // Pieces of one big unit decode one after another anyway: do not queue them ahead.
       if (isBigUnit(units, layout.unit[chunk], layout.big)) break;

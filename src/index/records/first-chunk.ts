@@ -4,12 +4,14 @@
  */
 import { SeekdataError, invalidOption } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { chunkLayout, ChunkDecoder, type PieceOptions } from '../../readers/chunks.js';
+import { chunkLayout, ChunkDecoder, isBigUnit, type PieceOptions } from '../../readers/chunks.js';
+import type { HeadChunk } from '../../readers/format.js';
 import { formatOf, type Format } from '../../readers/formats.js';
 import type { UnitTable } from '../../readers/units.js';
 import { inlineRunner, type JobRunner } from '../../workers/pool.js';
 import { contentEnd, forEachTerminator, isBlank, type AnalyzeSpec } from './analyze.js';
 import { splitRecord, type Quoting } from './csv.js';
+import { settle, unwrap, type Settled } from '../../util.js';
 import { text } from './numbers.js';
 import type { ResolvedRecordOptions } from './options.js';
 import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
@@ -18,21 +20,46 @@ import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
  * The first chunk's bytes, decoded by `runner`: the indexing pass gives its own (a pool worker, which has
  * the fastest decoder backend and spares the main thread); by default the calling thread.
  */
+export interface FirstChunk {
+  bytes: Uint8Array;
+  /**
+   * With a chunk map: chunks decoded (and checked, as the pass would) while the CSV header was read, for
+   * the pass to take instead of decoding them again — chunk 0 unless it is a piece of a big unit (which the
+   * pass must stream through), and the next ones, decoded meanwhile by the other workers. Settled: a
+   * failure is the pass's to report when it reaches that chunk.
+   */
+  decoded: ReadonlyMap<number, Promise<Settled<Uint8Array>>>;
+  /** Without a chunk map: what the format's `head` decoded, for its scan to reuse (ScanContext.head). */
+  head: HeadChunk | undefined;
+}
+
+const NONE: FirstChunk = { bytes: new Uint8Array(0), decoded: new Map(), head: undefined };
+
+/**
+ * `alongside`: chunks after the first to decode at the same time (the pass's other workers would be idle
+ * while the first chunk decodes: parallelism - 1).
+ */
 export async function firstChunkBytes(
   source: ByteSource,
   format: Format,
   units: UnitTable | undefined,
   pieces: PieceOptions,
   runner: JobRunner = inlineRunner,
-): Promise<Uint8Array> {
-  if (source.size === 0) return new Uint8Array(0);
+  alongside = 0,
+): Promise<FirstChunk> {
+  if (source.size === 0) return NONE;
   if (units !== undefined) {
     const layout = chunkLayout(units, pieces);
-    if (layout.count === 0) return new Uint8Array(0);
+    if (layout.count === 0) return NONE;
     // 'lazy': only the header is looked at here; the indexing pass that follows verifies every byte.
     const decoder = new ChunkDecoder(source, units, layout, runner, { verify: 'lazy' });
+    const decoded = new Map<number, Promise<Settled<Uint8Array>>>();
+    const whole = (c: number): boolean => !isBigUnit(units, layout.unit[c], layout.big);
     try {
-      return await decoder.decode(0);
+      const first = settle(decoder.decode(0));
+      if (whole(0)) decoded.set(0, first);
+      for (let c = 1; c <= alongside && c < layout.count && whole(c); c++) decoded.set(c, settle(decoder.decode(c)));
+      return { bytes: unwrap(await first), decoded, head: undefined };
     } finally {
       decoder.close();
     }
@@ -40,7 +67,8 @@ export async function firstChunkBytes(
   // A file whose units are found by a scan: its format decodes the start without a chunk map.
   const head = formatOf(format).head;
   if (head === undefined) throw new Error(`internal: no chunk map for a ${format} file`);
-  return head(source);
+  const found = await head(source, runner, alongside);
+  return { bytes: found.bytes, decoded: new Map(), head: found };
 }
 
 export interface FileLayout {

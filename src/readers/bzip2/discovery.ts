@@ -5,6 +5,8 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import type { Discovery, ScanContext, ScannedChunk } from '../format.js';
+import type { DecodeOutput } from '../../workers/registry.js';
+import type { Settled } from '../../util.js';
 import { UnitTableBuilder, type UnitTable } from '../units.js';
 import type { Bzip2BlockTask } from './block.js';
 import { bzip2Info } from './info.js';
@@ -22,19 +24,47 @@ export class Bzip2Discovery implements Discovery {
   private unitsBeforeStream = 0;
   /** Units that stay usable after damage: all but those of a stream whose CRC failed. */
   private trusted: number | undefined;
+  /** What `head` decoded, by start bit (taken once each). */
+  private readonly early: Map<number, Promise<Settled<DecodeOutput>>>;
 
   constructor(
     private readonly source: ByteSource,
     private readonly options: ScanContext,
-  ) {}
+  ) {
+    this.early = new Map(options.head?.units);
+  }
 
   private async decode(task: Bzip2BlockTask): Promise<Outcome> {
     // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
     // walk: steps that depend on the offset (the CSV header) go by that.
-    const step = this.options.stepFor?.(task.base * 8 + task.bitOffset === 32 ? 0 : -1);
+    const at = task.base * 8 + task.bitOffset;
+    const step = this.options.stepFor?.(at === 32 ? 0 : -1);
+    const early = await this.take(at);
+    if (early !== undefined) {
+      // Decoded by `head`: only the step runs, on a copy (the bytes stay here: they are the chunk's bytes).
+      const info = bzip2Info(early.info);
+      const outcome = { bytes: early.bytes, endBit: info.endBit - task.base * 8, crc: info.crc };
+      if (step === undefined) return { ...outcome, step: undefined };
+      const copy = new Uint8Array(early.bytes);
+      const ran = await this.options.runner.run({ input: { kind: 'bytes', bytes: copy }, step, keepBytes: false }, this.options.signal, [copy.buffer]);
+      return { ...outcome, step: ran.step };
+    }
     const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step }, this.options.signal);
     const info = bzip2Info(result.info);
     return { bytes: result.bytes, endBit: info.endBit, crc: info.crc, step: result.step };
+  }
+
+  /**
+   * The block at bit `at` as `head` decoded it (checked against its CRC; facts absolute), once: a block
+   * that failed there, or a second decode at the same bit (the scan decoding again over a longer range),
+   * is decoded by the scan's own job.
+   */
+  private async take(at: number): Promise<DecodeOutput | undefined> {
+    const early = this.early.get(at);
+    if (early === undefined) return undefined;
+    this.early.delete(at);
+    const settled = await early;
+    return settled.ok ? settled.value : undefined;
   }
 
   async *chunks(): AsyncGenerator<ScannedChunk> {

@@ -81,8 +81,8 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
   /** The first unit of the checkpoint pass (about 1 MiB): what the CSV header is read from before the pass. */
   async head(source) {
     // Leaving the loop early ends the scan (its generator's return).
-    for await (const unit of scanGzip(source, { spacing: DEFAULT_SPACING })) if (unit.dLength > 0) return unit.data;
-    return new Uint8Array(0);
+    for await (const unit of scanGzip(source, { spacing: DEFAULT_SPACING })) if (unit.dLength > 0) return { bytes: unit.data };
+    return { bytes: new Uint8Array(0) };
   },
 
   validate: validateGzipUnits,

@@ -105,9 +105,9 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     for await (const walked of walkFrames(source)) {
       if (walked.kind !== 'frame') continue;
       // Leaving the loop early ends the frame's stream (its generator's return frees the decoder).
-      for await (const piece of streamZstdFrame(source, { cStart: walked.start, cEnd: walked.end, dLength: -1, flags: 0, tableChecksum: 0 }, HEAD_BYTES)) return piece;
+      for await (const piece of streamZstdFrame(source, { cStart: walked.start, cEnd: walked.end, dLength: -1, flags: 0, tableChecksum: 0 }, HEAD_BYTES)) return { bytes: piece };
     }
-    return new Uint8Array(0);
+    return { bytes: new Uint8Array(0) };
   },
   extra: { columns: ['tableChecksum'] },
   validate: validateZstdUnits,
