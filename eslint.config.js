@@ -19,7 +19,8 @@ const UPPER = {
 const restrict = (...names) => ['error', { patterns: names.map((n) => UPPER[n]) }];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'scratch/', 'bench/data/', 'coverage/'] },
+  // wasm/: AssemblyScript (its own types and decorators), built by scripts/build-wasm.mjs.
+  { ignores: ['dist/', 'node_modules/', 'scratch/', 'bench/data/', 'coverage/', 'wasm/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

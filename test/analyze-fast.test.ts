@@ -8,7 +8,7 @@
  * unparsable-timestamp reports must be identical, bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
+import { analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
 import { RecordBuilder, type BuiltRecords } from '../src/index/records/builder.js';
 import { daysFromCivil } from '../src/index/records/civil.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
@@ -17,7 +17,7 @@ import { addMissing, addText, addValue, newStats, toMoments } from '../src/index
 import { ZoneOffsets } from '../src/index/records/time.js';
 import { MAX_CATEGORIES } from '../src/index/records/vocab.js';
 import { prng } from './support/fixtures.js';
-import { comparable, padVocab } from './support/analysis.js';
+import { analyzeBoth, comparable, padVocab } from './support/analysis.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -301,7 +301,7 @@ describe('the index pass per chunk, fast path and general path, against a refere
       for (const [statColumns, mask, zone] of masks) {
         for (const chunk of chunks(bytes, specFor(shape, statColumns, mask, zone), rand, 3000)) {
           const want = referenceAnalyze(chunk.bytes, chunk.spec);
-          const fast = analyzeChunk(chunk.bytes, chunk.spec);
+          const fast = analyzeBoth(chunk.bytes, chunk.spec);
           const general = analyzeChunkGeneral(chunk.bytes, chunk.spec);
           if (fastCsvApplies(chunk.bytes, chunk.spec)) fastChunks++;
           padVocab(fast, want);
@@ -327,7 +327,7 @@ describe('the index pass per chunk, fast path and general path, against a refere
       const bytes = hostileCsv(300 + s, 30_000, shape);
       const spec = { ...specFor(shape, shape.columns), begin: bytes.indexOf(0x0a) + 1, maxRecordBytes: 1 << 20 };
       expect(fastCsvApplies(bytes, spec)).toBe(true);
-      expect(comparable(analyzeChunk(bytes, spec))).toEqual(comparable(referenceAnalyze(bytes, spec)));
+      expect(comparable(analyzeBoth(bytes, spec))).toEqual(comparable(referenceAnalyze(bytes, spec)));
     }
     // 1,500 columns (a smaller block of records), some records short, some numbers needing the general reading.
     const rand = prng(99);
@@ -341,7 +341,7 @@ describe('the index pass per chunk, fast path and general path, against a refere
     }
     const wide = encoder.encode(lines.join('\n') + '\n');
     const spec = { ...specFor({ delimiter: ',', quotes: false, crlf: 0, columns: width }, width), begin: wide.indexOf(0x0a) + 1, maxRecordBytes: 1 << 24 };
-    const fast = analyzeChunk(wide, spec);
+    const fast = analyzeBoth(wide, spec);
     const want = referenceAnalyze(wide, spec);
     padVocab(fast, want);
     expect(comparable(fast)).toEqual(comparable(want));
@@ -365,7 +365,7 @@ describe('the index pass per chunk, fast path and general path, against a refere
         for (const chunk of chunks(bytes, spec, rand, 2000)) builder.addChunk(chunk.offset, chunk.bytes, analyse(chunk.bytes, { ...chunk.spec, inQuote: false }));
         return builder.finish();
       };
-      const fast = built(analyzeChunk);
+      const fast = built(analyzeBoth);
       const reference = built(referenceAnalyze);
       expect(fast.count).toBeGreaterThan(2500);
       expect({ ...fast, stats: [...(fast.stats ?? [])] }).toEqual({ ...reference, stats: [...(reference.stats ?? [])] });
@@ -381,14 +381,14 @@ describe('the index pass per chunk, fast path and general path, against a refere
     // The index reads the same fields: the empty second field is missing, the third is the number.
     const spec: AnalyzeSpec = { kind: 'csv', delimiter: 9, begin: 0, inQuote: false, statColumns: 3, time: undefined, maxBad: 5 };
     for (const body of ['h\n"q"\t\t7\nend', 'h\nq\t\t7\nend']) {
-      const stats = analyzeChunk(encoder.encode(body), spec).stats ?? new Float64Array(0);
+      const stats = analyzeBoth(encoder.encode(body), spec).stats ?? new Float64Array(0);
       expect([stats[9 + 1], stats[18], stats[18 + 3]], body).toEqual([1, 1, 7]);
     }
   });
 
   it('a "-" delimiter is not a minus sign: "1--3" is 1, an empty field, 3', () => {
     const spec: AnalyzeSpec = { kind: 'csv', delimiter: 0x2d, begin: 0, inQuote: false, statColumns: 3, time: undefined, maxBad: 5 };
-    const stats = analyzeChunk(encoder.encode('h\n1--3\nend'), spec).stats ?? new Float64Array(0);
+    const stats = analyzeBoth(encoder.encode('h\n1--3\nend'), spec).stats ?? new Float64Array(0);
     // Column 1: one missing value; column 2: the number 3 (count 1, min 3).
     expect([stats[9 + 1], stats[18], stats[18 + 3]]).toEqual([1, 1, 3]);
   });

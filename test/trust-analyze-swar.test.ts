@@ -7,10 +7,11 @@
  * and the whole analysis against the general path (RecordParser, parseNumber).
  */
 import { describe, expect, it } from 'vitest';
-import { analyzeChunk, analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
+import { analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
 import { digitRun, digitsValue } from '../src/index/records/csv-fast-scan.js';
 import { STAT_SLOTS } from '../src/index/records/stats.js';
+import { analyzeBoth } from './support/analysis.js';
 
 const encoder = new TextEncoder();
 
@@ -87,7 +88,7 @@ describe('4 digits at a time (csv-fast-scan.ts)', () => {
           const s = spec;
           expect(fastCsvApplies(bytes, s)).toBe(true);
           fast++;
-          const got = analyzeChunk(bytes, s);
+          const got = analyzeBoth(bytes, s);
           const stats = got.stats ?? new Float64Array(0);
           const number = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim()) ? Number(value) : NaN;
           const where = `${JSON.stringify(value)}${JSON.stringify(ending)} + ${tail} bytes`;
@@ -117,7 +118,7 @@ describe('4 digits at a time (csv-fast-scan.ts)', () => {
       const text = `${lines.join('\n')}\n`;
       const bytes = encoder.encode(text.slice(0, text.length - cut));
       const s = spec;
-      const got = analyzeChunk(bytes, s);
+      const got = analyzeBoth(bytes, s);
       expect(comparable(got)).toEqual(comparable(analyzeChunkGeneral(bytes, s)));
       // Independent truth for column 0's count, min and max: the records wholly in the chunk.
       const whole = values.slice(0, cut === 0 ? values.length : values.length - 1);

@@ -11,6 +11,8 @@
 import type { AnalyzeSpec, ChunkAnalysis } from './analyze.js';
 import { QUOTE } from './csv.js';
 import { FastScan, scanBlock } from './csv-fast-scan.js';
+import { analyzeCsvWasm } from './csv-wasm/analyze-wasm.js';
+import { csvScannerWasm, type CsvScanner } from './csv-wasm/load.js';
 import { plainFieldNumber } from './field-stats.js';
 import { isSpace, text } from './numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from './stats.js';
@@ -101,8 +103,23 @@ class ChunkScan extends FastScan {
   }
 }
 
-/** analyzeChunk for a chunk `fastCsvApplies` accepted. */
-export function analyzeCsvFast(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
+/**
+ * analyzeChunk for a chunk `fastCsvApplies` accepted: with this thread's WebAssembly scanner when it loaded
+ * (csv-wasm/load.ts), else with the JS one; `scanner` asks for one (tests: 'wasm' throws when the module
+ * is not available).
+ */
+export function analyzeCsvFast(bytes: Uint8Array, spec: AnalyzeSpec, scanner?: CsvScanner): ChunkAnalysis {
+  if (scanner !== 'js') {
+    const wasm = csvScannerWasm(scanner === 'wasm');
+    const result = wasm === undefined ? undefined : analyzeCsvWasm(wasm, bytes, spec);
+    if (result !== undefined) return result;
+    if (scanner === 'wasm') throw new Error(`the WebAssembly CSV scanner ${wasm === undefined ? 'is not available' : 'cannot hold the chunk'}`);
+  }
+  return analyzeCsvFastJs(bytes, spec);
+}
+
+/** analyzeCsvFast with the JS scanner. */
+function analyzeCsvFastJs(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const first = buf.indexOf(NL, spec.begin);
   const last = first < 0 ? -1 : buf.lastIndexOf(NL);

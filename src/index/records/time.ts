@@ -181,7 +181,7 @@ function isoZone(b: Uint8Array, i: number, end: number, ms: number, zone: ZoneOf
 }
 
 /** The place values of fraction digits: 1/10, then that divided by 10, and so on (as many as a double tells apart). */
-const SCALES: number[] = [];
+export const SCALES: number[] = [];
 for (let scale = 1 / 10; SCALES.length < 40; scale /= 10) SCALES.push(scale);
 
 function scaleAt(k: number): number {
@@ -191,7 +191,19 @@ function scaleAt(k: number): number {
 }
 
 /** Bytes of a date-time up to its hour, "YYYY-MM-DDTHH:". */
-const PREFIX = 14;
+export const PREFIX = 14;
+
+/**
+ * Epoch ms of the date and hour of the date-time at bytes[start] (no blanks before it), "YYYY-MM-DD[T ]HH:",
+ * or NaN when they are no valid ones: the same checks as parseIso's up to the minutes.
+ */
+export function isoDateHour(b: Uint8Array, start: number, end: number): number {
+  const date = isoDate(b, start, end);
+  const sep = b[start + 10];
+  const hour = digitsAt(b, start + 11, 2, end);
+  if (!Number.isNaN(date) && (sep === 0x54 || sep === 0x74 || sep === 0x20) && hour >= 0 && hour <= 24 && b[start + 13] === 0x3a) return date + hour * 3_600_000;
+  return NaN;
+}
 
 /**
  * parseIso for a run of timestamps, most of which share the previous one's date and hour: when a value
@@ -227,17 +239,15 @@ export class IsoPrefixCache {
     if (w0 === this.w0 && w1 === this.w1 && w2 === this.w2 && w3 === this.w3 && !Number.isNaN(this.dateHour)) {
       return isoClock(b, start + PREFIX, end, this.dateHour, zone);
     }
-    // A new date or hour: remember it when it is valid (the same checks as parseIso's up to the minutes).
-    const date = isoDate(b, start, end);
-    const sep = b[start + 10];
-    const hour = digitsAt(b, start + 11, 2, end);
-    if (!Number.isNaN(date) && (sep === 0x54 || sep === 0x74 || sep === 0x20) && hour >= 0 && hour <= 24 && b[start + 13] === 0x3a) {
+    // A new date or hour: remember it when it is valid.
+    const dateHour = isoDateHour(b, start, end);
+    if (!Number.isNaN(dateHour)) {
       this.w0 = w0;
       this.w1 = w1;
       this.w2 = w2;
       this.w3 = w3;
-      this.dateHour = date + hour * 3_600_000;
-      return isoClock(b, start + PREFIX, end, this.dateHour, zone);
+      this.dateHour = dateHour;
+      return isoClock(b, start + PREFIX, end, dateHour, zone);
     }
     return parseIso(b, start, end, zone);
   }

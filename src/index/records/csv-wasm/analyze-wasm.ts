@@ -1,0 +1,235 @@
+/**
+ * csv-fast.ts's analysis with the hot loop in WebAssembly (wasm/csv-scan.ts, the same loop as csv-fast-scan.ts
+ * `scanBlock`): the chunk is copied once into the module's memory, the module scans it a block of records
+ * at a time — record and field ends, plain decimals into the block's column buffer, record starts and the
+ * time field's bounds, and the ISO timestamps that share the last one's date and hour — and leaves the rest to the same JS as the JS scanner, in the same order: text values
+ * to the vocabularies, short records' missing values, the general reading of the exceptions, each column's
+ * values added to its statistics, and the other timestamps parsed. The result is the JS scanner's, bit for bit
+ * (test/trust-csv-wasm.test.ts and the differential tests run both).
+ */
+import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
+import { plainFieldNumber } from '../field-stats.js';
+import { isSpace, text } from '../numbers.js';
+import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
+import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, ZoneOffsets } from '../time.js';
+import { VocabCollector } from '../vocab.js';
+import { REGIONS_START, type CsvScannerWasm } from './load.js';
+
+const NL = 0x0a;
+const PAGE = 65536;
+/** Bytes after the chunk that a 4-byte read at its last byte may touch. */
+const PAD = 16;
+
+const align = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** Where a chunk's regions lie in the module's memory. */
+interface Layout {
+  counted: number;
+  values: number;
+  starts: number;
+  ta: number;
+  tb: number;
+  texts: number;
+  exceptions: number;
+  shorts: number;
+  times: number;
+  dropped: number;
+  textCounts: number;
+  base: number;
+  end: number;
+}
+
+function layout(want: number, block: number, length: number): Layout {
+  const counted = REGIONS_START;
+  const values = align(counted + want);
+  const starts = align(values + block * want * 8);
+  const ta = align(starts + block * 4);
+  const tb = align(ta + block * 4);
+  const texts = align(tb + block * 4);
+  const exceptions = align(texts + block * want * 16);
+  const shorts = align(exceptions + block * want * 16);
+  const times = align(shorts + block * 8);
+  const dropped = align(times + block * 8);
+  const textCounts = align(dropped + want);
+  const base = align(textCounts + want * 4);
+  return { times, dropped, textCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
+}
+
+/** The most memory a wasm32 module can have. */
+const MAX_MEMORY = 65536 * PAGE;
+
+function blockOf(want: number): number {
+  return Math.max(16, Math.min(128, Math.floor(65536 / Math.max(1, want))));
+}
+
+/**
+ * analyzeChunk for a chunk `fastCsvApplies` accepted, with the module `scanner`; undefined when the module's
+ * memory cannot hold the chunk (2 GiB and more, or the memory cannot grow): the JS scanner then takes it.
+ */
+export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis | undefined {
+  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const first = buf.indexOf(NL, spec.begin);
+  const last = first < 0 ? -1 : buf.lastIndexOf(NL);
+  const time = spec.time;
+  const timeColumn = time !== undefined && typeof time.field === 'number' ? time.field : -1;
+  const columns = spec.statColumns;
+  const want = Math.max(columns, timeColumn + 1);
+  const block = blockOf(want);
+  const at = layout(want, block, chunk.length);
+  const memory = scanner.memory;
+  // Offsets in the module are 32-bit signed (as in the JS scanner's exception lists): larger chunks take JS.
+  if (at.end > MAX_MEMORY || chunk.length >= 2 ** 31) return undefined;
+  if (memory.buffer.byteLength < at.end) {
+    try {
+      memory.grow(Math.ceil((at.end - memory.buffer.byteLength) / PAGE));
+    } catch {
+      return undefined;
+    }
+  }
+  const heap = memory.buffer;
+  const bytes = new Uint8Array(heap, at.base, chunk.length);
+  bytes.set(chunk);
+  new Uint8Array(heap, at.base + chunk.length, PAD).fill(0);
+  const counted = new Uint8Array(heap, at.counted, want);
+  for (let c = 0; c < want; c++) counted[c] = c < columns && (spec.statMask === undefined || spec.statMask[c] === 1) ? 1 : 0;
+  const values = new Float64Array(heap, at.values, block * want);
+  const blockStarts = new Uint32Array(heap, at.starts, block);
+  const ta = new Int32Array(heap, at.ta, block);
+  const tb = new Int32Array(heap, at.tb, block);
+  const texts = new Int32Array(heap, at.texts, block * want * 4);
+  const exceptions = new Int32Array(heap, at.exceptions, block * want * 4);
+  const shorts = new Int32Array(heap, at.shorts, block * 2);
+
+  const stats = columns > 0 ? newStats(columns) : undefined;
+  const vocab = new VocabCollector(columns);
+  const format = time?.format;
+  const zone = time?.zone === undefined ? undefined : new ZoneOffsets(time.zone);
+  const iso = new IsoPrefixCache();
+  const room = Math.max(1024, chunk.length >> 6);
+  let starts = new Uint32Array(room);
+  let times = format === undefined ? undefined : new Float64Array(room);
+  const bad: Array<{ k: number; text: string }> = [];
+  let badCount = 0;
+  const limit = spec.maxRecordBytes ?? Infinity;
+
+  let p = first + 1;
+  scanner.setup(at.base, chunk.length, last, spec.delimiter, want, at.counted, timeColumn, block, at.values, at.starts, at.ta, at.tb, at.texts, at.exceptions, at.shorts, limit, first < 0 ? 0 : 1);
+  scanner.setText(at.dropped, at.textCounts);
+  // ISO timestamps that share the remembered date and hour are read in the module; the others here.
+  const wasmIso = format === 'iso' && timeColumn >= 0;
+  scanner.setTime(at.times, wasmIso ? 1 : 0, zone === undefined ? 0 : 1);
+  const blockTimes = new Float64Array(heap, at.times, block);
+  const dropped = new Uint8Array(heap, at.dropped, want);
+  dropped.fill(0);
+  const textCounts = new Int32Array(heap, at.textCounts, want);
+  textCounts.fill(0);
+  let count = 0;
+  // The JS scanner's blocks (a first one of 16 records): a value's place in its column's vocabulary
+  // depends on the block that reads it (text during the scan, the general reading after the block).
+  let upTo = 16;
+  while (p <= last) {
+    p = scanner.scanBlock(p, upTo, count);
+    upTo = block;
+    const records = scanner.getRecordCount();
+    if (count + records > starts.length) {
+      const size = Math.max(starts.length * 2, count + records);
+      starts = grown(starts, new Uint32Array(size));
+      if (times !== undefined) times = grown(times, new Float64Array(size));
+    }
+    starts.set(blockStarts.subarray(0, records), count);
+    if (stats !== undefined) {
+      // The same order as the JS scanner: text during the scan, short records, then the exceptions.
+      countTexts(stats, vocab, bytes, texts, scanner.getTextCount());
+      // Text in a column whose vocabulary was dropped is only counted, in the module.
+      for (let c = 0; c < want; c++) {
+        if (textCounts[c] !== 0) {
+          for (let k = textCounts[c]; k > 0; k--) addText(stats, c);
+          textCounts[c] = 0;
+        }
+        if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
+      }
+      countShorts(stats, counted, shorts, scanner.getShortCount());
+      readExceptions(stats, vocab, bytes, values, block, exceptions, scanner.getExceptionCount());
+      for (let c = 0; c < want; c++) if (counted[c] === 1) addValues(stats, c, values, c * block, c * block + records);
+    }
+    if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
+    count += records;
+  }
+  return {
+    first,
+    last,
+    starts: starts.slice(0, count),
+    times: times?.slice(0, count),
+    badCount,
+    bad,
+    stats: stats === undefined ? undefined : toMoments(stats),
+    statKeys: undefined,
+    vocab: stats === undefined ? undefined : vocab.export(),
+    quoteParity: 0,
+    newlines: scanner.getNewlines(),
+    tooLong: scanner.getTooLong(),
+  };
+}
+
+function grown<T extends Uint32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, texts: Int32Array, n: number): void {
+  for (let k = 0, end = n * 4; k < end; k += 4) {
+    const c = texts[k];
+    addText(stats, c);
+    if (vocab.dropped(c)) continue;
+    let z = texts[k + 2];
+    while (isSpace(bytes[z - 1])) z--;
+    vocab.add(c, bytes, texts[k + 1], z);
+  }
+}
+
+function countShorts(stats: Float64Array, counted: Uint8Array, shorts: Int32Array, n: number): void {
+  for (let k = 0, end = n * 2; k < end; k += 2) {
+    for (let c = shorts[k + 1]; c < counted.length; c++) if (counted[c] === 1) addMissing(stats, c);
+  }
+}
+
+function readExceptions(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, values: Float64Array, block: number, x: Int32Array, n: number): void {
+  for (let k = 0, end = n * 4; k < end; k += 4) {
+    const c = x[k + 1];
+    values[c * block + x[k]] = plainFieldNumber(stats, vocab, c, bytes, x[k + 2], x[k + 3]);
+  }
+}
+
+/** The block's timestamps into times[count, count + records); returns how many did not parse (kept in `bad`). */
+function parseTimes(
+  times: Float64Array, count: number, records: number, bytes: Uint8Array, ta: Int32Array, tb: Int32Array,
+  format: ResolvedTimeFormat, zone: ZoneOffsets | undefined, iso: IsoPrefixCache, timeColumn: number, bad: Array<{ k: number; text: string }>, maxBad: number,
+  read: Float64Array | undefined, scanner: CsvScannerWasm,
+): number {
+  let badCount = 0;
+  for (let j = 0; j < records; j++) {
+    let t = read === undefined ? NaN : read[j];
+    if (t === t) {
+      times[count + j] = t;
+      continue;
+    }
+    const a = ta[j];
+    const b = tb[j];
+    if (a >= 0) t = format === 'iso' ? iso.parse(bytes, a, b, zone) : parseTime(bytes, a, b, format, zone);
+    if (read !== undefined && a >= 0) {
+      // Remember this value's date and hour in the module when they are valid ones.
+      let s = a;
+      while (s < b && (bytes[s] === 0x20 || bytes[s] === 0x09)) s++;
+      if (b - s >= PREFIX) {
+        const dateHour = isoDateHour(bytes, s, b);
+        if (dateHour === dateHour) scanner.setPrefix(s, dateHour);
+      }
+    }
+    if (t !== t && timeColumn >= 0) {
+      badCount++;
+      if (bad.length < maxBad) bad.push({ k: count + j, text: a < 0 ? '(no such field)' : text(bytes, a, b).trim().slice(0, 100) });
+    }
+    times[count + j] = t;
+  }
+  return badCount;
+}

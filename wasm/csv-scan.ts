@@ -1,0 +1,316 @@
+// AssemblyScript source of the WebAssembly CSV scanner, built by scripts/build-wasm.mjs into
+// src/index/records/csv-wasm/scan.wasm (build output, not committed). The same loop as
+// src/index/records/csv-fast-scan.ts `scanBlock` (keep them in step: test/trust-csv-wasm.test.ts and the
+// differential tests compare the two), over a chunk copied into this module's memory, plus the common case
+// of time.ts IsoPrefixCache.parse. The JS side (csv-wasm/analyze-wasm.ts) lays the memory out and passes
+// the addresses in; it writes the tables of low memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes),
+// POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32), time.ts SCALES at 768 (40 doubles); the remembered
+// date-time prefix lies at 736 (14 bytes). The per-chunk regions start at 2048.
+
+const NL: i32 = 0x0a;
+const CR: i32 = 0x0d;
+const DOT_CHAR: i32 = 0x2e;
+const GENERAL_AT: usize = 256;
+const POW10_AT: usize = 512;
+const POW10_INT_AT: usize = 704;
+/** The remembered date-time prefix "YYYY-MM-DDTHH:" (14 bytes) and the 40 fraction scales (time.ts SCALES). */
+const PREFIX_AT: usize = 736;
+const SCALES_AT: usize = 768;
+const PREFIX: usize = 14;
+
+let base: usize = 0;
+let last: usize = 0;
+let delimiter: i32 = 0;
+let minus: i32 = 0;
+let dot: i32 = 0;
+let want: i32 = 0;
+let counted: usize = 0;
+let timeColumn: i32 = -1;
+let block: i32 = 0;
+let values: usize = 0;
+let starts: usize = 0;
+let ta: usize = 0;
+let tb: usize = 0;
+let texts: usize = 0;
+let exceptions: usize = 0;
+let shorts: usize = 0;
+let wordEnd: usize = 0;
+let dropped: usize = 0;
+let times: usize = 0;
+let timeIso: i32 = 0;
+let zoneGiven: i32 = 0;
+let dateHour: f64 = NaN;
+let textCounts: usize = 0;
+let limit: f64 = 0;
+
+// Outputs of the last `scanBlock` (read by JS through the getters below).
+let newlines: i32 = 0;
+let tooLong: i32 = -1;
+let textCount: i32 = 0;
+let exceptionCount: i32 = 0;
+let shortCount: i32 = 0;
+
+export function setup(
+  base_: usize, length: usize, last_: usize, delimiter_: i32, want_: i32, counted_: usize, timeColumn_: i32, block_: i32,
+  values_: usize, starts_: usize, ta_: usize, tb_: usize, texts_: usize, exceptions_: usize, shorts_: usize, limit_: f64, newlines_: i32,
+): void {
+  base = base_;
+  last = base_ + last_;
+  delimiter = delimiter_;
+  minus = delimiter_ == 0x2d ? -1 : 0x2d;
+  dot = delimiter_ == DOT_CHAR ? -1 : DOT_CHAR;
+  want = want_;
+  counted = counted_;
+  timeColumn = timeColumn_;
+  block = block_;
+  values = values_;
+  starts = starts_;
+  ta = ta_;
+  tb = tb_;
+  texts = texts_;
+  exceptions = exceptions_;
+  shorts = shorts_;
+  wordEnd = base_ + length - 4;
+  limit = limit_;
+  newlines = newlines_;
+  tooLong = -1;
+}
+
+/** Per field: 1 when its text values are only counted (the column's vocabulary was dropped), and their counts. */
+export function setText(dropped_: usize, textCounts_: usize): void {
+  dropped = dropped_;
+  textCounts = textCounts_;
+}
+
+/** ISO timestamps read here (into `times_`, NaN: for JS to parse) when `iso_` is 1. */
+export function setTime(times_: usize, iso_: i32, zoneGiven_: i32): void {
+  times = times_;
+  timeIso = iso_;
+  zoneGiven = zoneGiven_;
+  dateHour = NaN;
+}
+
+/** Remembers the prefix at chunk offset `at` with its date and hour (time.ts isoDateHour). */
+export function setPrefix(at: usize, dateHour_: f64): void {
+  memory.copy(PREFIX_AT, base + at, PREFIX);
+  dateHour = dateHour_;
+}
+
+@inline function isBlank(c: i32): bool { return c == 0x20 || c == 0x09; }
+
+@inline function twoDigits(i: usize): i32 {
+  const d0 = <i32>load<u8>(i) - 0x30;
+  const d1 = <i32>load<u8>(i + 1) - 0x30;
+  if (<u32>d0 > 9 || <u32>d1 > 9) return -1;
+  return d0 * 10 + d1;
+}
+
+/**
+ * time.ts IsoPrefixCache.parse of bytes [start, end) when they start with the remembered prefix and end
+ * in "Z" (or in the clock with no zone asked for): the same checks and the same sum as isoClock; NaN in
+ * every other case (JS then parses the value).
+ */
+function isoTime(start: usize, end: usize): f64 {
+  while (start < end && isBlank(<i32>load<u8>(start))) start++;
+  while (end > start && isBlank(<i32>load<u8>(end - 1))) end--;
+  if (end - start < PREFIX || isNaN(dateHour)) return NaN;
+  if (load<u64>(start) != load<u64>(PREFIX_AT) || load<u32>(start + 8) != load<u32>(PREFIX_AT + 8) || load<u16>(start + 12) != load<u16>(PREFIX_AT + 12)) return NaN;
+  let i = start + PREFIX;
+  if (i + 2 > end) return NaN;
+  const minute = twoDigits(i);
+  if (minute < 0 || minute > 59) return NaN;
+  i += 2;
+  let second: i32 = 0;
+  let fraction: f64 = 0;
+  if (i < end && <i32>load<u8>(i) == 0x3a) {
+    if (i + 3 > end) return NaN;
+    second = twoDigits(i + 1);
+    if (second < 0 || second > 60) return NaN;
+    i += 3;
+    if (i < end && (<i32>load<u8>(i) == 0x2e || <i32>load<u8>(i) == 0x2c)) {
+      i++;
+      const from = i;
+      while (i < end) {
+        const d = <i32>load<u8>(i) - 0x30;
+        if (<u32>d > 9) break;
+        const k = i - from;
+        if (k >= 40) return NaN;
+        fraction += <f64>d * load<f64>(SCALES_AT + (k << 3));
+        i++;
+      }
+      if (i == from) return NaN;
+    }
+  }
+  const ms = dateHour + <f64>minute * 60000 + <f64>second * 1000 + fraction * 1000;
+  if (i == end) return zoneGiven ? NaN : ms;
+  const z = <i32>load<u8>(i);
+  if ((z == 0x5a || z == 0x7a) && i + 1 == end) return ms;
+  return NaN;
+}
+
+export function getNewlines(): i32 { return newlines; }
+export function getTooLong(): i32 { return tooLong; }
+export function getTextCount(): i32 { return textCount; }
+export function getExceptionCount(): i32 { return exceptionCount; }
+export function getShortCount(): i32 { return shortCount; }
+
+@inline function digitRun(w: u32): i32 {
+  const t = ((w & 0xf0f0f0f0) ^ 0x30303030) | (((w + 0x06060606) & 0xf0f0f0f0) ^ 0x30303030);
+  return t == 0 ? 4 : <i32>(ctz(t) >> 3);
+}
+
+@inline function digitsValue(w: u32, k: i32): i32 {
+  if (k == 0) return 0;
+  let v: u32 = (w - 0x30303030) << (32 - 8 * k);
+  v = (v * 10 + (v >> 8)) & 0x00ff00ff;
+  return <i32>((v * 100 + (v >> 16)) & 0xffff);
+}
+
+function longMantissa(from: usize, end: usize): f64 {
+  let m: f64 = 0;
+  for (let k = from; k < end; k++) {
+    const b = <i32>load<u8>(k);
+    if (b != DOT_CHAR) m = m * 10 + <f64>(b - 0x30);
+  }
+  return m;
+}
+
+/**
+ * Scans records from chunk offset `from` until `upTo` records of the block were found (the first at block
+ * position 0) or `last` is passed; `count` is the chunk's record count before the block. Returns the next
+ * record's chunk offset; the block's records are `count` .. the returned count (getters).
+ */
+export function scanBlock(from: usize, upTo: i32, count: i32): usize {
+  let p = base + from;
+  let j: i32 = 0;
+  let nl = newlines;
+  let xt: i32 = 0;
+  let xe: i32 = 0;
+  let xs: i32 = 0;
+  while (p <= last && j < upTo) {
+    const rs = p;
+    const c0 = <i32>load<u8>(p);
+    if (c0 == NL || (c0 == CR && <i32>load<u8>(p + 1) == NL)) {
+      p += c0 == NL ? 1 : 2;
+      nl++;
+      continue;
+    }
+    let i = p;
+    let n: i32 = 0;
+    let a0: i32 = -1;
+    let b0: i32 = -1;
+    let b: i32 = 0;
+    while (n < want) {
+      const a = i;
+      b = <i32>load<u8>(i);
+      let e: usize;
+      if (load<u8>(counted + <usize>n) == 1) {
+        const negative: i32 = <i32>(b == minus);
+        i += <usize>negative;
+        b = <i32>load<u8>(i);
+        const start = i;
+        let mantissa: i32 = 0;
+        let d = b - 0x30;
+        while (<u32>d <= 9) {
+          mantissa = mantissa * 10 + d;
+          b = <i32>load<u8>(++i);
+          d = b - 0x30;
+        }
+        let scale: i32 = 0;
+        let digits = <i32>(i - start);
+        if (b == dot) {
+          ++i;
+          const fraction = i;
+          if (i <= wordEnd) {
+            const w = load<u32>(i);
+            const k = digitRun(w);
+            mantissa = mantissa * load<i32>(POW10_INT_AT + (<usize>k << 2)) + digitsValue(w, k);
+            i += <usize>k;
+          }
+          b = <i32>load<u8>(i);
+          d = b - 0x30;
+          while (<u32>d <= 9) {
+            mantissa = mantissa * 10 + d;
+            b = <i32>load<u8>(++i);
+            d = b - 0x30;
+          }
+          scale = <i32>(i - fraction);
+          digits += scale;
+        }
+        const end = i;
+        let kind: i32 = -1;
+        if (b != delimiter && b != NL && !(b == CR && <i32>load<u8>(i + 1) == NL)) {
+          kind = load<u8>(GENERAL_AT + <usize>b) == 1 ? 0 : 1;
+          b = <i32>load<u8>(++i);
+          while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+        }
+        e = i;
+        if (b == CR) b = <i32>load<u8>(++i);
+        else if (b == NL && e > a && <i32>load<u8>(e - 1) == CR) e--;
+        const m: f64 = digits > 9 ? longMantissa(start, end) : <f64>mantissa;
+        const slot = values + ((<usize>(n * block + j)) << 3);
+        if (kind < 0 && digits > 0 && m < 1e15 && scale <= 22) {
+          const sign: f64 = <f64>(1 - 2 * negative);
+          store<f64>(slot, sign * (scale == 0 ? m : m / load<f64>(POW10_AT + (<usize>scale << 3))));
+        } else {
+          store<f64>(slot, NaN);
+          if (kind == 1 && load<u8>(dropped + <usize>n) == 1) {
+            const at = textCounts + (<usize>n << 2);
+            store<i32>(at, load<i32>(at) + 1);
+          } else if (kind == 1) {
+            const at = texts + (<usize>xt << 4);
+            store<i32>(at, n);
+            store<i32>(at + 4, <i32>(a - base));
+            store<i32>(at + 8, <i32>(e - base));
+            xt++;
+          } else {
+            const at = exceptions + (<usize>xe << 4);
+            store<i32>(at, j);
+            store<i32>(at + 4, n);
+            store<i32>(at + 8, <i32>(a - base));
+            store<i32>(at + 12, <i32>(e - base));
+            xe++;
+          }
+        }
+      } else {
+        while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+        e = i;
+        if (b == NL && e > a && <i32>load<u8>(e - 1) == CR) e--;
+      }
+      if (n == timeColumn) {
+        a0 = <i32>(a - base);
+        b0 = <i32>(e - base);
+      }
+      n++;
+      if (b == NL) break;
+      i++;
+    }
+    while (<i32>load<u8>(i) != NL) i++;
+    nl++;
+    if (<f64>(i - rs) > limit && tooLong < 0) tooLong = count + j;
+    if (n < want) {
+      for (let c = n; c < want; c++) {
+        if (load<u8>(counted + <usize>c) == 1) store<f64>(values + ((<usize>(c * block + j)) << 3), NaN);
+      }
+      const at = shorts + (<usize>xs << 3);
+      store<i32>(at, j);
+      store<i32>(at + 4, n);
+      xs++;
+    }
+    store<u32>(starts + (<usize>j << 2), <u32>(rs - base));
+    if (timeIso) store<f64>(times + (<usize>j << 3), a0 >= 0 ? isoTime(base + <usize>a0, base + <usize>b0) : NaN);
+    store<i32>(ta + (<usize>j << 2), a0);
+    store<i32>(tb + (<usize>j << 2), b0);
+    j++;
+    p = i + 1;
+  }
+  newlines = nl;
+  textCount = xt;
+  exceptionCount = xe;
+  shortCount = xs;
+  recordCount = j;
+  return p - base;
+}
+
+let recordCount: i32 = 0;
+export function getRecordCount(): i32 { return recordCount; }
