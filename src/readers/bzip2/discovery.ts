@@ -34,7 +34,7 @@ export class Bzip2Discovery implements Discovery {
     this.early = new Map(options.head?.units);
   }
 
-  private async decode(task: Bzip2BlockTask): Promise<Outcome> {
+  private async decode(task: Bzip2BlockTask, transfer: ArrayBuffer[]): Promise<Outcome> {
     // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
     // walk: steps that depend on the offset (the CSV header) go by that.
     const at = task.base * 8 + task.bitOffset;
@@ -49,7 +49,7 @@ export class Bzip2Discovery implements Discovery {
       const ran = await this.options.runner.run({ input: { kind: 'bytes', bytes: copy }, step, keepBytes: false }, this.options.signal, [copy.buffer]);
       return { ...outcome, step: ran.step };
     }
-    const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step }, this.options.signal);
+    const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step }, this.options.signal, transfer);
     const info = bzip2Info(result.info);
     return { bytes: result.bytes, endBit: info.endBit, crc: info.crc, step: result.step };
   }
@@ -70,7 +70,7 @@ export class Bzip2Discovery implements Discovery {
   async *chunks(): AsyncGenerator<ScannedChunk> {
     const scan = scanBzip2({
       source: this.source,
-      decode: (task) => this.decode(task),
+      decode: (task, transfer) => this.decode(task, transfer),
       lookahead: this.options.lookahead,
       signal: this.options.signal,
       onWarning: this.options.onWarning,

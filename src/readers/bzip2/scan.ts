@@ -1,22 +1,31 @@
 /**
- * The one sequential pass over a bzip2 file that finds every block of every stream. Candidate magics are
- * found with a byte-wise search (magic.ts); blocks are decoded speculatively and in parallel at each
+ * The one sequential pass over a bzip2 file that finds every block of every stream. Candidate block magics
+ * are found with a byte-wise search (magic.ts); blocks are decoded speculatively and in parallel at each
  * candidate; then a walk in file order keeps only the chain that really is the file: each stream starts
- * with "BZh" + level, each block ends exactly where the next block or end-of-stream marker starts, and the
- * stream CRC matches the combined block CRCs. A candidate off that chain (a false positive inside a
- * block's data) is ignored; a block cut short by one is decoded again over a longer range.
+ * with "BZh" + level, each block ends exactly where the next block or end-of-stream marker starts (the
+ * end-of-stream magic is checked there, not searched for), and the stream CRC matches the combined block
+ * CRCs. A candidate off that chain (a false positive inside a block's data) is ignored; a block cut short
+ * by one is decoded again over a longer range.
  */
 import { SeekdataError, isSeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import type { Bzip2BlockTask } from './block.js';
-import { findMagics, type MagicHit } from './magic.js';
+import { findBlockMagics, magicAt } from './magic.js';
 import { concatBytes } from '../../util.js';
+import { postable } from '../post.js';
 
 /** Level used for speculative decodes: the largest block size, so any real block fits. */
 const DECODE_LEVEL = 9;
 const WINDOW_BYTES = 4 << 20;
 /** Bytes past the next candidate given to a decode, so a block ending mid-byte is whole. */
 const MARGIN_BYTES = 8;
+/**
+ * No decode is given more bytes than this from its block's start: more than any block can take (at most
+ * 900,000 symbols of at most 20 bits, ~2.25 MB, plus ~35 kB of tables and selectors). Without a bound, the
+ * last block of a file followed by megabytes of other bytes (zeros, garbage) with no block magic in them
+ * would be copied whole to a worker.
+ */
+const MAX_BLOCK_BYTES = 3 << 20;
 
 export interface Bzip2Unit {
   /** Byte offset of the stream the block belongs to. */
@@ -36,7 +45,8 @@ export interface Bzip2DecodeOutcome {
 
 export interface Bzip2ScanOptions<R extends Bzip2DecodeOutcome> {
   source: ByteSource;
-  decode: (task: Bzip2BlockTask) => Promise<R>;
+  /** Decodes a task; `transfer` lists the buffers of its bytes that may be moved to a worker (nobody else holds them). */
+  decode: (task: Bzip2BlockTask, transfer: ArrayBuffer[]) => Promise<R>;
   /** Decodes in flight ahead of the walk. */
   lookahead: number;
   signal?: AbortSignal | undefined;
@@ -48,10 +58,12 @@ export interface Bzip2ScanOptions<R extends Bzip2DecodeOutcome> {
   onBadStream?: ((streamStart: number) => void) | undefined;
 }
 
-type Settled<R> = { ok: true; value: R; task: Bzip2BlockTask } | { ok: false; error: unknown; task: Bzip2BlockTask };
+/** A decode's outcome; `capped`: its bytes were cut at MAX_BLOCK_BYTES (a longer range is no use). */
+type Settled<R> = ({ ok: true; value: R } | { ok: false; error: unknown }) & { task: Bzip2BlockTask; capped: boolean };
 
 class CandidateFinder {
-  readonly hits: MagicHit[] = [];
+  /** Bit positions of the block magics found so far, in order. */
+  readonly hits: number[] = [];
   private scanned = 0;
   /**
    * The windows read for the search, kept until the walk has passed them, so block decodes take their
@@ -66,25 +78,33 @@ class CandidateFinder {
     const start = this.scanned;
     const limit = Math.min(WINDOW_BYTES, size - start);
     const data = await this.source.read(start, Math.min(size - start, limit + 6));
-    for (const hit of findMagics(data, limit * 8)) this.hits.push({ bit: hit.bit + start * 8, eos: hit.eos });
+    for (const bit of findBlockMagics(data, limit * 8)) this.hits.push(bit + start * 8);
     this.windows.push({ start, bytes: data.subarray(0, limit) });
     this.scanned = start + limit;
     return true;
   }
 
-  /** Bytes [from, to) of the file: from the kept windows when they hold them, else read. */
-  async bytes(from: number, to: number): Promise<Uint8Array> {
+  /**
+   * Bytes [from, to) of the file: from the kept windows when they hold them (a view into a window, or a
+   * fresh array of ours when they span two), else read. `owned`: a fresh array nobody else holds.
+   */
+  async bytes(from: number, to: number): Promise<{ bytes: Uint8Array; owned: boolean }> {
     const first = this.windows[0];
-    if (first === undefined || from < first.start || to > this.scanned) return this.source.read(from, to - from);
+    if (first === undefined || from < first.start || to > this.scanned) return { bytes: await this.source.read(from, to - from), owned: false };
     const parts: Uint8Array[] = [];
     for (const w of this.windows) {
       const end = w.start + w.bytes.length;
       if (end <= from || w.start >= to) continue;
       parts.push(w.bytes.subarray(Math.max(0, from - w.start), Math.min(w.bytes.length, to - w.start)));
     }
-    // A copy: the task's bytes go to a worker, and windows are dropped as the walk moves on. (`new
-    // Uint8Array(view)` copies; a Buffer's `slice`, from a MemorySource over a Buffer, would not.)
-    return parts.length === 1 ? new Uint8Array(parts[0]) : concatBytes(parts);
+    return parts.length === 1 ? { bytes: parts[0], owned: false } : { bytes: concatBytes(parts), owned: true };
+  }
+
+  /** Which magic starts at `bit` of the file (undefined: none, or the file ends before its 48 bits). */
+  async magicAt(bit: number): Promise<'block' | 'eos' | undefined> {
+    const from = Math.floor(bit / 8);
+    const to = Math.min(this.source.size, Math.ceil((bit + 48) / 8));
+    return magicAt((await this.bytes(from, to)).bytes, bit - from * 8);
   }
 
   /** Drops the windows that end before byte `at` (the walk will not need them again). */
@@ -99,7 +119,7 @@ class CandidateFinder {
       let hi = this.hits.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (inclusive ? this.hits[mid].bit < after : this.hits[mid].bit <= after) lo = mid + 1;
+        if (inclusive ? this.hits[mid] < after : this.hits[mid] <= after) lo = mid + 1;
         else hi = mid;
       }
       // Windows are scanned in order, so every hit before the scanned limit is already known.
@@ -109,10 +129,10 @@ class CandidateFinder {
   }
 }
 
-function settle<R>(task: Bzip2BlockTask, promise: Promise<R>): Promise<Settled<R>> {
+function settle<R>(task: Bzip2BlockTask, capped: boolean, promise: Promise<R>): Promise<Settled<R>> {
   return promise.then(
-    (value) => ({ ok: true as const, value, task }),
-    (error: unknown) => ({ ok: false as const, error, task }),
+    (value) => ({ ok: true as const, value, task, capped }),
+    (error: unknown) => ({ ok: false as const, error, task, capped }),
   );
 }
 
@@ -136,30 +156,33 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
   const finder = new CandidateFinder(source);
   const inflight = new Map<number, Promise<Settled<R>>>();
 
-  const makeTask = async (startBit: number, endHit: number): Promise<Bzip2BlockTask> => {
+  /** A decode of the block at startBit over the bytes up to the candidate endHit (-1: the end of the file). */
+  const makeTask = async (startBit: number, endHit: number): Promise<{ task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }> => {
     const first = Math.floor(startBit / 8);
-    const endByte = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit].bit / 8) + MARGIN_BYTES);
-    const data = await finder.bytes(first, endByte);
-    return { data, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
+    const wanted = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit] / 8) + MARGIN_BYTES);
+    const endByte = Math.min(wanted, first + MAX_BLOCK_BYTES);
+    // A view into a window is copied once here and the copy moved to the worker (posting the view would
+    // clone its whole window); windows are dropped as the walk moves on.
+    const part = await finder.bytes(first, endByte);
+    const { bytes, transfer } = postable(part.bytes, part.owned);
+    const task = { data: bytes, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
+    return { task, transfer, capped: endByte < wanted };
   };
+  const start = ({ task, transfer, capped }: { task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }): Promise<Settled<R>> =>
+    settle(task, capped, options.decode(task, transfer));
 
   const dispatch = async (hitIndex: number): Promise<void> => {
-    const hit = finder.hits[hitIndex];
-    if (hit.eos || inflight.has(hit.bit)) return;
-    const task = await makeTask(hit.bit, await finder.next(hit.bit));
-    inflight.set(hit.bit, settle(task, options.decode(task)));
+    const bit = finder.hits[hitIndex];
+    if (inflight.has(bit)) return;
+    inflight.set(bit, start(await makeTask(bit, await finder.next(bit))));
   };
 
   /** Keeps `lookahead` speculative decodes going at the candidates from `fromBit` on. */
   const prefetch = async (fromBit: number): Promise<void> => {
     let i = await finder.next(fromBit, true);
-    let ahead = 0;
-    while (i >= 0 && ahead < options.lookahead) {
-      if (!finder.hits[i].eos) {
-        await dispatch(i);
-        ahead++;
-      }
-      i = await finder.next(finder.hits[i].bit);
+    for (let ahead = 0; i >= 0 && ahead < options.lookahead; ahead++) {
+      await dispatch(i);
+      i = await finder.next(finder.hits[i]);
     }
   };
 
@@ -178,7 +201,8 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       finder.release(Math.floor(pos / 8));
       await prefetch(pos);
       const at = await finder.next(pos, true);
-      if (at < 0 || finder.hits[at].bit !== pos) {
+      if (at < 0 || finder.hits[at] !== pos) {
+        if ((await finder.magicAt(pos)) === 'eos') break;
         if (pos + 48 > size * 8) {
           throw new SeekdataError('TRUNCATED', `${file}: bzip2 stream ends early, expected a block or end-of-stream marker at byte ${Math.floor(pos / 8)}`, {
             file,
@@ -187,7 +211,6 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
         }
         throw corrupt('no bzip2 block or end-of-stream marker where one must start', pos);
       }
-      if (finder.hits[at].eos) break;
       let settled = inflight.get(pos);
       if (settled === undefined) {
         await dispatch(at);
@@ -197,15 +220,15 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       // Cut short by a false candidate inside the block: decode again over a longer range.
       let endHit = await finder.next(pos);
       while (outcome !== undefined && !outcome.ok && isSeekdataError(outcome.error, 'TRUNCATED') && !outcome.task.atEnd) {
-        endHit = endHit < 0 ? -1 : await finder.next(finder.hits[endHit].bit);
-        const task = await makeTask(pos, endHit);
-        outcome = await settle(task, options.decode(task));
+        if (outcome.capped) throw corrupt(`bzip2 block runs past ${MAX_BLOCK_BYTES} bytes, longer than any block can be`, pos);
+        endHit = endHit < 0 ? -1 : await finder.next(finder.hits[endHit]);
+        outcome = await start(await makeTask(pos, endHit));
       }
       if (outcome === undefined) throw corrupt('internal: no decode for block', pos);
       if (!outcome.ok) throw outcome.error;
       const endBit = outcome.task.base * 8 + outcome.value.endBit;
       const nextAt = await finder.next(endBit, true);
-      if (nextAt < 0 || finder.hits[nextAt].bit !== endBit) {
+      if ((nextAt < 0 || finder.hits[nextAt] !== endBit) && (await finder.magicAt(endBit)) !== 'eos') {
         if (endBit + 48 > size * 8) {
           throw new SeekdataError('TRUNCATED', `${file}: bzip2 data ends after the block ending at byte ${Math.floor(endBit / 8)}`, {
             file,
@@ -225,7 +248,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       throw new SeekdataError('TRUNCATED', `${file}: bzip2 stream CRC cut off at byte ${Math.floor(pos / 8)}`, { file, compressedOffset: Math.floor(pos / 8) });
     }
     const first = Math.floor((pos + 48) / 8);
-    const crcBytes = await source.read(first, Math.ceil(crcEnd / 8) - first);
+    const crcBytes = (await finder.bytes(first, Math.ceil(crcEnd / 8))).bytes;
     const stored = readBits(crcBytes, pos + 48 - first * 8, 32);
     if (stored !== combined) {
       options.onBadStream?.(streamStart);
