@@ -8,7 +8,7 @@
 import { Dictionary, Field, Float64, Int32, Int64, Schema, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
-import { ZoneOffsets } from '../index/records/time.js';
+import { zoneOffsets } from '../index/records/time.js';
 import { chooseTimeUnit, TimeConverter, type ArrowTimeUnit } from './arrow-time.js';
 
 export type ColumnKind = 'time' | 'int32' | 'int64' | 'float64' | 'utf8' | 'dictionary';
@@ -101,7 +101,7 @@ export function planColumns(file: Indexed, options: PlanOptions, times: (visit: 
     const base = { name, position: all.indexOf(name), path: name.split('.'), categories: undefined };
     if (name === timeName && file.time !== undefined && format !== undefined && format !== 'function') {
       const unit = options.timeUnit ?? chooseTimeUnit(format, times);
-      time = new TimeConverter(format, unit, file.options.timeZone === undefined ? undefined : new ZoneOffsets(file.options.timeZone), file.name);
+      time = new TimeConverter(format, unit, zoneOffsets(file.options.timeZone), file.name);
       return { ...base, kind: 'time', type: TIMESTAMP[unit]() };
     }
     const s = stats.get(name);

@@ -5,7 +5,7 @@
  * step, in the workers, from the times the job carries.
  */
 import { invalidOption } from '../errors.js';
-import { ZoneOffsets } from '../index/records/time.js';
+import { zoneOffsets } from '../index/records/time.js';
 
 export const TIME_FEATURES = [
   'hourOfDay',
@@ -39,17 +39,6 @@ export const TIME_FEATURES = [
 export type TimeFeature = (typeof TIME_FEATURES)[number];
 
 const DAY = 86_400_000;
-const zones = new Map<string, ZoneOffsets>();
-
-function zoneOf(name: string | undefined): ZoneOffsets | undefined {
-  if (name === undefined) return undefined;
-  let zone = zones.get(name);
-  if (zone === undefined) {
-    zone = new ZoneOffsets(name);
-    zones.set(name, zone);
-  }
-  return zone;
-}
 
 /** Checks a `timeFeatures` option: a list of known names. */
 export function checkTimeFeatures(value: unknown): TimeFeature[] {
@@ -65,7 +54,7 @@ export function checkZone(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   try {
     if (typeof value !== 'string') throw new TypeError('not a string');
-    zoneOf(value);
+    zoneOffsets(value);
   } catch {
     throw invalidOption(name, 'an IANA time zone name such as "Europe/Paris"', value);
   }
@@ -75,7 +64,7 @@ export function checkZone(name: string, value: unknown): string | undefined {
 /** The value of `feature` for the instant `ms` (epoch milliseconds) in zone `zone` (undefined: UTC); NaN for a NaN time. */
 export function timeFeature(ms: number, feature: TimeFeature, zone: string | undefined): number {
   if (!Number.isFinite(ms)) return NaN;
-  const offsets = zoneOf(zone);
+  const offsets = zoneOffsets(zone);
   // The wall-clock time as if it were UTC: the Date's UTC getters then read the zone's calendar.
   const local = offsets === undefined ? ms : ms + offsets.offsetAt(ms);
   const d = new Date(local);

@@ -16,7 +16,7 @@ import { csvScannerWasm, type CsvScanner } from './csv-wasm/load.js';
 import { plainFieldNumber } from './field-stats.js';
 import { isSpace, text } from './numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from './stats.js';
-import { ZoneOffsets } from './time.js';
+import { zoneOffsets } from './time.js';
 import { VocabCollector } from './vocab.js';
 
 const NL = 0x0a;
@@ -50,7 +50,7 @@ class ChunkScan extends FastScan {
     const want = Math.max(columns, timeColumn + 1);
     const counted = new Uint8Array(want);
     for (let c = 0; c < columns; c++) counted[c] = spec.statMask === undefined || spec.statMask[c] === 1 ? 1 : 0;
-    const zone = time?.zone === undefined ? undefined : new ZoneOffsets(time.zone);
+    const zone = zoneOffsets(time?.zone);
     super(bytes, last, first, spec.delimiter, want, counted, timeColumn, time?.format, zone, spec.maxRecordBytes ?? Infinity);
     this.stats = columns > 0 ? newStats(columns) : undefined;
     this.vocab = new VocabCollector(columns);

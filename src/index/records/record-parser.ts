@@ -10,7 +10,7 @@ import { countField, countPlainField } from './field-stats.js';
 import { text } from './numbers.js';
 import { addMissing, addText, addValue, newStats, STAT_SLOTS, toMoments } from './stats.js';
 import { VocabCollector } from './vocab.js';
-import { parseTime, parseTimeValue, ZoneOffsets } from './time.js';
+import { parseTime, parseTimeValue, type ZoneOffsets, zoneOffsets } from './time.js';
 
 const MAX_JSON_KEYS = 256;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
@@ -33,7 +33,7 @@ export class RecordParser {
   private general = false;
 
   constructor(private readonly spec: AnalyzeSpec) {
-    this.zone = spec.time?.zone === undefined ? undefined : new ZoneOffsets(spec.time.zone);
+    this.zone = zoneOffsets(spec.time?.zone);
     this.quotes = spec.quoting !== 'none';
     if (spec.statColumns > 0) {
       this.stats = newStats(spec.kind === 'csv' ? spec.statColumns : 8);

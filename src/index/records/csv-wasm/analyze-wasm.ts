@@ -11,7 +11,7 @@ import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
 import { plainFieldNumber } from '../field-stats.js';
 import { isSpace, text } from '../numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
-import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, ZoneOffsets } from '../time.js';
+import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, type ZoneOffsets, zoneOffsets } from '../time.js';
 import { VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
 
@@ -103,7 +103,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const stats = columns > 0 ? newStats(columns) : undefined;
   const vocab = new VocabCollector(columns);
   const format = time?.format;
-  const zone = time?.zone === undefined ? undefined : new ZoneOffsets(time.zone);
+  const zone = zoneOffsets(time?.zone);
   const iso = new IsoPrefixCache();
   const room = Math.max(1024, chunk.length >> 6);
   let starts = new Uint32Array(room);
