@@ -167,8 +167,12 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   }
 }
 
+/** Indexing passes started in this process: each pass's number tells its chunks apart (AnalyzeSpec.pass). */
+let passes = 0;
+
 function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout): AnalyzeSpec {
   return {
+    pass: ++passes,
     kind: options.kind,
     delimiter: options.delimiter.charCodeAt(0),
     begin: 0,

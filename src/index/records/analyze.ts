@@ -34,6 +34,12 @@ export interface AnalyzeSpec {
   quoting?: Quoting | undefined;
   /** Records longer than this (bytes before their newline) are reported in `tooLong`. Default: no limit. */
   maxRecordBytes?: number | undefined;
+  /**
+   * The indexing pass the chunk belongs to (a number unique in the process): a thread that saw a column's
+   * vocabulary overflow in one chunk of the pass does not collect it in the next (vocab.ts
+   * `overflowedInPass`; the merged result is the same). Absent: each chunk on its own.
+   */
+  pass?: number | undefined;
 }
 
 export interface ChunkAnalysis {

@@ -17,7 +17,7 @@ import { plainFieldNumber } from './field-stats.js';
 import { isSpace, text } from './numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from './stats.js';
 import { zoneOffsets } from './time.js';
-import { VocabCollector } from './vocab.js';
+import { noteOverflows, overflowedInPass, VocabCollector } from './vocab.js';
 
 const NL = 0x0a;
 
@@ -54,6 +54,7 @@ class ChunkScan extends FastScan {
     super(bytes, last, first, spec.delimiter, want, counted, timeColumn, time?.format, zone, spec.maxRecordBytes ?? Infinity);
     this.stats = columns > 0 ? newStats(columns) : undefined;
     this.vocab = new VocabCollector(columns);
+    for (const c of overflowedInPass(spec.pass)) this.vocab.drop(c);
     // Only numbers and typed arrays are kept: a field holding the spec would change type between the first
     // chunk's spec (its own object shape) and the others', and with it the map of this class, which
     // discards the code optimized for it.
@@ -133,6 +134,7 @@ function analyzeCsvFastJs(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
     records = scan.block;
   }
   const stats = scan.stats;
+  noteOverflows(spec.pass, scan.vocab, spec.statColumns);
   return {
     first,
     last,

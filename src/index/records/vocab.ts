@@ -149,6 +149,12 @@ export class VocabCollector {
     this.addString(column, text(bytes, start, end));
   }
 
+  /** Drops a column's vocabulary (known to overflow: see `overflowedInPass`). */
+  drop(column: number): void {
+    this.grow(column);
+    this.columns[column] = null;
+  }
+
   /** Whether a column has overflowed (its values need not be looked at any more). */
   dropped(column: number): boolean {
     // Never read past the end: the optimized caller would be thrown away the first time it did.
@@ -181,6 +187,31 @@ export class VocabCollector {
     for (const c of this.columns) out.push(c === null ? null : c === undefined ? [] : c instanceof ByteTable ? c.export() : [...c]);
     return out;
   }
+}
+
+/**
+ * Per thread: the columns whose vocabulary overflowed in a chunk of the indexing pass `pass` (the last
+ * pass seen). A vocabulary that overflowed in one chunk is null after the merge whatever the other chunks
+ * hold (`mergeVocab`), so the chunks of the same pass analysed after it need not collect theirs (a time
+ * column filled a table of 1,000 distinct values in every chunk before it overflowed). Passes are told
+ * apart by `AnalyzeSpec.pass`, unique in the process; without it nothing is remembered.
+ */
+let overflowPass: number | undefined;
+let overflowColumns: number[] = [];
+
+/** Columns known to overflow in pass `pass`: drop them in a new chunk's vocabulary. */
+export function overflowedInPass(pass: number | undefined): readonly number[] {
+  return pass !== undefined && pass === overflowPass ? overflowColumns : [];
+}
+
+/** Remembers the columns that overflowed in a chunk of pass `pass` (see `overflowedInPass`). */
+export function noteOverflows(pass: number | undefined, vocab: VocabCollector, columns: number): void {
+  if (pass === undefined) return;
+  if (pass !== overflowPass) {
+    overflowPass = pass;
+    overflowColumns = [];
+  }
+  for (let c = 0; c < columns; c++) if (vocab.dropped(c) && !overflowColumns.includes(c)) overflowColumns.push(c);
 }
 
 /** Merges exported vocabularies (by column position) into `into`. */

@@ -12,7 +12,7 @@ import { plainFieldNumber } from '../field-stats.js';
 import { isSpace, text } from '../numbers.js';
 import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
 import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, type ZoneOffsets, zoneOffsets } from '../time.js';
-import { VocabCollector } from '../vocab.js';
+import { noteOverflows, overflowedInPass, VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
 
 const NL = 0x0a;
@@ -102,6 +102,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
 
   const stats = columns > 0 ? newStats(columns) : undefined;
   const vocab = new VocabCollector(columns);
+  for (const c of overflowedInPass(spec.pass)) vocab.drop(c);
   const format = time?.format;
   const zone = zoneOffsets(time?.zone);
   const iso = new IsoPrefixCache();
@@ -120,7 +121,8 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   scanner.setTime(at.times, wasmIso ? 1 : 0, zone === undefined ? 0 : 1);
   const blockTimes = new Float64Array(heap, at.times, block);
   const dropped = new Uint8Array(heap, at.dropped, want);
-  dropped.fill(0);
+  // Text of a column dropped before the chunk (overflowed in an earlier chunk of the pass) is counted in the module from the start.
+  for (let c = 0; c < want; c++) dropped[c] = counted[c] === 1 && vocab.dropped(c) ? 1 : 0;
   const textCounts = new Int32Array(heap, at.textCounts, want);
   textCounts.fill(0);
   let count = 0;
@@ -155,6 +157,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
     count += records;
   }
+  noteOverflows(spec.pass, vocab, columns);
   return {
     first,
     last,
