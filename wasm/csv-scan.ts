@@ -41,6 +41,8 @@ let timeIso: i32 = 0;
 let zoneGiven: i32 = 0;
 let dateHour: f64 = NaN;
 let textCounts: usize = 0;
+let known: usize = 0;
+let byteCounts: usize = 0;
 let limit: f64 = 0;
 
 // Outputs of the last `scanBlock` (read by JS through the getters below).
@@ -80,6 +82,15 @@ export function setup(
 export function setText(dropped_: usize, textCounts_: usize): void {
   dropped = dropped_;
   textCounts = textCounts_;
+}
+
+/**
+ * Per field, per byte value: 1 when that one-byte text value is already in the column's vocabulary (JS put
+ * it there), and how many more times it was met here (JS adds them to the vocabulary after the block).
+ */
+export function setKnown(known_: usize, byteCounts_: usize): void {
+  known = known_;
+  byteCounts = byteCounts_;
 }
 
 /** ISO timestamps read here (into `times_`, NaN: for JS to parse) when `iso_` is 1. */
@@ -257,6 +268,12 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           if (kind == 1 && load<u8>(dropped + <usize>n) == 1) {
             const at = textCounts + (<usize>n << 2);
             store<i32>(at, load<i32>(at) + 1);
+          } else if (kind == 1 && e - a == 1 && load<u8>(known + (<usize>n << 8) + <usize>load<u8>(a)) == 1) {
+            // A one-byte value the vocabulary holds: counted here (its first meeting, in JS, fixed its place).
+            const at = textCounts + (<usize>n << 2);
+            store<i32>(at, load<i32>(at) + 1);
+            const count = byteCounts + ((<usize>n << 8) + <usize>load<u8>(a)) * 4;
+            store<i32>(count, load<i32>(count) + 1);
           } else if (kind == 1) {
             const at = texts + (<usize>xt << 4);
             store<i32>(at, n);

@@ -25,8 +25,8 @@ class ByteTable {
   /** Whether every value so far is ASCII (then distinct byte strings are distinct texts). */
   ascii = true;
 
-  /** Counts bytes[a, b); false when that would make more than MAX_CATEGORIES distinct values. */
-  add(bytes: Uint8Array, a: number, b: number): boolean {
+  /** Counts bytes[a, b) (`times` times); false when that would make more than MAX_CATEGORIES distinct values. */
+  add(bytes: Uint8Array, a: number, b: number, times = 1): boolean {
     // FNV-1a over the bytes, 32-bit.
     let h = 0x811c9dc5 | 0;
     for (let i = a; i < b; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
@@ -36,7 +36,7 @@ class ByteTable {
     const mask = slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const e = slots[s] - 1;
-      if (e < 0) return this.insert(s, h, bytes, a, b);
+      if (e < 0) return this.insert(s, h, bytes, a, b, times);
       if (this.hashes[e] !== h) continue;
       const from = this.starts[e];
       if (this.starts[e + 1] - from !== n) continue;
@@ -48,13 +48,13 @@ class ByteTable {
         }
       }
       if (same) {
-        this.counts[e]++;
+        this.counts[e] += times;
         return true;
       }
     }
   }
 
-  private insert(slot: number, h: number, bytes: Uint8Array, a: number, b: number): boolean {
+  private insert(slot: number, h: number, bytes: Uint8Array, a: number, b: number, times: number): boolean {
     const e = this.size;
     if (e >= MAX_CATEGORIES) return false;
     if (e === this.hashes.length) this.growEntries();
@@ -65,7 +65,7 @@ class ByteTable {
     for (let i = a; i < b && this.ascii; i++) if (bytes[i] >= 0x80) this.ascii = false;
     this.starts[e + 1] = to;
     this.hashes[e] = h;
-    this.counts[e] = 1;
+    this.counts[e] = times;
     this.slots[slot] = e + 1;
     this.size++;
     if (this.size * 2 > this.slots.length) this.rehash();
@@ -147,6 +147,17 @@ export class VocabCollector {
     }
     this.columns[column] = new Map(table.export());
     this.addString(column, text(bytes, start, end));
+  }
+
+  /**
+   * Counts the value bytes[start, end) of a CSV column `n` times, as `n` calls of `add` would (the WebAssembly
+   * scanner's counts of values the vocabulary already holds).
+   */
+  addRepeat(column: number, bytes: Uint8Array, start: number, end: number, n: number): void {
+    const table = this.columns[column];
+    if (table instanceof ByteTable && table.add(bytes, start, end, n)) return;
+    // Not a byte table (text counting, or none), or one that would overflow (it changed nothing): one by one.
+    for (let k = 0; k < n; k++) this.add(column, bytes, start, end);
   }
 
   /** Drops a column's vocabulary (known to overflow: see `overflowedInPass`). */

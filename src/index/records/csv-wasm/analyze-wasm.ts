@@ -35,6 +35,8 @@ interface Layout {
   times: number;
   dropped: number;
   textCounts: number;
+  known: number;
+  byteCounts: number;
   base: number;
   end: number;
 }
@@ -51,8 +53,10 @@ function layout(want: number, block: number, length: number): Layout {
   const times = align(shorts + block * 8);
   const dropped = align(times + block * 8);
   const textCounts = align(dropped + want);
-  const base = align(textCounts + want * 4);
-  return { times, dropped, textCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
+  const known = align(textCounts + want * 4);
+  const byteCounts = align(known + want * 256);
+  const base = align(byteCounts + want * 256 * 4);
+  return { times, dropped, textCounts, known, byteCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
 }
 
 /** The most memory a wasm32 module can have. */
@@ -125,6 +129,13 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   for (let c = 0; c < want; c++) dropped[c] = counted[c] === 1 && vocab.dropped(c) ? 1 : 0;
   const textCounts = new Int32Array(heap, at.textCounts, want);
   textCounts.fill(0);
+  // One-byte text values the vocabulary holds are counted in the module (wasm/csv-scan.ts setKnown).
+  const known = new Uint8Array(heap, at.known, want * 256);
+  known.fill(0);
+  const byteCounts = new Int32Array(heap, at.byteCounts, want * 256);
+  byteCounts.fill(0);
+  scanner.setKnown(at.known, at.byteCounts);
+  const held: Array<number[]> = Array.from({ length: want }, () => []);
   let count = 0;
   // The JS scanner's blocks (a first one of 16 records): a value's place in its column's vocabulary
   // depends on the block that reads it (text during the scan, the general reading after the block).
@@ -141,7 +152,8 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     starts.set(blockStarts.subarray(0, records), count);
     if (stats !== undefined) {
       // The same order as the JS scanner: text during the scan, short records, then the exceptions.
-      countTexts(stats, vocab, bytes, texts, scanner.getTextCount());
+      countTexts(stats, vocab, bytes, texts, scanner.getTextCount(), known, held);
+      addKnownCounts(vocab, byteCounts, held);
       // Text in a column whose vocabulary was dropped is only counted, in the module.
       for (let c = 0; c < want; c++) {
         if (textCounts[c] !== 0) {
@@ -179,14 +191,39 @@ function grown<T extends Uint32Array | Float64Array>(from: T, to: T): T {
   return to;
 }
 
-function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, texts: Int32Array, n: number): void {
+/**
+ * The block's text values for JS, in order: each counted, and added to its column's vocabulary; a one-byte
+ * value the vocabulary now holds is marked known (`held`: per column, the bytes marked), so the module counts
+ * its later meetings (`addKnownCounts`).
+ */
+function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, texts: Int32Array, n: number, known: Uint8Array, held: number[][]): void {
   for (let k = 0, end = n * 4; k < end; k += 4) {
     const c = texts[k];
     addText(stats, c);
     if (vocab.dropped(c)) continue;
+    const a = texts[k + 1];
     let z = texts[k + 2];
     while (isSpace(bytes[z - 1])) z--;
-    vocab.add(c, bytes, texts[k + 1], z);
+    vocab.add(c, bytes, a, z);
+    if (z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
+      known[c * 256 + bytes[a]] = 1;
+      held[c].push(bytes[a]);
+    }
+  }
+}
+
+const ONE_BYTE = new Uint8Array(1);
+
+/** Adds the module's counts of known one-byte values to the vocabularies (their places are already fixed), and clears them. */
+function addKnownCounts(vocab: VocabCollector, byteCounts: Int32Array, held: number[][]): void {
+  for (let c = 0; c < held.length; c++) {
+    for (const b of held[c]) {
+      const n = byteCounts[c * 256 + b];
+      if (n === 0) continue;
+      byteCounts[c * 256 + b] = 0;
+      ONE_BYTE[0] = b;
+      vocab.addRepeat(c, ONE_BYTE, 0, 1, n);
+    }
   }
 }
 

@@ -18,6 +18,7 @@ export interface CsvScannerWasm {
     values: number, starts: number, ta: number, tb: number, texts: number, exceptions: number, shorts: number, limit: number, newlines: number,
   ): void;
   setText(dropped: number, textCounts: number): void;
+  setKnown(known: number, byteCounts: number): void;
   setTime(times: number, iso: number, zoneGiven: number): void;
   setPrefix(at: number, dateHour: number): void;
   scanBlock(from: number, upTo: number, count: number): number;
