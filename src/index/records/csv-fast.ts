@@ -13,13 +13,10 @@ import { QUOTE } from './csv.js';
 import { FastScan, scanBlock } from './csv-fast-scan.js';
 import { analyzeCsvWasm } from './csv-wasm/analyze-wasm.js';
 import { csvScannerWasm, type CsvScanner } from './csv-wasm/load.js';
-import { plainFieldNumber } from './field-stats.js';
-import { isSpace, text } from './numbers.js';
-import { addMissing, addText, addValues, newStats, toMoments } from './stats.js';
+import { badTimeText, chunkEnds, countText, readExceptions, scanFields } from './csv-fast-parts.js';
+import { addMissing, addValues, newStats, toMoments } from './stats.js';
 import { zoneOffsets } from './time.js';
 import { noteOverflows, overflowedInPass, VocabCollector } from './vocab.js';
-
-const NL = 0x0a;
 
 /**
  * Whether a chunk can take the fast path: CSV with a delimiter other than a digit, and no quote character
@@ -44,14 +41,9 @@ class ChunkScan extends FastScan {
   private readonly maxBad: number;
 
   constructor(bytes: Uint8Array, last: number, first: number, spec: AnalyzeSpec) {
-    const time = spec.time;
-    const timeColumn = time !== undefined && typeof time.field === 'number' ? time.field : -1;
+    const { timeColumn, want, counted } = scanFields(spec);
     const columns = spec.statColumns;
-    const want = Math.max(columns, timeColumn + 1);
-    const counted = new Uint8Array(want);
-    for (let c = 0; c < columns; c++) counted[c] = spec.statMask === undefined || spec.statMask[c] === 1 ? 1 : 0;
-    const zone = zoneOffsets(time?.zone);
-    super(bytes, last, first, spec.delimiter, want, counted, timeColumn, time?.format, zone, spec.maxRecordBytes ?? Infinity);
+    super(bytes, last, first, spec.delimiter, want, counted, timeColumn, spec.time?.format, zoneOffsets(spec.time?.zone), spec.maxRecordBytes ?? Infinity);
     this.stats = columns > 0 ? newStats(columns) : undefined;
     this.vocab = new VocabCollector(columns);
     for (const c of overflowedInPass(spec.pass)) this.vocab.drop(c);
@@ -73,18 +65,13 @@ class ChunkScan extends FastScan {
 
   text(c: number, a: number, e: number): void {
     const stats = this.stats;
-    if (stats === undefined) return;
-    addText(stats, c);
-    if (this.vocab.dropped(c)) return;
-    let z = e;
-    while (isSpace(this.bytes[z - 1])) z--;
-    this.vocab.add(c, this.bytes, a, z);
+    if (stats !== undefined) countText(stats, this.vocab, this.bytes, c, a, e);
   }
 
   badTime(k: number, ta: number, tb: number): void {
     if (this.timeColumn < 0) return;
     this.badCount++;
-    if (this.bad.length < this.maxBad) this.bad.push({ k, text: ta < 0 ? '(no such field)' : text(this.bytes, ta, tb).trim().slice(0, 100) });
+    if (this.bad.length < this.maxBad) this.bad.push({ k, text: badTimeText(this.bytes, ta, tb) });
   }
 
   /** Ends a block: the exceptions' general reading, then each column's values added in record order. */
@@ -92,11 +79,7 @@ class ChunkScan extends FastScan {
     const stats = this.stats;
     const records = this.count - this.blockStart;
     if (stats !== undefined) {
-      const x = this.exceptions;
-      for (let at = 0; at < this.exceptionCount * 4; at += 4) {
-        const c = x[at + 1];
-        this.values[c * this.block + x[at]] = plainFieldNumber(stats, this.vocab, c, this.bytes, x[at + 2], x[at + 3]);
-      }
+      readExceptions(stats, this.vocab, this.bytes, this.values, this.block, this.exceptions, this.exceptionCount);
       for (let c = 0; c < this.want; c++) if (this.counted[c] === 1) addValues(stats, c, this.values, c * this.block, c * this.block + records);
     }
     this.exceptionCount = 0;
@@ -121,9 +104,7 @@ export function analyzeCsvFast(bytes: Uint8Array, spec: AnalyzeSpec, scanner?: C
 
 /** analyzeCsvFast with the JS scanner. */
 function analyzeCsvFastJs(bytes: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const first = buf.indexOf(NL, spec.begin);
-  const last = first < 0 ? -1 : buf.lastIndexOf(NL);
+  const { first, last } = chunkEnds(bytes, spec.begin);
   const scan = new ChunkScan(bytes, last, first, spec);
   // A short first block: in a fresh worker its call ends before V8 optimizes the loop, so the code after
   // the loop has type feedback by then and the optimized code does not bail out there (csv-fast-scan.ts).

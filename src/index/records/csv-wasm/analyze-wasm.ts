@@ -8,14 +8,12 @@
  * (test/trust-csv-wasm.test.ts and the differential tests run both).
  */
 import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
-import { plainFieldNumber } from '../field-stats.js';
-import { isSpace, text } from '../numbers.js';
+import { badTimeText, chunkEnds, countText, readExceptions, scanFields } from '../csv-fast-parts.js';
 import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
 import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, type ZoneOffsets, zoneOffsets } from '../time.js';
 import { noteOverflows, overflowedInPass, VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
 
-const NL = 0x0a;
 const PAGE = 65536;
 /** Bytes after the chunk that a 4-byte read at its last byte may touch. */
 const PAD = 16;
@@ -71,13 +69,11 @@ function blockOf(want: number): number {
  * memory cannot hold the chunk (2 GiB and more, or the memory cannot grow): the JS scanner then takes it.
  */
 export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec: AnalyzeSpec): ChunkAnalysis | undefined {
-  const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const first = buf.indexOf(NL, spec.begin);
-  const last = first < 0 ? -1 : buf.lastIndexOf(NL);
+  const { first, last } = chunkEnds(chunk, spec.begin);
   const time = spec.time;
-  const timeColumn = time !== undefined && typeof time.field === 'number' ? time.field : -1;
+  const fields = scanFields(spec);
+  const { timeColumn, want } = fields;
   const columns = spec.statColumns;
-  const want = Math.max(columns, timeColumn + 1);
   const block = blockOf(want);
   const at = layout(want, block, chunk.length);
   const memory = scanner.memory;
@@ -95,7 +91,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   bytes.set(chunk);
   new Uint8Array(heap, at.base + chunk.length, PAD).fill(0);
   const counted = new Uint8Array(heap, at.counted, want);
-  for (let c = 0; c < want; c++) counted[c] = c < columns && (spec.statMask === undefined || spec.statMask[c] === 1) ? 1 : 0;
+  counted.set(fields.counted);
   const values = new Float64Array(heap, at.values, block * want);
   const blockStarts = new Uint32Array(heap, at.starts, block);
   const ta = new Int32Array(heap, at.ta, block);
@@ -199,13 +195,9 @@ function grown<T extends Uint32Array | Float64Array>(from: T, to: T): T {
 function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, texts: Int32Array, n: number, known: Uint8Array, held: number[][]): void {
   for (let k = 0, end = n * 4; k < end; k += 4) {
     const c = texts[k];
-    addText(stats, c);
-    if (vocab.dropped(c)) continue;
     const a = texts[k + 1];
-    let z = texts[k + 2];
-    while (isSpace(bytes[z - 1])) z--;
-    vocab.add(c, bytes, a, z);
-    if (z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
+    const z = countText(stats, vocab, bytes, c, a, texts[k + 2]);
+    if (z >= 0 && z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
       known[c * 256 + bytes[a]] = 1;
       held[c].push(bytes[a]);
     }
@@ -230,13 +222,6 @@ function addKnownCounts(vocab: VocabCollector, byteCounts: Int32Array, held: num
 function countShorts(stats: Float64Array, counted: Uint8Array, shorts: Int32Array, n: number): void {
   for (let k = 0, end = n * 2; k < end; k += 2) {
     for (let c = shorts[k + 1]; c < counted.length; c++) if (counted[c] === 1) addMissing(stats, c);
-  }
-}
-
-function readExceptions(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Array, values: Float64Array, block: number, x: Int32Array, n: number): void {
-  for (let k = 0, end = n * 4; k < end; k += 4) {
-    const c = x[k + 1];
-    values[c * block + x[k]] = plainFieldNumber(stats, vocab, c, bytes, x[k + 2], x[k + 3]);
   }
 }
 
@@ -267,7 +252,7 @@ function parseTimes(
     }
     if (t !== t && timeColumn >= 0) {
       badCount++;
-      if (bad.length < maxBad) bad.push({ k: count + j, text: a < 0 ? '(no such field)' : text(bytes, a, b).trim().slice(0, 100) });
+      if (bad.length < maxBad) bad.push({ k: count + j, text: badTimeText(bytes, a, b) });
     }
     times[count + j] = t;
   }
