@@ -8,7 +8,8 @@ import { decodeInput, type FormatModule } from '../format.js';
 import { postable } from '../post.js';
 import { bzip2DecoderName, decodeBzip2, prepareBzip2 } from './backend.js';
 import type { Bzip2BlockTask } from './block.js';
-import { findMagics } from './magic.js';
+import { findBlockMagics } from './magic.js';
+import { MARGIN_BYTES } from './scan.js';
 import type { DecodeOutput } from '../../workers/registry.js';
 import { settle, unwrap, type Settled } from '../../util.js';
 import { Bzip2Discovery } from './discovery.js';
@@ -42,15 +43,20 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
       const { bytes, transfer } = postable(data.subarray(first, endByte), false);
       const task: Bzip2BlockTask = { data: bytes, bitOffset: startBit - first * 8, level: 9, base: first, atEnd: endByte === source.size, file: source.name };
       // Facts in absolute terms (the end bit from the file's start), as HeadChunk.units asks.
-      return settle(runner.run({ input: decodeInput(bzip2Format, task) }, undefined, transfer).then((r) => ({ bytes: r.bytes, info: { ...bzip2Info(r.info), endBit: first * 8 + bzip2Info(r.info).endBit } })));
+      const decoded = runner.run({ input: decodeInput(bzip2Format, task) }, undefined, transfer).then((r) => {
+        const info = bzip2Info(r.info);
+        return { bytes: r.bytes, info: { ...info, endBit: first * 8 + info.endBit } };
+      });
+      return settle(decoded);
     };
     const head = decodeAt(32, n);
     units.set(32, head);
     if (alongside > 0) {
       // Block candidates after the first (a candidate inside the first block's data fails to decode, and
       // the scan decodes it again, and sees it is off the chain, as for any false candidate).
-      const hits = findMagics(data).filter((h) => !h.eos && h.bit > 32);
-      for (let k = 0; k < alongside && k + 1 < hits.length; k++) units.set(hits[k].bit, decodeAt(hits[k].bit, Math.min(n, Math.ceil(hits[k + 1].bit / 8) + 8)));
+      // Each over the bytes up to the next candidate, as the scan's speculative decodes are (scan.ts).
+      const hits = findBlockMagics(data).filter((bit) => bit > 32);
+      for (let k = 0; k < alongside && k + 1 < hits.length; k++) units.set(hits[k], decodeAt(hits[k], Math.min(n, Math.ceil(hits[k + 1] / 8) + MARGIN_BYTES)));
     }
     const first = unwrap(await head);
     return { bytes: first.bytes, units };

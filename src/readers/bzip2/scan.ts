@@ -18,7 +18,7 @@ import { postable } from '../post.js';
 const DECODE_LEVEL = 9;
 const WINDOW_BYTES = 4 << 20;
 /** Bytes past the next candidate given to a decode, so a block ending mid-byte is whole. */
-const MARGIN_BYTES = 8;
+export const MARGIN_BYTES = 8;
 /**
  * No decode is given more bytes than this from its block's start: more than any block can take (at most
  * 900,000 symbols of at most 20 bits, ~2.25 MB, plus ~35 kB of tables and selectors). Without a bound, the
