@@ -94,8 +94,8 @@ export function addMissing(s: Float64Array, column: number): void {
   s[column * STAT_SLOTS + MISSING]++;
 }
 
-export function addText(s: Float64Array, column: number): void {
-  s[column * STAT_SLOTS + TEXT]++;
+export function addText(s: Float64Array, column: number, count = 1): void {
+  s[column * STAT_SLOTS + TEXT] += count;
 }
 
 /** Merges partial statistics `b` into `a` column by column (a and b may have different widths). */

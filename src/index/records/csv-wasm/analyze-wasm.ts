@@ -153,7 +153,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
       // Text in a column whose vocabulary was dropped is only counted, in the module.
       for (let c = 0; c < want; c++) {
         if (textCounts[c] !== 0) {
-          for (let k = textCounts[c]; k > 0; k--) addText(stats, c);
+          addText(stats, c, textCounts[c]);
           textCounts[c] = 0;
         }
         if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
