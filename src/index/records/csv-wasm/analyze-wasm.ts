@@ -9,7 +9,7 @@
  */
 import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
 import { badTimeText, chunkEnds, countText, readExceptions, scanFields } from '../csv-fast-parts.js';
-import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
+import { addMissing, newStats, STAT_SLOTS, toMoments } from '../stats.js';
 import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, type ZoneOffsets, zoneOffsets } from '../time.js';
 import { noteOverflows, overflowedInPass, VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
@@ -32,14 +32,14 @@ interface Layout {
   shorts: number;
   times: number;
   dropped: number;
-  textCounts: number;
+  stats: number;
   known: number;
   byteCounts: number;
   base: number;
   end: number;
 }
 
-function layout(want: number, block: number, length: number): Layout {
+function layout(want: number, columns: number, block: number, length: number): Layout {
   const counted = REGIONS_START;
   const values = align(counted + want);
   const starts = align(values + block * want * 8);
@@ -50,11 +50,11 @@ function layout(want: number, block: number, length: number): Layout {
   const shorts = align(exceptions + block * want * 16);
   const times = align(shorts + block * 8);
   const dropped = align(times + block * 8);
-  const textCounts = align(dropped + want);
-  const known = align(textCounts + want * 4);
+  const stats = align(dropped + want);
+  const known = align(stats + columns * STAT_SLOTS * 8);
   const byteCounts = align(known + want * 256);
   const base = align(byteCounts + want * 256 * 4);
-  return { times, dropped, textCounts, known, byteCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
+  return { times, dropped, stats, known, byteCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
 }
 
 /** The most memory a wasm32 module can have. */
@@ -75,7 +75,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const { timeColumn, want } = fields;
   const columns = spec.statColumns;
   const block = blockOf(want);
-  const at = layout(want, block, chunk.length);
+  const at = layout(want, columns, block, chunk.length);
   const memory = scanner.memory;
   // Offsets in the module are 32-bit signed (as in the JS scanner's exception lists): larger chunks take JS.
   if (at.end > MAX_MEMORY || chunk.length >= 2 ** 31) return undefined;
@@ -100,7 +100,6 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const exceptions = new Int32Array(heap, at.exceptions, block * want * 4);
   const shorts = new Int32Array(heap, at.shorts, block * 2);
 
-  const stats = columns > 0 ? newStats(columns) : undefined;
   const vocab = new VocabCollector(columns);
   for (const c of overflowedInPass(spec.pass)) vocab.drop(c);
   const format = time?.format;
@@ -115,7 +114,11 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
 
   let p = first + 1;
   scanner.setup(at.base, chunk.length, last, spec.delimiter, want, at.counted, timeColumn, block, at.values, at.starts, at.ta, at.tb, at.texts, at.exceptions, at.shorts, limit, first < 0 ? 0 : 1);
-  scanner.setText(at.dropped, at.textCounts);
+  // The chunk's statistics live in the module's memory: the module adds the values (addBlock) and counts
+  // the text it reads; JS counts the rest of the text and the missing values into the same doubles.
+  const stats = columns > 0 ? new Float64Array(heap, at.stats, columns * STAT_SLOTS) : undefined;
+  stats?.set(newStats(columns));
+  scanner.setStats(at.dropped, stats === undefined ? 0 : at.stats);
   // ISO timestamps that share the remembered date and hour are read in the module; the others here.
   const wasmIso = format === 'iso' && timeColumn >= 0;
   scanner.setTime(at.times, wasmIso ? 1 : 0, zone === undefined ? 0 : 1);
@@ -123,8 +126,6 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const dropped = new Uint8Array(heap, at.dropped, want);
   // Text of a column dropped before the chunk (overflowed in an earlier chunk of the pass) is counted in the module from the start.
   for (let c = 0; c < want; c++) dropped[c] = counted[c] === 1 && vocab.dropped(c) ? 1 : 0;
-  const textCounts = new Int32Array(heap, at.textCounts, want);
-  textCounts.fill(0);
   // One-byte text values the vocabulary holds are counted in the module (wasm/csv-scan.ts setKnown).
   const known = new Uint8Array(heap, at.known, want * 256);
   known.fill(0);
@@ -147,22 +148,26 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     }
     starts.set(blockStarts.subarray(0, records), count);
     if (stats !== undefined) {
-      // The same order as the JS scanner: text during the scan, short records, then the exceptions.
-      countTexts(stats, vocab, bytes, texts, scanner.getTextCount(), known, held);
-      addKnownCounts(vocab, byteCounts, held);
-      // Text in a column whose vocabulary was dropped is only counted, in the module.
-      for (let c = 0; c < want; c++) {
-        if (textCounts[c] !== 0) {
-          addText(stats, c, textCounts[c]);
-          textCounts[c] = 0;
-        }
-        if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
+      // The same order as the JS scanner: text during the scan, short records, then the exceptions; a block
+      // without exceptions had its values added to the statistics by the module already.
+      const textCount = scanner.getTextCount();
+      const exceptionCount = scanner.getExceptionCount();
+      const shortCount = scanner.getShortCount();
+      const knownCount = scanner.getKnownCount();
+      if (textCount > 0) countTexts(stats, vocab, bytes, texts, textCount, known, held);
+      if (knownCount > 0) addKnownCounts(vocab, byteCounts, held);
+      if (shortCount > 0) countShorts(stats, counted, shorts, shortCount);
+      if (exceptionCount > 0) {
+        readExceptions(stats, vocab, bytes, values, block, exceptions, exceptionCount);
+        scanner.addBlock(records);
       }
-      countShorts(stats, counted, shorts, scanner.getShortCount());
-      readExceptions(stats, vocab, bytes, values, block, exceptions, scanner.getExceptionCount());
-      for (let c = 0; c < want; c++) if (counted[c] === 1) addValues(stats, c, values, c * block, c * block + records);
+      // Text in a column whose vocabulary was dropped (only by adding text above) is only counted, in the module.
+      if (textCount > 0 || exceptionCount > 0 || knownCount > 0) {
+        for (let c = 0; c < want; c++) if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
+      }
     }
-    if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
+    if (times !== undefined && wasmIso && scanner.getTimeMisses() === 0) times.set(blockTimes.subarray(0, records), count);
+    else if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
     count += records;
   }
   noteOverflows(spec.pass, vocab, columns);
@@ -173,7 +178,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     times: times?.slice(0, count),
     badCount,
     bad,
-    stats: stats === undefined ? undefined : toMoments(stats),
+    stats: stats === undefined ? undefined : toMoments(stats.slice()),
     statKeys: undefined,
     vocab: stats === undefined ? undefined : vocab.export(),
     quoteParity: 0,

@@ -17,7 +17,10 @@ export interface CsvScannerWasm {
     base: number, length: number, last: number, delimiter: number, want: number, counted: number, timeColumn: number, block: number,
     values: number, starts: number, ta: number, tb: number, texts: number, exceptions: number, shorts: number, limit: number, newlines: number,
   ): void;
-  setText(dropped: number, textCounts: number): void;
+  setStats(dropped: number, stats: number): void;
+  addBlock(records: number): void;
+  getKnownCount(): number;
+  getTimeMisses(): number;
   setKnown(known: number, byteCounts: number): void;
   setTime(times: number, iso: number, zoneGiven: number): void;
   setPrefix(at: number, dateHour: number): void;
