@@ -45,6 +45,11 @@ let stats: usize = 0;
 let known: usize = 0;
 let byteCounts: usize = 0;
 let limit: f64 = 0;
+/** The delimiter in every byte of a u64. */
+let delimiters: u64 = 0;
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+const NEWLINES: u64 = 0x0a0a0a0a0a0a0a0a;
 
 // Outputs of the last `scanBlock` (read by JS through the getters below).
 let newlines: i32 = 0;
@@ -87,6 +92,7 @@ export function setup(
   exceptions = exceptions_;
   shorts = shorts_;
   wordEnd = base_ + length - 4;
+  delimiters = <u64>delimiter_ * ONES;
   limit = limit_;
   newlines = newlines_;
   tooLong = -1;
@@ -251,6 +257,33 @@ export function getTimeMisses(): i32 { return timeMisses; }
   return <i32>((v * 100 + (v >> 16)) & 0xffff);
 }
 
+/** A bit at the high end of each byte of `w` that is 0, and maybe above it (the lowest one is exact). */
+@inline function zeroBytes(w: u64): u64 {
+  return (w - ONES) & ~w & HIGHS;
+}
+
+/**
+ * The first delimiter or newline at or after `i`, 8 bytes at a time (a record of the scan ends in a newline at
+ * or before `last`: the reads stay within the chunk and its padding).
+ */
+@inline function fieldEnd(i: usize): usize {
+  while (true) {
+    const w = load<u64>(i);
+    const t = zeroBytes(w ^ delimiters) | zeroBytes(w ^ NEWLINES);
+    if (t != 0) return i + <usize>(ctz(t) >> 3);
+    i += 8;
+  }
+}
+
+/** The first newline at or after `i`, 8 bytes at a time. */
+@inline function lineEnd(i: usize): usize {
+  while (true) {
+    const t = zeroBytes(load<u64>(i) ^ NEWLINES);
+    if (t != 0) return i + <usize>(ctz(t) >> 3);
+    i += 8;
+  }
+}
+
 function longMantissa(from: usize, end: usize): f64 {
   let m: f64 = 0;
   for (let k = from; k < end; k++) {
@@ -334,8 +367,8 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
         let kind: i32 = -1;
         if (b != delimiter && b != NL && !(b == CR && <i32>load<u8>(i + 1) == NL)) {
           kind = load<u8>(GENERAL_AT + <usize>b) == 1 ? 0 : 1;
-          b = <i32>load<u8>(++i);
-          while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+          i = fieldEnd(i + 1);
+          b = <i32>load<u8>(i);
         }
         e = i;
         if (b == CR) b = <i32>load<u8>(++i);
@@ -371,7 +404,8 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           }
         }
       } else {
-        while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+        i = fieldEnd(i);
+        b = <i32>load<u8>(i);
         e = i;
         if (b == NL && e > a && <i32>load<u8>(e - 1) == CR) e--;
       }
@@ -383,7 +417,7 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
       if (b == NL) break;
       i++;
     }
-    while (<i32>load<u8>(i) != NL) i++;
+    i = lineEnd(i);
     nl++;
     if (<f64>(i - rs) > limit && tooLong < 0) tooLong = count + j;
     if (n < want) {
