@@ -114,38 +114,46 @@ export function setStats(dropped_: usize, stats_: usize): void {
 
 /**
  * stats.ts addValues for column c's values of records [from, to) of the block (values[c * block + j]): in
- * order, NaN (no value) skipped; the same operations in the same order, so the same doubles.
+ * order, NaN (no value) skipped; the same operations in the same order on the sums, min and max, so the same
+ * doubles. The count and the fractional count are integers (exact in a double): counted in i32 and added at
+ * the end, the shift taken from the first value when the column had none.
  */
 function addColumn(c: i32, from: i32, to: i32): void {
   const o = stats + <usize>c * STAT_BYTES;
-  let count = load<f64>(o + COUNT);
+  const count = load<f64>(o + COUNT);
   let shift = load<f64>(o + SHIFT);
   let min = load<f64>(o + MIN);
   let max = load<f64>(o + MAX);
   let sum = load<f64>(o + MEAN);
   let squares = load<f64>(o + M2);
-  let fractional = load<f64>(o + FRACTIONAL);
+  let added: i32 = 0;
+  let fractional: i32 = 0;
   const column = values + (<usize>(c * block) << 3);
   const end = column + (<usize>to << 3);
-  for (let k = column + (<usize>from << 3); k < end; k += 8) {
+  let k = column + (<usize>from << 3);
+  if (count == 0) {
+    // The column's first value is its shift.
+    while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
+    if (k < end) shift = load<f64>(k);
+  }
+  for (; k < end; k += 8) {
     const value = load<f64>(k);
     if (value != value) continue;
-    count += 1;
-    if (count == 1) shift = value;
-    if (value < min) min = value;
-    if (value > max) max = value;
+    added++;
+    min = select<f64>(value, min, value < min);
+    max = select<f64>(value, max, value > max);
     const x = value - shift;
     sum += x;
     squares += x * x;
-    if (trunc<f64>(value) != value) fractional += 1;
+    fractional += <i32>(trunc<f64>(value) != value);
   }
-  store<f64>(o + COUNT, count);
+  store<f64>(o + COUNT, count + <f64>added);
   store<f64>(o + SHIFT, shift);
   store<f64>(o + MIN, min);
   store<f64>(o + MAX, max);
   store<f64>(o + MEAN, sum);
   store<f64>(o + M2, squares);
-  store<f64>(o + FRACTIONAL, fractional);
+  store<f64>(o + FRACTIONAL, load<f64>(o + FRACTIONAL) + <f64>fractional);
 }
 
 /**
