@@ -126,6 +126,21 @@ describe('statistics of the WebAssembly CSV scanner, double for double', () => {
     expect(column.integer).toBe(false);
   });
 
+  it('one-byte values the number reading stops at (e E I N n + . blank) over many blocks: text, missing or numbers as the general reading says', () => {
+    const rand = prng(14);
+    const bytes = ['e', 'E', 'I', 'N', 'n', '+', '.', ' ', '\t', '-', 'a', '5', ''];
+    for (const crlf of [false, true]) {
+      const lines = Array.from({ length: 3000 }, (_, k) => `${pick(NUMBERS, rand)},${pick(bytes, rand)},${k % 9 === 0 ? pick(bytes, rand) : '0.5'}`);
+      const got = check(`${lines.join(crlf ? '\r\n' : '\n')}\n`, spec({ statColumns: 3 }), `one-byte values${crlf ? ', CRLF' : ''}`);
+      // An independent count of the second column: text is every one of those but the blanks, "", "5", "-"... per the general reading.
+      const second = lines.map((line) => line.split(',')[1]);
+      const [, column] = finalizeStats(got.stats ?? new Float64Array(0), ['a', 'b', 'c']);
+      expect(column.missing).toBe(second.filter((v) => v.trim() === '').length);
+      expect(column.count).toBe(second.filter((v) => v === '5').length);
+      expect(column.nonNumeric).toBe(second.filter((v) => v.trim() !== '' && v !== '5').length);
+    }
+  });
+
   it('integer columns stay integer, and -0 keeps its sign in min and shift', () => {
     const got = check('-0,5\n0,5.0\n-0.0,-3\n', spec({ statColumns: 2 }), 'integers');
     const [zero, ints] = finalizeStats(got.stats ?? new Float64Array(0), ['z', 'i']);

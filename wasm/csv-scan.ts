@@ -390,8 +390,9 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           store<f64>(slot, NaN);
           if (kind == 1 && load<u8>(dropped + <usize>n) == 1) {
             countText(n);
-          } else if (kind == 1 && e - a == 1 && load<u8>(known + (<usize>n << 8) + <usize>load<u8>(a)) == 1) {
+          } else if (kind >= 0 && e - a == 1 && load<u8>(known + (<usize>n << 8) + <usize>load<u8>(a)) == 1) {
             // A one-byte value the vocabulary holds: counted here (its first meeting, in JS, fixed its place).
+            // Text (kind 1), or a letter the general reading found to be text (kind 0: JS marks only those).
             countText(n);
             const count = byteCounts + ((<usize>n << 8) + <usize>load<u8>(a)) * 4;
             store<i32>(count, load<i32>(count) + 1);

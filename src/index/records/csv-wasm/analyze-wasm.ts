@@ -159,6 +159,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
       if (shortCount > 0) countShorts(stats, counted, shorts, shortCount);
       if (exceptionCount > 0) {
         readExceptions(stats, vocab, bytes, values, block, exceptions, exceptionCount);
+        markTextBytes(vocab, bytes, exceptions, exceptionCount, known, held);
         scanner.addBlock(records);
       }
       // Text in a column whose vocabulary was dropped (only by adding text above) is only counted, in the module.
@@ -204,6 +205,31 @@ function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Arra
     const z = countText(stats, vocab, bytes, c, a, texts[k + 2]);
     if (z >= 0 && z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
       known[c * 256 + bytes[a]] = 1;
+      held[c].push(bytes[a]);
+    }
+  }
+}
+
+/**
+ * The one-byte values that stop the module's number reading (load.ts GENERAL_BYTES) and that the general
+ * reading always finds to be text: no number and no missing token is one of these letters or "+".
+ */
+const TEXT_BYTES = new Uint8Array(256);
+for (const c of 'eEINn+') TEXT_BYTES[c.charCodeAt(0)] = 1;
+
+/**
+ * After the general reading of a block's exceptions: a one-byte exception that is always text (TEXT_BYTES),
+ * now in its column's vocabulary, is marked known, so the module counts its later meetings as it does other
+ * one-byte text (its place in the vocabulary is fixed already).
+ */
+function markTextBytes(vocab: VocabCollector, bytes: Uint8Array, x: Int32Array, n: number, known: Uint8Array, held: number[][]): void {
+  for (let k = 0, end = n * 4; k < end; k += 4) {
+    const a = x[k + 2];
+    if (x[k + 3] - a !== 1 || TEXT_BYTES[bytes[a]] === 0) continue;
+    const c = x[k + 1];
+    const at = c * 256 + bytes[a];
+    if (known[at] === 0 && !vocab.dropped(c)) {
+      known[at] = 1;
       held[c].push(bytes[a]);
     }
   }
