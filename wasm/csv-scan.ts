@@ -57,7 +57,6 @@ let tooLong: i32 = -1;
 let textCount: i32 = 0;
 let exceptionCount: i32 = 0;
 let shortCount: i32 = 0;
-let knownCount: i32 = 0;
 let timeMisses: i32 = 0;
 
 // stats.ts's slots of a column (STAT_SLOTS = 9 doubles: 72 bytes), as byte offsets.
@@ -166,7 +165,7 @@ export function addBlock(records: i32): void {
 
 /**
  * Per field, per byte value: 1 when that one-byte text value is already in the column's vocabulary (JS put
- * it there), and how many more times it was met here (JS adds them to the vocabulary after the block).
+ * it there), and how many more times it was met here (JS adds them to the vocabulary at the end of the chunk).
  */
 export function setKnown(known_: usize, byteCounts_: usize): void {
   known = known_;
@@ -244,8 +243,6 @@ export function getTooLong(): i32 { return tooLong; }
 export function getTextCount(): i32 { return textCount; }
 export function getExceptionCount(): i32 { return exceptionCount; }
 export function getShortCount(): i32 { return shortCount; }
-/** How many one-byte text values the vocabularies hold were counted in the last block (byteCounts). */
-export function getKnownCount(): i32 { return knownCount; }
 /** How many of the last block's timestamps were left NaN for JS (with `setTime`'s iso 1). */
 export function getTimeMisses(): i32 { return timeMisses; }
 
@@ -313,7 +310,6 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
   let xt: i32 = 0;
   let xe: i32 = 0;
   let xs: i32 = 0;
-  let xk: i32 = 0;
   let tm: i32 = 0;
   while (p <= last && j < upTo) {
     const rs = p;
@@ -396,7 +392,6 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
             countText(n);
             const count = byteCounts + ((<usize>n << 8) + <usize>load<u8>(a)) * 4;
             store<i32>(count, load<i32>(count) + 1);
-            xk++;
           } else if (kind == 1) {
             const at = texts + (<usize>xt << 4);
             store<i32>(at, n);
@@ -453,7 +448,6 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
   textCount = xt;
   exceptionCount = xe;
   shortCount = xs;
-  knownCount = xk;
   timeMisses = tm;
   recordCount = j;
   if (stats != 0 && xe == 0) addBlock(j);

@@ -2,10 +2,12 @@
  * csv-fast.ts's analysis with the hot loop in WebAssembly (wasm/csv-scan.ts, the same loop as csv-fast-scan.ts
  * `scanBlock`): the chunk is copied once into the module's memory, the module scans it a block of records
  * at a time — record and field ends, plain decimals into the block's column buffer, record starts and the
- * time field's bounds, and the ISO timestamps that share the last one's date and hour — and leaves the rest to the same JS as the JS scanner, in the same order: text values
- * to the vocabularies, short records' missing values, the general reading of the exceptions, each column's
- * values added to its statistics, and the other timestamps parsed. The result is the JS scanner's, bit for bit
- * (test/trust-csv-wasm.test.ts and the differential tests run both).
+ * time field's bounds, the ISO timestamps that share the last one's date and hour, and each column's values
+ * added to the chunk's statistics, which live in the module's memory — and leaves the rest to the same JS as
+ * the JS scanner, in the same order: text values to the vocabularies, short records' missing values, the
+ * general reading of the exceptions (the values of a block with exceptions are added after it), and the
+ * other timestamps parsed. The result is the JS scanner's, bit for bit (test/trust-csv-wasm*.test.ts and the
+ * differential tests run both).
  */
 import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
 import { badTimeText, chunkEnds, countText, readExceptions, scanFields } from '../csv-fast-parts.js';
@@ -153,9 +155,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
       const textCount = scanner.getTextCount();
       const exceptionCount = scanner.getExceptionCount();
       const shortCount = scanner.getShortCount();
-      const knownCount = scanner.getKnownCount();
       if (textCount > 0) countTexts(stats, vocab, bytes, texts, textCount, known, held);
-      if (knownCount > 0) addKnownCounts(vocab, byteCounts, held);
       if (shortCount > 0) countShorts(stats, counted, shorts, shortCount);
       if (exceptionCount > 0) {
         readExceptions(stats, vocab, bytes, values, block, exceptions, exceptionCount);
@@ -163,7 +163,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
         scanner.addBlock(records);
       }
       // Text in a column whose vocabulary was dropped (only by adding text above) is only counted, in the module.
-      if (textCount > 0 || exceptionCount > 0 || knownCount > 0) {
+      if (textCount > 0 || exceptionCount > 0) {
         for (let c = 0; c < want; c++) if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
       }
     }
@@ -171,6 +171,9 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     else if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
     count += records;
   }
+  // The known one-byte values' counts, once for the chunk: each is in its vocabulary already (its place fixed),
+  // so adding its count later changes only when (a vocabulary dropped since keeps nothing either way).
+  if (stats !== undefined) addKnownCounts(vocab, byteCounts, held);
   noteOverflows(spec.pass, vocab, columns);
   return {
     first,

@@ -19,7 +19,6 @@ export interface CsvScannerWasm {
   ): void;
   setStats(dropped: number, stats: number): void;
   addBlock(records: number): void;
-  getKnownCount(): number;
   getTimeMisses(): number;
   setKnown(known: number, byteCounts: number): void;
   setTime(times: number, iso: number, zoneGiven: number): void;
