@@ -29,3 +29,20 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Runs `start` (synchronous) and removes the `uncaughtException` and `unhandledRejection` listeners it added.
+ * Old emscripten glue (libbzip2-wasm, @foxglove/wasm-bz2) adds a rethrowing one of each when its module
+ * factory runs: loading a decoder must not change how the user's process treats its own errors (their handler
+ * that logs and carries on would be overridden, and a rethrow inside a native call aborts the process).
+ */
+export function withoutProcessListeners<T>(start: () => T): T {
+  const exceptions = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
+  try {
+    return start();
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
+  }
+}

@@ -19,6 +19,7 @@
 import type Bzip2 from '@foxglove/wasm-bz2';
 import { decodeBzip2Block, type Bzip2BlockResult, type Bzip2BlockTask } from './block.js';
 import { findMagics } from './magic.js';
+import { withoutProcessListeners } from '../../util.js';
 
 /** An initialised libbzip2 instance (one per thread: compiling the module costs a few ms, do it once). */
 export type Bzip2Wasm = Bzip2;
@@ -27,7 +28,8 @@ let loading: Promise<Bzip2Wasm> | undefined;
 
 /** The thread's libbzip2 instance, compiled on first call (the package is loaded then, not with this module). */
 export function loadBzip2Wasm(): Promise<Bzip2Wasm> {
-  loading ??= import('@foxglove/wasm-bz2').then(({ default: Module }) => Module.init());
+  // Its emscripten glue adds process-wide error listeners as init() starts the module (synchronously): removed again.
+  loading ??= import('@foxglove/wasm-bz2').then(({ default: Module }) => withoutProcessListeners(() => Module.init()));
   return loading;
 }
 

@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import type { LibBzip2, LibBzip2Module } from 'libbzip2-wasm';
 import { SeekdataError } from '../../errors.js';
+import { withoutProcessListeners } from '../../util.js';
 
 const WORK_FACTOR = 30;
 /** Messages of libbzip2's return codes that compressing can give. */
@@ -37,15 +38,7 @@ export function loadBzip2Encoder(): Promise<LibBzip2> {
 
 async function start(): Promise<LibBzip2> {
   const factory = createRequire(import.meta.url)('libbzip2-wasm') as (overrides?: Record<string, unknown>) => LibBzip2Module;
-  const exceptions = new Set(process.listeners('uncaughtException'));
-  const rejections = new Set(process.listeners('unhandledRejection'));
-  let module: LibBzip2Module;
-  try {
-    module = factory();
-  } finally {
-    for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
-    for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
-  }
+  const module = withoutProcessListeners(() => factory());
   // The module object is a thenable that hands itself to its callback: resolving a promise with it would
   // call `then` again forever, so a plain object with the one function is handed on instead.
   const ready = (m: LibBzip2Module): LibBzip2 => ({ compressBZ2: (input, level, work) => m.compressBZ2(input, level, work) });
