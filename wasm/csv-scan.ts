@@ -40,10 +40,16 @@ let times: usize = 0;
 let timeIso: i32 = 0;
 let zoneGiven: i32 = 0;
 let dateHour: f64 = NaN;
-let textCounts: usize = 0;
+/** The chunk's statistics (src/index/records/stats.ts: STAT_SLOTS doubles per column), 0: none kept. */
+let stats: usize = 0;
 let known: usize = 0;
 let byteCounts: usize = 0;
 let limit: f64 = 0;
+/** The delimiter in every byte of a u64. */
+let delimiters: u64 = 0;
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+const NEWLINES: u64 = 0x0a0a0a0a0a0a0a0a;
 
 // Outputs of the last `scanBlock` (read by JS through the getters below).
 let newlines: i32 = 0;
@@ -51,6 +57,18 @@ let tooLong: i32 = -1;
 let textCount: i32 = 0;
 let exceptionCount: i32 = 0;
 let shortCount: i32 = 0;
+let timeMisses: i32 = 0;
+
+// stats.ts's slots of a column (STAT_SLOTS = 9 doubles: 72 bytes), as byte offsets.
+const STAT_BYTES: usize = 72;
+const COUNT: usize = 0;
+const TEXT: usize = 16;
+const MIN: usize = 24;
+const MAX: usize = 32;
+const MEAN: usize = 40;
+const M2: usize = 48;
+const SHIFT: usize = 56;
+const FRACTIONAL: usize = 64;
 
 export function setup(
   base_: usize, length: usize, last_: usize, delimiter_: i32, want_: i32, counted_: usize, timeColumn_: i32, block_: i32,
@@ -73,20 +91,81 @@ export function setup(
   exceptions = exceptions_;
   shorts = shorts_;
   wordEnd = base_ + length - 4;
+  delimiters = <u64>delimiter_ * ONES;
   limit = limit_;
   newlines = newlines_;
   tooLong = -1;
 }
 
-/** Per field: 1 when its text values are only counted (the column's vocabulary was dropped), and their counts. */
-export function setText(dropped_: usize, textCounts_: usize): void {
+/**
+ * Per field: 1 when its text values are only counted (the column's vocabulary was dropped); and the chunk's
+ * statistics (0: none), which JS reads and writes too (its text and missing counts, the general reading).
+ */
+export function setStats(dropped_: usize, stats_: usize): void {
   dropped = dropped_;
-  textCounts = textCounts_;
+  stats = stats_;
+}
+
+@inline function countText(n: i32): void {
+  const at = stats + <usize>n * STAT_BYTES + TEXT;
+  store<f64>(at, load<f64>(at) + 1);
+}
+
+/**
+ * stats.ts addValues for column c's values of records [from, to) of the block (values[c * block + j]): in
+ * order, NaN (no value) skipped; the same operations in the same order on the sums, min and max, so the same
+ * doubles. The count and the fractional count are integers (exact in a double): counted in i32 and added at
+ * the end, the shift taken from the first value when the column had none.
+ */
+function addColumn(c: i32, from: i32, to: i32): void {
+  const o = stats + <usize>c * STAT_BYTES;
+  const count = load<f64>(o + COUNT);
+  let shift = load<f64>(o + SHIFT);
+  let min = load<f64>(o + MIN);
+  let max = load<f64>(o + MAX);
+  let sum = load<f64>(o + MEAN);
+  let squares = load<f64>(o + M2);
+  let added: i32 = 0;
+  let fractional: i32 = 0;
+  const column = values + (<usize>(c * block) << 3);
+  const end = column + (<usize>to << 3);
+  let k = column + (<usize>from << 3);
+  if (count == 0) {
+    // The column's first value is its shift.
+    while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
+    if (k < end) shift = load<f64>(k);
+  }
+  for (; k < end; k += 8) {
+    const value = load<f64>(k);
+    if (value != value) continue;
+    added++;
+    min = select<f64>(value, min, value < min);
+    max = select<f64>(value, max, value > max);
+    const x = value - shift;
+    sum += x;
+    squares += x * x;
+    fractional += <i32>(trunc<f64>(value) != value);
+  }
+  store<f64>(o + COUNT, count + <f64>added);
+  store<f64>(o + SHIFT, shift);
+  store<f64>(o + MIN, min);
+  store<f64>(o + MAX, max);
+  store<f64>(o + MEAN, sum);
+  store<f64>(o + M2, squares);
+  store<f64>(o + FRACTIONAL, load<f64>(o + FRACTIONAL) + <f64>fractional);
+}
+
+/**
+ * Adds the last block's values (its `records` records) to the statistics, column by column: done by
+ * `scanBlock` itself when the block had no exceptions, else by JS after it read them into the values.
+ */
+export function addBlock(records: i32): void {
+  for (let c: i32 = 0; c < want; c++) if (load<u8>(counted + <usize>c) == 1) addColumn(c, 0, records);
 }
 
 /**
  * Per field, per byte value: 1 when that one-byte text value is already in the column's vocabulary (JS put
- * it there), and how many more times it was met here (JS adds them to the vocabulary after the block).
+ * it there), and how many more times it was met here (JS adds them to the vocabulary at the end of the chunk).
  */
 export function setKnown(known_: usize, byteCounts_: usize): void {
   known = known_;
@@ -164,9 +243,15 @@ export function getTooLong(): i32 { return tooLong; }
 export function getTextCount(): i32 { return textCount; }
 export function getExceptionCount(): i32 { return exceptionCount; }
 export function getShortCount(): i32 { return shortCount; }
+/** How many of the last block's timestamps were left NaN for JS (with `setTime`'s iso 1). */
+export function getTimeMisses(): i32 { return timeMisses; }
+
+@inline function nonDigits4(w: u32): u32 {
+  return ((w & 0xf0f0f0f0) ^ 0x30303030) | (((w + 0x06060606) & 0xf0f0f0f0) ^ 0x30303030);
+}
 
 @inline function digitRun(w: u32): i32 {
-  const t = ((w & 0xf0f0f0f0) ^ 0x30303030) | (((w + 0x06060606) & 0xf0f0f0f0) ^ 0x30303030);
+  const t = nonDigits4(w);
   return t == 0 ? 4 : <i32>(ctz(t) >> 3);
 }
 
@@ -175,6 +260,33 @@ export function getShortCount(): i32 { return shortCount; }
   let v: u32 = (w - 0x30303030) << (32 - 8 * k);
   v = (v * 10 + (v >> 8)) & 0x00ff00ff;
   return <i32>((v * 100 + (v >> 16)) & 0xffff);
+}
+
+/** A bit at the high end of each byte of `w` that is 0, and maybe above it (the lowest one is exact). */
+@inline function zeroBytes(w: u64): u64 {
+  return (w - ONES) & ~w & HIGHS;
+}
+
+/**
+ * The first delimiter or newline at or after `i`, 8 bytes at a time (a record of the scan ends in a newline at
+ * or before `last`: the reads stay within the chunk and its padding).
+ */
+@inline function fieldEnd(i: usize): usize {
+  while (true) {
+    const w = load<u64>(i);
+    const t = zeroBytes(w ^ delimiters) | zeroBytes(w ^ NEWLINES);
+    if (t != 0) return i + <usize>(ctz(t) >> 3);
+    i += 8;
+  }
+}
+
+/** The first newline at or after `i`, 8 bytes at a time. */
+@inline function lineEnd(i: usize): usize {
+  while (true) {
+    const t = zeroBytes(load<u64>(i) ^ NEWLINES);
+    if (t != 0) return i + <usize>(ctz(t) >> 3);
+    i += 8;
+  }
 }
 
 function longMantissa(from: usize, end: usize): f64 {
@@ -198,6 +310,7 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
   let xt: i32 = 0;
   let xe: i32 = 0;
   let xs: i32 = 0;
+  let tm: i32 = 0;
   while (p <= last && j < upTo) {
     const rs = p;
     const c0 = <i32>load<u8>(p);
@@ -234,9 +347,15 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           const fraction = i;
           if (i <= wordEnd) {
             const w = load<u32>(i);
-            const k = digitRun(w);
-            mantissa = mantissa * load<i32>(POW10_INT_AT + (<usize>k << 2)) + digitsValue(w, k);
-            i += <usize>k;
+            if (nonDigits4(w) == 0) {
+              // Four digits: a branch, not the data, moves `i` (the next field's reading need not wait for them).
+              mantissa = mantissa * 10000 + digitsValue(w, 4);
+              i += 4;
+            } else {
+              const k = digitRun(w);
+              mantissa = mantissa * load<i32>(POW10_INT_AT + (<usize>k << 2)) + digitsValue(w, k);
+              i += <usize>k;
+            }
           }
           b = <i32>load<u8>(i);
           d = b - 0x30;
@@ -252,8 +371,8 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
         let kind: i32 = -1;
         if (b != delimiter && b != NL && !(b == CR && <i32>load<u8>(i + 1) == NL)) {
           kind = load<u8>(GENERAL_AT + <usize>b) == 1 ? 0 : 1;
-          b = <i32>load<u8>(++i);
-          while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+          i = fieldEnd(i + 1);
+          b = <i32>load<u8>(i);
         }
         e = i;
         if (b == CR) b = <i32>load<u8>(++i);
@@ -266,12 +385,11 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
         } else {
           store<f64>(slot, NaN);
           if (kind == 1 && load<u8>(dropped + <usize>n) == 1) {
-            const at = textCounts + (<usize>n << 2);
-            store<i32>(at, load<i32>(at) + 1);
-          } else if (kind == 1 && e - a == 1 && load<u8>(known + (<usize>n << 8) + <usize>load<u8>(a)) == 1) {
+            countText(n);
+          } else if (kind >= 0 && e - a == 1 && load<u8>(known + (<usize>n << 8) + <usize>load<u8>(a)) == 1) {
             // A one-byte value the vocabulary holds: counted here (its first meeting, in JS, fixed its place).
-            const at = textCounts + (<usize>n << 2);
-            store<i32>(at, load<i32>(at) + 1);
+            // Text (kind 1), or a letter the general reading found to be text (kind 0: JS marks only those).
+            countText(n);
             const count = byteCounts + ((<usize>n << 8) + <usize>load<u8>(a)) * 4;
             store<i32>(count, load<i32>(count) + 1);
           } else if (kind == 1) {
@@ -290,7 +408,8 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           }
         }
       } else {
-        while (b != delimiter && b != NL) b = <i32>load<u8>(++i);
+        i = fieldEnd(i);
+        b = <i32>load<u8>(i);
         e = i;
         if (b == NL && e > a && <i32>load<u8>(e - 1) == CR) e--;
       }
@@ -302,7 +421,7 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
       if (b == NL) break;
       i++;
     }
-    while (<i32>load<u8>(i) != NL) i++;
+    i = lineEnd(i);
     nl++;
     if (<f64>(i - rs) > limit && tooLong < 0) tooLong = count + j;
     if (n < want) {
@@ -315,7 +434,11 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
       xs++;
     }
     store<u32>(starts + (<usize>j << 2), <u32>(rs - base));
-    if (timeIso) store<f64>(times + (<usize>j << 3), a0 >= 0 ? isoTime(base + <usize>a0, base + <usize>b0) : NaN);
+    if (timeIso) {
+      const t = a0 >= 0 ? isoTime(base + <usize>a0, base + <usize>b0) : NaN;
+      store<f64>(times + (<usize>j << 3), t);
+      if (t != t) tm++;
+    }
     store<i32>(ta + (<usize>j << 2), a0);
     store<i32>(tb + (<usize>j << 2), b0);
     j++;
@@ -325,7 +448,9 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
   textCount = xt;
   exceptionCount = xe;
   shortCount = xs;
+  timeMisses = tm;
   recordCount = j;
+  if (stats != 0 && xe == 0) addBlock(j);
   return p - base;
 }
 

@@ -2,14 +2,16 @@
  * csv-fast.ts's analysis with the hot loop in WebAssembly (wasm/csv-scan.ts, the same loop as csv-fast-scan.ts
  * `scanBlock`): the chunk is copied once into the module's memory, the module scans it a block of records
  * at a time — record and field ends, plain decimals into the block's column buffer, record starts and the
- * time field's bounds, and the ISO timestamps that share the last one's date and hour — and leaves the rest to the same JS as the JS scanner, in the same order: text values
- * to the vocabularies, short records' missing values, the general reading of the exceptions, each column's
- * values added to its statistics, and the other timestamps parsed. The result is the JS scanner's, bit for bit
- * (test/trust-csv-wasm.test.ts and the differential tests run both).
+ * time field's bounds, the ISO timestamps that share the last one's date and hour, and each column's values
+ * added to the chunk's statistics, which live in the module's memory — and leaves the rest to the same JS as
+ * the JS scanner, in the same order: text values to the vocabularies, short records' missing values, the
+ * general reading of the exceptions (the values of a block with exceptions are added after it), and the
+ * other timestamps parsed. The result is the JS scanner's, bit for bit (test/trust-csv-wasm*.test.ts and the
+ * differential tests run both).
  */
 import type { AnalyzeSpec, ChunkAnalysis } from '../analyze.js';
 import { badTimeText, chunkEnds, countText, readExceptions, scanFields } from '../csv-fast-parts.js';
-import { addMissing, addText, addValues, newStats, toMoments } from '../stats.js';
+import { addMissing, newStats, STAT_SLOTS, toMoments } from '../stats.js';
 import { IsoPrefixCache, isoDateHour, parseTime, PREFIX, type ResolvedTimeFormat, type ZoneOffsets, zoneOffsets } from '../time.js';
 import { noteOverflows, overflowedInPass, VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
@@ -32,14 +34,14 @@ interface Layout {
   shorts: number;
   times: number;
   dropped: number;
-  textCounts: number;
+  stats: number;
   known: number;
   byteCounts: number;
   base: number;
   end: number;
 }
 
-function layout(want: number, block: number, length: number): Layout {
+function layout(want: number, columns: number, block: number, length: number): Layout {
   const counted = REGIONS_START;
   const values = align(counted + want);
   const starts = align(values + block * want * 8);
@@ -50,11 +52,11 @@ function layout(want: number, block: number, length: number): Layout {
   const shorts = align(exceptions + block * want * 16);
   const times = align(shorts + block * 8);
   const dropped = align(times + block * 8);
-  const textCounts = align(dropped + want);
-  const known = align(textCounts + want * 4);
+  const stats = align(dropped + want);
+  const known = align(stats + columns * STAT_SLOTS * 8);
   const byteCounts = align(known + want * 256);
   const base = align(byteCounts + want * 256 * 4);
-  return { times, dropped, textCounts, known, byteCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
+  return { times, dropped, stats, known, byteCounts, counted, values, starts, ta, tb, texts, exceptions, shorts, base, end: base + length + PAD };
 }
 
 /** The most memory a wasm32 module can have. */
@@ -75,7 +77,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const { timeColumn, want } = fields;
   const columns = spec.statColumns;
   const block = blockOf(want);
-  const at = layout(want, block, chunk.length);
+  const at = layout(want, columns, block, chunk.length);
   const memory = scanner.memory;
   // Offsets in the module are 32-bit signed (as in the JS scanner's exception lists): larger chunks take JS.
   if (at.end > MAX_MEMORY || chunk.length >= 2 ** 31) return undefined;
@@ -100,7 +102,6 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const exceptions = new Int32Array(heap, at.exceptions, block * want * 4);
   const shorts = new Int32Array(heap, at.shorts, block * 2);
 
-  const stats = columns > 0 ? newStats(columns) : undefined;
   const vocab = new VocabCollector(columns);
   for (const c of overflowedInPass(spec.pass)) vocab.drop(c);
   const format = time?.format;
@@ -115,7 +116,11 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
 
   let p = first + 1;
   scanner.setup(at.base, chunk.length, last, spec.delimiter, want, at.counted, timeColumn, block, at.values, at.starts, at.ta, at.tb, at.texts, at.exceptions, at.shorts, limit, first < 0 ? 0 : 1);
-  scanner.setText(at.dropped, at.textCounts);
+  // The chunk's statistics live in the module's memory: the module adds the values (addBlock) and counts
+  // the text it reads; JS counts the rest of the text and the missing values into the same doubles.
+  const stats = columns > 0 ? new Float64Array(heap, at.stats, columns * STAT_SLOTS) : undefined;
+  stats?.set(newStats(columns));
+  scanner.setStats(at.dropped, stats === undefined ? 0 : at.stats);
   // ISO timestamps that share the remembered date and hour are read in the module; the others here.
   const wasmIso = format === 'iso' && timeColumn >= 0;
   scanner.setTime(at.times, wasmIso ? 1 : 0, zone === undefined ? 0 : 1);
@@ -123,8 +128,6 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
   const dropped = new Uint8Array(heap, at.dropped, want);
   // Text of a column dropped before the chunk (overflowed in an earlier chunk of the pass) is counted in the module from the start.
   for (let c = 0; c < want; c++) dropped[c] = counted[c] === 1 && vocab.dropped(c) ? 1 : 0;
-  const textCounts = new Int32Array(heap, at.textCounts, want);
-  textCounts.fill(0);
   // One-byte text values the vocabulary holds are counted in the module (wasm/csv-scan.ts setKnown).
   const known = new Uint8Array(heap, at.known, want * 256);
   known.fill(0);
@@ -147,24 +150,30 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     }
     starts.set(blockStarts.subarray(0, records), count);
     if (stats !== undefined) {
-      // The same order as the JS scanner: text during the scan, short records, then the exceptions.
-      countTexts(stats, vocab, bytes, texts, scanner.getTextCount(), known, held);
-      addKnownCounts(vocab, byteCounts, held);
-      // Text in a column whose vocabulary was dropped is only counted, in the module.
-      for (let c = 0; c < want; c++) {
-        if (textCounts[c] !== 0) {
-          addText(stats, c, textCounts[c]);
-          textCounts[c] = 0;
-        }
-        if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
+      // The same order as the JS scanner: text during the scan, short records, then the exceptions; a block
+      // without exceptions had its values added to the statistics by the module already.
+      const textCount = scanner.getTextCount();
+      const exceptionCount = scanner.getExceptionCount();
+      const shortCount = scanner.getShortCount();
+      if (textCount > 0) countTexts(stats, vocab, bytes, texts, textCount, known, held);
+      if (shortCount > 0) countShorts(stats, counted, shorts, shortCount);
+      if (exceptionCount > 0) {
+        readExceptions(stats, vocab, bytes, values, block, exceptions, exceptionCount);
+        markTextBytes(vocab, bytes, exceptions, exceptionCount, known, held);
+        scanner.addBlock(records);
       }
-      countShorts(stats, counted, shorts, scanner.getShortCount());
-      readExceptions(stats, vocab, bytes, values, block, exceptions, scanner.getExceptionCount());
-      for (let c = 0; c < want; c++) if (counted[c] === 1) addValues(stats, c, values, c * block, c * block + records);
+      // Text in a column whose vocabulary was dropped (only by adding text above) is only counted, in the module.
+      if (textCount > 0 || exceptionCount > 0) {
+        for (let c = 0; c < want; c++) if (counted[c] === 1 && dropped[c] === 0 && vocab.dropped(c)) dropped[c] = 1;
+      }
     }
-    if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
+    if (times !== undefined && wasmIso && scanner.getTimeMisses() === 0) times.set(blockTimes.subarray(0, records), count);
+    else if (times !== undefined && format !== undefined) badCount += parseTimes(times, count, records, bytes, ta, tb, format, zone, iso, timeColumn, bad, spec.maxBad, wasmIso ? blockTimes : undefined, scanner);
     count += records;
   }
+  // The known one-byte values' counts, once for the chunk: each is in its vocabulary already (its place fixed),
+  // so adding its count later changes only when (a vocabulary dropped since keeps nothing either way).
+  if (stats !== undefined) addKnownCounts(vocab, byteCounts, held);
   noteOverflows(spec.pass, vocab, columns);
   return {
     first,
@@ -173,7 +182,7 @@ export function analyzeCsvWasm(scanner: CsvScannerWasm, chunk: Uint8Array, spec:
     times: times?.slice(0, count),
     badCount,
     bad,
-    stats: stats === undefined ? undefined : toMoments(stats),
+    stats: stats === undefined ? undefined : toMoments(stats.slice()),
     statKeys: undefined,
     vocab: stats === undefined ? undefined : vocab.export(),
     quoteParity: 0,
@@ -199,6 +208,31 @@ function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Arra
     const z = countText(stats, vocab, bytes, c, a, texts[k + 2]);
     if (z >= 0 && z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
       known[c * 256 + bytes[a]] = 1;
+      held[c].push(bytes[a]);
+    }
+  }
+}
+
+/**
+ * The one-byte values that stop the module's number reading (load.ts GENERAL_BYTES) and that the general
+ * reading always finds to be text: no number and no missing token is one of these letters or "+".
+ */
+const TEXT_BYTES = new Uint8Array(256);
+for (const c of 'eEINn+') TEXT_BYTES[c.charCodeAt(0)] = 1;
+
+/**
+ * After the general reading of a block's exceptions: a one-byte exception that is always text (TEXT_BYTES),
+ * now in its column's vocabulary, is marked known, so the module counts its later meetings as it does other
+ * one-byte text (its place in the vocabulary is fixed already).
+ */
+function markTextBytes(vocab: VocabCollector, bytes: Uint8Array, x: Int32Array, n: number, known: Uint8Array, held: number[][]): void {
+  for (let k = 0, end = n * 4; k < end; k += 4) {
+    const a = x[k + 2];
+    if (x[k + 3] - a !== 1 || TEXT_BYTES[bytes[a]] === 0) continue;
+    const c = x[k + 1];
+    const at = c * 256 + bytes[a];
+    if (known[at] === 0 && !vocab.dropped(c)) {
+      known[at] = 1;
       held[c].push(bytes[a]);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly CSV scanner of this thread (wasm/csv-scan.ts, built into scan.wasm next to this file by
- * scripts/build-wasm.mjs): compiled and instantiated once per thread, on first use (2.5 KB: about a
+ * scripts/build-wasm.mjs): compiled and instantiated once per thread, on first use (3.5 KB: about a
  * millisecond). When it cannot load (not built, no WebAssembly) the JS scanner does the work, said once per
  * thread; SEEKDATA_CSV_SCANNER=js|wasm asks for one (js: the module is never loaded). Both give the same
  * results, bit for bit.
@@ -17,7 +17,9 @@ export interface CsvScannerWasm {
     base: number, length: number, last: number, delimiter: number, want: number, counted: number, timeColumn: number, block: number,
     values: number, starts: number, ta: number, tb: number, texts: number, exceptions: number, shorts: number, limit: number, newlines: number,
   ): void;
-  setText(dropped: number, textCounts: number): void;
+  setStats(dropped: number, stats: number): void;
+  addBlock(records: number): void;
+  getTimeMisses(): number;
   setKnown(known: number, byteCounts: number): void;
   setTime(times: number, iso: number, zoneGiven: number): void;
   setPrefix(at: number, dateHour: number): void;
