@@ -110,8 +110,11 @@ const DELIMITERS = [0x2c, 0x2c, 0x2c, 0x2c, 0x3b, 0x09, 0x7c, 0x2d, 0x2e, 0x20, 
 export function fuzzCase(rand: Rand, pass: number, small = false): FuzzCase {
   const delimiter = pick(rand, DELIMITERS);
   const columns = chance(rand, 0.01) ? (small ? 300 : 500 + int(rand, 5000)) : 1 + int(rand, chance(rand, 0.1) ? 40 : 8);
-  const kinds: Kind[] = Array.from({ length: columns }, () => pick(rand, ['number', 'number', 'number', 'text', 'category', 'category', 'mixed', 'empty', 'ids'] as const));
-  const categories = Array.from({ length: 1 + int(rand, 12) }, () => (chance(rand, 0.6) ? String.fromCharCode(oddByte(rand, delimiter)) : text(rand, delimiter)));
+  // Dense cases: numbers and one-byte categories only, over many blocks (the module's fast paths).
+  const dense = chance(rand, 0.3);
+  const all: readonly Kind[] = dense ? ['number', 'number', 'category'] : ['number', 'number', 'number', 'text', 'category', 'category', 'mixed', 'empty', 'ids'];
+  const kinds: Kind[] = Array.from({ length: columns }, () => pick(rand, all));
+  const categories = Array.from({ length: 1 + int(rand, 12) }, () => (chance(rand, dense ? 0.9 : 0.6) ? String.fromCharCode(oddByte(rand, delimiter)) : text(rand, delimiter)));
   const timeAt = chance(rand, 0.35) ? -1 : int(rand, columns + 1);
   const statColumns = chance(rand, 0.1) ? 0 : chance(rand, 0.6) ? columns : int(rand, columns + 2);
   const statMask = chance(rand, 0.25) && statColumns > 0 ? Uint8Array.from({ length: statColumns }, () => (chance(rand, 0.6) ? 1 : 0)) : undefined;
@@ -119,7 +122,7 @@ export function fuzzCase(rand: Rand, pass: number, small = false): FuzzCase {
   const format = chance(rand, 0.9) ? ('iso' as const) : ('ms' as const);
   const time = timeAt < 0 ? undefined : { field: timeAt, format, zone };
   const overflow = kinds.includes('ids') && chance(rand, small ? 0.05 : 0.15);
-  const many = overflow ? 1050 + int(rand, small ? 200 : 2500) : chance(rand, 0.3) ? int(rand, small ? 200 : 600) : int(rand, 60);
+  const many = overflow ? 1050 + int(rand, small ? 200 : 2500) : dense ? int(rand, small ? 200 : 3000) : chance(rand, 0.3) ? int(rand, small ? 200 : 600) : int(rand, 60);
   const state = { ms: Date.UTC(2024, int(rand, 12), 1 + int(rand, 28), int(rand, 24)) };
   const eols = chance(rand, 0.5) ? ['\n'] : ['\n', '\r\n', '\r\n', '\n\n', '\r\r\n'];
   const d = String.fromCharCode(delimiter);
