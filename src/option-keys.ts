@@ -226,7 +226,7 @@ export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader
 
 export const MAP_OPTION_KEYS = { module: true, export: true, batched: true, features: true, labels: true } as const satisfies Record<keyof MapOptions, true>;
 
-export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, batchSize: true, seed: true, epoch: true, rank: true, worldSize: true } as const satisfies Record<keyof WeightedOptions, true>;
+export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, replacement: true, batchSize: true, seed: true, epoch: true, rank: true, worldSize: true } as const satisfies Record<keyof WeightedOptions, true>;
 
 export const RECOMPRESS_OPTION_KEYS = {
   format: true,

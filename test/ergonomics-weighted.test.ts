@@ -93,7 +93,7 @@ describe('weighted sampling', () => {
     await expect(base.weighted({ weights: () => -1 })).rejects.toMatchObject({ code: 'MAP_ERROR', record: 0, message: expect.stringMatching(/record 0 weighs -1, not a finite number ≥ 0/) });
     await expect(base.weighted({ weights: ({ record }) => (record === 77 ? Number.NaN : 1) })).rejects.toThrow(/record 77 weighs NaN/);
     await expect(base.weighted({ weights: () => 0 })).rejects.toThrow(/every record weighs 0/);
-    await expect(base.weighted({ weights: 'w', replacement: false } as never)).rejects.toThrow(/options\.replacement is not an option of weightedSample/);
+    await expect(base.weighted({ weights: 'w', replace: false } as never)).rejects.toThrow(/options\.replace is not an option of weightedSample/);
     const dataset = await base.weighted({ weights: 'w', numSamples: 2000, labelType: 'float32' });
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [1], units: 1, activation: 'sigmoid' })] });
     model.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' });

@@ -144,7 +144,7 @@ export class FileDataset extends ShuffledBatchDataset {
   }
 
   /**
-   * Weighted sampling with replacement (PyTorch's WeightedRandomSampler) over the file, with this
+   * Weighted sampling (PyTorch's WeightedRandomSampler; with replacement unless `replacement: false`) over the file, with this
    * dataset's feature options, batch size and seed, drawing only its records (a split's side: its own):
    * `weights` a numeric column or a function of a row. Computes the weights in one pass over the file.
    */

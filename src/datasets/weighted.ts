@@ -1,14 +1,17 @@
 /**
- * Weighted sampling (PyTorch's `WeightedRandomSampler(weights, num_samples, replacement=True)`): each
- * epoch draws `numSamples` records with replacement, record r with probability weight(r) / Σ weights, for
- * imbalanced classes. The weights are per record — a numeric column's values, or a function of each row's
- * named values — computed by one pass over the file when the dataset is made (8 bytes per record, kept
- * as cumulative sums); a draw is a binary search of a seeded uniform number (seed, epoch), so an epoch's
- * draws are a pure function of (seed, epoch). Each batch's records are read and parsed in one worker job.
+ * Weighted sampling (PyTorch's `WeightedRandomSampler(weights, num_samples, replacement)`): each epoch draws
+ * `numSamples` records, record r with probability weight(r) / Σ weights, for imbalanced classes. The weights
+ * are per record — a numeric column's values, or a function of each row's named values — computed by one pass
+ * over the file when the dataset is made (8 bytes per record). With replacement (the default) they are kept
+ * as cumulative sums and a draw is a binary search of a seeded uniform number; without, the epoch's order is
+ * an exponential race (Efraimidis and Spirakis): record r's key is E_r / weight(r), E_r an exponential variate
+ * hashed from (seed, epoch, r), and the draws are the records by increasing key — the same law as drawing one
+ * at a time in proportion to the weights left. Either way an epoch's draws are a pure function of (seed,
+ * epoch). Each batch's records are read and parsed in one worker job.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
-import { checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
+import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { WEIGHTED_OPTION_KEYS } from '../option-keys.js';
 import { BatchBuilder, type Batch } from './batch.js';
 import { compileFeatures, type FeatureOptions } from './features.js';
@@ -28,8 +31,17 @@ export interface WeightedOptions extends FeatureOptions {
    * 0). Required.
    */
   weights: string | ((row: RowValues) => number);
-  /** Records drawn per epoch. Default: the file's record count. */
+  /**
+   * Records drawn per epoch. Default: the file's record count (without replacement: the records of weight
+   * > 0, each once).
+   */
   numSamples?: number;
+  /**
+   * Whether a record can be drawn more than once in an epoch. Default true. False: each epoch draws
+   * `numSamples` distinct records of weight > 0 (at most their number), in proportion to the weights left,
+   * as PyTorch's `replacement=False`; the epoch's order costs a sort of the keys of the records of weight > 0.
+   */
+  replacement?: boolean;
   /** Rows per batch. Default 32. */
   batchSize?: number;
   /** Seed of the draws. Default 0. */
@@ -53,7 +65,7 @@ async function recordWeights(file: Indexed, options: WeightedOptions): Promise<F
   const column = typeof by === 'string';
   // The rows as the dataset gives them (its feature options), read in file order.
   const features: Record<string, unknown> = { ...options };
-  for (const key of ['weights', 'numSamples', 'batchSize', 'seed', 'epoch', 'rank', 'worldSize']) delete features[key];
+  for (const key of ['weights', 'numSamples', 'replacement', 'batchSize', 'seed', 'epoch', 'rank', 'worldSize']) delete features[key];
   let pass: ShuffledBatchDataset;
   try {
     // Every record's weight on every rank: the pass is never sharded (rank 0 of 1, whatever the environment says).
@@ -101,18 +113,32 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
   readonly rank: number;
   readonly worldSize: number;
 
+  /** Whether a record can be drawn more than once per epoch. */
+  readonly replacement: boolean;
+  /** Records of weight > 0. */
+  readonly drawable: number;
+
   private constructor(
     readonly file: Indexed,
     options: WeightedOptions,
-    /** Cumulative weights: cumulative[r] = Σ weights of records 0..r. */
-    private readonly cumulative: Float64Array,
+    /**
+     * With replacement, the cumulative weights (cumulative[r] = Σ weights of records 0..r); without, the
+     * weights themselves.
+     */
+    private readonly weights: Float64Array,
+    drawable: number,
   ) {
     const compiled = compileFeatures(file, options);
     this.spec = compiled.spec;
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
-    this.numSamples = checkPositiveInt('numSamples', options.numSamples ?? file.records.count);
+    this.replacement = checkBoolean('replacement', options.replacement ?? true);
+    this.drawable = drawable;
+    this.numSamples = checkPositiveInt('numSamples', options.numSamples ?? (this.replacement ? file.records.count : drawable));
+    if (!this.replacement && this.numSamples > drawable) {
+      throw new SeekdataError('INVALID_OPTION', `${file.name}: options.numSamples (${this.numSamples}) exceeds the ${drawable} records of weight > 0: without replacement each is drawn at most once per epoch`, { file: file.name, option: 'numSamples' });
+    }
     if ((options.rank === undefined) !== (options.worldSize === undefined)) throw invalidOption(options.rank === undefined ? 'rank' : 'worldSize', 'given together with ' + (options.rank === undefined ? 'worldSize' : 'rank'), undefined);
     const shard = options.rank === undefined ? environmentShard() : { rank: options.rank, worldSize: options.worldSize };
     this.worldSize = checkPositiveInt('worldSize', shard?.worldSize ?? 1);
@@ -129,14 +155,20 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
     if (typeof options.weights !== 'string' && typeof options.weights !== 'function') throw invalidOption('weights', 'a numeric column name or a function of a row', options.weights);
     // Checks the feature options before the pass.
     compileFeatures(file, options);
+    if (options.replacement !== undefined) checkBoolean('replacement', options.replacement);
     const weights = await recordWeights(file, options);
     // Over a subset (a split's side): records outside it are never drawn.
     if (subset !== undefined) for (let r = 0; r < weights.length; r++) if (subset.positionOf(r) < 0) weights[r] = 0;
-    const cumulative = new Float64Array(weights.length);
     let total = 0;
-    for (let r = 0; r < weights.length; r++) cumulative[r] = total += weights[r];
+    let drawable = 0;
+    for (let r = 0; r < weights.length; r++) {
+      total += weights[r];
+      if (weights[r] > 0) drawable++;
+    }
     if (!(total > 0)) throw new SeekdataError('INVALID_OPTION', `${file.name}: every record weighs 0: nothing to draw`, { file: file.name, option: 'weights' });
-    return new WeightedSampleDataset(file, options, cumulative);
+    // With replacement, the weights become their cumulative sums (in place: the same sums as before).
+    if (options.replacement ?? true) for (let r = 0, sum = 0; r < weights.length; r++) weights[r] = sum += weights[r];
+    return new WeightedSampleDataset(file, options, weights, drawable);
   }
 
   /** The dataset as a tf.data.Dataset of `{ xs, ys }` (toTfDataset); each pass is one epoch of draws. */
@@ -164,8 +196,16 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
    * draws rank, rank + worldSize, ... of the epoch's global stream.
    */
   draws(epoch = this.epochNow): Float64Array {
+    if (!this.replacement) {
+      // The epoch's race order, as a global stream padded (when numSamples is not a multiple of worldSize) by
+      // starting over from its first draws, as PyTorch's DistributedSampler pads: equal batch counts.
+      const order = raceOrder(this.weights, this.numSamples, this.seed, epoch);
+      const out = new Float64Array(this.samplesPerRank);
+      for (let i = 0; i < out.length; i++) out[i] = order[(this.rank + i * this.worldSize) % order.length];
+      return out;
+    }
     const random = mulberry32(hashInts(this.seed, epoch, 0x3e1647));
-    const c = this.cumulative;
+    const c = this.weights;
     const total = c[c.length - 1];
     const out = new Float64Array(this.samplesPerRank);
     for (let g = 0, i = 0; i < out.length; g++) {
@@ -206,4 +246,26 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
       yield builder.build();
     }
   }
+}
+
+/** A uniform number in (0, 1) with 53 random bits, a pure function of (seed, epoch, record). */
+function uniform(seed: number, epoch: number, record: number): number {
+  const hi = hashInts(seed, epoch, record, 0x5a17e);
+  const lo = hashInts(seed, epoch, record, 0x0c0ffee);
+  return ((hi >>> 0) * 2097152 + (lo >>> 11) + 0.5) / 9007199254740992;
+}
+
+/**
+ * The first `k` records of the epoch's exponential race over `weights` (records of weight 0 never run): by
+ * increasing key -ln(u) / weight, ties (of probability ~0) by record. Only the k smallest keys are sorted
+ * with their records: the k-th smallest is found by a numeric sort of the keys alone.
+ */
+export function raceOrder(weights: Float64Array, k: number, seed: number, epoch: number): Float64Array {
+  const keys = new Float64Array(weights.length);
+  for (let r = 0; r < weights.length; r++) keys[r] = weights[r] > 0 ? -Math.log(uniform(seed, epoch, r)) / weights[r] : Infinity;
+  const bound = Float64Array.from(keys).sort()[k - 1];
+  const picked: number[] = [];
+  for (let r = 0; r < keys.length; r++) if (keys[r] <= bound && weights[r] > 0) picked.push(r);
+  picked.sort((a, b) => keys[a] - keys[b] || a - b);
+  return Float64Array.from(picked.slice(0, k));
 }
