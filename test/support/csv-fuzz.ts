@@ -92,7 +92,7 @@ function value(rand: Rand, kind: Kind, delimiter: number, j: number, categories:
     case 'text': v = text(rand, delimiter); break;
     case 'category': v = chance(rand, 0.03) ? number(rand) : pick(rand, categories); break;
     case 'empty': v = chance(rand, 0.7) ? '' : pick(rand, [' ', '\t', '  ', '0']); break;
-    case 'ids': v = chance(rand, 0.3) ? pick(rand, categories) : `${j % 3 === 0 ? '\xe9' : 'id'}${j}`; break;
+    case 'ids': v = chance(rand, 0.1) ? pick(rand, categories) : `${j % 3 === 0 ? '\xe9' : 'id'}${j}`; break;
     default: v = chance(rand, 0.5) ? number(rand) : chance(rand, 0.5) ? text(rand, delimiter) : pick(rand, categories);
   }
   if (chance(rand, 0.03)) v = `${pick(rand, [' ', '\t'])}${v}`;
@@ -122,8 +122,8 @@ export function fuzzCase(rand: Rand, pass: number, small = false): FuzzCase {
   const format = chance(rand, 0.85) ? ('iso' as const) : pick(rand, ['s', 'ms', 'us', 'ns'] as const);
   const unit = { iso: 1, s: 1e-3, ms: 1, us: 1e3, ns: 1e6 }[format];
   const time = timeAt < 0 ? undefined : { field: timeAt, format, zone };
-  const overflow = kinds.includes('ids') && chance(rand, small ? 0.05 : 0.15);
-  const many = overflow ? 1050 + int(rand, small ? 200 : 2500) : dense ? int(rand, small ? 200 : 3000) : chance(rand, 0.3) ? int(rand, small ? 200 : 600) : int(rand, 60);
+  const overflow = kinds.includes('ids') && chance(rand, small ? 0.08 : 0.15);
+  const many = overflow ? 1150 + int(rand, small ? 200 : 2500) : dense ? int(rand, small ? 200 : 3000) : chance(rand, 0.3) ? int(rand, small ? 200 : 600) : int(rand, 60);
   const state = { ms: Date.UTC(2024, int(rand, 12), 1 + int(rand, 28), int(rand, 24)) };
   const eols = chance(rand, 0.5) ? ['\n'] : ['\n', '\r\n', '\r\n', '\n\n', '\r\r\n'];
   const d = String.fromCharCode(delimiter);
