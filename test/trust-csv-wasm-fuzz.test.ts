@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyzeSpec } from '../src/index/records/analyze.js';
 import { prng } from './support/fixtures.js';
-import { fuzzCase, runCase, type FuzzCase } from './support/csv-fuzz.js';
+import { fuzzCase, runCase, type FuzzCase, type Seen } from './support/csv-fuzz.js';
 
 function spec(over: Partial<AnalyzeSpec> = {}): AnalyzeSpec {
   return { kind: 'csv', delimiter: 0x2c, begin: 0, inQuote: false, statColumns: 3, time: undefined, maxBad: 5, quoting: 'none', maxRecordBytes: 1 << 20, ...over };
@@ -20,30 +20,31 @@ const latin1 = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, '
 
 let pass = 1;
 /** The differences of a case (none expected), each pass number used once. */
-function differences(c: FuzzCase): string[] {
-  const found = runCase(c, 2_000_000 + pass, 3_000_000 + pass);
+function differences(c: FuzzCase, seen?: Seen): string[] {
+  const found = runCase(c, 2_000_000 + pass, 3_000_000 + pass, seen);
   pass++;
   return found;
 }
 
 describe('the WebAssembly CSV scanner under differential fuzzing', () => {
   it('seeded adversarial chunks: wasm equals js, js equals the general path', () => {
-    let records = 0;
-    let chunks = 0;
+    const seen: Seen = { chunks: 0, records: 0, overflowed: 0, badTimes: 0, tooLong: 0, passed: 0 };
     const failures: string[] = [];
     for (const seed of [101, 202, 303]) {
       const rand = prng(seed);
       for (let k = 0; k < 1000; k++) {
-        const c = fuzzCase(rand, 0, true);
-        records += c.records;
-        chunks += c.chunks.length;
-        const found = differences(c);
+        const found = differences(fuzzCase(rand, 0, true), seen);
         if (found.length > 0) failures.push(`seed ${seed} case ${k}: ${found.join('; ')}`);
       }
     }
     expect(failures.slice(0, 5)).toEqual([]);
-    expect(chunks).toBeGreaterThan(3000);
-    expect(records).toBeGreaterThan(100_000);
+    // The generator still makes what it is for.
+    expect(seen.chunks).toBeGreaterThan(3000);
+    expect(seen.records).toBeGreaterThan(100_000);
+    expect(seen.overflowed).toBeGreaterThan(20);
+    expect(seen.passed).toBeGreaterThan(20);
+    expect(seen.badTimes).toBeGreaterThan(300);
+    expect(seen.tooLong).toBeGreaterThan(300);
   });
 
   it('values ending at every byte of the last 8-byte words of a chunk, with and without a final newline', () => {

@@ -187,6 +187,18 @@ export function difference(a: ChunkAnalysis, b: ChunkAnalysis, sortVocab: boolea
   return undefined;
 }
 
+/** What the cases held (so a test can check that the generator still makes them). */
+export interface Seen {
+  chunks: number;
+  records: number;
+  /** Chunks with a vocabulary that overflowed, with unparsable timestamps, with a record over maxRecordBytes. */
+  overflowed: number;
+  badTimes: number;
+  tooLong: number;
+  /** Later chunks of a pass (the vocabularies that overflowed before are not collected). */
+  passed: number;
+}
+
 const GARBAGE = Buffer.from('\n9,9.9999\r\n-e,1\t', 'latin1');
 
 /**
@@ -205,11 +217,19 @@ function embedded(bytes: Uint8Array): Uint8Array {
  * differences found, each naming the chunk and the pair. The pass numbers `passJs` and `passWasm` keep the
  * two scanners' memory of overflowed vocabularies apart.
  */
-export function runCase(c: FuzzCase, passJs: number, passWasm: number): string[] {
+export function runCase(c: FuzzCase, passJs: number, passWasm: number, seen?: Seen): string[] {
   const found: string[] = [];
   const js = c.chunks.map(({ bytes, spec }) => analyzeCsvFast(embedded(bytes), { ...spec, pass: spec.pass === undefined ? undefined : passJs }, 'js'));
   const wasm = c.chunks.map(({ bytes, spec }) => analyzeCsvFast(embedded(bytes), { ...spec, pass: spec.pass === undefined ? undefined : passWasm }, 'wasm'));
   for (const [k, { bytes, spec }] of c.chunks.entries()) {
+    if (seen !== undefined) {
+      seen.chunks++;
+      seen.records += js[k].starts.length;
+      if (js[k].vocab?.includes(null) === true) seen.overflowed++;
+      if (js[k].badCount > 0) seen.badTimes++;
+      if (js[k].tooLong >= 0) seen.tooLong++;
+      if (spec.pass !== undefined && k > 0) seen.passed++;
+    }
     if (!fastCsvApplies(bytes, spec)) found.push(`chunk ${k}: fastCsvApplies false`);
     const d = difference(wasm[k], js[k], false);
     if (d !== undefined) found.push(`chunk ${k}: wasm against js: ${d}`);
