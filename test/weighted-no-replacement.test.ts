@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, csvDataset, isSeekdataError, type FileDataset, type WeightedSampleDataset } from '../src/index.js';
-import { raceOrder } from '../src/datasets/weighted.js';
+import { raceOrder, raceOrderByComparator } from '../src/datasets/weighted.js';
 import { bzip2, tempDir, writeFixture } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-weighted-norepl-');
@@ -86,6 +86,21 @@ describe('weighted sampling without replacement', () => {
     }
     const p30 = (4 / S) * (1 / (S - 4));
     expect(Math.abs(firstIs3SecondIs0 - EPOCHS * p30)).toBeLessThan(5 * Math.sqrt(EPOCHS * p30 * (1 - p30)));
+  });
+
+  it('the sort of coarse keys gives the order of the comparator sort exactly, runs of equal coarse keys included', () => {
+    for (const n of [1, 7, 300, 60_000]) {
+      // Weights 0 (never drawn), a subnormal one (its key overflows to the largest double: one long run) and 1-7.
+      const weights = Float64Array.from({ length: n }, (_, i) => (i % 5 === 0 && n > 1 ? 0 : i % 3 === 0 ? 1e-320 : 1 + (i % 7)));
+      const m = weights.filter((w) => w > 0).length;
+      for (const k of [1, Math.ceil(m / 3), m]) {
+        const truth = Array.from(raceOrderByComparator(weights, k, 9, 4));
+        expect(truth).toHaveLength(k);
+        // 27 record bits (the default) and 32 (20 mantissa bits left: many equal coarse keys to put in order).
+        expect(Array.from(raceOrder(weights, k, 9, 4))).toEqual(truth);
+        expect(Array.from(raceOrder(weights, k, 9, 4, 32))).toEqual(truth);
+      }
+    }
   });
 
   it('sharded: the ranks together draw the unsharded epoch, padded from its start to equal counts', async () => {
