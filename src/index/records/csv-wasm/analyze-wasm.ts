@@ -206,10 +206,15 @@ function countTexts(stats: Float64Array, vocab: VocabCollector, bytes: Uint8Arra
     const c = texts[k];
     const a = texts[k + 1];
     const z = countText(stats, vocab, bytes, c, a, texts[k + 2]);
-    if (z >= 0 && z - a === 1 && texts[k + 2] === z && known[c * 256 + bytes[a]] === 0 && !vocab.dropped(c)) {
-      known[c * 256 + bytes[a]] = 1;
-      held[c].push(bytes[a]);
-    }
+    if (z >= 0 && z - a === 1 && texts[k + 2] === z) markKnown(vocab, c, bytes[a], known, held);
+  }
+}
+
+/** Marks one-byte value `byte` of column c known to the module (unless marked or the vocabulary was dropped). */
+function markKnown(vocab: VocabCollector, c: number, byte: number, known: Uint8Array, held: number[][]): void {
+  if (known[c * 256 + byte] === 0 && !vocab.dropped(c)) {
+    known[c * 256 + byte] = 1;
+    held[c].push(byte);
   }
 }
 
@@ -228,13 +233,7 @@ for (const c of 'eEINn+') TEXT_BYTES[c.charCodeAt(0)] = 1;
 function markTextBytes(vocab: VocabCollector, bytes: Uint8Array, x: Int32Array, n: number, known: Uint8Array, held: number[][]): void {
   for (let k = 0, end = n * 4; k < end; k += 4) {
     const a = x[k + 2];
-    if (x[k + 3] - a !== 1 || TEXT_BYTES[bytes[a]] === 0) continue;
-    const c = x[k + 1];
-    const at = c * 256 + bytes[a];
-    if (known[at] === 0 && !vocab.dropped(c)) {
-      known[at] = 1;
-      held[c].push(bytes[a]);
-    }
+    if (x[k + 3] - a === 1 && TEXT_BYTES[bytes[a]] === 1) markKnown(vocab, x[k + 1], bytes[a], known, held);
   }
 }
 
