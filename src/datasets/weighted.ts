@@ -133,7 +133,8 @@ export class WeightedSampleDataset implements AsyncIterable<Batch> {
     this.featureNames = compiled.featureNames;
     this.labelNames = compiled.labelNames;
     this.batchSize = checkPositiveInt('batchSize', options.batchSize ?? 32);
-    this.replacement = checkBoolean('replacement', options.replacement ?? true);
+    // Checked by create() before the weights' pass.
+    this.replacement = options.replacement ?? true;
     this.drawable = drawable;
     this.numSamples = checkPositiveInt('numSamples', options.numSamples ?? (this.replacement ? file.records.count : drawable));
     if (!this.replacement && this.numSamples > drawable) {
@@ -300,7 +301,7 @@ export function raceOrder(weights: Float64Array, k: number, seed: number, epoch:
     const keys = new Map(run.map((r) => [r, raceKey(weights[r], seed, epoch, r)]));
     run.sort((a, b) => (keys.get(a) ?? 0) - (keys.get(b) ?? 0) || a - b);
     for (const r of run) if (i < k) out[i++] = r;
-    i = Math.max(i, j);
+    i = j;
   }
   return out;
 }
