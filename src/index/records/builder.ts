@@ -51,9 +51,12 @@ export interface TimeScan {
  * Adds `times` (the next ones in record order) to a running scan: the same test as `TimeIndex.build`'s,
  * a valid time lower than the valid one before it makes the times unsorted. Returns the last valid time.
  */
-export function scanTimes(scan: TimeScan, times: Float64Array, previous: number): number {
+export function scanTimes(scan: TimeScan, times: Float64Array, last: number): number {
   let valid = scan.valid;
   let sorted = scan.sorted;
+  // A local of its own, not the parameter: V8 keeps a loop variable that starts as a parameter boxed, and
+  // allocated a heap number per time (17.7 MB per 100 MB of CSV, and twice the time).
+  let previous = +last;
   for (let i = 0; i < times.length; i++) {
     const t = times[i];
     if (t !== t) continue;

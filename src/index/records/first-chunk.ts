@@ -85,14 +85,29 @@ export interface FileLayout {
   statOnly: string[] | undefined;
 }
 
-/** Lines of `bytes` from `from`, as [start, contentEnd, nextStart], stopping at the first unterminated one. */
-function* lines(bytes: Uint8Array, from: number, kind: AnalyzeSpec['kind'], delimiter: number, quoting: Quoting, isWholeFile: boolean): Generator<[number, number, number]> {
-  const terminators: number[] = [];
-  forEachTerminator(bytes, { kind, delimiter, quoting, begin: from, inQuote: false, statColumns: 0, maxBad: 0 }, (t) => terminators.push(t));
+/** The first window `lines` scans for terminators; each further one is twice as long. */
+export const FIRST_WINDOW = 4096;
+
+/**
+ * Lines of `bytes` from `from`, as [start, contentEnd, nextStart], stopping at the first unterminated one.
+ * The layout needs the first few lines only: terminators are found in windows that double from
+ * FIRST_WINDOW bytes, each starting after the last terminator found (outside quotes, so the next window
+ * starts outside quotes too), instead of in the whole chunk at once. A window finds the same terminators
+ * a whole-chunk scan finds before its end: a terminator depends only on the bytes before it.
+ */
+export function* lines(bytes: Uint8Array, from: number, kind: AnalyzeSpec['kind'], delimiter: number, quoting: Quoting, isWholeFile: boolean): Generator<[number, number, number]> {
   let start = from;
-  for (const t of terminators) {
-    yield [start, contentEnd(bytes, start, t), t + 1];
-    start = t + 1;
+  let window = FIRST_WINDOW;
+  for (;;) {
+    const end = Math.min(bytes.length, start + window);
+    const terminators: number[] = [];
+    forEachTerminator(bytes.subarray(0, end), { kind, delimiter, quoting, begin: start, inQuote: false, statColumns: 0, maxBad: 0 }, (t) => terminators.push(t));
+    for (const t of terminators) {
+      yield [start, contentEnd(bytes, start, t), t + 1];
+      start = t + 1;
+    }
+    if (end === bytes.length) break;
+    if (terminators.length === 0) window *= 2;
   }
   if (isWholeFile && start < bytes.length) yield [start, bytes.length, bytes.length];
 }
