@@ -205,7 +205,7 @@ export class ChunkDecoder {
     }
     const inline = step === undefined && this.decodesInline(u, work.lone === true);
     const { input, transfer } = await this.format.task(this.source, this.units, u, inline);
-    if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal);
+    if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal, transfer);
     const job: WorkerJob = { input, step, keepBytes: keep };
     const result = inline ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer);
     const file = this.source.name;
@@ -218,11 +218,14 @@ export class ChunkDecoder {
     return { bytes: result.bytes, step: result.step };
   }
 
-  /** Bytes that need no decoding (a plain span, a cached chunk): returned as they are, or posted with the step. */
-  private async onBytes(bytes: Uint8Array, work: ChunkWork, signal: AbortSignal | undefined): Promise<DecodedChunk> {
+  /**
+   * Bytes that need no decoding (a plain span, a cached chunk): returned as they are, or posted with the step.
+   * `transfer`: their buffer when the task says it may be moved (a read the source gave away).
+   */
+  private async onBytes(bytes: Uint8Array, work: ChunkWork, signal: AbortSignal | undefined, transfer: ArrayBuffer[] = []): Promise<DecodedChunk> {
     if (work.step === undefined) return { bytes };
-    // Not ours to move (a source's array, or the cache's): posted as a copy (see postable).
-    const post = postable(bytes, false);
+    // Else not ours to move (a source's shared array, or the cache's): posted as a copy (see postable).
+    const post = transfer.length > 0 ? { bytes, transfer } : postable(bytes, false);
     const result = await this.runner.run({ input: { kind: 'bytes', bytes: post.bytes }, step: work.step, keepBytes: work.keepBytes }, signal, post.transfer);
     return { bytes: result.bytes, step: result.step };
   }

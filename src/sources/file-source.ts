@@ -36,6 +36,14 @@ export class FileSource implements ByteSource {
     private readonly syncReadBytes: number,
   ) {}
 
+  /**
+   * Every read is a new array of its own (see `ByteSource.ownsReads`). A getter on the class, not a field:
+   * an object spread from a FileSource (a wrapper with its own `read`) does not inherit the promise.
+   */
+  get ownsReads(): boolean {
+    return true;
+  }
+
   static async open(path: string, options: FileSourceOptions = {}): Promise<FileSource> {
     const syncReadBytes = options.syncReadBytes ?? SYNC_READ_BYTES;
     if (!Number.isSafeInteger(syncReadBytes) || syncReadBytes < 0) throw invalidOption('syncReadBytes', 'a whole number of bytes, 0 or more', options.syncReadBytes);

@@ -35,6 +35,12 @@ export interface ByteSource {
    * fails for a range that cannot be fetched (its read fails instead).
    */
   prefetch?(ranges: ReadonlyArray<ByteRange>): Promise<void>;
+  /**
+   * True when every `read` returns a new array over a buffer of its own that nothing else holds: the caller
+   * owns it, and a reader moves it to the worker that decodes it instead of posting a copy (which leaves it
+   * empty here). FileSource's reads are; a source that caches or shares its arrays must not say so.
+   */
+  readonly ownsReads?: boolean;
   close(): Promise<void>;
 }
 

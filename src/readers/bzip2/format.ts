@@ -67,7 +67,7 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
   async task(source, units, u) {
     const first = Math.floor(units.cStart[u] / 8);
     const end = Math.min(source.size, Math.ceil(units.cEnd[u] / 8));
-    const { bytes: data, transfer } = postable(await source.read(first, end - first), false);
+    const { bytes: data, transfer } = postable(await source.read(first, end - first), source.ownsReads === true);
     // The chunk map's end, CRC and length: libbzip2 needs the end, and checks the block against all three.
     const task: Bzip2BlockTask = {
       data,

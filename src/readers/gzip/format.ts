@@ -90,7 +90,7 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
   async task(source, units, u, inThread) {
     const { offset, length } = byteRange(units, u);
     if (inThread === true) return { input: decodeInput(gzipFormat, unitTask(units, u, await source.read(offset, length), source.name, true)), transfer: [] };
-    const { bytes, transfer } = postable(await source.read(offset, length), false);
+    const { bytes, transfer } = postable(await source.read(offset, length), source.ownsReads === true);
     const task = unitTask(units, u, bytes, source.name);
     return { input: decodeInput(gzipFormat, task), transfer: [...transfer, task.window.buffer as ArrayBuffer] };
   },

@@ -26,7 +26,12 @@ export const plainFormat: FormatModule<'plain'> = {
   offsetsInBits: false,
   units: (source: ByteSource) => Promise.resolve(plainUnits(source.size)),
   validate: async (units, source, fail) => sameUnits(plainUnits(source.size), units, source.name, fail),
-  // The bytes as they are (a job posts them as a copy: a source's arrays may be shared).
-  task: async (source, units, u) => ({ input: { kind: 'bytes', bytes: await source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]) }, transfer: [] }),
+  // The bytes as they are; a job moves them to its worker when the source says nobody else holds them
+  // (`transfer`), else posts a copy (a source's arrays may be shared).
+  task: async (source, units, u) => {
+    const bytes = await source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    return { input: { kind: 'bytes', bytes }, transfer: source.ownsReads === true && whole ? [bytes.buffer as ArrayBuffer] : [] };
+  },
   prefix: (source, units, u, length) => source.read(units.cStart[u], Math.min(length, units.cEnd[u] - units.cStart[u])),
 };

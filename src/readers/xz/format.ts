@@ -89,7 +89,7 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
 
   async task(source, units, u) {
     const offset = units.cStart[u];
-    const { bytes: data, transfer } = postable(await source.read(offset, units.cEnd[u] - offset), false);
+    const { bytes: data, transfer } = postable(await source.read(offset, units.cEnd[u] - offset), source.ownsReads === true);
     return { input: decodeInput(xzFormat, { ...blockMeta(units, u, source.name), data }), transfer };
   },
   // node-liblzma, else @napi-rs/lzma, else lzma-native: the block's check verified by each (napi.ts).

@@ -125,8 +125,9 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
   async task(source, units, u, inThread) {
     const offset = units.cStart[u];
     const read = await source.read(offset, units.cEnd[u] - offset);
-    // For a worker a fresh copy, moved there (the source's array may be shared, or a view of a larger one).
-    const data = inThread === true ? read : new Uint8Array(read);
+    // For a worker an array of its own, moved there: the read itself when the source says nobody else holds
+    // it, else a copy (the source's array may be shared, or a view of a larger one).
+    const data = inThread === true || (source.ownsReads === true && read.byteOffset === 0 && read.byteLength === read.buffer.byteLength) ? read : new Uint8Array(read);
     const task = zstdUnitTask({
       data,
       expectedLength: units.dStart[u + 1] - units.dStart[u],
