@@ -10,6 +10,7 @@ import { isSeekdataError } from '../src/errors.js';
 import { MemorySource } from '../src/sources/source.js';
 import { checkSize, padded4, parseXzContainer, type XzBlockRecord } from '../src/readers/xz/container.js';
 import { decodeXzBlockFast, loadFastXz, type XzBackend, type XzFastTask } from '../src/readers/xz/napi.js';
+import { SCRATCH_MAX_BYTES, syntheticXzStream } from '../src/readers/xz/synthetic.js';
 import { makeText, xz } from './support/fixtures.js';
 import type { DecodersWorkerJob, DecodersWorkerReply } from './support/decoders-worker.js';
 
@@ -78,6 +79,27 @@ describe.each(['none', 'crc32', 'crc64', 'sha256'])('check %s', (check) => {
       expect(isSeekdataError(err, 'CORRUPT_DATA') ? 'CORRUPT_DATA' : `accepted damaged ${what}`).toBe('CORRUPT_DATA');
       expect(String(err)).toContain(`blocks.xz: xz block at byte ${b.offset}`);
     }
+  });
+});
+
+describe('the synthetic stream in the thread\'s scratch buffer', () => {
+  it('equals a stream of its own, whatever was built before it; a stream over the cap gets its own array', async () => {
+    const file = new Uint8Array(xz(plain, '--block-size=50000'));
+    const blocks = await blocksOf(file);
+    // Large, small, large again: a shorter stream must not carry the bytes of a longer one before it.
+    for (const b of [blocks[0], blocks[blocks.length - 1], blocks[1], blocks[blocks.length - 1]]) {
+      const stored = file.slice(b.offset, b.offset + padded4(b.unpaddedSize));
+      const own = syntheticXzStream(stored, b);
+      const scratch = syntheticXzStream(stored, b, true);
+      expect(scratch.length).toBe(own.length);
+      expect(Buffer.from(scratch).equals(Buffer.from(own))).toBe(true);
+      expect(scratch.buffer).not.toBe(own.buffer);
+    }
+    const first = syntheticXzStream(file.slice(0, 16), blocks[0], true);
+    expect(syntheticXzStream(file.slice(0, 16), blocks[0], true).buffer).toBe(first.buffer);
+    const big = new Uint8Array(SCRATCH_MAX_BYTES + 1);
+    expect(syntheticXzStream(big, blocks[0], true).buffer).not.toBe(first.buffer);
+    expect(syntheticXzStream(file.slice(0, 16), blocks[0], true).buffer).toBe(first.buffer);
   });
 });
 

@@ -144,7 +144,8 @@ export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] 
     const decode = backends.get(name);
     if (decode === undefined || (name === 'napi-rs' && task.checkType === SHA256)) continue;
     try {
-      const bytes = decode(syntheticXzStream(task.data, task), task.uncompressedSize);
+      // In the thread's scratch buffer: both backends decode it synchronously, before the next block's.
+      const bytes = decode(syntheticXzStream(task.data, task, true), task.uncompressedSize);
       // The index record already bounds the output; a second look costs nothing.
       if (bytes.length === task.uncompressedSize) return { bytes: owned(bytes), decoder: name };
     } catch {
