@@ -122,7 +122,6 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       strict: recordOptions.strict,
       maxBad: MAX_BAD_EXAMPLES,
       maxRecordBytes: recordOptions.maxRecordBytes,
-      decodedBytes: units === undefined ? undefined : units.dStart[units.count],
     });
     const limit = scanLimit(source.name, resolved.maxDecodedBytes);
     const onChunk = (chunk: ScannedChunk): void => {

@@ -84,11 +84,6 @@ export interface BuilderOptions {
   maxBad: number;
   /** A record longer than this (bytes before its newline) is a PARSE_ERROR. */
   maxRecordBytes: number;
-  /**
-   * The decoded size of the whole file, when known before the pass (a chunk map): the first chunk's records
-   * per byte then give an estimate of the record count, and the columns are reserved from it (see `Parts`).
-   */
-  decodedBytes?: number | undefined;
 }
 
 /** The chunk being added, for line numbers of records in it. */
@@ -97,60 +92,22 @@ interface Here {
   bytes: Uint8Array;
 }
 
-/** A column is not reserved ahead when its estimate is larger than this (a wrong guess would cost too much memory). */
-export const MAX_RESERVED_BYTES = 256 << 20;
-
 /**
- * A column of typed values (record starts, times) built from the parts it arrives in (each chunk's, as its
- * worker sent them): no per-record push, no regrowing copies. Parts are kept and joined once at the end,
- * unless room for the whole column was reserved from an estimate (`reserve`): then each part is copied into
- * it as it arrives, and the end needs no join — the join allocated the column a second time on the calling
- * thread, right when the pass ends. A part that no longer fits makes the column fall back to joining; a
- * reservation left more than an eighth empty is copied to the exact size at the end (as joining would).
+ * Typed arrays kept as the parts they arrived in (each chunk's record starts as its worker sent them, moved,
+ * not copied) and joined once at the end: no per-record push, no regrowing copies.
  */
-export class Parts<T extends Uint32Array | Float64Array> {
+class Parts<T extends Uint32Array | Float64Array> {
   private readonly parts: T[] = [];
   private length = 0;
-  private reserved: T | undefined;
-  /** Values in `reserved` (the first ones of the column). */
-  private filled = 0;
   constructor(private readonly make: (n: number) => T) {}
-
-  /** Reserves room for `n` values in all (an estimate), when no part had to be kept apart yet. */
-  reserve(n: number): void {
-    if (this.reserved !== undefined || n <= this.length || n * this.make(0).BYTES_PER_ELEMENT > MAX_RESERVED_BYTES) return;
-    const reserved = this.make(n);
-    for (const part of this.parts) {
-      reserved.set(part, this.filled);
-      this.filled += part.length;
-    }
-    this.parts.length = 0;
-    this.reserved = reserved;
-  }
-
   add(part: T): void {
     if (part.length === 0) return;
-    this.length += part.length;
-    if (this.reserved !== undefined && this.parts.length === 0 && this.filled + part.length <= this.reserved.length) {
-      this.reserved.set(part, this.filled);
-      this.filled += part.length;
-      return;
-    }
     this.parts.push(part);
+    this.length += part.length;
   }
-
   done(): T {
-    const reserved = this.reserved;
-    if (reserved !== undefined && this.parts.length === 0) {
-      const view = reserved.subarray(0, this.filled) as T;
-      return reserved.length - this.filled <= this.filled / 8 ? view : (view.slice() as T);
-    }
     const out = this.make(this.length);
     let at = 0;
-    if (reserved !== undefined) {
-      out.set(reserved.subarray(0, this.filled), 0);
-      at = this.filled;
-    }
     for (const part of this.parts) {
       out.set(part, at);
       at += part.length;
@@ -321,25 +278,12 @@ export class RecordBuilder {
       }
     }
     this.appendAll(offset, analysis.starts, times);
-    if (chunk === 0) this.reserveColumns(offset + bytes.length);
     for (const b of analysis.bad) this.noteBad(base + b.k, b.text);
     this.badCount += analysis.badCount - analysis.bad.length;
     this.mergeStats(analysis);
     this.carryStart = offset + analysis.last + 1;
     this.carry = analysis.last + 1 < bytes.length ? [bytes.slice(analysis.last + 1)] : [];
     this.carryBytes = this.carry.length === 0 ? 0 : this.carry[0].length;
-  }
-
-  /**
-   * After the first chunk (`seen` bytes of the file): reserves the columns for the record count its density
-   * predicts for the whole file, with 5% to spare (the columns then need no join at the end).
-   */
-  private reserveColumns(seen: number): void {
-    const total = this.options.decodedBytes;
-    if (total === undefined || seen <= 0 || this.count === 0 || seen >= total) return;
-    const estimate = Math.ceil((this.count * total * 1.05) / seen) + 64;
-    this.offsets.reserve(estimate);
-    this.times?.reserve(estimate);
   }
 
   /** 1-based line of decompressed offset `at`: in the chunk being added, or the start of the carried record. */
