@@ -9,6 +9,7 @@ import { forEachTerminator, contentEnd } from '../src/index/records/analyze.js';
 import { describeLayout, FIRST_WINDOW, lines } from '../src/index/records/first-chunk.js';
 import type { Quoting } from '../src/index/records/csv.js';
 import { resolveRecordOptions } from '../src/index/records/options.js';
+import { prng } from './support/fixtures.js';
 
 type Kind = 'csv' | 'jsonl' | 'lines';
 
@@ -22,18 +23,6 @@ function reference(bytes: Uint8Array, from: number, kind: Kind, quoting: Quoting
   });
   if (isWholeFile && start < bytes.length) out.push([start, bytes.length, bytes.length]);
   return out;
-}
-
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Text of lines of random lengths around the window sizes, with quotes (some spanning newlines), CRLF and blank lines. */
@@ -58,7 +47,7 @@ function chunk(random: () => number): Uint8Array {
 
 describe('the layout reads the first lines in doubling windows', () => {
   it('gives exactly the lines of a whole-chunk scan (random chunks around the window ends)', () => {
-    const random = rng(20261201);
+    const random = prng(20261201);
     let checked = 0;
     for (let n = 0; n < 400; n++) {
       const bytes = chunk(random);
