@@ -6,12 +6,17 @@
  * a cached chunk stays in the cache.
  */
 export function postable(bytes: Uint8Array, owned: boolean): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const whole = viewsWhole(bytes);
   if (!(bytes.buffer instanceof ArrayBuffer) || (whole && !owned)) return { bytes, transfer: [] };
   if (whole) return { bytes, transfer: [bytes.buffer] };
   // `new Uint8Array(view)` copies (a Buffer's `slice` would return another view of the same memory).
   const copy = new Uint8Array(bytes);
   return { bytes: copy, transfer: [copy.buffer] };
+}
+
+/** Whether `bytes` views the whole of its buffer (an ArrayBuffer, not shared): then the buffer can be moved. */
+export function viewsWhole(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
 /** Bytes that view their whole buffer (a copy when they do not), so a worker can move them back. */

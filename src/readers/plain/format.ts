@@ -5,6 +5,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import type { FormatModule } from '../format.js';
+import { viewsWhole } from '../post.js';
 import { sameUnits, UnitTableBuilder, type UnitTable } from '../units.js';
 
 /** Span of a plain file's units. */
@@ -30,8 +31,7 @@ export const plainFormat: FormatModule<'plain'> = {
   // (`transfer`), else posts a copy (a source's arrays may be shared).
   task: async (source, units, u) => {
     const bytes = await source.read(units.cStart[u], units.cEnd[u] - units.cStart[u]);
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    return { input: { kind: 'bytes', bytes }, transfer: source.ownsReads === true && whole ? [bytes.buffer as ArrayBuffer] : [] };
+    return { input: { kind: 'bytes', bytes }, transfer: source.ownsReads === true && viewsWhole(bytes) ? [bytes.buffer as ArrayBuffer] : [] };
   },
   prefix: (source, units, u, length) => source.read(units.cStart[u], Math.min(length, units.cEnd[u] - units.cStart[u])),
 };

@@ -10,6 +10,7 @@
  */
 import type { ByteSource } from '../../sources/source.js';
 import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
+import { viewsWhole } from '../post.js';
 import { streamPrefix } from '../prefix.js';
 import type { UnitTable } from '../units.js';
 import { crc32 } from 'node:zlib';
@@ -127,7 +128,7 @@ export const zstdFormat: FormatModule<'zstd', ZstdUnitTask> = {
     const read = await source.read(offset, units.cEnd[u] - offset);
     // For a worker an array of its own, moved there: the read itself when the source says nobody else holds
     // it, else a copy (the source's array may be shared, or a view of a larger one).
-    const data = inThread === true || (source.ownsReads === true && read.byteOffset === 0 && read.byteLength === read.buffer.byteLength) ? read : new Uint8Array(read);
+    const data = inThread === true || (source.ownsReads === true && viewsWhole(read)) ? read : new Uint8Array(read);
     const task = zstdUnitTask({
       data,
       expectedLength: units.dStart[u + 1] - units.dStart[u],
