@@ -38,7 +38,8 @@ export class FileSource implements ByteSource {
 
   /**
    * Every read is a new array of its own (see `ByteSource.ownsReads`). A getter on the class, not a field:
-   * an object spread from a FileSource (a wrapper with its own `read`) does not inherit the promise.
+   * an object spread from a FileSource (a wrapper with its own `read`) does not inherit the promise; one made
+   * with `Object.create(fileSource)` does, and must say `ownsReads: false` if its `read` shares arrays.
    */
   get ownsReads(): boolean {
     return true;

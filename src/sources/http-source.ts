@@ -107,6 +107,15 @@ export class HttpSource implements ByteSource {
     return new HttpSource(target, size, seen, setup, urlCacheKey(raw));
   }
 
+  /**
+   * Every read is an array of the caller's own (see `ByteSource.ownsReads` and ./remote.ts `readRanges`: a
+   * fresh download, a copy out of a shared request or of read-ahead, or a disk-cache entry read anew; the cache
+   * is written before the answer is handed out). A getter, so an object spread from this source does not inherit it.
+   */
+  get ownsReads(): boolean {
+    return true;
+  }
+
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
     return this.#ranges.read(offset, length);
