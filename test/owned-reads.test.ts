@@ -5,14 +5,12 @@
  * wrapper with a cache of its own) must keep them: their arrays are posted as copies and stay intact, so a
  * second pass over the same arrays still decodes.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
+import { closeSharedPool, openIndexed } from '../src/index.js';
 import { FileSource } from '../src/sources/file-source.js';
 import { MemorySource, type ByteSource } from '../src/sources/source.js';
-import { sharedPool, type JobRunner } from '../src/workers/pool.js';
-import type { WorkerJob } from '../src/workers/jobs.js';
 import { bzip2, makeText, run, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { readAllDigest, recordingPool, sha } from './support/owned-reads.js';
 
 const { dir, cleanup } = tempDir('seekdata-owned-reads-');
 afterAll(async () => {
@@ -31,32 +29,6 @@ const fixtures: Record<string, Buffer> = {
   'data.txt.gz': both((b) => run('gzip', ['-c'], b)),
   'data.txt.zst': both((b) => run('zstd', ['-q', '-c'], b)),
 };
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** The shared pool, recording each job's posted buffers: the input's array and whether it was moved. */
-function recording(): { runner: JobRunner; jobs: Array<{ input: Uint8Array; moved: boolean }> } {
-  const jobs: Array<{ input: Uint8Array; moved: boolean }> = [];
-  const runner: JobRunner = {
-    run(job: WorkerJob, signal, transfer) {
-      const input = job.input.kind === 'bytes' ? job.input.bytes : (job.input.task as { data?: Uint8Array }).data;
-      if (input !== undefined && input.byteLength > 0) jobs.push({ input, moved: (transfer ?? []).includes(input.buffer as ArrayBuffer) });
-      return sharedPool().run(job, signal, transfer);
-    },
-  };
-  return { runner, jobs };
-}
-
-async function readAll(source: ByteSource, pool: JobRunner): Promise<string> {
-  const reader = await openReader(source, { parallelism: 2, pool, cacheBytes: 1 });
-  try {
-    const parts: Uint8Array[] = [];
-    for await (const piece of reader.stream()) parts.push(piece);
-    return sha(Buffer.concat(parts));
-  } finally {
-    await reader.close();
-  }
-}
-
 /** A source over a file with a cache of its own: every read of a range returns the same array. */
 function caching(file: FileSource): ByteSource & { arrays: Uint8Array[] } {
   const cache = new Map<string, Uint8Array>();
@@ -99,8 +71,8 @@ describe('owned reads move to the workers', () => {
     if (name === 'data.txt') continue;
     it(`${name}: a file's units are moved to the workers, and the bytes are right`, async () => {
       const path = writeFixture(dir, name, bytes);
-      const { runner, jobs } = recording();
-      expect(await readAll(await FileSource.open(path), runner)).toBe(sha(text));
+      const { runner, jobs } = recordingPool();
+      expect(await readAllDigest(await FileSource.open(path), runner)).toBe(sha(text));
       expect(jobs.length).toBeGreaterThan(1);
       expect(jobs.filter((j) => !j.moved)).toEqual([]);
       // Moved: the calling thread's array is empty now.
@@ -111,8 +83,8 @@ describe('owned reads move to the workers', () => {
       // One array shared by every pass (each reader closes its source at the end: a new MemorySource over it).
       const shared = new Uint8Array(bytes);
       for (let pass = 0; pass < 2; pass++) {
-        const { runner, jobs } = recording();
-        expect(await readAll(new MemorySource(shared, name), runner)).toBe(sha(text));
+        const { runner, jobs } = recordingPool();
+        expect(await readAllDigest(new MemorySource(shared, name), runner)).toBe(sha(text));
         expect(jobs.length).toBeGreaterThan(1);
         expect(jobs.filter((j) => j.moved && j.input.buffer === shared.buffer)).toEqual([]);
       }
@@ -121,8 +93,8 @@ describe('owned reads move to the workers', () => {
       const file = await FileSource.open(writeFixture(dir, `cached-${name}`, bytes));
       const wrapper = caching(file);
       for (let pass = 0; pass < 2; pass++) {
-        const { runner } = recording();
-        expect(await readAll(wrapper, runner)).toBe(sha(text));
+        const { runner } = recordingPool();
+        expect(await readAllDigest(wrapper, runner)).toBe(sha(text));
       }
       expect(wrapper.arrays.length).toBeGreaterThan(1);
       for (const a of wrapper.arrays) expect(a.byteLength).toBeGreaterThan(0);
@@ -134,7 +106,7 @@ describe('owned reads move to the workers', () => {
     const rows = 700_000;
     const csv = Buffer.from(`a,b\n${Array.from({ length: rows }, (_, i) => `${i},${i % 7}`).join('\n')}\n`);
     const path = writeFixture(dir, 'plain.csv', csv);
-    const { runner, jobs } = recording();
+    const { runner, jobs } = recordingPool();
     const f = await openIndexed(path, { records: 'csv', index: false, parallelism: 2, pool: runner });
     try {
       expect(f.records.count).toBe(rows);
@@ -151,7 +123,7 @@ describe('owned reads move to the workers', () => {
 
     const file = await FileSource.open(path);
     const wrapper = caching(file);
-    const spans = recording();
+    const spans = recordingPool();
     const g = await openIndexed(wrapper, { records: 'csv', index: false, parallelism: 2, pool: spans.runner });
     try {
       expect(g.records.count).toBe(rows);
