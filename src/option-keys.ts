@@ -224,7 +224,7 @@ export const JSONL_DATASET_OPTION_KEYS = {
 
 export const CSV_DATASET_OPTION_KEYS = { ...JSONL_DATASET_OPTION_KEYS, hasHeader: true, columnNames: true, delimiter: true, quoting: true } as const satisfies Record<keyof CsvDatasetConfig, true>;
 
-export const MAP_OPTION_KEYS = { module: true, export: true, batched: true, features: true, labels: true } as const satisfies Record<keyof MapOptions, true>;
+export const MAP_OPTION_KEYS = { module: true, export: true, batched: true, features: true, labels: true, timeoutMs: true } as const satisfies Record<keyof MapOptions, true>;
 
 export const WEIGHTED_OPTION_KEYS = { ...FEATURE_OPTION_KEYS, weights: true, numSamples: true, replacement: true, batchSize: true, seed: true, epoch: true, rank: true, worldSize: true } as const satisfies Record<keyof WeightedOptions, true>;
 

@@ -9,7 +9,8 @@ import type { ColumnStats } from '../index/records/stats.js';
 import { checkBoolean, checkFunction, checkKnownKeys, checkOneOf } from '../options.js';
 import { MAP_OPTION_KEYS } from '../option-keys.js';
 import { applyFieldConfig, fieldConfig, type ColumnDtype } from './field-config.js';
-import { checkNames, outputField, resolveMapModule, type MapOptions, type MapSpec } from './map-spec.js';
+import { inlineRunner } from '../workers/pool.js';
+import { checkNames, checkTimeout, outputField, resolveMapModule, type MapOptions, type MapSpec } from './map-spec.js';
 import type { CompiledField, ParseSpec } from './parse.js';
 import { emitWarning, SkipTally, type WarningHandler } from './skips.js';
 import { describeRecord } from './record-place.js';
@@ -198,6 +199,10 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
   const intDefault = firstCategorical || (parsedLabels.length > 0 && parsedLabels.every(labelWantsInt));
   const inputLabelType = checkOneOf('labelType', options.labelType ?? (intDefault ? 'int32' : 'float32'), ['float32', 'int32'] as const);
   const map = compileMap(options.map, parsedFeatures, parsedLabels, inputLabelType);
+  if (map?.timeoutMs !== undefined && file.reader.runner === inlineRunner) {
+    // A call past its limit is stopped by terminating the thread running it: never the calling thread.
+    throw invalidOption('map.timeoutMs', `used with worker threads: ${file.name} is read with parallelism 1 (no worker threads), where a map cannot be stopped`, map.timeoutMs);
+  }
   const features = map === undefined ? parsedFeatures : (options.map?.features ?? parsedFeatures.map((f) => f.name)).map(outputField);
   const labels = map === undefined || !map.ysRequired ? parsedLabels.map((l) => (map === undefined ? l : outputField(l.name))) : (options.map?.labels ?? []).map(outputField);
   let labelType = map?.ysRequired === true ? checkOneOf('labelType', options.labelType ?? 'float32', ['float32', 'int32'] as const) : inputLabelType;
@@ -253,7 +258,7 @@ export function compileFeatures(file: Indexed, options: FeatureOptions): Compile
 /** The map option compiled: its module resolved, its input the parsed fields. */
 function compileMap(options: MapOptions | undefined, features: CompiledField[], labels: CompiledField[], labelType: 'float32' | 'int32'): MapSpec | undefined {
   if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) throw invalidOption('map', '{ module, batched?, export?, features?, labels? }', options);
+  if (typeof options !== 'object' || options === null) throw invalidOption('map', '{ module, batched?, export?, features?, labels?, timeoutMs? }', options);
   checkKnownKeys(options, MAP_OPTION_KEYS, 'map', {}, 'map.');
   const { url, module } = resolveMapModule(options.module);
   const exportName = options.export ?? 'default';
@@ -268,5 +273,6 @@ function compileMap(options: MapOptions | undefined, features: CompiledField[], 
     batched: checkBoolean('map.batched', options.batched ?? false),
     input: { features, labels, labelType },
     ysRequired: outLabels !== undefined && outLabels.join('\0') !== inLabels.join('\0'),
+    timeoutMs: checkTimeout(options.timeoutMs),
   };
 }

@@ -3,10 +3,12 @@
  * imported once per thread and its function kept; it gets the parsed rows (one at a time, or a job's rows
  * as columns) and its output becomes the rows the dataset batches. Errors in the user's code, and output
  * of the wrong shape, are `MAP_ERROR`s naming the file, the record (a batched call: its first and last)
- * and the module.
+ * and the module. With a time limit, each call (and the module's load) is marked in the job's clock, and
+ * the calling thread stops a call past the limit (map-clock.ts).
  */
 import { SeekdataError } from '../errors.js';
-import type { MapSpec } from './map-spec.js';
+import { CallClock } from './map-clock.js';
+import { mapFailure, type MapSpec } from './map-spec.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 
 type MapFunction = (input: unknown) => unknown;
@@ -87,25 +89,32 @@ function isNumbers(value: unknown, size: number): value is ArrayLike<number> {
 /**
  * Runs the spec's map on rows parsed with its input fields (`inner`), giving rows of the spec's output
  * features and labels (one-hot labels expanded here). `times` are the times of the job's records (by
- * record number), when the file has a time index.
+ * record number), when the file has a time index. `clock`: where each call is marked when the map has a
+ * time limit (map-clock.ts; the calling thread keeps the time).
  */
-export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<number, number> | undefined): Promise<ParsedRows> {
+export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<number, number> | undefined, clock?: SharedArrayBuffer): Promise<ParsedRows> {
   const map = spec.map;
   if (map === undefined) return inner;
-  const fn = await loadMap(map);
   const n = inner.rows;
+  // No rows (all skipped): nothing to call, the module is not even loaded.
+  if (n === 0) return { ...inner, features: new Float32Array(0), labels: spec.labelType === 'int32' && spec.oneHot === 0 ? new Int32Array(0) : new Float32Array(0) };
+  const calls = clock === undefined ? undefined : new CallClock(clock);
+  // The module's first load in this thread is timed too (its top level could hang): as of the job's first record.
+  calls?.begin(inner.records[0], inner.records[0], 1, true);
+  let fn: MapFunction;
+  try {
+    fn = await loadMap(map);
+  } finally {
+    calls?.end();
+  }
   const inF = map.input.features;
   const inL = map.input.labels;
   const outF = spec.features.map((f) => f.name);
   const outL = spec.labels.map((f) => f.name);
-  const fail = (why: string, first: number, last = first, cause?: unknown): SeekdataError => {
-    const where = first === last ? `record ${first}` : `records ${first} to ${last} (a batched call of ${n} rows)`;
-    return new SeekdataError('MAP_ERROR', `${spec.file}: map ${map.module} ${why} on ${where}`, { file: spec.file, record: first, cause });
-  };
+  const fail = (why: string, first: number, last = first, cause?: unknown): SeekdataError => mapFailure(spec.file, map, why, first, last, n, cause);
   const outX = new Float64Array(n * outF.length);
   const outY = new Float64Array(n * outL.length);
   if (map.batched) {
-    if (n === 0) return { ...inner, features: new Float32Array(0), labels: spec.labelType === 'int32' && spec.oneHot === 0 ? new Int32Array(0) : new Float32Array(0) };
     const xs: Record<string, Float32Array> = {};
     inF.forEach((f, k) => {
       const column = new Float32Array(n);
@@ -122,10 +131,13 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
     const first = records[0];
     const last = records[n - 1];
     let out: unknown;
+    calls?.begin(first, last, n);
     try {
       out = await fn({ xs, ys, records, times: times === undefined ? undefined : Float64Array.from(records, (r) => times.get(r) ?? NaN), size: n });
     } catch (cause) {
       throw fail(`threw ${message(cause)}`, first, last, cause);
+    } finally {
+      calls?.end();
     }
     try {
       if (typeof out !== 'object' || out === null) throw new BadOutput('returned no { xs, ys } object');
@@ -154,11 +166,14 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
       const ys: Record<string, number> = {};
       inL.forEach((f, k) => (ys[f.name] = inner.labels[r * inL.length + k]));
       let out: unknown;
+      calls?.begin(record, record, 1);
       try {
         out = fn({ xs, ys, record, time: times?.get(record) });
         if (out instanceof Promise) out = await out;
       } catch (cause) {
         throw fail(`threw ${message(cause)}`, record, record, cause);
+      } finally {
+        calls?.end();
       }
       try {
         if (typeof out !== 'object' || out === null) throw new BadOutput('returned no { xs, ys } object');

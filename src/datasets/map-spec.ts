@@ -34,6 +34,14 @@ export interface MapOptions {
    * passes the labels through.
    */
   labels?: string[];
+  /**
+   * Time limit of one call of the function (one row, or one batched call), in ms, including the promise it
+   * returns settling (and the module's first load in a thread). A call that runs longer stops the dataset
+   * with a `MAP_ERROR` naming the records of the call, and its worker thread is terminated (a new one takes
+   * its place). Only the call is timed: never a job's time in the pool's queue, its decoding or parsing.
+   * Needs worker threads (not `parallelism: 1`). Default: no limit (PyTorch DataLoader's `timeout`).
+   */
+  timeoutMs?: number;
 }
 
 /** A map as a parse job carries it: plain data. */
@@ -48,6 +56,24 @@ export interface MapSpec {
   input: { features: CompiledField[]; labels: CompiledField[]; labelType: 'float32' | 'int32' };
   /** Whether it must return `ys` (the output labels are not the input's). */
   ysRequired: boolean;
+  /** Time limit of one call in ms (map-clock.ts keeps it, in the calling thread); undefined: none. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * The MAP_ERROR of a map call on records `first`..`last` (`rows` of them: a batched call's first and last
+ * record, or one record): `file: map module <why> on record n` / `on records a to b (a batched call of k rows)`.
+ */
+export function mapFailure(file: string, map: Pick<MapSpec, 'module'>, why: string, first: number, last: number, rows: number, cause?: unknown): SeekdataError {
+  const where = first === last ? `record ${first}` : `records ${first} to ${last} (a batched call of ${rows} rows)`;
+  return new SeekdataError('MAP_ERROR', `${file}: map ${map.module} ${why} on ${where}`, { file, record: first, cause });
+}
+
+/** Checks `map.timeoutMs`: a positive finite number of ms, or undefined (no limit). */
+export function checkTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalidOption('map.timeoutMs', 'a positive finite number of milliseconds', value);
+  return value;
 }
 
 /** Resolves the module option to an absolute file URL; the file must exist. */

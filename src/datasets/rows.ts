@@ -1,6 +1,7 @@
 /** Getting parsed rows: of whole chunks (decode and parse in one worker job), or of chosen records. */
 import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
+import { watchMap } from './map-clock.js';
 import type { ParsedRows, ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
 import { relocateError } from './record-place.js';
@@ -118,9 +119,15 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
   if (records.length > 0) {
     // The rows, not the bytes: the chunk's bytes stay in the worker.
     const times = timesFor(file, spec, records);
-    const decoded = await file.reader.decodeWith(chunk, { step: parseStep.call({ spec, spans, records, tail: all.tail, times }), keepBytes: false }, signal).catch((error: unknown) => {
-      throw relocateError(file, error);
-    });
+    // A map with a time limit: the job carries its clock, and is stopped (its thread terminated) past the limit.
+    const watch = watchMap(spec.file, spec.map);
+    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock }), keepBytes: false, stop: watch.stop };
+    const decoded = await file.reader
+      .decodeWith(chunk, work, signal)
+      .catch((error: unknown) => {
+        throw relocateError(file, error);
+      })
+      .finally(watch.done);
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
     rows = parseStep.result(decoded.step);
   }
@@ -150,10 +157,14 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
   });
   const records = Float64Array.from(numbers);
   const times = timesFor(file, spec, records);
-  const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0), times }), keepBytes: false };
-  const result = await file.reader.runner.run(job, signal, [bytes.buffer]).catch((error: unknown) => {
-    throw relocateError(file, error);
-  });
+  const watch = watchMap(spec.file, spec.map);
+  const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0), times, clock: watch.clock }), keepBytes: false };
+  const result = await file.reader.runner
+    .run(job, signal, [bytes.buffer], watch.stop)
+    .catch((error: unknown) => {
+      throw relocateError(file, error);
+    })
+    .finally(watch.done);
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
   return parseStep.result(result.step);
 }

@@ -18,6 +18,8 @@ export interface ChunkParse {
   tail: Uint8Array;
   /** Each record's time (from the time index), when the spec has time features or a map and the file a time index. */
   times?: Float64Array | undefined;
+  /** The job's clock, when its map has a time limit (map-clock.ts). */
+  clock?: SharedArrayBuffer | undefined;
 }
 
 /** What a map's input is parsed with: its input fields, labels as values or class ids (never one-hot). */
@@ -30,11 +32,11 @@ export function mapInputSpec(spec: ParseSpec): ParseSpec {
 /** Parses a chunk's records (the chunk's bytes joined to its tail), and maps them when the spec has a map. */
 export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedRows | Promise<ParsedRows> {
   const all = parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes;
-  const { spec, spans, records, times } = parse;
+  const { spec, spans, records, times, clock } = parse;
   if (spec.map === undefined) return parseRecords(all, spans, records, spec, times);
   const inner = parseRecords(all, spans, records, mapInputSpec(spec), times);
   const byRecord = times === undefined ? undefined : new Map(Array.from(records, (r, k) => [r, times[k]] as const));
-  return runMap(inner, spec, byRecord);
+  return runMap(inner, spec, byRecord, clock);
 }
 
 export const parseStep = defineStep<ChunkParse, ParsedRows>('parse', parseChunk);

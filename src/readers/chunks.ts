@@ -55,6 +55,12 @@ export interface ChunkWork {
    * `FormatModule.inline`) is then decoded in the calling thread. Default false.
    */
   lone?: boolean | undefined;
+  /**
+   * Stops the job while it runs (`JobRunner.run`'s `stop`: its worker thread is terminated). For a step
+   * that may run too long (a user map with a time limit); such a step always runs in the runner, never in
+   * the calling thread (not even for a big unit's piece).
+   */
+  stop?: AbortSignal | undefined;
 }
 
 export interface ChunkLayout {
@@ -199,15 +205,17 @@ export class ChunkDecoder {
     if (cached !== undefined) return this.onBytes(cached, work, signal);
     const u = this.layout.unit[chunk];
     if (this.pieces !== undefined && isBigUnit(this.units, u, this.layout.big)) {
-      // Pieces are decoded in this thread (they stream through the unit): the step runs here too.
+      // Pieces are decoded in this thread (they stream through the unit): the step runs here too, unless
+      // it is one that may need stopping (a thread can be stopped only by terminating it).
       const bytes = await this.pieces.decode(chunk);
+      if (step !== undefined && work.stop !== undefined) return this.onBytes(bytes, work, signal);
       return { bytes: keep ? bytes : new Uint8Array(0), step: step === undefined ? undefined : runStep(step, bytes) };
     }
     const inline = step === undefined && this.decodesInline(u, work.lone === true);
     const { input, transfer } = await this.format.task(this.source, this.units, u, inline);
     if (input.kind === 'bytes') return this.onBytes(input.bytes, work, signal, transfer);
     const job: WorkerJob = { input, step, keepBytes: keep };
-    const result = inline ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer);
+    const result = inline ? await this.runInline(job, signal) : await this.runner.run(job, signal, transfer, work.stop);
     const file = this.source.name;
     this.format.check?.(this.units, u, result, file);
     if (result.decoder !== undefined) this.onDecoder?.(result.decoder);
@@ -226,7 +234,7 @@ export class ChunkDecoder {
     if (work.step === undefined) return { bytes };
     // Else not ours to move (a source's shared array, or the cache's): posted as a copy (see postable).
     const post = transfer.length > 0 ? { bytes, transfer } : postable(bytes, false);
-    const result = await this.runner.run({ input: { kind: 'bytes', bytes: post.bytes }, step: work.step, keepBytes: work.keepBytes }, signal, post.transfer);
+    const result = await this.runner.run({ input: { kind: 'bytes', bytes: post.bytes }, step: work.step, keepBytes: work.keepBytes }, signal, post.transfer, work.stop);
     return { bytes: result.bytes, step: result.step };
   }
 

@@ -15,11 +15,20 @@ import { footprint, leanCopy } from './message.js';
 import { jobPriority } from './priority.js';
 
 export interface JobRunner {
-  /** Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. */
-  run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<JobResult>;
+  /**
+   * Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. `stop`, when
+   * it fires while the job runs, terminates the worker thread running it (a new one takes its place) and
+   * rejects the job with the signal's reason (when a SeekdataError, else `ABORTED`). Such a job runs alone
+   * on its thread, so nothing else is lost with it; fire it only while the job runs code that may be cut
+   * (a user map: map-clock.ts), never inside a native decoder call. `signal` never interrupts a running job.
+   */
+  run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: AbortSignal): Promise<JobResult>;
 }
 
-/** Runs jobs in the calling thread (parallelism 1: no workers). */
+/**
+ * Runs jobs in the calling thread (parallelism 1: no workers). It cannot honour `stop` (the calling thread
+ * cannot be terminated): datasets refuse a map time limit without worker threads.
+ */
 export const inlineRunner: JobRunner = {
   run(job: WorkerJob): Promise<JobResult> {
     return runJob(job);
@@ -91,16 +100,20 @@ export class WorkerPool implements JobRunner {
     });
   }
 
-  async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[]): Promise<JobResult> {
+  async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: AbortSignal): Promise<JobResult> {
     if (this.closed) throw new SeekdataError('CLOSED', 'worker pool is closed');
     if (signal?.aborted === true) throw new SeekdataError('ABORTED', 'job aborted', { cause: signal.reason });
     let response: JobResponse;
     try {
-      // The signal is not handed to Piscina: aborting a running task there terminates its worker (inside a
+      // `signal` is not handed to Piscina: aborting a running task there terminates its worker (inside a
       // native liblzma call that aborts the process) and races with the worker's answer. A job once
-      // started runs to its end; callers check their signal between jobs and drop the result.
-      const options: { transferList?: ArrayBuffer[] } = {};
+      // started runs to its end; callers check their signal between jobs and drop the result. `stop` is
+      // handed to it: Piscina runs a task with a signal alone on an idle worker (no second task joins it)
+      // and terminates that worker when the signal fires while the task runs (tested in
+      // test/trust-map-timeout.test.ts); the caller fires it only while the job runs JavaScript.
+      const options: { transferList?: ArrayBuffer[]; signal?: AbortSignal } = {};
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
+      if (stop !== undefined) options.signal = stop;
       // A job submitted under withJobPriority carries its nice value (the worker applies it).
       const priority = jobPriority();
       let message = priority === undefined ? job : { ...job, priority };
@@ -122,6 +135,7 @@ export class WorkerPool implements JobRunner {
         this.inflight.delete(running);
       }
     } catch (cause) {
+      if (stop?.aborted === true) throw stopped(stop);
       throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
     return fromResponse(response);
@@ -138,6 +152,11 @@ export class WorkerPool implements JobRunner {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.piscina.close();
   }
+}
+
+/** The error of a job whose `stop` fired: its reason when that is a SeekdataError (a map's MAP_ERROR). */
+function stopped(stop: AbortSignal): SeekdataError {
+  return stop.reason instanceof SeekdataError ? stop.reason : new SeekdataError('ABORTED', 'job stopped', { cause: stop.reason });
 }
 
 let shared: WorkerPool | undefined;
