@@ -8,9 +8,13 @@
  * the pool's queue, its decoding and parsing, and its other calls never count, and a call is never stopped
  * early — fires the job's `stop` signal with the MAP_ERROR: the pool then terminates the thread running
  * the job (a synchronous endless loop cannot be stopped otherwise) and rejects the job with that error.
- * No clock is read in the worker: each call costs two atomic additions.
+ * No clock is read in the worker: each call costs two atomic additions. When the pool closes with such a
+ * job in flight, the job is stopped at the first look that sees it in a call (a CLOSED error), so a close
+ * never waits for the limit of a call that may never end.
  */
-import { mapFailure, type MapSpec } from './map-spec.js';
+import { SeekdataError } from '../errors.js';
+import type { JobStop } from '../workers/pool.js';
+import { callPlace, mapFailure, type MapSpec } from './map-spec.js';
 
 /** A clock's bytes: Int32 at 0, the calls begun + ended (odd: one runs); at 4, 1 while the module loads; Float64s at 8: the call's first and last record and its rows. */
 const CLOCK_BYTES = 32;
@@ -44,7 +48,7 @@ export class CallClock {
 /** What the calling thread gives a map job: its clock and the signal that stops it (none without a limit). */
 export interface MapWatch {
   clock: SharedArrayBuffer | undefined;
-  stop: AbortSignal | undefined;
+  stop: JobStop | undefined;
   /** The job has settled: stop watching it. */
   done(): void;
 }
@@ -59,6 +63,8 @@ interface Watched {
   /** The count last seen, and when (performance.now()) it was first seen. */
   seen: number;
   since: number;
+  /** Its pool is closing: stop it in its next call. */
+  closing: boolean;
 }
 
 const watched = new Set<Watched>();
@@ -82,7 +88,12 @@ function look(): void {
   const now = performance.now();
   for (const w of watched) {
     const count = Atomics.load(w.state, 0);
-    if ((count & 1) === 0 || count !== w.seen) {
+    if (w.closing && (count & 1) === 1) {
+      // In a call (or the module's load) while its pool closes: cut now (only JavaScript runs in a call).
+      watched.delete(w);
+      const where = callPlace(w.place[0], w.place[1], w.place[2]);
+      w.controller.abort(new SeekdataError('CLOSED', `${w.file}: map ${w.map.module} was stopped on ${where}: the worker pool closed while it ran`, { file: w.file, record: w.place[0] }));
+    } else if ((count & 1) === 0 || count !== w.seen) {
       w.seen = count;
       w.since = now;
     } else if (now - w.since >= w.limit) {
@@ -114,12 +125,21 @@ export function watchMap(file: string, map: MapSpec | undefined): MapWatch {
     controller: new AbortController(),
     seen: 0,
     since: performance.now(),
+    closing: false,
   };
   watched.add(entry);
   arm();
   return {
     clock,
-    stop: entry.controller.signal,
+    stop: {
+      signal: entry.controller.signal,
+      closing: () => {
+        entry.closing = true;
+        // Look now (a call in progress is cut at once), and keep looking as before.
+        if (timer !== undefined) clearTimeout(timer);
+        look();
+      },
+    },
     done: () => {
       watched.delete(entry);
       if (watched.size === 0 && timer !== undefined) {

@@ -20,28 +20,40 @@ function message(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/** A module that cannot give the function (runMap names the file and record in the MAP_ERROR). */
+class LoadFailure extends Error {
+  constructor(message: string, readonly reason?: unknown) {
+    super(message);
+  }
+}
+
 function loadMap(map: MapSpec): Promise<MapFunction> {
   const key = `${map.url}#${map.exportName}`;
   let fn = loaded.get(key);
   if (fn === undefined) {
     fn = (async (): Promise<MapFunction> => {
       // The job carries what the caller named, resolved in its thread; nothing else is ever imported.
-      if (!map.url.startsWith('file:')) throw new SeekdataError('MAP_ERROR', `map module ${map.module}: only file: modules are loaded`);
+      if (!map.url.startsWith('file:')) throw new LoadFailure('is not a file: module (only file: modules are loaded)');
       let exports: Record<string, unknown>;
       try {
         exports = (await import(map.url)) as Record<string, unknown>;
       } catch (cause) {
-        throw new SeekdataError('MAP_ERROR', `map module ${map.module} failed to load: ${message(cause)}`, { cause });
+        throw new LoadFailure(`failed to load: ${message(cause)}`, cause);
       }
       const value = exports[map.exportName];
       if (typeof value !== 'function') {
-        throw new SeekdataError('MAP_ERROR', `map module ${map.module} has no function export "${map.exportName}" (its exports: ${Object.keys(exports).join(', ') || 'none'})`);
+        throw new LoadFailure(`has no function export "${map.exportName}" (its exports: ${Object.keys(exports).join(', ') || 'none'})`);
       }
       return value as MapFunction;
     })();
     loaded.set(key, fn);
   }
   return fn;
+}
+
+/** A value `await` would wait for: a promise, or any object or function with a `then` method. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 type Columns = Record<string, ArrayLike<number>>;
@@ -104,6 +116,10 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
   let fn: MapFunction;
   try {
     fn = await loadMap(map);
+  } catch (why) {
+    // Named as of the job's first record, as a load past the time limit is.
+    if (why instanceof LoadFailure) throw mapFailure(spec.file, map, why.message, inner.records[0], inner.records[0], 1, why.reason);
+    throw why;
   } finally {
     calls?.end();
   }
@@ -169,7 +185,8 @@ export async function runMap(inner: ParsedRows, spec: ParseSpec, times: Map<numb
       calls?.begin(record, record, 1);
       try {
         out = fn({ xs, ys, record, time: times?.get(record) });
-        if (out instanceof Promise) out = await out;
+        // Awaited as a batched call's output is: a promise, or any thenable (timed until it settles).
+        if (isThenable(out)) out = await out;
       } catch (cause) {
         throw fail(`threw ${message(cause)}`, record, record, cause);
       } finally {

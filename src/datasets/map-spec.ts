@@ -65,8 +65,12 @@ export interface MapSpec {
  * record, or one record): `file: map module <why> on record n` / `on records a to b (a batched call of k rows)`.
  */
 export function mapFailure(file: string, map: Pick<MapSpec, 'module'>, why: string, first: number, last: number, rows: number, cause?: unknown): SeekdataError {
-  const where = first === last ? `record ${first}` : `records ${first} to ${last} (a batched call of ${rows} rows)`;
-  return new SeekdataError('MAP_ERROR', `${file}: map ${map.module} ${why} on ${where}`, { file, record: first, cause });
+  return new SeekdataError('MAP_ERROR', `${file}: map ${map.module} ${why} on ${callPlace(first, last, rows)}`, { file, record: first, cause });
+}
+
+/** The records of a map call, for a message: `record n`, or `records a to b (a batched call of k rows)`. */
+export function callPlace(first: number, last: number, rows: number): string {
+  return first === last ? `record ${first}` : `records ${first} to ${last} (a batched call of ${rows} rows)`;
 }
 
 /** Checks `map.timeoutMs`: a positive finite number of ms, or undefined (no limit). */

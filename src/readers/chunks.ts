@@ -8,7 +8,7 @@
 import { SeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import { runJob, type JobResult, type WorkerJob } from '../workers/jobs.js';
-import { inlineRunner, type JobRunner } from '../workers/pool.js';
+import { inlineRunner, type JobRunner, type JobStop } from '../workers/pool.js';
 import { runStep, type StepCall } from '../workers/registry.js';
 import { streams, type FormatModule, type StreamingFormat } from './format.js';
 import { formatOf } from './formats.js';
@@ -60,7 +60,7 @@ export interface ChunkWork {
    * that may run too long (a user map with a time limit); such a step always runs in the runner, never in
    * the calling thread (not even for a big unit's piece).
    */
-  stop?: AbortSignal | undefined;
+  stop?: JobStop | undefined;
 }
 
 export interface ChunkLayout {

@@ -14,6 +14,17 @@ import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob 
 import { footprint, leanCopy } from './message.js';
 import { jobPriority } from './priority.js';
 
+/** How a job may be stopped while it runs (`JobRunner.run`'s `stop`). */
+export interface JobStop {
+  /** Fires to stop the job: its worker thread is terminated and the job rejects with the signal's reason. */
+  signal: AbortSignal;
+  /**
+   * The pool has begun closing with the job in flight (a close waits for its jobs): fire `signal` as soon
+   * as the job may be cut, so the close does not wait for a call that may never end.
+   */
+  closing(): void;
+}
+
 export interface JobRunner {
   /**
    * Runs a job; `transfer` lists buffers of the job to move to the worker instead of copying. `stop`, when
@@ -22,7 +33,7 @@ export interface JobRunner {
    * on its thread, so nothing else is lost with it; fire it only while the job runs code that may be cut
    * (a user map: map-clock.ts), never inside a native decoder call. `signal` never interrupts a running job.
    */
-  run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: AbortSignal): Promise<JobResult>;
+  run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: JobStop): Promise<JobResult>;
 }
 
 /**
@@ -80,6 +91,8 @@ export class WorkerPool implements JobRunner {
   readonly stats: PoolStats = { jobs: 0, ownBytes: 0, postedBytes: 0, leanCopies: 0 };
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** The stops of the jobs in flight that have one (told when the pool closes). */
+  private readonly stoppable = new Set<JobStop>();
 
   constructor(options: WorkerPoolOptions = {}) {
     checkKnownKeys(options, WORKER_POOL_OPTION_KEYS, 'WorkerPool');
@@ -100,7 +113,7 @@ export class WorkerPool implements JobRunner {
     });
   }
 
-  async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: AbortSignal): Promise<JobResult> {
+  async run(job: WorkerJob, signal?: AbortSignal, transfer?: ArrayBuffer[], stop?: JobStop): Promise<JobResult> {
     if (this.closed) throw new SeekdataError('CLOSED', 'worker pool is closed');
     if (signal?.aborted === true) throw new SeekdataError('ABORTED', 'job aborted', { cause: signal.reason });
     let response: JobResponse;
@@ -113,7 +126,7 @@ export class WorkerPool implements JobRunner {
       // test/trust-map-timeout.test.ts); the caller fires it only while the job runs JavaScript.
       const options: { transferList?: ArrayBuffer[]; signal?: AbortSignal } = {};
       if (transfer !== undefined && transfer.length > 0) options.transferList = transfer;
-      if (stop !== undefined) options.signal = stop;
+      if (stop !== undefined) options.signal = stop.signal;
       // A job submitted under withJobPriority carries its nice value (the worker applies it).
       const priority = jobPriority();
       let message = priority === undefined ? job : { ...job, priority };
@@ -129,13 +142,15 @@ export class WorkerPool implements JobRunner {
       this.stats.postedBytes += size.carried;
       const running = this.piscina.run(message, options) as Promise<JobResponse>;
       this.inflight.add(running);
+      if (stop !== undefined) this.stoppable.add(stop);
       try {
         response = await running;
       } finally {
         this.inflight.delete(running);
+        if (stop !== undefined) this.stoppable.delete(stop);
       }
     } catch (cause) {
-      if (stop?.aborted === true) throw stopped(stop);
+      if (stop?.signal.aborted === true) throw stopped(stop.signal);
       throw new SeekdataError('WORKER_ERROR', `worker failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
     return fromResponse(response);
@@ -144,11 +159,13 @@ export class WorkerPool implements JobRunner {
   /**
    * Closes the pool once every job already submitted has finished: terminating a worker thread inside a
    * native liblzma call aborts the whole process, so a pool is never torn down under a running job.
-   * (For the same reason, call `closeSharedPool()` before `process.exit()`.)
+   * (For the same reason, call `closeSharedPool()` before `process.exit()`.) Jobs that can be stopped (a
+   * map with a time limit) are told, and stop as soon as they may be cut rather than at their limit.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const stop of [...this.stoppable]) stop.closing();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.piscina.close();
   }
