@@ -33,6 +33,8 @@ export class RangeRows {
     private readonly spec: ParseSpec,
     /** Record numbers of the range, in time order. */
     readonly numbers: Float64Array,
+    /** Aborted when the consumer leaves: segments not loaded yet are not, a timed map's call is stopped. */
+    private readonly signal?: AbortSignal,
     readonly segmentSize = 16_384,
   ) {
     this.features = spec.features.length;
@@ -93,7 +95,7 @@ export class RangeRows {
       const records = this.file.records;
       const first = records.chunkOf(numbers[0]);
       const last = records.chunkOf(numbers[numbers.length - 1]);
-      const chunks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => loadChunkRows(this.file, first + i, this.spec)));
+      const chunks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => loadChunkRows(this.file, first + i, this.spec, this.signal)));
       for (const c of chunks) {
         // The chunks may hold records outside the range: count only the segment's own.
         segment.firstSkipped ??= c.rows.skippedExamples.find((e) => e.record >= numbers[0] && e.record <= numbers[numbers.length - 1]);
@@ -107,7 +109,7 @@ export class RangeRows {
       for (let k = 0; k < length; k++) segment.skipped += 1 - segment.valid[k];
       return segment;
     }
-    const rows = await loadRecordRows(this.file, numbers, this.spec);
+    const rows = await loadRecordRows(this.file, numbers, this.spec, this.signal);
     segment.skipped = rows.skipped;
     segment.firstSkipped = rows.skippedExamples[0];
     const position = new Map<number, number>();

@@ -119,13 +119,14 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
   if (records.length > 0) {
     // The rows, not the bytes: the chunk's bytes stay in the worker.
     const times = timesFor(file, spec, records);
-    // A map with a time limit: the job carries its clock, and is stopped (its thread terminated) past the limit.
-    const watch = watchMap(spec.file, spec.map);
+    // A map with a time limit: the job carries its clock, and is stopped (its thread terminated) past the
+    // limit, or in a call once the file closes or the caller's epoch is left (`signal`).
+    const watch = watchMap(spec.file, spec.map, { closing: file.closing, left: signal });
     const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock }), keepBytes: false, stop: watch.stop };
     const decoded = await file.reader
       .decodeWith(chunk, work, signal)
       .catch((error: unknown) => {
-        throw relocateError(file, error);
+        throw relocateError(file, watch.failure(error));
       })
       .finally(watch.done);
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
@@ -157,12 +158,12 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
   });
   const records = Float64Array.from(numbers);
   const times = timesFor(file, spec, records);
-  const watch = watchMap(spec.file, spec.map);
+  const watch = watchMap(spec.file, spec.map, { closing: file.closing, left: signal });
   const job = { input: { kind: 'bytes' as const, bytes }, step: parseStep.call({ spec, spans, records, tail: new Uint8Array(0), times, clock: watch.clock }), keepBytes: false };
   const result = await file.reader.runner
     .run(job, signal, [bytes.buffer], watch.stop)
     .catch((error: unknown) => {
-      throw relocateError(file, error);
+      throw relocateError(file, watch.failure(error));
     })
     .finally(watch.done);
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });

@@ -56,10 +56,12 @@ export class SequentialStream implements AsyncIterable<Batch> {
     const startChunk = this.startRecord < records.count ? records.chunkOf(this.startRecord) : 0;
     // Chunk k of the stream is file chunk (startChunk + k) mod chunks.
     const pending = new Map<number, Promise<ChunkRows>>();
+    // Aborted when the consumer leaves: chunks read ahead are not started, a timed map's call is stopped.
+    const left = new AbortController();
     const job = (k: number): Promise<ChunkRows> => {
       let p = pending.get(k);
       if (p === undefined) {
-        p = loadChunkRows(this.file, (startChunk + k) % chunks, this.spec);
+        p = loadChunkRows(this.file, (startChunk + k) % chunks, this.spec, left.signal);
         p.catch(() => undefined);
         pending.set(k, p);
       }
@@ -101,6 +103,7 @@ export class SequentialStream implements AsyncIterable<Batch> {
       }
       if (builder.size > 0) yield builder.build();
     } finally {
+      left.abort();
       this.skips.end(`pass ${pass}`);
     }
   }

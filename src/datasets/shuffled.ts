@@ -271,11 +271,12 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
 
   /**
    * Loads a segment's parsed rows (one worker job: decode and parse), paced; the loaded index's check of
-   * the chunk's stored tail (no worker job) runs first, outside the pace (PacedLoads.run).
+   * the chunk's stored tail (no worker job) runs first, outside the pace (PacedLoads.run). `signal`: the
+   * epoch's, aborted when it is left (the job is then not started, or a timed map's call is stopped).
    */
-  private loadSegment(segment: Segment): Promise<ChunkRows> {
+  private loadSegment(segment: Segment, signal: AbortSignal): Promise<ChunkRows> {
     return this.loads.run(
-      () => loadChunkRows(this.file, segment.chunk, this.spec, undefined, this.selection(segment)),
+      () => loadChunkRows(this.file, segment.chunk, this.spec, signal, this.selection(segment)),
       () => this.file.records.verifyTail(segment.chunk),
     );
   }
@@ -293,7 +294,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     );
   }
 
-  private async *chunkEpoch(epoch: number, start: number): AsyncGenerator<EpochItem> {
+  private async *chunkEpoch(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
     // The window holds the parsed rows of the records not drawn yet, place by place beside the order's
     // (row-window.ts; not the reader's cache); loads[slot] settles once a slot's rows reached it (or failed).
     const loads: Array<Promise<void> | undefined> = [];
@@ -304,7 +305,7 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
       if (slot >= order.segments.length || loads[slot] !== undefined || order.remaining(slot) === 0) return;
       // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
       if (ahead?.get(slot) === undefined) plan.loading(slot);
-      loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot])).then(
+      loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot], signal)).then(
         (rows) => {
           this.noteSkipped(rows.rows);
           window.put(slot, rows);
@@ -380,13 +381,14 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
   }
 
   private epochItems(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
-    return this.mode === 'exact' ? this.exactEpoch(epoch, start, signal) : this.chunkEpoch(epoch, start);
+    return this.mode === 'exact' ? this.exactEpoch(epoch, start, signal) : this.chunkEpoch(epoch, start, signal);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     for (let done = 0; this.repeat || done < this.epochs; done++) {
       const epoch = this.epochNow;
-      // Aborted when the consumer stops early: a round being loaded stops at its next chunk.
+      // Aborted when the consumer stops early: a round being loaded stops at its next chunk, jobs not
+      // started are not, and a timed map's call still running is stopped (map-clock.ts).
       const stop = new AbortController();
       const items = prefetch(this.epochItems(epoch, this.position, stop.signal), this.prefetchDepth);
       try {

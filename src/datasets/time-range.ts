@@ -226,7 +226,8 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     this.skipped = 0;
     this.passesMade = 0;
     const pass = this.passesStarted++;
-    // Aborted when the consumer stops early: a round being loaded stops at its next chunk.
+    // Aborted when the consumer stops early: a round being loaded stops at its next chunk, segments not
+    // loaded yet are not, and a timed map's call still running is stopped (map-clock.ts).
     const stop = new AbortController();
     const batches = prefetch(this.batches(stop.signal), this.options.prefetch ?? 2);
     try {
@@ -336,7 +337,7 @@ export class TimeRangeDataset implements AsyncIterable<Batch> {
     const xWidth = steps === undefined ? F : steps * F;
     const yWidth = this.yWidth(F, labelWidth);
     const intLabels = this.spec.labelType === 'int32' && this.spec.oneHot === 0 && labelWidth > 0;
-    let source = this.exact ? this.exactExamples(signal) : this.examples(new RangeRows(this.file, this.spec, this.numbers));
+    let source = this.exact ? this.exactExamples(signal) : this.examples(new RangeRows(this.file, this.spec, this.numbers, signal));
     if (this.shuffleBuffer > 0) source = shuffleExamples(source, this.shuffleBuffer, mulberry32(hashInts(this.seed, this.pass++, 0x71e)));
     const batch = this.batchSize;
     let xs = new Float32Array(batch * xWidth);

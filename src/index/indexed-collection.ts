@@ -239,7 +239,14 @@ export class IndexedCollection implements Indexed {
     return sum;
   }
 
+  private readonly closer = new AbortController();
+
+  get closing(): AbortSignal {
+    return this.closer.signal;
+  }
+
   async close(): Promise<void> {
+    this.closer.abort();
     await Promise.all(this.members.map((m) => m.close()));
   }
 }

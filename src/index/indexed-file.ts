@@ -117,7 +117,14 @@ export class IndexedFile implements Indexed {
     };
   }
 
+  private readonly closer = new AbortController();
+
+  get closing(): AbortSignal {
+    return this.closer.signal;
+  }
+
   async close(): Promise<void> {
+    this.closer.abort();
     await this.reader.close();
   }
 }

@@ -94,5 +94,7 @@ export interface Indexed {
    * nothing for one file or a collection whose files are all open.
    */
   prepare(range?: { from: number | Date | string; to: number | Date | string }): Promise<void>;
+  /** Aborted when `close()` starts: work still running for the data set (a timed map's call) stops early. */
+  readonly closing: AbortSignal;
   close(): Promise<void>;
 }
