@@ -2,41 +2,31 @@
  * ShuffledBatchDataset: mini-batches of parsed records, re-iterable (one pass = one epoch, each pass a
  * new epoch), in `exact`, `chunked` or file order, sharded by rank into equal shards (shard.ts),
  * resumable from a small state, with batches prepared ahead of the consumer. The exact order is served
- * in rounds (rounds.ts): a few passes over the file per epoch, as many as the memory budget needs.
+ * in rounds (rounds.ts): a few passes over the file per epoch, as many as the memory budget needs. Its
+ * options: shuffled-options.ts; one epoch: shuffled-exact.ts (exact order) and shuffled-chunked.ts
+ * (chunked and file order), with what they share in shuffled-epoch.ts.
  */
 import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkPositiveInt } from '../options.js';
 import { SHUFFLED_OPTION_KEYS } from '../option-keys.js';
-import { BatchBuilder, batchDraws, prefetch, type Batch, type BatchDraws, type DatasetState } from './batch.js';
+import { prefetch, type Batch, type DatasetState } from './batch.js';
 import { compileFeatures } from './features.js';
 import type { ShuffledBatchOptions } from './shuffled-options.js';
-import { ChunkedOrder, ExactOrder } from './order.js';
-import type { ParsedRows, ParseSpec } from './parse.js';
-import { labelWidthOf, loadChunkRows, type ChunkRows } from './rows.js';
-import { DEFAULT_SHUFFLE_MEMORY_BYTES, ExactRounds, roundRowBytes } from './rounds.js';
+import type { ParseSpec } from './parse.js';
+import type { ChunkRows } from './rows.js';
+import { DEFAULT_SHUFFLE_MEMORY_BYTES, roundRowBytes } from './rounds.js';
 import { PacedLoads, type PacedDataset, type TrainingPace } from './pace.js';
 import { checkPriority } from '../workers/priority.js';
 import { checkPlan, epochDraws, planIdentity, resolvePlan, type PlanIdentity } from './plan.js';
-import { recordsPerRank, type OrderParams, type Segment, type ShardPolicy, type ShuffleMode } from './shard.js';
-import { RowWindow } from './row-window.js';
-import { fillBatch } from './chunk-batch.js';
-import { PlanReadAhead } from './plan-read-ahead.js';
+import { recordsPerRank, type OrderParams, type ShardPolicy, type ShuffleMode } from './shard.js';
+import { chunkEpoch } from './shuffled-chunked.js';
+import type { EpochContext, EpochItem } from './shuffled-epoch.js';
+import { exactEpoch } from './shuffled-exact.js';
 import type { RecordSubset } from './subset.js';
 import type { SkipTally } from './skips.js';
 
 export type { ShuffledBatchOptions } from './shuffled-options.js';
-
-/** Resolves after the event loop's next check phase: pending I/O callbacks and worker messages run first. */
-function eventLoopTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-interface EpochItem {
-  batch: Batch;
-  /** Draws consumed after this batch. */
-  position: number;
-}
 
 export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset {
   readonly featureNames: string[];
@@ -206,182 +196,25 @@ export class ShuffledBatchDataset implements AsyncIterable<Batch>, PacedDataset 
     return out;
   }
 
-  private noteSkipped(rows: ParsedRows): void {
-    this.skips.add(rows);
-    this.skipped += rows.skipped;
-    for (const e of rows.skippedExamples) if (this.skippedExamples.length < 10) this.skippedExamples.push(e);
-  }
-
-  private builder(): BatchBuilder {
-    return new BatchBuilder(this.batchSize, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType);
-  }
-
-  private batchDraws(position: number, length: number): BatchDraws | undefined {
-    return batchDraws(position, length, this.batchSize, this.worldSize, this.dropRemainder);
-  }
-
-  /** True when a refilled batch ends the epoch (empty, or short and dropped). */
-  private finished(builder: BatchBuilder, refill: boolean): boolean {
-    return refill && (builder.size === 0 || (this.dropRemainder && !builder.full));
-  }
-
-  private async *exactEpoch(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
-    const rounds = new ExactRounds(this.file, this.spec, new ExactOrder(this.subset ?? this.file.records.count, this.params(epoch)), this.roundRows, this.lookahead);
-    const rows = rounds.store;
-    const counted = { rounds: 0, parsed: 0 };
-    const tally = (): void => {
-      this.passesMade += rounds.rounds - counted.rounds;
-      this.recordsParsed += rows.parsed - counted.parsed;
-      counted.rounds = rounds.rounds;
-      counted.parsed = rows.parsed;
-      this.peakRoundRows = Math.max(this.peakRoundRows, rounds.peakRows);
-    };
-    let position = start;
-    try {
-      for (;;) {
-        const batch = this.batchDraws(position, rounds.length);
-        if (batch === undefined) return;
-        const builder = this.builder();
-        while (!builder.full && position < batch.end) {
-          if (!rounds.holds(position)) {
-            await rounds.load(position, signal);
-            tally();
-          }
-          const slot = rounds.slot(position++);
-          if (rows.valid[slot] === 1) {
-            builder.add(rows, slot);
-            this.skips.addCounts(1, 0, undefined);
-            continue;
-          }
-          // Skipped records are counted as they are drawn (a round is parsed ahead of its draws).
-          const record = rows.records[slot];
-          const reason = rows.reasons.get(record);
-          const example = reason === undefined ? undefined : { record, reason };
-          this.skips.addCounts(1, 1, example);
-          this.skipped++;
-          if (example !== undefined && this.skippedExamples.length < 10) this.skippedExamples.push(example);
-        }
-        if (this.finished(builder, batch.refill)) return;
-        yield { batch: builder.build(), position };
-      }
-    } finally {
-      tally();
-    }
-  }
-
-  /**
-   * Loads a segment's parsed rows (one worker job: decode and parse), paced; the loaded index's check of
-   * the chunk's stored tail (no worker job) runs first, outside the pace (PacedLoads.run). `signal`: the
-   * epoch's, aborted when it is left (the job is then not started, or a timed map's call is stopped).
-   */
-  private loadSegment(segment: Segment, signal: AbortSignal): Promise<ChunkRows> {
-    return this.loads.run(
-      () => loadChunkRows(this.file, segment.chunk, this.spec, signal, this.selection(segment)),
-      () => this.file.records.verifyTail(segment.chunk),
-    );
-  }
-
-  /** Training pace: starts loading the chunks epoch `epoch` asks for at once (its window, and read-ahead). */
-  private loadNextEpoch(epoch: number): void {
-    if (this.loads.pace?.nextEpoch !== true) return;
-    const segments = new ChunkedOrder(this.file.records, this.params(epoch), undefined, this.subset).segments;
-    const count = Math.min(segments.length, (this.mode === 'chunked' ? this.windowChunks : 1) + this.lookahead - 1);
-    this.loads.startEpoch(
-      epoch,
-      count,
-      (slot) => loadChunkRows(this.file, segments[slot].chunk, this.spec, undefined, this.selection(segments[slot])),
-      (slot) => this.file.records.verifyTail(segments[slot].chunk),
-    );
-  }
-
-  private async *chunkEpoch(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
-    // The window holds the parsed rows of the records not drawn yet, place by place beside the order's
-    // (row-window.ts; not the reader's cache); loads[slot] settles once a slot's rows reached it (or failed).
-    const loads: Array<Promise<void> | undefined> = [];
-    const failures = new Map<number, unknown>();
-    let replaying = start > 0;
-    const ahead = this.loads.take(epoch, start);
-    const startLoad = (slot: number): void => {
-      if (slot >= order.segments.length || loads[slot] !== undefined || order.remaining(slot) === 0) return;
-      // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.
-      if (ahead?.get(slot) === undefined) plan.loading(slot);
-      loads[slot] = (ahead?.get(slot) ?? this.loadSegment(order.segments[slot], signal)).then(
-        (rows) => {
-          this.noteSkipped(rows.rows);
-          window.put(slot, rows);
-        },
-        (error: unknown) => {
-          failures.set(slot, error);
-        },
-      );
-    };
-    const subset = this.subset;
-    const order: ChunkedOrder = new ChunkedOrder(
-      this.file.records,
-      this.params(epoch),
-      (slot) => {
-        if (replaying) return;
-        // Fetch ahead: the chunks that enter the window next are decoded and parsed while this one is used.
-        for (let s = slot; s < slot + this.lookahead; s++) startLoad(s);
-        // Every load of this epoch asked for: the next epoch's first ones queue behind them (training pace).
-        if (slot + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
-        window.entered(slot);
-      },
-      subset,
-    );
-    const plan = new PlanReadAhead(this.file, order.segments);
-    const window = new RowWindow(order, this.spec.features.length, labelWidthOf(this.spec), this.spec.labelType === 'int32' && this.spec.oneHot === 0);
-    // Resuming: replay the draws already made (no decoding: the order depends only on the index), then
-    // fetch the chunks still in the window.
-    let position = 0;
-    while (position < start && order.next() !== undefined) position++;
-    if (replaying) {
-      replaying = false;
-      for (const slot of order.pendingSlots()) startLoad(slot);
-      if (order.loaded - 1 + this.lookahead >= order.segments.length) this.loadNextEpoch(epoch + 1);
-    }
-    const rowsOf = async (slot: number): Promise<void> => {
-      startLoad(slot);
-      await loads[slot];
-      const failure = failures.get(slot);
-      if (failure !== undefined) throw failure;
-      if (window.filled[slot] === 0) throw new Error(`internal: no rows for chunk slot ${slot}`);
-    };
-    const cursor = { position };
-    let turned = performance.now();
-    for (;;) {
-      const batch = this.batchDraws(cursor.position, order.length);
-      if (batch === undefined) return;
-      if (this.turnMs !== undefined && this.loads.pending > 0 && performance.now() - turned >= this.turnMs) {
-        await eventLoopTurn();
-        turned = performance.now();
-      }
-      const builder = this.builder();
-      for (;;) {
-        const waiting = fillBatch(builder, order, window, batch.end, cursor);
-        if (waiting < 0) break;
-        const t0 = performance.now();
-        await rowsOf(waiting);
-        turned = performance.now();
-        this.chunkWaitMs += turned - t0;
-        this.chunkWaits++;
-      }
-      this.peakWindowBytes = Math.max(this.peakWindowBytes, window.peakBytes);
-      if (this.finished(builder, batch.refill)) return;
-      yield { batch: builder.build(), position: cursor.position };
-    }
-  }
-
-  /** The records of a segment (positions of the subset, when there is one) to parse. */
-  private selection(segment: Segment): { first: number; end: number; only?: Float64Array } {
-    const subset = this.subset;
-    if (subset === undefined) return segment;
-    const only = subset.slice(segment.first, segment.end);
-    return { first: only[0], end: only[only.length - 1] + 1, only };
-  }
-
   private epochItems(epoch: number, start: number, signal: AbortSignal): AsyncGenerator<EpochItem> {
-    return this.mode === 'exact' ? this.exactEpoch(epoch, start, signal) : this.chunkEpoch(epoch, start, signal);
+    const ds: EpochContext = {
+      file: this.file,
+      spec: this.spec,
+      subset: this.subset,
+      mode: this.mode,
+      batchSize: this.batchSize,
+      worldSize: this.worldSize,
+      dropRemainder: this.dropRemainder,
+      windowChunks: this.windowChunks,
+      lookahead: this.lookahead,
+      turnMs: this.turnMs,
+      roundRows: this.roundRows,
+      loads: this.loads,
+      skips: this.skips,
+      params: (e) => this.params(e),
+      counts: this,
+    };
+    return this.mode === 'exact' ? exactEpoch(ds, epoch, start, signal) : chunkEpoch(ds, epoch, start, signal);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {

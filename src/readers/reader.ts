@@ -2,104 +2,29 @@
  * SeekableReader: random access to the decompressed bytes of a bzip2, xz or plain file through its chunk
  * map, with an LRU cache of decoded chunks bounded in bytes, one shared decode per chunk for concurrent
  * reads, and a parallel in-order stream for sequential reads. By default (`verify: 'full'`) every byte it
- * hands out has passed its unit's integrity check: the cache holds only checked chunks.
+ * hands out has passed its unit's integrity check: the cache holds only checked chunks. What it is built
+ * from: reader-init.ts; what it reports: reader-info.ts; the ranges it checks and prefetches: reader-ranges.ts.
  */
 import { SeekdataError } from '../errors.js';
 import type { RemoteStats } from '../sources/retry.js';
-import type { ByteRange, ByteSource } from '../sources/source.js';
+import type { ByteSource } from '../sources/source.js';
 import { inlineRunner, type JobRunner } from '../workers/pool.js';
-import { chunkAt, chunkLayout, ChunkDecoder, INLINE_DECODE_BYTES, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk, type PieceOptions } from './chunks.js';
+import { chunkAt, chunkLayout, ChunkDecoder, INLINE_DECODE_BYTES, isBigUnit, type ChunkLayout, type ChunkWork, type DecodedChunk } from './chunks.js';
 import type { VerifyMode } from './pieces.js';
-import { streams, type FormatDetails } from './format.js';
+import { streams } from './format.js';
 import { PrefixDecoder } from './prefix.js';
 import { PrefixReads } from './prefix-reads.js';
 import { formatOf, type Format } from './formats.js';
 import { checkKnownSize } from './limit.js';
 import { ByteLru } from './lru.js';
+import { readerInfo, type IndexStatus, type ReaderInfo, type ReaderStats } from './reader-info.js';
+import type { ReaderInit } from './reader-init.js';
+import { checkRange, prefetchRanges, unitRange } from './reader-ranges.js';
 import { scanKnown, scanLookahead } from './scan.js';
 import { largestUnit, type PieceCrcTable, type UnitTable } from './units.js';
 
-export interface ReaderInfo {
-  file: string;
-  format: Format;
-  compressedSize: number;
-  /** Decompressed size (of the intact part, for a file opened with `allowDamage`). */
-  size: number;
-  /** Independently decodable units (bzip2 or xz blocks, plain spans). */
-  units: number;
-  /** Decompressed size of the largest unit: the most a random read can cost to decode. */
-  largestUnit: number;
-  /** Chunks the reader caches: units, with xz units over `bigUnitBytes` split into pieces. */
-  chunks: number;
-  /** True when some unit is so large that reads inside it decode from the unit's start. */
-  sequentialUnits: boolean;
-  /** 'full': every byte handed out has passed its unit's integrity check; 'lazy': see `ReaderOptions.verify`. */
-  verify: VerifyMode;
-  /**
-   * What decodes the units in this process (every thread loads the same): "node-liblzma (liblzma 5.8.2)",
-   * "@napi-rs/lzma (lzma-rs)", "lzma-native (liblzma 5.2.3)", "libbzip2 (WebAssembly, @foxglove/wasm-bz2)",
-   * "seekdata's JS decoder"; "none" for plain files. `stats.decoders` counts what decoded each unit.
-   */
-  decoder: string;
-  /**
-   * Units read in pieces whose pieces are not verified yet: under 'full' the first read (or stream) that
-   * needs one first decodes the whole unit once, to its block check.
-   */
-  unverifiedUnits: number;
-  index: { path: string | undefined; status: IndexStatus };
-  damage: string | undefined;
-  /** What the format tells beyond this (gzip: single-member, multi-member or BGZF; zstd: frames, seekable), when it does. */
-  details?: FormatDetails | undefined;
-}
-
-export type IndexStatus = 'loaded' | 'built' | 'rebuilt' | 'none';
-
-export interface ReaderStats {
-  /** Chunks decoded (not counting pieces passed on the way inside big units). */
-  decodes: number;
-  cacheHits: number;
-  /** Short prefixes of units decoded by `peek` (to compare with bytes verified before); not in `decodes`. */
-  prefixDecodes: number;
-  /**
-   * Units decoded whole, by the backend that decoded and verified each ("node-liblzma", "napi-rs",
-   * "lzma-native"; "wasm", "js" for bzip2): a unit a fast backend could not take (damage, a check or
-   * filter it lacks) counts under the one that decoded it instead.
-   */
-  decoders: Record<string, number>;
-  /**
-   * Of `decodes`, the chunks decoded in the calling thread instead of a worker (small gzip and zstd units,
-   * see `ReaderOptions.inlineDecodeBytes`); 0 at parallelism 1, where everything is decoded there.
-   */
-  inlineDecodes: number;
-  /**
-   * Of `decodes`, the reads served by decoding only a verified prefix of their unit, in the calling
-   * thread (gzip spans whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`); at
-   * parallelism > 1 they count in `inlineDecodes` too.
-   */
-  prefixReads: number;
-}
-
-export interface ReaderInit {
-  source: ByteSource;
-  units: UnitTable;
-  runner: JobRunner;
-  parallelism: number;
-  cacheBytes: number;
-  indexPath: string | undefined;
-  indexStatus: IndexStatus;
-  damage: SeekdataError | undefined;
-  scannedOnOpen: boolean;
-  /** Decompressed bytes `onScanChunk` saw on open (default: all when `scannedOnOpen`, else none). */
-  scannedBytes?: number | undefined;
-  pieces: PieceOptions;
-  verify: VerifyMode;
-  /** A chunk map that decodes to more than this (from an index file) is refused: LIMIT_EXCEEDED (limit.ts). */
-  maxDecodedBytes?: number | undefined;
-  /** Units up to this size are decoded in the calling thread where their format allows (`ReaderOptions.inlineDecodeBytes`). */
-  inlineBytes?: number | undefined;
-  /** Reads inside one uncached unit decode only a verified prefix of it where the format can (`ReaderOptions.prefixReads`). Default true. */
-  prefixReads?: boolean | undefined;
-}
+export type { IndexStatus, ReaderInfo, ReaderStats } from './reader-info.js';
+export type { ReaderInit } from './reader-init.js';
 
 export class SeekableReader {
   readonly name: string;
@@ -190,19 +115,6 @@ export class SeekableReader {
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: reader is closed`, { file: this.name });
   }
 
-  private checkRange(offset: number, length: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: invalid range (offset ${offset}, length ${length})`, { file: this.name, offset });
-    }
-    if (offset + length > this.size) {
-      if (this.damage !== undefined) throw this.damage;
-      throw new SeekdataError('OUT_OF_RANGE', `${this.name}: range ${offset}..${offset + length} is past the end (${this.size} bytes)`, {
-        file: this.name,
-        offset,
-      });
-    }
-  }
-
   /** The decoded bytes of chunk `index` (cached; concurrent calls share one decode). Do not modify them. */
   async chunk(index: number): Promise<Uint8Array> {
     this.checkOpen();
@@ -255,31 +167,13 @@ export class SeekableReader {
   prefetchChunks(chunks: ArrayLike<number>): void {
     const source = this.source;
     if (source.prefetch === undefined || this.closed) return;
-    const ranges: ByteRange[] = [];
-    const units = new Set<number>();
-    for (let k = 0; k < chunks.length; k++) {
-      const chunk = chunks[k];
-      if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk >= this.layout.count || this.cache.has(chunk) || this.inflight.has(chunk)) continue;
-      const u = this.layout.unit[chunk];
-      if (units.has(u) || isBigUnit(this.units, u, this.layout.big)) continue;
-      units.add(u);
-      const range = this.unitRange(u);
-      if (range[1] > 0) ranges.push(range);
-    }
+    const ranges = prefetchRanges(this.units, this.layout, source.size, chunks, (chunk) => this.cache.has(chunk) || this.inflight.has(chunk));
     if (ranges.length > 0) source.prefetch(ranges).catch(() => undefined);
   }
 
   /** Compressed bytes of the unit holding chunk `chunk` (what its decode reads). */
   chunkBytes(chunk: number): number {
-    return this.unitRange(this.layout.unit[chunk])[1];
-  }
-
-  /** The bytes unit `u`'s decode task reads: every format reads inside [cStart, cEnd) of its unit. */
-  private unitRange(u: number): ByteRange {
-    const bits = formatOf(this.format).offsetsInBits;
-    const start = bits ? Math.floor(this.units.cStart[u] / 8) : this.units.cStart[u];
-    const end = Math.min(this.source.size, bits ? Math.ceil(this.units.cEnd[u] / 8) : this.units.cEnd[u]);
-    return [start, Math.max(0, end - start)];
+    return unitRange(this.units, this.source.size, this.layout.unit[chunk])[1];
   }
 
   /**
@@ -290,7 +184,7 @@ export class SeekableReader {
    */
   async peek(offset: number, length: number): Promise<{ bytes: Uint8Array; verified: boolean }> {
     this.checkOpen();
-    this.checkRange(offset, length);
+    checkRange(this.name, this.size, this.damage, offset, length);
     const c = chunkAt(this.layout, offset);
     const u = this.layout.unit[c];
     const within = offset === this.layout.start[c] && offset + length <= this.layout.start[c + 1];
@@ -318,7 +212,7 @@ export class SeekableReader {
   /** Exactly `length` bytes from decompressed `offset` (a fresh copy). `OUT_OF_RANGE` past the end. */
   async read(offset: number, length: number): Promise<Uint8Array> {
     this.checkOpen();
-    this.checkRange(offset, length);
+    checkRange(this.name, this.size, this.damage, offset, length);
     const out = new Uint8Array(length);
     if (length === 0) return out;
     const first = chunkAt(this.layout, offset);
@@ -376,7 +270,7 @@ export class SeekableReader {
    */
   async *stream(from = 0, to = this.size): AsyncGenerator<Uint8Array> {
     this.checkOpen();
-    this.checkRange(from, Math.max(0, to - from));
+    checkRange(this.name, this.size, this.damage, from, Math.max(0, to - from));
     if (to <= from) return;
     const scan = scanKnown(this.decoder, { lookahead: scanLookahead(this.parallelism, Math.min(largestUnit(this.units), this.layout.big)) }, from);
     for await (const { offset, bytes } of scan) {
@@ -388,29 +282,7 @@ export class SeekableReader {
   }
 
   info(): ReaderInfo {
-    const sequentialUnits = this.layout.count > this.units.count;
-    return {
-      file: this.name,
-      format: this.format,
-      compressedSize: this.compressedSize,
-      size: this.size,
-      units: this.units.count,
-      largestUnit: largestUnit(this.units),
-      chunks: this.layout.count,
-      sequentialUnits,
-      verify: this.verify,
-      decoder: formatOf(this.format).decoderName?.() ?? 'none',
-      unverifiedUnits: this.unverifiedUnits(),
-      index: { path: this.indexPath, status: this.indexStatus },
-      damage: this.damage?.message,
-      details: formatOf(this.format).describe?.(this.units),
-    };
-  }
-
-  private unverifiedUnits(): number {
-    let n = 0;
-    for (let u = 0; u < this.units.count; u++) if (isBigUnit(this.units, u, this.layout.big) && !this.decoder.pieceVerified(u)) n++;
-    return n;
+    return readerInfo(this, (u) => this.decoder.pieceVerified(u));
   }
 
   async close(): Promise<void> {
