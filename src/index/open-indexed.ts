@@ -9,7 +9,7 @@ import { INDEXED_OPTION_KEYS } from '../option-keys.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
-import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './open-reader.js';
+import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './reader-options.js';
 import { checkIndexPlace, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
