@@ -26,8 +26,9 @@ export { globToRegExp, globMatcher, hasGlob, globPrefix, compareNames } from './
 export { detectFormat } from './readers/detect.js';
 export type { UnsupportedFormat, Detected } from './readers/detect.js';
 export type { Format } from './readers/formats.js';
-export { openReader, READER_DEFAULTS } from './index/open-reader.js';
-export type { ReaderOptions } from './index/open-reader.js';
+export { openReader } from './index/open-reader.js';
+export { READER_DEFAULTS } from './index/reader-options.js';
+export type { ReaderOptions } from './index/reader-options.js';
 export type { Progress } from './readers/discover.js';
 export type { Input } from './readers/input.js';
 export { SeekableReader } from './readers/reader.js';

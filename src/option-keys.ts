@@ -16,7 +16,7 @@ import type { MapOptions } from './datasets/map-spec.js';
 import type { IndexedOptions } from './index/open-indexed.js';
 import type { CollectionOptions } from './index/open-collection.js';
 import type { RecordOptions } from './index/records/options.js';
-import type { ReaderOptions } from './index/open-reader.js';
+import type { ReaderOptions } from './index/reader-options.js';
 import type { RecompressOptions } from './index/recompress.js';
 import type { WorkerPoolOptions } from './workers/pool.js';
 

@@ -9,7 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeChunkGeneral, type AnalyzeSpec, type ChunkAnalysis } from '../src/index/records/analyze.js';
-import { RecordBuilder, type BuiltRecords } from '../src/index/records/builder.js';
+import { RecordBuilder } from '../src/index/records/builder.js';
+import type { BuiltRecords } from '../src/index/records/built-records.js';
 import { daysFromCivil } from '../src/index/records/civil.js';
 import { fastCsvApplies } from '../src/index/records/csv-fast.js';
 import { decodeFieldBytes, splitFields, splitRecord } from '../src/index/records/csv.js';

@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
 import { ENTRY_BYTES, HEADER_BYTES, INDEX_MAGIC, INDEX_VERSION, KINDS, MAX_JSON_BYTES, MAX_SECTIONS, NAME_BYTES, WIDTH } from '../src/index/index-file.js';
 import { RECORD_SECTIONS } from '../src/index/record-sections.js';
-import { MAX_TAIL_BYTES } from '../src/index/records/builder.js';
+import { MAX_TAIL_BYTES } from '../src/index/records/built-records.js';
 import { unitSections } from '../src/index/unit-sections.js';
 import { BIG_UNIT_BYTES, PIECE_BYTES } from '../src/readers/chunks.js';
 import { PLAIN_SPAN_BYTES, plainUnits } from '../src/readers/plain/format.js';

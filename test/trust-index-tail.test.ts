@@ -1,14 +1,15 @@
 /**
  * The indexing pass gathers what `TimeIndex.build` needs (how many times are valid, whether they are in
- * order) chunk by chunk as the analyses arrive (records/builder.ts `scanTimes`), instead of scanning all
- * the times after the last chunk. Checked against a plain scan of the built times, on files cut into chunks
- * (records joined across chunk boundaries by the main thread among them) with one record out of order at
- * every place in turn, unparsable times at every place, and a user time function; and the time index built
- * from the gathered scan against the one built by scanning.
+ * order) chunk by chunk as the analyses arrive (records/builder.ts, with built-records.ts `scanTimes`),
+ * instead of scanning all the times after the last chunk. Checked against a plain scan of the built times,
+ * on files cut into chunks (records joined across chunk boundaries by the main thread among them) with one
+ * record out of order at every place in turn, unparsable times at every place, and a user time function;
+ * and the time index built from the gathered scan against the one built by scanning.
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeChunk, type AnalyzeSpec } from '../src/index/records/analyze.js';
-import { RecordBuilder, type BuiltRecords } from '../src/index/records/builder.js';
+import { RecordBuilder } from '../src/index/records/builder.js';
+import type { BuiltRecords } from '../src/index/records/built-records.js';
 import { TimeIndex } from '../src/index/time-index.js';
 import { prng } from './support/fixtures.js';
 

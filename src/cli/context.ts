@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { SeekdataError } from '../errors.js';
-import type { ReaderOptions } from '../index/open-reader.js';
+import type { ReaderOptions } from '../index/reader-options.js';
 import { intFlag, stringFlag, UsageError, type Flags } from './args.js';
 import { DEFAULT_PROGRESS_SECONDS, ProgressReporter, progressSecondsFromEnv, silentProgress, type ProgressBar, type TaskOptions } from './progress.js';
 

@@ -21,7 +21,7 @@ import { IndexedCollection, type SkippedFile } from './indexed-collection.js';
 import type { IndexedFile } from './indexed-file.js';
 import { openIndexed, type IndexedOptions } from './open-indexed.js';
 import { checkGivenRecordOptions } from './records/inherit.js';
-import { resolveReaderOptions, runnerFor } from './open-reader.js';
+import { resolveReaderOptions, runnerFor } from './reader-options.js';
 
 export interface CollectionOptions extends IndexedOptions {
   /**

@@ -21,7 +21,8 @@ import { UnitCompressor } from '../readers/write/pipeline.js';
 import { writeSettings } from '../readers/write/settings.js';
 import type { WriteFormat } from '../readers/write/writers.js';
 import type { JobRunner } from '../workers/pool.js';
-import { openReader, runnerFor } from './open-reader.js';
+import { openReader } from './open-reader.js';
+import { runnerFor } from './reader-options.js';
 
 export interface RecompressOptions {
   /** Output format: `'gzip'` (BGZF), `'zstd'` (seekable format), `'xz'` (multi-block) or `'bzip2'`. Default: from the output's name (`.gz`, `.zst`, `.xz`, `.bz2`); required otherwise. */

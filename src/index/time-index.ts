@@ -35,7 +35,8 @@ export class TimeIndex {
 
   /**
    * The index of `times`. `scan`: what the loop below would find (the indexing pass gathers it chunk by
-   * chunk as they arrive, records/builder.ts `scanTimes`), so its serial end does not scan them again.
+   * chunk as they arrive, records/builder.ts with built-records.ts `scanTimes`), so its serial end does
+   * not scan them again.
    */
   static build(times: Float64Array, scan?: { valid: number; sorted: boolean }): TimeIndex {
     let sorted = true;

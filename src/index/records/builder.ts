@@ -1,76 +1,18 @@
 /**
  * The main-thread half of the indexing pass: takes each chunk's analysis in file order, joins the record
  * that straddles each chunk boundary, and assembles the record offsets (per-chunk first record + 32-bit
- * offsets within the chunk), timestamps and merged column statistics.
+ * offsets within the chunk), timestamps and merged column statistics. What it builds, and the pieces it
+ * builds it with (typed arrays joined once, the time scan, the tails packed), are in built-records.ts.
  */
 import { SeekdataError } from '../../errors.js';
 import { analyzeChunk, contentEnd, isBlank, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
+import { MAX_TAIL_BYTES, packTails, Parts, scanTimes, type BuiltRecords, type TimeScan } from './built-records.js';
 import { text } from './numbers.js';
 import { countNewlines, recordTooLong, unclosedQuote } from './record-errors.js';
 import { RecordParser } from './record-parser.js';
 import { mergeStats, newStats, STAT_SLOTS } from './stats.js';
 import { finalizeVocab, mergeVocab } from './vocab.js';
 import { concatBytes } from '../../util.js';
-
-export interface BuiltRecords {
-  count: number;
-  /** For each chunk, the number of the first record starting in it or later (length chunks + 1). */
-  firstRecord: Float64Array;
-  /** Each record's start, relative to the start of the chunk it starts in. */
-  offsets: Uint32Array;
-  times: Float64Array | undefined;
-  /**
-   * What `TimeIndex.build` would find scanning `times` (valid: how many are no NaN; sorted: whether those
-   * are in non-decreasing order), gathered chunk by chunk as they arrived, so the pass's serial end need
-   * not scan them again.
-   */
-  timeScan: TimeScan | undefined;
-  badCount: number;
-  bad: Array<{ record: number; text: string }>;
-  stats: Float64Array | undefined;
-  statNames: string[] | undefined;
-  /** Per statistics column: its categories and counts, or null (numeric, or too many distinct values). */
-  vocab: Array<Array<[string, number]> | null> | undefined;
-  /**
-   * Per chunk, the bytes after the chunk's end that complete the last record starting in it (its
-   * "tail"), so any record can be parsed from its start chunk alone. `tailOffsets[c]..[c + 1]` indexes
-   * `tails`; `tailStored[c]` is 0 when the tail was longer than the limit and was not kept.
-   */
-  tails: Uint8Array;
-  tailOffsets: Float64Array;
-  tailStored: Uint8Array;
-}
-
-/** Valid timestamps and whether they are in order (time-index.ts). */
-export interface TimeScan {
-  valid: number;
-  sorted: boolean;
-}
-
-/**
- * Adds `times` (the next ones in record order) to a running scan: the same test as `TimeIndex.build`'s,
- * a valid time lower than the valid one before it makes the times unsorted. Returns the last valid time.
- */
-export function scanTimes(scan: TimeScan, times: Float64Array, last: number): number {
-  let valid = scan.valid;
-  let sorted = scan.sorted;
-  // A local of its own, not the parameter: V8 keeps a loop variable that starts as a parameter boxed, and
-  // allocated a heap number per time (17.7 MB per 100 MB of CSV, and twice the time).
-  let previous = +last;
-  for (let i = 0; i < times.length; i++) {
-    const t = times[i];
-    if (t !== t) continue;
-    valid++;
-    if (t < previous) sorted = false;
-    previous = t;
-  }
-  scan.valid = valid;
-  scan.sorted = sorted;
-  return previous;
-}
-
-/** Tails longer than this are not stored (records that long are read through the reader instead). */
-export const MAX_TAIL_BYTES = 64 << 10;
 
 export interface BuilderOptions {
   file: string;
@@ -90,30 +32,6 @@ export interface BuilderOptions {
 interface Here {
   chunk: number;
   bytes: Uint8Array;
-}
-
-/**
- * Typed arrays kept as the parts they arrived in (each chunk's record starts as its worker sent them, moved,
- * not copied) and joined once at the end: no per-record push, no regrowing copies.
- */
-class Parts<T extends Uint32Array | Float64Array> {
-  private readonly parts: T[] = [];
-  private length = 0;
-  constructor(private readonly make: (n: number) => T) {}
-  add(part: T): void {
-    if (part.length === 0) return;
-    this.parts.push(part);
-    this.length += part.length;
-  }
-  done(): T {
-    const out = this.make(this.length);
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
-  }
 }
 
 export class RecordBuilder {
@@ -336,19 +254,7 @@ export class RecordBuilder {
       stats = newStats(statNames.length);
       statNames.forEach((key, c) => stats?.set(this.jsonStats.get(key) ?? newStats(1), c * STAT_SLOTS));
     }
-    const chunks = this.chunkStarts.length;
-    const tailOffsets = new Float64Array(chunks + 1);
-    const tailStored = new Uint8Array(chunks);
-    let tailBytes = 0;
-    for (let c = 0; c < chunks; c++) {
-      const tail = this.tails.get(c);
-      tailStored[c] = tail === null ? 0 : 1;
-      tailOffsets[c] = tailBytes;
-      tailBytes += tail?.length ?? 0;
-    }
-    tailOffsets[chunks] = tailBytes;
-    const tails = new Uint8Array(tailBytes);
-    for (const [c, tail] of this.tails) if (tail !== null) tails.set(tail, tailOffsets[c]);
+    const { tails, tailOffsets, tailStored } = packTails(this.tails, this.chunkStarts.length);
     return {
       tails,
       tailOffsets,
