@@ -517,7 +517,7 @@ describe('paced loads (training pace)', () => {
 
   /**
    * BUG (c2735aa): the next epoch's first chunks, loaded ahead under a training pace with `nextEpoch`
-   * (toTfDataset's default, preloadNextEpoch), are started with no signal (shuffled.ts loadNextEpoch:
+   * (toTfDataset's default, preloadNextEpoch), are started with no signal (shuffled-chunked.ts loadNextEpoch:
    * `loadChunkRows(..., undefined, ...)`). The epoch that takes them cannot stop them: a break in that
    * epoch while such a job spins waits in `items.return()` for the prefetched batch, i.e. for the call's
    * limit (10 minutes here), and the call spins on. Only close() stops it.
