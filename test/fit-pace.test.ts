@@ -17,7 +17,7 @@ import {
   type IndexedFile,
   type ShuffledBatchOptions,
 } from '../src/index.js';
-import { JobGate } from '../src/datasets/pace.js';
+import { JobGate, PacedLoads } from '../src/datasets/pace.js';
 import { bzip2, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { CATS, datasetFixture, type TruthRow } from './support/dataset-fixture.js';
 
@@ -184,6 +184,79 @@ describe('JobGate', () => {
     await expect(thrown).rejects.toThrow('sync');
     await expect(good).resolves.toBe('ok');
     expect(gate.active).toBe(0);
+  });
+});
+
+describe('PacedLoads: the next epoch\'s loads started ahead', () => {
+  /** Starts two loads ahead for `epoch`, each settling when `release` is called; returns their signals. */
+  function startAhead(loads: PacedLoads<number>, epoch: number): { signals: AbortSignal[]; release: () => void } {
+    const signals: AbortSignal[] = [];
+    const waits: Array<() => void> = [];
+    loads.startEpoch(epoch, 2, (slot, signal) => {
+      signals[slot] = signal;
+      return new Promise<number>((resolve) => waits.push(() => resolve(slot)));
+    });
+    return { signals, release: () => waits.forEach((w) => w()) };
+  }
+
+  it('taken by their epoch from its start: stopped when that epoch is left, not before', async () => {
+    const loads = new PacedLoads<number>();
+    loads.pace = { jobs: 2, nextEpoch: true };
+    const { signals, release } = startAhead(loads, 3);
+    await Promise.resolve();
+    expect(signals.length).toBe(2);
+    const epoch = new AbortController();
+    const taken = loads.take(3, 0, epoch.signal);
+    expect(taken?.size).toBe(2);
+    expect(signals.some((s) => s.aborted)).toBe(false);
+    epoch.abort();
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    // Taken once.
+    expect(loads.take(3, 0, new AbortController().signal)).toBeUndefined();
+    release();
+    expect(await Promise.all(taken?.values() ?? [])).toEqual([0, 1]);
+  });
+
+  it('taken by an epoch already left: stopped at once', async () => {
+    const loads = new PacedLoads<number>();
+    loads.pace = { jobs: 2, nextEpoch: true };
+    const { signals, release } = startAhead(loads, 1);
+    await Promise.resolve();
+    const epoch = new AbortController();
+    epoch.abort();
+    expect(loads.take(1, 0, epoch.signal)?.size).toBe(2);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    release();
+  });
+
+  it('dropped — resumed past the start, a later epoch, replaced, pace without nextEpoch — and stopped', async () => {
+    const live = new AbortController().signal;
+    const cases: Array<[string, (loads: PacedLoads<number>) => void]> = [
+      ['resumed past its start', (loads) => expect(loads.take(1, 5, live)).toBeUndefined()],
+      ['a later epoch began', (loads) => expect(loads.take(2, 0, live)).toBeUndefined()],
+      ['another epoch loaded ahead', (loads) => startAhead(loads, 4)],
+      ['pace without nextEpoch', (loads) => (loads.pace = { jobs: 2, nextEpoch: false })],
+    ];
+    for (const [name, drop] of cases) {
+      const loads = new PacedLoads<number>();
+      loads.pace = { jobs: 4, nextEpoch: true };
+      const { signals, release } = startAhead(loads, 1);
+      await Promise.resolve();
+      expect(signals.some((s) => s.aborted), name).toBe(false);
+      drop(loads);
+      expect(signals.length, name).toBe(2);
+      expect(signals.every((s) => s.aborted), name).toBe(true);
+      release();
+    }
+    // An earlier epoch does not take (nor drop) them.
+    const loads = new PacedLoads<number>();
+    loads.pace = { jobs: 2, nextEpoch: true };
+    const { signals, release } = startAhead(loads, 5);
+    await Promise.resolve();
+    expect(loads.take(4, 0, live)).toBeUndefined();
+    expect(signals.some((s) => s.aborted)).toBe(false);
+    expect(loads.take(5, 0, live)?.size).toBe(2);
+    release();
   });
 });
 

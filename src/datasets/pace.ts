@@ -101,7 +101,8 @@ export class JobGate {
 export class PacedLoads<T> {
   private readonly gate = new JobGate();
   private paceNow: TrainingPace | undefined;
-  private ahead: { epoch: number; loads: Map<number, Promise<T>> } | undefined;
+  /** The loads started ahead for `epoch`; `stop` is aborted when they are dropped, or when the epoch that took them is left. */
+  private ahead: { epoch: number; loads: Map<number, Promise<T>>; stop: AbortController } | undefined;
   /** Loads asked for and not settled (waiting for the gate, preparing or running). */
   pending = 0;
 
@@ -112,7 +113,7 @@ export class PacedLoads<T> {
   set pace(pace: TrainingPace | undefined) {
     this.paceNow = pace;
     this.gate.limit = pace?.jobs ?? Infinity;
-    if (pace?.nextEpoch !== true) this.ahead = undefined;
+    if (pace?.nextEpoch !== true) this.drop();
   }
 
   /**
@@ -135,25 +136,45 @@ export class PacedLoads<T> {
 
   /**
    * When paced for it, starts the loads of slots 0..count-1 of `epoch` (behind every load already
-   * asked for), once per epoch.
+   * asked for), once per epoch. Each load gets a signal of its own (see `take`): loads of an epoch that
+   * is never entered run (a timed map's call up to its limit) until dropped or the data set closes.
    */
-  startEpoch(epoch: number, count: number, load: (slot: number) => Promise<T>, prepare?: (slot: number) => Promise<void>): void {
+  startEpoch(epoch: number, count: number, load: (slot: number, signal: AbortSignal) => Promise<T>, prepare?: (slot: number) => Promise<void>): void {
     if (this.paceNow?.nextEpoch !== true || this.ahead?.epoch === epoch) return;
+    this.drop();
+    const stop = new AbortController();
     const loads = new Map<number, Promise<T>>();
     for (let slot = 0; slot < count; slot++) {
-      const started = this.run(() => load(slot), prepare === undefined ? undefined : () => prepare(slot));
+      const started = this.run(() => load(slot, stop.signal), prepare === undefined ? undefined : () => prepare(slot));
       // Not a rejection nobody handles if the epoch never comes: it is seen again when the epoch takes it.
       started.catch(() => undefined);
       loads.set(slot, started);
     }
-    this.ahead = { epoch, loads };
+    this.ahead = { epoch, loads, stop };
   }
 
-  /** The loads started ahead for `epoch`, when it starts from its beginning (taken once; stale ones dropped). */
-  take(epoch: number, start: number): Map<number, Promise<T>> | undefined {
+  /**
+   * The loads started ahead for `epoch`, when it starts from its beginning (taken once), to be stopped
+   * with it: when `signal` (the taking epoch's) aborts, so does theirs (a job not started yet is not, a
+   * timed map's call is stopped). Stale ones (an earlier epoch's, or the epoch resumed past its start)
+   * are dropped and stopped.
+   */
+  take(epoch: number, start: number, signal: AbortSignal): Map<number, Promise<T>> | undefined {
     const ahead = this.ahead;
     if (ahead === undefined || ahead.epoch > epoch) return undefined;
     this.ahead = undefined;
-    return ahead.epoch === epoch && start === 0 ? ahead.loads : undefined;
+    if (ahead.epoch !== epoch || start !== 0) {
+      ahead.stop.abort();
+      return undefined;
+    }
+    if (signal.aborted) ahead.stop.abort();
+    else signal.addEventListener('abort', () => ahead.stop.abort(), { once: true });
+    return ahead.loads;
+  }
+
+  /** Drops the loads started ahead (no epoch will take them), stopping them. */
+  private drop(): void {
+    this.ahead?.stop.abort();
+    this.ahead = undefined;
   }
 }

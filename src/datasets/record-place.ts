@@ -9,10 +9,11 @@ import type { Indexed } from '../index/indexed.js';
 /** Where record `record` of `data` is: `file: record j` (`… (collection record n)` for a collection member). */
 export function recordPlace(data: Indexed, record: number): { file: string; local: number; suffix: string } {
   if (!Number.isSafeInteger(record) || record < 0 || record >= data.records.count) return { file: data.name, local: record, suffix: '' };
-  const home = data.locate(record);
+  // Named without the file being open: the error may come after its collection was closed.
+  const home = data.fileOf(record);
   const local = record - home.first;
-  if (home.file.name === data.name && home.first === 0) return { file: data.name, local, suffix: '' };
-  return { file: home.file.name, local, suffix: ` (collection record ${record})` };
+  if (home.name === data.name && home.first === 0) return { file: data.name, local, suffix: '' };
+  return { file: home.name, local, suffix: ` (collection record ${record})` };
 }
 
 /** A warning's "record n" for `data`: the member file and its own record number in a collection. */

@@ -45,7 +45,7 @@ function loadNextEpoch(ds: EpochContext, epoch: number): void {
   ds.loads.startEpoch(
     epoch,
     count,
-    (slot) => loadChunkRows(ds.file, segments[slot].chunk, ds.spec, undefined, selection(ds, segments[slot])),
+    (slot, signal) => loadChunkRows(ds.file, segments[slot].chunk, ds.spec, signal, selection(ds, segments[slot])),
     (slot) => ds.file.records.verifyTail(segments[slot].chunk),
   );
 }
@@ -56,7 +56,7 @@ export async function* chunkEpoch(ds: EpochContext, epoch: number, start: number
   const loads: Array<Promise<void> | undefined> = [];
   const failures = new Map<number, unknown>();
   let replaying = start > 0;
-  const ahead = ds.loads.take(epoch, start);
+  const ahead = ds.loads.take(epoch, start, signal);
   const startLoad = (slot: number): void => {
     if (slot >= order.segments.length || loads[slot] !== undefined || order.remaining(slot) === 0) return;
     // Remote files: this chunk's bytes fetched with those of its file's chunks the plan uses soon.

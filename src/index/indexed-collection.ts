@@ -191,6 +191,11 @@ export class IndexedCollection implements Indexed {
     return { file: this.layout.need(k), first: this.layout.recordBase[k], count: this.members[k].facts.records, position: k };
   }
 
+  fileOf(record: number): { name: string; first: number } {
+    const k = this.layout.fileOfRecord(record);
+    return { name: this.members[k].name, first: this.layout.recordBase[k] };
+  }
+
   /** Collection record number of record `local` of file `k`. */
   recordNumber(k: number, local: number): number {
     return this.layout.recordBase[k] + local;

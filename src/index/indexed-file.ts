@@ -72,6 +72,11 @@ export class IndexedFile implements Indexed {
     return { file: this, first: 0, count: this.records.count, position: 0 };
   }
 
+  fileOf(record: number): { name: string; first: number } {
+    void record;
+    return { name: this.name, first: 0 };
+  }
+
   /** Records per chunk, the units' sizes and checks: what identifies the file's layout for a saved state. */
   layoutArrays(): Array<ArrayLike<number>> {
     const units = this.reader.units;

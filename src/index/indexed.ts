@@ -85,6 +85,12 @@ export interface Indexed {
   nearest(t: number | Date): number | undefined;
   /** The file holding record `record` (with how its numbers map). */
   locate(record: number): RecordHome;
+  /**
+   * The name of the file holding record `record` and the data-set number of that file's record 0, known
+   * without the file being open (a member of a collection opened from its manifest, or of a closed one):
+   * what error messages and warnings name.
+   */
+  fileOf(record: number): { name: string; first: number };
   /** Arrays identifying the layout (files, chunks, records per chunk, block checks): what a saved state must match. */
   layoutArrays(): Array<ArrayLike<number>>;
   /**
