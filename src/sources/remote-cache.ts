@@ -28,12 +28,20 @@ const SUFFIX = '.blk';
 const STALE_TEMP_MS = 3_600_000;
 /** Eviction runs down to this share of the budget, so it does not run again at the next write. */
 const LOW_WATER = 0.9;
+/**
+ * A process rescans the directory after writing this share of the budget: other processes' writes since
+ * its last scan are unseen, so each sharing process can overrun the budget by about this much at most.
+ */
+const RESCAN_SHARE = 1 / 32;
 
 export class RemoteCache {
   /** Bytes believed to be in the directory (exact after each scan; other processes' writes show at the next). */
   private approxBytes: number | undefined;
   private evicting: Promise<void> | undefined;
   private writesSinceScan = 0;
+  /** Bytes this process has written in all, and that count when its last scan began. */
+  private written = 0;
+  private writtenAtScan = 0;
 
   private constructor(
     readonly dir: string,
@@ -107,8 +115,11 @@ export class RemoteCache {
       return;
     }
     this.approxBytes = (this.approxBytes ?? 0) + size;
-    // Other processes write too: look at the directory itself now and then, and whenever over budget.
-    if (++this.writesSinceScan >= 256 || this.approxBytes > this.maxBytes) await this.evict();
+    this.written += size;
+    // Other processes write too: look at the directory itself now and then (every 256 writes, and every
+    // 1/32 of the budget written), and whenever over budget.
+    const sinceScan = this.written - this.writtenAtScan;
+    if (++this.writesSinceScan >= 256 || sinceScan >= this.maxBytes * RESCAN_SHARE || this.approxBytes > this.maxBytes) await this.evict();
   }
 
   /** Deletes least recently used entries until the directory holds at most the budget (less a margin). */
@@ -121,6 +132,9 @@ export class RemoteCache {
 
   private async scanAndEvict(): Promise<void> {
     this.writesSinceScan = 0;
+    // Entries this process writes while the scan runs may be missed by it: counted on top of its total.
+    const writtenBefore = this.written;
+    this.writtenAtScan = writtenBefore;
     const entries: Array<{ path: string; size: number; used: number }> = [];
     let names: string[];
     try {
@@ -150,7 +164,7 @@ export class RemoteCache {
         total -= entry.size;
       }
     }
-    this.approxBytes = total;
+    this.approxBytes = total + (this.written - writtenBefore);
   }
 
   /** Bytes the cache directory holds now (a scan). */
