@@ -10,7 +10,7 @@ import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './reader-options.js';
-import { checkIndexPlace, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
+import { checkIndexPlace, findPlacedIndexes, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
 import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
 import { checkKnownSize, scanLimit } from '../readers/limit.js';
@@ -70,15 +70,10 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       chosen = chooseRecordOptions(options, undefined, source.name);
     } else {
       print = await fingerprint(source);
-      let found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
       // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
-      if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
-        fetched = await places.remote.fetch(await places.write(), options.onWarning);
-        if (fetched) {
-          await found.close();
-          found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
-        }
-      }
+      const placed = await findPlacedIndexes(places, print, format, source.name, options.onWarning, resolved.rebuild);
+      const found = placed.found;
+      fetched = placed.fetched;
       try {
         chosen = chooseRecordOptions(options, found, source.name);
         if (!resolved.rebuild) {

@@ -14,9 +14,8 @@ import type { UnitTable } from '../readers/units.js';
 import { SeekableReader, type IndexStatus } from '../readers/reader.js';
 import { sourceFormat, warnOnOpen } from '../readers/source-format.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { carriedRecordOptions, checkIndexPlace, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
+import { carriedRecordOptions, checkIndexPlace, findPlacedIndexes, indexPlaces, loadUnits, metaSection, saveIndex } from './persist.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './reader-options.js';
-import { findIndexes } from './store.js';
 import { recordUnitChecks, unitsNeedingRecording } from './record-checks.js';
 import { unitSections } from './unit-sections.js';
 
@@ -41,16 +40,8 @@ export async function openReader(input: Input, options: ReaderOptions = {}): Pro
     let incomplete: UnitTable | undefined;
     if (places !== undefined) {
       print = await fingerprint(source);
-      let found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
-      let fetched = false;
       // No fresh index here: the one beside the object in its store (s3://…/<key>.sdx), when it has one.
-      if (found.fresh.length === 0 && places.remote !== undefined && !resolved.rebuild) {
-        fetched = await places.remote.fetch(await places.write(), options.onWarning);
-        if (fetched) {
-          await found.close();
-          found = await findIndexes(places.read, print, format, source.name, options.onWarning, places);
-        }
-      }
+      const { found, fetched } = await findPlacedIndexes(places, print, format, source.name, options.onWarning, resolved.rebuild);
       try {
         if (!resolved.rebuild) {
           for (const candidate of [...found.fresh]) {

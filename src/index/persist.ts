@@ -15,7 +15,7 @@ import { writeIndexFile, type SectionValue } from './index-file.js';
 import { indexPlacesFor, type IndexPlaces } from './location.js';
 import { ownerOf, type IndexOwner } from './ownership.js';
 import { isSeekdataError } from '../errors.js';
-import { type FoundIndexes, type FreshCandidate, type IndexMeta } from './store.js';
+import { findIndexes, type FoundIndexes, type FreshCandidate, type IndexMeta } from './store.js';
 import { unitsFromSections } from './unit-sections.js';
 import { verifyUnits } from './verify-units.js';
 
@@ -28,7 +28,7 @@ export async function indexPlaces(
   option: string | false | undefined,
   onWarning?: (message: string) => void,
   s3?: S3ObjectOptions,
-): Promise<(IndexPlaces & { remote?: RemoteIndex | undefined }) | undefined> {
+): Promise<SourceIndexPlaces | undefined> {
   if (option === false) return undefined;
   const isS3 = source instanceof S3Source;
   const isUrl = source instanceof HttpSource || isS3;
@@ -40,6 +40,29 @@ export async function indexPlaces(
   if (!isUrl && !(source instanceof FileSource)) return undefined;
   const places = await indexPlacesFor(source.name, isUrl, undefined, onWarning, await ownerOf(source));
   return places === undefined ? undefined : { ...places, remote };
+}
+
+/** A source's index places (`indexPlaces`), with the index beside an `s3://` object. */
+export type SourceIndexPlaces = IndexPlaces & { remote?: RemoteIndex | undefined };
+
+/**
+ * The indexes found at `places` (store.ts findIndexes). When none is fresh and the data is an object with an
+ * index beside it in its store, that one is fetched into the local place first (not with `rebuild`);
+ * `fetched` says it was.
+ */
+export async function findPlacedIndexes(
+  places: SourceIndexPlaces,
+  actual: Fingerprint,
+  format: Format,
+  dataName: string,
+  onWarning: ((message: string) => void) | undefined,
+  rebuild: boolean,
+): Promise<{ found: FoundIndexes; fetched: boolean }> {
+  const found = await findIndexes(places.read, actual, format, dataName, onWarning, places);
+  if (found.fresh.length > 0 || places.remote === undefined || rebuild) return { found, fetched: false };
+  if (!(await places.remote.fetch(await places.write(), onWarning))) return { found, fetched: false };
+  await found.close();
+  return { found: await findIndexes(places.read, actual, format, dataName, onWarning, places), fetched: true };
 }
 
 /** The chunk map of a fresh index, checked against the data (see verify-units.ts). */
