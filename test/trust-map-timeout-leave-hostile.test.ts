@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   closeSharedPool,
@@ -27,6 +27,7 @@ import {
   type ShuffledBatchOptions,
 } from '../src/index.js';
 import { watchedMapJobs } from '../src/datasets/map-clock.js';
+import { pause, spinWatch } from './support/map-spin.js';
 import { tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-map-leave-hostile-');
@@ -45,6 +46,7 @@ const FLAG = join(tmp.dir, 'spin-now');
 /** While it exists, every call sleeps 1 ms (jobs stay in flight ahead of the consumer). */
 const SLOW = join(tmp.dir, 'slow-now');
 const HEART = join(tmp.dir, 'heart');
+const { within, spinning, allStopped } = spinWatch(HEART, BOUND);
 const xzOptions = ['--block-size=8KiB', '-T1'];
 /** Rows of the long fixture, and the first row of a time range's second segment (RangeRows: 16,384 a segment). */
 const LONG = 20_000;
@@ -71,8 +73,6 @@ const onRejection = (reason: unknown): void => {
   rejections.push(reason);
 };
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const beat = (): string => (existsSync(HEART) ? readFileSync(HEART, 'utf8') : '');
 
 function csvText(rows: number, from = 0): string[] {
   const lines: string[] = [];
@@ -185,34 +185,6 @@ function rowsOfNextChunk(file: Indexed, dataset: ShuffledBatchDataset, n: number
 
 function stopSpinning(): void {
   rmSync(FLAG, { force: true });
-}
-
-/** `work`, failing the test after `bound` ms (a close, break or batch waiting on a call that spins for ever). */
-function within<T>(work: Promise<T>, what: string, bound = BOUND): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    work.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${bound} ms`)), bound))),
-  ]);
-}
-
-/** Waits until a call spins (its heart beats). */
-async function spinning(): Promise<void> {
-  for (let k = 0; k < BOUND / 20 && !existsSync(HEART); k++) await pause(20);
-  expect(existsSync(HEART), 'a call spins').toBe(true);
-}
-
-/** Waits until no timed job is in flight and no call beats (checked over 700 ms), failing after BOUND. */
-async function allStopped(what: string): Promise<void> {
-  const t0 = performance.now();
-  while (watchedMapJobs() > 0 && performance.now() - t0 < BOUND) await pause(20);
-  expect(watchedMapJobs(), `${what}: timed jobs still in flight after ${BOUND} ms`).toBe(0);
-  for (;;) {
-    const before = beat();
-    await pause(700);
-    if (beat() === before) break;
-    expect(performance.now() - t0, `${what}: a call still beats after ${BOUND} ms`).toBeLessThan(BOUND);
-  }
 }
 
 /** Waits until no timed job is in flight, failing after BOUND. */

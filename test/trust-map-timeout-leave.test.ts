@@ -7,7 +7,7 @@
  * flight, and the rows the fixture was written from.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   closeSharedPool,
@@ -20,7 +20,7 @@ import {
   TimeRangeDataset,
   type Batch,
 } from '../src/index.js';
-import { watchedMapJobs } from '../src/datasets/map-clock.js';
+import { spinWatch } from './support/map-spin.js';
 import { tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-map-leave-');
@@ -33,6 +33,7 @@ const LIMIT = 600_000;
 const BOUND = 30_000;
 const FLAG = join(tmp.dir, 'spin-now');
 const HEART = join(tmp.dir, 'heart');
+const { within, spinning, allStopped } = spinWatch(HEART, BOUND);
 const xzOptions = ['--block-size=8KiB', '-T1'];
 let csvPath = '';
 let longPath = '';
@@ -46,8 +47,6 @@ const truth: Array<{ a: number; b: number; y: number }> = [];
 const features = { features: ['a', 'b'], labels: 'y' };
 const columns = { columnConfigs: { a: {}, b: {}, y: { isLabel: true } }, configuredColumnsOnly: true, timeColumn: 'ts' };
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const beat = (): string => (existsSync(HEART) ? readFileSync(HEART, 'utf8') : '');
 
 beforeAll(() => {
   const csv = ['ts,a,b,y'];
@@ -104,38 +103,6 @@ afterAll(async () => {
 
 const timed = { module: '', timeoutMs: LIMIT };
 const map = (): typeof timed => ({ ...timed, module: spinner });
-
-/** `work`, failing the test after BOUND (a close or a batch waiting for a call that spins for ever). */
-function within<T>(work: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    work.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${BOUND} ms`)), BOUND))),
-  ]);
-}
-
-/** Waits until a call spins (its heart beats). */
-async function spinning(): Promise<void> {
-  for (let k = 0; k < BOUND / 20 && !existsSync(HEART); k++) await pause(20);
-  expect(existsSync(HEART), 'a call spins').toBe(true);
-}
-
-/**
- * Waits until no timed job is in flight and no call beats (checked over 700 ms), failing after BOUND:
- * a call left spinning until its limit keeps its job watched and its heart beating.
- */
-async function allStopped(what: string): Promise<number> {
-  const t0 = performance.now();
-  while (watchedMapJobs() > 0 && performance.now() - t0 < BOUND) await pause(20);
-  expect(watchedMapJobs(), `${what}: timed jobs still in flight after ${BOUND} ms`).toBe(0);
-  for (;;) {
-    const before = beat();
-    await pause(700);
-    if (beat() === before) break;
-    expect(performance.now() - t0, `${what}: a call still beats after ${BOUND} ms`).toBeLessThan(BOUND);
-  }
-  return performance.now() - t0;
-}
 
 /** Takes the first batch, lets calls spin, and breaks out; then the stop is awaited. Returns the rows taken. */
 async function leaveWhileSpinning(dataset: AsyncIterable<Batch>, what: string): Promise<Map<number, number>> {
