@@ -52,6 +52,24 @@ export function runJobNow(job: WorkerJob): JobResult | Promise<JobResult> {
 }
 
 function finish(job: WorkerJob, decoded: DecodeOutput): JobResult | Promise<JobResult> {
+  const release = decoded.release;
+  if (release === undefined) return finishOwned(job, decoded);
+  // Lent bytes (DecodeOutput.release): bytes that leave the job are copied out of them first; a step reads
+  // them in place, and they go back to the decoder once the step has returned (or failed).
+  const owned = job.keepBytes === false ? decoded : { ...decoded, bytes: new Uint8Array(decoded.bytes), release: undefined };
+  let result: JobResult | Promise<JobResult>;
+  try {
+    result = finishOwned(job, owned);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(release);
+  release();
+  return result;
+}
+
+function finishOwned(job: WorkerJob, decoded: DecodeOutput): JobResult | Promise<JobResult> {
   const result: JobResult = { bytes: job.keepBytes === false ? EMPTY : decoded.bytes, length: decoded.bytes.length };
   if (decoded.info !== undefined) result.info = decoded.info;
   if (decoded.decoder !== undefined) result.decoder = decoded.decoder;

@@ -15,6 +15,11 @@ export interface DecodeOutput {
   info?: unknown;
   /** The backend that decoded (and verified) the unit, when a format has several (e.g. "node-liblzma"). */
   decoder?: string;
+  /**
+   * Set when `bytes` are lent: a view of the decoder's reused buffer (xz: the thread's scratch), valid until
+   * this is called. The job copies what it keeps out of them and calls it once its step has returned.
+   */
+  release?: (() => void) | undefined;
 }
 
 /** A step to run on a chunk's decoded bytes: a registered name and plain-data arguments. */

@@ -21,6 +21,8 @@ import type { DecodeOutput } from '../../workers/registry.js';
 import { reason, requestedBackend, warnDecoderOnce } from '../decoder-choice.js';
 import { decodeXzBlock, type XzBlockTask } from './block.js';
 import { padded4 } from './container.js';
+import { isMainThread } from 'node:worker_threads';
+import { borrowScratch, loadLiblzmaInto, releaseScratch, type DecodeInto } from './liblzma-into.js';
 import { syntheticXzStream } from './synthetic.js';
 import { SeekdataError } from '../../errors.js';
 
@@ -32,11 +34,15 @@ export interface XzFastResult {
   bytes: Uint8Array;
   /** The decoder that produced (and verified) the bytes. */
   decoder: XzBackend;
+  /** Set when `bytes` are lent (a view of the thread's scratch buffer, see DecodeOutput.release). */
+  release?: (() => void) | undefined;
 }
 
 type BufferDecode = (stream: Uint8Array, uncompressedSize: number) => Uint8Array;
 interface Loaded {
   decode: BufferDecode;
+  /** Decoding into a buffer given (node-liblzma). */
+  into?: DecodeInto | undefined;
   /** For `info()`. */
   name: string;
 }
@@ -44,13 +50,14 @@ type FastBackend = Exclude<XzBackend, 'lzma-native'>;
 
 const SHA256 = 0x0a;
 const loads = new Map<FastBackend, Promise<Loaded>>();
-const backends = new Map<FastBackend, BufferDecode>();
+const backends = new Map<FastBackend, Loaded>();
 
 async function loadNodeLiblzma(): Promise<Loaded> {
   const { unxzSync, versionString } = await import('node-liblzma');
   return {
     // One output buffer of the known size: the default 64 KiB buffers cost a concat of sixteen.
     decode: (stream, size) => unxzSync(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { chunkSize: size + 64 }),
+    into: await loadLiblzmaInto(),
     name: `node-liblzma (liblzma ${versionString()})`,
   };
 }
@@ -65,7 +72,7 @@ function load(name: FastBackend): Promise<Loaded> {
   let loading = loads.get(name);
   if (loading === undefined) {
     loading = (name === 'node-liblzma' ? loadNodeLiblzma() : loadNapiRs()).then((loaded) => {
-      backends.set(name, loaded.decode);
+      backends.set(name, loaded);
       return loaded;
     });
     loads.set(name, loading);
@@ -124,28 +131,35 @@ export function xzDecoderName(): string {
   return chosen?.name ?? `lzma-native (liblzma ${lzma.versionString?.() ?? 'unknown'})`;
 }
 
-/** Decodes one block with this thread's backend (lzma-native until `prepareXz` has run). */
+/**
+ * Decodes one block with this thread's backend (lzma-native until `prepareXz` has run). In a pool worker the
+ * bytes may be lent (a view of the thread's scratch buffer, `release`): the job copies out what it keeps.
+ */
 export function decodeXz(task: XzBlockTask): DecodeOutput {
-  const result = decodeXzBlockFast(task, chosen?.order ?? []);
-  return { bytes: result.bytes, decoder: result.decoder };
+  const result = decodeXzBlockFast(task, chosen?.order ?? [], !isMainThread);
+  return { bytes: result.bytes, decoder: result.decoder, release: result.release };
 }
 
 /**
  * Decodes a whole block into exactly `uncompressedSize` verified bytes with the first loaded backend of
  * `order` that supports its check, else (or after any failure) with lzma-native. Throws decodeXzBlock's
  * typed errors (TRUNCATED / CORRUPT_DATA / UNSUPPORTED_FORMAT naming the file and the block's offset).
+ * With `lend`, node-liblzma's bytes may come back lent: a view of the thread's scratch buffer, valid until
+ * `release()` (the thread's next block then decodes into a fresh array instead).
  */
-export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] = FAST_ORDER): XzFastResult {
+export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] = FAST_ORDER, lend = false): XzFastResult {
   if (task.data.length !== padded4(task.unpaddedSize)) {
     throw new SeekdataError('TRUNCATED', `${task.file}: xz block at byte ${task.offset} is cut short`, { file: task.file, compressedOffset: task.offset });
   }
   for (const name of order) {
     if (name === 'lzma-native') break;
-    const decode = backends.get(name);
-    if (decode === undefined || (name === 'napi-rs' && task.checkType === SHA256)) continue;
+    const backend = backends.get(name);
+    if (backend === undefined || (name === 'napi-rs' && task.checkType === SHA256)) continue;
     try {
       // In the thread's scratch buffer: both backends decode it synchronously, before the next block's.
-      const bytes = decode(syntheticXzStream(task.data, task, true), task.uncompressedSize);
+      const stream = syntheticXzStream(task.data, task, true);
+      if (backend.into !== undefined) return decodeInto(backend.into, stream, task.uncompressedSize, lend) ?? lzmaNative(task);
+      const bytes = backend.decode(stream, task.uncompressedSize);
       // The index record already bounds the output; a second look costs nothing.
       if (bytes.length === task.uncompressedSize) return { bytes: owned(bytes), decoder: name };
     } catch {
@@ -153,7 +167,39 @@ export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] 
     }
     break;
   }
+  return lzmaNative(task);
+}
+
+/** Gives the scratch back at the first call only (a late second call must not free a later lending). */
+function releaseOnce(): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    releaseScratch();
+  };
+}
+
+function lzmaNative(task: XzFastTask): XzFastResult {
   return { bytes: decodeXzBlock(task), decoder: 'lzma-native' };
+}
+
+/**
+ * node-liblzma into the thread's scratch buffer (64 bytes spare: a block longer than its index record fails
+ * in liblzma, not past the buffer), then lent or copied into an array of its own; a fresh buffer when the
+ * scratch is lent already. Undefined when liblzma did not decode exactly `size` bytes.
+ */
+function decodeInto(into: DecodeInto, stream: Uint8Array, size: number, lend: boolean): XzFastResult | undefined {
+  const scratch = borrowScratch(size + 64);
+  let kept = false;
+  try {
+    const out = scratch ?? new Uint8Array(size + 64);
+    if (into(stream, out) !== size) return undefined;
+    kept = lend && scratch !== undefined;
+    return kept ? { bytes: out.subarray(0, size), decoder: 'node-liblzma', release: releaseOnce() } : { bytes: out.slice(0, size), decoder: 'node-liblzma' };
+  } finally {
+    if (scratch !== undefined && !kept) releaseScratch();
+  }
 }
 
 /**
