@@ -23,7 +23,7 @@ import { sourceFormat } from '../readers/source-format.js';
 import { largestUnit, type UnitTable } from '../readers/units.js';
 import type { StepCall } from '../workers/registry.js';
 import type { ByteSource } from '../sources/source.js';
-import type { AnalyzeSpec } from './records/analyze.js';
+import type { AnalyzeSpec, ChunkEdges } from './records/analyze.js';
 import { analyzeStep } from './steps.js';
 import { RecordBuilder } from './records/builder.js';
 import type { BuiltRecords } from './records/built-records.js';
@@ -120,15 +120,21 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       maxRecordBytes: recordOptions.maxRecordBytes,
     });
     const limit = scanLimit(source.name, resolved.maxDecodedBytes);
-    const onChunk = (chunk: ScannedChunk): void => {
-      const end = chunk.offset + chunk.bytes.length;
+    const onChunk: OnChunk = async (chunk, whole) => {
+      const analysis = chunk.step === undefined ? undefined : analyzeStep.result(chunk.step);
+      // A chunk whose bytes stayed in its worker comes as the edges the join reads, unless it needs them all.
+      let bytes: Uint8Array | ChunkEdges = analysis?.edges === undefined || chunk.bytes.length > 0 ? chunk.bytes : analysis.edges;
+      if (!(bytes instanceof Uint8Array) && 'head' in bytes && builder.needsWhole()) bytes = await whole();
+      const end = chunk.offset + (bytes instanceof Uint8Array ? bytes.length : 'whole' in bytes ? bytes.whole.length : bytes.length);
       limit(end, chunk.compressedDone);
-      builder.addChunk(chunk.offset, chunk.bytes, chunk.step === undefined ? undefined : analyzeStep.result(chunk.step));
+      builder.addChunk(chunk.offset, bytes, analysis);
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
     // Where the index goes is found while the pass runs, not after it.
     const place = places === undefined || print === undefined ? undefined : placeEarly(places);
-    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning }, onChunk, spec, layout.begin, first);
+    // Chunks stay in their workers (only their edges come back) unless a user time function reads every record here.
+    const edges = options.time === undefined;
+    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges }, onChunk, spec, layout.begin, first);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
     const time = built.times === undefined ? undefined : TimeIndex.build(built.times, built.timeScan);
@@ -163,6 +169,21 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   }
 }
 
+/** The pass's consumer of each chunk; `whole` decodes it again when only its edges came and the join needs all of it. */
+type OnChunk = (chunk: ScannedChunk, whole: () => Promise<Uint8Array>) => Promise<void>;
+
+/** The chunk of a layout that starts at decompressed offset `offset`. */
+function chunkAt(starts: ArrayLike<number>, offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Indexing passes started in this process: each pass's number tells its chunks apart (AnalyzeSpec.pass). */
 let passes = 0;
 
@@ -188,8 +209,8 @@ async function runPass(
   source: ByteSource,
   format: Format,
   units: UnitTable | undefined,
-  options: ReturnType<typeof resolveReaderOptions> & { runner: ReturnType<typeof runnerFor>; signal?: AbortSignal | undefined; onWarning?: ((m: string) => void) | undefined },
-  onChunk: (chunk: ScannedChunk) => void,
+  options: ReturnType<typeof resolveReaderOptions> & { runner: ReturnType<typeof runnerFor>; signal?: AbortSignal | undefined; onWarning?: ((m: string) => void) | undefined; edges: boolean },
+  onChunk: OnChunk,
   spec: AnalyzeSpec,
   begin: number,
   first: FirstChunk,
@@ -209,7 +230,9 @@ async function runPass(
       maxDecodedBytes: options.maxDecodedBytes,
       head: first.head,
     });
-    for await (const chunk of discovery.chunks()) onChunk(chunk);
+    // A discovery's chunks come whole (the discoveries read them: gzip's windows, bzip2's block ends).
+    const whole = (): Promise<Uint8Array> => Promise.reject(new Error('internal: a discovered chunk came without its bytes'));
+    for await (const chunk of discovery.chunks()) await onChunk(chunk, whole);
     return discovery.table();
   }
   // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
@@ -217,7 +240,17 @@ async function runPass(
   const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
     // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
-    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor, decoded: first.decoded })) onChunk(chunk);
+    // With `edges`, the jobs keep their chunks and return the edges the join reads (AnalyzeSpec.edges). A
+    // chunk that starts inside a quoted field is decoded again whole, and the rest of the pass then keeps
+    // whole chunks: a file whose quoted fields span lines would otherwise meet that at many boundaries.
+    let edges = options.edges;
+    const edgesFor = (offset: number): StepCall => (edges ? analyzeStep.call({ ...(offset === 0 ? { ...spec, begin } : spec), edges: true }) : stepFor(offset));
+    const whole = (offset: number) => async (): Promise<Uint8Array> => {
+      edges = false;
+      return (await decoder.decodeWith(chunkAt(decoder.layout.start, offset), options.signal, {})).bytes;
+    };
+    const chunks = scanKnown(decoder, { lookahead, signal: options.signal, stepFor: edgesFor, decoded: first.decoded, keepBytes: () => !edges });
+    for await (const chunk of chunks) await onChunk(chunk, whole(chunk.offset));
   } finally {
     decoder.close();
   }

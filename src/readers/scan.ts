@@ -37,6 +37,11 @@ export async function* scanKnown(
     stepFor?: ((offset: number) => StepCall | undefined) | undefined;
     /** Chunks already decoded (or being decoded) and checked: the scan runs only the step on their bytes. */
     decoded?: ReadonlyMap<number, Promise<Settled<Uint8Array>>> | undefined;
+    /**
+     * Whether the job of the chunk at a decompressed offset returns its bytes (default: always). When not,
+     * the yielded `bytes` are empty: for a step that returns what its caller needs of them.
+     */
+    keepBytes?: ((offset: number) => boolean) | undefined;
   },
   from = 0,
 ): AsyncGenerator<ScannedChunk> {
@@ -48,7 +53,7 @@ export async function* scanKnown(
   const fill = (): void => {
     while (next < layout.count && queue.length < options.lookahead) {
       const chunk = next++;
-      const work = { step: options.stepFor?.(layout.start[chunk]) };
+      const work = { step: options.stepFor?.(layout.start[chunk]), keepBytes: options.keepBytes?.(layout.start[chunk]) };
       const ready = options.decoded?.get(chunk);
       const done = settle(ready === undefined ? decoder.decodeWith(chunk, options.signal, work) : ready.then((bytes) => decoder.decodeWith(chunk, options.signal, work, unwrap(bytes))));
       queue.push({ chunk, done });

@@ -40,7 +40,20 @@ export interface AnalyzeSpec {
    * `overflowedInPass`; the merged result is the same). Absent: each chunk on its own.
    */
   pass?: number | undefined;
+  /**
+   * The analysis also returns the bytes the main thread's join reads (`ChunkAnalysis.edges`), so the pass
+   * need not move whole chunks to it (the job keeps its bytes). Not with a user time function, which reads
+   * every record there.
+   */
+  edges?: boolean | undefined;
 }
+
+/**
+ * What the main thread's join reads of a chunk (RecordBuilder.addChunk): its length, the bytes up to its
+ * first record end and those after its last; the whole chunk when it has no record end, holds a record over
+ * the limit (whose error counts lines in it) or is the file's first (a header before `begin`).
+ */
+export type ChunkEdges = { whole: Uint8Array } | { length: number; head: Uint8Array; tail: Uint8Array };
 
 export interface ChunkAnalysis {
   /** First and last record-ending newline at or after `begin`, or -1. */
@@ -60,6 +73,8 @@ export interface ChunkAnalysis {
   vocab: Array<Array<[string, number]> | null> | undefined;
   /** Parity of the number of quote characters in [begin, end) (CSV). */
   quoteParity: number;
+  /** With `AnalyzeSpec.edges`: copies of the bytes the join reads. */
+  edges?: ChunkEdges | undefined;
   /** Newline bytes in [begin, end), record-ending or not (for line numbers in errors). */
   newlines: number;
   /** Index into `starts` of the first record longer than `maxRecordBytes`, or -1. */

@@ -5,7 +5,7 @@
  * builds it with (typed arrays joined once, the time scan, the tails packed), are in built-records.ts.
  */
 import { SeekdataError } from '../../errors.js';
-import { analyzeChunk, contentEnd, isBlank, type AnalyzeSpec, type ChunkAnalysis } from './analyze.js';
+import { analyzeChunk, contentEnd, isBlank, type AnalyzeSpec, type ChunkAnalysis, type ChunkEdges } from './analyze.js';
 import { MAX_TAIL_BYTES, packTails, Parts, scanTimes, type BuiltRecords, type TimeScan } from './built-records.js';
 import { text } from './numbers.js';
 import { countNewlines, recordTooLong, unclosedQuote } from './record-errors.js';
@@ -149,7 +149,25 @@ export class RecordBuilder {
     this.append(absoluteStart, time);
   }
 
-  addChunk(offset: number, bytes: Uint8Array, given: ChunkAnalysis | undefined): void {
+  /**
+   * Whether the next chunk must come whole (not as its analysis's ChunkEdges): it starts inside a quoted
+   * field, so the worker's analysis (which assumed it did not) is redone here on all its bytes.
+   */
+  needsWhole(): boolean {
+    return this.inQuote;
+  }
+
+  /**
+   * Adds the next chunk: its bytes, or (with its analysis, when `needsWhole()` is false) the edges of them
+   * the join reads.
+   */
+  addChunk(offset: number, chunkBytes: Uint8Array | ChunkEdges, given: ChunkAnalysis | undefined): void {
+    const whole = chunkBytes instanceof Uint8Array ? chunkBytes : 'whole' in chunkBytes ? chunkBytes.whole : undefined;
+    const edges = whole === undefined && !(chunkBytes instanceof Uint8Array) && 'head' in chunkBytes ? chunkBytes : undefined;
+    if (edges !== undefined && (given === undefined || this.inQuote)) throw new Error('internal: a chunk that needs all its bytes came as its edges');
+    // With edges, the bytes up to the first record end: all this reads of the chunk but its tail.
+    const bytes = whole ?? edges?.head ?? new Uint8Array(0);
+    const length = whole?.length ?? edges?.length ?? 0;
     const chunk = this.chunkStarts.length;
     this.chunkStarts.push(offset);
     if (this.firstRecord.length === 0) this.firstRecord.push(0);
@@ -188,6 +206,7 @@ export class RecordBuilder {
     if (analysis.tooLong >= 0) throw this.tooLong(base + analysis.tooLong, offset + analysis.starts[analysis.tooLong], here);
     let times = analysis.times;
     if (this.options.timeFn !== undefined) {
+      if (edges !== undefined) throw new Error('internal: a user time function reads whole chunks');
       times = new Float64Array(analysis.starts.length);
       for (let k = 0; k < analysis.starts.length; k++) {
         const s = analysis.starts[k];
@@ -200,7 +219,8 @@ export class RecordBuilder {
     this.badCount += analysis.badCount - analysis.bad.length;
     this.mergeStats(analysis);
     this.carryStart = offset + analysis.last + 1;
-    this.carry = analysis.last + 1 < bytes.length ? [bytes.slice(analysis.last + 1)] : [];
+    const rest = edges !== undefined ? edges.tail : analysis.last + 1 < length ? bytes.slice(analysis.last + 1) : undefined;
+    this.carry = rest === undefined || rest.length === 0 ? [] : [rest];
     this.carryBytes = this.carry.length === 0 ? 0 : this.carry[0].length;
   }
 
