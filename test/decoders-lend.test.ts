@@ -1,6 +1,7 @@
 /**
- * Lent decoded bytes (DecodeOutput.release): node-liblzma decodes xz blocks into the thread's scratch buffer
- * and, in a pool worker, lends it to the job instead of copying. What must hold: a lent view is never handed
+ * Lent decoded bytes (DecodeOutput.release): node-liblzma decodes xz blocks into the thread's scratch buffer,
+ * libbzip2's output is copied there out of its heap, and, in a pool worker, for a job that keeps no bytes,
+ * the buffer is lent to the job's step instead of copied into a new array. What must hold: a lent view is never handed
  * out past its release (the job copies what it keeps; a step reads in place and the buffer goes back when the
  * step has returned, failed or settled), a second block decoded while the scratch is lent gets an array of
  * its own, and a damaged block gives its typed error and gives the scratch back.
@@ -10,9 +11,10 @@ import { isSeekdataError } from '../src/errors.js';
 import { MemorySource } from '../src/sources/source.js';
 import { padded4, parseXzContainer, type XzBlockRecord } from '../src/readers/xz/container.js';
 import { decodeXzBlockFast, loadFastXz, type XzFastTask } from '../src/readers/xz/napi.js';
+import { decodeAtCandidates, decodeBzip2BlockWasm, loadBzip2Wasm } from '../src/readers/bzip2/wasm.js';
 import { runJobNow, type JobResult } from '../src/workers/jobs.js';
 import { defineStep, registerDecoder } from '../src/workers/registry.js';
-import { makeText, xz } from './support/fixtures.js';
+import { bzip2, makeText, xz } from './support/fixtures.js';
 
 const plain = makeText(200_000, 5);
 const file = new Uint8Array(xz(plain, '--check=crc64', '--block-size=50000'));
@@ -81,8 +83,9 @@ describe('node-liblzma into the scratch buffer', () => {
 describe('a job with lent bytes', () => {
   const scratch = new Uint8Array(64);
   const log: string[] = [];
-  registerDecoder<{ fill: number }>('lend-test', ({ fill }) => {
-    log.push('decode');
+  // Lends whether asked or not (the job must cope either way); says whether it was asked.
+  registerDecoder<{ fill: number }>('lend-test', ({ fill }, lend) => {
+    log.push(lend === true ? 'decode, lend asked' : 'decode');
     scratch.fill(fill);
     return { bytes: scratch.subarray(0, 16), release: () => log.push('release') };
   });
@@ -113,7 +116,7 @@ describe('a job with lent bytes', () => {
   it('a step on bytes not kept reads them in place; they go back after it', () => {
     log.length = 0;
     const result = runJobNow({ input: input(2), step: sum.call(null), keepBytes: false }) as JobResult;
-    expect(log).toEqual(['decode', 'step', 'release']);
+    expect(log).toEqual(['decode, lend asked', 'step', 'release']);
     expect(result.bytes.length).toBe(0);
     expect(result.length).toBe(16);
     expect(result.step).toBe(32);
@@ -123,15 +126,44 @@ describe('a job with lent bytes', () => {
     log.length = 0;
     const running = runJobNow({ input: input(7), step: later.call(null), keepBytes: false });
     expect(running).toBeInstanceOf(Promise);
-    expect(log).toEqual(['decode']);
+    expect(log).toEqual(['decode, lend asked']);
     const result = await running;
-    expect(log).toEqual(['decode', 'step settled', 'release']);
+    expect(log).toEqual(['decode, lend asked', 'step settled', 'release']);
     expect(result.step).toBe(7);
   });
 
   it('a step that throws: the error, and the buffer given back', () => {
     log.length = 0;
     expect(() => runJobNow({ input: input(1), step: fails.call(null), keepBytes: false })).toThrow('step failed');
-    expect(log).toEqual(['decode', 'release']);
+    expect(log).toEqual(['decode, lend asked', 'release']);
+  });
+});
+
+describe('libbzip2 into the scratch buffer', () => {
+  const text = makeText(250_000, 9);
+  const data = new Uint8Array(bzip2(text, 1));
+  const at = (bitOffset: number, extra = {}) => ({ data, bitOffset, level: 1, base: 0, atEnd: true, file: 'lend.bz2', ...extra });
+
+  it('lends when asked, an array of its own while lent, and gives the scratch back after a candidate that fails', async () => {
+    const bz2 = await loadBzip2Wasm();
+    const first = decodeBzip2BlockWasm(bz2, at(32), true);
+    expect(first.decoder).toBe('wasm');
+    expect(first.release).toBeTypeOf('function');
+    expect(Buffer.from(first.bytes).equals(text.subarray(0, first.bytes.length))).toBe(true);
+    const second = decodeBzip2BlockWasm(bz2, at(first.endBit), true);
+    expect(second.release).toBeUndefined();
+    expect(second.bytes.byteLength).toBe(second.bytes.buffer.byteLength);
+    expect(Buffer.from(second.bytes).equals(text.subarray(first.bytes.length, first.bytes.length + second.bytes.length))).toBe(true);
+    expect(Buffer.from(first.bytes).equals(text.subarray(0, first.bytes.length))).toBe(true);
+    first.release?.();
+    // A length that disagrees with the block: no bytes, and the scratch not kept lent.
+    expect(decodeAtCandidates(bz2, at(32, { expectedLength: first.bytes.length + 5 }), [first.endBit], true)).toBeUndefined();
+    const again = decodeBzip2BlockWasm(bz2, at(32), true);
+    expect(again.release).toBeTypeOf('function');
+    again.release?.();
+    // Not asked: bytes of their own, as before.
+    const own = decodeBzip2BlockWasm(bz2, at(32));
+    expect(own.release).toBeUndefined();
+    expect(Buffer.from(own.bytes).equals(text.subarray(0, own.bytes.length))).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import type { ChunkAnalysis } from '../src/index/records/analyze.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { analyzeStep } from '../src/index/steps.js';
 import { runStep } from '../src/workers/registry.js';
-import { bzip2, prng, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { bzip2, prng, run, tempDir, writeFixture, xz } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-index-edges-');
 afterAll(async () => {
@@ -76,8 +76,12 @@ describe('an indexing pass that keeps chunks in its workers', () => {
     return `${new Date(Date.UTC(2022, 0, 1) + i * 1000).toISOString()},${(rand() * 100).toFixed(3)},"${note.replace(/"/g, '""')}"`;
   });
   const content = Buffer.from(['time,x,note', ...rows].join('\n') + '\n');
-  const xzPath = writeFixture(tmp.dir, 'notes.csv.xz', xz(content, '--block-size=16KiB'));
-  const bz2Path = writeFixture(tmp.dir, 'notes.csv.bz2', bzip2(content, 1));
+  const files = {
+    xz: writeFixture(tmp.dir, 'notes.csv.xz', xz(content, '--block-size=16KiB')),
+    bz2: writeFixture(tmp.dir, 'notes.csv.bz2', bzip2(content, 1)),
+    // gzip's discovery moves whole chunks: the truth for the statistics' sums.
+    gz: writeFixture(tmp.dir, 'notes.csv.gz', run('gzip', ['-c'], content)),
+  };
 
   async function texts(file: IndexedFile): Promise<string[]> {
     const out: string[] = [];
@@ -88,13 +92,18 @@ describe('an indexing pass that keeps chunks in its workers', () => {
     return out;
   }
 
-  it.each([1, 2])('gives the index that whole chunks give, decoding again the chunks that start in a quoted field (parallelism %i)', async (parallelism) => {
+  it.each([
+    ['xz', 1],
+    ['xz', 2],
+    ['bz2', 1],
+    ['bz2', 2],
+  ] as const)('%s: the index whole chunks give, the chunks that start in a quoted field decoded again (parallelism %i)', async (kind, parallelism) => {
     const asks = vi.spyOn(RecordBuilder.prototype, 'needsWhole');
-    const edged = await openIndexed(xzPath, { records: 'csv', timeColumn: 'time', index: false, parallelism });
+    const edged = await openIndexed(files[kind], { records: 'csv', timeColumn: 'time', index: false, parallelism });
     // The chunks decoded again: those the join needed whole.
     const again = asks.mock.results.filter((r) => r.value === true).length;
     asks.mockRestore();
-    const whole = await openIndexed(bz2Path, { records: 'csv', timeColumn: 'time', index: false, parallelism });
+    const whole = await openIndexed(files.gz, { records: 'csv', timeColumn: 'time', index: false, parallelism });
     try {
       expect(again).toBeGreaterThan(0);
       expect(edged.records.count).toBe(N);
@@ -117,9 +126,9 @@ describe('an indexing pass that keeps chunks in its workers', () => {
     }
   });
 
-  it('files without quoted fields across chunks decode each chunk once', async () => {
+  it.each(['xz', 'bz2'])('%s: files without quoted fields across chunks decode each chunk once', async (kind) => {
     const plain = Buffer.from(['time,x', ...Array.from({ length: 20_000 }, (_, i) => `${new Date(Date.UTC(2022, 0, 1) + i * 1000).toISOString()},${i % 97}`)].join('\n') + '\n');
-    const path = writeFixture(tmp.dir, 'plain.csv.xz', xz(plain, '--block-size=16KiB'));
+    const path = writeFixture(tmp.dir, `plain.csv.${kind}`, kind === 'xz' ? xz(plain, '--block-size=16KiB') : bzip2(plain, 1));
     const asks = vi.spyOn(RecordBuilder.prototype, 'needsWhole');
     const file = await openIndexed(path, { records: 'csv', timeColumn: 'time', index: false, parallelism: 2 });
     const again = asks.mock.results.filter((r) => r.value === true).length;
@@ -128,7 +137,7 @@ describe('an indexing pass that keeps chunks in its workers', () => {
     try {
       expect(again).toBe(0);
       // Every chunk but those whose edges were the whole chunk (the first, with the header) was asked about.
-      expect(asked).toBeGreaterThan(10);
+      expect(asked).toBeGreaterThanOrEqual(kind === 'xz' ? 10 : 3);
       expect(file.records.count).toBe(20_000);
       expect(await file.records.text(12_345)).toBe(`${new Date(Date.UTC(2022, 0, 1) + 12_345_000).toISOString()},${12_345 % 97}`);
     } finally {

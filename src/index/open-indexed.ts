@@ -125,6 +125,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       // A chunk whose bytes stayed in its worker comes as the edges the join reads, unless it needs them all.
       let bytes: Uint8Array | ChunkEdges = analysis?.edges === undefined || chunk.bytes.length > 0 ? chunk.bytes : analysis.edges;
       if (!(bytes instanceof Uint8Array) && 'head' in bytes && builder.needsWhole()) bytes = await whole();
+      if (bytes instanceof Uint8Array && bytes.length === 0 && analysis !== undefined && analysis.last >= 0) throw new Error('internal: a chunk with records came without its bytes');
       const end = chunk.offset + (bytes instanceof Uint8Array ? bytes.length : 'whole' in bytes ? bytes.whole.length : bytes.length);
       limit(end, chunk.compressedDone);
       builder.addChunk(chunk.offset, bytes, analysis);
@@ -172,18 +173,6 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
 /** The pass's consumer of each chunk; `whole` decodes it again when only its edges came and the join needs all of it. */
 type OnChunk = (chunk: ScannedChunk, whole: () => Promise<Uint8Array>) => Promise<void>;
 
-/** The chunk of a layout that starts at decompressed offset `offset`. */
-function chunkAt(starts: ArrayLike<number>, offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 /** Indexing passes started in this process: each pass's number tells its chunks apart (AnalyzeSpec.pass). */
 let passes = 0;
 
@@ -217,22 +206,34 @@ async function runPass(
 ): Promise<UnitTable> {
   const stepFor = (offset: number): StepCall => analyzeStep.call(offset === 0 ? { ...spec, begin } : spec);
   const lookahead = scanLookahead(options.parallelism, units === undefined ? 0 : Math.min(largestUnit(units), options.pieces.bigUnitBytes));
+  const module = formatOf(format);
+  // With `edges` the jobs keep their chunks and return the edges the join reads (AnalyzeSpec.edges): for a
+  // file with a chunk map, and for a discovery that can do without the bytes (bzip2's needs only the blocks'
+  // ends, CRCs and lengths). A chunk that starts inside a quoted field is decoded again whole, and the rest
+  // of the pass then keeps whole chunks: a file whose quoted fields span lines would meet that often.
+  let edges = options.edges && (units !== undefined || module.scanLeavesBytes === true);
+  const edgesFor = (offset: number): StepCall => (edges ? analyzeStep.call({ ...(offset === 0 ? { ...spec, begin } : spec), edges: true }) : stepFor(offset));
+  const keepBytes = (): boolean => !edges;
+  const consume = (chunk: ScannedChunk): Promise<void> =>
+    onChunk(chunk, async () => {
+      if (chunk.whole === undefined) throw new Error('internal: a chunk came without its bytes and cannot be decoded again');
+      edges = false;
+      return chunk.whole();
+    });
   if (units === undefined) {
-    const module = formatOf(format);
     if (module.scan === undefined) throw new Error(`internal: no chunk map and no scan for ${format}`);
     const discovery = module.scan(source, {
       runner: options.runner,
       lookahead,
       signal: options.signal,
       onWarning: options.onWarning,
-      stepFor,
+      stepFor: edgesFor,
+      keepBytes,
       unitBytes: options.gzipSpacingBytes,
       maxDecodedBytes: options.maxDecodedBytes,
       head: first.head,
     });
-    // A discovery's chunks come whole (the discoveries read them: gzip's windows, bzip2's block ends).
-    const whole = (): Promise<Uint8Array> => Promise.reject(new Error('internal: a discovered chunk came without its bytes'));
-    for await (const chunk of discovery.chunks()) await onChunk(chunk, whole);
+    for await (const chunk of discovery.chunks()) await consume(chunk);
     return discovery.table();
   }
   // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
@@ -240,17 +241,7 @@ async function runPass(
   const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
     // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
-    // With `edges`, the jobs keep their chunks and return the edges the join reads (AnalyzeSpec.edges). A
-    // chunk that starts inside a quoted field is decoded again whole, and the rest of the pass then keeps
-    // whole chunks: a file whose quoted fields span lines would otherwise meet that at many boundaries.
-    let edges = options.edges;
-    const edgesFor = (offset: number): StepCall => (edges ? analyzeStep.call({ ...(offset === 0 ? { ...spec, begin } : spec), edges: true }) : stepFor(offset));
-    const whole = (offset: number) => async (): Promise<Uint8Array> => {
-      edges = false;
-      return (await decoder.decodeWith(chunkAt(decoder.layout.start, offset), options.signal, {})).bytes;
-    };
-    const chunks = scanKnown(decoder, { lookahead, signal: options.signal, stepFor: edgesFor, decoded: first.decoded, keepBytes: () => !edges });
-    for await (const chunk of chunks) await onChunk(chunk, whole(chunk.offset));
+    for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor: edgesFor, decoded: first.decoded, keepBytes })) await consume(chunk);
   } finally {
     decoder.close();
   }

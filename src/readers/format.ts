@@ -35,6 +35,12 @@ export interface ScannedChunk {
   /** What the scan's step returned for this chunk, when it asked for one (see `ScanContext.stepFor`). */
   step?: unknown;
   /**
+   * Decodes the chunk again and gives all its bytes: for a consumer of a scan whose jobs kept the bytes
+   * (`ScanContext.keepBytes`, scanKnown's `keepBytes`) that finds it needs them after all. Given by the
+   * scans that can leave bytes in their jobs.
+   */
+  whole?: (() => Promise<Uint8Array>) | undefined;
+  /**
    * False when the chunk has not passed an integrity check yet (a span of a gzip member, whose CRC32
    * comes at the member's end; the pieces of a zstd frame before its checksum): the scan rejects before
    * yielding anything more when the check then fails, so a caller that fails as a whole (the indexing
@@ -79,6 +85,12 @@ export interface ScanContext extends DiscoveryOptions {
    * does not know a chunk's offset when it starts the job passes -1 for every chunk but the first (0).
    */
   stepFor?: ((offset: number) => StepCall | undefined) | undefined;
+  /**
+   * Whether the job started now returns its chunk's bytes (default: always). A discovery that can do without
+   * them (`FormatModule.scanLeavesBytes`) then yields empty `bytes` and a `whole` to decode the chunk again;
+   * others return the bytes anyway.
+   */
+  keepBytes?: (() => boolean) | undefined;
   /**
    * What `head` decoded before the scan (the first unit, checked): a scan that meets that unit again takes
    * it from here instead of decoding it twice, and runs only the step on its bytes.
@@ -162,6 +174,8 @@ export interface FormatModule<N extends string = string, T = unknown> {
   sizesUnverified?(units: UnitTable): boolean;
   /** Discovery by a decoding scan (required when `units` can answer undefined). */
   scan?(source: ByteSource, context: ScanContext): Discovery;
+  /** Whether `scan`'s jobs leave a chunk's bytes where they are when told to (`ScanContext.keepBytes`). Default false. */
+  scanLeavesBytes?: boolean;
   /**
    * The decoded bytes at the start of the file before any chunk map exists (a CSV header), for scanned
    * formats; `runner` decodes them where the format decodes fastest (a pool worker), and up to `alongside`
@@ -186,8 +200,12 @@ export interface FormatModule<N extends string = string, T = unknown> {
    * source's bytes and the chunk map instead of copying them out, and its output need not own its buffer.
    */
   task(source: ByteSource, units: UnitTable, u: number, inThread?: boolean): Promise<UnitTask>;
-  /** Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). */
-  decode?(task: T): DecodeOutput | Promise<DecodeOutput>;
+  /**
+   * Decodes one task (a pure function over plain data; runs in a worker; registered by `name`). `lend`: the
+   * job keeps no bytes (only its step reads them), so the decoder may lend a buffer it reuses
+   * (DecodeOutput.release).
+   */
+  decode?(task: T, lend?: boolean): DecodeOutput | Promise<DecodeOutput>;
   /**
    * Loads what `decode` needs in a thread (a WebAssembly module, a native addon), once per thread before
    * its first decode there; never rejects (a backend that does not load gives way to a fallback).

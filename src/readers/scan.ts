@@ -71,6 +71,8 @@ export async function* scanKnown(
     const decoded = unwrap(settled);
     const u = layout.unit[head.chunk];
     const compressedEnd = inBits ? Math.ceil(units.cEnd[u] / 8) : units.cEnd[u];
-    yield { offset: layout.start[head.chunk], bytes: decoded.bytes, compressedDone: compressedEnd, step: decoded.step };
+    const chunk = head.chunk;
+    const whole = async (): Promise<Uint8Array> => (await decoder.decodeWith(chunk, options.signal, {})).bytes;
+    yield { offset: layout.start[chunk], bytes: decoded.bytes, compressedDone: compressedEnd, step: decoded.step, whole };
   }
 }

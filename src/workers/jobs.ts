@@ -47,7 +47,7 @@ export function runJobNow(job: WorkerJob): JobResult | Promise<JobResult> {
   if (input.kind === 'bytes') return finish(job, { bytes: input.bytes });
   const preparing = prepareDecoder(input.format);
   if (preparing !== undefined) return preparing.then(() => runJobNow(job));
-  const decoded = decodeTask(input.format, input.task);
+  const decoded = decodeTask(input.format, input.task, job.keepBytes === false);
   return decoded instanceof Promise ? decoded.then((output) => finish(job, output)) : finish(job, decoded);
 }
 

@@ -28,7 +28,8 @@ export interface StepCall {
   args: unknown;
 }
 
-type Decoder = (task: unknown) => DecodeOutput | Promise<DecodeOutput>;
+/** `lend`: the job keeps no bytes, so the decoder may lend them (DecodeOutput.release). */
+type Decoder = (task: unknown, lend: boolean) => DecodeOutput | Promise<DecodeOutput>;
 type Step = (bytes: Uint8Array, args: unknown) => unknown;
 
 interface DecoderEntry {
@@ -48,8 +49,8 @@ const steps = new Map<string, Step>();
  * per thread before the format's first job there (the worker entry starts it when the thread starts). It
  * must not reject: a decoder whose preferred backend did not load falls back to another.
  */
-export function registerDecoder<T>(format: string, decode: (task: T) => DecodeOutput | Promise<DecodeOutput>, prepare?: () => Promise<void>): void {
-  decoders.set(format, { decode: (task) => decode(task as T), prepare, preparing: undefined });
+export function registerDecoder<T>(format: string, decode: (task: T, lend?: boolean) => DecodeOutput | Promise<DecodeOutput>, prepare?: () => Promise<void>): void {
+  decoders.set(format, { decode: (task, lend) => decode(task as T, lend), prepare, preparing: undefined });
 }
 
 /**
@@ -104,10 +105,10 @@ function notRegistered(what: string, name: string): SeekdataError {
 }
 
 /** Decodes a task of `format` (prepared or not: see `prepareDecoder`). */
-export function decodeTask(format: string, task: unknown): DecodeOutput | Promise<DecodeOutput> {
+export function decodeTask(format: string, task: unknown, lend = false): DecodeOutput | Promise<DecodeOutput> {
   const entry = decoders.get(format);
   if (entry === undefined) throw notRegistered('decoder for format', format);
-  return entry.decode(task);
+  return entry.decode(task, lend);
 }
 
 export function runStep(call: StepCall, bytes: Uint8Array): unknown {

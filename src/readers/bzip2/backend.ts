@@ -5,6 +5,7 @@
  * asks for it. Both verify every block's CRC and give the same typed errors (wasm.ts hands every failure
  * to the JS decoder for the diagnosis).
  */
+import { isMainThread } from 'node:worker_threads';
 import type { DecodeOutput } from '../../workers/registry.js';
 import { reason, requestedBackend, warnDecoderOnce } from '../decoder-choice.js';
 import { ownedBytes } from '../post.js';
@@ -46,9 +47,14 @@ export function bzip2DecoderName(): string {
   return wasm === undefined ? "seekdata's JS decoder" : 'libbzip2 (WebAssembly, @foxglove/wasm-bz2)';
 }
 
-/** Decodes one block with this thread's backend: its bytes (owned, to be moved), end bit and CRC. */
-export function decodeBzip2(task: Bzip2BlockTask): DecodeOutput {
-  const result: Bzip2WasmResult = wasm === undefined ? { ...decodeBzip2Block(task), decoder: 'js' } : decodeBzip2BlockWasm(wasm, task);
+/**
+ * Decodes one block with this thread's backend: its bytes (owned, to be moved), end bit and CRC. With `lend`
+ * (a job that keeps no bytes), in a pool worker, libbzip2's bytes are lent (the thread's scratch buffer).
+ */
+export function decodeBzip2(task: Bzip2BlockTask, lend = false): DecodeOutput {
+  const result: Bzip2WasmResult = wasm === undefined ? { ...decodeBzip2Block(task), decoder: 'js' } : decodeBzip2BlockWasm(wasm, task, lend && !isMainThread);
+  const info = { endBit: result.endBit, crc: result.crc };
+  if (result.release !== undefined) return { bytes: result.bytes, info, decoder: result.decoder, release: result.release };
   // Owned, so that a worker moves the bytes back instead of copying their (larger) buffer.
-  return { bytes: ownedBytes(result.bytes), info: { endBit: result.endBit, crc: result.crc }, decoder: result.decoder };
+  return { bytes: ownedBytes(result.bytes), info, decoder: result.decoder };
 }

@@ -9,8 +9,10 @@ import type { DecodeOutput } from '../../workers/registry.js';
 import type { Settled } from '../../util.js';
 import { UnitTableBuilder, type UnitTable } from '../units.js';
 import type { Bzip2BlockTask } from './block.js';
+import { SeekdataError } from '../../errors.js';
+import { postable } from '../post.js';
 import { bzip2Info } from './info.js';
-import { scanBzip2, type Bzip2DecodeOutcome } from './scan.js';
+import { scanBzip2, type Bzip2DecodeOutcome, type Bzip2Unit } from './scan.js';
 
 interface Outcome extends Bzip2DecodeOutcome {
   step: unknown;
@@ -39,19 +41,40 @@ export class Bzip2Discovery implements Discovery {
     // walk: steps that depend on the offset (the CSV header) go by that.
     const at = task.base * 8 + task.bitOffset;
     const step = this.options.stepFor?.(at === 32 ? 0 : -1);
+    // Asked with the step (the two go together: a step that returns what its caller needs, or the bytes).
+    const keepBytes = this.options.keepBytes?.() ?? true;
     const early = await this.take(at);
     if (early !== undefined) {
       // Decoded by `head`: only the step runs, on a copy (the bytes stay here: they are the chunk's bytes).
       const info = bzip2Info(early.info);
-      const outcome = { bytes: early.bytes, endBit: info.endBit - task.base * 8, crc: info.crc };
+      const outcome = { bytes: early.bytes, length: early.bytes.length, endBit: info.endBit - task.base * 8, crc: info.crc };
       if (step === undefined) return { ...outcome, step: undefined };
       const copy = new Uint8Array(early.bytes);
       const ran = await this.options.runner.run({ input: { kind: 'bytes', bytes: copy }, step, keepBytes: false }, this.options.signal, [copy.buffer]);
       return { ...outcome, step: ran.step };
     }
-    const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step }, this.options.signal, transfer);
+    const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task }, step, keepBytes }, this.options.signal, transfer);
     const info = bzip2Info(result.info);
-    return { bytes: result.bytes, endBit: info.endBit, crc: info.crc, step: result.step };
+    return { bytes: result.bytes, length: result.length, endBit: info.endBit, crc: info.crc, step: result.step };
+  }
+
+  /**
+   * Block `unit` decoded again, all its bytes, checked against what the scan found (its end, CRC and
+   * length: libbzip2 checks all three; the JS decoder's answer is compared here).
+   */
+  private async whole(unit: Bzip2Unit): Promise<Uint8Array> {
+    const file = this.source.name;
+    const first = Math.floor(unit.cStartBit / 8);
+    const end = Math.min(this.source.size, Math.ceil(unit.cEndBit / 8));
+    const { bytes: data, transfer } = postable(await this.source.read(first, end - first), this.source.ownsReads === true);
+    const endBit = unit.cEndBit - first * 8;
+    const task: Bzip2BlockTask = { data, bitOffset: unit.cStartBit - first * 8, level: 9, base: first, atEnd: true, file, endBit, expectedCrc: unit.crc, expectedLength: unit.dLength };
+    const result = await this.options.runner.run({ input: { kind: 'decode', format: 'bzip2', task } }, this.options.signal, transfer);
+    const info = bzip2Info(result.info);
+    if (info.endBit !== endBit || info.crc !== unit.crc || result.bytes.length !== unit.dLength) {
+      throw new SeekdataError('CORRUPT_DATA', `${file}: the bzip2 block at byte ${first} decoded differently the second time`, { file, compressedOffset: first });
+    }
+    return result.bytes;
   }
 
   /**
@@ -85,7 +108,7 @@ export class Bzip2Discovery implements Discovery {
       }
       const offset = this.builder.decodedSize;
       this.builder.add(unit.cStartBit, unit.cEndBit, unit.dLength, unit.crc, unit.level);
-      yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8), step: result.step };
+      yield { offset, bytes: result.bytes, compressedDone: Math.ceil(unit.cEndBit / 8), step: result.step, whole: () => this.whole(unit) };
     }
     this.finished = true;
   }

@@ -27,6 +27,8 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
 
   units: () => Promise.resolve(undefined),
   scan: (source, context) => new Bzip2Discovery(source, context),
+  // The scan needs only each block's length, end and CRC: its jobs may keep the decoded bytes.
+  scanLeavesBytes: true,
 
   // The first block, decoded by the runner (a pool worker: libbzip2 there, where the calling thread would
   // decode it with the JS decoder, not yet optimized: 40-90 ms against ~16), and the next `alongside` blocks

@@ -38,7 +38,9 @@ export interface Bzip2Unit {
 }
 
 export interface Bzip2DecodeOutcome {
+  /** The decoded bytes, and their length when the job kept them (the bytes then empty). */
   bytes: Uint8Array;
+  length?: number | undefined;
   endBit: number;
   crc: number;
 }
@@ -239,7 +241,7 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
       }
       combined = (((combined << 1) | (combined >>> 31)) ^ outcome.value.crc) >>> 0;
       inflight.delete(pos);
-      yield { unit: { streamStart, cStartBit: pos, cEndBit: endBit, dLength: outcome.value.bytes.length, crc: outcome.value.crc, level }, result: outcome.value };
+      yield { unit: { streamStart, cStartBit: pos, cEndBit: endBit, dLength: outcome.value.length ?? outcome.value.bytes.length, crc: outcome.value.crc, level }, result: outcome.value };
       pos = endBit;
     }
     // End-of-stream marker at pos: a 32-bit stream CRC follows, then padding to a byte boundary.

@@ -19,6 +19,7 @@
 import type Bzip2 from '@foxglove/wasm-bz2';
 import { decodeBzip2Block, type Bzip2BlockResult, type Bzip2BlockTask } from './block.js';
 import { findMagics } from './magic.js';
+import { borrowScratch, releaseOnce } from '../lend.js';
 import { withoutProcessListeners } from '../../util.js';
 
 /** An initialised libbzip2 instance (one per thread: compiling the module costs a few ms, do it once). */
@@ -96,8 +97,47 @@ function libbzip2Code(error: unknown): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
+/** The emscripten module inside @foxglove/wasm-bz2's Bzip2 (0.3.0: its private `module`), for a decode into our own buffer. */
+interface Bzip2Module {
+  _malloc(size: number): number;
+  _free(at: number): void;
+  HEAPU8: Uint8Array;
+  decompress(dst: number, dstSize: number, src: number, srcSize: number, small: number): { code: number; error?: string; buffer?: Uint8Array };
+}
+
+/** Decoded bytes, lent (a view of the thread's scratch buffer until `release`) or not. */
+interface Decoded {
+  bytes: Uint8Array;
+  release?: (() => void) | undefined;
+}
+
+/**
+ * libbzip2's decompress as Bzip2.decompress does it, but with the output copied out of the module's heap
+ * into the thread's scratch buffer (lent) instead of a new array: no first writes to fresh pages. A new array
+ * when the scratch is lent already or the package's module is not where 0.3.0 keeps it.
+ */
+function decompress(bz2: Bzip2Wasm, stream: Uint8Array, bound: number, lend: boolean): Decoded {
+  const module = (bz2 as unknown as { module?: Bzip2Module }).module;
+  if (!lend || module === undefined || typeof module.decompress !== 'function') return { bytes: bz2.decompress(stream, bound, { small: false }) };
+  const src = module._malloc(stream.byteLength);
+  const dst = module._malloc(bound);
+  try {
+    module.HEAPU8.set(stream, src);
+    const { code, error, buffer } = module.decompress(dst, bound, src, stream.byteLength, 0);
+    // The message Bzip2.decompress throws (libbzip2Code reads the code back).
+    if (code !== 0 || buffer === undefined) throw new Error(`BZ2 decompression failed: ${code} (${error ?? 'unknown'})`);
+    const scratch = borrowScratch(buffer.length);
+    if (scratch === undefined) return { bytes: new Uint8Array(buffer) };
+    scratch.set(buffer);
+    return { bytes: scratch.subarray(0, buffer.length), release: releaseOnce() };
+  } finally {
+    module._free(src);
+    module._free(dst);
+  }
+}
+
 /** Decodes through libbzip2, or returns undefined when libbzip2 rejects the synthetic stream. */
-function tryWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, endBit: number): Uint8Array | undefined {
+function tryWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, endBit: number, lend: boolean): Decoded | undefined {
   if (endBit > task.data.length * 8 || endBit < task.bitOffset + HEADER_BITS) return undefined;
   const storedCrc = readBits(task.data, task.bitOffset + 48, 32) >>> 0;
   const stream = syntheticStream(task.data, task.bitOffset, endBit, task.level, task.expectedCrc ?? storedCrc);
@@ -106,9 +146,11 @@ function tryWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, endBit: number): Uint8Arr
   const bounds = task.expectedLength !== undefined ? [task.expectedLength + 1] : [Math.ceil(task.level * 100_000 * 1.25), maxOutput(task.level)];
   for (const bound of bounds) {
     try {
-      const bytes = bz2.decompress(stream, bound, { small: false });
+      const decoded = decompress(bz2, stream, bound, lend);
       // The bound leaves one spare byte, so a block one byte longer than the map says also fails here.
-      return task.expectedLength === undefined || bytes.length === task.expectedLength ? bytes : undefined;
+      if (task.expectedLength === undefined || decoded.bytes.length === task.expectedLength) return decoded;
+      decoded.release?.();
+      return undefined;
     } catch (error) {
       if (libbzip2Code(error) !== BZ_OUTBUFF_FULL) return undefined;
     }
@@ -119,16 +161,18 @@ function tryWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, endBit: number): Uint8Arr
 export interface Bzip2WasmResult extends Bzip2BlockResult {
   /** Which decoder produced the bytes: libbzip2, or the JS decoder after libbzip2 rejected the stream. */
   decoder: 'wasm' | 'js';
+  /** Set when `bytes` are lent (a view of the thread's scratch buffer, see DecodeOutput.release). */
+  release?: (() => void) | undefined;
 }
 
 /**
  * The first of `candidates` (end bits, ascending) at which libbzip2 decodes the block, or undefined.
  * Exported for tests: a false magic inside the block comes before the real end.
  */
-export function decodeAtCandidates(bz2: Bzip2Wasm, task: Bzip2BlockTask, candidates: readonly number[]): Bzip2WasmResult | undefined {
+export function decodeAtCandidates(bz2: Bzip2Wasm, task: Bzip2BlockTask, candidates: readonly number[], lend = false): Bzip2WasmResult | undefined {
   for (const endBit of candidates) {
-    const bytes = tryWasm(bz2, task, endBit);
-    if (bytes !== undefined) return { bytes, endBit, crc: readBits(task.data, task.bitOffset + 48, 32) >>> 0, decoder: 'wasm' };
+    const decoded = tryWasm(bz2, task, endBit, lend);
+    if (decoded !== undefined) return { bytes: decoded.bytes, release: decoded.release, endBit, crc: readBits(task.data, task.bitOffset + 48, 32) >>> 0, decoder: 'wasm' };
   }
   return undefined;
 }
@@ -140,13 +184,13 @@ export function decodeAtCandidates(bz2: Bzip2Wasm, task: Bzip2BlockTask, candida
  * block that is not the one the chunk map describes comes back as the JS decoder decoded it (its own CRC
  * verified): comparing it with the chunk map is the format's `check`, as for the JS decoder.
  */
-export function decodeBzip2BlockWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask): Bzip2WasmResult {
+export function decodeBzip2BlockWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, lend = false): Bzip2WasmResult {
   const candidates: number[] = [];
   if (task.endBit !== undefined) candidates.push(task.endBit);
   else {
     for (const hit of findMagics(task.data)) if (hit.bit >= task.bitOffset + HEADER_BITS) candidates.push(hit.bit);
   }
-  const decoded = decodeAtCandidates(bz2, task, candidates);
+  const decoded = decodeAtCandidates(bz2, task, candidates, lend);
   if (decoded !== undefined) return decoded;
   // Damage, a range cut short, or a block that is not what the chunk map says: the JS decoder tells which.
   return { ...decodeBzip2Block(task), decoder: 'js' };

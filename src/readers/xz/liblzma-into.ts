@@ -48,23 +48,3 @@ export async function loadLiblzmaInto(): Promise<DecodeInto> {
     }
   };
 }
-
-/** Blocks up to this size are decoded in the thread's scratch buffer; larger ones into arrays of their own. */
-export const SCRATCH_MAX_BYTES = 16 << 20;
-let scratch = new Uint8Array(0);
-let lent = false;
-
-/**
- * This thread's scratch buffer, at least `size` bytes, lent until `release` is called; undefined when it is
- * lent already (two jobs interleaved in one thread) or `size` is over SCRATCH_MAX_BYTES.
- */
-export function borrowScratch(size: number): Uint8Array | undefined {
-  if (lent || size > SCRATCH_MAX_BYTES) return undefined;
-  if (scratch.length < size) scratch = new Uint8Array(Math.min(SCRATCH_MAX_BYTES, Math.max(size, scratch.length * 2)));
-  lent = true;
-  return scratch;
-}
-
-export function releaseScratch(): void {
-  lent = false;
-}

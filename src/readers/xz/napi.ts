@@ -22,7 +22,8 @@ import { reason, requestedBackend, warnDecoderOnce } from '../decoder-choice.js'
 import { decodeXzBlock, type XzBlockTask } from './block.js';
 import { padded4 } from './container.js';
 import { isMainThread } from 'node:worker_threads';
-import { borrowScratch, loadLiblzmaInto, releaseScratch, type DecodeInto } from './liblzma-into.js';
+import { loadLiblzmaInto, type DecodeInto } from './liblzma-into.js';
+import { borrowScratch, releaseOnce, releaseScratch } from '../lend.js';
 import { syntheticXzStream } from './synthetic.js';
 import { SeekdataError } from '../../errors.js';
 
@@ -132,11 +133,12 @@ export function xzDecoderName(): string {
 }
 
 /**
- * Decodes one block with this thread's backend (lzma-native until `prepareXz` has run). In a pool worker the
- * bytes may be lent (a view of the thread's scratch buffer, `release`): the job copies out what it keeps.
+ * Decodes one block with this thread's backend (lzma-native until `prepareXz` has run). With `lend` (a job
+ * that does not keep the bytes), in a pool worker, the bytes may be lent: a view of the thread's scratch
+ * buffer (`release`). Not in the calling thread, where a step's result is not copied by a post.
  */
-export function decodeXz(task: XzBlockTask): DecodeOutput {
-  const result = decodeXzBlockFast(task, chosen?.order ?? [], !isMainThread);
+export function decodeXz(task: XzBlockTask, lend = false): DecodeOutput {
+  const result = decodeXzBlockFast(task, chosen?.order ?? [], lend && !isMainThread);
   return { bytes: result.bytes, decoder: result.decoder, release: result.release };
 }
 
@@ -168,16 +170,6 @@ export function decodeXzBlockFast(task: XzFastTask, order: readonly XzBackend[] 
     break;
   }
   return lzmaNative(task);
-}
-
-/** Gives the scratch back at the first call only (a late second call must not free a later lending). */
-function releaseOnce(): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    releaseScratch();
-  };
 }
 
 function lzmaNative(task: XzFastTask): XzFastResult {
