@@ -407,3 +407,72 @@ describe('the magic search (magic.ts) against a bit-by-bit search', () => {
     expect(found).toBeGreaterThan(400);
   });
 });
+
+describe('the search windows: shared with the decodes, reused once passed', () => {
+  it.each([1, 2])('every decode sees the file bytes it was given until it settles, with windows reused under slow decodes (seed %i)', async (seed) => {
+    const rand = prng(seed);
+    const { bytes, blocks } = fakeFile([Array.from({ length: 80 }, () => 4_000 + Math.floor(rand() * 8_000)), [2_000, 3_000]], seed);
+    const inner = fakeDecoder(blocks, 'fake.bz2');
+    const buffers = new Set<ArrayBufferLike>();
+    let shared = 0;
+    let checked = 0;
+    let mismatches = 0;
+    // Each decode waits a while (others start and the walk moves on meanwhile), then compares the bytes it
+    // was given with the file's: a window reused while a decode still viewed it would show other bytes.
+    const running: Array<Promise<unknown>> = [];
+    const decode = (task: Bzip2BlockTask): Promise<Bzip2DecodeOutcome> => {
+      const done = check(task);
+      running.push(done.catch(() => undefined));
+      return done;
+    };
+    const check = async (task: Bzip2BlockTask): Promise<Bzip2DecodeOutcome> => {
+      const given = Buffer.from(Uint8Array.from(task.data));
+      if (task.data.buffer instanceof SharedArrayBuffer) {
+        shared++;
+        buffers.add(task.data.buffer);
+      }
+      // A false candidate's decode (it fails) takes longer: the walk passes its window meanwhile.
+      const real = blocks.some((b) => b.start === task.base * 8 + task.bitOffset);
+      for (let turns = Math.floor(rand() * 4) + (real ? 0 : 300); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
+      if (!Buffer.from(task.data).equals(given) || !given.equals(bytes.subarray(task.base, task.base + given.length))) mismatches++;
+      checked++;
+      return inner(task);
+    };
+    const seen: number[] = [];
+    for await (const { unit } of scanBzip2({ source: new MemorySource(bytes, 'fake.bz2'), decode, lookahead: 6, windowBytes: 4_000 })) seen.push(unit.cStartBit);
+    expect(seen).toEqual(blocks.map((b) => b.start));
+    // Decodes of false candidates may still run after the walk: their checks count too.
+    await Promise.all(running);
+    expect(checked).toBeGreaterThanOrEqual(blocks.length);
+    expect(mismatches).toBe(0);
+    // Most decodes view a window (a block across two windows gets a copy); ~20 windows share a few buffers.
+    expect(shared).toBeGreaterThan(blocks.length / 2);
+    expect(bytes.length / 4_000).toBeGreaterThan(15);
+    expect(buffers.size).toBeLessThanOrEqual(8);
+  });
+
+  it('a file source fills the windows in place (readInto), with the same bytes and errors as read', async () => {
+    const text = makeText(300_000, 7);
+    const bz = bzip2(text, 1);
+    const path = writeFixture(tmp.dir, 'windows.bz2', bz);
+    const reader = await openReader(path, { parallelism: 2 });
+    try {
+      const parts: Uint8Array[] = [];
+      for await (const part of reader.stream()) parts.push(part);
+      expect(Buffer.concat(parts).equals(text)).toBe(true);
+    } finally {
+      await reader.close();
+    }
+    const { FileSource } = await import('../src/sources/file-source.js');
+    const source = await FileSource.open(path);
+    try {
+      const target = new Uint8Array(new SharedArrayBuffer(100));
+      await source.readInto(bz.length - 100, target);
+      expect(Buffer.from(target).equals(Buffer.from(bz.subarray(bz.length - 100)))).toBe(true);
+      await expect(source.readInto(bz.length - 50, target)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    } finally {
+      await source.close();
+    }
+    await expect(source.readInto(0, new Uint8Array(10))).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -41,7 +41,10 @@ function views(value: unknown, out: ArrayBufferView[] = []): ArrayBufferView[] {
 function measure(job: unknown): { own: number; carried: number } {
   const all = views(job);
   const buffers = new Set(all.map((v) => v.buffer));
-  return { own: all.reduce((n, v) => n + v.byteLength, 0), carried: [...buffers].reduce((n, b) => n + b.byteLength, 0) };
+  // A SharedArrayBuffer is not copied by a post (bzip2's scan posts views of its shared search windows):
+  // it carries only the bytes its views show, as the pool's own count has it (workers/message.ts).
+  const carried = [...buffers].reduce((n, b) => n + (b instanceof SharedArrayBuffer ? all.filter((v) => v.buffer === b).reduce((m, v) => m + v.byteLength, 0) : b.byteLength), 0);
+  return { own: all.reduce((n, v) => n + v.byteLength, 0), carried };
 }
 
 /** A runner that records what each job would post, then runs it in the real pool. */

@@ -74,9 +74,15 @@ export class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, out: Uint8Array): Promise<void> {
+    const length = out.length;
     if (this.closed) throw new SeekdataError('CLOSED', `${this.name}: source is closed`, { file: this.name });
     checkRange(this, offset, length);
-    const out = new Uint8Array(length);
     const sync = length <= this.syncReadBytes;
     let done = 0;
     while (done < length) {
@@ -99,7 +105,6 @@ export class FileSource implements ByteSource {
       }
       done += bytesRead;
     }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,12 @@ export interface ByteSource {
    * empty here). FileSource's reads are; a source that caches or shares its arrays must not say so.
    */
   readonly ownsReads?: boolean;
+  /**
+   * Fills `target` with the `target.length` bytes at `offset` (the same bytes and the same errors as
+   * `read`), into memory the caller reuses. Optional: callers fall back to `read` and a copy. A wrapper
+   * that replaces `read` (an object made with `Object.create(source)`) must replace this too.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -15,7 +15,15 @@ export interface RecordedJob {
   input: Uint8Array;
   /** Whether its buffer was in the job's transfer list (moved, not copied). */
   moved: boolean;
+  /**
+   * Whether its buffer is a SharedArrayBuffer: posted without a copy and without moving it (bzip2's scan
+   * posts views of the windows it read for its magic search).
+   */
+  shared: boolean;
 }
+
+/** Posted without a copy: moved, or shared. */
+export const uncopied = (j: RecordedJob): boolean => j.moved || j.shared;
 
 /** The shared pool, recording each job with a non-empty input: the input's array and whether it was moved. */
 export function recordingPool(): { runner: JobRunner; jobs: RecordedJob[] } {
@@ -23,7 +31,7 @@ export function recordingPool(): { runner: JobRunner; jobs: RecordedJob[] } {
   const runner: JobRunner = {
     run(job: WorkerJob, signal, transfer) {
       const input = job.input.kind === 'bytes' ? job.input.bytes : (job.input.task as { data?: Uint8Array }).data;
-      if (input !== undefined && input.byteLength > 0) jobs.push({ input, moved: (transfer ?? []).includes(input.buffer as ArrayBuffer) });
+      if (input !== undefined && input.byteLength > 0) jobs.push({ input, moved: (transfer ?? []).includes(input.buffer as ArrayBuffer), shared: input.buffer instanceof SharedArrayBuffer });
       return sharedPool().run(job, signal, transfer);
     },
   };

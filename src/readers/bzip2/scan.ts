@@ -17,6 +17,8 @@ import { postable } from '../post.js';
 /** Level used for speculative decodes: the largest block size, so any real block fits. */
 const DECODE_LEVEL = 9;
 const WINDOW_BYTES = 4 << 20;
+/** Buffers of passed windows kept for the next ones (the walk keeps about two windows, decodes view a third). */
+const MAX_SPARE_WINDOWS = 2;
 /** Bytes past the next candidate given to a decode, so a block ending mid-byte is whole. */
 export const MARGIN_BYTES = 8;
 /**
@@ -58,10 +60,33 @@ export interface Bzip2ScanOptions<R extends Bzip2DecodeOutcome> {
    * its own CRC, but together they are not the stream (reordered, missing or foreign blocks).
    */
   onBadStream?: ((streamStart: number) => void) | undefined;
+  /** Bytes the magic search reads at a time (default 4 MiB; tests take small ones to pass many windows). */
+  windowBytes?: number | undefined;
+}
+
+/** A decode to start: its task, the buffers moved with it, and the hold on the window it views (if any). */
+interface Planned {
+  task: Bzip2BlockTask;
+  transfer: ArrayBuffer[];
+  capped: boolean;
+  release: (() => void) | undefined;
 }
 
 /** A decode's outcome; `capped`: its bytes were cut at MAX_BLOCK_BYTES (a longer range is no use). */
 type Settled<R> = ({ ok: true; value: R } | { ok: false; error: unknown }) & { task: Bzip2BlockTask; capped: boolean };
+
+/**
+ * A window of the file read for the search: its bytes live in a SharedArrayBuffer, so a block decode is
+ * posted a view of them (shared with the worker, neither copied nor moved). `refs`: decodes in flight that
+ * view it; its buffer is used again for a later window once the walk has passed it and none views it.
+ */
+interface Window {
+  start: number;
+  bytes: Uint8Array;
+  buffer: Uint8Array;
+  refs: number;
+  passed: boolean;
+}
 
 class CandidateFinder {
   /** Bit positions of the block magics found so far, in order. */
@@ -71,35 +96,63 @@ class CandidateFinder {
    * The windows read for the search, kept until the walk has passed them, so block decodes take their
    * bytes from memory instead of reading them again (which for an HTTP source would download twice).
    */
-  private windows: Array<{ start: number; bytes: Uint8Array }> = [];
-  constructor(private readonly source: ByteSource) {}
+  private windows: Window[] = [];
+  /** Buffers of windows passed and no longer viewed, for the next windows (no fresh memory per window). */
+  private readonly spare: Uint8Array[] = [];
+  constructor(
+    private readonly source: ByteSource,
+    private readonly windowBytes: number,
+  ) {}
 
   private async scanMore(): Promise<boolean> {
     const size = this.source.size;
     if (this.scanned >= size) return false;
     const start = this.scanned;
-    const limit = Math.min(WINDOW_BYTES, size - start);
-    const data = await this.source.read(start, Math.min(size - start, limit + 6));
+    const limit = Math.min(this.windowBytes, size - start);
+    const length = Math.min(size - start, limit + 6);
+    const buffer = this.spare.pop() ?? new Uint8Array(new SharedArrayBuffer(Math.min(size, this.windowBytes + 6)));
+    const data = buffer.subarray(0, length);
+    if (this.source.readInto !== undefined) await this.source.readInto(start, data);
+    else data.set(await this.source.read(start, length));
     for (const bit of findBlockMagics(data, limit * 8)) this.hits.push(bit + start * 8);
-    this.windows.push({ start, bytes: data.subarray(0, limit) });
+    this.windows.push({ start, bytes: data.subarray(0, limit), buffer, refs: 0, passed: false });
     this.scanned = start + limit;
     return true;
   }
 
   /**
-   * Bytes [from, to) of the file: from the kept windows when they hold them (a view into a window, or a
-   * fresh array of ours when they span two), else read. `owned`: a fresh array nobody else holds.
+   * Bytes [from, to) of the file: from the kept windows when they hold them (a view into a window, with
+   * the window, or a fresh array of ours when they span two), else read. `owned`: a fresh array nobody
+   * else holds. A view stays valid while the window is kept, or while it is held (`hold`).
    */
-  async bytes(from: number, to: number): Promise<{ bytes: Uint8Array; owned: boolean }> {
+  async bytes(from: number, to: number): Promise<{ bytes: Uint8Array; owned: boolean; window?: Window | undefined }> {
     const first = this.windows[0];
     if (first === undefined || from < first.start || to > this.scanned) return { bytes: await this.source.read(from, to - from), owned: false };
     const parts: Uint8Array[] = [];
+    let window: Window | undefined;
     for (const w of this.windows) {
       const end = w.start + w.bytes.length;
       if (end <= from || w.start >= to) continue;
       parts.push(w.bytes.subarray(Math.max(0, from - w.start), Math.min(w.bytes.length, to - w.start)));
+      window = w;
     }
-    return parts.length === 1 ? { bytes: parts[0], owned: false } : { bytes: concatBytes(parts), owned: true };
+    return parts.length === 1 ? { bytes: parts[0], owned: false, window } : { bytes: concatBytes(parts), owned: true };
+  }
+
+  /** Keeps a window's buffer from being used again until the returned function is called (once). */
+  hold(window: Window): () => void {
+    window.refs++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      window.refs--;
+      this.recycle(window);
+    };
+  }
+
+  private recycle(window: Window): void {
+    if (window.passed && window.refs === 0 && this.spare.length < MAX_SPARE_WINDOWS) this.spare.push(window.buffer);
   }
 
   /** Which magic starts at `bit` of the file (undefined: none, or the file ends before its 48 bits). */
@@ -111,7 +164,11 @@ class CandidateFinder {
 
   /** Drops the windows that end before byte `at` (the walk will not need them again). */
   release(at: number): void {
-    while (this.windows.length > 0 && this.windows[0].start + this.windows[0].bytes.length <= at) this.windows.shift();
+    while (this.windows.length > 0 && this.windows[0].start + this.windows[0].bytes.length <= at) {
+      const window = this.windows.shift() as Window;
+      window.passed = true;
+      this.recycle(window);
+    }
   }
 
   /** Index of the first hit with bit > after (or >= when inclusive), scanning as needed; -1 at end. */
@@ -155,23 +212,27 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
   const { source } = options;
   const file = source.name;
   const size = source.size;
-  const finder = new CandidateFinder(source);
+  const finder = new CandidateFinder(source, options.windowBytes ?? WINDOW_BYTES);
   const inflight = new Map<number, Promise<Settled<R>>>();
 
   /** A decode of the block at startBit over the bytes up to the candidate endHit (-1: the end of the file). */
-  const makeTask = async (startBit: number, endHit: number): Promise<{ task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }> => {
+  const makeTask = async (startBit: number, endHit: number): Promise<Planned> => {
     const first = Math.floor(startBit / 8);
     const wanted = endHit < 0 ? size : Math.min(size, Math.ceil(finder.hits[endHit] / 8) + MARGIN_BYTES);
     const endByte = Math.min(wanted, first + MAX_BLOCK_BYTES);
-    // A view into a window is copied once here and the copy moved to the worker (posting the view would
-    // clone its whole window); windows are dropped as the walk moves on.
+    // A view into a window is posted as it is (the window's memory is shared with the workers), and the
+    // window held until the decode has settled; bytes spanning two windows are a fresh array, moved.
     const part = await finder.bytes(first, endByte);
+    const release = part.window === undefined ? undefined : finder.hold(part.window);
     const { bytes, transfer } = postable(part.bytes, part.owned);
     const task = { data: bytes, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
-    return { task, transfer, capped: endByte < wanted };
+    return { task, transfer, capped: endByte < wanted, release };
   };
-  const start = ({ task, transfer, capped }: { task: Bzip2BlockTask; transfer: ArrayBuffer[]; capped: boolean }): Promise<Settled<R>> =>
-    settle(task, capped, options.decode(task, transfer));
+  const start = ({ task, transfer, capped, release }: Planned): Promise<Settled<R>> => {
+    const settled = settle(task, capped, options.decode(task, transfer));
+    if (release !== undefined) void settled.then(release);
+    return settled;
+  };
 
   const dispatch = async (hitIndex: number): Promise<void> => {
     const bit = finder.hits[hitIndex];
