@@ -106,7 +106,9 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism - 1);
+    // The chunks after the first decoded meanwhile: enough to fill both job slots of every worker (pool.ts
+    // concurrentTasksPerWorker), so none idles while the header is read and the pass starts (none in-thread).
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : 2 * resolved.parallelism - 1);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     const spec = analyzeSpec(recordOptions, layout);

@@ -36,8 +36,8 @@ export interface FirstChunk {
 const NONE: FirstChunk = { bytes: new Uint8Array(0), decoded: new Map(), head: undefined };
 
 /**
- * `alongside`: chunks after the first to decode at the same time (the pass's other workers would be idle
- * while the first chunk decodes: parallelism - 1).
+ * `alongside`: chunks after the first to decode at the same time (the pass's workers would be idle while
+ * the first chunk decodes and the header is read: the indexing pass asks for one per job slot of its pool).
  */
 export async function firstChunkBytes(
   source: ByteSource,
