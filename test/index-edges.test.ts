@@ -137,7 +137,7 @@ describe('an indexing pass that keeps chunks in its workers', () => {
     try {
       expect(again).toBe(0);
       // Every chunk but those whose bytes came whole (the first, with the header, and those decoded beside it
-      // before the pass: one per other job slot of the pool) was asked about.
+      // before the pass) was asked about.
       expect(asked).toBeGreaterThanOrEqual(kind === 'xz' ? 10 : 6);
       expect(file.records.count).toBe(40_000);
       expect(await file.records.text(12_345)).toBe(`${new Date(Date.UTC(2022, 0, 1) + 12_345_000).toISOString()},${12_345 % 97}`);

@@ -106,9 +106,12 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    // The chunks after the first decoded meanwhile: enough to fill both job slots of every worker (pool.ts
-    // concurrentTasksPerWorker), so none idles while the header is read and the pass starts (none in-thread).
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : 2 * resolved.parallelism - 1);
+    // The chunks after the first decoded meanwhile, so no worker idles while the header is read. A file whose
+    // units a scan finds (bzip2) gets one per job slot of the pool (pool.ts concurrentTasksPerWorker): its
+    // pass starts with a window read and a magic search before its first decode. A file with a chunk map gets
+    // one per other worker: its pass posts decodes at once, which leave their bytes in the workers (these do not).
+    const slots = units === undefined ? 2 * resolved.parallelism - 1 : resolved.parallelism - 1;
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : slots);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     const spec = analyzeSpec(recordOptions, layout);

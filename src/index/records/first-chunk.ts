@@ -37,7 +37,7 @@ const NONE: FirstChunk = { bytes: new Uint8Array(0), decoded: new Map(), head: u
 
 /**
  * `alongside`: chunks after the first to decode at the same time (the pass's workers would be idle while
- * the first chunk decodes and the header is read: the indexing pass asks for one per job slot of its pool).
+ * the first chunk decodes and the header is read: see the indexing pass, open-indexed.ts, for how many).
  */
 export async function firstChunkBytes(
   source: ByteSource,
