@@ -476,3 +476,18 @@ describe('the search windows: shared with the decodes, reused once passed', () =
     await expect(source.readInto(0, new Uint8Array(10))).rejects.toMatchObject({ code: 'CLOSED' });
   });
 });
+
+describe('the search windows and a source that answers short', () => {
+  it('a read shorter than asked is an IO_ERROR naming the file and offset, never an earlier window\'s bytes', async () => {
+    const rand = prng(9);
+    const { bytes, blocks } = fakeFile([Array.from({ length: 30 }, () => 4_000 + Math.floor(rand() * 8_000))], 9);
+    const inner = new MemorySource(bytes, 'short.bz2');
+    // The fourth window's read comes back 100 bytes short (the buffer it lands in held an earlier window's bytes).
+    const read = async (offset: number, length: number): Promise<Uint8Array> => (await inner.read(offset, length)).subarray(0, offset === 12_000 && length > 1_000 ? length - 100 : length);
+    const source = { name: 'short.bz2', size: inner.size, version: undefined, read, close: () => inner.close() };
+    const walk = async (): Promise<void> => {
+      for await (const _ of scanBzip2({ source, decode: fakeDecoder(blocks, 'short.bz2'), lookahead: 2, windowBytes: 4_000 })) void _;
+    };
+    await expect(walk()).rejects.toMatchObject({ code: 'IO_ERROR', file: 'short.bz2', compressedOffset: 12_000 });
+  });
+});

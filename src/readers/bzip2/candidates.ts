@@ -5,6 +5,7 @@
  * worker, neither copied nor moved); the buffer is used again for a later window once the walk has passed
  * it and no decode views it.
  */
+import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { concatBytes } from '../../util.js';
 import { findBlockMagics, magicAt } from './magic.js';
@@ -50,8 +51,16 @@ export class CandidateFinder {
     const length = Math.min(size - start, limit + 6);
     const buffer = this.spare.pop() ?? new Uint8Array(new SharedArrayBuffer(Math.min(size, this.windowBytes + 6)));
     const data = buffer.subarray(0, length);
-    if (this.source.readInto !== undefined) await this.source.readInto(start, data);
-    else data.set(await this.source.read(start, length));
+    if (this.source.readInto !== undefined) {
+      await this.source.readInto(start, data);
+    } else {
+      const read = await this.source.read(start, length);
+      // A reused buffer holds an earlier window's bytes: a source that answers short must not leave them in view.
+      if (read.length !== length) {
+        throw new SeekdataError('IO_ERROR', `${this.source.name}: read of ${length} bytes at offset ${start} returned ${read.length}`, { file: this.source.name, compressedOffset: start });
+      }
+      data.set(read);
+    }
     for (const bit of findBlockMagics(data, limit * 8)) this.hits.push(bit + start * 8);
     this.windows.push({ start, bytes: data.subarray(0, limit), buffer, refs: 0, passed: false });
     this.scanned = start + limit;
