@@ -1,9 +1,10 @@
 /**
  * The windows of a time range, as positions in its time order: by records (sequenceLength /
  * sequenceStride / samplingRate) or by time (windowMs / strideMs), each with its target (records or ms
- * ahead), none spanning a gap longer than maxGapMs. Rows are not read here: a window's rows are checked
- * when its example is built.
+ * ahead), none spanning a gap longer than maxGapMs (nor two files of a collection: `groupByFile`). Rows are
+ * not read here: a window's rows are checked when its example is built.
  */
+import type { Indexed } from '../index/indexed.js';
 import type { ExampleList } from './range-shuffle.js';
 
 /** The options that shape windows (see TimeRangeOptions for each). */
@@ -180,4 +181,25 @@ export function listExamples(windows: RangeWindows | undefined, rows: number, yW
     },
     rejected,
   };
+}
+
+/**
+ * The range's records grouped by file (stable: time order within each file), for windows that must not
+ * span two files: files of a collection whose time spans overlap would otherwise alternate in the time
+ * order and cut every run of one file short (one file, or files that do not overlap: unchanged); and the
+ * positions p where record p + 1 is in another file than record p (none for one file).
+ */
+export function groupByFile(file: Indexed, numbers: Float64Array): { numbers: Float64Array; breaks: number[] } {
+  let positions = Int32Array.from(numbers, (n) => file.locate(n).position);
+  let grouped = numbers;
+  let sorted = true;
+  for (let p = 1; p < positions.length && sorted; p++) sorted = positions[p] >= positions[p - 1];
+  if (!sorted) {
+    const order = Array.from(positions.keys()).sort((a, b) => positions[a] - positions[b] || a - b);
+    grouped = Float64Array.from(order, (k) => numbers[k]);
+    positions = Int32Array.from(order, (k) => positions[k]);
+  }
+  const breaks: number[] = [];
+  for (let p = 1; p < positions.length; p++) if (positions[p] !== positions[p - 1]) breaks.push(p - 1);
+  return { numbers: grouped, breaks };
 }

@@ -11,104 +11,22 @@ import { timeBound } from '../index/records/time-bound.js';
 import { checkBoolean, checkKnownKeys, checkNonNegativeInt, checkOneOf, checkPositiveInt } from '../options.js';
 import { TIME_RANGE_FOREIGN_KEYS, TIME_RANGE_OPTION_KEYS } from '../option-keys.js';
 import { prefetch, type Batch } from './batch.js';
-import { compileFeatures, type FeatureOptions } from './features.js';
+import { compileFeatures } from './features.js';
 import type { ParseSpec } from './parse.js';
 import { labelWidthOf } from './rows.js';
 import { hashInts, mulberry32 } from './permutation.js';
 import { RangeRows, type Segment } from './range-rows.js';
-import { listExamples, RangeWindows, type Window } from './range-windows.js';
+import { groupByFile, listExamples, RangeWindows, type Window } from './range-windows.js';
+import type { TimeRangeOptions } from './time-range-options.js';
 import { examplesPerRound, roundExamples, shuffleExamples, type Example, type ExampleList, type RoundReport } from './range-shuffle.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES } from './rounds.js';
 import type { SkipTally } from './skips.js';
 
-export interface TimeRangeOptions extends FeatureOptions {
-  /**
-   * Start of the range (inclusive): epoch ms, a Date, or a text as the CLI's `--from` takes it: an
-   * ISO-8601 date or date-time (UTC unless it has an offset) or an epoch number (unit by magnitude).
-   */
-  from: number | Date | string;
-  /** End of the range (exclusive), in the same forms as `from`. */
-  to: number | Date | string;
-  /** Rows (or windows) per batch. Default 32. */
-  batchSize?: number;
-  /** Records per window: turns on windows (shape [batch, sequenceLength, features]). */
-  sequenceLength?: number;
-  /** Record windows: records between the starts of consecutive windows. Default 1. */
-  sequenceStride?: number;
-  /** Record windows: take every samplingRate-th record. Default 1. */
-  samplingRate?: number;
-  /** Time windows: each window holds the last `sequenceLength` records of [start, start + windowMs). */
-  windowMs?: number;
-  /** Time windows: time between the starts of consecutive windows. Default windowMs. */
-  strideMs?: number;
-  /**
-   * Target: the record this many records after the window's last one (or, with `targetAlignment: 'start'`,
-   * after its first one).
-   */
-  targetOffset?: number;
-  /**
-   * What `targetOffset` counts from: `'end'` (default: the window's last record, so 1 is the next record)
-   * or `'start'` (the window's first record: Keras' `timeseries_dataset_from_array(data, targets)`, where
-   * `targets[i]` belongs to the window starting at i; `targets = y[k:]` there is `targetOffset: k` here,
-   * and `targets = y` is `targetOffset: 0`).
-   */
-  targetAlignment?: 'end' | 'start';
-  /** Target: the first record at least this many ms after the window's last one. */
-  targetOffsetMs?: number;
-  /** Skip windows in which two consecutive records (up to the target) are more than this many ms apart. */
-  maxGapMs?: number;
-  /** Batches prepared ahead. Default 2. */
-  prefetch?: number;
-  /**
-   * Shuffle rows (or windows) through a buffer of this many, like tf.data's shuffle; each pass over the
-   * dataset has its own order. Default 0: time order.
-   */
-  shuffleBuffer?: number;
-  /**
-   * `'exact'`: rows (or windows) in a uniform random order of their places (a keyed permutation, a new one
-   * on each pass), served in rounds of as many examples as `shuffleMemoryBytes` holds the rows of: one pass
-   * over the range's chunks when its rows fit, else ceil(examples / examples per round) (`passesPerIteration`).
-   * Not with shuffleBuffer. Default false: time order (or the shuffle buffer).
-   */
-  shuffle?: 'exact' | false;
-  /**
-   * `shuffle: 'exact'`: bytes of parsed rows a round may hold (4 bytes per feature and label value plus
-   * 17 of bookkeeping per row). Default 256 MiB.
-   */
-  shuffleMemoryBytes?: number;
-  /** Seed of the shuffle (buffer or exact). Default 0. */
-  seed?: number;
-  /**
-   * Collections: the files continue each other in time (one series cut into files), so windows may span
-   * two files. Default false: a window never holds records (or a target) of two files.
-   */
-  continuous?: boolean;
-}
+export type { TimeRangeOptions } from './time-range-options.js';
 
 function optionalInt(name: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined;
   return min === 0 ? checkNonNegativeInt(name, value) : checkPositiveInt(name, value);
-}
-
-/**
- * The range's records grouped by file (stable: time order within each file), for windows that must not
- * span two files: files of a collection whose time spans overlap would otherwise alternate in the time
- * order and cut every run of one file short (one file, or files that do not overlap: unchanged); and the
- * positions p where record p + 1 is in another file than record p (none for one file).
- */
-function groupByFile(file: Indexed, numbers: Float64Array): { numbers: Float64Array; breaks: number[] } {
-  let positions = Int32Array.from(numbers, (n) => file.locate(n).position);
-  let grouped = numbers;
-  let sorted = true;
-  for (let p = 1; p < positions.length && sorted; p++) sorted = positions[p] >= positions[p - 1];
-  if (!sorted) {
-    const order = Array.from(positions.keys()).sort((a, b) => positions[a] - positions[b] || a - b);
-    grouped = Float64Array.from(order, (k) => numbers[k]);
-    positions = Int32Array.from(order, (k) => positions[k]);
-  }
-  const breaks: number[] = [];
-  for (let p = 1; p < positions.length; p++) if (positions[p] !== positions[p - 1]) breaks.push(p - 1);
-  return { numbers: grouped, breaks };
 }
 
 export class TimeRangeDataset implements AsyncIterable<Batch> {
