@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, csvDataset, isSeekdataError, type FileDataset, type WeightedSampleDataset } from '../src/index.js';
-import { raceOrder, raceOrderByComparator } from '../src/datasets/weighted.js';
+import { raceOrder, raceOrderByComparator } from '../src/datasets/weighted-race.js';
 import { bzip2, tempDir, writeFixture } from './support/fixtures.js';
 
 const tmp = tempDir('seekdata-weighted-norepl-');
