@@ -17,6 +17,16 @@ export function unwrap<T>(settled: Settled<T>): T {
 }
 
 /** Byte arrays joined into one (the array itself when there is just one). */
+/** `fn`, acting at its first call only (a late second call does nothing). */
+export function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let n = 0;

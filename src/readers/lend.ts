@@ -5,6 +5,7 @@
  * array per unit would cost its first writes: a page fault per 4 KiB, 1-15 µs each on this machine class,
  * 0.3-4 ms per MiB decoded.
  */
+import { once } from '../util.js';
 
 /** Units up to this size are decoded into the scratch buffer; larger ones into arrays of their own. */
 export const SCRATCH_MAX_BYTES = 16 << 20;
@@ -29,10 +30,5 @@ export function releaseScratch(): void {
 
 /** A release of the scratch buffer that acts at its first call only (a late second call must not free a later lending). */
 export function releaseOnce(): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    releaseScratch();
-  };
+  return once(releaseScratch);
 }

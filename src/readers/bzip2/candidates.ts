@@ -7,7 +7,7 @@
  */
 import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
-import { concatBytes } from '../../util.js';
+import { concatBytes, once } from '../../util.js';
 import { findBlockMagics, magicAt } from './magic.js';
 
 export const WINDOW_BYTES = 4 << 20;
@@ -19,7 +19,7 @@ const MAX_SPARE_WINDOWS = 2;
  * posted a view of them (shared with the worker, neither copied nor moved). `refs`: decodes in flight that
  * view it; its buffer is used again for a later window once the walk has passed it and none views it.
  */
-export interface Window {
+export interface ScanWindow {
   start: number;
   bytes: Uint8Array;
   buffer: Uint8Array;
@@ -35,7 +35,7 @@ export class CandidateFinder {
    * The windows read for the search, kept until the walk has passed them, so block decodes take their
    * bytes from memory instead of reading them again (which for an HTTP source would download twice).
    */
-  private windows: Window[] = [];
+  private windows: ScanWindow[] = [];
   /** Buffers of windows passed and no longer viewed, for the next windows (no fresh memory per window). */
   private readonly spare: Uint8Array[] = [];
   constructor(
@@ -72,11 +72,11 @@ export class CandidateFinder {
    * the window, or a fresh array of ours when they span two), else read. `owned`: a fresh array nobody
    * else holds. A view stays valid while the window is kept, or while it is held (`hold`).
    */
-  async bytes(from: number, to: number): Promise<{ bytes: Uint8Array; owned: boolean; window?: Window | undefined }> {
+  async bytes(from: number, to: number): Promise<{ bytes: Uint8Array; owned: boolean; window?: ScanWindow | undefined }> {
     const first = this.windows[0];
     if (first === undefined || from < first.start || to > this.scanned) return { bytes: await this.source.read(from, to - from), owned: false };
     const parts: Uint8Array[] = [];
-    let window: Window | undefined;
+    let window: ScanWindow | undefined;
     for (const w of this.windows) {
       const end = w.start + w.bytes.length;
       if (end <= from || w.start >= to) continue;
@@ -87,18 +87,15 @@ export class CandidateFinder {
   }
 
   /** Keeps a window's buffer from being used again until the returned function is called (once). */
-  hold(window: Window): () => void {
+  hold(window: ScanWindow): () => void {
     window.refs++;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
+    return once(() => {
       window.refs--;
       this.recycle(window);
-    };
+    });
   }
 
-  private recycle(window: Window): void {
+  private recycle(window: ScanWindow): void {
     if (window.passed && window.refs === 0 && this.spare.length < MAX_SPARE_WINDOWS) this.spare.push(window.buffer);
   }
 
@@ -112,7 +109,7 @@ export class CandidateFinder {
   /** Drops the windows that end before byte `at` (the walk will not need them again). */
   release(at: number): void {
     while (this.windows.length > 0 && this.windows[0].start + this.windows[0].bytes.length <= at) {
-      const window = this.windows.shift() as Window;
+      const window = this.windows.shift() as ScanWindow;
       window.passed = true;
       this.recycle(window);
     }
