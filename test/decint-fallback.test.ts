@@ -89,8 +89,13 @@ describe('decoder fallback', () => {
     expect(warnings[0]).toMatch(/node-liblzma .*@napi-rs\/lzma .*decoded by lzma-native/);
   });
 
-  it('WebAssembly libbzip2 missing: the JS decoder decodes, said once', async () => {
-    const { lines, warnings, result } = await openThrice({ SEEKDATA_TEST_HIDE: '@foxglove/wasm-bz2' }, bzPath);
+  it("WebAssembly libbzip2 missing: seekdata's own WebAssembly decoder does not need it; asked for, the JS decoder decodes, said once", async () => {
+    const own = await openThrice({ SEEKDATA_TEST_HIDE: '@foxglove/wasm-bz2' }, bzPath);
+    expect(own.result.code, own.result.stderr).toBe(0);
+    expect(own.lines.map((l) => [l.same, l.decoder])).toEqual(Array(3).fill([true, "seekdata's WebAssembly decoder"]));
+    expect(own.lines[1].decoders).toEqual({ wasm: expect.any(Number) });
+    expect(own.warnings).toEqual([]);
+    const { lines, warnings, result } = await openThrice({ SEEKDATA_TEST_HIDE: '@foxglove/wasm-bz2', SEEKDATA_BZIP2_DECODER: 'libbzip2' }, bzPath);
     expect(result.code, result.stderr).toBe(0);
     expect(lines.map((l) => [l.same, l.decoder])).toEqual(Array(3).fill([true, "seekdata's JS decoder"]));
     expect(lines[0].decoders).toEqual({ js: expect.any(Number) });

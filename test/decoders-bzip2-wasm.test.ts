@@ -50,7 +50,7 @@ describe('decodeBzip2BlockWasm', () => {
     const blocks = walk(bz2, file);
     expect(blocks.length).toBeGreaterThanOrEqual(4);
     // Every block through libbzip2, not the JS fallback; blocks start at several bit shifts.
-    expect(blocks.every((b) => b.decoder === 'wasm')).toBe(true);
+    expect(blocks.every((b) => b.decoder === 'libbzip2')).toBe(true);
     expect(new Set(blocks.map((_, i) => (i === 0 ? 32 : blocks[i - 1].endBit) & 7)).size).toBeGreaterThan(1);
     expect(Buffer.concat(blocks.map((b) => b.bytes)).equals(plain)).toBe(true);
     // The same ends and CRCs as the JS decoder.
@@ -70,7 +70,7 @@ describe('decodeBzip2BlockWasm', () => {
       const first = bit >> 3;
       const slice = file.slice(first, Math.ceil(b.endBit / 8));
       const r = decodeBzip2BlockWasm(bz2, task(slice, bit - first * 8, { base: first, endBit: b.endBit - first * 8, expectedCrc: b.crc, expectedLength: b.bytes.length }));
-      expect(r.decoder).toBe('wasm');
+      expect(r.decoder).toBe('libbzip2');
       expect(Buffer.from(r.bytes).equals(plain.subarray(at, at + b.bytes.length))).toBe(true);
       at += b.bytes.length;
       bit = b.endBit;
@@ -88,7 +88,7 @@ describe('decodeBzip2BlockWasm', () => {
     const runs = Buffer.alloc(3_000_000, 0x61);
     const f = new Uint8Array(bzip2(runs, 1));
     const blocks = walk(bz2, f);
-    expect(blocks.every((b) => b.decoder === 'wasm')).toBe(true);
+    expect(blocks.every((b) => b.decoder === 'libbzip2')).toBe(true);
     expect(Buffer.concat(blocks.map((b) => b.bytes)).equals(runs)).toBe(true);
     expect(Math.max(...blocks.map((b) => b.bytes.length))).toBeGreaterThan(1_250_000);
   });
@@ -148,7 +148,7 @@ describe('in a worker thread', () => {
     const plain = makeText(250_000, 3);
     const file = new Uint8Array(bzip2(plain, 1));
     const first = await ask({ kind: 'bzip2', task: task(file, 32) });
-    expect(first.ok && first.decoder).toBe('wasm');
+    expect(first.ok && first.decoder).toBe('libbzip2');
     expect(first.ok && Buffer.from(first.bytes).equals(plain.subarray(0, first.bytes.length))).toBe(true);
     const damaged = file.slice();
     damaged[5000] ^= 0x40;

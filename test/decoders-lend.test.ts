@@ -147,7 +147,7 @@ describe('libbzip2 into the scratch buffer', () => {
   it('lends when asked, an array of its own while lent, and gives the scratch back after a candidate that fails', async () => {
     const bz2 = await loadBzip2Wasm();
     const first = decodeBzip2BlockWasm(bz2, at(32), true);
-    expect(first.decoder).toBe('wasm');
+    expect(first.decoder).toBe('libbzip2');
     expect(first.release).toBeTypeOf('function');
     expect(Buffer.from(first.bytes).equals(text.subarray(0, first.bytes.length))).toBe(true);
     const second = decodeBzip2BlockWasm(bz2, at(first.endBit), true);

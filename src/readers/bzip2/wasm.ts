@@ -160,7 +160,7 @@ function tryWasm(bz2: Bzip2Wasm, task: Bzip2BlockTask, endBit: number, lend: boo
 
 export interface Bzip2WasmResult extends Bzip2BlockResult {
   /** Which decoder produced the bytes: libbzip2, or the JS decoder after libbzip2 rejected the stream. */
-  decoder: 'wasm' | 'js';
+  decoder: 'wasm' | 'libbzip2' | 'js';
   /** Set when `bytes` are lent (a view of the thread's scratch buffer, see DecodeOutput.release). */
   release?: (() => void) | undefined;
 }
@@ -172,7 +172,7 @@ export interface Bzip2WasmResult extends Bzip2BlockResult {
 export function decodeAtCandidates(bz2: Bzip2Wasm, task: Bzip2BlockTask, candidates: readonly number[], lend = false): Bzip2WasmResult | undefined {
   for (const endBit of candidates) {
     const decoded = tryWasm(bz2, task, endBit, lend);
-    if (decoded !== undefined) return { bytes: decoded.bytes, release: decoded.release, endBit, crc: readBits(task.data, task.bitOffset + 48, 32) >>> 0, decoder: 'wasm' };
+    if (decoded !== undefined) return { bytes: decoded.bytes, release: decoded.release, endBit, crc: readBits(task.data, task.bitOffset + 48, 32) >>> 0, decoder: 'libbzip2' };
   }
   return undefined;
 }

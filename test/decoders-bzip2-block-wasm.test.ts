@@ -1,0 +1,224 @@
+/**
+ * seekdata's WebAssembly bzip2 block decoder (wasm/bzip2-block.ts through src/readers/bzip2/block-wasm.ts).
+ * The truth: the plain input (what the bzip2 command compressed), bzip2's reference samples, and the JS
+ * decoder (decoder.ts), which must agree on every block: its bytes, where it ends, its CRC. Damage,
+ * truncation and random garbage must never give bytes: the module's raw status is checked (without the JS
+ * fallback that hides its failures), against the JS decoder's verdict, over a seeded fuzz of mutations.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBlock } from '../src/readers/bzip2/decoder.js';
+import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/block.js';
+import { decodeBzip2BlockFast, loadBzip2Block, type Bzip2BlockModule } from '../src/readers/bzip2/block-wasm.js';
+import { bzip2Backend, bzip2DecoderName, prepareBzip2 } from '../src/readers/bzip2/backend.js';
+import { borrowScratch, releaseScratch } from '../src/readers/lend.js';
+import { bzip2, corpusDir, makeText } from './support/fixtures.js';
+
+const EOS = 0x177245385090;
+
+function bitsAt(data: Uint8Array, bit: number, count: number): number {
+  let v = 0;
+  for (let i = 0; i < count; i++) v = v * 2 + ((data[(bit + i) >> 3] >> (7 - ((bit + i) & 7))) & 1);
+  return v;
+}
+
+function task(data: Uint8Array, bitOffset: number, level: number, extra: Partial<Bzip2BlockTask> = {}): Bzip2BlockTask {
+  return { data, bitOffset, level, base: 0, atEnd: true, file: 'blocks.bz2', ...extra };
+}
+
+let module: Bzip2BlockModule;
+beforeAll(() => {
+  module = loadBzip2Block();
+});
+afterEach(() => releaseScratch());
+
+/** Every block of a one-stream file, decoded by the module and by the JS decoder, which must agree. */
+function walkBoth(file: Uint8Array): { bytes: Uint8Array[]; shifts: Set<number> } {
+  const level = file[3] - 0x30;
+  const bytes: Uint8Array[] = [];
+  const shifts = new Set<number>();
+  let bit = 32;
+  while (bitsAt(file, bit, 48) !== EOS) {
+    const fast = decodeBzip2BlockFast(module, task(file, bit, level));
+    const js = decodeBlock(file, bit, level);
+    expect(fast.decoder).toBe('wasm');
+    expect([fast.endBit, fast.crc]).toEqual([js.endBit, js.crc]);
+    expect(Buffer.from(fast.bytes).equals(js.bytes)).toBe(true);
+    bytes.push(fast.bytes);
+    shifts.add(bit & 7);
+    bit = fast.endBit;
+  }
+  return { bytes, shifts };
+}
+
+describe('decodeBzip2BlockFast agrees with the JS decoder and the input', () => {
+  it('text at level 1: every block, at several bit shifts', () => {
+    const plain = makeText(450_000, 7);
+    const { bytes, shifts } = walkBoth(new Uint8Array(bzip2(plain, 1)));
+    expect(bytes.length).toBeGreaterThanOrEqual(4);
+    expect(shifts.size).toBeGreaterThan(1);
+    expect(Buffer.concat(bytes).equals(plain)).toBe(true);
+  });
+
+  it('incompressible bytes at level 9 (every byte value, long codes)', () => {
+    const plain = randomBytes(2_000_000);
+    const { bytes } = walkBoth(new Uint8Array(bzip2(plain, 9)));
+    expect(bytes.length).toBeGreaterThanOrEqual(3);
+    expect(Buffer.concat(bytes).equals(plain)).toBe(true);
+  });
+
+  it('long runs: a block whose output is far larger than its level (the module grows its memory)', () => {
+    const plain = Buffer.concat([Buffer.alloc(3_000_000, 0x61), Buffer.from('tail'), Buffer.alloc(500_000, 0x00)]);
+    const { bytes } = walkBoth(new Uint8Array(bzip2(plain, 1)));
+    expect(Buffer.concat(bytes).equals(plain)).toBe(true);
+    expect(Math.max(...bytes.map((b) => b.length))).toBeGreaterThan(1_250_000);
+  });
+
+  it("bzip2's reference samples", (context) => {
+    const corpus = corpusDir();
+    if (corpus === undefined) return context.skip();
+    for (const n of [1, 2, 3]) {
+      const file = new Uint8Array(readFileSync(join(corpus, 'bzip2', `sample${n}.bz2`)));
+      const { bytes } = walkBoth(file);
+      expect(Buffer.concat(bytes).equals(readFileSync(join(corpus, 'bzip2', `sample${n}.ref`)))).toBe(true);
+    }
+  });
+
+  it('lends its bytes from the thread scratch when asked and the scratch is free; a new array otherwise', () => {
+    const plain = makeText(120_000, 3);
+    const file = new Uint8Array(bzip2(plain, 1));
+    const lent = decodeBzip2BlockFast(module, task(file, 32, 1), true);
+    expect(lent.release).toBeDefined();
+    expect(Buffer.from(lent.bytes).equals(plain.subarray(0, lent.bytes.length))).toBe(true);
+    // The scratch is lent: the next decode gets an array of its own, equal bytes.
+    const own = decodeBzip2BlockFast(module, task(file, 32, 1), true);
+    expect(own.release).toBeUndefined();
+    expect(Buffer.from(own.bytes).equals(Buffer.from(lent.bytes))).toBe(true);
+    lent.release?.();
+    expect(borrowScratch(10)).toBeDefined();
+  });
+});
+
+/** A small seeded generator (mulberry32), so that a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('damage never gives bytes: the raw status against the JS decoder', () => {
+  const plain = makeText(150_000, 9);
+  const file = new Uint8Array(bzip2(plain, 1));
+
+  /** The module's raw status for the block at bit 32 (no fallback), and its output when it decoded. */
+  function raw(data: Uint8Array, level = 1): { status: number; bytes?: Buffer; endBit?: number; crc?: number } {
+    const input = module.INPUT_AT.value;
+    const length = data.length - 4;
+    expect(module.reserve(input + length + 256)).toBe(1);
+    const heap = new Uint8Array(module.memory.buffer);
+    heap.set(data.subarray(4), input);
+    heap.fill(0, input + length, input + length + 256);
+    const status = module.decode(0, length, level);
+    if (status !== 0) return { status };
+    const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
+    return { status, bytes: Buffer.from(out), endBit: 32 + module.getEndBit(), crc: module.getCrc() >>> 0 };
+  }
+
+  function js(data: Uint8Array): { ok: true; bytes: Buffer; endBit: number; crc: number } | { ok: false; code: string } {
+    try {
+      const r = decodeBzip2Block(task(data, 32, 1));
+      return { ok: true, bytes: Buffer.from(r.bytes), endBit: r.endBit, crc: r.crc };
+    } catch (error) {
+      return { ok: false, code: (error as { code: string }).code };
+    }
+  }
+
+  it('a seeded fuzz of bit flips, byte changes, cuts and garbage: the module decodes exactly when the JS decoder does, to the same bytes', () => {
+    const random = prng(20261202);
+    const firstEnd = decodeBlock(file, 32, 1).endBit;
+    const tally = { decoded: 0, rejected: 0, ranOut: 0 };
+    for (let round = 0; round < 400; round++) {
+      const data = file.slice();
+      const kind = round % 5;
+      // Most changes inside the first block (its header and tables are its first ~100 bytes: hit them
+      // often); some anywhere in the file, where those past the first block leave it intact.
+      const span = round % 3 === 0 ? 200 : round % 4 === 1 ? file.length - 304 : Math.ceil(firstEnd / 8);
+      const at = 4 + Math.floor(random() * span);
+      let bytes = data;
+      if (kind === 0) bytes[at] ^= 1 << Math.floor(random() * 8);
+      else if (kind === 1) bytes[at] = Math.floor(random() * 256);
+      else if (kind === 2) bytes = data.subarray(0, at);
+      else if (kind === 3) bytes.fill(0, at, at + 1 + Math.floor(random() * 64));
+      else bytes.set(randomGarbage(random, 1 + Math.floor(random() * 300)), Math.min(at, bytes.length - 300));
+      const mine = raw(bytes);
+      const theirs = js(bytes);
+      if (theirs.ok) {
+        tally.decoded++;
+        expect({ round, status: mine.status }).toEqual({ round, status: 0 });
+        expect([mine.endBit, mine.crc]).toEqual([theirs.endBit, theirs.crc]);
+        expect(mine.bytes?.equals(theirs.bytes)).toBe(true);
+      } else {
+        expect({ round, decoded: mine.status === 0 }).toEqual({ round, decoded: false });
+        // Which fault it is (cut short or damaged) is the JS decoder's word, through the fallback.
+        if (theirs.code === 'TRUNCATED') tally.ranOut++;
+        else tally.rejected++;
+        // Through the fallback: the JS decoder's typed error, naming the file.
+        expect(() => decodeBzip2BlockFast(module, task(bytes, 32, 1))).toThrow(expect.objectContaining({ code: theirs.code, file: 'blocks.bz2' }));
+      }
+    }
+    // The fuzz reached every verdict often (a mutation past the first block's end leaves it intact).
+    expect(tally.decoded).toBeGreaterThan(20);
+    expect(tally.rejected).toBeGreaterThan(100);
+    expect(tally.ranOut).toBeGreaterThan(20);
+  });
+
+  it('random garbage after a block magic, and levels outside 1..9, are statuses, not traps', () => {
+    const random = prng(7);
+    for (let round = 0; round < 200; round++) {
+      const data = Uint8Array.from([0x42, 0x5a, 0x68, 0x31, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ...randomGarbage(random, 40 + Math.floor(random() * 4000))]);
+      expect(raw(data).status).toBeLessThan(0);
+    }
+    expect(raw(file, 0).status).toBeLessThan(0);
+    expect(raw(file, 10).status).toBeLessThan(0);
+  });
+
+  it('a block whose stored CRC does not match its bytes: a status, and the JS decoder names the CRC', () => {
+    const bad = file.slice();
+    bad[10] ^= 0x01; // the stored CRC's first byte (bytes 10..13)
+    expect(raw(bad).status).toBe(-5);
+    expect(() => decodeBzip2BlockFast(module, task(bad, 32, 1))).toThrow(/CRC/);
+  });
+});
+
+function randomGarbage(random: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(random() * 256);
+  return out;
+}
+
+describe('choosing the backend', () => {
+  it('when the module cannot load, libbzip2 (WebAssembly) decodes, said once', async () => {
+    const warnings: string[] = [];
+    const listen = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      await prepareBzip2(() => {
+        throw new Error('not built');
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(bzip2Backend()).toBe('libbzip2');
+    expect(bzip2DecoderName()).toBe('libbzip2 (WebAssembly, @foxglove/wasm-bz2)');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/WebAssembly decoder .*not available \(not built\).*libbzip2/);
+  });
+});
