@@ -1,6 +1,6 @@
 /**
  * The thread's scratch buffer for decoded bytes that are lent instead of handed out (DecodeOutput.release):
- * a decoder writes a unit into it (xz: node-liblzma; bzip2: copied out of libbzip2's heap) and lends a view
+ * a decoder writes a unit into it (xz: node-liblzma; bzip2: copied out of its WebAssembly decoder's memory) and lends a view
  * to the job, which copies what it keeps and gives the buffer back once its step has returned. A fresh
  * array per unit would cost its first writes: a page fault per 4 KiB, 1-15 µs each on this machine class,
  * 0.3-4 ms per MiB decoded.

@@ -29,7 +29,7 @@ export interface ReaderInfo {
   verify: VerifyMode;
   /**
    * What decodes the units in this process (every thread loads the same): "node-liblzma (liblzma 5.8.2)",
-   * "@napi-rs/lzma (lzma-rs)", "lzma-native (liblzma 5.2.3)", "libbzip2 (WebAssembly, @foxglove/wasm-bz2)",
+   * "@napi-rs/lzma (lzma-rs)", "lzma-native (liblzma 5.2.3)", "seekdata's WebAssembly decoder" (bzip2),
    * "seekdata's JS decoder"; "none" for plain files. `stats.decoders` counts what decoded each unit.
    */
   decoder: string;

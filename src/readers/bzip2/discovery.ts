@@ -60,7 +60,7 @@ export class Bzip2Discovery implements Discovery {
 
   /**
    * Block `unit` decoded again, all its bytes, checked against what the scan found (its end, CRC and
-   * length: libbzip2 checks all three; the JS decoder's answer is compared here).
+   * length: libbzip2 checks all three; the other decoders' answers are compared here).
    */
   private async whole(unit: Bzip2Unit): Promise<Uint8Array> {
     const file = this.source.name;

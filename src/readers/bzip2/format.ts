@@ -1,6 +1,6 @@
 /**
  * bzip2 as a format module (format.ts): units are blocks, found by the one decoding scan (discovery.ts);
- * a block is decoded at its bit offset (backend.ts: libbzip2 compiled to WebAssembly, or our JS decoder)
+ * a block is decoded at its bit offset (backend.ts: seekdata's WebAssembly decoder, libbzip2 or our JS decoder)
  * and checked against the chunk map (its length, its stored CRC, where it ends).
  */
 import { SeekdataError } from '../../errors.js';
@@ -30,8 +30,8 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
   // The scan needs only each block's length, end and CRC: its jobs may keep the decoded bytes.
   scanLeavesBytes: true,
 
-  // The first block, decoded by the runner (a pool worker: libbzip2 there, where the calling thread would
-  // decode it with the JS decoder, not yet optimized: 40-90 ms against ~16), and the next `alongside` blocks
+  // The first block, decoded by the runner (a pool worker, whose decoder is loaded already, where the calling
+  // thread may not have loaded one yet), and the next `alongside` blocks
   // at the magic candidates found after it, by the workers that would idle meanwhile; the scan takes them
   // instead of decoding them again (discovery.ts).
   async head(source, runner, alongside) {
@@ -70,7 +70,8 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
     const first = Math.floor(units.cStart[u] / 8);
     const end = Math.min(source.size, Math.ceil(units.cEnd[u] / 8));
     const { bytes: data, transfer } = postable(await source.read(first, end - first), source.ownsReads === true);
-    // The chunk map's end, CRC and length: libbzip2 needs the end, and checks the block against all three.
+    // The chunk map's end, CRC and length: libbzip2 (when it decodes) needs the end and checks all three;
+    // `check` below compares the others' answers with them.
     const task: Bzip2BlockTask = {
       data,
       bitOffset: units.cStart[u] - first * 8,
@@ -85,7 +86,7 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
     return { input: decodeInput(bzip2Format, task), transfer };
   },
 
-  // libbzip2 compiled to WebAssembly once prepared, else the JS decoder (backend.ts); check() below either way.
+  // seekdata's WebAssembly decoder once prepared, else libbzip2, else the JS decoder (backend.ts); check() below either way.
   decode: decodeBzip2,
   prepare: prepareBzip2,
   decoderName: bzip2DecoderName,
