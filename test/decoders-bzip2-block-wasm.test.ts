@@ -14,6 +14,7 @@ import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/bloc
 import { decodeBzip2BlockFast, loadBzip2Block, type Bzip2BlockModule } from '../src/readers/bzip2/block-wasm.js';
 import { bzip2Backend, bzip2DecoderName, prepareBzip2 } from '../src/readers/bzip2/backend.js';
 import { borrowScratch, releaseScratch } from '../src/readers/lend.js';
+import { mulberry32 as prng } from '../src/datasets/permutation.js';
 import { bzip2, corpusDir, makeText } from './support/fixtures.js';
 
 const EOS = 0x177245385090;
@@ -100,18 +101,6 @@ describe('decodeBzip2BlockFast agrees with the JS decoder and the input', () => 
     expect(borrowScratch(10)).toBeDefined();
   });
 });
-
-/** A small seeded generator (mulberry32), so that a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('damage never gives bytes: the raw status against the JS decoder', () => {
   const plain = makeText(150_000, 9);
