@@ -16,7 +16,6 @@ export function unwrap<T>(settled: Settled<T>): T {
   return settled.value;
 }
 
-/** Byte arrays joined into one (the array itself when there is just one). */
 /** `fn`, acting at its first call only (a late second call does nothing). */
 export function once(fn: () => void): () => void {
   let done = false;
@@ -27,6 +26,7 @@ export function once(fn: () => void): () => void {
   };
 }
 
+/** Byte arrays joined into one (the array itself when there is just one). */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let n = 0;
@@ -55,4 +55,17 @@ export function withoutProcessListeners<T>(start: () => T): T {
     for (const l of process.listeners('uncaughtException')) if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
     for (const l of process.listeners('unhandledRejection')) if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
   }
+}
+
+/** The part of the WebAssembly API used to instantiate a module (the project's lib settings leave it out). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+
+/** The exports of a WebAssembly module without imports, compiled and instantiated from its bytes. */
+export function instantiateWasm(bytes: Uint8Array): object {
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (api === undefined) throw new Error('this runtime has no WebAssembly');
+  return new api.Instance(new api.Module(bytes), {}).exports;
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBlock } from '../src/readers/bzip2/decoder.js';
 import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/block.js';
-import { decodeBzip2BlockFast, loadBzip2Block, type Bzip2BlockModule } from '../src/readers/bzip2/block-wasm.js';
+import { decodeBzip2BlockFast, decodeInModule, loadBzip2Block, type Bzip2BlockModule } from '../src/readers/bzip2/block-wasm.js';
 import { bzip2Backend, bzip2DecoderName, prepareBzip2 } from '../src/readers/bzip2/backend.js';
 import { borrowScratch, releaseScratch } from '../src/readers/lend.js';
 import { mulberry32 as prng } from '../src/datasets/permutation.js';
@@ -108,13 +108,7 @@ describe('damage never gives bytes: the raw status against the JS decoder', () =
 
   /** The module's raw status for the block at bit 32 (no fallback), and its output when it decoded. */
   function raw(data: Uint8Array, level = 1): { status: number; bytes?: Buffer; endBit?: number; crc?: number } {
-    const input = module.INPUT_AT.value;
-    const length = data.length - 4;
-    expect(module.reserve(input + length + 256)).toBe(1);
-    const heap = new Uint8Array(module.memory.buffer);
-    heap.set(data.subarray(4), input);
-    heap.fill(0, input + length, input + length + 256);
-    const status = module.decode(0, length, level);
+    const status = decodeInModule(module, data.subarray(4), 0, level);
     if (status !== 0) return { status };
     const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
     return { status, bytes: Buffer.from(out), endBit: 32 + module.getEndBit(), crc: module.getCrc() >>> 0 };

@@ -32,3 +32,14 @@ export function releaseScratch(): void {
 export function releaseOnce(): () => void {
   return once(releaseScratch);
 }
+
+/**
+ * A copy of `bytes` lent from the thread's scratch buffer (with its `release`), or an array of its own when
+ * the scratch is lent already or too small for them.
+ */
+export function lendCopy(bytes: Uint8Array): { bytes: Uint8Array; release?: () => void } {
+  const scratch = borrowScratch(bytes.length);
+  if (scratch === undefined) return { bytes: bytes.slice() };
+  scratch.set(bytes);
+  return { bytes: scratch.subarray(0, bytes.length), release: releaseOnce() };
+}

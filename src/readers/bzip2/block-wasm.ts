@@ -10,7 +10,8 @@
  * cost does not matter, and a fault of this module can only cost time, never give other bytes.
  */
 import { readFileSync } from 'node:fs';
-import { borrowScratch, releaseOnce } from '../lend.js';
+import { instantiateWasm } from '../../util.js';
+import { lendCopy } from '../lend.js';
 import { decodeBzip2Block, type Bzip2BlockTask } from './block.js';
 import type { Bzip2WasmResult } from './wasm.js';
 
@@ -30,28 +31,36 @@ export interface Bzip2BlockModule {
 /** The built module (next to this file, in src/ and in dist/). */
 export const BLOCK_WASM = new URL('./block.wasm', import.meta.url);
 
-/** The part of the WebAssembly API used here (the project's lib settings leave it out). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
-
 /** Zero bytes after the input: the decoder reads ahead of what it consumes (at most ~130 bytes past a group). */
 const PADDING = 256;
 
 /** Compiles and instantiates the module (a few ms; once per thread). Throws when it is not built or cannot load. */
 export function loadBzip2Block(bytes: Uint8Array = readFileSync(BLOCK_WASM)): Bzip2BlockModule {
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) throw new Error('this runtime has no WebAssembly');
-  const module = new api.Instance(new api.Module(bytes), {}).exports as Bzip2BlockModule;
+  const module = instantiateWasm(bytes) as Bzip2BlockModule;
   module.init();
   return module;
 }
 
-/** The module's status, or -1 when it trapped (it must not: the JS decoder then gives the answer). */
-function decodeOrTrap(module: Bzip2BlockModule, bitOffset: number, length: number, level: number): number {
+/**
+ * The module's raw status for the block whose magic starts `bitShift` bits into `input` (0 decoded: its
+ * getters tell the rest; negative: not decoded, as for no input). The input is copied into the module's
+ * memory, followed by zero padding. Throws when the memory cannot grow, and when the module traps (it must
+ * not: the tests and bench/bzip2-fuzz.ts call this to see it).
+ */
+export function decodeInModule(module: Bzip2BlockModule, input: Uint8Array, bitShift: number, level: number): number {
+  if (input.length === 0) return -1;
+  const at = module.INPUT_AT.value;
+  if (module.reserve(at + input.length + PADDING) === 0) throw new Error(`the bzip2 decoder module cannot grow its memory to ${at + input.length + PADDING} bytes`);
+  const heap = new Uint8Array(module.memory.buffer);
+  heap.set(input, at);
+  heap.fill(0, at + input.length, at + input.length + PADDING);
+  return module.decode(bitShift, input.length, level);
+}
+
+/** decodeInModule, with a trap or a memory that cannot grow read as a failure (the JS decoder then answers). */
+function statusOf(module: Bzip2BlockModule, input: Uint8Array, bitShift: number, level: number): number {
   try {
-    return module.decode(bitOffset, length, level);
+    return decodeInModule(module, input, bitShift, level);
   } catch {
     return -1;
   }
@@ -63,24 +72,10 @@ function decodeOrTrap(module: Bzip2BlockModule, bitOffset: number, length: numbe
  */
 export function decodeBzip2BlockFast(module: Bzip2BlockModule, task: Bzip2BlockTask, lend = false): Bzip2WasmResult {
   const first = task.bitOffset >>> 3;
-  const length = task.data.length - first;
-  const input = module.INPUT_AT.value;
-  if (length > 0 && module.reserve(input + length + PADDING) !== 0) {
-    let heap = new Uint8Array(module.memory.buffer);
-    heap.set(task.data.subarray(first), input);
-    heap.fill(0, input + length, input + length + PADDING);
-    if (decodeOrTrap(module, task.bitOffset & 7, length, task.level) === 0) {
-      // The decode may have grown the memory: a new buffer.
-      heap = new Uint8Array(module.memory.buffer);
-      const at = module.getOutAt();
-      const size = module.getOutLength();
-      const endBit = first * 8 + module.getEndBit();
-      const crc = module.getCrc() >>> 0;
-      const scratch = lend ? borrowScratch(size) : undefined;
-      if (scratch === undefined) return { bytes: heap.slice(at, at + size), endBit, crc, decoder: 'wasm' };
-      scratch.set(heap.subarray(at, at + size));
-      return { bytes: scratch.subarray(0, size), endBit, crc, decoder: 'wasm', release: releaseOnce() };
-    }
-  }
-  return { ...decodeBzip2Block(task), decoder: 'js' };
+  if (statusOf(module, task.data.subarray(first), task.bitOffset & 7, task.level) !== 0) return { ...decodeBzip2Block(task), decoder: 'js' };
+  // A new view: the decode may have grown the memory.
+  const at = module.getOutAt();
+  const decoded = new Uint8Array(module.memory.buffer, at, module.getOutLength());
+  const { bytes, release } = lend ? lendCopy(decoded) : { bytes: decoded.slice(), release: undefined };
+  return { bytes, endBit: first * 8 + module.getEndBit(), crc: module.getCrc() >>> 0, decoder: 'wasm', release };
 }

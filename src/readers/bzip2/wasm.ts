@@ -19,7 +19,7 @@
 import type Bzip2 from '@foxglove/wasm-bz2';
 import { decodeBzip2Block, type Bzip2BlockResult, type Bzip2BlockTask } from './block.js';
 import { findMagics } from './magic.js';
-import { borrowScratch, releaseOnce } from '../lend.js';
+import { lendCopy } from '../lend.js';
 import { withoutProcessListeners } from '../../util.js';
 
 /** An initialised libbzip2 instance (one per thread: compiling the module costs a few ms, do it once). */
@@ -126,10 +126,7 @@ function decompress(bz2: Bzip2Wasm, stream: Uint8Array, bound: number, lend: boo
     const { code, error, buffer } = module.decompress(dst, bound, src, stream.byteLength, 0);
     // The message Bzip2.decompress throws (libbzip2Code reads the code back).
     if (code !== 0 || buffer === undefined) throw new Error(`BZ2 decompression failed: ${code} (${error ?? 'unknown'})`);
-    const scratch = borrowScratch(buffer.length);
-    if (scratch === undefined) return { bytes: new Uint8Array(buffer) };
-    scratch.set(buffer);
-    return { bytes: scratch.subarray(0, buffer.length), release: releaseOnce() };
+    return lendCopy(buffer);
   } finally {
     module._free(src);
     module._free(dst);

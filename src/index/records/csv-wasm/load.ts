@@ -9,6 +9,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { reason, requestedBackend } from '../../../readers/decoder-choice.js';
 import { SCALES } from '../time.js';
+import { instantiateWasm } from '../../../util.js';
 
 /** The module's exports (wasm/csv-scan.ts). */
 export interface CsvScannerWasm {
@@ -38,12 +39,6 @@ export const CSV_SCANNERS: readonly CsvScanner[] = ['wasm', 'js'];
 /** The built module (next to this file, in src/ and in dist/). */
 export const SCAN_WASM = new URL('./scan.wasm', import.meta.url);
 
-/** The part of the WebAssembly API used here (the project's lib settings leave it out). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
-
 /** Where the per-chunk regions start (analyze-wasm.ts): above the tables, which end at 768 + 40 * 8. */
 export const REGIONS_START = 2048;
 
@@ -54,9 +49,7 @@ let loaded: CsvScannerWasm | null | undefined;
 
 /** Instantiates the module from its bytes and writes its tables (wasm/csv-scan.ts's low memory). */
 export function instantiateScanner(bytes: Uint8Array): CsvScannerWasm {
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) throw new Error('this runtime has no WebAssembly');
-  const scanner = new api.Instance(new api.Module(bytes), {}).exports as CsvScannerWasm;
+  const scanner = instantiateWasm(bytes) as CsvScannerWasm;
   const heap = scanner.memory.buffer;
   const general = new Uint8Array(heap, 256, 256);
   for (const c of GENERAL_BYTES) general[c.charCodeAt(0)] = 1;
