@@ -242,17 +242,21 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
   let run: u32 = 0;
   let runBit: u32 = 1;
   const end = inputEnd;
+  // A failure leaves the loop with its status, through the one exit below that stores the reader's place.
+  let status: i32 = 0;
   for (;;) {
     if (left == 0) {
-      if (selector >= selectorCount) return CORRUPT;
+      if (selector >= selectorCount) {
+        status = CORRUPT;
+        break;
+      }
       g = <usize>load<u8>(SELECTORS_AT + selector++);
       table = TABLE_AT + (g << 13);
       left = GROUP_SIZE;
       // Past the input (zeros read there): stop before the loop runs on for long.
       if (p > end + 8) {
-        pos = p;
-        bits = nb;
-        return RAN_OUT;
+        status = RAN_OUT;
+        break;
       }
     }
     left--;
@@ -277,15 +281,13 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
         code = <i32>(b >>> (64 - len));
       }
       if (len > maxLen) {
-        pos = p;
-        bits = nb;
-        return CORRUPT;
+        status = CORRUPT;
+        break;
       }
       const index = code + load<i32>(BASE_AT + (g << 7) + (len << 2));
       if (index < 0 || <u32>index >= inUse + 2) {
-        pos = p;
-        bits = nb;
-        return CORRUPT;
+        status = CORRUPT;
+        break;
       }
       b <<= len;
       nb -= len;
@@ -296,17 +298,15 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
       run += runBit << symbol;
       runBit <<= 1;
       if (run > maxBlock) {
-        pos = p;
-        bits = nb;
-        return CORRUPT;
+        status = CORRUPT;
+        break;
       }
       continue;
     }
     if (run > 0) {
       if (n + run > maxBlock) {
-        pos = p;
-        bits = nb;
-        return CORRUPT;
+        status = CORRUPT;
+        break;
       }
       const byte = <u32>load<u8>(UNSEQ_AT + <usize>load<u8>(MTF_AT));
       const c = COUNT_AT + (byte << 2);
@@ -319,9 +319,8 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
     }
     if (symbol == eob) break;
     if (n >= maxBlock) {
-      pos = p;
-      bits = nb;
-      return CORRUPT;
+      status = CORRUPT;
+      break;
     }
     // Move-to-front: the symbol's byte goes to the front, those before it move up one.
     const at = symbol - 1;
@@ -345,7 +344,7 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
   pos = p;
   bits = nb;
   bb = b;
-  return <i32>n;
+  return status != 0 ? status : <i32>n;
 }
 
 /** The inverse BWT, the initial run-length stage and the CRC: the block's bytes at outAt. */
