@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeSharedPool, openReader, type SeekableReader } from '../src/index.js';
-import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
+import { IO_PIECE, writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
 import { bzip2, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { entries } from './support/sdx.js';
@@ -103,6 +103,77 @@ describe('index file format and writing', () => {
     expect(Array.from(decoded.get('f') as Float64Array)).toEqual([1.5, -2, 2 ** 52 + 1]);
     expect(Array.from(decoded.get('u') as Uint32Array)).toEqual([0, 4294967295]);
     expect((decoded.get('e') as Int32Array).length).toBe(0);
+  });
+
+  it('sections given as parts: the same file byte for byte as from the joined arrays (over 1,024 parts, over one 8 MiB write, none)', async () => {
+    // 2,500 parts of 1..1,200 values: more than one writev's 1,024 buffers; the f64 section passes IO_PIECE.
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
+    const u32: Uint32Array[] = [];
+    const f64: Float64Array[] = [];
+    for (let k = 0; k < 2500; k++) {
+      u32.push(Uint32Array.from({ length: 1 + (next() % 1200) }, () => next()));
+      f64.push(Float64Array.from({ length: 1 + (next() % 1200) }, () => next() / 7));
+    }
+    const concat = <T extends Uint32Array | Float64Array>(parts: T[], make: (n: number) => T): T => {
+      const out = make(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const joinedF64 = concat(f64, (n) => new Float64Array(n));
+    expect(joinedF64.byteLength).toBeGreaterThan(IO_PIECE);
+    // A part that is a view into a larger buffer is written from its own bytes only.
+    const inner = new Uint32Array([9, 8, 7, 6, 5]).subarray(1, 4);
+    const parts = new Map<string, WritableSection>([
+      ['meta', { json: { a: 1 } }],
+      ['u', { kind: 'u32', parts: [...u32, inner] }],
+      ['none', { kind: 'f64', parts: [] }],
+      ['f', { kind: 'f64', parts: f64 }],
+    ]);
+    const whole = new Map<string, WritableSection>([
+      ['meta', { json: { a: 1 } }],
+      ['u', concat([...u32, inner], (n) => new Uint32Array(n))],
+      ['none', new Float64Array(0)],
+      ['f', joinedF64],
+    ]);
+    const a = join(tmp.dir, 'parts.sdx');
+    const b = join(tmp.dir, 'whole.sdx');
+    await writeIndexFile(a, parts);
+    await writeIndexFile(b, whole);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const opened = await openIndexFile(a);
+    if (opened.kind !== 'index') throw new Error(`not an index: ${opened.kind}`);
+    const decoded = await opened.file.load(['u', 'none', 'f']);
+    await opened.file.close();
+    expect(Array.from((decoded.get('u') as Uint32Array).subarray(-3))).toEqual([8, 7, 6]);
+    expect((decoded.get('none') as Float64Array).length).toBe(0);
+    expect((decoded.get('f') as Float64Array).length).toBe(joinedF64.length);
+  });
+
+  it('parts after a short write: the rest of each batch is written where it belongs', async () => {
+    const file = new Uint8Array(40_000);
+    const parts = Array.from({ length: 2100 }, (_, k) => Uint8Array.from({ length: 1 + (k % 17) }, (_, i) => (k * 31 + i) & 0xff));
+    const expected = Buffer.concat(parts);
+    // A handle whose writev writes at most 1,000 bytes (of any batch), and whose write at most 333.
+    const handle = {
+      writev: async (buffers: Uint8Array[], position: number) => {
+        const all = Buffer.concat(buffers).subarray(0, 1000);
+        file.set(all, position);
+        return { bytesWritten: all.length, buffers };
+      },
+      write: async (buffer: Uint8Array, offset: number, length: number, position: number) => {
+        const n = Math.min(length, 333);
+        file.set(buffer.subarray(offset, offset + n), position);
+        return { bytesWritten: n, buffer };
+      },
+    } as unknown as Parameters<typeof writeParts>[0];
+    await writeParts(handle, parts, 100);
+    expect(Buffer.from(file.subarray(100, 100 + expected.length)).equals(expected)).toBe(true);
+    expect(file.subarray(0, 100).every((b) => b === 0)).toBe(true);
   });
 
   it.each(['before-rename', 'mid-write'])('a process killed %s leaves the previous index intact', async (when) => {

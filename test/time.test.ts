@@ -5,6 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { bzip2, prng, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { Parts } from '../src/index/records/built-records.js';
+import { TimeIndex } from '../src/index/time-index.js';
 
 const tmp = tempDir();
 afterAll(async () => {
@@ -175,5 +177,48 @@ describe('unparsable and other time sources', () => {
     const file = await openIndexed(path, { records: 'csv' });
     expect(() => file.range(0, 1)).toThrow(/no timestamp index/);
     await file.close();
+  });
+});
+
+describe('the pass end: offsets and times in parts', () => {
+  it('a sliced join gives the plain join (once: both hand out the same array), the event loop running between slices', async () => {
+    const rand = prng(3);
+    const parts = new Parts<Float64Array>((n) => new Float64Array(n));
+    const plain = new Parts<Float64Array>((n) => new Float64Array(n));
+    for (let k = 0; k < 400; k++) {
+      const part = Float64Array.from({ length: Math.floor(rand() * 900) }, () => rand());
+      parts.add(part);
+      plain.add(part);
+    }
+    // Counts turns of the event loop (one tick per turn's check phase) while the join runs.
+    let turns = 0;
+    let joining = true;
+    const tick = (): void => {
+      turns++;
+      if (joining) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sliced = await parts.doneSliced();
+    joining = false;
+    expect(sliced).toEqual(plain.done());
+    expect(parts.done()).toBe(sliced);
+    expect(await parts.doneSliced()).toBe(sliced);
+    // Over 1 MiB copied in 512 KiB slices: the loop turned between them.
+    expect(sliced.byteLength).toBeGreaterThan(1 << 20);
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(() => parts.add(new Float64Array(1))).toThrow(/after the join/);
+  });
+
+  it('the summary of sorted, valid times from their parts is the one TimeIndex.build gives the joined times', () => {
+    const rand = prng(9);
+    for (const sizes of [[], [1], [3, 1, 4], [500, 1, 1, 200]]) {
+      let t = -5e12 * rand();
+      const parts = sizes.map((n) => Float64Array.from({ length: n }, () => (t += Math.floor(rand() * 3))));
+      const joined = Float64Array.from(parts.flatMap((p) => [...p]));
+      expect(TimeIndex.needsOrder({ valid: joined.length, sorted: true }, joined.length)).toBe(false);
+      expect(TimeIndex.sortedSummary(parts)).toEqual(TimeIndex.build(joined).summary);
+    }
+    expect(TimeIndex.needsOrder({ valid: 9, sorted: true }, 10)).toBe(true);
+    expect(TimeIndex.needsOrder({ valid: 10, sorted: false }, 10)).toBe(true);
   });
 });

@@ -46,11 +46,25 @@ export const IO_PIECE = 8 << 20;
 
 export type SectionValue = Float64Array | Uint32Array | Int32Array | Float32Array | Uint8Array | Uint16Array | { json: unknown };
 
+/**
+ * A typed-array section given as the parts it was built from, written one after the other without being
+ * joined first (the indexing pass's offsets and times, which the in-memory index joins while the file is
+ * written). `kind` names the parts' type (there may be no parts).
+ */
+export interface SectionParts {
+  kind: 'u32' | 'f64';
+  parts: ReadonlyArray<Uint32Array | Float64Array>;
+}
+
+/** What a section is written from. */
+export type WritableSection = SectionValue | SectionParts;
+
 export const KINDS = ['json', 'f64', 'u32', 'i32', 'f32', 'u8', 'u16'] as const;
 export type Kind = (typeof KINDS)[number];
 export const WIDTH: Record<Kind, number> = { json: 1, f64: 8, u32: 4, i32: 4, f32: 4, u8: 1, u16: 2 };
 
-function kindOf(value: SectionValue): Kind {
+function kindOf(value: WritableSection): Kind {
+  if ('parts' in value) return value.kind;
   if (value instanceof Float64Array) return 'f64';
   if (value instanceof Uint32Array) return 'u32';
   if (value instanceof Int32Array) return 'i32';
@@ -93,11 +107,15 @@ interface Planned {
   kind: Kind;
   count: number;
   offset: number;
-  payload: Uint8Array;
+  /** The payload's bytes, in one piece or in the parts it is written from. */
+  payload: Uint8Array[];
+  length: number;
 }
 
 /** Where each section goes (offsets follow from the lengths alone; the checksums are left to `header`). */
-function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]; total: number } {
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function plan(sections: ReadonlyMap<string, WritableSection>): { entries: Planned[]; total: number } {
   if (sections.size > MAX_SECTIONS) throw new SeekdataError('INVALID_OPTION', `an index file holds at most ${MAX_SECTIONS} sections, got ${sections.size}`);
   const encoder = new TextEncoder();
   const entries: Planned[] = [];
@@ -106,11 +124,11 @@ function plan(sections: ReadonlyMap<string, SectionValue>): { entries: Planned[]
     const nameBytes = encoder.encode(name);
     if (nameBytes.length === 0 || nameBytes.length > NAME_BYTES) throw new SeekdataError('INVALID_OPTION', `index section name ${JSON.stringify(name)} must be 1..${NAME_BYTES} bytes`);
     const kind = kindOf(value);
-    // A view on the array's own bytes: the payload is written from it without a copy.
-    const payload = 'json' in value ? encoder.encode(JSON.stringify(value.json)) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    const count = 'json' in value ? payload.length : value.length;
-    entries.push({ name, nameBytes, kind, count, offset: at, payload });
-    at = pad8(at + payload.length);
+    // Views on the arrays' own bytes: the payload is written from them without a copy.
+    const payload = 'json' in value ? [encoder.encode(JSON.stringify(value.json))] : 'parts' in value ? value.parts.map(bytesOf) : [bytesOf(value)];
+    const length = payload.reduce((n, p) => n + p.length, 0);
+    entries.push({ name, nameBytes, kind, count: length / WIDTH[kind], offset: at, payload, length });
+    at = pad8(at + length);
   }
   return { entries, total: at };
 }
@@ -127,23 +145,69 @@ function header(entries: Planned[], total: number): Uint8Array {
     const p = HEADER_BYTES + i * ENTRY_BYTES;
     head.set(e.nameBytes, p);
     view.setUint32(p + 32, KINDS.indexOf(e.kind), true);
-    view.setUint32(p + 36, crc32(e.payload), true);
+    view.setUint32(p + 36, e.payload.reduce((crc, part) => crc32(part, crc), 0), true);
     view.setBigUint64(p + 40, BigInt(e.count), true);
     view.setBigUint64(p + 48, BigInt(e.offset), true);
-    view.setBigUint64(p + 56, BigInt(e.payload.length), true);
+    view.setBigUint64(p + 56, BigInt(e.length), true);
   });
   view.setUint32(24, crc32(head.subarray(HEADER_BYTES, HEADER_BYTES + entries.length * ENTRY_BYTES)), true);
   view.setUint32(28, crc32(head.subarray(0, 28)), true);
   return head;
 }
 
-async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+async function writeAt(handle: Pick<FileHandle, 'write'>, bytes: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < bytes.length) {
     const n = Math.min(IO_PIECE, bytes.length - done);
     const { bytesWritten } = await handle.write(bytes, done, n, position + done);
     done += bytesWritten;
   }
+}
+
+/** Most buffers one `writev` takes (IOV_MAX on Linux and macOS). */
+const MAX_IOV = 1024;
+
+/**
+ * Writes `parts` one after the other from `position`, in batches of up to MAX_IOV parts (and IO_PIECE
+ * bytes) per writev, all handed to the I/O threads at once (their places are known): none waits for the
+ * calling thread to start the next. (Exported for tests of short writes.)
+ */
+export async function writeParts(handle: Pick<FileHandle, 'write' | 'writev'>, parts: Uint8Array[], position: number): Promise<void> {
+  if (parts.length === 1) return writeAt(handle, parts[0], position);
+  const batches: Array<Promise<void>> = [];
+  let k = 0;
+  let at = position;
+  while (k < parts.length) {
+    const batch: Uint8Array[] = [];
+    let bytes = 0;
+    while (k < parts.length && batch.length < MAX_IOV && (batch.length === 0 || bytes + parts[k].length <= IO_PIECE)) {
+      batch.push(parts[k]);
+      bytes += parts[k++].length;
+    }
+    const from = at;
+    batches.push(
+      handle.writev(batch, from).then(async ({ bytesWritten }) => {
+        // A short write: the rest of the batch as writeAt writes (which loops until it is all written).
+        if (bytesWritten < bytes) await writeAt(handle, concatRest(batch, bytesWritten), from + bytesWritten);
+      }),
+    );
+    at += bytes;
+  }
+  // Every batch settled before an error is thrown: none is still writing when the file is closed.
+  const failed = (await Promise.allSettled(batches)).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** The bytes of `parts` from byte `skip` on, in one array. */
+function concatRest(parts: Uint8Array[], skip: number): Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total - skip);
+  let at = -skip;
+  for (const p of parts) {
+    if (at + p.length > 0) out.set(at >= 0 ? p : p.subarray(-at), Math.max(at, 0));
+    at += p.length;
+  }
+  return out;
 }
 
 export interface WriteHooks {
@@ -184,7 +248,7 @@ async function putInPlace(temp: string, path: string, claim: WriteHooks['claim']
  * file planted at that name makes it fail instead of being followed), mode 0644 masked by the umask (so
  * never world-writable), fsync, rename. Returns the file's size.
  */
-export async function writeIndexFile(path: string, sections: ReadonlyMap<string, SectionValue>, hooks: WriteHooks = {}): Promise<number> {
+export async function writeIndexFile(path: string, sections: ReadonlyMap<string, WritableSection>, hooks: WriteHooks = {}): Promise<number> {
   const { entries, total } = plan(sections);
   const temp = hooks.tempPath?.(path) ?? `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle;
@@ -197,7 +261,7 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
   try {
     // The payloads are handed to the I/O threads first; their checksums and the directory are computed
     // here meanwhile (the header goes in last), instead of before the first byte is written.
-    const writes = entries.map((e) => writeAt(handle, e.payload, e.offset));
+    const writes = entries.map((e) => writeParts(handle, e.payload, e.offset));
     // (An async function: were `header` to throw, that is one more rejected write, awaited with the others.)
     writes.push((async () => writeAt(handle, header(entries, total), 0))());
     const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');

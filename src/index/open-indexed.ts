@@ -36,7 +36,7 @@ import { IndexedFile, type IndexReport } from './indexed-file.js';
 import { chooseRecordOptions, loadFromFresh, type ChosenOptions } from './load-indexed.js';
 import { recordSections, storedStats, type StoredRecordsMeta } from './record-sections.js';
 import { RecordIndex } from './record-index.js';
-import { TimeIndex } from './time-index.js';
+import { TimeIndex, type TimeSummary } from './time-index.js';
 
 /**
  * Options of `openIndexed`: the reader's, and the record options. Record options left unset are taken
@@ -143,7 +143,11 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges }, onChunk, spec, layout.begin, first);
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
-    const time = built.times === undefined ? undefined : TimeIndex.build(built.times, built.timeScan);
+    const scan = built.timeScan;
+    // Times that need an order are ordered now, for the file. Those that need none (sorted and all valid: the
+    // usual time series) are indexed once joined: the join (offsets too) runs while the file is written.
+    const ordered = scan !== undefined && TimeIndex.needsOrder(scan, built.count) ? TimeIndex.build(built.times ?? new Float64Array(0), scan) : undefined;
+    const timeSummary = built.timeParts === undefined ? undefined : (ordered?.summary ?? TimeIndex.sortedSummary(built.timeParts));
     const mask = layout.statMask;
     const stats = (built.stats === undefined ? [] : finalizeStats(built.stats, built.statNames ?? layout.columns, built.vocab)).filter((_, c) => mask === undefined || mask[c] === 1);
     const meta: StoredRecordsMeta = {
@@ -151,16 +155,23 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       columns: layout.columns,
       stats,
       count: built.count,
-      time: timeReport(recordOptions, layout, time, built),
+      time: timeReport(recordOptions, layout, timeSummary, built),
     };
     let indexPath: string | undefined;
     let indexBytes: number | undefined;
+    // The index file is written from the parts of the offsets and times while they are joined for the index
+    // in memory: the join's slices let the file's writes and fsync go on between them.
+    const joined = built.join();
+    // Awaited below; a failure before that (an upload's) is the one reported.
+    joined.catch(() => undefined);
     if (places !== undefined && print !== undefined) {
-      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, time)], options.onWarning, place);
+      const saved = await saveIndex(places, [metaSection(source, places.owner, format, print, recordOptions, { ...meta, stats: storedStats(meta.stats) }), ...unitSections(units), ...recordSections(built, ordered?.order)], options.onWarning, place);
       indexPath = saved?.path;
       indexBytes = saved?.bytes;
       if (upload !== undefined && indexPath !== undefined) await upload.upload(indexPath, options.onWarning);
     }
+    await joined;
+    const time = ordered ?? (built.times === undefined ? undefined : TimeIndex.build(built.times, scan));
     const status = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     const reader = new SeekableReader({ ...readerInit, units, indexPath, indexStatus: status, scannedOnOpen: true });
     const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored }, {
@@ -253,16 +264,16 @@ async function runPass(
   return units;
 }
 
-function timeReport(options: ResolvedRecordOptions, layout: FileLayout, time: TimeIndex | undefined, built: BuiltRecords): IndexReport['time'] {
-  if (time === undefined) return undefined;
+function timeReport(options: ResolvedRecordOptions, layout: FileLayout, summary: TimeSummary | undefined, built: BuiltRecords): IndexReport['time'] {
+  if (summary === undefined) return undefined;
   const format: ResolvedTimeFormat | 'function' = options.timeFunction !== undefined ? 'function' : (layout.timeFormat ?? 'iso');
   return {
     column: options.timeColumn,
     format,
     zone: options.timeZone,
-    sorted: time.summary.sorted,
-    first: time.summary.first,
-    last: time.summary.last,
+    sorted: summary.sorted,
+    first: summary.first,
+    last: summary.last,
     unparsable: built.badCount,
     unparsableExamples: built.bad,
   };

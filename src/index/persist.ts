@@ -11,7 +11,7 @@ import type { S3ObjectOptions } from '../sources/s3-objects.js';
 import { remoteIndexOf, type RemoteIndex } from './remote-index.js';
 import type { ByteSource } from '../sources/source.js';
 import type { Fingerprint } from './fingerprint.js';
-import { writeIndexFile, type SectionValue } from './index-file.js';
+import { writeIndexFile, type SectionValue, type WritableSection } from './index-file.js';
 import { indexPlacesFor, type IndexPlaces } from './location.js';
 import { ownerOf, type IndexOwner } from './ownership.js';
 import { isSeekdataError } from '../errors.js';
@@ -114,7 +114,7 @@ export function placeEarly(places: Pick<IndexPlaces, 'write'>): Promise<string> 
  */
 export async function saveIndex(
   places: Pick<IndexPlaces, 'write' | 'claim'>,
-  sections: Array<[string, SectionValue]>,
+  sections: Array<[string, WritableSection]>,
   onWarning: ((message: string) => void) | undefined,
   early?: Promise<string>,
 ): Promise<{ path: string; bytes: number } | undefined> {

@@ -8,7 +8,7 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { SeekableReader } from '../readers/reader.js';
-import type { SectionValue } from './index-file.js';
+import type { SectionValue, WritableSection } from './index-file.js';
 import type { IndexReport } from './indexed-file.js';
 import { RecordIndex } from './record-index.js';
 import { MAX_TAIL_BYTES, type BuiltRecords } from './records/built-records.js';
@@ -27,17 +27,21 @@ export interface StoredRecordsMeta {
 
 export const RECORD_SECTIONS = ['records.first', 'records.offsets', 'records.tails', 'records.tailOffsets', 'records.tailStored', 'time.values', 'time.order'];
 
-export function recordSections(built: BuiltRecords, time: TimeIndex | undefined): Array<[string, SectionValue]> {
-  const out: Array<[string, SectionValue]> = [
+/**
+ * The record layer's sections, its offsets and times written from the parts they arrived in (the joined
+ * arrays are not needed: BuiltRecords). `order`: the time index's order, when its times need one.
+ */
+export function recordSections(built: BuiltRecords, order: Uint32Array | undefined): Array<[string, WritableSection]> {
+  const out: Array<[string, WritableSection]> = [
     ['records.first', built.firstRecord],
-    ['records.offsets', built.offsets],
+    ['records.offsets', { kind: 'u32', parts: built.offsetParts }],
     ['records.tails', built.tails],
     ['records.tailOffsets', built.tailOffsets],
     ['records.tailStored', built.tailStored],
   ];
-  if (time !== undefined) {
-    out.push(['time.values', time.times]);
-    if (time.order !== undefined) out.push(['time.order', time.order]);
+  if (built.timeParts !== undefined) {
+    out.push(['time.values', { kind: 'f64', parts: built.timeParts }]);
+    if (order !== undefined) out.push(['time.order', order]);
   }
   return out;
 }

@@ -53,13 +53,28 @@ export class TimeIndex {
         previous = t;
       }
     }
-    if (sorted && valid === times.length) return new TimeIndex(times, undefined, true);
+    if (!TimeIndex.needsOrder({ valid, sorted }, times.length)) return new TimeIndex(times, undefined, true);
     const order = new Uint32Array(valid);
     let k = 0;
     for (let i = 0; i < times.length; i++) if (!Number.isNaN(times[i])) order[k++] = i;
     // Stable: equal times stay in record order.
     if (!sorted) order.sort((a, b) => times[a] - times[b] || a - b);
     return new TimeIndex(times, order, sorted);
+  }
+
+  /** Whether `count` times with this scan need an order (unsorted, or some unparsable): `build` makes one. */
+  static needsOrder(scan: { valid: number; sorted: boolean }, count: number): boolean {
+    return !scan.sorted || scan.valid !== count;
+  }
+
+  /**
+   * The summary `build` gives times that need no order (`needsOrder` false), from the parts they arrived in,
+   * before those are joined.
+   */
+  static sortedSummary(parts: readonly Float64Array[]): TimeSummary {
+    const count = parts.reduce((n, p) => n + p.length, 0);
+    const last = parts.at(-1);
+    return { count, unparsable: 0, sorted: true, first: parts[0]?.[0], last: last?.[last.length - 1] };
   }
 
   static fromParts(times: Float64Array, order: Uint32Array | undefined, sorted: boolean): TimeIndex {

@@ -258,7 +258,7 @@ export class RecordBuilder {
     });
   }
 
-  /** Ends the pass: the unterminated last record, and the arrays. */
+  /** Ends the pass: the unterminated last record, and the arrays (offsets and times joined when first read). */
   finish(): BuiltRecords {
     if (this.inQuote) throw unclosedQuote(this.options.file, { record: this.count, offset: this.carryStart, line: this.lineOf(this.carryStart, undefined) });
     const last = concatBytes(this.carry);
@@ -275,6 +275,8 @@ export class RecordBuilder {
       statNames.forEach((key, c) => stats?.set(this.jsonStats.get(key) ?? newStats(1), c * STAT_SLOTS));
     }
     const { tails, tailOffsets, tailStored } = packTails(this.tails, this.chunkStarts.length);
+    const offsets = this.offsets;
+    const times = this.times;
     return {
       tails,
       tailOffsets,
@@ -282,8 +284,18 @@ export class RecordBuilder {
       vocab: statNames?.map((name) => finalizeVocab(this.vocabs.get(name))),
       count: this.count,
       firstRecord: Float64Array.from(this.firstRecord),
-      offsets: this.offsets.done(),
-      times: this.times?.done(),
+      get offsets() {
+        return offsets.done();
+      },
+      offsetParts: offsets.pieces,
+      get times() {
+        return times?.done();
+      },
+      timeParts: times?.pieces,
+      join: async () => {
+        await offsets.doneSliced();
+        await times?.doneSliced();
+      },
       timeScan: this.times === undefined ? undefined : { ...this.timeScan },
       badCount: this.badCount,
       bad: this.bad,
