@@ -10,7 +10,7 @@ import { isSeekdataError } from '../src/errors.js';
 import { MemorySource } from '../src/sources/source.js';
 import { checkSize, padded4, parseXzContainer, type XzBlockRecord } from '../src/readers/xz/container.js';
 import { decodeXzBlockFast, loadFastXz, type XzBackend, type XzFastTask } from '../src/readers/xz/napi.js';
-import { SCRATCH_MAX_BYTES, syntheticXzStream } from '../src/readers/xz/synthetic.js';
+import { SYNTHETIC_MAX_BYTES, syntheticXzStream } from '../src/readers/xz/synthetic.js';
 import { makeText, xz } from './support/fixtures.js';
 import type { DecodersWorkerJob, DecodersWorkerReply } from './support/decoders-worker.js';
 
@@ -97,7 +97,7 @@ describe('the synthetic stream in the thread\'s scratch buffer', () => {
     }
     const first = syntheticXzStream(file.slice(0, 16), blocks[0], true);
     expect(syntheticXzStream(file.slice(0, 16), blocks[0], true).buffer).toBe(first.buffer);
-    const big = new Uint8Array(SCRATCH_MAX_BYTES + 1);
+    const big = new Uint8Array(SYNTHETIC_MAX_BYTES + 1);
     expect(syntheticXzStream(big, blocks[0], true).buffer).not.toBe(first.buffer);
     expect(syntheticXzStream(file.slice(0, 16), blocks[0], true).buffer).toBe(first.buffer);
   });

@@ -65,7 +65,8 @@ interface Planned {
   task: Bzip2BlockTask;
   transfer: ArrayBuffer[];
   capped: boolean;
-  release: (() => void) | undefined;
+  /** Lets go of the window the task views (finder.hold's answer). */
+  unhold: (() => void) | undefined;
 }
 
 /** A decode's outcome; `capped`: its bytes were cut at MAX_BLOCK_BYTES (a longer range is no use). */
@@ -106,14 +107,14 @@ export async function* scanBzip2<R extends Bzip2DecodeOutcome>(options: Bzip2Sca
     // A view into a window is posted as it is (the window's memory is shared with the workers), and the
     // window held until the decode has settled; bytes spanning two windows are a fresh array, moved.
     const part = await finder.bytes(first, endByte);
-    const release = part.window === undefined ? undefined : finder.hold(part.window);
+    const unhold = part.window === undefined ? undefined : finder.hold(part.window);
     const { bytes, transfer } = postable(part.bytes, part.owned);
     const task = { data: bytes, bitOffset: startBit - first * 8, level: DECODE_LEVEL, base: first, atEnd: endByte >= size, file };
-    return { task, transfer, capped: endByte < wanted, release };
+    return { task, transfer, capped: endByte < wanted, unhold };
   };
-  const start = ({ task, transfer, capped, release }: Planned): Promise<Settled<R>> => {
+  const start = ({ task, transfer, capped, unhold }: Planned): Promise<Settled<R>> => {
     const settled = settle(task, capped, options.decode(task, transfer));
-    if (release !== undefined) void settled.then(release);
+    if (unhold !== undefined) void settled.then(unhold);
     return settled;
   };
 

@@ -43,7 +43,7 @@ export function xzIndexAndFooter(meta: Pick<XzBlockMeta, 'unpaddedSize' | 'uncom
 }
 
 /** Streams up to this size are built in the thread's scratch buffer (`scratch`), larger ones in an array of their own. */
-export const SCRATCH_MAX_BYTES = 8 << 20;
+export const SYNTHETIC_MAX_BYTES = 8 << 20;
 let scratchBuffer = new Uint8Array(0);
 
 /**
@@ -57,8 +57,8 @@ export function syntheticXzStream(block: Uint8Array, meta: Pick<XzBlockMeta, 'un
   const tail = xzIndexAndFooter(meta);
   const size = head.length + block.length + tail.length;
   let out: Uint8Array;
-  if (scratch && size <= SCRATCH_MAX_BYTES) {
-    if (scratchBuffer.length < size) scratchBuffer = new Uint8Array(Math.min(SCRATCH_MAX_BYTES, Math.max(size, scratchBuffer.length * 2)));
+  if (scratch && size <= SYNTHETIC_MAX_BYTES) {
+    if (scratchBuffer.length < size) scratchBuffer = new Uint8Array(Math.min(SYNTHETIC_MAX_BYTES, Math.max(size, scratchBuffer.length * 2)));
     out = scratchBuffer.subarray(0, size);
   } else out = new Uint8Array(size);
   out.set(head, 0);
