@@ -6,6 +6,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedPool } from '../src/index.js';
 import { cli, cliCommand, cliProcess } from './support/cli.js';
+import type { CommandSpec } from '../src/cli/args.js';
+import { benchSpec, compareSpec } from '../src/cli/commands/bench-commands.js';
+import { exportSpec, sampleSpec } from '../src/cli/commands/dataset-commands.js';
+import { catSpec, infoSpec, readSpec } from '../src/cli/commands/reader-commands.js';
+import { indexSpec, rangeSpec, recordsSpec, statsSpec } from '../src/cli/commands/record-commands.js';
+import { recompressSpec } from '../src/cli/commands/recompress.js';
 import { runProcess } from './support/process.js';
 import { bzip2, makeText, tempDir, writeFixture, xz } from './support/fixtures.js';
 
@@ -29,6 +35,16 @@ describe('seekdata CLI', () => {
       expect(help.stdout.toString()).toMatch(new RegExp(`Usage: seekdata ${command}`));
       expect(help.stdout.toString()).toContain('Examples:');
     }
+  });
+
+  it('every flag a command accepts is in its help, and every flag in its help is accepted (none is taken and ignored)', async () => {
+    const specs: CommandSpec[] = [indexSpec, infoSpec, catSpec, readSpec, recordsSpec, rangeSpec, statsSpec, sampleSpec, exportSpec, benchSpec, recompressSpec, compareSpec];
+    for (const spec of specs) {
+      const inHelp = new Set(spec.optionHelp.flatMap(([flags]) => [...flags.matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1])));
+      expect(Object.keys(spec.options).sort(), spec.name).toEqual([...inHelp].sort());
+    }
+    expect((await cli('compare', bz, '--keep')).code).toBe(2);
+    expect((await cli('cat', bz, '--json')).code).toBe(2);
   });
 
   it('index builds and then reuses the index; info --json has the documented fields', async () => {

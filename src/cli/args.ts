@@ -37,6 +37,9 @@ export const COMMON_OPTIONS = {
   'max-decoded-mb': { type: 'string' },
 } as const;
 
+/** The common options of a command that prints no report (`cat`, `read`): `--json` would change nothing. */
+export const COMMON_OPTIONS_NO_JSON = (({ json: _json, ...rest }) => rest)(COMMON_OPTIONS);
+
 export const COMMON_HELP: Array<[string, string]> = [
   ['--index PATH', 'index file to use, or a directory to keep it in (default: FILE.sdx beside the data, else the cache directory); an index of another file there is never overwritten'],
   ['--no-index', 'neither read nor write an index file'],

@@ -177,17 +177,17 @@ function stopped(stop: AbortSignal): SeekdataError {
 }
 
 let shared: WorkerPool | undefined;
-let sharedSize: number | undefined;
+let sharedOptions: WorkerPoolOptions = {};
 
-/** Sets the size of the shared pool; takes effect when it is next created. */
+/** Sets the options of the shared pool (size, filename, execArgv); they take effect when it is next created. */
 export function configureSharedPool(options: WorkerPoolOptions): void {
   checkKnownKeys(options, WORKER_POOL_OPTION_KEYS, 'configureSharedPool');
-  sharedSize = options.size;
+  sharedOptions = { ...options };
 }
 
 /** The process-wide pool, created on first use. */
 export function sharedPool(): WorkerPool {
-  if (shared === undefined) shared = new WorkerPool(sharedSize === undefined ? {} : { size: sharedSize });
+  if (shared === undefined) shared = new WorkerPool(sharedOptions);
   return shared;
 }
 

@@ -144,7 +144,7 @@ export const compareSpec: CommandSpec = {
   name: 'compare',
   summary: 'Compress a plain FILE as .bz2 and as multi-block .xz and compare size, ratio, decode MB/s and random-read latency.',
   usage: 'seekdata compare FILE.csv [--out DIR] [--reads N] [--json]',
-  options: { ...COMMON_OPTIONS, out: { type: 'string' }, reads: { type: 'string' }, keep: { type: 'boolean' } },
+  options: { ...COMMON_OPTIONS, out: { type: 'string' }, reads: { type: 'string' } },
   optionHelp: [
     ['--out DIR', 'where to write the compressed files (default: a temporary directory, removed after)'],
     ['--reads N', 'random reads to time per format (default 30)'],

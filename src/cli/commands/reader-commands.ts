@@ -6,7 +6,7 @@ import { storedRecordOptions } from '../../index/open-indexed.js';
 import { openReader } from '../../index/open-reader.js';
 import type { Input } from '../../readers/input.js';
 import type { ReaderInfo } from '../../readers/reader.js';
-import { COMMON_HELP, COMMON_OPTIONS, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
+import { COMMON_HELP, COMMON_OPTIONS, COMMON_OPTIONS_NO_JSON, intFlag, UsageError, type CommandSpec, type Flags } from '../args.js';
 import { formatBytes, makeProgress, noteDamage, readerOptions, writeOut, type CliIo } from '../context.js';
 import { printCollectionInfo } from '../collection-report.js';
 import { namesCollection, openForRecords, RECORD_HELP, RECORD_OPTIONS, recordFlags } from '../records-open.js';
@@ -96,7 +96,7 @@ export const catSpec: CommandSpec = {
   name: 'cat',
   summary: 'Write all decompressed bytes of FILE to stdout, in order, decoding chunks in parallel (a collection: its files one after the other).',
   usage: 'seekdata cat FILE',
-  options: COMMON_OPTIONS,
+  options: COMMON_OPTIONS_NO_JSON,
   optionHelp: COMMON_HELP,
   examples: ['seekdata cat events.csv.bz2 | head', 'seekdata cat -p 4 big.csv.xz > big.csv'],
   minPositionals: 1,
@@ -138,7 +138,7 @@ export const readSpec: CommandSpec = {
   name: 'read',
   summary: 'Write exactly LENGTH decompressed bytes of FILE starting at OFFSET to stdout.',
   usage: 'seekdata read FILE --offset N --length M',
-  options: { ...COMMON_OPTIONS, offset: { type: 'string', short: 'o' }, length: { type: 'string', short: 'n' } },
+  options: { ...COMMON_OPTIONS_NO_JSON, offset: { type: 'string', short: 'o' }, length: { type: 'string', short: 'n' } },
   optionHelp: [['-o, --offset N', 'decompressed byte offset (required)'], ['-n, --length M', 'number of bytes (required)'], ...COMMON_HELP],
   examples: ['seekdata read events.csv.bz2 --offset 5000000000 --length 200'],
   minPositionals: 1,
