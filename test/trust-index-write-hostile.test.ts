@@ -1,0 +1,347 @@
+/**
+ * A hostile review of the index pass's end (index-file.ts `writeParts`, built-records.ts's sliced join,
+ * open-indexed.ts's save beside the join): writes that fail part-way (the first, a middle or the last writev
+ * batch, after a short write, fsync, truncate, close, rename, link), through a file handle that fails on
+ * command and on a full file system; the join racing the save; and every index the pass writes read back
+ * against a writer of its own (the joined arrays), a second open, and a brute-force parse of the data.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { closeSharedPool, openIndexed, type IndexedOptions } from '../src/index.js';
+import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
+import { prng, run, tempDir } from './support/fixtures.js';
+
+/** Faults the file system below index-file.ts shows on command (only for temporary index files). */
+const faults = vi.hoisted(() => ({
+  /** Which writev call (0-based, counted per handle) rejects. */
+  writevAt: -1,
+  /** writev calls write only this many bytes (then `write` rejects when `write` is set). */
+  shortWritev: -1,
+  write: false,
+  truncate: false,
+  sync: false,
+  close: false,
+  rename: false,
+  link: false,
+  /** writev calls still running, over every handle. */
+  pending: 0,
+  /** Highest `pending` seen when a handle was closed. */
+  pendingAtClose: 0,
+}));
+
+const errno = (code: string, syscall: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected failure, ${syscall}`), { code, syscall });
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const isTemp = (path: unknown): boolean => typeof path === 'string' && path.includes('.tmp-');
+  const open = async (...args: Parameters<typeof real.open>): ReturnType<typeof real.open> => {
+    const handle = await real.open(...args);
+    if (!isTemp(args[0])) return handle;
+    let calls = 0;
+    const overrides: Record<string, unknown> = {
+      writev: async (buffers: Uint8Array[], position: number) => {
+        const call = calls++;
+        faults.pending++;
+        try {
+          // The failing batch fails at once; the others take a little while, so that a caller that does
+          // not wait for them all closes the file under them.
+          if (call === faults.writevAt) throw errno('EIO', 'writev');
+          await new Promise((r) => setTimeout(r, 5));
+          if (faults.shortWritev >= 0) {
+            const all = Buffer.concat(buffers);
+            const n = Math.min(all.length, faults.shortWritev);
+            await handle.write(all, 0, n, position);
+            return { bytesWritten: n, buffers };
+          }
+          return await handle.writev(buffers, position);
+        } finally {
+          faults.pending--;
+        }
+      },
+      write: async (...a: unknown[]) => {
+        if (faults.write) throw errno('ENOSPC', 'write');
+        return (handle.write as (...b: unknown[]) => unknown)(...a);
+      },
+      truncate: async (n: number) => {
+        if (faults.truncate) throw errno('EIO', 'ftruncate');
+        return handle.truncate(n);
+      },
+      sync: async () => {
+        if (faults.sync) throw errno('EIO', 'fsync');
+        return handle.sync();
+      },
+      close: async () => {
+        faults.pendingAtClose = Math.max(faults.pendingAtClose, faults.pending);
+        await handle.close();
+        // As NFS may: the descriptor is gone, and close reports a write that failed.
+        if (faults.close) throw errno('EIO', 'close');
+      },
+    };
+    return new Proxy(handle, {
+      get: (target, key) => {
+        if (typeof key === 'string' && key in overrides) return overrides[key];
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+  const rename = async (from: string, to: string): Promise<void> => {
+    if (faults.rename && isTemp(from)) throw errno('EIO', 'rename');
+    return real.rename(from, to);
+  };
+  const link = async (from: string, to: string): Promise<void> => {
+    if (faults.link && isTemp(from)) throw errno('EIO', 'link');
+    return real.link(from, to);
+  };
+  return { ...real, default: { ...real, open, rename, link }, open, rename, link };
+});
+
+const tmp = tempDir('seekdata-write-hostile-');
+afterAll(async () => {
+  await closeSharedPool();
+  tmp.cleanup();
+});
+
+beforeEach(() => {
+  Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, truncate: false, sync: false, close: false, rename: false, link: false, pending: 0, pendingAtClose: 0 });
+});
+
+let dirs = 0;
+function newDir(name: string): string {
+  const dir = join(tmp.dir, `${name}-${dirs++}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-'));
+
+/** Rejections nobody handled while `body` ran (and a moment after). */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const note = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  process.on('unhandledRejection', note);
+  try {
+    await body();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    process.off('unhandledRejection', note);
+  }
+  return seen;
+}
+
+function concat<T extends Uint32Array | Float64Array>(parts: readonly T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Sections of three writev batches and more (3,000 parts), and their joined twins. */
+function partSections(seed: number): { parts: Map<string, WritableSection>; joined: Map<string, SectionValue> } {
+  const rand = prng(seed);
+  const u32 = Array.from({ length: 3000 }, () => Uint32Array.from({ length: 1 + Math.floor(rand() * 20) }, () => Math.floor(rand() * 2 ** 32)));
+  const f64 = Array.from({ length: 1500 }, () => Float64Array.from({ length: 1 + Math.floor(rand() * 9) }, () => rand() * 1e12));
+  return {
+    parts: new Map<string, WritableSection>([
+      ['meta', { json: { seed } }],
+      ['u', { kind: 'u32', parts: u32 }],
+      ['f', { kind: 'f64', parts: f64 }],
+    ]),
+    joined: new Map<string, SectionValue>([
+      ['meta', { json: { seed } }],
+      ['u', concat(u32, (n) => new Uint32Array(n))],
+      ['f', concat(f64, (n) => new Float64Array(n))],
+    ]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('writeParts: a batch that fails', () => {
+  /** A handle whose writev batch `failAt` rejects at once and whose other batches finish 20 ms later. */
+  function slowHandle(failAt: number, shortAt = -1): { handle: Parameters<typeof writeParts>[0]; pending: () => number; batches: () => number } {
+    let pending = 0;
+    let batches = 0;
+    const handle = {
+      writev: async (buffers: Uint8Array[]) => {
+        const k = batches++;
+        if (k === failAt) throw errno('EIO', 'writev');
+        pending++;
+        await new Promise((r) => setTimeout(r, 20));
+        pending--;
+        const bytes = buffers.reduce((n, b) => n + b.length, 0);
+        return { bytesWritten: k === shortAt ? bytes >> 1 : bytes, buffers };
+      },
+      write: async () => {
+        pending++;
+        await new Promise((r) => setTimeout(r, 10));
+        pending--;
+        throw errno('ENOSPC', 'write');
+      },
+    } as unknown as Parameters<typeof writeParts>[0];
+    return { handle, pending: () => pending, batches: () => batches };
+  }
+
+  const parts = Array.from({ length: 3000 }, (_, k) => new Uint8Array(1 + (k % 13)).fill(k & 0xff));
+
+  it.each([
+    ['the first', 0],
+    ['a middle', 1],
+    ['the last', 2],
+  ])('%s of three batches: rejects with its error only once every other batch has settled, nothing unhandled', async (_, failAt) => {
+    const { handle, pending, batches } = slowHandle(failAt);
+    let rejected: unknown;
+    let pendingThen = -1;
+    const unhandled = await unhandledDuring(async () => {
+      await writeParts(handle, parts, 0).catch((error: unknown) => {
+        rejected = error;
+        pendingThen = pending();
+      });
+    });
+    expect(batches()).toBe(3);
+    expect(rejected).toMatchObject({ code: 'EIO' });
+    expect(pendingThen).toBe(0);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('a short write whose rest fails (ENOSPC), beside a batch that fails: one rejection, after everything settled', async () => {
+    const { handle, pending } = slowHandle(2, 0);
+    let pendingThen = -1;
+    let rejected: unknown;
+    const unhandled = await unhandledDuring(async () => {
+      await writeParts(handle, parts, 0).catch((error: unknown) => {
+        rejected = error;
+        pendingThen = pending();
+      });
+    });
+    expect(['EIO', 'ENOSPC']).toContain((rejected as NodeJS.ErrnoException).code);
+    expect(pendingThen).toBe(0);
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('writeIndexFile: a failure at every step leaves the old index (or none) and no temporary file; a retry writes the file', () => {
+  // What fails, and the call whose error is reported (the first failure's).
+  const cases: Array<[string, () => void, string]> = [
+    ['the first writev batch fails', () => (faults.writevAt = 0), 'writev'],
+    ['a middle writev batch fails', () => (faults.writevAt = 2), 'writev'],
+    ['the last writev batch fails', () => (faults.writevAt = 4), 'writev'],
+    ['a short writev, then the rest fails (ENOSPC)', () => Object.assign(faults, { shortWritev: 100, write: true }), 'write'],
+    ['the header write fails', () => (faults.write = true), 'write'],
+    ['truncate fails', () => (faults.truncate = true), 'ftruncate'],
+    ['fsync fails', () => (faults.sync = true), 'fsync'],
+    ['close reports an error', () => (faults.close = true), 'close'],
+    ['fsync fails and close reports an error too', () => Object.assign(faults, { sync: true, close: true }), 'fsync'],
+    ['rename fails', () => (faults.rename = true), 'rename'],
+  ];
+
+  for (const previous of [false, true]) {
+    it.each(cases)(`%s (${previous ? 'over an old index' : 'no index before'})`, async (_, arm, syscall) => {
+      const dir = newDir('steps');
+      const path = join(dir, 'data.sdx');
+      const old = partSections(1);
+      if (previous) await writeIndexFile(path, old.joined);
+      const before = previous ? readFileSync(path) : undefined;
+      const next = partSections(2);
+      arm();
+      const unhandled = await unhandledDuring(async () => {
+        await expect(writeIndexFile(path, next.parts)).rejects.toMatchObject({ syscall });
+      });
+      expect(unhandled).toEqual([]);
+      // No writev still running when the file was closed.
+      expect(faults.pendingAtClose).toBe(0);
+      expect(temps(dir)).toEqual([]);
+      if (before === undefined) expect(existsSync(path)).toBe(false);
+      else expect(readFileSync(path).equals(before)).toBe(true);
+      // The retry: the same bytes as the joined arrays give.
+      Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, truncate: false, sync: false, close: false, rename: false });
+      const bytes = await writeIndexFile(path, next.parts);
+      const reference = join(dir, 'reference.sdx');
+      await writeIndexFile(reference, next.joined);
+      expect(bytes).toBe(readFileSync(path).length);
+      expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
+      expect(temps(dir)).toEqual([]);
+    });
+  }
+
+  it('link fails (a place claimed for creation): no temporary file, nothing at the place', async () => {
+    const dir = newDir('link');
+    const path = join(dir, 'data.sdx');
+    faults.link = true;
+    await expect(writeIndexFile(path, partSections(3).parts, { claim: async () => 'create' })).rejects.toMatchObject({ code: 'EIO' });
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Data files and the truth about them, parsed here by brute force.
+
+/** CSV with a time column: in order, or with records out of order and unparsable times. */
+function csv(records: number, seed: number, disorder: boolean): Buffer {
+  const rand = prng(seed);
+  const lines = ['time,sensor,x'];
+  const base = Date.UTC(2024, 0, 1);
+  for (let r = 0; r < records; r++) {
+    let t = new Date(base + r * 1000 + Math.floor(rand() * 900)).toISOString();
+    if (disorder && rand() < 0.05) t = new Date(base + Math.floor(rand() * records) * 1000).toISOString();
+    if (disorder && rand() < 0.01) t = 'not a time';
+    lines.push(`${t},${'abcdefgh'[Math.floor(rand() * 8)]},${(rand() * 100).toFixed(3)}`);
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+/** Each record's start and time, from the CSV text (one record a line, the header line first). */
+function truth(text: Buffer): { starts: number[]; times: number[] } {
+  const starts: number[] = [];
+  const times: number[] = [];
+  let at = text.indexOf(0x0a) + 1;
+  while (at < text.length) {
+    const end = text.indexOf(0x0a, at);
+    starts.push(at);
+    const field = text.subarray(at, text.indexOf(0x2c, at)).toString();
+    times.push(/^\d{4}-/.test(field) ? Date.parse(field) : NaN);
+    at = end + 1;
+  }
+  return { starts, times };
+}
+
+describe('openIndexed over a file system that fails: the save is a warning, the records are right, a retry saves', () => {
+  it.each([
+    ['the times\' writev fails', () => (faults.writevAt = 1), 'EIO: injected failure, writev'],
+    ['close reports an error', () => (faults.close = true), 'EIO: injected failure, close'],
+  ])('%s', async (_, arm, message) => {
+    const dir = newDir('open-fault');
+    const text = csv(8000, 5, false);
+    // 1 KiB xz blocks: hundreds of parts of offsets and of times, a writev each (the offsets', the times').
+    const path = join(dir, 'data.csv.xz');
+    writeFileSync(path, run('xz', ['-c', '--block-size=1024'], text));
+    const { starts } = truth(text);
+    const options: IndexedOptions = { records: 'csv', timeColumn: 'time' };
+    arm();
+    const warnings: string[] = [];
+    const file = await openIndexed(path, { ...options, onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual([`could not save index to ${path}.sdx: ${message}`]);
+    expect(file.report.status).toBe('none');
+    expect(file.records.count).toBe(starts.length);
+    expect(Array.from({ length: starts.length }, (_, i) => file.records.start(i))).toEqual(starts);
+    await file.close();
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(`${path}.sdx`)).toBe(false);
+    Object.assign(faults, { writevAt: -1, close: false });
+    const again = await openIndexed(path, options);
+    expect(again.report.status).toBe('built');
+    await again.close();
+    const loaded = await openIndexed(path, options);
+    expect(loaded.report.status).toBe('loaded');
+    expect(Array.from({ length: starts.length }, (_, i) => loaded.records.start(i))).toEqual(starts);
+    await loaded.close();
+    expect(temps(dir)).toEqual([]);
+  });
+});
