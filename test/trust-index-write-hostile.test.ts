@@ -8,8 +8,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { closeSharedPool, openIndexed, type IndexedOptions } from '../src/index.js';
+import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
+import { openIndexFile } from '../src/index/index-reader.js';
 import { prng, run, tempDir } from './support/fixtures.js';
 
 /** Faults the file system below index-file.ts shows on command (only for temporary index files). */
@@ -343,5 +344,136 @@ describe('openIndexed over a file system that fails: the save is a warning, the 
     expect(Array.from({ length: starts.length }, (_, i) => loaded.records.start(i))).toEqual(starts);
     await loaded.close();
     expect(temps(dir)).toEqual([]);
+  });
+});
+
+/** Every section of an index file, in file order, as the reader hands them out (checksums verified). */
+async function loadAll(path: string): Promise<Map<string, SectionValue>> {
+  const opening = await openIndexFile(path);
+  if (opening.kind !== 'index') throw new Error(`${path}: ${opening.kind}`);
+  try {
+    const names = opening.file.names();
+    const loaded = await opening.file.load(names);
+    return new Map(names.map((n) => [n, loaded.get(n) as SectionValue]));
+  } finally {
+    await opening.file.close();
+  }
+}
+
+/** Record numbers with a time in [t0, t1), in time order (ties in record order): the brute-force answer to `range`. */
+function bruteRange(times: number[], t0: number, t1: number): number[] {
+  return times
+    .map((t, i) => [t, i])
+    .filter(([t]) => t >= t0 && t < t1)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map(([, i]) => i);
+}
+
+/** `file` gives the records and times of `text` (its record starts, each record's time, range queries). */
+function checkAgainstText(file: IndexedFile, text: Buffer, timed: boolean): void {
+  const { starts, times } = truth(text);
+  expect(file.records.count).toBe(starts.length);
+  expect(Array.from({ length: starts.length }, (_, i) => file.records.start(i))).toEqual(starts);
+  if (!timed) {
+    expect(file.time).toBeUndefined();
+    return;
+  }
+  expect(Array.from(file.time?.times ?? [])).toEqual(times);
+  const valid = times.filter((t) => !Number.isNaN(t));
+  const lo = valid.reduce((a, b) => Math.min(a, b), Infinity);
+  const hi = valid.reduce((a, b) => Math.max(a, b), -Infinity);
+  const summary = file.time?.summary;
+  expect(summary?.count).toBe(valid.length);
+  expect(summary?.first).toBe(valid.length === 0 ? undefined : lo);
+  expect(summary?.last).toBe(valid.length === 0 ? undefined : hi);
+  expect(file.report.time?.first).toBe(summary?.first);
+  expect(file.report.time?.last).toBe(summary?.last);
+  expect(file.report.time?.sorted).toBe(summary?.sorted);
+  if (valid.length === 0) return;
+  for (const [a, b] of [
+    [lo, hi + 1],
+    [lo + (hi - lo) * 0.3, lo + (hi - lo) * 0.6],
+    [hi, hi + 1],
+  ]) {
+    expect(Array.from(file.range(a, b))).toEqual(bruteRange(times, a, b));
+  }
+}
+
+/** The index file at `path` is what the joined arrays written by writeIndexFile give, byte for byte. */
+async function sameAsJoined(path: string, dir: string): Promise<Map<string, SectionValue>> {
+  const sections = await loadAll(path);
+  const reference = join(dir, `reference-${dirs++}.sdx`);
+  await writeIndexFile(reference, sections);
+  expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
+  return sections;
+}
+
+describe('an index written from the parts, read back: the joined arrays’ bytes, the same records as a brute-force parse', () => {
+  const formats: Array<[string, (b: Buffer) => Buffer]> = [
+    ['bz2', (b) => run('bzip2', ['-1', '-c'], b)],
+    ['xz', (b) => run('xz', ['-c', '--block-size=16384'], b)],
+    ['gz', (b) => run('gzip', ['-c'], b)],
+    // Four frames (the seekable way of writing zstd without its tool): four units.
+    ['zst', (b) => Buffer.concat([0, 1, 2, 3].map((q) => run('zstd', ['-c', '-q'], b.subarray(Math.floor((q * b.length) / 4), Math.floor(((q + 1) * b.length) / 4)))))],
+    ['csv', (b) => b],
+  ];
+  const datas: Array<[string, Buffer, IndexedOptions]> = [
+    ['sorted times', csv(4000, 11, false), { records: 'csv', timeColumn: 'time' }],
+    ['times out of order and unparsable', csv(4000, 12, true), { records: 'csv', timeColumn: 'time' }],
+    ['no time column', csv(4000, 13, true), { records: 'csv' }],
+  ];
+  for (const [ext, compress] of formats) {
+    it.each(datas)(`${ext}, %s`, async (_, text, options) => {
+      const dir = newDir(`back-${ext}`);
+      const path = join(dir, `data.csv.${ext}`);
+      writeFileSync(path, compress(text));
+      const timed = options.timeColumn !== undefined;
+      const opts = { ...options, pieceBytes: 16 << 10, bigUnitBytes: 32 << 10 };
+      const done: number[] = [];
+      const built = await openIndexed(path, { ...opts, onProgress: (p) => done.push(p.bytesDone) });
+      // One pass (progress never goes back) where the pass's chunks are the reader's.
+      if (ext !== 'zst') expect(done.every((d, k) => k === 0 || d >= done[k - 1])).toBe(true);
+      // Used the moment it is returned.
+      checkAgainstText(built, text, timed);
+      expect(built.report.status).toBe('built');
+      await built.close();
+      const sections = await sameAsJoined(`${path}.sdx`, dir);
+      expect((sections.get('records.offsets') as Uint32Array).length).toBe(truth(text).starts.length);
+      expect(sections.has('time.values')).toBe(timed);
+      const loaded = await openIndexed(path, opts);
+      expect(loaded.report.status).toBe('loaded');
+      checkAgainstText(loaded, text, timed);
+      const n = loaded.records.count;
+      const some = await loaded.records.getMany([0, 1, Math.floor(n / 2), n - 1]);
+      const lines = text.toString().split('\n');
+      expect(some.map((b) => Buffer.from(b).toString())).toEqual([1, 2, Math.floor(n / 2) + 1, n].map((k) => lines[k]));
+      await loaded.close();
+      expect(temps(dir)).toEqual([]);
+    });
+  }
+});
+
+describe('zstd frames that do not say their size (zstd reading a pipe): the records the first open gives', () => {
+  it('one frame of 1.9 MB, default options: right records at once, and the saved index is loaded next time', async () => {
+    const dir = newDir('zstd-pipe');
+    const text = csv(56_000, 21, false);
+    expect(text.length).toBeGreaterThan(3 << 19);
+    const path = join(dir, 'data.csv.zst');
+    // From standard input: the frame header has no content size.
+    writeFileSync(path, run('zstd', ['-c', '-q'], text));
+    const warnings: string[] = [];
+    const options: IndexedOptions = { records: 'csv', timeColumn: 'time', onWarning: (m) => warnings.push(m) };
+    const built = await openIndexed(path, options);
+    expect(built.report.status).toBe('built');
+    checkAgainstText(built, text, true);
+    const lines = text.toString().split('\n');
+    expect(Buffer.from(await built.records.get(50_000)).toString()).toBe(lines[50_001]);
+    await built.close();
+    await sameAsJoined(`${path}.sdx`, dir);
+    const loaded = await openIndexed(path, options);
+    expect(loaded.report.status).toBe('loaded');
+    checkAgainstText(loaded, text, true);
+    await loaded.close();
+    expect(warnings).toEqual([]);
   });
 });
