@@ -7,10 +7,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
+import { RecordBuilder } from '../src/index/records/builder.js';
+import { Parts, type BuiltRecords } from '../src/index/records/built-records.js';
+import { spawnSync } from 'node:child_process';
 import { prng, run, tempDir } from './support/fixtures.js';
 
 /** Faults the file system below index-file.ts shows on command (only for temporary index files). */
@@ -475,5 +478,198 @@ describe('zstd frames that do not say their size (zstd reading a pipe): the reco
     checkAgainstText(loaded, text, true);
     await loaded.close();
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('the join beside the save: sizes at the edges, many parts, used at once, aborted, no index', () => {
+  /** Builds `path` with `options`, checks it against `text` at once and read back, and returns what the builder handed out. */
+  async function buildAndCheck(dir: string, path: string, text: Buffer, options: IndexedOptions): Promise<BuiltRecords> {
+    const finish = vi.spyOn(RecordBuilder.prototype, 'finish');
+    try {
+      const timed = options.timeColumn !== undefined;
+      const file = await openIndexed(path, options);
+      const built = finish.mock.results.at(-1)?.value as BuiltRecords;
+      // Joined by the time it is returned: the records use the joined arrays.
+      expect(file.records.offsets).toBe(built.offsets);
+      if (timed) expect(file.time?.times).toBe(built.times);
+      expect(Array.from(file.records.offsets)).toEqual(built.offsetParts.flatMap((p) => Array.from(p)));
+      checkAgainstText(file, text, timed);
+      await file.close();
+      if (options.index !== false) {
+        await sameAsJoined(`${path}.sdx`, dir);
+        const loaded = await openIndexed(path, options);
+        expect(loaded.report.status).toBe('loaded');
+        checkAgainstText(loaded, text, timed);
+        await loaded.close();
+      }
+      expect(temps(dir)).toEqual([]);
+      return built;
+    } finally {
+      finish.mockRestore();
+    }
+  }
+
+  it.each([
+    ['no records (the header only)', 0, false],
+    ['one record', 1, false],
+    ['one record, unparsable time', 1, true],
+    ['65,536 records: the times are one 512 KiB slice exactly, the offsets half of one', 65_536, false],
+    ['20,000 records, out of order', 20_000, true],
+  ])('%s', async (_, records, disorder) => {
+    const dir = newDir('edge');
+    let text = csv(records, 31 + records, disorder);
+    if (records === 1 && disorder) text = Buffer.from('time,sensor,x\nnot a time,a,1\n');
+    const path = join(dir, 'data.csv');
+    writeFileSync(path, text);
+    const built = await buildAndCheck(dir, path, text, { records: 'csv', timeColumn: 'time' });
+    expect(built.count).toBe(records);
+  });
+
+  it('over 1,024 parts of offsets and of times (small xz blocks read in small pieces)', async () => {
+    const dir = newDir('many-parts');
+    const text = csv(12_000, 41, true);
+    const path = join(dir, 'data.csv.xz');
+    writeFileSync(path, run('xz', ['-c', '--block-size=4096'], text));
+    const built = await buildAndCheck(dir, path, text, { records: 'csv', timeColumn: 'time', pieceBytes: 512, bigUnitBytes: 1024 });
+    expect(built.offsetParts.length).toBeGreaterThan(1024);
+    expect(built.timeParts?.length).toBeGreaterThan(1024);
+  });
+
+  it('a join that yields for real: 140,000 records in 64 KiB xz blocks (offsets and times over 512 KiB, in hundreds of parts)', async () => {
+    const dir = newDir('sliced');
+    const text = csv(140_000, 45, false);
+    const path = join(dir, 'data.csv.xz');
+    writeFileSync(path, run('xz', ['-c', '-0', '--block-size=65536'], text));
+    const built = await buildAndCheck(dir, path, text, { records: 'csv', timeColumn: 'time' });
+    expect(built.offsetParts.length).toBeGreaterThan(100);
+    expect(built.offsets.byteLength).toBeGreaterThan(512 << 10);
+  });
+
+  it('the sliced join with the plain join asked for during one of its yields: both hand out one array, the parts joined', async () => {
+    const parts = new Parts<Uint32Array>((n) => new Uint32Array(n));
+    const rand = prng(59);
+    const all: number[] = [];
+    // 300 parts of 1,000 values: 1.2 MB, two yields.
+    for (let k = 0; k < 300; k++) {
+      const part = Uint32Array.from({ length: 1000 }, () => Math.floor(rand() * 2 ** 32));
+      all.push(...part);
+      parts.add(part);
+    }
+    let plain: Uint32Array | undefined;
+    setImmediate(() => (plain = parts.done()));
+    const sliced = await parts.doneSliced();
+    expect(plain).toBeDefined();
+    expect(sliced).toBe(plain);
+    expect(parts.done()).toBe(sliced);
+    expect(Array.from(sliced)).toEqual(all);
+  });
+
+  it('index: false: the records and times right at once, no index file', async () => {
+    const dir = newDir('no-index');
+    const text = csv(30_000, 43, false);
+    const path = join(dir, 'data.csv');
+    writeFileSync(path, text);
+    await buildAndCheck(dir, path, text, { records: 'csv', timeColumn: 'time', index: false });
+    expect(readdirSync(dir)).toEqual(['data.csv']);
+  });
+
+  it('aborted once the pass is done (while the file is written and joined): the abort, or a whole file and index; nothing left over', async () => {
+    const dir = newDir('abort-end');
+    const text = csv(30_000, 47, false);
+    const path = join(dir, 'data.csv.bz2');
+    writeFileSync(path, run('bzip2', ['-1', '-c'], text));
+    const controller = new AbortController();
+    const onProgress = (p: { bytesDone: number; bytesTotal: number }): void => {
+      if (p.bytesDone === p.bytesTotal) controller.abort();
+    };
+    const unhandled = await unhandledDuring(async () => {
+      const outcome = await openIndexed(path, { records: 'csv', timeColumn: 'time', signal: controller.signal, onProgress }).then(
+        (file) => file,
+        (error: unknown) => error,
+      );
+      expect(controller.signal.aborted).toBe(true);
+      if (outcome instanceof Error) {
+        expect(outcome).toMatchObject({ code: 'ABORTED' });
+      } else {
+        checkAgainstText(outcome as IndexedFile, text, true);
+        await (outcome as IndexedFile).close();
+      }
+    });
+    expect(unhandled).toEqual([]);
+    expect(temps(dir)).toEqual([]);
+    if (existsSync(`${path}.sdx`)) await sameAsJoined(`${path}.sdx`, dir);
+  });
+
+  it('an onWarning that throws while a failed save is reported: openIndexed rejects with it, nothing unhandled, no temporary file', async () => {
+    const dir = newDir('warning-throws');
+    const text = csv(5000, 53, false);
+    const path = join(dir, 'data.csv');
+    writeFileSync(path, text);
+    faults.sync = true;
+    const thrown = new Error('the warning handler failed');
+    const unhandled = await unhandledDuring(async () => {
+      await expect(
+        openIndexed(path, {
+          records: 'csv',
+          timeColumn: 'time',
+          onWarning: () => {
+            throw thrown;
+          },
+        }),
+      ).rejects.toBe(thrown);
+    });
+    expect(unhandled).toEqual([]);
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(`${path}.sdx`)).toBe(false);
+  });
+});
+
+describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through the batches', () => {
+  let mount: string | undefined;
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) return;
+    const dir = newDir('tmpfs');
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status === 0) mount = dir;
+  });
+  afterAll(() => {
+    if (mount !== undefined) spawnSync('umount', [mount]);
+  });
+
+  it('writeIndexFile: ENOSPC, the old index intact, no temporary file (the space is free again), a smaller index then fits', async (context) => {
+    if (mount === undefined) return context.skip();
+    const path = join(mount, 'data.sdx');
+    const small = partSections(61);
+    await writeIndexFile(path, small.joined);
+    const before = readFileSync(path);
+    // 3,000 parts of 100 u32 values: 1.2 MB in three batches, more than the file system holds.
+    const rand = prng(62);
+    const big = new Map<string, WritableSection>([['u', { kind: 'u32', parts: Array.from({ length: 3000 }, () => Uint32Array.from({ length: 100 }, () => Math.floor(rand() * 2 ** 32))) }]]);
+    const unhandled = await unhandledDuring(async () => {
+      await expect(writeIndexFile(path, big)).rejects.toMatchObject({ code: 'ENOSPC' });
+    });
+    expect(unhandled).toEqual([]);
+    expect(readdirSync(mount)).toEqual(['data.sdx']);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    // The space the failed file took is free again: an index of 600 KB fits beside the old one (190 KB).
+    const fits = new Map<string, WritableSection>([['u', { kind: 'u32', parts: Array.from({ length: 1500 }, (_, k) => new Uint32Array(100).fill(k)) }]]);
+    await writeIndexFile(path, fits);
+    expect(readdirSync(mount)).toEqual(['data.sdx']);
+    expect(((await loadAll(path)).get('u') as Uint32Array).length).toBe(150_000);
+  });
+
+  it('openIndexed with its index there: the warning names the index and ENOSPC, the records are right, nothing left in the file system', async (context) => {
+    if (mount === undefined) return context.skip();
+    const dir = newDir('enospc-data');
+    const text = csv(100_000, 63, false);
+    const path = join(dir, 'data.csv');
+    writeFileSync(path, text);
+    const index = join(mount, 'other.sdx');
+    const warnings: string[] = [];
+    const file = await openIndexed(path, { records: 'csv', timeColumn: 'time', index, onWarning: (m) => warnings.push(m) });
+    expect(file.report.status).toBe('none');
+    checkAgainstText(file, text, true);
+    await file.close();
+    expect(warnings).toEqual([`could not save index to ${index}: ENOSPC: no space left on device, write`]);
+    expect(readdirSync(mount).filter((f) => f !== 'data.sdx')).toEqual([]);
   });
 });
