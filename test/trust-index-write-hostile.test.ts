@@ -600,6 +600,28 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
     if (existsSync(`${path}.sdx`)) await sameAsJoined(`${path}.sdx`, dir);
   });
 
+  it('two opens of one file at once: both right, one whole index in place, no temporary file, the next open loads it', async () => {
+    const dir = newDir('twice');
+    const text = csv(30_000, 57, true);
+    const path = join(dir, 'data.csv.gz');
+    writeFileSync(path, run('gzip', ['-c'], text));
+    const warnings: string[] = [];
+    const options: IndexedOptions = { records: 'csv', timeColumn: 'time', gzipSpacingBytes: 64 << 10, onWarning: (m) => warnings.push(m) };
+    const files = await Promise.all([openIndexed(path, options), openIndexed(path, options)]);
+    expect(warnings).toEqual([]);
+    for (const file of files) {
+      expect(file.report.status).toBe('built');
+      checkAgainstText(file, text, true);
+      await file.close();
+    }
+    expect(readdirSync(dir).sort()).toEqual(['data.csv.gz', 'data.csv.gz.sdx']);
+    await sameAsJoined(`${path}.sdx`, dir);
+    const loaded = await openIndexed(path, options);
+    expect(loaded.report.status).toBe('loaded');
+    checkAgainstText(loaded, text, true);
+    await loaded.close();
+  });
+
   it('an onWarning that throws while a failed save is reported: openIndexed rejects with it, nothing unhandled, no temporary file', async () => {
     const dir = newDir('warning-throws');
     const text = csv(5000, 53, false);
