@@ -269,12 +269,14 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
     await handle.truncate(total);
     await handle.sync();
   } catch (error) {
-    await handle.close();
+    // The first failure is the one reported; the temporary file goes whatever close says.
+    await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
     throw error;
   }
-  await handle.close();
   try {
+    // Close can report a write that failed (NFS): the file is then not put in place, nor left behind.
+    await handle.close();
     await hooks.beforeRename?.(temp);
     await putInPlace(temp, path, hooks.claim);
   } catch (error) {

@@ -114,16 +114,20 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : slots);
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
-    const spec = analyzeSpec(recordOptions, layout);
-    const builder = new RecordBuilder({
-      file: source.name,
-      specFor: (offset) => (offset === 0 ? { ...spec, begin: layout.begin } : spec),
-      columns: layout.columns,
-      timeFn: options.time,
-      strict: recordOptions.strict,
-      maxBad: MAX_BAD_EXAMPLES,
-      maxRecordBytes: recordOptions.maxRecordBytes,
-    });
+    let spec = analyzeSpec(recordOptions, layout);
+    const newBuilder = (): RecordBuilder =>
+      new RecordBuilder({
+        file: source.name,
+        specFor: (offset) => (offset === 0 ? { ...spec, begin: layout.begin } : spec),
+        columns: layout.columns,
+        timeFn: options.time,
+        strict: recordOptions.strict,
+        maxBad: MAX_BAD_EXAMPLES,
+        maxRecordBytes: recordOptions.maxRecordBytes,
+      });
+    let builder = newBuilder();
+    /** Where the pass's chunks start: the record offsets are relative to them. */
+    const passStarts: number[] = [];
     const limit = scanLimit(source.name, resolved.maxDecodedBytes);
     const onChunk: OnChunk = async (chunk, whole) => {
       const analysis = chunk.step === undefined ? undefined : analyzeStep.result(chunk.step);
@@ -133,6 +137,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       if (bytes instanceof Uint8Array && bytes.length === 0 && analysis !== undefined && analysis.last >= 0) throw new Error('internal: a chunk with records came without its bytes');
       const end = chunk.offset + (bytes instanceof Uint8Array ? bytes.length : 'whole' in bytes ? bytes.whole.length : bytes.length);
       limit(end, chunk.compressedDone);
+      passStarts.push(chunk.offset);
       builder.addChunk(chunk.offset, bytes, analysis);
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
@@ -140,7 +145,19 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const place = places === undefined || print === undefined ? undefined : placeEarly(places);
     // Chunks stay in their workers (only their edges come back) unless a user time function reads every record here.
     const edges = options.time === undefined;
-    units = await runPass(source, format, units, { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges }, onChunk, spec, layout.begin, first);
+    const passOptions = { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges };
+    const scanned = units === undefined;
+    units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, first);
+    if (scanned && !sameStarts(passStarts, chunkLayout(units, resolved.pieces))) {
+      // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
+      // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
+      // must be relative to: a second pass, over the chunk map now known.
+      spec = analyzeSpec(recordOptions, layout);
+      builder = newBuilder();
+      passStarts.length = 0;
+      const again = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : resolved.parallelism - 1);
+      units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, again);
+    }
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
     const built = builder.finish();
     const scan = built.timeScan;
@@ -184,6 +201,11 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     await source.close();
     throw error;
   }
+}
+
+/** Whether the chunks a pass met start where the reader's chunks do. */
+function sameStarts(starts: number[], layout: { count: number; start: Float64Array }): boolean {
+  return starts.length === layout.count && starts.every((at, c) => at === layout.start[c]);
 }
 
 /** The pass's consumer of each chunk; `whole` decodes it again when only its edges came and the join needs all of it. */
