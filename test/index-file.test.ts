@@ -176,6 +176,16 @@ describe('index file format and writing', () => {
     expect(file.subarray(0, 100).every((b) => b === 0)).toBe(true);
   });
 
+  it('a write that writes no bytes is an error, not a loop without end', async () => {
+    const parts = [new Uint8Array(10), new Uint8Array(20)];
+    const handle = {
+      writev: async (buffers: Uint8Array[]) => ({ bytesWritten: 4, buffers }),
+      write: async (buffer: Uint8Array) => ({ bytesWritten: 0, buffer }),
+    } as unknown as Parameters<typeof writeParts>[0];
+    await expect(writeParts(handle, parts, 0)).rejects.toThrow(/a write of 26 bytes at 4 wrote none/);
+    await expect(writeParts(handle, [new Uint8Array(5)], 7)).rejects.toThrow(/a write of 5 bytes at 7 wrote none/);
+  });
+
   it.each(['before-rename', 'mid-write'])('a process killed %s leaves the previous index intact', async (when) => {
     const path = writeFixture(tmp.dir, `crash-${when}.bz2`, bzip2(text, 1));
     const first = await openReader(path);

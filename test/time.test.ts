@@ -209,6 +209,18 @@ describe('the pass end: offsets and times in parts', () => {
     expect(() => parts.add(new Float64Array(1))).toThrow(/after the join/);
   });
 
+  it('a part added while a sliced join yields is refused, not lost from the joined array', async () => {
+    const parts = new Parts<Float64Array>((n) => new Float64Array(n));
+    for (let k = 0; k < 4; k++) parts.add(new Float64Array(100_000).fill(k));
+    const joining = parts.doneSliced();
+    // The join copies 512 KiB, then yields: the add runs between two slices.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(() => parts.add(new Float64Array(1))).toThrow(/after the join began/);
+    const joined = await joining;
+    expect(joined.length).toBe(400_000);
+    expect(joined[399_999]).toBe(3);
+  });
+
   it('the summary of sorted, valid times from their parts is the one TimeIndex.build gives the joined times', () => {
     const rand = prng(9);
     for (const sizes of [[], [1], [3, 1, 4], [500, 1, 1, 200]]) {

@@ -160,6 +160,8 @@ async function writeAt(handle: Pick<FileHandle, 'write'>, bytes: Uint8Array, pos
   while (done < bytes.length) {
     const n = Math.min(IO_PIECE, bytes.length - done);
     const { bytesWritten } = await handle.write(bytes, done, n, position + done);
+    // A write that writes nothing would be asked again for ever: an I/O error, not a hang.
+    if (!(bytesWritten > 0)) throw new Error(`a write of ${n} bytes at ${position + done} wrote none`);
     done += bytesWritten;
   }
 }

@@ -85,10 +85,12 @@ export class Parts<T extends Uint32Array | Float64Array> {
   private readonly parts: T[] = [];
   private length = 0;
   private joined: T | undefined;
+  /** A join has begun (a sliced one may still be running): no part may be added. */
+  private sealed = false;
   constructor(private readonly make: (n: number) => T) {}
   add(part: T): void {
     if (part.length === 0) return;
-    if (this.joined !== undefined) throw new Error('internal: a part added after the join');
+    if (this.sealed) throw new Error('internal: a part added after the join began');
     this.parts.push(part);
     this.length += part.length;
   }
@@ -99,6 +101,7 @@ export class Parts<T extends Uint32Array | Float64Array> {
   /** The parts joined into one array: joined once, on the first call. */
   done(): T {
     if (this.joined !== undefined) return this.joined;
+    this.sealed = true;
     const out = this.make(this.length);
     let at = 0;
     for (const part of this.parts) {
@@ -116,6 +119,7 @@ export class Parts<T extends Uint32Array | Float64Array> {
    */
   async doneSliced(): Promise<T> {
     if (this.joined !== undefined) return this.joined;
+    this.sealed = true;
     const out = this.make(this.length);
     let at = 0;
     let copied = 0;
