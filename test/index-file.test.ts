@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { closeSharedPool, openReader, type SeekableReader } from '../src/index.js';
 import { IO_PIECE, writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
-import { bzip2, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { bzip2, concatTyped, makeText, startRangeServer, tempDir, writeFixture, xz } from './support/fixtures.js';
 import { entries } from './support/sdx.js';
 import { runTsx } from './support/process.js';
 
@@ -115,16 +115,7 @@ describe('index file format and writing', () => {
       u32.push(Uint32Array.from({ length: 1 + (next() % 1200) }, () => next()));
       f64.push(Float64Array.from({ length: 1 + (next() % 1200) }, () => next() / 7));
     }
-    const concat = <T extends Uint32Array | Float64Array>(parts: T[], make: (n: number) => T): T => {
-      const out = make(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
-    };
-    const joinedF64 = concat(f64, (n) => new Float64Array(n));
+    const joinedF64 = concatTyped(f64, (n) => new Float64Array(n));
     expect(joinedF64.byteLength).toBeGreaterThan(IO_PIECE);
     // A part that is a view into a larger buffer is written from its own bytes only.
     const inner = new Uint32Array([9, 8, 7, 6, 5]).subarray(1, 4);
@@ -136,7 +127,7 @@ describe('index file format and writing', () => {
     ]);
     const whole = new Map<string, WritableSection>([
       ['meta', { json: { a: 1 } }],
-      ['u', concat([...u32, inner], (n) => new Uint32Array(n))],
+      ['u', concatTyped([...u32, inner], (n) => new Uint32Array(n))],
       ['none', new Float64Array(0)],
       ['f', joinedF64],
     ]);

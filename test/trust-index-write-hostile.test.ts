@@ -14,7 +14,7 @@ import { openIndexFile } from '../src/index/index-reader.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { Parts, type BuiltRecords } from '../src/index/records/built-records.js';
 import { spawnSync } from 'node:child_process';
-import { prng, run, tempDir } from './support/fixtures.js';
+import { concatTyped, prng, run, tempDir } from './support/fixtures.js';
 
 /** Faults the file system below index-file.ts shows on command (only for temporary index files). */
 const faults = vi.hoisted(() => ({
@@ -136,16 +136,6 @@ async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
   return seen;
 }
 
-function concat<T extends Uint32Array | Float64Array>(parts: readonly T[], make: (n: number) => T): T {
-  const out = make(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Sections of three writev batches and more (3,000 parts), and their joined twins. */
 function partSections(seed: number): { parts: Map<string, WritableSection>; joined: Map<string, SectionValue> } {
   const rand = prng(seed);
@@ -159,8 +149,8 @@ function partSections(seed: number): { parts: Map<string, WritableSection>; join
     ]),
     joined: new Map<string, SectionValue>([
       ['meta', { json: { seed } }],
-      ['u', concat(u32, (n) => new Uint32Array(n))],
-      ['f', concat(f64, (n) => new Float64Array(n))],
+      ['u', concatTyped(u32, (n) => new Uint32Array(n))],
+      ['f', concatTyped(f64, (n) => new Float64Array(n))],
     ]),
   };
 }

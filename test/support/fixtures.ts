@@ -66,6 +66,17 @@ export function run(command: string, args: string[], input?: Uint8Array): Buffer
 export const bzip2 = (data: Uint8Array, level = 9): Buffer => run('bzip2', [`-${level}`, '-c'], data);
 export const xz = (data: Uint8Array, ...args: string[]): Buffer => run('xz', ['-c', ...args], data);
 
+/** Typed arrays of one kind joined into one (what Parts.done gives, for comparisons). */
+export function concatTyped<T extends Uint32Array | Float64Array>(parts: readonly T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function writeFixture(dir: string, name: string, bytes: Uint8Array): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
