@@ -148,10 +148,18 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const passOptions = { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges };
     const scanned = units === undefined;
     units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, first);
-    if (scanned && !sameStarts(passStarts, chunkLayout(units, resolved.pieces))) {
+    const readerChunks = chunkLayout(units, resolved.pieces);
+    let built: BuiltRecords | undefined;
+    const otherChunks = scanned && !sameStarts(passStarts, readerChunks);
+    if (otherChunks) {
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
-      // must be relative to: a second pass, over the chunk map now known.
+      // must be relative to. Each reader chunk starts where one of the pass's does (a frame's start, or a
+      // whole number of pieces into it), so the records are re-based onto them; when one does not, or the
+      // re-base cannot be done (see finishOn), a second pass, over the chunk map now known.
+      built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
+    }
+    if (otherChunks && built === undefined) {
       spec = analyzeSpec(recordOptions, layout);
       builder = newBuilder();
       passStarts.length = 0;
@@ -159,7 +167,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, again);
     }
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
-    const built = builder.finish();
+    built ??= builder.finish();
     const scan = built.timeScan;
     // Times that need an order are ordered now, for the file. Those that need none (sorted and all valid: the
     // usual time series) are indexed once joined: the join (offsets too) runs while the file is written.
