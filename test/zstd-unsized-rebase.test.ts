@@ -359,6 +359,28 @@ describe('RecordBuilder.finishOn: the same as a pass over the chunks it is given
     expect(want.tailStored[0]).toBe(more > 0 ? 0 : 1);
   });
 
+  it.each([
+    [250, true],
+    [260, false],
+  ])('%i long records over a chunk end each: the ends of the first 256 kept (re-based: %s)', (records, rebases) => {
+    const t = new Date(Date.UTC(2024, 0, 1)).toISOString();
+    const long = `${t},${'L'.repeat(MAX_TAIL_BYTES + 1000)}\n`;
+    const text = Buffer.from(`time,x\n${long.repeat(records)}${t},2\n`);
+    const header = 7;
+    // A cut 10 bytes into every long record (its tail too long to store), and one 1000 bytes before the last one's end.
+    const cuts = [0, ...Array.from({ length: records }, (_, r) => header + r * long.length + 10), header + records * long.length - 1000, text.length];
+    const at = cuts[cuts.length - 2];
+    const rebased = newBuilder(header);
+    feed(rebased, text, cuts, header);
+    const got = rebased.finishOn([0, at]);
+    const pass = newBuilder(header);
+    feed(pass, text, [0, at, text.length], header);
+    const want = pass.finish();
+    expect(want.tailStored[0]).toBe(1);
+    if (rebases) expect(view(got as BuiltRecords)).toEqual(view(want));
+    else expect(got).toBeUndefined();
+  });
+
   it.each([1, 2, 3, 4, 5, 6])('random records and chunks, seed %i', (seed) => {
     const rand = prng(seed);
     const base = Date.UTC(2024, 0, 1);
