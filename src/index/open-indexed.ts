@@ -11,7 +11,7 @@ import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './reader-options.js';
 import { checkIndexPlace, findPlacedIndexes, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
-import { chunkLayout, ChunkDecoder } from '../readers/chunks.js';
+import { chunkLayout, ChunkDecoder, isBigUnit } from '../readers/chunks.js';
 import { unitsWithoutScan } from '../readers/discover.js';
 import { checkKnownSize, scanLimit } from '../readers/limit.js';
 import type { ScannedChunk } from '../readers/format.js';
@@ -148,10 +148,20 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const passOptions = { ...resolved, runner, signal: options.signal, onWarning: options.onWarning, edges };
     const scanned = units === undefined;
     units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, first);
-    if (scanned && !sameStarts(passStarts, chunkLayout(units, resolved.pieces))) {
+    const readerChunks = chunkLayout(units, resolved.pieces);
+    let built: BuiltRecords | undefined;
+    const otherChunks = scanned && !sameStarts(passStarts, readerChunks);
+    if (otherChunks && !hasBigUnit(units, resolved.pieces.bigUnitBytes)) {
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
-      // must be relative to: a second pass, over the chunk map now known.
+      // must be relative to. The reader's chunks are whole frames here, each starting where a piece of the
+      // pass does: the records are re-based onto them (when that cannot be done, see finishOn, a second pass).
+      // A frame over bigUnitBytes is read in pieces whose CRCs only a pass over those pieces records (the
+      // index keeps them, or every later session's first read in the frame decodes all of it to verify it):
+      // a second pass, over the chunk map now known.
+      built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
+    }
+    if (otherChunks && built === undefined) {
       spec = analyzeSpec(recordOptions, layout);
       builder = newBuilder();
       passStarts.length = 0;
@@ -159,7 +169,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, again);
     }
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
-    const built = builder.finish();
+    built ??= builder.finish();
     const scan = built.timeScan;
     // Times that need an order are ordered now, for the file. Those that need none (sorted and all valid: the
     // usual time series) are indexed once joined: the join (offsets too) runs while the file is written.
@@ -201,6 +211,12 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     await source.close();
     throw error;
   }
+}
+
+/** Whether a unit is read in pieces (over `big` bytes). */
+function hasBigUnit(units: UnitTable, big: number): boolean {
+  for (let u = 0; u < units.count; u++) if (isBigUnit(units, u, big)) return true;
+  return false;
 }
 
 /** Whether the chunks a pass met start where the reader's chunks do. */

@@ -54,7 +54,15 @@ export class RecordBuilder {
   private readonly jsonStats = new Map<string, Float64Array>();
   private readonly vocabs = new Map<string, Map<string, number> | null>();
   private readonly tails = new Map<number, Uint8Array | null>();
+  /**
+   * For a tail too long to store (null in `tails`): its length and its last MAX_TAIL_BYTES bytes, so that
+   * `finishOn` can cut it at a later chunk start (what remains may be short enough to store). Kept while
+   * `suffixBytes` stays under MAX_SUFFIX_BYTES; a tail left without one makes `finishOn` give up.
+   */
+  private readonly longTails = new Map<number, { length: number; suffix: Uint8Array | undefined }>();
+  private suffixBytes = 0;
   private badCount = 0;
+  private ended = false;
   private readonly bad: Array<{ record: number; text: string }> = [];
   private readonly parser: RecordParser;
 
@@ -201,6 +209,11 @@ export class RecordBuilder {
       const owner = this.chunkOfOffset(this.carryStart);
       const tail = head.subarray(this.chunkStarts[owner + 1] - this.carryStart);
       this.tails.set(owner, tail.length <= MAX_TAIL_BYTES ? tail.slice() : null);
+      if (tail.length > MAX_TAIL_BYTES) {
+        const keep = this.suffixBytes + MAX_TAIL_BYTES <= MAX_SUFFIX_BYTES;
+        if (keep) this.suffixBytes += MAX_TAIL_BYTES;
+        this.longTails.set(owner, { length: tail.length, suffix: keep ? tail.slice(tail.length - MAX_TAIL_BYTES) : undefined });
+      }
     }
     const base = this.count;
     if (analysis.tooLong >= 0) throw this.tooLong(base + analysis.tooLong, offset + analysis.starts[analysis.tooLong], here);
@@ -260,6 +273,86 @@ export class RecordBuilder {
 
   /** Ends the pass: the unterminated last record, and the arrays (offsets and times joined when first read). */
   finish(): BuiltRecords {
+    this.end();
+    return this.built(this.firstRecord, this.offsets, this.tails, this.chunkStarts.length);
+  }
+
+  /**
+   * Ends the pass as `finish` does, but with the records re-based onto other chunks, which start at
+   * `starts` (increasing, the first at 0, each one where a chunk of this pass starts): what a pass over
+   * those chunks would have built, without decoding again. Undefined when it cannot (a start that is not one
+   * of the pass's, a record offset past 32 bits, a long tail whose end was not kept): then a pass over
+   * those chunks is needed.
+   */
+  finishOn(starts: ArrayLike<number>): BuiltRecords | undefined {
+    this.end();
+    const passStarts = this.chunkStarts;
+    const m = passStarts.length;
+    const n = starts.length;
+    if (n === 0 || m === 0 || starts[0] !== passStarts[0]) return undefined;
+    for (let j = 1; j < m; j++) if (!(passStarts[j] > passStarts[j - 1])) return undefined;
+    // Each of the pass's chunks' chunk among `starts` (reader[j]), and each start's chunk of the pass (at[i]).
+    const reader = new Int32Array(m);
+    const at = new Int32Array(n + 1);
+    at[n] = m;
+    let i = 0;
+    for (let j = 0; j < m; j++) {
+      if (i + 1 < n && starts[i + 1] === passStarts[j]) {
+        i++;
+        at[i] = j;
+      }
+      reader[j] = i;
+    }
+    if (i !== n - 1) return undefined; // a start that is not one of the pass's (or out of order)
+    const firstRecord: number[] = [];
+    for (let r = 0; r <= n; r++) firstRecord.push(this.firstRecord[at[r]]);
+    // The offsets: each record's start moves by where its chunk of the pass starts in its new chunk.
+    // The parts are copied where they change: they are the workers' arrays, which stay as they came.
+    const offsets = new Parts<Uint32Array>((len) => new Uint32Array(len));
+    let k = 0;
+    let j = 0;
+    for (const part of this.offsets.pieces) {
+      let out: Uint32Array | undefined;
+      for (let x = 0; x < part.length; x++, k++) {
+        while (this.firstRecord[j + 1] <= k) j++;
+        const shift = passStarts[j] - starts[reader[j]];
+        if (shift === 0) continue;
+        const moved = part[x] + shift;
+        if (moved > 0xffffffff) return undefined;
+        out ??= part.slice();
+        out[x] = moved;
+      }
+      offsets.add(out ?? part);
+    }
+    if (k !== this.count) throw new Error('internal: the offsets do not count the records');
+    // The tails: a record that crosses the end of its chunk of the pass crosses the end of its new chunk
+    // when it ends past the next start; its tail is then what lies past that start.
+    const tails = new Map<number, Uint8Array | null>();
+    for (const [c, tail] of this.tails) {
+      const r = reader[c];
+      if (r + 1 >= n) continue; // the last chunk has no tail
+      const long = tail === null ? this.longTails.get(c) : undefined;
+      if (tail === null && long === undefined) throw new Error('internal: a long tail without its length');
+      const length = tail?.length ?? long?.length ?? 0;
+      const next = starts[r + 1];
+      const past = passStarts[c + 1] + length - next;
+      if (past <= 0) continue;
+      if (past > MAX_TAIL_BYTES) {
+        tails.set(r, null);
+      } else if (tail !== null) {
+        tails.set(r, tail.subarray(length - past));
+      } else {
+        if (long?.suffix === undefined) return undefined;
+        tails.set(r, long.suffix.subarray(MAX_TAIL_BYTES - past));
+      }
+    }
+    return this.built(firstRecord, offsets, tails, n);
+  }
+
+  /** The end of the pass: the last record, the statistics kept by the joins' parser, `firstRecord` filled. */
+  private end(): void {
+    if (this.ended) throw new Error('internal: a pass ended twice');
+    this.ended = true;
     if (this.inQuote) throw unclosedQuote(this.options.file, { record: this.count, offset: this.carryStart, line: this.lineOf(this.carryStart, undefined) });
     const last = concatBytes(this.carry);
     if (last.length > this.options.maxRecordBytes) throw this.tooLong(this.count, this.carryStart, undefined);
@@ -267,6 +360,9 @@ export class RecordBuilder {
     // The parser of joined records kept its own JSONL statistics.
     this.mergeStats({ ...emptyAnalysis(), stats: this.parser.moments(), statKeys: this.parser.statKeys(), vocab: this.parser.stats === undefined ? undefined : this.parser.vocab.export() });
     while (this.firstRecord.length < this.chunkStarts.length + 1) this.firstRecord.push(this.count);
+  }
+
+  private built(firstRecord: readonly number[], offsets: Parts<Uint32Array>, stored: ReadonlyMap<number, Uint8Array | null>, chunks: number): BuiltRecords {
     let stats = this.stats;
     let statNames: string[] | undefined = this.options.columns;
     if (this.jsonStats.size > 0) {
@@ -274,8 +370,7 @@ export class RecordBuilder {
       stats = newStats(statNames.length);
       statNames.forEach((key, c) => stats?.set(this.jsonStats.get(key) ?? newStats(1), c * STAT_SLOTS));
     }
-    const { tails, tailOffsets, tailStored } = packTails(this.tails, this.chunkStarts.length);
-    const offsets = this.offsets;
+    const { tails, tailOffsets, tailStored } = packTails(stored, chunks);
     const times = this.times;
     return {
       tails,
@@ -283,7 +378,7 @@ export class RecordBuilder {
       tailStored,
       vocab: statNames?.map((name) => finalizeVocab(this.vocabs.get(name))),
       count: this.count,
-      firstRecord: Float64Array.from(this.firstRecord),
+      firstRecord: Float64Array.from(firstRecord),
       get offsets() {
         return offsets.done();
       },
@@ -304,6 +399,9 @@ export class RecordBuilder {
     };
   }
 }
+
+/** At most this many bytes of long tails' ends kept for `finishOn` (256 tails): past it, a second pass. */
+const MAX_SUFFIX_BYTES = 16 << 20;
 
 function emptyAnalysis(): ChunkAnalysis {
   return { first: -1, last: -1, starts: new Uint32Array(0), times: undefined, badCount: 0, bad: [], stats: undefined, statKeys: undefined, vocab: undefined, quoteParity: 0, newlines: 0, tooLong: -1 };
