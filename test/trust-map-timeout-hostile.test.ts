@@ -105,7 +105,9 @@ describe('races between a call ending and the watcher stopping it', () => {
         } else {
           expect(error).toBeInstanceOf(SeekdataError);
           expect((error as SeekdataError).code).toBe('MAP_ERROR');
-          expect((error as SeekdataError).message).toMatch(/did not return within 50 ms on records \d+ to \d+/);
+          // The module's first load in a new thread is timed too (README, map.timeoutMs): on a loaded machine
+          // it alone can pass 50 ms, after a thread was terminated.
+          expect((error as SeekdataError).message).toMatch(/did not return within 50 ms on records \d+ to \d+|did not load within 50 ms on record \d+/);
           // Rows delivered before the error are right.
           for (const [record, a] of rows) expect(a).toBe(truth[record].a);
           outcomes.push('error');
