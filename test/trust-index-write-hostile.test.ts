@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
-import { openIndexFile } from '../src/index/index-reader.js';
+import { loadAllSections } from './support/index-sections.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { Parts, type BuiltRecords } from '../src/index/records/built-records.js';
 import { spawnSync } from 'node:child_process';
@@ -340,19 +340,6 @@ describe('openIndexed over a file system that fails: the save is a warning, the 
   });
 });
 
-/** Every section of an index file, in file order, as the reader hands them out (checksums verified). */
-async function loadAll(path: string): Promise<Map<string, SectionValue>> {
-  const opening = await openIndexFile(path);
-  if (opening.kind !== 'index') throw new Error(`${path}: ${opening.kind}`);
-  try {
-    const names = opening.file.names();
-    const loaded = await opening.file.load(names);
-    return new Map(names.map((n) => [n, loaded.get(n) as SectionValue]));
-  } finally {
-    await opening.file.close();
-  }
-}
-
 /** Record numbers with a time in [t0, t1), in time order (ties in record order): the brute-force answer to `range`. */
 function bruteRange(times: number[], t0: number, t1: number): number[] {
   return times
@@ -394,7 +381,7 @@ function checkAgainstText(file: IndexedFile, text: Buffer, timed: boolean): void
 
 /** The index file at `path` is what the joined arrays written by writeIndexFile give, byte for byte. */
 async function sameAsJoined(path: string, dir: string): Promise<Map<string, SectionValue>> {
-  const sections = await loadAll(path);
+  const sections = await loadAllSections(path);
   const reference = join(dir, `reference-${dirs++}.sdx`);
   await writeIndexFile(reference, sections);
   expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
@@ -666,7 +653,7 @@ describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through
     const fits = new Map<string, WritableSection>([['u', { kind: 'u32', parts: Array.from({ length: 1500 }, (_, k) => new Uint32Array(100).fill(k)) }]]);
     await writeIndexFile(path, fits);
     expect(readdirSync(mount)).toEqual(['data.sdx']);
-    expect(((await loadAll(path)).get('u') as Uint32Array).length).toBe(150_000);
+    expect(((await loadAllSections(path)).get('u') as Uint32Array).length).toBe(150_000);
   });
 
   it('openIndexed with its index there: the warning names the index and ENOSPC, the records are right, nothing left in the file system', async (context) => {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedOptions } from '../src/index.js';
 import type { SectionValue } from '../src/index/index-file.js';
-import { openIndexFile } from '../src/index/index-reader.js';
+import { loadAllSections } from './support/index-sections.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { MAX_TAIL_BYTES, type BuiltRecords } from '../src/index/records/built-records.js';
 import { analyzeChunk, type AnalyzeSpec } from '../src/index/records/analyze.js';
@@ -114,19 +114,6 @@ function truth(kind: Kind, text: Buffer): { starts: number[]; records: Buffer[] 
     records.push(text.subarray(start));
   }
   return { starts, records };
-}
-
-/** Every section of an index file. */
-async function loadAll(path: string): Promise<Map<string, SectionValue>> {
-  const opening = await openIndexFile(path);
-  if (opening.kind !== 'index') throw new Error(`${path}: ${opening.kind}`);
-  try {
-    const names = opening.file.names();
-    const loaded = await opening.file.load(names);
-    return new Map(names.map((n) => [n, loaded.get(n) as SectionValue]));
-  } finally {
-    await opening.file.close();
-  }
 }
 
 function bytesOf(value: SectionValue): Buffer {
@@ -263,7 +250,7 @@ describe('zstd frames without their size: the first index is re-based onto the r
     const got = await built.records.getMany(Array.from({ length: starts.length }, (_, r) => r));
     const wrong = got.findIndex((b, r) => !Buffer.from(b).equals(records[r]));
     expect(wrong).toBe(-1);
-    const first = await loadAll(`${path}.sdx`);
+    const first = await loadAllSections(`${path}.sdx`);
     const firstTimes = built.time === undefined ? undefined : Array.from(built.time.times);
     await built.close();
     const readerStarts = c.rebased ? Array.from(finishOn.mock.calls[0][0] as ArrayLike<number>) : added.slice(added.lastIndexOf(0));
@@ -275,7 +262,7 @@ describe('zstd frames without their size: the first index is re-based onto the r
     expect(again.report.status).toBe('rebuilt');
     expect(finishOn).toHaveBeenCalledTimes(c.rebased ? 1 : 0);
     expect(added.slice(added.lastIndexOf(0))).toEqual(readerStarts);
-    const second = await loadAll(`${path}.sdx`);
+    const second = await loadAllSections(`${path}.sdx`);
     expect(again.time === undefined ? undefined : Array.from(again.time.times)).toEqual(firstTimes);
     await again.close();
     // Byte-identical: every section but the meta (whose statistics are summed in other groupings), the CRCs
