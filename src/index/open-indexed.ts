@@ -106,12 +106,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    // The chunks after the first decoded meanwhile, so no worker idles while the header is read. A file whose
-    // units a scan finds (bzip2) gets one per job slot of the pool (pool.ts concurrentTasksPerWorker): its
-    // pass starts with a window read and a magic search before its first decode. A file with a chunk map gets
-    // one per other worker: its pass posts decodes at once, which leave their bytes in the workers (these do not).
-    const slots = units === undefined ? 2 * resolved.parallelism - 1 : resolved.parallelism - 1;
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : slots);
+    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     let spec = analyzeSpec(recordOptions, layout);
@@ -126,8 +121,6 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
         maxRecordBytes: recordOptions.maxRecordBytes,
       });
     let builder = newBuilder();
-    /** Where the pass's chunks start: the record offsets are relative to them. */
-    const passStarts: number[] = [];
     const limit = scanLimit(source.name, resolved.maxDecodedBytes);
     const onChunk: OnChunk = async (chunk, whole) => {
       const analysis = chunk.step === undefined ? undefined : analyzeStep.result(chunk.step);
@@ -137,7 +130,6 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       if (bytes instanceof Uint8Array && bytes.length === 0 && analysis !== undefined && analysis.last >= 0) throw new Error('internal: a chunk with records came without its bytes');
       const end = chunk.offset + (bytes instanceof Uint8Array ? bytes.length : 'whole' in bytes ? bytes.whole.length : bytes.length);
       limit(end, chunk.compressedDone);
-      passStarts.push(chunk.offset);
       builder.addChunk(chunk.offset, bytes, analysis);
       options.onProgress?.({ bytesDone: chunk.compressedDone, bytesTotal: source.size, decodedBytes: end });
     };
@@ -150,7 +142,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, first);
     const readerChunks = chunkLayout(units, resolved.pieces);
     let built: BuiltRecords | undefined;
-    const otherChunks = scanned && !sameStarts(passStarts, readerChunks);
+    const otherChunks = scanned && !sameStarts(builder.starts, readerChunks);
     if (otherChunks && !hasBigUnit(units, resolved.pieces.bigUnitBytes)) {
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
@@ -164,8 +156,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     if (otherChunks && built === undefined) {
       spec = analyzeSpec(recordOptions, layout);
       builder = newBuilder();
-      passStarts.length = 0;
-      const again = await firstChunkBytes(source, format, units, resolved.pieces, runner, resolved.parallelism <= 1 ? 0 : resolved.parallelism - 1);
+      const again = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
       units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, again);
     }
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
@@ -213,6 +204,17 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   }
 }
 
+/**
+ * How many chunks after the first a pass decodes meanwhile, so no worker idles while the header is read. A
+ * file whose units a scan finds (bzip2) gets one per job slot of the pool (pool.ts concurrentTasksPerWorker):
+ * its pass starts with a window read and a magic search before its first decode. A file with a chunk map gets
+ * one per other worker: its pass posts decodes at once, which leave their bytes in the workers (these do not).
+ */
+function besideFirst(units: UnitTable | undefined, parallelism: number): number {
+  if (parallelism <= 1) return 0;
+  return units === undefined ? 2 * parallelism - 1 : parallelism - 1;
+}
+
 /** Whether a unit is read in pieces (over `big` bytes). */
 function hasBigUnit(units: UnitTable, big: number): boolean {
   for (let u = 0; u < units.count; u++) if (isBigUnit(units, u, big)) return true;
@@ -220,7 +222,7 @@ function hasBigUnit(units: UnitTable, big: number): boolean {
 }
 
 /** Whether the chunks a pass met start where the reader's chunks do. */
-function sameStarts(starts: number[], layout: { count: number; start: Float64Array }): boolean {
+function sameStarts(starts: readonly number[], layout: { count: number; start: Float64Array }): boolean {
   return starts.length === layout.count && starts.every((at, c) => at === layout.start[c]);
 }
 

@@ -74,6 +74,11 @@ export class RecordBuilder {
     if (spec.statColumns > 0 && spec.kind === 'csv') this.stats = newStats(spec.statColumns);
   }
 
+  /** Where the chunks added so far start (the record offsets are relative to them). */
+  get starts(): readonly number[] {
+    return this.chunkStarts;
+  }
+
   /** The chunk (among those seen) holding absolute offset `at`. */
   private chunkOfOffset(at: number): number {
     let c = this.chunkStarts.length - 1;
