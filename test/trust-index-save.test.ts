@@ -17,7 +17,7 @@ import { crc32, writeIndexFile, type SectionValue } from '../src/index/index-fil
 import { openIndexFile } from '../src/index/index-reader.js';
 import { placeEarly, saveIndex } from '../src/index/persist.js';
 import { SeekdataError } from '../src/errors.js';
-import { bzip2, prng, run, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { bzip2, prng, run, tempDir, timedCsv, writeFixture, xz } from './support/fixtures.js';
 import { runProcess } from './support/process.js';
 
 const tmp = tempDir('seekdata-save-');
@@ -26,19 +26,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-/** CSV with a time column: in order, or with records out of order and unparsable times. */
-function csv(records: number, seed: number, disorder: boolean): Buffer {
-  const rand = prng(seed);
-  const lines = ['time,sensor,x,y'];
-  const base = Date.UTC(2024, 0, 1);
-  for (let r = 0; r < records; r++) {
-    let t = new Date(base + r * 1000 + Math.floor(rand() * 900)).toISOString();
-    if (disorder && rand() < 0.05) t = new Date(base + Math.floor(rand() * records) * 1000).toISOString();
-    if (disorder && rand() < 0.01) t = 'not a time';
-    lines.push(`${t},${'abcdefgh'[Math.floor(rand() * 8)]},${(rand() * 100).toFixed(3)},${Math.floor(rand() * 1000)}`);
-  }
-  return Buffer.from(`${lines.join('\n')}\n`);
-}
+const csv = (records: number, seed: number, disorder: boolean): Buffer => timedCsv(records, seed, disorder, true);
 
 // ---------------------------------------------------------------------------------------------------
 // The layout as index-file.ts documents it, written here independently of it.

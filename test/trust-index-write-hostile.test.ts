@@ -14,7 +14,7 @@ import { loadAllSections } from './support/index-sections.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { Parts, type BuiltRecords } from '../src/index/records/built-records.js';
 import { spawnSync } from 'node:child_process';
-import { concatTyped, prng, run, tempDir } from './support/fixtures.js';
+import { concatTyped, prng, run, tempDir, timedCsv } from './support/fixtures.js';
 
 /** Faults the file system below index-file.ts shows on command (only for temporary index files). */
 const faults = vi.hoisted(() => ({
@@ -277,19 +277,7 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
 // ---------------------------------------------------------------------------------------------------
 // Data files and the truth about them, parsed here by brute force.
 
-/** CSV with a time column: in order, or with records out of order and unparsable times. */
-function csv(records: number, seed: number, disorder: boolean): Buffer {
-  const rand = prng(seed);
-  const lines = ['time,sensor,x'];
-  const base = Date.UTC(2024, 0, 1);
-  for (let r = 0; r < records; r++) {
-    let t = new Date(base + r * 1000 + Math.floor(rand() * 900)).toISOString();
-    if (disorder && rand() < 0.05) t = new Date(base + Math.floor(rand() * records) * 1000).toISOString();
-    if (disorder && rand() < 0.01) t = 'not a time';
-    lines.push(`${t},${'abcdefgh'[Math.floor(rand() * 8)]},${(rand() * 100).toFixed(3)}`);
-  }
-  return Buffer.from(`${lines.join('\n')}\n`);
-}
+const csv = (records: number, seed: number, disorder: boolean): Buffer => timedCsv(records, seed, disorder);
 
 /** Each record's start and time, from the CSV text (one record a line, the header line first). */
 function truth(text: Buffer): { starts: number[]; times: number[] } {

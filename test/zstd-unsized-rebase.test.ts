@@ -310,6 +310,15 @@ describe('RecordBuilder.finishOn: the same as a pass over the chunks it is given
       builder.addChunk(bounds[k], piece, analyzeChunk(piece, bounds[k] === 0 ? { ...spec, begin: header } : spec));
     }
   };
+  /** The records built over `cuts` and re-based onto `starts`, and those built over `starts` themselves. */
+  const rebaseAndPass = (text: Uint8Array, cuts: number[], starts: number[], header: number): { got: BuiltRecords | undefined; want: BuiltRecords } => {
+    const rebased = newBuilder(header);
+    feed(rebased, text, cuts, header);
+    const got = rebased.finishOn(starts);
+    const pass = newBuilder(header);
+    feed(pass, text, [...starts, text.length], header);
+    return { got, want: pass.finish() };
+  };
   const view = (b: BuiltRecords): unknown => ({
     count: b.count,
     firstRecord: Array.from(b.firstRecord),
@@ -336,12 +345,7 @@ describe('RecordBuilder.finishOn: the same as a pass over the chunks it is given
     // The pass's chunks: one in the long record's first bytes, one MAX_TAIL_BYTES (+ more) before its end.
     const cut = end - MAX_TAIL_BYTES - more;
     const cuts = [0, start + 10, cut, text.length];
-    const rebased = newBuilder(header);
-    feed(rebased, text, cuts, header);
-    const got = rebased.finishOn([0, cut]);
-    const pass = newBuilder(header);
-    feed(pass, text, [0, cut, text.length], header);
-    const want = pass.finish();
+    const { got, want } = rebaseAndPass(text, cuts, [0, cut], header);
     expect(view(got as BuiltRecords)).toEqual(view(want));
     expect(want.tailStored[0]).toBe(more > 0 ? 0 : 1);
   });
@@ -357,12 +361,7 @@ describe('RecordBuilder.finishOn: the same as a pass over the chunks it is given
     // A cut 10 bytes into every long record (its tail too long to store), and one 1000 bytes before the last one's end.
     const cuts = [0, ...Array.from({ length: records }, (_, r) => header + r * long.length + 10), header + records * long.length - 1000, text.length];
     const at = cuts[cuts.length - 2];
-    const rebased = newBuilder(header);
-    feed(rebased, text, cuts, header);
-    const got = rebased.finishOn([0, at]);
-    const pass = newBuilder(header);
-    feed(pass, text, [0, at, text.length], header);
-    const want = pass.finish();
+    const { got, want } = rebaseAndPass(text, cuts, [0, at], header);
     expect(want.tailStored[0]).toBe(1);
     if (rebases) expect(view(got as BuiltRecords)).toEqual(view(want));
     else expect(got).toBeUndefined();
@@ -394,12 +393,7 @@ describe('RecordBuilder.finishOn: the same as a pass over the chunks it is given
     const passStarts = cuts.slice(0, -1);
     // The reader's chunks: some of the pass's starts (0 always).
     const readerStarts = passStarts.filter((_, k) => k === 0 || rand() < 0.15);
-    const rebased = newBuilder(header);
-    feed(rebased, text, cuts, header);
-    const got = rebased.finishOn(readerStarts);
-    const pass = newBuilder(header);
-    feed(pass, text, [...readerStarts, text.length], header);
-    const want = pass.finish();
+    const { got, want } = rebaseAndPass(text, cuts, readerStarts, header);
     expect(got).toBeDefined();
     expect(view(got as BuiltRecords)).toEqual(view(want));
     // Not a start of the pass: refused.

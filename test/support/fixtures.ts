@@ -77,6 +77,24 @@ export function concatTyped<T extends Uint32Array | Float64Array>(parts: readonl
   return out;
 }
 
+/**
+ * CSV with a time column (time,sensor,x, and y with `y`): in order, or with records out of order and
+ * unparsable times (`disorder`). The same records for the same arguments.
+ */
+export function timedCsv(records: number, seed: number, disorder: boolean, y = false): Buffer {
+  const rand = prng(seed);
+  const lines = [y ? 'time,sensor,x,y' : 'time,sensor,x'];
+  const base = Date.UTC(2024, 0, 1);
+  for (let r = 0; r < records; r++) {
+    let t = new Date(base + r * 1000 + Math.floor(rand() * 900)).toISOString();
+    if (disorder && rand() < 0.05) t = new Date(base + Math.floor(rand() * records) * 1000).toISOString();
+    if (disorder && rand() < 0.01) t = 'not a time';
+    const row = `${t},${'abcdefgh'[Math.floor(rand() * 8)]},${(rand() * 100).toFixed(3)}`;
+    lines.push(y ? `${row},${Math.floor(rand() * 1000)}` : row);
+  }
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
 export function writeFixture(dir: string, name: string, bytes: Uint8Array): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
