@@ -56,6 +56,11 @@ export function checkKnownKeys(options: unknown, known: Readonly<Record<string, 
   }
 }
 
+/** A key list for `checkKnownKeys` from names (option lists kept as arrays or sets). */
+export function keyRecord(keys: Iterable<string>): Readonly<Record<string, true>> {
+  return Object.fromEntries([...keys].map((key) => [key, true] as const));
+}
+
 /**
  * The known name nearest to `key` (case, `_` and `-` ignored; at most a third of its letters differ),
  * for "did you mean" hints: option keys here, the CLI's commands, flags and flag values.

@@ -8,9 +8,11 @@ import {
   closeSharedPool,
   configureSharedPool,
   isSeekdataError,
+  listS3,
   openIndexed,
   openReader,
   recordsToArrow,
+  S3Source,
   SequentialStream,
   ShuffledBatchDataset,
   TimeRangeDataset,
@@ -65,6 +67,10 @@ describe('unknown option keys', () => {
       [() => timeRangeToArrow(file, t0, t0 + 5000, loose({ limits: 2 })), 'options.limits is not an option of timeRangeToArrow; did you mean limit?'],
       [() => new WorkerPool(loose({ sise: 1 })), 'options.sise is not an option of WorkerPool; did you mean size?'],
       [() => configureSharedPool(loose({ fileName: 'x.js' })), 'options.fileName is not an option of configureSharedPool; did you mean filename?'],
+      [() => S3Source.open('s3://bucket/key.csv.bz2', loose({ regoin: 'eu-west-1' })), 'options.regoin is not an option of S3Source.open; did you mean region?'],
+      [() => listS3('s3://bucket/*.gz', loose({ pagesize: 10 })), 'options.pagesize is not an option of listS3; did you mean pageSize?'],
+      [() => listS3('s3://bucket/*.gz', loose({ retry: { maxAttempt: 2 } })), 'options.retry.maxAttempt is not an option of the retry options; did you mean maxAttempts?'],
+      [() => openReader('https://127.0.0.1:9/x.csv.gz', loose({ retry: { base_delay_ms: 5 } })), 'options.retry.base_delay_ms is not an option of the retry options; did you mean baseDelayMs?'],
     ];
     for (const [f, message] of cases) expect(await invalid(f)).toBe(message);
   });

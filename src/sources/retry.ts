@@ -14,6 +14,7 @@
  * failure left after the budget is a `SOURCE_ERROR` naming the (redacted) object, the range and the attempts.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
+import { checkKnownKeys, keyRecord } from '../options.js';
 
 export interface RetryOptions {
   /** Tries of one request, the first one included (1 = no retry). Default 5. */
@@ -35,8 +36,7 @@ export const RETRY_DEFAULTS: ResolvedRetry = { maxAttempts: 5, baseDelayMs: 100,
 export function resolveRetry(options: RetryOptions | undefined): ResolvedRetry {
   if (options === undefined) return { ...RETRY_DEFAULTS };
   if (typeof options !== 'object' || options === null) throw invalidOption('retry', 'an object', options);
-  const known = new Set(Object.keys(RETRY_DEFAULTS));
-  for (const key of Object.keys(options)) if (!known.has(key)) throw invalidOption(`retry.${key}`, `one of ${[...known].join(', ')} (unknown option)`, key);
+  checkKnownKeys(options, keyRecord(Object.keys(RETRY_DEFAULTS)), 'the retry options', {}, 'retry.');
   const int = (key: keyof ResolvedRetry, min: number): number => {
     const value = options[key] ?? RETRY_DEFAULTS[key];
     if (!Number.isSafeInteger(value) || value < min) throw invalidOption(`retry.${key}`, `an integer >= ${min}`, value);

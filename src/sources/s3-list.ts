@@ -11,6 +11,7 @@
  * ending with `/` ("folder" markers) are left out. Each page request is retried like every other request.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
+import { checkKnownKeys, keyRecord } from '../options.js';
 import { compareNames, globCrossesSlash, globMatcher, globPrefix, hasGlob } from './glob.js';
 import { emptyStats, resolveRetry, Retrier, type RemoteStats, type RetryOptions } from './retry.js';
 import { describeS3Error, resolvedSecrets, s3Context, s3Error, S3_OPTION_KEYS, type S3Options } from './s3-client.js';
@@ -37,11 +38,11 @@ export interface S3Object {
   lastModified: Date | undefined;
 }
 
-const KNOWN_KEYS = new Set<string>([...S3_OPTION_KEYS, 'pageSize', 'retry', 'timeoutMs', 'stats']);
+const KNOWN_KEYS = keyRecord([...S3_OPTION_KEYS, 'pageSize', 'retry', 'timeoutMs', 'stats']);
 
 export async function listS3(pattern: string, options: ListS3Options = {}): Promise<S3Object[]> {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
-  for (const key of Object.keys(options)) if (!KNOWN_KEYS.has(key)) throw invalidOption(key, `one of ${[...KNOWN_KEYS].join(', ')} (unknown option)`, key);
+  checkKnownKeys(options, KNOWN_KEYS, 'listS3');
   const { bucket, key: keyPattern } = parseS3Url(pattern);
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw invalidOption('pageSize', 'an integer from 1 to 1000', pageSize);

@@ -11,6 +11,7 @@
  * `name` is `s3://bucket/key`: credentials never appear in it, in messages, or in cache keys.
  */
 import { SeekdataError, invalidOption } from '../errors.js';
+import { checkKnownKeys, keyRecord } from '../options.js';
 import { RemoteRanges, resolveRemote, REMOTE_OPTION_KEYS, type RemoteOptions } from './remote.js';
 import { describeS3Error, plainCause, resolvedSecrets, s3Context, s3Error, S3_OPTION_KEYS, type S3Options } from './s3-client.js';
 import { readExactly } from './s3-body.js';
@@ -21,7 +22,7 @@ import type { S3Context } from './s3-client.js';
 
 export interface S3SourceOptions extends RemoteOptions, S3Options {}
 
-const KNOWN_KEYS = new Set<string>([...REMOTE_OPTION_KEYS, ...S3_OPTION_KEYS]);
+const KNOWN_KEYS = keyRecord([...REMOTE_OPTION_KEYS, ...S3_OPTION_KEYS]);
 
 /** Bucket and key of an `s3://bucket/key` URL (the key taken literally: no percent-decoding). */
 export function parseS3Url(url: string): { bucket: string; key: string } {
@@ -36,7 +37,7 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
 
 export function checkS3Options(options: unknown): asserts options is S3SourceOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'an object', options);
-  for (const key of Object.keys(options)) if (!KNOWN_KEYS.has(key)) throw invalidOption(key, `one of ${[...KNOWN_KEYS].join(', ')} (unknown option)`, key);
+  checkKnownKeys(options, KNOWN_KEYS, 'S3Source.open');
 }
 
 export class S3Source implements ByteSource {
