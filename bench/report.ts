@@ -1,10 +1,12 @@
 /**
- * npm run bench — runs every benchmark (readers, index, datasets, arrow) in turn, then writes
- * bench/RESULTS.md (tables, machine, date, commands) and SVG charts under bench/charts/ from the
- * results each wrote to bench/results/. `--report-only` skips the runs.
+ * npm run bench — runs every benchmark (readers, index, datasets, arrow) in turn, then writes their tables
+ * (machine, date) between the `<!-- bench:start -->` and `<!-- bench:end -->` markers of bench/RESULTS.md and
+ * of README.md's Benchmarks section, leaving the dated measurements around them alone, and draws the SVG charts
+ * under bench/charts/ from the results each wrote to bench/results/. `--report-only` skips the runs (and
+ * redraws the charts only).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { RESULTS_DIR, machine } from './common.js';
 
 const BENCHES = ['readers', 'index', 'datasets', 'arrow'] as const;
@@ -58,6 +60,41 @@ function barChart(title: string, unit: string, bars: Bar[]): string {
 
 type Json = Record<string, Record<string, number> & Record<string, unknown>>;
 
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+/** The head of a new bench/RESULTS.md (the file is created with it when missing). */
+const RESULTS_HEAD = [
+  '# seekdata benchmark results',
+  '',
+  'Data: the synthetic ~100 MB CSV of `npm run make-data` (1.12 M rows), as `.bz2` (bzip2 -9, 900 kB blocks) and',
+  '`.xz` (xz -6 -T2 --block-size=1MiB). Every figure is measured next to its baseline in the same run; ratios matter,',
+  'absolute numbers move with the (shared, noisy) machine. The block below is the last `npm run bench`; the dated',
+  'sections after it are measurements kept with their commands.',
+  '',
+  '![sequential decode throughput](charts/throughput.svg)',
+  '',
+  '![random read latency](charts/random-read.svg)',
+  '',
+].join('\n');
+
+/**
+ * Replaces what lies between the markers of `path` with `block`, keeping the rest of the file. A file without
+ * them gets them after `head` (a missing file is created from it); without a head, a file without markers is
+ * an error rather than overwritten.
+ */
+function writeBlock(path: string, block: string, head?: string): void {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : (head ?? '');
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  let out: string;
+  if (start >= 0 && end > start) out = `${text.slice(0, start)}${START}\n${block}\n${text.slice(end)}`;
+  else if (head !== undefined && text.startsWith(head)) out = `${head}${START}\n${block}\n${END}\n\n${text.slice(head.length)}`;
+  else if (head !== undefined && text === '') out = `${head}${START}\n${block}\n${END}\n`;
+  else throw new Error(`${path} has no ${START} … ${END} block to replace (add the markers where the tables go)`);
+  writeFileSync(path, out);
+}
+
 function load(name: string): Json & { date?: string; machine?: string } {
   return JSON.parse(readFileSync(`${RESULTS_DIR}/${name}.json`, 'utf8')) as Json;
 }
@@ -88,43 +125,21 @@ function main(): void {
       { label: 'seekdata, .xz', value: r('xz', 'randomMedianMs'), highlight: true },
     ]),
   );
-  const lines = [
-    '# seekdata benchmark results',
-    '',
-    `Machine: ${readers.machine ?? machine()}. Date: ${String(readers.date ?? new Date().toISOString())}.`,
-    'Data: the synthetic ~100 MB CSV of `npm run make-data` (1.12 M rows), as `.bz2` (bzip2 -9, 900 kB blocks) and',
-    '`.xz` (xz -6 -T2 --block-size=1MiB). Every figure is measured next to its baseline in the same run; ratios matter,',
-    'absolute numbers move with the (shared, noisy) machine. Regenerate with `npm run bench` (about 5 minutes).',
-    '',
-    '![sequential decode throughput](charts/throughput.svg)',
-    '',
-    '![random read latency](charts/random-read.svg)',
-    '',
-  ];
-  for (const b of BENCHES) {
-    lines.push(`## \`npm run bench:${b}\``, '');
-    const text = outputs[b] ?? '';
-    const table = text.split('\n').filter((l) => l.startsWith('|'));
-    if (table.length > 0) lines.push(...table, '');
-    else lines.push('(run `npm run bench` to fill this section)', '');
+  const stamp = `Run of ${String(readers.date ?? '').slice(0, 10)} on ${String(readers.machine ?? machine())}.`;
+  const tables = BENCHES.flatMap((b) => {
+    const table = (outputs[b] ?? '').split('\n').filter((l) => l.startsWith('|'));
+    return table.length === 0 ? [] : [`\`npm run bench:${b}\``, '', ...table, ''];
+  });
+  if (tables.length === 0) {
+    console.log('\nno tables to write (--report-only): bench/RESULTS.md and README.md left as they are');
+  } else {
+    // Only the block between the markers is this run's: the dated measurements around it (in both files) are
+    // the project's record and stay.
+    const block = [stamp, '', ...tables].join('\n');
+    writeBlock('bench/RESULTS.md', block, RESULTS_HEAD);
+    writeBlock('README.md', block);
   }
-  lines.push('## Raw results', '', 'JSON in `bench/results/` (readers.json, index.json, datasets.json, arrow.json).', '');
-  writeFileSync('bench/RESULTS.md', lines.join('\n'));
-  // The README's benchmark section shows the same tables, between markers.
-  const readme = readFileSync('README.md', 'utf8');
-  const start = readme.indexOf('<!-- bench:start -->');
-  const end = readme.indexOf('<!-- bench:end -->');
-  if (start >= 0 && end > start) {
-    const section = BENCHES.flatMap((b) => {
-      const table = (outputs[b] ?? '').split('\n').filter((l) => l.startsWith('|'));
-      return table.length === 0 ? [] : [`\`npm run bench:${b}\``, '', ...table, ''];
-    });
-    if (section.length > 0) {
-      const stamp = `Run of ${String(readers.date ?? '').slice(0, 10)} on ${String(readers.machine ?? machine())}.`;
-      writeFileSync('README.md', `${readme.slice(0, start)}<!-- bench:start -->\n${stamp}\n\n${section.join('\n')}${readme.slice(end)}`);
-    }
-  }
-  console.log('\nwrote bench/RESULTS.md, bench/charts/throughput.svg, bench/charts/random-read.svg');
+  console.log('wrote bench/charts/throughput.svg, bench/charts/random-read.svg');
 }
 
 main();
