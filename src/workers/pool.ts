@@ -14,6 +14,9 @@ import { fromResponse, runJob, type JobResponse, type JobResult, type WorkerJob 
 import { footprint, leanCopy } from './message.js';
 import { jobPriority } from './priority.js';
 
+/** How long a close waits for the jobs in flight before it says so (a `SeekdataWarning`). */
+const CLOSE_WARN_MS = 10_000;
+
 /** How a job may be stopped while it runs (`JobRunner.run`'s `stop`). */
 export interface JobStop {
   /** Fires to stop the job: its worker thread is terminated and the job rejects with the signal's reason. */
@@ -90,7 +93,8 @@ export class WorkerPool implements JobRunner {
   readonly size: number;
   readonly stats: PoolStats = { jobs: 0, ownBytes: 0, postedBytes: 0, leanCopies: 0 };
   private closed = false;
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** The jobs in flight, each with what it runs (its step's name, or "decode"), for the close's warning. */
+  private readonly inflight = new Map<Promise<unknown>, string>();
   /** The stops of the jobs in flight that have one (told when the pool closes). */
   private readonly stoppable = new Set<JobStop>();
 
@@ -141,7 +145,7 @@ export class WorkerPool implements JobRunner {
       this.stats.ownBytes += size.own;
       this.stats.postedBytes += size.carried;
       const running = this.piscina.run(message, options) as Promise<JobResponse>;
-      this.inflight.add(running);
+      this.inflight.set(running, message.step?.name ?? 'decode');
       if (stop !== undefined) this.stoppable.add(stop);
       try {
         response = await running;
@@ -162,11 +166,28 @@ export class WorkerPool implements JobRunner {
    * (For the same reason, call `closeSharedPool()` before `process.exit()`.) Jobs that can be stopped (a
    * map with a time limit) are told, and stop as soon as they may be cut rather than at their limit.
    */
-  async close(): Promise<void> {
+  async close(options: { warnAfterMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const stop of [...this.stoppable]) stop.closing();
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    // A close that waits long says why, once, rather than hanging in silence.
+    const warnAfterMs = options.warnAfterMs ?? CLOSE_WARN_MS;
+    const started = performance.now();
+    const warning = setTimeout(() => {
+      const kinds = new Map<string, number>();
+      for (const name of this.inflight.values()) kinds.set(name, (kinds.get(name) ?? 0) + 1);
+      const jobs = [...kinds].map(([name, n]) => `${n} ${name} job${n === 1 ? '' : 's'}`).join(', ');
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      process.emitWarning(
+        `closing the worker pool: waiting for ${jobs} still running after ${seconds} s (a job is never cut, since that could abort the process inside a native decoder; a map module without map.timeoutMs whose call never returns keeps the close waiting: give such a map a limit)`,
+        { type: 'SeekdataWarning', code: 'SEEKDATA_CLOSE_WAITING' },
+      );
+    }, warnAfterMs);
+    try {
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.keys()]);
+    } finally {
+      clearTimeout(warning);
+    }
     await this.piscina.close();
   }
 }
