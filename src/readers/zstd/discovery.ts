@@ -140,7 +140,8 @@ export class ZstdDiscovery implements Discovery {
             if (last !== undefined) this.push(last.offset, last.bytes, frame.cEnd, true);
           } else if (frame.dLength > 0) {
             // Decoded whole in a worker: no CRCs of its pieces, should a reader read it in pieces (a
-            // `bigUnitBytes` under WHOLE_FRAME_MAX); a pass through it records them.
+            // `bigUnitBytes` under WHOLE_FRAME_MAX); a pass through it records them (openIndexed's second
+            // pass, or a reader's first read in the frame).
             this.builder.add(frame);
             queue.push({ offset: frame.dStart, compressedDone: frame.cEnd, verified: true, units: this.builder.count, done: settle(this.frameJob(frame)) });
           }
