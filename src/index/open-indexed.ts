@@ -11,12 +11,13 @@ import { findIndexes, type FoundIndexes } from './store.js';
 import { unitSections } from './unit-sections.js';
 import { readerSettings, resolveReaderOptions, runnerFor, sourceOptions, type ReaderOptions } from './reader-options.js';
 import { checkIndexPlace, findPlacedIndexes, indexPlaces, metaSection, placeEarly, saveIndex } from './persist.js';
-import { chunkLayout, ChunkDecoder, isBigUnit } from '../readers/chunks.js';
-import { unitsWithoutScan } from '../readers/discover.js';
+import { chunkLayout, ChunkDecoder, isBigUnit, type ChunkLayout } from '../readers/chunks.js';
+import { scannedUnits, unitsWithoutScan } from '../readers/discover.js';
 import { checkKnownSize, scanLimit } from '../readers/limit.js';
 import type { ScannedChunk } from '../readers/format.js';
 import { formatOf, type Format } from '../readers/formats.js';
 import { openSource, type Input } from '../readers/input.js';
+import { crcsFor } from '../readers/pieces.js';
 import { SeekableReader } from '../readers/reader.js';
 import { scanKnown, scanLookahead } from '../readers/scan.js';
 import { sourceFormat } from '../readers/source-format.js';
@@ -143,14 +144,18 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const readerChunks = chunkLayout(units, resolved.pieces);
     let built: BuiltRecords | undefined;
     const otherChunks = scanned && !sameStarts(builder.starts, readerChunks);
-    if (otherChunks && !hasBigUnit(units, resolved.pieces.bigUnitBytes)) {
+    if (otherChunks && piecesKnown(units, readerChunks)) {
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
-      // must be relative to. The reader's chunks are whole frames here, each starting where a piece of the
-      // pass does: the records are re-based onto them (when that cannot be done, see finishOn, a second pass).
-      // A frame over bigUnitBytes is read in pieces whose CRCs only a pass over those pieces records (the
-      // index keeps them, or every later session's first read in the frame decodes all of it to verify it):
-      // a second pass, over the chunk map now known.
+      // must be relative to. The reader's chunks are whole frames, or for a frame over bigUnitBytes pieces of
+      // pieceBytes from its start: each starts where a piece of the pass does (when pieceBytes is a multiple
+      // of the scan's 1 MiB), and the records are re-based onto them (see finishOn). A frame read in pieces
+      // needs the CRC32s of its pieces (the index keeps them, or every later session's first read in the frame
+      // decodes all of it to verify it): the scan recorded them from the bytes it decoded (Discovery.pieceCrcs).
+      // When they are not all known (a frame a worker decoded whole: one that says its size, under 64 MiB, over
+      // a smaller bigUnitBytes) or the records cannot be re-based (a pieceBytes the scan's pieces do not divide,
+      // a record offset past 32 bits, a long tail whose end was not kept): a second pass, over the chunk map
+      // now known, which records the CRCs that are missing and checks the others.
       built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
     }
     if (otherChunks && built === undefined) {
@@ -215,10 +220,11 @@ function besideFirst(units: UnitTable | undefined, parallelism: number): number 
   return units === undefined ? 2 * parallelism - 1 : parallelism - 1;
 }
 
-/** Whether a unit is read in pieces (over `big` bytes). */
-function hasBigUnit(units: UnitTable, big: number): boolean {
-  for (let u = 0; u < units.count; u++) if (isBigUnit(units, u, big)) return true;
-  return false;
+/** Whether every piece of the units read in pieces (over `layout.big` bytes) has its CRC32 in the chunk map. */
+function piecesKnown(units: UnitTable, layout: ChunkLayout): boolean {
+  const crcs = crcsFor(units, layout);
+  for (let c = 0; c < layout.count; c++) if (isBigUnit(units, layout.unit[c], layout.big) && (crcs === undefined || crcs.crc[c] < 0)) return false;
+  return true;
 }
 
 /** Whether the chunks a pass met start where the reader's chunks do. */
@@ -288,9 +294,10 @@ async function runPass(
       unitBytes: options.gzipSpacingBytes,
       maxDecodedBytes: options.maxDecodedBytes,
       head: first.head,
+      pieces: options.pieces,
     });
     for await (const chunk of discovery.chunks()) await consume(chunk);
-    return discovery.table();
+    return scannedUnits(discovery, options.pieces);
   }
   // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
   // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.

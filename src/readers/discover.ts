@@ -7,9 +7,10 @@ import { SeekdataError, isSeekdataError } from '../errors.js';
 import type { ByteSource } from '../sources/source.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { StepCall } from '../workers/registry.js';
-import type { PieceOptions } from './chunks.js';
+import { chunkLayout, DEFAULT_PIECES, isBigUnit, type PieceOptions } from './chunks.js';
 import type { Discovery, DiscoveryOptions, ScannedChunk } from './format.js';
 import { checkKnownSize, scanLimit } from './limit.js';
+import { pieceCrcTable } from './pieces.js';
 import { SizeCheck } from './size-check.js';
 import { warnOnOpen } from './source-format.js';
 import { formatOf, type Format } from './formats.js';
@@ -82,6 +83,7 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
     stepFor: options.stepFor,
     unitBytes: options.unitBytes,
     maxDecodedBytes: options.maxDecodedBytes,
+    pieces: options.pieces ?? DEFAULT_PIECES,
   };
   let discovery: Discovery;
   let warned = false;
@@ -123,11 +125,31 @@ export async function discoverUnits(source: ByteSource, format: Format, options:
       }
       throw error;
     }
-    return { units: discovery.table(), damage: error as SeekdataError, scanned: handing, handedOut, warned };
+    return { units: scannedUnits(discovery, context.pieces), damage: error as SeekdataError, scanned: handing, handedOut, warned };
   }
-  const table = discovery.table();
+  const table = scannedUnits(discovery, context.pieces);
   options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: table.dStart[table.count] });
   return { units: table, damage: undefined, scanned: handing, handedOut, warned };
+}
+
+/**
+ * The chunk map a discovery found, with the CRC32s of the pieces of its units read in pieces (with `pieces`)
+ * that it recorded while it decoded them (`Discovery.pieceCrcs`), in the map's PieceCrcTable, which an index
+ * saves: no pass through those units is needed to learn them. A unit's CRCs that are not exactly its pieces
+ * are left out.
+ */
+export function scannedUnits(discovery: Discovery, pieces: PieceOptions): UnitTable {
+  const units = discovery.table();
+  if (discovery.pieceCrcs === undefined) return units;
+  const layout = chunkLayout(units, pieces);
+  for (let u = 0; u < units.count; u++) {
+    const crcs = discovery.pieceCrcs(u);
+    if (crcs === undefined || !isBigUnit(units, u, layout.big)) continue;
+    const first = layout.firstChunk[u];
+    const end = u + 1 < units.count ? layout.firstChunk[u + 1] : layout.count;
+    if (crcs.length === end - first) pieceCrcTable(units, layout).crc.set(crcs, first);
+  }
+  return units;
 }
 
 /** Decoded bytes of the units a discovery kept (the intact part of a damaged file). */

@@ -13,6 +13,7 @@ import type { JobInput } from '../workers/jobs.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { DecodeOutput, StepCall } from '../workers/registry.js';
 import type { Settled } from '../util.js';
+import type { PieceOptions } from './chunks.js';
 import type { UnitTable } from './units.js';
 
 /** Magic bytes and header size, for detection and for telling a truncated file from a text file. */
@@ -96,6 +97,11 @@ export interface ScanContext extends DiscoveryOptions {
    * it from here instead of decoding it twice, and runs only the step on its bytes.
    */
   head?: HeadChunk | undefined;
+  /**
+   * The piece layout the chunk map will be read with: a scan that decodes units in this thread records the
+   * CRC32 of each piece of those over `bigUnitBytes` (`Discovery.pieceCrcs`). Default: none recorded.
+   */
+  pieces?: PieceOptions | undefined;
 }
 
 /** The decoded bytes at the start of a scanned file (`FormatModule.head`). */
@@ -117,6 +123,13 @@ export interface Discovery {
   chunks(): AsyncGenerator<ScannedChunk>;
   /** The chunk map of what was scanned: complete once `chunks()` has ended, else its trusted part. */
   table(): UnitTable;
+  /**
+   * For unit `u` of `table()` over `ScanContext.pieces.bigUnitBytes`: the CRC32 of each of its
+   * `pieceBytes` pieces (the last one shorter), from the bytes the scan decoded, which passed the unit's
+   * check (a unit without one: its first decode, which also records the unit's own CRC-32). Undefined when
+   * not recorded (the unit was decoded in a worker).
+   */
+  pieceCrcs?(u: number): readonly number[] | undefined;
 }
 
 /**

@@ -51,10 +51,17 @@ interface Cursor {
   busy: number;
 }
 
+/** The unit table's piece CRC32s when they are for `layout` (loaded from an index, or recorded by a scan). */
+export function crcsFor(units: UnitTable, layout: ChunkLayout): PieceCrcTable | undefined {
+  const have = units.pieceCrc;
+  return have !== undefined && have.bigUnitBytes === layout.big && have.pieceBytes === layout.piece && have.crc.length === layout.count ? have : undefined;
+}
+
 /** The CRC table for a layout: the unit table's own when it matches (loaded from an index), else a new one. */
 export function pieceCrcTable(units: UnitTable, layout: ChunkLayout): PieceCrcTable {
   const have = units.pieceCrc;
-  if (have !== undefined && have.bigUnitBytes === layout.big && have.pieceBytes === layout.piece && have.crc.length === layout.count) return have;
+  const same = crcsFor(units, layout);
+  if (same !== undefined) return same;
   const table: PieceCrcTable = { bigUnitBytes: layout.big, pieceBytes: layout.piece, crc: new Float64Array(layout.count).fill(-1) };
   // Kept with the chunk map so that an index saved from it keeps them (unless another layout got there first).
   if (have === undefined) units.pieceCrc = table;

@@ -285,9 +285,11 @@ export class RecordBuilder {
   /**
    * Ends the pass as `finish` does, but with the records re-based onto other chunks, which start at
    * `starts` (increasing, the first at 0, each one where a chunk of this pass starts): what a pass over
-   * those chunks would have built, without decoding again. Undefined when it cannot (a start that is not one
-   * of the pass's, a record offset past 32 bits, a long tail whose end was not kept): then a pass over
-   * those chunks is needed.
+   * those chunks would have built, without decoding again (the reader's chunks of a zstd file whose scan
+   * cut it in 1 MiB pieces: whole frames, and the pieces of a frame read in pieces). Only the records: what
+   * else a pass over those chunks records (the CRC32s of a big frame's pieces) is the caller's to have.
+   * Undefined when it cannot (a start that is not one of the pass's, a record offset past 32 bits, a long
+   * tail whose end was not kept): then a pass over those chunks is needed.
    */
   finishOn(starts: ArrayLike<number>): BuiltRecords | undefined {
     this.end();

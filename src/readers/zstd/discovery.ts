@@ -6,18 +6,23 @@
  *
  * A streamed frame's pieces before its last come before the frame's checksum is checked: they say
  * `verified: false`; the last piece is handed out only after the whole frame passed. Frames with no
- * checksum at all get the CRC-32 of their decoded bytes recorded in the chunk map (`param`).
+ * checksum at all get the CRC-32 of their decoded bytes recorded in the chunk map (`param`). A streamed
+ * frame over `bigUnitBytes` (which a reader reads in pieces) gets the CRC32 of each of its pieces recorded
+ * too (`pieceCrcs`), from the same bytes in this thread, before they go to a worker: a frame that fails its
+ * checksum ends the scan before it is added, so only CRCs of verified bytes are handed out (a frame without
+ * a checksum: of its first decode, as its `param`).
  */
 import { crc32 } from 'node:zlib';
 import { SeekdataError } from '../../errors.js';
 import type { ByteSource } from '../../sources/source.js';
 import { settle, unwrap, type Settled } from '../../util.js';
 import type { Discovery, ScanContext, ScannedChunk } from '../format.js';
+import { PieceCrcRecorder } from '../piece-crcs.js';
 import type { UnitTable } from '../units.js';
 import { scanZstdFrames } from './scan.js';
 import { streamZstdFrame } from './stream.js';
 import type { ZstdFrame } from './table.js';
-import { ZstdUnitsBuilder } from './units.js';
+import { unchecked, ZstdUnitsBuilder } from './units.js';
 import { zstdUnitTask } from './unit-task.js';
 
 /** Decoded pieces of a streamed frame. */
@@ -74,11 +79,26 @@ export class ZstdDiscovery implements Discovery {
     return { offset: head.offset, bytes: result.bytes, compressedDone: head.compressedDone, step: result.step, verified: head.verified };
   }
 
+  /** A recorder of the CRC32s of a frame's pieces, when the caller reads big frames in pieces. */
+  private recorder(): PieceCrcRecorder | undefined {
+    const pieces = this.context.pieces;
+    return pieces === undefined ? undefined : new PieceCrcRecorder(pieces.pieceBytes);
+  }
+
+  /** What `recorder` recorded, kept for a frame a reader reads in pieces (over `bigUnitBytes`). */
+  private kept(frame: ZstdFrame, recorder: PieceCrcRecorder | undefined): readonly number[] | undefined {
+    const pieces = this.context.pieces;
+    return recorder === undefined || pieces === undefined || frame.dLength <= pieces.bigUnitBytes ? undefined : recorder.done();
+  }
+
   async *chunks(): AsyncGenerator<ScannedChunk> {
     const file = this.source.name;
     const lookahead = Math.max(1, this.context.lookahead);
     const queue = this.queue;
+    // The frame being decoded to learn its size: the CRC-32 of its bytes (kept for a frame without a
+    // checksum only, so computed only for one) and the CRC32s of its pieces.
     let crc = 0;
+    let recorder = this.recorder();
     let lastEnd = 0;
     /** The latest piece of the frame being decoded to learn its size: its last one follows the checksum. */
     let held: { offset: number; bytes: Uint8Array } | undefined;
@@ -87,7 +107,8 @@ export class ZstdDiscovery implements Discovery {
         if (this.context.signal?.aborted === true) throw new SeekdataError('ABORTED', `${file}: scan aborted`, { file, cause: this.context.signal.reason });
         if (item.type === 'data') {
           if (held !== undefined) this.push(held.offset, held.bytes, lastEnd, false);
-          crc = crc32(item.bytes, crc);
+          if (!item.checked) crc = crc32(item.bytes, crc);
+          recorder?.add(item.bytes);
           held = { offset: item.dStart, bytes: item.bytes };
         } else {
           const { frame } = item;
@@ -96,28 +117,36 @@ export class ZstdDiscovery implements Discovery {
             this.started = true;
           }
           if (item.decoded) {
-            this.builder.add(frame, crc);
+            // The frame passed its checksum (when it has one): its last piece came after it.
+            this.builder.add(frame, crc, this.kept(frame, recorder));
             if (held !== undefined) this.push(held.offset, held.bytes, frame.cEnd, true);
             held = undefined;
           } else if (frame.dLength > WHOLE_FRAME_MAX) {
             // Streamed like a frame of unknown size, one piece behind (the last follows the checksum).
             let c = 0;
+            const pieces = this.recorder();
+            const bare = unchecked(frame.flags);
             let last: { offset: number; bytes: Uint8Array } | undefined;
             let at = frame.dStart;
             for await (const bytes of streamZstdFrame(this.source, frame, PIECE_BYTES)) {
               if (last !== undefined) this.push(last.offset, last.bytes, lastEnd, false);
-              c = crc32(bytes, c);
+              if (bare) c = crc32(bytes, c);
+              pieces?.add(bytes);
               last = { offset: at, bytes };
               at += bytes.length;
               while (queue.length >= lookahead) yield await this.take();
             }
-            this.builder.add(frame, c);
+            this.builder.add(frame, c, this.kept(frame, pieces));
             if (last !== undefined) this.push(last.offset, last.bytes, frame.cEnd, true);
           } else if (frame.dLength > 0) {
+            // Decoded whole in a worker: no CRCs of its pieces, should a reader read it in pieces (a
+            // `bigUnitBytes` under WHOLE_FRAME_MAX); a pass through it records them (openIndexed's second
+            // pass, or a reader's first read in the frame).
             this.builder.add(frame);
             queue.push({ offset: frame.dStart, compressedDone: frame.cEnd, verified: true, units: this.builder.count, done: settle(this.frameJob(frame)) });
           }
           crc = 0;
+          recorder = this.recorder();
           lastEnd = frame.cEnd;
         }
         while (queue.length >= lookahead) yield await this.take();
@@ -140,5 +169,9 @@ export class ZstdDiscovery implements Discovery {
   table(): UnitTable {
     this.builder.truncate(this.trusted);
     return this.builder.build();
+  }
+
+  pieceCrcs(u: number): readonly number[] | undefined {
+    return u < this.trusted ? this.builder.pieceCrcs(u) : undefined;
   }
 }

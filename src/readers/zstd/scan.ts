@@ -41,8 +41,11 @@ export type ZstdScanItem =
    * before. `fromSeekTable`: the frame was read from the file's seek table.
    */
   | { type: 'frame'; frame: ZstdFrame; decoded: boolean; fromSeekTable: boolean }
-  /** Decoded bytes of the frame being sized (in order; the frame item follows its last piece). */
-  | { type: 'data'; frame: number; dStart: number; bytes: Uint8Array };
+  /**
+   * Decoded bytes of the frame being sized (in order; the frame item follows its last piece). `checked`: the
+   * frame has a checksum of its own, which libzstd checks after the frame's last byte (before its last piece).
+   */
+  | { type: 'data'; frame: number; dStart: number; bytes: Uint8Array; checked: boolean };
 
 function headerFlags(header: FrameHeader): number {
   return (header.hasChecksum ? FRAME_HAS_CHECKSUM : 0) | (header.contentSize >= 0 ? FRAME_HAS_CONTENT_SIZE : 0);
@@ -77,7 +80,7 @@ export async function* scanZstdFrames(source: ByteSource, options: ZstdScanOptio
       let length = 0;
       const ref = { cStart: walked.start, cEnd: walked.end, dLength: -1, flags: 0, tableChecksum: 0 };
       for await (const bytes of streamZstdFrame(source, ref, pieceBytes)) {
-        yield { type: 'data', frame: index, dStart: dStart + length, bytes };
+        yield { type: 'data', frame: index, dStart: dStart + length, bytes, checked: header.hasChecksum };
         length += bytes.length;
       }
       frame.dLength = length;

@@ -24,24 +24,35 @@ export function unchecked(kind: number): boolean {
 export class ZstdUnitsBuilder {
   private readonly frames: ZstdFrame[] = [];
   private readonly crcs: number[] = [];
+  private readonly pieces: Array<readonly number[] | undefined> = [];
 
   constructor(private readonly seekable: boolean) {}
 
-  /** Adds a frame (empty frames are left out: they hold no byte); `crc` is its output's CRC-32 when known. */
-  add(frame: ZstdFrame, crc = -1): void {
+  /**
+   * Adds a frame (empty frames are left out: they hold no byte); `crc` is its output's CRC-32 when known,
+   * `pieces` the CRC32s of its pieces when recorded (see `Discovery.pieceCrcs`).
+   */
+  add(frame: ZstdFrame, crc = -1, pieces?: readonly number[]): void {
     if (frame.dLength === 0) return;
     this.frames.push(frame);
     this.crcs.push(unchecked(frame.flags) ? crc : -1);
+    this.pieces.push(pieces);
   }
 
   get count(): number {
     return this.frames.length;
   }
 
+  /** The CRC32s of the pieces of frame `u` (among those added), when recorded. */
+  pieceCrcs(u: number): readonly number[] | undefined {
+    return this.pieces[u];
+  }
+
   /** Keeps the first `count` frames. */
   truncate(count: number): void {
     this.frames.length = Math.min(this.frames.length, count);
     this.crcs.length = this.frames.length;
+    this.pieces.length = this.frames.length;
   }
 
   build(): UnitTable {
