@@ -367,6 +367,16 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           scale = <i32>(i - fraction);
           digits += scale;
         }
+        if ((b == delimiter || b == NL) && <u32>(digits - 1) < 9 && n != timeColumn) {
+          // The common case, decided early: a plain decimal of 1 to 9 digits (exact in the i32) that ends the
+          // field, stored as below (m / 10^0 is m; times -1 is a change of sign, exact, -0 for "-0").
+          const x = <f64>mantissa / load<f64>(POW10_AT + (<usize>scale << 3));
+          store<f64>(values + ((<usize>(n * block + j)) << 3), reinterpret<f64>(reinterpret<u64>(x) ^ (<u64>negative << 63)));
+          n++;
+          if (b == NL) break;
+          i++;
+          continue;
+        }
         const end = i;
         let kind: i32 = -1;
         if (b != delimiter && b != NL && !(b == CR && <i32>load<u8>(i + 1) == NL)) {
