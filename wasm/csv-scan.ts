@@ -329,6 +329,25 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
       b = <i32>load<u8>(i);
       let e: usize;
       if (load<u8>(counted + <usize>n) == 1) {
+        const next = <i32>load<u8>(i + 1);
+        if (load<u8>(known + (<usize>n << 8) + <usize>b) == 1 && (next == delimiter || next == NL)) {
+          // A one-byte value the vocabulary holds, decided early (such a byte is never a digit, sign, dot, blank or
+          // CR: it is text), counted as below: only counted when text of a dropped vocabulary, else its count kept.
+          store<f64>(values + ((<usize>(n * block + j)) << 3), NaN);
+          countText(n);
+          if (load<u8>(GENERAL_AT + <usize>b) == 1 || load<u8>(dropped + <usize>n) == 0) {
+            const count = byteCounts + ((<usize>n << 8) + <usize>b) * 4;
+            store<i32>(count, load<i32>(count) + 1);
+          }
+          if (n == timeColumn) {
+            a0 = <i32>(a - base);
+            b0 = a0 + 1;
+          }
+          n++;
+          if (next == NL) break;
+          i += 2;
+          continue;
+        }
         const negative: i32 = <i32>(b == minus);
         i += <usize>negative;
         b = <i32>load<u8>(i);
