@@ -332,10 +332,11 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
         const next = <i32>load<u8>(i + 1);
         if (load<u8>(known + (<usize>n << 8) + <usize>b) == 1 && (next == delimiter || next == NL)) {
           // A one-byte value the vocabulary holds, decided early (such a byte is never a digit, sign, dot, blank or
-          // CR: it is text), counted as below: only counted when text of a dropped vocabulary, else its count kept.
+          // CR: it is text), counted as below; its count is kept while the vocabulary is (once dropped, JS would
+          // add it to nothing).
           store<f64>(values + ((<usize>(n * block + j)) << 3), NaN);
           countText(n);
-          if (load<u8>(GENERAL_AT + <usize>b) == 1 || load<u8>(dropped + <usize>n) == 0) {
+          if (load<u8>(dropped + <usize>n) == 0) {
             const count = byteCounts + ((<usize>n << 8) + <usize>b) * 4;
             store<i32>(count, load<i32>(count) + 1);
           }
