@@ -13,12 +13,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const modules = [
-  { source: 'wasm/csv-scan.ts', out: 'index/records/csv-wasm/scan.wasm' },
-  { source: 'wasm/bzip2-block.ts', out: 'readers/bzip2/block.wasm' },
+  // The CSV scanner adds two columns' statistics at once in 2-double vectors (WebAssembly SIMD, in every Node.js
+  // seekdata supports).
+  { source: 'wasm/csv-scan.ts', out: 'index/records/csv-wasm/scan.wasm', flags: ['--enable', 'simd'] },
+  { source: 'wasm/bzip2-block.ts', out: 'readers/bzip2/block.wasm', flags: [] },
 ];
 
 let asc;
-for (const { source, out } of modules) {
+for (const { source, out, flags } of modules) {
   const from = join(root, source);
   const to = join(root, 'src', out);
   const fresh = existsSync(to) && statSync(to).mtimeMs >= statSync(from).mtimeMs;
@@ -31,7 +33,7 @@ for (const { source, out } of modules) {
         process.exit(0);
       }
     }
-    execFileSync(process.execPath, [asc, from, '-O3', '--runtime', 'stub', '--noAssert', '--initialMemory', '1', '-o', to], { stdio: 'inherit' });
+    execFileSync(process.execPath, [asc, from, '-O3', '--runtime', 'stub', '--noAssert', '--initialMemory', '1', ...flags, '-o', to], { stdio: 'inherit' });
   }
   if (existsSync(to) && existsSync(join(root, 'dist'))) {
     mkdirSync(dirname(join(root, 'dist', out)), { recursive: true });

@@ -111,31 +111,33 @@ export function setStats(dropped_: usize, stats_: usize): void {
   store<f64>(at, load<f64>(at) + 1);
 }
 
+/** Column c's shift for values from `column` on (`records` of them): its first value when it had none before. */
+@inline function shiftOf(o: usize, column: usize, records: i32): f64 {
+  if (load<f64>(o + COUNT) != 0) return load<f64>(o + SHIFT);
+  const end = column + (<usize>records << 3);
+  let k = column;
+  while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
+  return k < end ? load<f64>(k) : load<f64>(o + SHIFT);
+}
+
 /**
- * stats.ts addValues for column c's values of records [from, to) of the block (values[c * block + j]): in
+ * stats.ts addValues for column c's values of the block's first `records` records (values[c * block + j]): in
  * order, NaN (no value) skipped; the same operations in the same order on the sums, min and max, so the same
  * doubles. The count and the fractional count are integers (exact in a double): counted in i32 and added at
  * the end, the shift taken from the first value when the column had none.
  */
-function addColumn(c: i32, from: i32, to: i32): void {
+function addColumn(c: i32, records: i32): void {
   const o = stats + <usize>c * STAT_BYTES;
-  const count = load<f64>(o + COUNT);
-  let shift = load<f64>(o + SHIFT);
+  const column = values + (<usize>(c * block) << 3);
+  const shift = shiftOf(o, column, records);
   let min = load<f64>(o + MIN);
   let max = load<f64>(o + MAX);
   let sum = load<f64>(o + MEAN);
   let squares = load<f64>(o + M2);
   let added: i32 = 0;
   let fractional: i32 = 0;
-  const column = values + (<usize>(c * block) << 3);
-  const end = column + (<usize>to << 3);
-  let k = column + (<usize>from << 3);
-  if (count == 0) {
-    // The column's first value is its shift.
-    while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
-    if (k < end) shift = load<f64>(k);
-  }
-  for (; k < end; k += 8) {
+  const end = column + (<usize>records << 3);
+  for (let k = column; k < end; k += 8) {
     const value = load<f64>(k);
     if (value != value) continue;
     added++;
@@ -146,7 +148,7 @@ function addColumn(c: i32, from: i32, to: i32): void {
     squares += x * x;
     fractional += <i32>(trunc<f64>(value) != value);
   }
-  store<f64>(o + COUNT, count + <f64>added);
+  store<f64>(o + COUNT, load<f64>(o + COUNT) + <f64>added);
   store<f64>(o + SHIFT, shift);
   store<f64>(o + MIN, min);
   store<f64>(o + MAX, max);
@@ -155,12 +157,73 @@ function addColumn(c: i32, from: i32, to: i32): void {
   store<f64>(o + FRACTIONAL, load<f64>(o + FRACTIONAL) + <f64>fractional);
 }
 
+/** The doubles at o (column c's slot) and p (column d's) as the two lanes of a vector. */
+@inline function lanes(o: usize, p: usize): v128 {
+  return f64x2.replace_lane(f64x2.splat(load<f64>(o)), 1, load<f64>(p));
+}
+
 /**
- * Adds the last block's values (its `records` records) to the statistics, column by column: done by
+ * `addColumn` for columns c and d at once, one in each lane of 2-double vectors: each lane does its column's
+ * operations in its order (pmin and pmax are the same selects; a NaN's lane keeps its sums, bitselect), so
+ * the same doubles as two `addColumn`s.
+ */
+function addColumns(c: i32, d: i32, records: i32): void {
+  const oc = stats + <usize>c * STAT_BYTES;
+  const od = stats + <usize>d * STAT_BYTES;
+  const kc = values + (<usize>(c * block) << 3);
+  const kd = values + (<usize>(d * block) << 3);
+  const shifts = f64x2.replace_lane(f64x2.splat(shiftOf(oc, kc, records)), 1, shiftOf(od, kd, records));
+  let min = lanes(oc + MIN, od + MIN);
+  let max = lanes(oc + MAX, od + MAX);
+  let sum = lanes(oc + MEAN, od + MEAN);
+  let squares = lanes(oc + M2, od + M2);
+  let added = i64x2.splat(0);
+  let fractional = i64x2.splat(0);
+  const n = <usize>records << 3;
+  for (let k: usize = 0; k < n; k += 8) {
+    const value = lanes(kc + k, kd + k);
+    // All ones in a lane with a value (-1 as an integer), zeros in a NaN's.
+    const held = f64x2.eq(value, value);
+    added = i64x2.sub(added, held);
+    min = f64x2.pmin(min, value);
+    max = f64x2.pmax(max, value);
+    const x = f64x2.sub(value, shifts);
+    sum = v128.bitselect(f64x2.add(sum, x), sum, held);
+    squares = v128.bitselect(f64x2.add(squares, f64x2.mul(x, x)), squares, held);
+    fractional = i64x2.sub(fractional, v128.and(f64x2.ne(f64x2.trunc(value), value), held));
+  }
+  store<f64>(oc + COUNT, load<f64>(oc + COUNT) + <f64>i64x2.extract_lane(added, 0));
+  store<f64>(od + COUNT, load<f64>(od + COUNT) + <f64>i64x2.extract_lane(added, 1));
+  store<f64>(oc + SHIFT, f64x2.extract_lane(shifts, 0));
+  store<f64>(od + SHIFT, f64x2.extract_lane(shifts, 1));
+  store<f64>(oc + MIN, f64x2.extract_lane(min, 0));
+  store<f64>(od + MIN, f64x2.extract_lane(min, 1));
+  store<f64>(oc + MAX, f64x2.extract_lane(max, 0));
+  store<f64>(od + MAX, f64x2.extract_lane(max, 1));
+  store<f64>(oc + MEAN, f64x2.extract_lane(sum, 0));
+  store<f64>(od + MEAN, f64x2.extract_lane(sum, 1));
+  store<f64>(oc + M2, f64x2.extract_lane(squares, 0));
+  store<f64>(od + M2, f64x2.extract_lane(squares, 1));
+  store<f64>(oc + FRACTIONAL, load<f64>(oc + FRACTIONAL) + <f64>i64x2.extract_lane(fractional, 0));
+  store<f64>(od + FRACTIONAL, load<f64>(od + FRACTIONAL) + <f64>i64x2.extract_lane(fractional, 1));
+}
+
+/**
+ * Adds the last block's values (its `records` records) to the statistics, two columns at a time: done by
  * `scanBlock` itself when the block had no exceptions, else by JS after it read them into the values.
  */
 export function addBlock(records: i32): void {
-  for (let c: i32 = 0; c < want; c++) if (load<u8>(counted + <usize>c) == 1) addColumn(c, 0, records);
+  let waiting: i32 = -1;
+  for (let c: i32 = 0; c < want; c++) {
+    if (load<u8>(counted + <usize>c) != 1) continue;
+    if (waiting < 0) {
+      waiting = c;
+    } else {
+      addColumns(waiting, c, records);
+      waiting = -1;
+    }
+  }
+  if (waiting >= 0) addColumn(waiting, records);
 }
 
 /**
