@@ -7,6 +7,8 @@
 // POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32), time.ts SCALES at 768 (40 doubles); the remembered
 // date-time prefix lies at 736 (14 bytes). The per-chunk regions start at 2048.
 
+import { addColumns, STAT_BYTES, TEXT } from './csv-stats';
+
 const NL: i32 = 0x0a;
 const CR: i32 = 0x0d;
 const DOT_CHAR: i32 = 0x2e;
@@ -59,16 +61,6 @@ let exceptionCount: i32 = 0;
 let shortCount: i32 = 0;
 let timeMisses: i32 = 0;
 
-// stats.ts's slots of a column (STAT_SLOTS = 9 doubles: 72 bytes), as byte offsets.
-const STAT_BYTES: usize = 72;
-const COUNT: usize = 0;
-const TEXT: usize = 16;
-const MIN: usize = 24;
-const MAX: usize = 32;
-const MEAN: usize = 40;
-const M2: usize = 48;
-const SHIFT: usize = 56;
-const FRACTIONAL: usize = 64;
 
 export function setup(
   base_: usize, length: usize, last_: usize, delimiter_: i32, want_: i32, counted_: usize, timeColumn_: i32, block_: i32,
@@ -111,119 +103,12 @@ export function setStats(dropped_: usize, stats_: usize): void {
   store<f64>(at, load<f64>(at) + 1);
 }
 
-/** Column c's shift for values from `column` on (`records` of them): its first value when it had none before. */
-@inline function shiftOf(o: usize, column: usize, records: i32): f64 {
-  if (load<f64>(o + COUNT) != 0) return load<f64>(o + SHIFT);
-  const end = column + (<usize>records << 3);
-  let k = column;
-  while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
-  return k < end ? load<f64>(k) : load<f64>(o + SHIFT);
-}
-
-/**
- * stats.ts addValues for column c's values of the block's first `records` records (values[c * block + j]): in
- * order, NaN (no value) skipped; the same operations in the same order on the sums, min and max, so the same
- * doubles. The count and the fractional count are integers (exact in a double): counted in i32 and added at
- * the end, the shift taken from the first value when the column had none.
- */
-function addColumn(c: i32, records: i32): void {
-  const o = stats + <usize>c * STAT_BYTES;
-  const column = values + (<usize>(c * block) << 3);
-  const shift = shiftOf(o, column, records);
-  let min = load<f64>(o + MIN);
-  let max = load<f64>(o + MAX);
-  let sum = load<f64>(o + MEAN);
-  let squares = load<f64>(o + M2);
-  let added: i32 = 0;
-  let fractional: i32 = 0;
-  const end = column + (<usize>records << 3);
-  for (let k = column; k < end; k += 8) {
-    const value = load<f64>(k);
-    if (value != value) continue;
-    added++;
-    min = select<f64>(value, min, value < min);
-    max = select<f64>(value, max, value > max);
-    const x = value - shift;
-    sum += x;
-    squares += x * x;
-    fractional += <i32>(trunc<f64>(value) != value);
-  }
-  store<f64>(o + COUNT, load<f64>(o + COUNT) + <f64>added);
-  store<f64>(o + SHIFT, shift);
-  store<f64>(o + MIN, min);
-  store<f64>(o + MAX, max);
-  store<f64>(o + MEAN, sum);
-  store<f64>(o + M2, squares);
-  store<f64>(o + FRACTIONAL, load<f64>(o + FRACTIONAL) + <f64>fractional);
-}
-
-/** The doubles at o (column c's slot) and p (column d's) as the two lanes of a vector. */
-@inline function lanes(o: usize, p: usize): v128 {
-  return f64x2.replace_lane(f64x2.splat(load<f64>(o)), 1, load<f64>(p));
-}
-
-/**
- * `addColumn` for columns c and d at once, one in each lane of 2-double vectors: each lane does its column's
- * operations in its order (pmin and pmax are the same selects; a NaN's lane keeps its sums, bitselect), so
- * the same doubles as two `addColumn`s.
- */
-function addColumns(c: i32, d: i32, records: i32): void {
-  const oc = stats + <usize>c * STAT_BYTES;
-  const od = stats + <usize>d * STAT_BYTES;
-  const kc = values + (<usize>(c * block) << 3);
-  const kd = values + (<usize>(d * block) << 3);
-  const shifts = f64x2.replace_lane(f64x2.splat(shiftOf(oc, kc, records)), 1, shiftOf(od, kd, records));
-  let min = lanes(oc + MIN, od + MIN);
-  let max = lanes(oc + MAX, od + MAX);
-  let sum = lanes(oc + MEAN, od + MEAN);
-  let squares = lanes(oc + M2, od + M2);
-  let added = i64x2.splat(0);
-  let fractional = i64x2.splat(0);
-  const n = <usize>records << 3;
-  for (let k: usize = 0; k < n; k += 8) {
-    const value = lanes(kc + k, kd + k);
-    // All ones in a lane with a value (-1 as an integer), zeros in a NaN's.
-    const held = f64x2.eq(value, value);
-    added = i64x2.sub(added, held);
-    min = f64x2.pmin(min, value);
-    max = f64x2.pmax(max, value);
-    const x = f64x2.sub(value, shifts);
-    sum = v128.bitselect(f64x2.add(sum, x), sum, held);
-    squares = v128.bitselect(f64x2.add(squares, f64x2.mul(x, x)), squares, held);
-    fractional = i64x2.sub(fractional, v128.and(f64x2.ne(f64x2.trunc(value), value), held));
-  }
-  store<f64>(oc + COUNT, load<f64>(oc + COUNT) + <f64>i64x2.extract_lane(added, 0));
-  store<f64>(od + COUNT, load<f64>(od + COUNT) + <f64>i64x2.extract_lane(added, 1));
-  store<f64>(oc + SHIFT, f64x2.extract_lane(shifts, 0));
-  store<f64>(od + SHIFT, f64x2.extract_lane(shifts, 1));
-  store<f64>(oc + MIN, f64x2.extract_lane(min, 0));
-  store<f64>(od + MIN, f64x2.extract_lane(min, 1));
-  store<f64>(oc + MAX, f64x2.extract_lane(max, 0));
-  store<f64>(od + MAX, f64x2.extract_lane(max, 1));
-  store<f64>(oc + MEAN, f64x2.extract_lane(sum, 0));
-  store<f64>(od + MEAN, f64x2.extract_lane(sum, 1));
-  store<f64>(oc + M2, f64x2.extract_lane(squares, 0));
-  store<f64>(od + M2, f64x2.extract_lane(squares, 1));
-  store<f64>(oc + FRACTIONAL, load<f64>(oc + FRACTIONAL) + <f64>i64x2.extract_lane(fractional, 0));
-  store<f64>(od + FRACTIONAL, load<f64>(od + FRACTIONAL) + <f64>i64x2.extract_lane(fractional, 1));
-}
-
 /**
  * Adds the last block's values (its `records` records) to the statistics, two columns at a time: done by
  * `scanBlock` itself when the block had no exceptions, else by JS after it read them into the values.
  */
 export function addBlock(records: i32): void {
-  let waiting: i32 = -1;
-  for (let c: i32 = 0; c < want; c++) {
-    if (load<u8>(counted + <usize>c) != 1) continue;
-    if (waiting < 0) {
-      waiting = c;
-    } else {
-      addColumns(waiting, c, records);
-      waiting = -1;
-    }
-  }
-  if (waiting >= 0) addColumn(waiting, records);
+  addColumns(stats, values, block, counted, want, records);
 }
 
 /**
