@@ -47,11 +47,6 @@ let stats: usize = 0;
 let known: usize = 0;
 let byteCounts: usize = 0;
 let limit: f64 = 0;
-/** The delimiter in every byte of a u64. */
-let delimiters: u64 = 0;
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
-const NEWLINES: u64 = 0x0a0a0a0a0a0a0a0a;
 
 // Outputs of the last `scanBlock` (read by JS through the getters below).
 let newlines: i32 = 0;
@@ -83,7 +78,6 @@ export function setup(
   exceptions = exceptions_;
   shorts = shorts_;
   wordEnd = base_ + length - 4;
-  delimiters = <u64>delimiter_ * ONES;
   limit = limit_;
   newlines = newlines_;
   tooLong = -1;
@@ -210,30 +204,28 @@ export function getTimeMisses(): i32 { return timeMisses; }
   return <i32>((v * 100 + (v >> 16)) & 0xffff);
 }
 
-/** A bit at the high end of each byte of `w` that is 0, and maybe above it (the lowest one is exact). */
-@inline function zeroBytes(w: u64): u64 {
-  return (w - ONES) & ~w & HIGHS;
-}
-
 /**
- * The first delimiter or newline at or after `i`, 8 bytes at a time (a record of the scan ends in a newline at
- * or before `last`: the reads stay within the chunk and its padding).
+ * The first delimiter or newline at or after `i`, 16 bytes at a time (a record of the scan ends in a newline at
+ * or before `last`: the reads stay within the chunk and its 16 bytes of padding).
  */
 @inline function fieldEnd(i: usize): usize {
+  const delimiterLanes = i8x16.splat(<i8>delimiter);
+  const newlineLanes = i8x16.splat(<i8>NL);
   while (true) {
-    const w = load<u64>(i);
-    const t = zeroBytes(w ^ delimiters) | zeroBytes(w ^ NEWLINES);
-    if (t != 0) return i + <usize>(ctz(t) >> 3);
-    i += 8;
+    const v = v128.load(i);
+    const bits = i8x16.bitmask(v128.or(i8x16.eq(v, delimiterLanes), i8x16.eq(v, newlineLanes)));
+    if (bits != 0) return i + <usize>ctz(bits);
+    i += 16;
   }
 }
 
-/** The first newline at or after `i`, 8 bytes at a time. */
+/** The first newline at or after `i`, 16 bytes at a time. */
 @inline function lineEnd(i: usize): usize {
+  const newlineLanes = i8x16.splat(<i8>NL);
   while (true) {
-    const t = zeroBytes(load<u64>(i) ^ NEWLINES);
-    if (t != 0) return i + <usize>(ctz(t) >> 3);
-    i += 8;
+    const bits = i8x16.bitmask(i8x16.eq(v128.load(i), newlineLanes));
+    if (bits != 0) return i + <usize>ctz(bits);
+    i += 16;
   }
 }
 
