@@ -2,10 +2,13 @@
 // src/index/records/csv-wasm/scan.wasm (build output, not committed). The same loop as
 // src/index/records/csv-fast-scan.ts `scanBlock` (keep them in step: test/trust-csv-wasm.test.ts and the
 // differential tests compare the two), over a chunk copied into this module's memory, plus the common case
-// of time.ts IsoPrefixCache.parse. The JS side (csv-wasm/analyze-wasm.ts) lays the memory out and passes
-// the addresses in; it writes the tables of low memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes),
-// POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32), time.ts SCALES at 768 (40 doubles); the remembered
-// date-time prefix lies at 736 (14 bytes). The per-chunk regions start at 2048.
+// of time.ts IsoPrefixCache.parse; two common fields leave the loop early, as it would leave them (a plain
+// decimal that ends its field, a one-byte value its vocabulary holds); the statistics are added by
+// wasm/csv-stats.ts. Built with WebAssembly SIMD (16-byte compares find field ends). The JS side
+// (csv-wasm/analyze-wasm.ts) lays the memory out and passes the addresses in; it writes the tables of low
+// memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes), POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32),
+// time.ts SCALES at 768 (40 doubles); the remembered date-time prefix lies at 736 (14 bytes). The per-chunk
+// regions start at 2048.
 
 import { addColumns, STAT_BYTES, TEXT } from './csv-stats';
 
@@ -55,7 +58,6 @@ let textCount: i32 = 0;
 let exceptionCount: i32 = 0;
 let shortCount: i32 = 0;
 let timeMisses: i32 = 0;
-
 
 export function setup(
   base_: usize, length: usize, last_: usize, delimiter_: i32, want_: i32, counted_: usize, timeColumn_: i32, block_: i32,
