@@ -2,10 +2,15 @@
 // src/index/records/csv-wasm/scan.wasm (build output, not committed). The same loop as
 // src/index/records/csv-fast-scan.ts `scanBlock` (keep them in step: test/trust-csv-wasm.test.ts and the
 // differential tests compare the two), over a chunk copied into this module's memory, plus the common case
-// of time.ts IsoPrefixCache.parse. The JS side (csv-wasm/analyze-wasm.ts) lays the memory out and passes
-// the addresses in; it writes the tables of low memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes),
-// POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32), time.ts SCALES at 768 (40 doubles); the remembered
-// date-time prefix lies at 736 (14 bytes). The per-chunk regions start at 2048.
+// of time.ts IsoPrefixCache.parse; two common fields leave the loop early, as it would leave them (a plain
+// decimal that ends its field, a one-byte value its vocabulary holds); the statistics are added by
+// wasm/csv-stats.ts. Built with WebAssembly SIMD (16-byte compares find field ends). The JS side
+// (csv-wasm/analyze-wasm.ts) lays the memory out and passes the addresses in; it writes the tables of low
+// memory (csv-wasm/load.ts): GENERAL at 256 (256 bytes), POW10 at 512 (23 doubles), POW10_INT at 704 (5 i32),
+// time.ts SCALES at 768 (40 doubles); the remembered date-time prefix lies at 736 (14 bytes). The per-chunk
+// regions start at 2048.
+
+import { addColumns, STAT_BYTES, TEXT } from './csv-stats';
 
 const NL: i32 = 0x0a;
 const CR: i32 = 0x0d;
@@ -45,11 +50,6 @@ let stats: usize = 0;
 let known: usize = 0;
 let byteCounts: usize = 0;
 let limit: f64 = 0;
-/** The delimiter in every byte of a u64. */
-let delimiters: u64 = 0;
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
-const NEWLINES: u64 = 0x0a0a0a0a0a0a0a0a;
 
 // Outputs of the last `scanBlock` (read by JS through the getters below).
 let newlines: i32 = 0;
@@ -58,17 +58,6 @@ let textCount: i32 = 0;
 let exceptionCount: i32 = 0;
 let shortCount: i32 = 0;
 let timeMisses: i32 = 0;
-
-// stats.ts's slots of a column (STAT_SLOTS = 9 doubles: 72 bytes), as byte offsets.
-const STAT_BYTES: usize = 72;
-const COUNT: usize = 0;
-const TEXT: usize = 16;
-const MIN: usize = 24;
-const MAX: usize = 32;
-const MEAN: usize = 40;
-const M2: usize = 48;
-const SHIFT: usize = 56;
-const FRACTIONAL: usize = 64;
 
 export function setup(
   base_: usize, length: usize, last_: usize, delimiter_: i32, want_: i32, counted_: usize, timeColumn_: i32, block_: i32,
@@ -91,7 +80,6 @@ export function setup(
   exceptions = exceptions_;
   shorts = shorts_;
   wordEnd = base_ + length - 4;
-  delimiters = <u64>delimiter_ * ONES;
   limit = limit_;
   newlines = newlines_;
   tooLong = -1;
@@ -112,55 +100,11 @@ export function setStats(dropped_: usize, stats_: usize): void {
 }
 
 /**
- * stats.ts addValues for column c's values of records [from, to) of the block (values[c * block + j]): in
- * order, NaN (no value) skipped; the same operations in the same order on the sums, min and max, so the same
- * doubles. The count and the fractional count are integers (exact in a double): counted in i32 and added at
- * the end, the shift taken from the first value when the column had none.
- */
-function addColumn(c: i32, from: i32, to: i32): void {
-  const o = stats + <usize>c * STAT_BYTES;
-  const count = load<f64>(o + COUNT);
-  let shift = load<f64>(o + SHIFT);
-  let min = load<f64>(o + MIN);
-  let max = load<f64>(o + MAX);
-  let sum = load<f64>(o + MEAN);
-  let squares = load<f64>(o + M2);
-  let added: i32 = 0;
-  let fractional: i32 = 0;
-  const column = values + (<usize>(c * block) << 3);
-  const end = column + (<usize>to << 3);
-  let k = column + (<usize>from << 3);
-  if (count == 0) {
-    // The column's first value is its shift.
-    while (k < end && load<f64>(k) != load<f64>(k)) k += 8;
-    if (k < end) shift = load<f64>(k);
-  }
-  for (; k < end; k += 8) {
-    const value = load<f64>(k);
-    if (value != value) continue;
-    added++;
-    min = select<f64>(value, min, value < min);
-    max = select<f64>(value, max, value > max);
-    const x = value - shift;
-    sum += x;
-    squares += x * x;
-    fractional += <i32>(trunc<f64>(value) != value);
-  }
-  store<f64>(o + COUNT, count + <f64>added);
-  store<f64>(o + SHIFT, shift);
-  store<f64>(o + MIN, min);
-  store<f64>(o + MAX, max);
-  store<f64>(o + MEAN, sum);
-  store<f64>(o + M2, squares);
-  store<f64>(o + FRACTIONAL, load<f64>(o + FRACTIONAL) + <f64>fractional);
-}
-
-/**
- * Adds the last block's values (its `records` records) to the statistics, column by column: done by
+ * Adds the last block's values (its `records` records) to the statistics, two columns at a time: done by
  * `scanBlock` itself when the block had no exceptions, else by JS after it read them into the values.
  */
 export function addBlock(records: i32): void {
-  for (let c: i32 = 0; c < want; c++) if (load<u8>(counted + <usize>c) == 1) addColumn(c, 0, records);
+  addColumns(stats, values, block, counted, want, records);
 }
 
 /**
@@ -262,30 +206,28 @@ export function getTimeMisses(): i32 { return timeMisses; }
   return <i32>((v * 100 + (v >> 16)) & 0xffff);
 }
 
-/** A bit at the high end of each byte of `w` that is 0, and maybe above it (the lowest one is exact). */
-@inline function zeroBytes(w: u64): u64 {
-  return (w - ONES) & ~w & HIGHS;
-}
-
 /**
- * The first delimiter or newline at or after `i`, 8 bytes at a time (a record of the scan ends in a newline at
- * or before `last`: the reads stay within the chunk and its padding).
+ * The first delimiter or newline at or after `i`, 16 bytes at a time (a record of the scan ends in a newline at
+ * or before `last`: the reads stay within the chunk and its 16 bytes of padding).
  */
 @inline function fieldEnd(i: usize): usize {
+  const delimiterLanes = i8x16.splat(<i8>delimiter);
+  const newlineLanes = i8x16.splat(<i8>NL);
   while (true) {
-    const w = load<u64>(i);
-    const t = zeroBytes(w ^ delimiters) | zeroBytes(w ^ NEWLINES);
-    if (t != 0) return i + <usize>(ctz(t) >> 3);
-    i += 8;
+    const v = v128.load(i);
+    const bits = i8x16.bitmask(v128.or(i8x16.eq(v, delimiterLanes), i8x16.eq(v, newlineLanes)));
+    if (bits != 0) return i + <usize>ctz(bits);
+    i += 16;
   }
 }
 
-/** The first newline at or after `i`, 8 bytes at a time. */
+/** The first newline at or after `i`, 16 bytes at a time. */
 @inline function lineEnd(i: usize): usize {
+  const newlineLanes = i8x16.splat(<i8>NL);
   while (true) {
-    const t = zeroBytes(load<u64>(i) ^ NEWLINES);
-    if (t != 0) return i + <usize>(ctz(t) >> 3);
-    i += 8;
+    const bits = i8x16.bitmask(i8x16.eq(v128.load(i), newlineLanes));
+    if (bits != 0) return i + <usize>ctz(bits);
+    i += 16;
   }
 }
 
@@ -329,6 +271,26 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
       b = <i32>load<u8>(i);
       let e: usize;
       if (load<u8>(counted + <usize>n) == 1) {
+        const next = <i32>load<u8>(i + 1);
+        if (load<u8>(known + (<usize>n << 8) + <usize>b) == 1 && (next == delimiter || next == NL)) {
+          // A one-byte value the vocabulary holds, decided early (such a byte is never a digit, sign, dot, blank or
+          // CR: it is text), counted as below; its count is kept while the vocabulary is (once dropped, JS would
+          // add it to nothing).
+          store<f64>(values + ((<usize>(n * block + j)) << 3), NaN);
+          countText(n);
+          if (load<u8>(dropped + <usize>n) == 0) {
+            const count = byteCounts + ((<usize>n << 8) + <usize>b) * 4;
+            store<i32>(count, load<i32>(count) + 1);
+          }
+          if (n == timeColumn) {
+            a0 = <i32>(a - base);
+            b0 = a0 + 1;
+          }
+          n++;
+          if (next == NL) break;
+          i += 2;
+          continue;
+        }
         const negative: i32 = <i32>(b == minus);
         i += <usize>negative;
         b = <i32>load<u8>(i);
@@ -366,6 +328,16 @@ export function scanBlock(from: usize, upTo: i32, count: i32): usize {
           }
           scale = <i32>(i - fraction);
           digits += scale;
+        }
+        if ((b == delimiter || b == NL) && <u32>(digits - 1) < 9 && n != timeColumn) {
+          // The common case, decided early: a plain decimal of 1 to 9 digits (exact in the i32) that ends the
+          // field, stored as below (m / 10^0 is m; times -1 is a change of sign, exact, -0 for "-0").
+          const x = <f64>mantissa / load<f64>(POW10_AT + (<usize>scale << 3));
+          store<f64>(values + ((<usize>(n * block + j)) << 3), reinterpret<f64>(reinterpret<u64>(x) ^ (<u64>negative << 63)));
+          n++;
+          if (b == NL) break;
+          i++;
+          continue;
         }
         const end = i;
         let kind: i32 = -1;

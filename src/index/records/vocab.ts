@@ -61,8 +61,15 @@ class ByteTable {
     const from = this.starts[e];
     const to = from + (b - a);
     if (to > this.arena.length) this.arena = grown(this.arena, Math.max(to, this.arena.length * 2), from);
-    this.arena.set(bytes.subarray(a, b), from);
-    for (let i = a; i < b && this.ascii; i++) if (bytes[i] >= 0x80) this.ascii = false;
+    // Copied byte by byte: a value is short, and a view of it (subarray) for `set` would be an object made per value.
+    const arena = this.arena;
+    let high = 0;
+    for (let i = a, k = from; i < b; i++, k++) {
+      const byte = bytes[i];
+      arena[k] = byte;
+      high |= byte;
+    }
+    if (high >= 0x80) this.ascii = false;
     this.starts[e + 1] = to;
     this.hashes[e] = h;
     this.counts[e] = times;

@@ -17,7 +17,7 @@ import { noteOverflows, overflowedInPass, VocabCollector } from '../vocab.js';
 import { REGIONS_START, type CsvScannerWasm } from './load.js';
 
 const PAGE = 65536;
-/** Bytes after the chunk that a 4-byte read at its last byte may touch. */
+/** Bytes after the chunk that a read of the module at its last byte may touch (16 bytes: wasm/csv-scan.ts fieldEnd). */
 const PAD = 16;
 
 const align = (n: number): number => Math.ceil(n / 16) * 16;

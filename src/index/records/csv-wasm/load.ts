@@ -1,6 +1,6 @@
 /**
  * The WebAssembly CSV scanner of this thread (wasm/csv-scan.ts, built into scan.wasm next to this file by
- * scripts/build-wasm.mjs): compiled and instantiated once per thread, on first use (3.5 KB: about a
+ * scripts/build-wasm.mjs): compiled and instantiated once per thread, on first use (4.5 KB: about a
  * millisecond). When it cannot load (not built, no WebAssembly) the JS scanner does the work, said once per
  * thread; SEEKDATA_CSV_SCANNER=js|wasm asks for one (js: the module is never loaded). Both give the same
  * results, bit for bit.
