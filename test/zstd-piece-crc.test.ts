@@ -9,7 +9,7 @@
  * checksum leaves no CRC behind, and a layout the scan cannot re-base onto (pieces the scan's 1 MiB do not
  * divide, a frame a worker decoded whole) takes the second pass and still stores the right CRCs.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -32,12 +32,6 @@ afterAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-let dirs = 0;
-function newDir(): string {
-  const dir = join(tmp.dir, `d${dirs++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 const MiB = 1 << 20;
 /** About 6.6 MiB of CSV (time,sensor,x): 175,000 records after the header. */
@@ -179,7 +173,7 @@ function compress(c: Case): Buffer {
 describe('the first index of a zstd frame of unknown size over bigUnitBytes decodes it once and keeps its pieces’ CRC32s', () => {
   it.each(cases.map((c, k) => [c.name, k] as const))('%s', async (_, k) => {
     const c = cases[k];
-    const dir = newDir();
+    const dir = tmp.sub();
     const path = join(dir, 'data.csv.zst');
     writeFileSync(path, compress(c));
     const options: IndexedOptions = { records: 'csv', timeColumn: 'time', bigUnitBytes: big, pieceBytes: c.pieceBytes };
@@ -224,7 +218,7 @@ describe('the first index of a zstd frame of unknown size over bigUnitBytes deco
 
 describe('the CRC32s the scan stored are what a read trusts', () => {
   it('a stored piece CRC that does not match its piece is refused; the pieces before it are served', async () => {
-    const dir = newDir();
+    const dir = tmp.sub();
     const path = join(dir, 'data.csv.zst');
     writeFileSync(path, pipe(text));
     const options: IndexedOptions = { records: 'csv', timeColumn: 'time', bigUnitBytes: big, pieceBytes: MiB };
@@ -257,7 +251,7 @@ describe('the CRC32s the scan stored are what a read trusts', () => {
 
 describe('only verified bytes leave CRCs', () => {
   it('a frame that fails its checksum on the first index: no index; the intact frame before it keeps its CRCs (allowDamage)', async () => {
-    const dir = newDir();
+    const dir = tmp.sub();
     const good = pipe(text.subarray(0, 3 * MiB));
     const bad = pipe(text.subarray(3 * MiB));
     // The frame checksum is the last 4 bytes of the frame.
@@ -278,7 +272,7 @@ describe('only verified bytes leave CRCs', () => {
   });
 
   it('openReader’s first scan saves them with the chunk map too', async () => {
-    const dir = newDir();
+    const dir = tmp.sub();
     const path = join(dir, 'data.csv.zst');
     writeFileSync(path, pipe(text));
     const options = { bigUnitBytes: big, pieceBytes: 2 * MiB };

@@ -13,7 +13,7 @@
  * newline. RecordBuilder.finishOn itself is checked against a pass over the chunks it is given, on random
  * records (blank lines, quoted newlines, bad times) cut at random.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedOptions } from '../src/index.js';
@@ -33,12 +33,6 @@ afterAll(async () => {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-let dirs = 0;
-function newDir(name: string): string {
-  const dir = join(tmp.dir, `${name}-${dirs++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 const MiB = 1 << 20;
 const K = 1 << 10;
@@ -233,7 +227,7 @@ cases.push(
 describe('zstd frames without their size: the first index is re-based onto the reader’s chunks, decoded once', () => {
   it.each(cases.map((c, k) => [c.name, k] as const))('%s', async (_, k) => {
     const c = cases[k];
-    const dir = newDir('rebase');
+    const dir = tmp.sub('rebase');
     const text = makeText(c.kind, c.plan, c.total, c.last, 100 + k);
     const path = join(dir, `data.${c.kind}.zst`);
     writeFileSync(path, c.compress(text));

@@ -3,7 +3,7 @@
  * commands, and a local HTTP server with Range support. Not a test file: test files import it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -26,9 +26,19 @@ export function useCacheDir(dir: string): void {
   });
 }
 
-export function tempDir(prefix = 'seekdata-test-'): { dir: string; cleanup: () => void } {
+export function tempDir(prefix = 'seekdata-test-'): { dir: string; cleanup: () => void; sub: (name?: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  let subs = 0;
+  return {
+    dir,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    /** A new directory inside it (name-N, N counting up), for a test's files of their own. */
+    sub: (name = 'd') => {
+      const path = join(dir, `${name}-${subs++}`);
+      mkdirSync(path, { recursive: true });
+      return path;
+    },
+  };
 }
 
 /** A seeded PRNG for fixtures. */
