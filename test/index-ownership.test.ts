@@ -7,7 +7,7 @@
  * that must stay untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { closeSharedPool, openCollection, openIndexed, openReader, type SeekableReader } from '../src/index.js';
@@ -19,12 +19,6 @@ import { runTsx } from './support/process.js';
 import { startS3, useTestCredentials, type S3Server } from './support/s3.js';
 
 const tmp = tempDir('seekdata-ownership-');
-let n = 0;
-const fresh = (name: string): string => {
-  const dir = join(tmp.dir, `${name}-${n++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-};
 
 const FORMATS = {
   bzip2: (t: Uint8Array) => bzip2(t, 1),
@@ -80,9 +74,9 @@ afterAll(async () => {
 describe('an explicit index path', () => {
   for (const f of Object.keys(FORMATS) as FormatName[]) {
     it(`holding another file's index (${f}): INDEX_CONFLICT naming both files and the option; the other index untouched`, async () => {
-      const a = dataFile(fresh('a'), `a.csv.${f}`, 0, f);
-      const b = dataFile(fresh('b'), `b.csv.${f}`, 1, f);
-      const shared = join(fresh('idx'), 'shared.sdx');
+      const a = dataFile(tmp.sub('a'), `a.csv.${f}`, 0, f);
+      const b = dataFile(tmp.sub('b'), `b.csv.${f}`, 1, f);
+      const shared = join(tmp.sub('idx'), 'shared.sdx');
       expect(await opened(a, 0, { index: shared })).toBe('built');
       const before = readFileSync(shared);
       for (const extra of [{}, { ifStale: 'error' as const }, { rebuild: true }]) {
@@ -105,9 +99,9 @@ describe('an explicit index path', () => {
   }
 
   it("the same file's index, data changed: rebuilt and replaced with a warning; the same file by a relative path or a symlink is the same owner", async () => {
-    const dir = fresh('same');
+    const dir = tmp.sub('same');
     const a = dataFile(dir, 'a.csv.bz2', 0);
-    const index = join(fresh('idx'), 'a.sdx');
+    const index = join(tmp.sub('idx'), 'a.sdx');
     expect(await opened(a, 0, { index })).toBe('built');
     symlinkSync(a, join(dir, 'link.csv.bz2'));
     expect(await opened(relative(process.cwd(), a), 0, { index, ifStale: 'error' })).toBe('loaded');
@@ -126,8 +120,8 @@ describe('an explicit index path', () => {
   });
 
   it('holding a file that is not an index: never overwritten (INDEX_CONFLICT), also on the command line; an empty file is used', async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
-    const notes = join(fresh('idx'), 'notes.csv');
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
+    const notes = join(tmp.sub('idx'), 'notes.csv');
     const text = 'id,name\n1,precious\n';
     writeFileSync(notes, text);
     await expect(openReader(a, { index: notes, parallelism: 1 })).rejects.toMatchObject({ code: 'INDEX_CONFLICT', message: expect.stringMatching(/is not an index file/) });
@@ -136,16 +130,16 @@ describe('an explicit index path', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(notes);
     expect(readFileSync(notes, 'utf8')).toBe(text);
-    const empty = join(fresh('idx'), 'empty.sdx');
+    const empty = join(tmp.sub('idx'), 'empty.sdx');
     writeFileSync(empty, '');
     expect(await opened(a, 0, { index: empty })).toBe('built');
     expect(await opened(a, 0, { index: empty, ifStale: 'error' })).toBe('loaded');
   });
 
   it("the command line: `seekdata index B --index P` where P is A's index fails naming both and leaves P alone", async () => {
-    const a = dataFile(fresh('a'), 'a.csv.xz', 0, 'xz');
-    const b = dataFile(fresh('b'), 'b.csv.xz', 1, 'xz');
-    const shared = join(fresh('idx'), 'shared.sdx');
+    const a = dataFile(tmp.sub('a'), 'a.csv.xz', 0, 'xz');
+    const b = dataFile(tmp.sub('b'), 'b.csv.xz', 1, 'xz');
+    const shared = join(tmp.sub('idx'), 'shared.sdx');
     expect((await cli('index', a, '--index', shared, '--records', 'lines')).code).toBe(0);
     const before = readFileSync(shared);
     const result = await cli('index', b, '--index', shared, '--records', 'lines');
@@ -156,9 +150,9 @@ describe('an explicit index path', () => {
   });
 
   it('two processes at once, two data files, one index path: one keeps it, the other is refused or saves none; nothing mixed', async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
-    const b = dataFile(fresh('b'), 'b.csv.bz2', 1);
-    const index = join(fresh('idx'), 'shared.sdx');
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
+    const b = dataFile(tmp.sub('b'), 'b.csv.bz2', 1);
+    const index = join(tmp.sub('idx'), 'shared.sdx');
     const child = (path: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> =>
       runTsx([new URL('./support/ownership-child.ts', import.meta.url).pathname, path, index, '1', 'reader']);
     const results = await Promise.all([child(a), child(b)]);
@@ -181,9 +175,9 @@ describe('an explicit index path', () => {
   });
 
   it('a damaged index is nobody\'s: rebuilt with a warning (ifStale rebuild) or CORRUPT_INDEX (ifStale error), as before', async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
-    const b = dataFile(fresh('b'), 'b.csv.bz2', 1);
-    const index = join(fresh('idx'), 'x.sdx');
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
+    const b = dataFile(tmp.sub('b'), 'b.csv.bz2', 1);
+    const index = join(tmp.sub('idx'), 'x.sdx');
     expect(await opened(a, 0, { index })).toBe('built');
     const bytes = readFileSync(index);
     bytes[29] ^= 0xff; // the header's checksum: nothing of the file can be trusted, not even its owner
@@ -196,9 +190,9 @@ describe('an explicit index path', () => {
   });
 
   it('an index written before indexes recorded their owner stays readable; one of another file is not overwritten', async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
-    const b = dataFile(fresh('b'), 'b.csv.bz2', 1);
-    const index = join(fresh('idx'), 'old.sdx');
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
+    const b = dataFile(tmp.sub('b'), 'b.csv.bz2', 1);
+    const index = join(tmp.sub('idx'), 'old.sdx');
     expect(await opened(a, 0, { index })).toBe('built');
     // Rewrite it as an older seekdata did: the same sections, `meta` without `owner`, `source` the path as given.
     const opening = await openIndexFile(index);
@@ -216,13 +210,13 @@ describe('an explicit index path', () => {
   });
 
   it("an identical copy of the data (same bytes and mtime) may use the index, but does not take it over", async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
-    const copy = join(fresh('copy'), 'copy.csv.bz2');
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
+    const copy = join(tmp.sub('copy'), 'copy.csv.bz2');
     writeFileSync(copy, readFileSync(a));
     const stamp = new Date(Date.now() - 60_000);
     utimesSync(a, stamp, stamp);
     utimesSync(copy, stamp, stamp);
-    const index = join(fresh('idx'), 'a.sdx');
+    const index = join(tmp.sub('idx'), 'a.sdx');
     expect(await opened(a, 0, { index })).toBe('built');
     expect(await opened(copy, 0, { index, ifStale: 'error' })).toBe('loaded');
     const before = readFileSync(index);
@@ -234,7 +228,7 @@ describe('an explicit index path', () => {
 
 describe('derived paths', () => {
   it('a file that is no index at <file>.sdx is left alone: the index goes to the cache directory, with a warning', async () => {
-    const a = dataFile(fresh('a'), 'a.csv.bz2', 0);
+    const a = dataFile(tmp.sub('a'), 'a.csv.bz2', 0);
     const text = 'my notes, not an index\n';
     writeFileSync(`${a}.sdx`, text);
     const warnings: string[] = [];
@@ -249,7 +243,7 @@ describe('derived paths', () => {
   });
 
   it("a file that is no manifest at a collection manifest's path is left alone (a warning), the collection opens right", async () => {
-    const dir = fresh('coll');
+    const dir = tmp.sub('coll');
     const parts = [dataFile(dir, 'p0.csv.bz2', 0), dataFile(dir, 'p1.csv.bz2', 1)];
     const first = await openCollection(parts, { records: 'lines', parallelism: 1 });
     const manifest = first.report.manifestWritten;
@@ -270,9 +264,9 @@ describe('derived paths', () => {
 
 describe('two data files of the same name', () => {
   it('in one index directory: each keeps its own index across alternating opens (readers and record indexes)', async () => {
-    const x = dataFile(fresh('x'), 'data.csv.bz2', 0);
-    const y = dataFile(fresh('y'), 'data.csv.bz2', 1);
-    const dir = fresh('indexes');
+    const x = dataFile(tmp.sub('x'), 'data.csv.bz2', 0);
+    const y = dataFile(tmp.sub('y'), 'data.csv.bz2', 1);
+    const dir = tmp.sub('indexes');
     const paths = new Set<string>();
     for (let round = 0; round < 3; round++) {
       for (const [path, k] of [[x, 0], [y, 1]] as const) {
@@ -293,9 +287,9 @@ describe('two data files of the same name', () => {
   });
 
   it('in one index directory, opened by two processes at once: each keeps its own index', async () => {
-    const x = dataFile(fresh('x'), 'data.csv.xz', 0, 'xz');
-    const y = dataFile(fresh('y'), 'data.csv.xz', 1, 'xz');
-    const dir = fresh('indexes');
+    const x = dataFile(tmp.sub('x'), 'data.csv.xz', 0, 'xz');
+    const y = dataFile(tmp.sub('y'), 'data.csv.xz', 1, 'xz');
+    const dir = tmp.sub('indexes');
     const child = (path: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> =>
       runTsx([new URL('./support/ownership-child.ts', import.meta.url).pathname, path, dir, '4', 'records']);
     const [one, two] = await Promise.all([child(x), child(y)]);
@@ -313,9 +307,9 @@ describe('two data files of the same name', () => {
   });
 
   it('in one collection with an index directory: each file keeps its own index', async () => {
-    const x = dataFile(fresh('x'), 'part.csv.gz', 0, 'gzip');
-    const y = dataFile(fresh('y'), 'part.csv.gz', 1, 'gzip');
-    const dir = fresh('indexes');
+    const x = dataFile(tmp.sub('x'), 'part.csv.gz', 0, 'gzip');
+    const y = dataFile(tmp.sub('y'), 'part.csv.gz', 1, 'gzip');
+    const dir = tmp.sub('indexes');
     for (let round = 0; round < 2; round++) {
       const collection = await openCollection([x, y], { index: dir, records: 'lines', parallelism: 1, manifest: false });
       expect(collection.report.records).toBe(lines(texts[0]) + lines(texts[1]));
@@ -356,7 +350,7 @@ describe('two data files of the same name', () => {
         expect(await opened('s3://seekdata-own-one/data.csv.bz2', 0, { endpoint })).toBe(round === 0 ? 'built' : 'loaded');
         expect(await opened('s3://seekdata-own-two/data.csv.bz2', 1, { endpoint })).toBe(round === 0 ? 'built' : 'loaded');
       }
-      const index = join(fresh('idx'), 'one.sdx');
+      const index = join(tmp.sub('idx'), 'one.sdx');
       expect(await opened('s3://seekdata-own-one/data.csv.bz2', 0, { endpoint, index })).toBe('built');
       await expect(openReader('s3://seekdata-own-two/data.csv.bz2', { endpoint, index, parallelism: 1 })).rejects.toMatchObject({
         code: 'INDEX_CONFLICT',

@@ -5,7 +5,7 @@
  * command and on a full file system; the join racing the save; and every index the pass writes read back
  * against a writer of its own (the joined arrays), a second open, and a brute-force parse of the data.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
@@ -110,13 +110,6 @@ afterAll(async () => {
 beforeEach(() => {
   Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, truncate: false, sync: false, close: false, rename: false, link: false, pending: 0, pendingAtClose: 0 });
 });
-
-let dirs = 0;
-function newDir(name: string): string {
-  const dir = join(tmp.dir, `${name}-${dirs++}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
@@ -237,7 +230,7 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
 
   for (const previous of [false, true]) {
     it.each(cases)(`%s (${previous ? 'over an old index' : 'no index before'})`, async (_, arm, syscall) => {
-      const dir = newDir('steps');
+      const dir = tmp.sub('steps');
       const path = join(dir, 'data.sdx');
       const old = partSections(1);
       if (previous) await writeIndexFile(path, old.joined);
@@ -265,7 +258,7 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
   }
 
   it('link fails (a place claimed for creation): no temporary file, nothing at the place', async () => {
-    const dir = newDir('link');
+    const dir = tmp.sub('link');
     const path = join(dir, 'data.sdx');
     faults.link = true;
     await expect(writeIndexFile(path, partSections(3).parts, { claim: async () => 'create' })).rejects.toMatchObject({ code: 'EIO' });
@@ -299,7 +292,7 @@ describe('openIndexed over a file system that fails: the save is a warning, the 
     ['the times\' writev fails', () => (faults.writevAt = 1), 'EIO: injected failure, writev'],
     ['close reports an error', () => (faults.close = true), 'EIO: injected failure, close'],
   ])('%s', async (_, arm, message) => {
-    const dir = newDir('open-fault');
+    const dir = tmp.sub('open-fault');
     const text = csv(8000, 5, false);
     // 1 KiB xz blocks: hundreds of parts of offsets and of times, a writev each (the offsets', the times').
     const path = join(dir, 'data.csv.xz');
@@ -368,9 +361,9 @@ function checkAgainstText(file: IndexedFile, text: Buffer, timed: boolean): void
 }
 
 /** The index file at `path` is what the joined arrays written by writeIndexFile give, byte for byte. */
-async function sameAsJoined(path: string, dir: string): Promise<Map<string, SectionValue>> {
+async function sameAsJoined(path: string): Promise<Map<string, SectionValue>> {
   const sections = await loadAllSections(path);
-  const reference = join(dir, `reference-${dirs++}.sdx`);
+  const reference = join(tmp.sub('reference'), 'reference.sdx');
   await writeIndexFile(reference, sections);
   expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
   return sections;
@@ -392,7 +385,7 @@ describe('an index written from the parts, read back: the joined arrays’ bytes
   ];
   for (const [ext, compress] of formats) {
     it.each(datas)(`${ext}, %s`, async (_, text, options) => {
-      const dir = newDir(`back-${ext}`);
+      const dir = tmp.sub(`back-${ext}`);
       const path = join(dir, `data.csv.${ext}`);
       writeFileSync(path, compress(text));
       const timed = options.timeColumn !== undefined;
@@ -405,7 +398,7 @@ describe('an index written from the parts, read back: the joined arrays’ bytes
       checkAgainstText(built, text, timed);
       expect(built.report.status).toBe('built');
       await built.close();
-      const sections = await sameAsJoined(`${path}.sdx`, dir);
+      const sections = await sameAsJoined(`${path}.sdx`);
       expect((sections.get('records.offsets') as Uint32Array).length).toBe(truth(text).starts.length);
       expect(sections.has('time.values')).toBe(timed);
       const loaded = await openIndexed(path, opts);
@@ -423,7 +416,7 @@ describe('an index written from the parts, read back: the joined arrays’ bytes
 
 describe('zstd frames that do not say their size (zstd reading a pipe): the records the first open gives', () => {
   it('one frame of 1.9 MB, default options: right records at once, and the saved index is loaded next time', async () => {
-    const dir = newDir('zstd-pipe');
+    const dir = tmp.sub('zstd-pipe');
     const text = csv(56_000, 21, false);
     expect(text.length).toBeGreaterThan(3 << 19);
     const path = join(dir, 'data.csv.zst');
@@ -437,7 +430,7 @@ describe('zstd frames that do not say their size (zstd reading a pipe): the reco
     const lines = text.toString().split('\n');
     expect(Buffer.from(await built.records.get(50_000)).toString()).toBe(lines[50_001]);
     await built.close();
-    await sameAsJoined(`${path}.sdx`, dir);
+    await sameAsJoined(`${path}.sdx`);
     const loaded = await openIndexed(path, options);
     expect(loaded.report.status).toBe('loaded');
     checkAgainstText(loaded, text, true);
@@ -461,7 +454,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
       checkAgainstText(file, text, timed);
       await file.close();
       if (options.index !== false) {
-        await sameAsJoined(`${path}.sdx`, dir);
+        await sameAsJoined(`${path}.sdx`);
         const loaded = await openIndexed(path, options);
         expect(loaded.report.status).toBe('loaded');
         checkAgainstText(loaded, text, timed);
@@ -481,7 +474,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
     ['65,536 records: the times are one 512 KiB slice exactly, the offsets half of one', 65_536, false],
     ['20,000 records, out of order', 20_000, true],
   ])('%s', async (_, records, disorder) => {
-    const dir = newDir('edge');
+    const dir = tmp.sub('edge');
     let text = csv(records, 31 + records, disorder);
     if (records === 1 && disorder) text = Buffer.from('time,sensor,x\nnot a time,a,1\n');
     const path = join(dir, 'data.csv');
@@ -491,7 +484,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
   });
 
   it('over 1,024 parts of offsets and of times (small xz blocks read in small pieces)', async () => {
-    const dir = newDir('many-parts');
+    const dir = tmp.sub('many-parts');
     const text = csv(12_000, 41, true);
     const path = join(dir, 'data.csv.xz');
     writeFileSync(path, run('xz', ['-c', '--block-size=4096'], text));
@@ -501,7 +494,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
   });
 
   it('a join that yields for real: 140,000 records in 64 KiB xz blocks (offsets and times over 512 KiB, in hundreds of parts)', async () => {
-    const dir = newDir('sliced');
+    const dir = tmp.sub('sliced');
     const text = csv(140_000, 45, false);
     const path = join(dir, 'data.csv.xz');
     writeFileSync(path, run('xz', ['-c', '-0', '--block-size=65536'], text));
@@ -530,7 +523,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
   });
 
   it('index: false: the records and times right at once, no index file', async () => {
-    const dir = newDir('no-index');
+    const dir = tmp.sub('no-index');
     const text = csv(30_000, 43, false);
     const path = join(dir, 'data.csv');
     writeFileSync(path, text);
@@ -539,7 +532,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
   });
 
   it('aborted once the pass is done (while the file is written and joined): the abort, or a whole file and index; nothing left over', async () => {
-    const dir = newDir('abort-end');
+    const dir = tmp.sub('abort-end');
     const text = csv(30_000, 47, false);
     const path = join(dir, 'data.csv.bz2');
     writeFileSync(path, run('bzip2', ['-1', '-c'], text));
@@ -562,11 +555,11 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
     });
     expect(unhandled).toEqual([]);
     expect(temps(dir)).toEqual([]);
-    if (existsSync(`${path}.sdx`)) await sameAsJoined(`${path}.sdx`, dir);
+    if (existsSync(`${path}.sdx`)) await sameAsJoined(`${path}.sdx`);
   });
 
   it('two opens of one file at once: both right, one whole index in place, no temporary file, the next open loads it', async () => {
-    const dir = newDir('twice');
+    const dir = tmp.sub('twice');
     const text = csv(30_000, 57, true);
     const path = join(dir, 'data.csv.gz');
     writeFileSync(path, run('gzip', ['-c'], text));
@@ -580,7 +573,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
       await file.close();
     }
     expect(readdirSync(dir).sort()).toEqual(['data.csv.gz', 'data.csv.gz.sdx']);
-    await sameAsJoined(`${path}.sdx`, dir);
+    await sameAsJoined(`${path}.sdx`);
     const loaded = await openIndexed(path, options);
     expect(loaded.report.status).toBe('loaded');
     checkAgainstText(loaded, text, true);
@@ -588,7 +581,7 @@ describe('the join beside the save: sizes at the edges, many parts, used at once
   });
 
   it('an onWarning that throws while a failed save is reported: openIndexed rejects with it, nothing unhandled, no temporary file', async () => {
-    const dir = newDir('warning-throws');
+    const dir = tmp.sub('warning-throws');
     const text = csv(5000, 53, false);
     const path = join(dir, 'data.csv');
     writeFileSync(path, text);
@@ -615,7 +608,7 @@ describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through
   let mount: string | undefined;
   beforeAll(() => {
     if (process.getuid?.() !== 0) return;
-    const dir = newDir('tmpfs');
+    const dir = tmp.sub('tmpfs');
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status === 0) mount = dir;
   });
   afterAll(() => {
@@ -646,7 +639,7 @@ describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through
 
   it('openIndexed with its index there: the warning names the index and ENOSPC, the records are right, nothing left in the file system', async (context) => {
     if (mount === undefined) return context.skip();
-    const dir = newDir('enospc-data');
+    const dir = tmp.sub('enospc-data');
     const text = csv(100_000, 63, false);
     const path = join(dir, 'data.csv');
     writeFileSync(path, text);
