@@ -1,6 +1,6 @@
 /** Shared helpers for the benchmarks: data set-up, timing, tables, result files. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { openIndexed } from '../src/index.js';
@@ -22,6 +22,45 @@ export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The median of the per-round ratios a[r] / b[r]: each round times both sides back to back, so a slow spell of
+ * a shared host moves both sides of a ratio together; the median drops the rounds one side of which it hit.
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  if (a.length !== b.length || a.length === 0) throw new Error(`pairedRatio: ${a.length} and ${b.length} samples`);
+  return median(a.map((x, r) => x / b[r]));
+}
+
+/** The machine's CPU time counters (/proc/stat, all CPUs, in ticks): total and stolen by the hypervisor. */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: ticks.reduce((x, y) => x + y, 0), steal: ticks[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts measuring the share of the machine's CPU time the hypervisor gave to other guests ("steal"); the
+ * function returned gives it in percent since the start (undefined where /proc/stat is missing). On a shared
+ * virtual machine a run with more than a few percent stolen times both sides of a ratio unevenly.
+ */
+export function stealMeter(): () => number | undefined {
+  const start = cpuTicks();
+  return () => {
+    const now = cpuTicks();
+    if (start === undefined || now === undefined || now.total === start.total) return undefined;
+    return (100 * (now.steal - start.steal)) / (now.total - start.total);
+  };
+}
+
+/** ", N% of the CPU time stolen by the host" for a run's heading ('' where unknown). */
+export function stealNote(percent: number | undefined): string {
+  return percent === undefined ? '' : `; CPU time stolen by the host ${percent.toFixed(1)}%`;
 }
 
 export async function timeMs(fn: () => Promise<unknown> | unknown): Promise<number> {

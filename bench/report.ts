@@ -127,8 +127,11 @@ function main(): void {
   );
   const stamp = `Run of ${String(readers.date ?? '').slice(0, 10)} on ${String(readers.machine ?? machine())}.`;
   const tables = BENCHES.flatMap((b) => {
-    const table = (outputs[b] ?? '').split('\n').filter((l) => l.startsWith('|'));
-    return table.length === 0 ? [] : [`\`npm run bench:${b}\``, '', ...table, ''];
+    const lines = (outputs[b] ?? '').split('\n');
+    const table = lines.filter((l) => l.startsWith('|'));
+    // The bench's own heading (data, rounds, load average, CPU time stolen by the host) goes with its table.
+    const heading = lines.filter((l) => /^seekdata \w+ benchmark:/.test(l)).map((l) => `${l}.`);
+    return table.length === 0 ? [] : [`\`npm run bench:${b}\``, '', ...heading.flatMap((h) => [h, '']), ...table, ''];
   });
   if (tables.length === 0) {
     console.log('\nno tables to write (--report-only): bench/RESULTS.md and README.md left as they are');
