@@ -1,14 +1,16 @@
 /**
  * A hostile review of the index pass's end (index-file.ts `writeParts`, built-records.ts's sliced join,
  * open-indexed.ts's save beside the join): writes that fail part-way (the first, a middle or the last writev
- * batch, after a short write, fsync, truncate, close, rename, link), through a file handle that fails on
- * command and on a full file system; the join racing the save; and every index the pass writes read back
+ * batch, after a short write, fsync, truncate, close, rename, link, a claim that refuses or fails), through a
+ * file handle that fails on command and on a full file system, each an IO_ERROR naming the index file and the
+ * step with the errno error as its cause (a claim's own SeekdataError as it is), and the warnings that say so
+ * (an index's, a collection manifest's); the join racing the save; and every index the pass writes read back
  * against a writer of its own (the joined arrays), a second open, and a brute-force parse of the data.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { closeSharedPool, openIndexed, SeekdataError, type IndexedFile, type IndexedOptions } from '../src/index.js';
+import { closeSharedPool, openCollection, openIndexed, SeekdataError, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
 import { loadAllSections } from './support/index-sections.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
@@ -384,6 +386,32 @@ describe('openIndexed over a file system that fails: the save is a warning, the 
     expect(Array.from({ length: starts.length }, (_, i) => loaded.records.start(i))).toEqual(starts);
     await loaded.close();
     expect(temps(dir)).toEqual([]);
+  });
+});
+
+describe('a collection manifest that cannot be put in place: the warning names it once, and the step', () => {
+  it('rename fails: the collection opens right, one warning, no temporary file, no manifest', async () => {
+    const dir = tmp.sub('manifest-fault');
+    const texts = [csv(2000, 71, false), csv(3000, 72, false)];
+    const paths = texts.map((_, k) => join(dir, `part-${k}.csv`));
+    paths.forEach((p, k) => writeFileSync(p, texts[k]));
+    // Opened once: the files' indexes and the manifest saved; the manifest then removed, so that the next
+    // open (the indexes loaded: no other file is written) writes only the manifest.
+    const first = await openCollection(paths, { records: 'csv' });
+    const manifest = first.report.manifestWritten;
+    await first.close();
+    if (manifest === undefined) throw new Error('no manifest written');
+    rmSync(manifest);
+    faults.rename = true;
+    const warnings: string[] = [];
+    const again = await openCollection(paths, { records: 'csv', onWarning: (m) => warnings.push(m) });
+    expect(again.report.records).toBe(2000 + 3000);
+    expect(again.report.manifestWritten).toBeUndefined();
+    await again.close();
+    expect(warnings).toEqual([`could not save the collection manifest to ${manifest}: cannot write the index file: putting in place failed (EIO: injected failure, rename)`]);
+    expect(existsSync(manifest)).toBe(false);
+    expect(temps(dir)).toEqual([]);
+    expect(temps(join(manifest, '..'))).toEqual([]);
   });
 });
 
