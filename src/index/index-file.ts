@@ -274,7 +274,7 @@ const failedAt =
  * file planted at that name makes it fail instead of being followed), mode 0644 masked by the umask (so
  * never world-writable), fsync, rename. Returns the file's size. Every failure is a SeekdataError:
  * IO_ERROR naming the index file and the step that failed (the errno error is its `cause`), or the
- * claim's own error; the temporary file is removed.
+ * claim's own error; the temporary file is removed. (A `beforeRename` hook's error, a test's, passes as it is.)
  */
 export async function writeIndexFile(path: string, sections: ReadonlyMap<string, WritableSection>, hooks: WriteHooks = {}): Promise<number> {
   const { entries, total } = plan(sections);
