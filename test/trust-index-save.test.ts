@@ -239,7 +239,7 @@ await closeSharedPool();
     expect(out.count).toBe(150_000);
     expect(out.status).toBe('none');
     expect(out.warnings).toHaveLength(1);
-    expect(out.warnings[0]).toMatch(new RegExp(`^could not save index to ${path}\\.sdx: EFBIG: file too large, write$`));
+    expect(out.warnings[0]).toMatch(new RegExp(`^could not save index to ${path}\\.sdx: cannot write the index file: writing failed \\(EFBIG: file too large, write\\)$`));
     expect(leftovers(dir)).toEqual([]);
   });
 });

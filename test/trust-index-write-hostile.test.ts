@@ -1,14 +1,16 @@
 /**
  * A hostile review of the index pass's end (index-file.ts `writeParts`, built-records.ts's sliced join,
  * open-indexed.ts's save beside the join): writes that fail part-way (the first, a middle or the last writev
- * batch, after a short write, fsync, truncate, close, rename, link), through a file handle that fails on
- * command and on a full file system; the join racing the save; and every index the pass writes read back
+ * batch, after a short write, fsync, truncate, close, rename, link, a claim that refuses or fails), through a
+ * file handle that fails on command and on a full file system, each an IO_ERROR naming the index file and the
+ * step with the errno error as its cause (a claim's own SeekdataError as it is), and the warnings that say so
+ * (an index's, a collection manifest's); the join racing the save; and every index the pass writes read back
  * against a writer of its own (the joined arrays), a second open, and a brute-force parse of the data.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { closeSharedPool, openIndexed, type IndexedFile, type IndexedOptions } from '../src/index.js';
+import { closeSharedPool, openCollection, openIndexed, SeekdataError, type IndexedFile, type IndexedOptions } from '../src/index.js';
 import { writeIndexFile, writeParts, type SectionValue, type WritableSection } from '../src/index/index-file.js';
 import { loadAllSections } from './support/index-sections.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
@@ -23,6 +25,8 @@ const faults = vi.hoisted(() => ({
   /** writev calls write only this many bytes (then `write` rejects when `write` is set). */
   shortWritev: -1,
   write: false,
+  /** `write` calls write nothing (and say so: bytesWritten 0). */
+  writeNone: false,
   truncate: false,
   sync: false,
   close: false,
@@ -65,6 +69,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       },
       write: async (...a: unknown[]) => {
         if (faults.write) throw errno('ENOSPC', 'write');
+        if (faults.writeNone) return { bytesWritten: 0, buffer: a[0] };
         return (handle.write as (...b: unknown[]) => unknown)(...a);
       },
       truncate: async (n: number) => {
@@ -108,7 +113,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, truncate: false, sync: false, close: false, rename: false, link: false, pending: 0, pendingAtClose: 0 });
+  Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, writeNone: false, truncate: false, sync: false, close: false, rename: false, link: false, pending: 0, pendingAtClose: 0 });
 });
 
 const temps = (dir: string): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-'));
@@ -213,23 +218,42 @@ describe('writeParts: a batch that fails', () => {
   });
 });
 
-describe('writeIndexFile: a failure at every step leaves the old index (or none) and no temporary file; a retry writes the file', () => {
-  // What fails, and the call whose error is reported (the first failure's).
-  const cases: Array<[string, () => void, string]> = [
-    ['the first writev batch fails', () => (faults.writevAt = 0), 'writev'],
-    ['a middle writev batch fails', () => (faults.writevAt = 2), 'writev'],
-    ['the last writev batch fails', () => (faults.writevAt = 4), 'writev'],
-    ['a short writev, then the rest fails (ENOSPC)', () => Object.assign(faults, { shortWritev: 100, write: true }), 'write'],
-    ['the header write fails', () => (faults.write = true), 'write'],
-    ['truncate fails', () => (faults.truncate = true), 'ftruncate'],
-    ['fsync fails', () => (faults.sync = true), 'fsync'],
-    ['close reports an error', () => (faults.close = true), 'close'],
-    ['fsync fails and close reports an error too', () => Object.assign(faults, { sync: true, close: true }), 'fsync'],
-    ['rename fails', () => (faults.rename = true), 'rename'],
+/** The message writeIndexFile gives when `step` failed with the injected `code` of `syscall`. */
+const stepFailure = (path: string, step: string, code: string, syscall: string): string => `${path}: cannot write the index file: ${step} failed (${code}: injected failure, ${syscall})`;
+
+/** `error` is the IO_ERROR of `step` failing at `path`, with the injected errno error as its cause. */
+function expectStepError(error: unknown, path: string, step: string, code: string, syscall: string): void {
+  expect(error).toBeInstanceOf(SeekdataError);
+  expect(error).toMatchObject({ code: 'IO_ERROR', file: path, message: stepFailure(path, step, code, syscall) });
+  // The errno error stays reachable: the cause, as the file system gave it.
+  expect((error as Error).cause).toMatchObject({ code, syscall, message: `${code}: injected failure, ${syscall}` });
+  expect((error as Error).cause).not.toBeInstanceOf(SeekdataError);
+}
+
+/** What `promise` rejected with (undefined when it resolved). */
+const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+describe('writeIndexFile: a failure at every step is an IO_ERROR naming the index and the step, leaves the old index (or none) and no temporary file; a retry writes the file', () => {
+  // What fails, and the step, code and call whose error is reported (the first failure's).
+  const cases: Array<[string, () => void, string, string, string]> = [
+    ['the first writev batch fails', () => (faults.writevAt = 0), 'writing', 'EIO', 'writev'],
+    ['a middle writev batch fails', () => (faults.writevAt = 2), 'writing', 'EIO', 'writev'],
+    ['the last writev batch fails', () => (faults.writevAt = 4), 'writing', 'EIO', 'writev'],
+    ['a short writev, then the rest fails (ENOSPC)', () => Object.assign(faults, { shortWritev: 100, write: true }), 'writing', 'ENOSPC', 'write'],
+    ['the header write fails', () => (faults.write = true), 'writing', 'ENOSPC', 'write'],
+    ['truncate fails', () => (faults.truncate = true), 'truncating', 'EIO', 'ftruncate'],
+    ['fsync fails', () => (faults.sync = true), 'syncing', 'EIO', 'fsync'],
+    ['close reports an error', () => (faults.close = true), 'closing', 'EIO', 'close'],
+    ['fsync fails and close reports an error too', () => Object.assign(faults, { sync: true, close: true }), 'syncing', 'EIO', 'fsync'],
+    ['rename fails', () => (faults.rename = true), 'putting in place', 'EIO', 'rename'],
   ];
 
   for (const previous of [false, true]) {
-    it.each(cases)(`%s (${previous ? 'over an old index' : 'no index before'})`, async (_, arm, syscall) => {
+    it.each(cases)(`%s (${previous ? 'over an old index' : 'no index before'})`, async (_, arm, step, code, syscall) => {
       const dir = tmp.sub('steps');
       const path = join(dir, 'data.sdx');
       const old = partSections(1);
@@ -237,9 +261,11 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
       const before = previous ? readFileSync(path) : undefined;
       const next = partSections(2);
       arm();
+      let rejected: unknown;
       const unhandled = await unhandledDuring(async () => {
-        await expect(writeIndexFile(path, next.parts)).rejects.toMatchObject({ syscall });
+        rejected = await rejectionOf(writeIndexFile(path, next.parts));
       });
+      expectStepError(rejected, path, step, code, syscall);
       expect(unhandled).toEqual([]);
       // No writev still running when the file was closed.
       expect(faults.pendingAtClose).toBe(0);
@@ -247,7 +273,7 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
       if (before === undefined) expect(existsSync(path)).toBe(false);
       else expect(readFileSync(path).equals(before)).toBe(true);
       // The retry: the same bytes as the joined arrays give.
-      Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, truncate: false, sync: false, close: false, rename: false });
+      Object.assign(faults, { writevAt: -1, shortWritev: -1, write: false, writeNone: false, truncate: false, sync: false, close: false, rename: false });
       const bytes = await writeIndexFile(path, next.parts);
       const reference = join(dir, 'reference.sdx');
       await writeIndexFile(reference, next.joined);
@@ -257,11 +283,53 @@ describe('writeIndexFile: a failure at every step leaves the old index (or none)
     });
   }
 
-  it('link fails (a place claimed for creation): no temporary file, nothing at the place', async () => {
+  it('a write that writes nothing (an error with no errno code): IO_ERROR naming the index and the step, no temporary file', async () => {
+    const dir = tmp.sub('write-none');
+    const path = join(dir, 'data.sdx');
+    // One section of one part: written by `write` (no writev), as the header is.
+    faults.writeNone = true;
+    const rejected = await rejectionOf(writeIndexFile(path, new Map([['x', new Float64Array([1, 2, 3])]])));
+    expect(rejected).toBeInstanceOf(SeekdataError);
+    expect(rejected).toMatchObject({ code: 'IO_ERROR', file: path, message: expect.stringMatching(new RegExp(`^${path}: cannot write the index file: writing failed \\(a write of \\d+ bytes at \\d+ wrote none\\)$`)) });
+    expect((rejected as Error).cause).toBeInstanceOf(Error);
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('link fails (a place claimed for creation): IO_ERROR putting in place, no temporary file, nothing at the place', async () => {
     const dir = tmp.sub('link');
     const path = join(dir, 'data.sdx');
     faults.link = true;
-    await expect(writeIndexFile(path, partSections(3).parts, { claim: async () => 'create' })).rejects.toMatchObject({ code: 'EIO' });
+    const rejected = await rejectionOf(writeIndexFile(path, partSections(3).parts, { claim: async () => 'create' }));
+    expectStepError(rejected, path, 'putting in place', 'EIO', 'link');
+    expect(temps(dir)).toEqual([]);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('a claim that refuses with a SeekdataError (a file appeared at the place meanwhile): that very error, no temporary file, what is there untouched', async () => {
+    const dir = tmp.sub('claim-refuses');
+    const path = join(dir, 'data.sdx');
+    writeFileSync(path, 'appeared meanwhile');
+    const refusal = new SeekdataError('INDEX_CONFLICT', `${path}: another data file's index`, { file: path });
+    let asked = 0;
+    // Nothing there at the first question; the link then finds the name taken (EEXIST) and asks again.
+    const claim = async (): Promise<'create'> => {
+      if (asked++ === 0) return 'create';
+      throw refusal;
+    };
+    await expect(writeIndexFile(path, partSections(4).parts, { claim })).rejects.toBe(refusal);
+    expect(asked).toBe(2);
+    expect(temps(dir)).toEqual([]);
+    expect(readFileSync(path, 'utf8')).toBe('appeared meanwhile');
+  });
+
+  it('a claim that fails with an error of its own (no SeekdataError): IO_ERROR putting in place, that error the cause, no temporary file', async () => {
+    const dir = tmp.sub('claim-fails');
+    const path = join(dir, 'data.sdx');
+    const failure = errno('EACCES', 'stat');
+    const rejected = await rejectionOf(writeIndexFile(path, partSections(5).parts, { claim: () => Promise.reject(failure) }));
+    expectStepError(rejected, path, 'putting in place', 'EACCES', 'stat');
+    expect((rejected as Error).cause).toBe(failure);
     expect(temps(dir)).toEqual([]);
     expect(existsSync(path)).toBe(false);
   });
@@ -289,8 +357,8 @@ function truth(text: Buffer): { starts: number[]; times: number[] } {
 
 describe('openIndexed over a file system that fails: the save is a warning, the records are right, a retry saves', () => {
   it.each([
-    ['the times\' writev fails', () => (faults.writevAt = 1), 'EIO: injected failure, writev'],
-    ['close reports an error', () => (faults.close = true), 'EIO: injected failure, close'],
+    ['the times\' writev fails', () => (faults.writevAt = 1), 'cannot write the index file: writing failed (EIO: injected failure, writev)'],
+    ['close reports an error', () => (faults.close = true), 'cannot write the index file: closing failed (EIO: injected failure, close)'],
   ])('%s', async (_, arm, message) => {
     const dir = tmp.sub('open-fault');
     const text = csv(8000, 5, false);
@@ -318,6 +386,32 @@ describe('openIndexed over a file system that fails: the save is a warning, the 
     expect(Array.from({ length: starts.length }, (_, i) => loaded.records.start(i))).toEqual(starts);
     await loaded.close();
     expect(temps(dir)).toEqual([]);
+  });
+});
+
+describe('a collection manifest that cannot be put in place: the warning names it once, and the step', () => {
+  it('rename fails: the collection opens right, one warning, no temporary file, no manifest', async () => {
+    const dir = tmp.sub('manifest-fault');
+    const texts = [csv(2000, 71, false), csv(3000, 72, false)];
+    const paths = texts.map((_, k) => join(dir, `part-${k}.csv`));
+    paths.forEach((p, k) => writeFileSync(p, texts[k]));
+    // Opened once: the files' indexes and the manifest saved; the manifest then removed, so that the next
+    // open (the indexes loaded: no other file is written) writes only the manifest.
+    const first = await openCollection(paths, { records: 'csv' });
+    const manifest = first.report.manifestWritten;
+    await first.close();
+    if (manifest === undefined) throw new Error('no manifest written');
+    rmSync(manifest);
+    faults.rename = true;
+    const warnings: string[] = [];
+    const again = await openCollection(paths, { records: 'csv', onWarning: (m) => warnings.push(m) });
+    expect(again.report.records).toBe(2000 + 3000);
+    expect(again.report.manifestWritten).toBeUndefined();
+    await again.close();
+    expect(warnings).toEqual([`could not save the collection manifest to ${manifest}: cannot write the index file: putting in place failed (EIO: injected failure, rename)`]);
+    expect(existsSync(manifest)).toBe(false);
+    expect(temps(dir)).toEqual([]);
+    expect(temps(join(manifest, '..'))).toEqual([]);
   });
 });
 
@@ -625,7 +719,12 @@ describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through
     const rand = prng(62);
     const big = new Map<string, WritableSection>([['u', { kind: 'u32', parts: Array.from({ length: 3000 }, () => Uint32Array.from({ length: 100 }, () => Math.floor(rand() * 2 ** 32))) }]]);
     const unhandled = await unhandledDuring(async () => {
-      await expect(writeIndexFile(path, big)).rejects.toMatchObject({ code: 'ENOSPC' });
+      await expect(writeIndexFile(path, big)).rejects.toMatchObject({
+        code: 'IO_ERROR',
+        file: path,
+        message: `${path}: cannot write the index file: writing failed (ENOSPC: no space left on device, write)`,
+        cause: { code: 'ENOSPC' },
+      });
     });
     expect(unhandled).toEqual([]);
     expect(readdirSync(mount)).toEqual(['data.sdx']);
@@ -649,7 +748,7 @@ describe('a full file system (a 1 MiB tmpfs; root only): ENOSPC part-way through
     expect(file.report.status).toBe('none');
     checkAgainstText(file, text, true);
     await file.close();
-    expect(warnings).toEqual([`could not save index to ${index}: ENOSPC: no space left on device, write`]);
+    expect(warnings).toEqual([`could not save index to ${index}: cannot write the index file: writing failed (ENOSPC: no space left on device, write)`]);
     expect(readdirSync(mount).filter((f) => f !== 'data.sdx')).toEqual([]);
   });
 });

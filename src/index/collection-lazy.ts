@@ -135,7 +135,10 @@ export async function keepManifest(use: ManifestUse, members: readonly Member[],
     await writeManifest(path, { id: use.id, given: use.given, entries });
     return path;
   } catch (error) {
-    onWarning?.(`could not save the collection manifest${path === undefined ? '' : ` to ${path}`}: ${error instanceof Error ? error.message : String(error)}`);
+    const message = error instanceof Error ? error.message : String(error);
+    // A message that starts by naming the same path (writeIndexFile's) does not name it twice.
+    const why = path !== undefined && message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+    onWarning?.(`could not save the collection manifest${path === undefined ? '' : ` to ${path}`}: ${why}`);
     return undefined;
   }
 }

@@ -245,10 +245,36 @@ async function putInPlace(temp: string, path: string, claim: WriteHooks['claim']
   await rename(temp, path);
 }
 
+/** The steps of writing an index file after its temporary file is created, as its errors name them. */
+type Step = 'writing' | 'truncating' | 'syncing' | 'closing' | 'putting in place';
+
+/**
+ * A failure of `step` as IO_ERROR naming the index file, the step and the errno code, the original error
+ * as its `cause` (where a caller finds the errno code and syscall). A SeekdataError (the claim's refusal,
+ * INDEX_CONFLICT) is kept as it is.
+ */
+function stepError(path: string, step: Step, error: unknown): SeekdataError {
+  if (error instanceof SeekdataError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const text = error instanceof Error ? error.message : String(error);
+  // Node's messages start with the code ("ENOSPC: no space left on device, write"): it is not said twice.
+  const why = code === undefined || text.startsWith(`${code}:`) ? text : `${code}: ${text}`;
+  return new SeekdataError('IO_ERROR', `${path}: cannot write the index file: ${step} failed (${why})`, { file: path, cause: error });
+}
+
+/** A rejection handler that rethrows as `stepError`. */
+const failedAt =
+  (path: string, step: Step) =>
+  (error: unknown): never => {
+    throw stepError(path, step, error);
+  };
+
 /**
  * Writes atomically: a temporary file in the same directory created exclusively (`wx`: a symlink or
  * file planted at that name makes it fail instead of being followed), mode 0644 masked by the umask (so
- * never world-writable), fsync, rename. Returns the file's size.
+ * never world-writable), fsync, rename. Returns the file's size. Every failure is a SeekdataError:
+ * IO_ERROR naming the index file and the step that failed (the errno error is its `cause`), or the
+ * claim's own error; the temporary file is removed. (A `beforeRename` hook's error, a test's, passes as it is.)
  */
 export async function writeIndexFile(path: string, sections: ReadonlyMap<string, WritableSection>, hooks: WriteHooks = {}): Promise<number> {
   const { entries, total } = plan(sections);
@@ -267,9 +293,9 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
     // (An async function: were `header` to throw, that is one more rejected write, awaited with the others.)
     writes.push((async () => writeAt(handle, header(entries, total), 0))());
     const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
-    await handle.truncate(total);
-    await handle.sync();
+    if (failed !== undefined) throw stepError(path, 'writing', failed.reason);
+    await handle.truncate(total).catch(failedAt(path, 'truncating'));
+    await handle.sync().catch(failedAt(path, 'syncing'));
   } catch (error) {
     // The first failure is the one reported; the temporary file goes whatever close says.
     await handle.close().catch(() => undefined);
@@ -278,13 +304,12 @@ export async function writeIndexFile(path: string, sections: ReadonlyMap<string,
   }
   try {
     // Close can report a write that failed (NFS): the file is then not put in place, nor left behind.
-    await handle.close();
+    await handle.close().catch(failedAt(path, 'closing'));
     await hooks.beforeRename?.(temp);
-    await putInPlace(temp, path, hooks.claim);
+    await putInPlace(temp, path, hooks.claim).catch(failedAt(path, 'putting in place'));
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
   }
   return total;
 }
-
