@@ -240,7 +240,10 @@ function decodeRest(origPtr: u32, maxBlock: u32): i32 {
 
 /** Huffman symbols -> zero runs and move-to-front -> the BWT vector (byte in the low 8 bits); its length or a status. */
 function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
-  for (let i: usize = 0; i < 256; i++) store<u8>(MTF_AT + i, <u8>i);
+  // The move-to-front list holds the bytes themselves (symbol numbers mapped once, here): its first 8 in the
+  // bytes of `w`, the rest at MTF_AT + 8 on.
+  for (let i: usize = 0; i < 256; i++) store<u8>(MTF_AT + i, load<u8>(UNSEQ_AT + i));
+  let w = load<u64>(MTF_AT);
   memory.fill(COUNT_AT, 0, 1024);
   // Locals for the bit reader in the hot loop.
   let b = bb;
@@ -321,7 +324,7 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
         status = CORRUPT;
         break;
       }
-      const byte = <u32>load<u8>(UNSEQ_AT + <usize>load<u8>(MTF_AT));
+      const byte = <u32>w & 0xff;
       const c = COUNT_AT + (byte << 2);
       store<u32>(c, load<u32>(c) + run);
       const to = TT_AT + (<usize>n << 2);
@@ -337,18 +340,27 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
     }
     // Move-to-front: the symbol's byte goes to the front, those before it move up one.
     const at = symbol - 1;
-    let v: u32;
+    let byte: u32;
     if (at < 8) {
-      const w = load<u64>(MTF_AT);
-      v = <u32>(w >>> (at << 3)) & 0xff;
-      const mask: u64 = at == 7 ? 0xffffffffffffffff : (<u64>1 << ((at + 1) << 3)) - 1;
-      store<u64>(MTF_AT, (w & ~mask) | (((w << 8) | v) & mask));
+      byte = <u32>(w >>> (at << 3)) & 0xff;
+      const mask = <u64>-1 >>> ((7 - at) << 3);
+      w = (w & ~mask) | (((w << 8) | byte) & mask);
     } else {
-      v = <u32>load<u8>(MTF_AT + at);
-      memory.copy(MTF_AT + 1, MTF_AT, at);
-      store<u8>(MTF_AT, <u8>v);
+      byte = <u32>load<u8>(MTF_AT + at);
+      // Positions 8 to at - 1 move up one, and w's last byte goes to position 8.
+      if (at < 16) {
+        const x = load<u64>(MTF_AT + 8);
+        const mask = <u64>-1 >>> ((15 - at) << 3);
+        store<u64>(MTF_AT + 8, (x & ~mask) | (((x << 8) | (w >>> 56)) & mask));
+      } else {
+        // 8 bytes a step from the top; the lowest 8 (loaded first) last.
+        const low = load<u64>(MTF_AT + 8);
+        for (let from = <usize>at - 8; from > 8; from -= 8) store<u64>(MTF_AT + from + 1, load<u64>(MTF_AT + from));
+        store<u64>(MTF_AT + 9, low);
+        store<u8>(MTF_AT + 8, <u8>(w >>> 56));
+      }
+      w = (w << 8) | byte;
     }
-    const byte = <u32>load<u8>(UNSEQ_AT + v);
     const c = COUNT_AT + (byte << 2);
     store<u32>(c, load<u32>(c) + 1);
     store<u32>(TT_AT + (<usize>n << 2), byte);
