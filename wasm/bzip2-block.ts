@@ -24,6 +24,7 @@ const TABLE_AT: usize = 16384; // per group 4096 u16: (length << 9) | symbol for
 const SELECTORS_AT: usize = 65536; // up to 32767 selectors (bytes)
 const CRC_AT: usize = 98304; // 8 tables of 256 u32: table k is the CRC of a byte followed by k zero bytes
 const SEG_AT: usize = 106496; // per walk segment 3 u32 (up to 900000 >> SEG_SHIFT): its bytes' start and end, the next segment
+const LANE_AT: usize = 117760; // per lane 3 u32: the walk's lanes (walkSegments)
 const TT_AT: usize = 118784;
 const TT_MAX: usize = 900000;
 export const INPUT_AT: usize = TT_AT + TT_MAX * 4;
@@ -33,7 +34,7 @@ const MAX_CODE: u32 = 20;
 const GROUP_SIZE: i32 = 50;
 const SEG_SHIFT: u32 = 10;
 const SEG_MASK: u32 = (1 << SEG_SHIFT) - 1;
-const LANES: usize = 4;
+const LANES: usize = 12;
 
 // Status codes (decode's result): 0 decoded; negative: not a valid block (the JS decoder says what).
 const RAN_OUT: i32 = -1;
@@ -122,7 +123,7 @@ function buildGroup(g: usize, alphaSize: u32): bool {
   const limit = LIMIT_AT + (g << 7);
   const base = BASE_AT + (g << 7);
   const perm = PERM_AT + (g << 10);
-  const table = TABLE_AT + (g << 13);
+  const table = TABLE_AT + (g << (TABLE_BITS + 1));
   memory.fill(table, 0, 1 << (TABLE_BITS + 1));
   for (let l: u32 = 0; l < 32; l++) store<i32>(limit + (l << 2), -1);
   store<i32>(MAXLEN_AT + (g << 2), maxLen);
@@ -267,7 +268,7 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
         break;
       }
       g = <usize>load<u8>(SELECTORS_AT + selector++);
-      table = TABLE_AT + (g << 13);
+      table = TABLE_AT + (g << (TABLE_BITS + 1));
       left = GROUP_SIZE;
       // Past the input (zeros read there): stop before the loop runs on for long.
       if (p > end + 8) {
@@ -490,105 +491,47 @@ function inverseBwt(n: u32, origPtr: u32): i32 {
   store<u32>(SEG_AT + (<usize>seg * 12), <u32>o);
 }
 
-/** Walks every segment, in lanes whose bytes go to regions of `laneSize` bytes from `region`. */
+/** Walks every segment, in LANES lanes whose bytes go to regions of `laneSize` bytes from `region`. */
 function walkSegments(n: u32, region: usize, laneSize: usize): void {
   const markers = (n + SEG_MASK) >>> SEG_SHIFT;
+  const lanesEnd = LANE_AT + LANES * 12;
   let claimed: u32 = 0;
-  // Lane state: the position to load next, where its next byte goes, its segment; a lane without one has
-  // segment `markers`.
-  let sA = markers;
-  let sB = markers;
-  let sC = markers;
-  let sD = markers;
-  let oA = region;
-  let oB = region + laneSize;
-  let oC = region + laneSize * 2;
-  let oD = region + laneSize * 3;
-  if (claimed < markers) {
-    sA = claimed++;
-    startSegment(sA, oA);
+  for (let lane = LANE_AT, o = region; lane < lanesEnd; lane += 12, o += laneSize) {
+    const seg = claimed < markers ? claimed++ : markers;
+    if (seg < markers) startSegment(seg, o);
+    store<u32>(lane, seg << SEG_SHIFT);
+    store<u32>(lane, <u32>o, 4);
+    store<u32>(lane, seg, 8);
   }
-  if (claimed < markers) {
-    sB = claimed++;
-    startSegment(sB, oB);
-  }
-  if (claimed < markers) {
-    sC = claimed++;
-    startSegment(sC, oC);
-  }
-  if (claimed < markers) {
-    sD = claimed++;
-    startSegment(sD, oD);
-  }
-  let tA = sA << SEG_SHIFT;
-  let tB = sB << SEG_SHIFT;
-  let tC = sC << SEG_SHIFT;
-  let tD = sD << SEG_SHIFT;
   // Until a lane finds no segment left to start (each lane is then done, at the start of a segment, or
-  // inside one).
-  let idle = sD == markers;
-  if (!idle) {
-    for (;;) {
-      const a = load<u32>(TT_AT + (<usize>tA << 2));
-      const b = load<u32>(TT_AT + (<usize>tB << 2));
-      const c = load<u32>(TT_AT + (<usize>tC << 2));
-      const d = load<u32>(TT_AT + (<usize>tD << 2));
-      store<u8>(oA, <u8>a);
-      store<u8>(oB, <u8>b);
-      store<u8>(oC, <u8>c);
-      store<u8>(oD, <u8>d);
-      oA++;
-      oB++;
-      oC++;
-      oD++;
-      tA = a >>> 8;
-      tB = b >>> 8;
-      tC = c >>> 8;
-      tD = d >>> 8;
-      if ((tA & SEG_MASK) == 0) {
-        endSegment(sA, oA, tA);
-        sA = claimed;
-        if (claimed < markers) {
+  // inside one). A lane's state (position to load next, where its next byte goes, its segment, or `markers`
+  // for none) stays in memory: the loads of a step wait far longer than its stores take to forward.
+  let idle = claimed < <u32>LANES;
+  while (!idle) {
+    for (let lane = LANE_AT; lane < lanesEnd; lane += 12) {
+      const cell = load<u32>(TT_AT + (<usize>load<u32>(lane) << 2));
+      const o = <usize>load<u32>(lane, 4);
+      store<u8>(o, <u8>cell);
+      let t = cell >>> 8;
+      if ((t & SEG_MASK) == 0) {
+        endSegment(load<u32>(lane, 8), o + 1, t);
+        const seg = claimed;
+        store<u32>(lane, seg, 8);
+        if (seg < markers) {
           claimed++;
-          startSegment(sA, oA);
-          tA = sA << SEG_SHIFT;
+          startSegment(seg, o + 1);
+          t = seg << SEG_SHIFT;
         } else idle = true;
       }
-      if ((tB & SEG_MASK) == 0) {
-        endSegment(sB, oB, tB);
-        sB = claimed;
-        if (claimed < markers) {
-          claimed++;
-          startSegment(sB, oB);
-          tB = sB << SEG_SHIFT;
-        } else idle = true;
-      }
-      if ((tC & SEG_MASK) == 0) {
-        endSegment(sC, oC, tC);
-        sC = claimed;
-        if (claimed < markers) {
-          claimed++;
-          startSegment(sC, oC);
-          tC = sC << SEG_SHIFT;
-        } else idle = true;
-      }
-      if ((tD & SEG_MASK) == 0) {
-        endSegment(sD, oD, tD);
-        sD = claimed;
-        if (claimed < markers) {
-          claimed++;
-          startSegment(sD, oD);
-          tD = sD << SEG_SHIFT;
-        } else idle = true;
-      }
-      if (idle) break;
+      store<u32>(lane, t);
+      store<u32>(lane, <u32>o + 1, 4);
     }
   }
   // The segments still open, one at a time (every segment is claimed by now).
-  if (sA < markers) finishSegment(sA, tA, oA);
-  if (sB < markers) finishSegment(sB, tB, oB);
-  if (sC < markers) finishSegment(sC, tC, oC);
-  if (sD < markers) finishSegment(sD, tD, oD);
+  for (let lane = LANE_AT; lane < lanesEnd; lane += 12) {
+    const seg = load<u32>(lane, 8);
+    if (seg < markers) finishSegment(seg, load<u32>(lane), load<u32>(lane, 4));
+  }
 }
 
 function finishSegment(seg: u32, t: u32, o: usize): void {
