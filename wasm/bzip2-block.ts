@@ -3,8 +3,8 @@
 // src/readers/bzip2/decoder.ts does (same steps, same result: the bytes, the bit where the block ends, the
 // stored CRC, verified), and is faster than libbzip2 (@foxglove/wasm-bz2) on the same block: its Huffman
 // codes decode through 12-bit lookup tables on a 64-bit bit buffer, move-to-front moves words, and the
-// inverse BWT's walk, a chain of loads that each wait on memory, is cut into segments walked four at a time,
-// whose loads overlap; the run-length stage and the CRC (8 bytes a step) follow over the walk's bytes. Any
+// inverse BWT's walk, a chain of loads that each wait on memory, is cut into segments that 12 lanes walk at
+// once, whose loads overlap; the run-length stage and the CRC (8 bytes a step) follow over the walk's bytes. Any
 // failure is a negative status and nothing more: the JS side (src/readers/bzip2/block-wasm.ts) hands the
 // block to the JS decoder, which names the fault exactly.
 //
