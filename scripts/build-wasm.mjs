@@ -16,7 +16,7 @@ const modules = [
   // The CSV scanner adds two columns' statistics at once in 2-double vectors (WebAssembly SIMD, in every Node.js
   // seekdata supports).
   { source: 'wasm/csv-scan.ts', imports: ['wasm/csv-stats.ts'], out: 'index/records/csv-wasm/scan.wasm', flags: ['--enable', 'simd'] },
-  { source: 'wasm/bzip2-block.ts', imports: [], out: 'readers/bzip2/block.wasm', flags: [] },
+  { source: 'wasm/bzip2-block.ts', imports: ['wasm/bzip2-bwt.ts', 'wasm/bzip2-layout.ts'], out: 'readers/bzip2/block.wasm', flags: [] },
 ];
 
 let asc;

@@ -3,45 +3,45 @@
 // src/readers/bzip2/decoder.ts does (same steps, same result: the bytes, the bit where the block ends, the
 // stored CRC, verified), and is faster than libbzip2 (@foxglove/wasm-bz2) on the same block: its Huffman
 // codes decode through 12-bit lookup tables on a 64-bit bit buffer, move-to-front moves words, and the
-// CRC is computed in the inverse BWT's walk, whose loads wait on memory anyway. Any failure is a negative
-// status and nothing more: the JS side (src/readers/bzip2/block-wasm.ts) hands the block to the JS
-// decoder, which names the fault exactly.
+// inverse BWT's walk, a chain of loads that each wait on memory, is cut into segments that 12 lanes walk at
+// once, whose loads overlap; the run-length stage and the CRC (8 bytes a step) follow over the walk's bytes. Any
+// failure is a negative status and nothing more: the JS side (src/readers/bzip2/block-wasm.ts) hands the
+// block to the JS decoder, which names the fault exactly.
 //
-// Memory (byte addresses): the tables below at fixed places up to TT_AT, the BWT vector (900,000 u32) at
-// TT_AT, the input at INPUT_AT (copied in by JS, followed by 256 zero bytes: reads run ahead of the bits consumed), the output after it (grown
-// here as needed).
+// This file: the block's header, tables and symbols, into the BWT vector; wasm/bzip2-bwt.ts: the inverse BWT;
+// wasm/bzip2-layout.ts: where everything is in memory. The input is at INPUT_AT (copied in by JS, followed by
+// 256 zero bytes: reads run ahead of the bits consumed).
+import {
+  BAD_MAGIC,
+  BASE_AT,
+  CORRUPT,
+  CRC_MISMATCH,
+  COUNT_AT,
+  growMemory,
+  LEN_AT,
+  LIMIT_AT,
+  MAXLEN_AT,
+  MTF_AT,
+  PERM_AT,
+  RAN_OUT,
+  RANDOMISED,
+  SELECTORS_AT,
+  TABLE_AT,
+  TT_AT,
+  TT_MAX,
+  UNSEQ_AT,
+} from './bzip2-layout';
+import { initCrc, inverseBwt, outAt, outLength } from './bzip2-bwt';
 
-const CRC_AT: usize = 0; // 256 u32: the CRC of each byte
-const COUNT_AT: usize = 4096; // 256 u32: how often each byte occurs in the BWT vector
-const MTF_AT: usize = 5120; // 256 bytes, then 16 spare
-const UNSEQ_AT: usize = 5632; // 256 bytes: symbol number -> byte
-const LEN_AT: usize = 6144; // code lengths of a group: 258 bytes
-const LIMIT_AT: usize = 6656; // per group 32 i32: the last code of each length
-const BASE_AT: usize = 7424; // per group 32 i32: index of a code of each length minus its code
-const PERM_AT: usize = 8192; // per group 512 u16: symbols by code
-const MAXLEN_AT: usize = 14336; // per group an i32: its longest code
-const TABLE_AT: usize = 16384; // per group 4096 u16: (length << 9) | symbol for codes of <= 12 bits, 0 for longer
-const SELECTORS_AT: usize = 65536; // up to 32767 selectors (bytes)
-const TT_AT: usize = 102400;
-const TT_MAX: usize = 900000;
 export const INPUT_AT: usize = TT_AT + TT_MAX * 4;
 
 const TABLE_BITS: u32 = 12;
 const MAX_CODE: u32 = 20;
 const GROUP_SIZE: i32 = 50;
 
-// Status codes (decode's result): 0 decoded; negative: not a valid block (the JS decoder says what).
-const RAN_OUT: i32 = -1;
-const BAD_MAGIC: i32 = -2;
-const RANDOMISED: i32 = -3;
-const CORRUPT: i32 = -4;
-const CRC_MISMATCH: i32 = -5;
-
 // Outputs of the last decode.
 let endBit: f64 = 0;
 let storedCrc: u32 = 0;
-let outAt: usize = 0;
-let outLength: usize = 0;
 
 // The bit reader of the header (the symbol loop keeps its own in locals): `bb` holds `bits` valid bits at
 // its top; bytes past the input read as zeros; reading past its end is noticed through the position.
@@ -51,11 +51,8 @@ let pos: usize = 0;
 let inputEnd: usize = 0;
 
 export function init(): void {
-  for (let i: u32 = 0; i < 256; i++) {
-    let c: u32 = i << 24;
-    for (let k = 0; k < 8; k++) c = (c & 0x80000000) != 0 ? (c << 1) ^ 0x04c11db7 : c << 1;
-    store<u32>(CRC_AT + (i << 2), c);
-  }
+  reserve(TT_AT);
+  initCrc();
 }
 
 export function getEndBit(): f64 {
@@ -73,9 +70,7 @@ export function getOutLength(): usize {
 
 /** Grows the memory to hold `bytes` bytes; false when it cannot. */
 export function reserve(bytes: usize): bool {
-  const have = (<usize>memory.size()) << 16;
-  if (bytes <= have) return true;
-  return memory.grow(<i32>((bytes - have + 0xffff) >>> 16)) >= 0;
+  return growMemory(bytes);
 }
 
 @inline function refill(): void {
@@ -110,7 +105,7 @@ function buildGroup(g: usize, alphaSize: u32): bool {
   const limit = LIMIT_AT + (g << 7);
   const base = BASE_AT + (g << 7);
   const perm = PERM_AT + (g << 10);
-  const table = TABLE_AT + (g << 13);
+  const table = TABLE_AT + (g << (TABLE_BITS + 1));
   memory.fill(table, 0, 1 << (TABLE_BITS + 1));
   for (let l: u32 = 0; l < 32; l++) store<i32>(limit + (l << 2), -1);
   store<i32>(MAXLEN_AT + (g << 2), maxLen);
@@ -120,6 +115,8 @@ function buildGroup(g: usize, alphaSize: u32): bool {
     store<i32>(base + (len << 2), <i32>index - <i32>code);
     for (let s: u32 = 0; s < alphaSize; s++) {
       if (<u32>load<u8>(LEN_AT + s) != len) continue;
+      // Not a prefix code: checked before the table is written, which would then reach past its place.
+      if (code >= (<u32>1 << len)) return false;
       store<u16>(perm + (index << 1), <u16>s);
       if (len <= TABLE_BITS) {
         const shift = TABLE_BITS - len;
@@ -132,7 +129,6 @@ function buildGroup(g: usize, alphaSize: u32): bool {
       index++;
     }
     store<i32>(limit + (len << 2), <i32>code - 1);
-    if (code > (<u32>1 << len)) return false;
     code <<= 1;
   }
   return true;
@@ -222,12 +218,15 @@ function decodeRest(origPtr: u32, maxBlock: u32): i32 {
   if (overrun()) return RAN_OUT;
   endBit = <f64>((<u64>(pos - INPUT_AT) << 3) - bits);
   if (origPtr >= <u32>n) return CORRUPT;
-  return inverseBwt(<u32>n, origPtr);
+  return inverseBwt(<u32>n, origPtr, inputEnd, storedCrc);
 }
 
 /** Huffman symbols -> zero runs and move-to-front -> the BWT vector (byte in the low 8 bits); its length or a status. */
 function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
-  for (let i: usize = 0; i < 256; i++) store<u8>(MTF_AT + i, <u8>i);
+  // The move-to-front list holds the bytes themselves (symbol numbers mapped once, here): its first 8 in the
+  // bytes of `w`, the rest at MTF_AT + 8 on.
+  for (let i: usize = 0; i < 256; i++) store<u8>(MTF_AT + i, load<u8>(UNSEQ_AT + i));
+  let w = load<u64>(MTF_AT);
   memory.fill(COUNT_AT, 0, 1024);
   // Locals for the bit reader in the hot loop.
   let b = bb;
@@ -251,7 +250,7 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
         break;
       }
       g = <usize>load<u8>(SELECTORS_AT + selector++);
-      table = TABLE_AT + (g << 13);
+      table = TABLE_AT + (g << (TABLE_BITS + 1));
       left = GROUP_SIZE;
       // Past the input (zeros read there): stop before the loop runs on for long.
       if (p > end + 8) {
@@ -308,7 +307,7 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
         status = CORRUPT;
         break;
       }
-      const byte = <u32>load<u8>(UNSEQ_AT + <usize>load<u8>(MTF_AT));
+      const byte = <u32>w & 0xff;
       const c = COUNT_AT + (byte << 2);
       store<u32>(c, load<u32>(c) + run);
       const to = TT_AT + (<usize>n << 2);
@@ -324,18 +323,27 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
     }
     // Move-to-front: the symbol's byte goes to the front, those before it move up one.
     const at = symbol - 1;
-    let v: u32;
+    let byte: u32;
     if (at < 8) {
-      const w = load<u64>(MTF_AT);
-      v = <u32>(w >>> (at << 3)) & 0xff;
-      const mask: u64 = at == 7 ? 0xffffffffffffffff : (<u64>1 << ((at + 1) << 3)) - 1;
-      store<u64>(MTF_AT, (w & ~mask) | (((w << 8) | v) & mask));
+      byte = <u32>(w >>> (at << 3)) & 0xff;
+      const mask = <u64>-1 >>> ((7 - at) << 3);
+      w = (w & ~mask) | (((w << 8) | byte) & mask);
     } else {
-      v = <u32>load<u8>(MTF_AT + at);
-      memory.copy(MTF_AT + 1, MTF_AT, at);
-      store<u8>(MTF_AT, <u8>v);
+      byte = <u32>load<u8>(MTF_AT + at);
+      // Positions 8 to at - 1 move up one, and w's last byte goes to position 8.
+      if (at < 16) {
+        const x = load<u64>(MTF_AT + 8);
+        const mask = <u64>-1 >>> ((15 - at) << 3);
+        store<u64>(MTF_AT + 8, (x & ~mask) | (((x << 8) | (w >>> 56)) & mask));
+      } else {
+        // 8 bytes a step from the top; the lowest 8 (loaded first) last.
+        const low = load<u64>(MTF_AT + 8);
+        for (let from = <usize>at - 8; from > 8; from -= 8) store<u64>(MTF_AT + from + 1, load<u64>(MTF_AT + from));
+        store<u64>(MTF_AT + 9, low);
+        store<u8>(MTF_AT + 8, <u8>(w >>> 56));
+      }
+      w = (w << 8) | byte;
     }
-    const byte = <u32>load<u8>(UNSEQ_AT + v);
     const c = COUNT_AT + (byte << 2);
     store<u32>(c, load<u32>(c) + 1);
     store<u32>(TT_AT + (<usize>n << 2), byte);
@@ -347,59 +355,3 @@ function decodeSymbols(inUse: u32, selectorCount: u32, maxBlock: u32): i32 {
   return status != 0 ? status : <i32>n;
 }
 
-/** The inverse BWT, the initial run-length stage and the CRC: the block's bytes at outAt. */
-function inverseBwt(n: u32, origPtr: u32): i32 {
-  // cftab: where each byte's positions start, kept in COUNT_AT's place.
-  let sum: u32 = 0;
-  for (let i: usize = 0; i < 256; i++) {
-    const c = load<u32>(COUNT_AT + (i << 2));
-    store<u32>(COUNT_AT + (i << 2), sum);
-    sum += c;
-  }
-  for (let i: u32 = 0; i < n; i++) {
-    const byte = load<u32>(TT_AT + (<usize>i << 2)) & 0xff;
-    const c = COUNT_AT + (<usize>byte << 2);
-    const to = load<u32>(c);
-    store<u32>(c, to + 1);
-    const cell = TT_AT + (<usize>to << 2);
-    store<u32>(cell, load<u32>(cell) | (i << 8));
-  }
-  // The walk, undoing the initial run-length stage (4 equal bytes, then a count of more). Room is kept for
-  // every symbol still to come as one byte; a count of more checks for its own bytes beyond that.
-  outAt = (inputEnd + 64) & ~15;
-  let cap = outAt + <usize>n + 65536;
-  if (!reserve(cap)) return CORRUPT;
-  let o = outAt;
-  let t = load<u32>(TT_AT + (<usize>origPtr << 2)) >>> 8;
-  let last: u32 = 0x100;
-  let same: u32 = 0;
-  // The CRC goes along with the walk, whose loads wait on memory: it costs next to nothing there.
-  let c: u32 = 0xffffffff;
-  for (let k: u32 = 0; k < n; k++) {
-    const cell = load<u32>(TT_AT + (<usize>t << 2));
-    const byte = cell & 0xff;
-    t = cell >>> 8;
-    if (same == 4) {
-      if (o + byte + <usize>(n - k) > cap) {
-        cap = o + 256 + <usize>(n - k) * 52;
-        if (!reserve(cap)) return CORRUPT;
-      }
-      memory.fill(o, <u8>last, byte);
-      o += byte;
-      for (let r: u32 = 0; r < byte; r++) c = (c << 8) ^ load<u32>(CRC_AT + ((((c >>> 24) ^ last) & 0xff) << 2));
-      same = 0;
-      continue;
-    }
-    if (byte == last) same++;
-    else {
-      last = byte;
-      same = 1;
-    }
-    store<u8>(o, <u8>byte);
-    o++;
-    c = (c << 8) ^ load<u32>(CRC_AT + ((((c >>> 24) ^ byte) & 0xff) << 2));
-  }
-  outLength = o - outAt;
-  if (~c != storedCrc) return CRC_MISMATCH;
-  return 0;
-}

