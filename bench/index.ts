@@ -1,7 +1,7 @@
 /**
  * npm run bench:index — the indexing pass (chunk map + record offsets + timestamps + column statistics)
  * next to a plain parallel decode of the same file (interleaved over SEEKDATA_BENCH_ROUNDS rounds, default
- * 3; medians; issue 12's target: ≤ 1.15×), index size per record, index load time, and the
+ * 5; the target is the median of the rounds' ratios, ≤ 1.15×), index size per record, index load time, and the
  * latency of a ~1,000-record time range with an empty cache next to one chunk decode. One run, ratios.
  * Beside wall times, the CPU time of the whole process (main thread and pool workers, process.cpuUsage)
  * for the decode and the build: on a shared machine the CPU-time ratio is the steadier of the two.
@@ -19,7 +19,7 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
-const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 5);
 
 async function decodeMs(file: string): Promise<number> {
   const reader = await openReader(file, { cacheBytes: 1 });

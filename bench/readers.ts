@@ -3,7 +3,7 @@
  * next to baselines measured in the same run: the native tools (`bzip2 -dc`, `lbzip2 -dc -n 2`,
  * `xz -dc`), one block decode in this thread, and the naive way to reach an offset (decode from the
  * start). The decodes and their native baselines are interleaved over SEEKDATA_BENCH_ROUNDS rounds
- * (default 3; medians). Ends with issue 12's targets as ratios of this run. Prints a markdown table and
+ * (default 5; medians). Ends with issue 12's targets as ratios of this run. Prints a markdown table and
  * writes bench/results/readers.json. gzip and zstd run next to gzip / pigz / zstd (readers-formats.ts).
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -23,7 +23,7 @@ import { benchFormats } from './readers-formats.js';
 import { benchData, fmt, machine, median, pairedRatio, prng, saveResult, stealMeter, stealNote, table, timeCommand, timeMs, warm } from './common.js';
 
 const RANDOM_READS = Number(process.env.SEEKDATA_BENCH_READS ?? 200);
-const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 5);
 const NAIVE_READS = 7;
 const BLOCKS = 15;
 
