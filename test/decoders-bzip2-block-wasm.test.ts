@@ -15,7 +15,8 @@ import { decodeBzip2BlockFast, decodeInModule, loadBzip2Block, type Bzip2BlockMo
 import { bzip2Backend, bzip2DecoderName, prepareBzip2 } from '../src/readers/bzip2/backend.js';
 import { borrowScratch, releaseScratch } from '../src/readers/lend.js';
 import { mulberry32 as prng } from '../src/datasets/permutation.js';
-import { bzip2, corpusDir, makeText } from './support/fixtures.js';
+import { bzip2, corpusDir, makeText, run } from './support/fixtures.js';
+import { craftBlock } from './support/bzip2-craft.js';
 
 const EOS = 0x177245385090;
 
@@ -220,6 +221,144 @@ describe('damage never gives bytes: the raw status against the JS decoder', () =
     bad[10] ^= 0x01; // the stored CRC's first byte (bytes 10..13)
     expect(raw(bad).status).toBe(-5);
     expect(() => decodeBzip2BlockFast(module, task(bad, 32, 1))).toThrow(/CRC/);
+  });
+});
+
+describe('hand-made BWT vectors: the walk in segments against an independent inverse BWT', () => {
+  // Any vector is a block (the links it makes are always a permutation), of any cycle structure: one cycle,
+  // a few, fixed points; the walk's start on a cycle with no segment start (a multiple of 1024), or on a
+  // segment start that is a fixed point. support/bzip2-craft.ts codes the block and computes its bytes apart.
+
+  /** The module decodes the one-block file of `vector` to the crafted truth, as the JS decoder does. */
+  function agree(vector: Uint8Array, origPtr: number, level = 9): void {
+    const { file, plain } = craftBlock(vector, origPtr, level);
+    const status = decodeInModule(module, file.subarray(4), 0, level);
+    expect({ n: vector.length, origPtr, status }).toEqual({ n: vector.length, origPtr, status: 0 });
+    const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
+    expect({ n: vector.length, origPtr, same: Buffer.from(out).equals(plain) }).toEqual({ n: vector.length, origPtr, same: true });
+    const js = decodeBlock(file, 32, level);
+    expect(Buffer.from(js.bytes).equals(plain)).toBe(true);
+    expect(32 + module.getEndBit()).toBe(js.endBit);
+  }
+
+  function shapes(random: () => number, n: number): Uint8Array[] {
+    const any = (k: number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(random() * k));
+    const swapped = any(6).sort();
+    for (let s = 0; s < 6; s++) {
+      const i = Math.floor(random() * n);
+      const j = Math.floor(random() * n);
+      [swapped[i], swapped[j]] = [swapped[j], swapped[i]];
+    }
+    // One byte; two; every byte; sorted (n fixed points); sorted with a few swapped (a few cycles among fixed points).
+    return [new Uint8Array(n).fill(0x61), any(2), any(256), any(256).sort(), swapped];
+  }
+
+  it('sizes around the segments (1..3 bytes, 1024 +- 1, 12 to 14 segments for 12 lanes), every cycle shape, the walk starting on and off a segment start', () => {
+    const random = prng(3);
+    for (const n of [1, 2, 3, 5, 1023, 1024, 1025, 2048, 2049, 12288, 12289, 13313]) {
+      const marker = Math.floor((n - 1) / 1024) * 1024;
+      const starts = new Set([0, n - 1, marker, Math.min(n - 1, marker + 1), Math.floor(random() * n)]);
+      for (const vector of shapes(random, n)) for (const origPtr of starts) agree(vector, origPtr);
+    }
+  });
+
+  it('a walk round a short cycle many times: a fixed point at a segment start (a segment of one byte followed by itself) and off one', () => {
+    // Sorted: every position is a fixed point, so the walk is one byte n times.
+    const random = prng(4);
+    const vector = Uint8Array.from({ length: 60_000 }, () => Math.floor(random() * 256)).sort();
+    for (const origPtr of [0, 7 * 1024, 7 * 1024 + 1, 58 * 1024, 59_999]) agree(vector, origPtr);
+    // Sorted with two positions swapped: one cycle through the positions between them that hold either byte
+    // (217 of them, one a segment start: the walk goes round its one segment 276 times), fixed points elsewhere.
+    const two = vector.slice();
+    [two[3 * 1024], two[40_000]] = [two[40_000], two[3 * 1024]];
+    for (const origPtr of [3 * 1024, 40_000, 3 * 1024 + 1, 50_001]) agree(two, origPtr);
+  });
+
+  it('maximum expansion: every symbol of the block a run of 4 and a count of 255 more', () => {
+    // 100,000 symbols of 255: 20,000 runs of 259 bytes. Starting at a segment start, the walk is 100,000
+    // segments of one byte.
+    const vector = new Uint8Array(100_000).fill(255);
+    for (const origPtr of [5 * 1024, 5 * 1024 + 3]) {
+      const { file } = craftBlock(vector, origPtr, 1);
+      expect(decodeInModule(module, file.subarray(4), 0, 1)).toBe(0);
+      const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
+      expect(Buffer.from(out).equals(Buffer.alloc(20_000 * 259, 255))).toBe(true);
+    }
+    // Mostly 255, the rest random: counts of every size, runs ending anywhere in the 8 bytes read at once.
+    const random = prng(5);
+    agree(Uint8Array.from({ length: 100_000 }, () => (random() < 0.8 ? 255 : Math.floor(random() * 256))), 31_337, 1);
+  });
+
+  it('a CRC mismatch or a bad origin pointer on a block of many segments, then a small block: decoded as before', () => {
+    const random = prng(6);
+    const big = Uint8Array.from({ length: 300_000 }, () => Math.floor(random() * 4));
+    const bad = craftBlock(big, 12_345, 3, 0x12345678);
+    expect(decodeInModule(module, bad.file.subarray(4), 0, 3)).toBe(-5);
+    expect(() => decodeBlock(bad.file, 32, 3)).toThrow(/CRC/);
+    agree(Uint8Array.from({ length: 3000 }, () => Math.floor(random() * 3)), 2048);
+    agree(shapes(random, 5000)[4], 1024);
+    // The origin pointer past the block (its 24 bits at bit 113 of the file): a status.
+    const small = craftBlock(Uint8Array.from({ length: 700 }, () => Math.floor(random() * 3)), 5, 1);
+    const past = small.file.slice();
+    past[15] |= 0x02; // origPtr's bit of 1024 (bit 126): 1029
+    expect(decodeInModule(module, past.subarray(4), 0, 1)).toBe(-4);
+    expect(() => decodeBlock(past, 32, 1)).toThrow(/origin pointer/);
+    agree(big, 299_999, 3);
+  });
+
+  it('the crafted blocks are what the bzip2 command reads (the truth does not depend on our decoders)', () => {
+    // Fixed points and longer cycles (the walk's start on a fixed point at a segment start, then on a cycle
+    // of 832 positions), and one cycle.
+    const random = prng(7);
+    const cycles = shapes(random, 5000)[4];
+    for (const [vector, origPtr] of [
+      [cycles, 2048],
+      [cycles, 1000],
+      [shapes(random, 3000)[2], 17],
+    ] as const) {
+      const { file, plain } = craftBlock(vector, origPtr, 1);
+      expect(run('bzip2', ['-dc'], file).equals(plain)).toBe(true);
+    }
+  });
+
+  it('damage that still parses, its stored CRC made right: a valid block of another vector, decoded alike', () => {
+    // Bit flips in the tables and symbols (and the origin pointer) of real and crafted blocks; when the JS
+    // decoder reports only a CRC mismatch, the stored CRC is set to the CRC it computed: both decoders must
+    // then give the same bytes from the same (damaged) vector.
+    const random = prng(8);
+    const periodic = Buffer.concat(Array.from({ length: 60 }, () => Buffer.from(randomGarbage(random, 1024))));
+    const files = [
+      new Uint8Array(bzip2(periodic, 1)),
+      new Uint8Array(bzip2(makeText(20_000, 4), 1)),
+      craftBlock(shapes(random, 4000)[4], 2048, 1).file,
+      craftBlock(shapes(random, 2049)[1], 2048, 1).file,
+    ];
+    let fixed = 0;
+    for (let round = 0; round < 300; round++) {
+      const data = files[round % files.length].slice();
+      for (let k = 1 + Math.floor(random() * 2); k > 0; k--) {
+        const bit = round % 5 === 0 ? 113 + Math.floor(random() * 24) : 112 + Math.floor(random() * Math.min(3000, data.length * 8 - 160));
+        data[bit >> 3] ^= 0x80 >>> (bit & 7);
+      }
+      let theirs: ReturnType<typeof decodeBlock> | undefined;
+      try {
+        theirs = decodeBlock(data, 32, 1);
+      } catch (error) {
+        const computed = /computed ([0-9a-f]+)/.exec((error as Error).message);
+        if (computed !== null) {
+          const crc = parseInt(computed[1], 16);
+          data.set([crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff], 10);
+          theirs = decodeBlock(data, 32, 1);
+          fixed++;
+        }
+      }
+      const status = decodeInModule(module, data.subarray(4), 0, 1);
+      expect({ round, decoded: status === 0 }).toEqual({ round, decoded: theirs !== undefined });
+      if (theirs === undefined) continue;
+      const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
+      expect({ round, same: Buffer.from(out).equals(theirs.bytes), endBit: 32 + module.getEndBit() }).toEqual({ round, same: true, endBit: theirs.endBit });
+    }
+    expect(fixed).toBeGreaterThan(80);
   });
 });
 
