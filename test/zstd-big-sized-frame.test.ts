@@ -19,7 +19,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, isSeekdataError, openIndexed, type IndexedOptions } from '../src/index.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { WasmFrameDecoder } from '../src/readers/zstd/wasm-stream.js';
-import { prng, tempDir } from './support/fixtures.js';
+import { csvLines, prng, tempDir } from './support/fixtures.js';
 import { loadAllSections } from './support/index-sections.js';
 import { entry, rechecksum } from './support/sdx.js';
 import { zstdFile, zstdList, zstdPipe } from './support/zstd.js';
@@ -56,15 +56,8 @@ function bigCsv(minBytes: number): Buffer {
 }
 
 const text = bigCsv(72_000_000);
-/** Each record's start (after the header line), from the text's newlines. */
-const starts = (() => {
-  const out: number[] = [];
-  for (let at = text.indexOf(0x0a) + 1; at < text.length; at = text.indexOf(0x0a, at) + 1) out.push(at);
-  return out;
-})();
-const recordBytes = (r: number): Buffer => text.subarray(starts[r], (r + 1 < starts.length ? starts[r + 1] : text.length) - 1);
-/** The first record starting at or after `offset`. */
-const recordFrom = (offset: number): number => starts.findIndex((s) => s >= offset);
+/** Each record's start (after the header line), its bytes, the first record at or after an offset. */
+const { starts, bytes: recordBytes, from: recordFrom } = csvLines(text);
 /** The record holding byte `offset`. */
 const recordAt = (offset: number): number => recordFrom(offset + 1) - 1;
 

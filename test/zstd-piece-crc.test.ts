@@ -19,7 +19,7 @@ import { RecordBuilder } from '../src/index/records/builder.js';
 import { PieceCrcRecorder } from '../src/readers/piece-crcs.js';
 import { ZstdDiscovery } from '../src/readers/zstd/discovery.js';
 import { WasmFrameDecoder } from '../src/readers/zstd/wasm-stream.js';
-import { prng, tempDir, timedCsv } from './support/fixtures.js';
+import { csvLines, prng, tempDir, timedCsv } from './support/fixtures.js';
 import { loadAllSections } from './support/index-sections.js';
 import { entry, rechecksum } from './support/sdx.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
@@ -68,15 +68,8 @@ function pieceCrcTruth(lengths: number[], pieceBytes: number): number[] {
   return out;
 }
 
-/** Each record's start (after the header line) and bytes without the newline. */
-const lines = (() => {
-  const starts: number[] = [];
-  for (let at = text.indexOf(0x0a) + 1; at < text.length; at = text.indexOf(0x0a, at) + 1) starts.push(at);
-  return starts;
-})();
-const recordBytes = (r: number): Buffer => text.subarray(lines[r], (r + 1 < lines.length ? lines[r + 1] : text.length) - 1);
-/** The first record starting at or after `offset`. */
-const recordFrom = (offset: number): number => lines.findIndex((s) => s >= offset);
+/** Each record's start (after the header line), its bytes, the first record at or after an offset. */
+const { starts: lines, bytes: recordBytes, from: recordFrom } = csvLines(text);
 
 function bytesOf(value: SectionValue): Buffer {
   if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);

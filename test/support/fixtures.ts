@@ -286,3 +286,17 @@ function writeInPieces(res: ServerResponse, body: Uint8Array, sent: (n: number) 
   };
   next();
 }
+
+/**
+ * A CSV text's records (after its header line), from its newlines: each record's start, a record's bytes
+ * without its newline, and the first record starting at or after an offset (-1: none).
+ */
+export function csvLines(text: Buffer): { starts: number[]; bytes: (r: number) => Buffer; from: (offset: number) => number } {
+  const starts: number[] = [];
+  for (let at = text.indexOf(0x0a) + 1; at > 0 && at < text.length; at = text.indexOf(0x0a, at) + 1) starts.push(at);
+  return {
+    starts,
+    bytes: (r) => text.subarray(starts[r], (r + 1 < starts.length ? starts[r + 1] : text.length) - 1),
+    from: (offset) => starts.findIndex((s) => s >= offset),
+  };
+}
