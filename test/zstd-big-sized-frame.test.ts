@@ -15,14 +15,14 @@
 import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, isSeekdataError, openIndexed, type IndexedOptions } from '../src/index.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
-import { WasmFrameDecoder } from '../src/readers/zstd/wasm-stream.js';
 import { csvLines, prng, tempDir } from './support/fixtures.js';
 import { loadAllSections } from './support/index-sections.js';
 import { entry, rechecksum } from './support/sdx.js';
 import { zstdFile, zstdList, zstdPipe } from './support/zstd.js';
+import { spyZstdDecoded } from './support/zstd-decoded.js';
 
 const tmp = tempDir('seekdata-zstd-big-sized-');
 afterAll(async () => {
@@ -61,17 +61,10 @@ const { starts, bytes: recordBytes, from: recordFrom } = csvLines(text);
 /** The record holding byte `offset`. */
 const recordAt = (offset: number): number => recordFrom(offset + 1) - 1;
 
-/** Bytes the WebAssembly zstd decoder puts out in this thread while the spy is on. */
-let decodedBytes = 0;
-beforeEach(() => {
-  decodedBytes = 0;
-  const step = WasmFrameDecoder.prototype.step;
-  vi.spyOn(WasmFrameDecoder.prototype, 'step').mockImplementation(function (this: WasmFrameDecoder) {
-    const out = step.call(this);
-    if (out !== null) decodedBytes += out.length;
-    return out;
-  });
-  return () => vi.restoreAllMocks();
+/** A counter of the bytes the WebAssembly zstd decoder puts out in this thread from its call on. */
+const countDecoded = spyZstdDecoded();
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 const options: IndexedOptions = { records: 'csv', bigUnitBytes: BIG, pieceBytes: PIECE };
@@ -126,14 +119,14 @@ describe.each(layouts)('a zstd frame that says its size, over bigUnitBytes, inde
     const dir = tmp.sub('good');
     const path = join(dir, 'data.csv.zst');
     writeFileSync(path, compressed);
-    const building = decodedBytes;
+    const building = countDecoded();
     const finishOn = vi.spyOn(RecordBuilder.prototype, 'finishOn');
     const built = await openIndexed(path, options);
     expect(built.report.status).toBe('built');
     // The text decoded once (in this thread: the scan's streams, the pass's pieces of the big frame), and
     // its first chunk again for the CSV header (8 MiB, the big frame's first piece, when it is the file).
-    expect(decodedBytes - building).toBeGreaterThanOrEqual(text.length);
-    expect(decodedBytes - building).toBeLessThanOrEqual(text.length + (layout.bigStart > 0 ? MiB : PIECE) + MiB);
+    expect(building()).toBeGreaterThanOrEqual(text.length);
+    expect(building()).toBeLessThanOrEqual(text.length + (layout.bigStart > 0 ? MiB : PIECE) + MiB);
     // No second pass: the scanned file's records were re-based onto the reader's chunks, the big frame's
     // pieces' CRC32s all known from the scan (were it decoded whole in a worker, they would not be: a second
     // pass, whose decode in this thread the count above cannot tell from the worker's).
@@ -165,9 +158,9 @@ describe.each(layouts)('a zstd frame that says its size, over bigUnitBytes, inde
     expect(loaded.records.count).toBe(starts.length);
     expect(loaded.reader.info().unverifiedUnits).toBe(0);
     const r = recordFrom(layout.bigStart + 2 * PIECE + 100_000);
-    const from = decodedBytes;
+    const reading = countDecoded();
     expect(Buffer.from(await loaded.records.get(r)).equals(recordBytes(r))).toBe(true);
-    const decoded = decodedBytes - from;
+    const decoded = reading();
     expect(decoded).toBeGreaterThanOrEqual(2 * PIECE + 100_000);
     expect(decoded).toBeLessThanOrEqual(3 * PIECE + MiB);
     // More, in one go, right.

@@ -12,17 +12,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, isSeekdataError, openIndexed, openReader, type IndexedOptions } from '../src/index.js';
 import type { SectionValue } from '../src/index/index-file.js';
 import { RecordBuilder } from '../src/index/records/builder.js';
 import { PieceCrcRecorder } from '../src/readers/piece-crcs.js';
 import { ZstdDiscovery } from '../src/readers/zstd/discovery.js';
-import { WasmFrameDecoder } from '../src/readers/zstd/wasm-stream.js';
 import { csvLines, prng, tempDir, timedCsv } from './support/fixtures.js';
 import { loadAllSections } from './support/index-sections.js';
 import { entry, rechecksum } from './support/sdx.js';
 import { zstdFile, zstdPipe } from './support/zstd.js';
+import { spyZstdDecoded } from './support/zstd-decoded.js';
 
 const tmp = tempDir('seekdata-zstd-piece-crc-');
 afterAll(async () => {
@@ -38,23 +38,8 @@ const MiB = 1 << 20;
 const text = timedCsv(175_000, 7, false);
 const big = 2 * MiB;
 
-/** Bytes the WebAssembly zstd decoder has put out in this thread (the scan, the pieces of big frames) in this test. */
-let decodedBytes = 0;
-beforeEach(() => {
-  decodedBytes = 0;
-  const step = WasmFrameDecoder.prototype.step;
-  vi.spyOn(WasmFrameDecoder.prototype, 'step').mockImplementation(function (this: WasmFrameDecoder) {
-    const out = step.call(this);
-    if (out !== null) decodedBytes += out.length;
-    return out;
-  });
-});
-
-/** Bytes the WebAssembly zstd decoder puts out in this thread from now on. */
-function countDecoded(): () => number {
-  const from = decodedBytes;
-  return () => decodedBytes - from;
-}
+/** A counter of the bytes the WebAssembly zstd decoder puts out in this thread from its call on. */
+const countDecoded = spyZstdDecoded();
 
 /** The `units.pieceCrc` section a chunk map of frames of `lengths` should hold: the plain text's pieces' CRC32s. */
 function pieceCrcTruth(lengths: number[], pieceBytes: number): number[] {
