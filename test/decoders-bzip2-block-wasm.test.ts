@@ -5,6 +5,7 @@
  * truncation and random garbage must never give bytes: the module's raw status is checked (without the JS
  * fallback that hides its failures), against the JS decoder's verdict, over a seeded fuzz of mutations.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +14,11 @@ import { decodeBlock } from '../src/readers/bzip2/decoder.js';
 import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/block.js';
 import { decodeBzip2BlockFast, decodeInModule, loadBzip2Block, type Bzip2BlockModule } from '../src/readers/bzip2/block-wasm.js';
 import { bzip2Backend, bzip2DecoderName, prepareBzip2 } from '../src/readers/bzip2/backend.js';
+import { decodeBzip2BlockWasm, loadBzip2Wasm, type Bzip2Wasm } from '../src/readers/bzip2/wasm.js';
 import { borrowScratch, releaseScratch } from '../src/readers/lend.js';
 import { mulberry32 as prng } from '../src/datasets/permutation.js';
 import { bzip2, corpusDir, makeText, run } from './support/fixtures.js';
-import { craftBlock } from './support/bzip2-craft.js';
+import { craftBlock, vectorOf } from './support/bzip2-craft.js';
 
 const EOS = 0x177245385090;
 
@@ -229,10 +231,18 @@ describe('hand-made BWT vectors: the walk in segments against an independent inv
   // a few, fixed points; the walk's start on a cycle with no segment start (a multiple of 1024), or on a
   // segment start that is a fixed point. support/bzip2-craft.ts codes the block and computes its bytes apart.
 
-  /** The module decodes the one-block file of `vector` to the crafted truth, as the JS decoder does. */
+  /**
+   * The module decodes the one-block file of `vector` to the crafted truth, as the JS decoder does; or, for
+   * a walk that ends with 4 equal bytes and no count (libbzip2 refuses it), both refuse it as corrupt.
+   */
   function agree(vector: Uint8Array, origPtr: number, level = 9): void {
-    const { file, plain } = craftBlock(vector, origPtr, level);
+    const { file, plain, refused } = craftBlock(vector, origPtr, level);
     const status = decodeInModule(module, file.subarray(4), 0, level);
+    if (refused) {
+      expect({ n: vector.length, origPtr, status }).toEqual({ n: vector.length, origPtr, status: -4 });
+      expect(() => decodeBlock(file, 32, level)).toThrow(/ends with a run of 4 equal bytes/);
+      return;
+    }
     expect({ n: vector.length, origPtr, status }).toEqual({ n: vector.length, origPtr, status: 0 });
     const out = new Uint8Array(module.memory.buffer, module.getOutAt(), module.getOutLength());
     expect({ n: vector.length, origPtr, same: Buffer.from(out).equals(plain) }).toEqual({ n: vector.length, origPtr, same: true });
@@ -359,6 +369,130 @@ describe('hand-made BWT vectors: the walk in segments against an independent inv
       expect({ round, same: Buffer.from(out).equals(theirs.bytes), endBit: 32 + module.getEndBit() }).toEqual({ round, same: true, endBit: theirs.endBit });
     }
     expect(fixed).toBeGreaterThan(80);
+  });
+});
+
+describe('a block that ends with 4 equal bytes and no count after them: refused, as bzip2 -d refuses it', () => {
+  // The initial run-length stage writes a count of more after every 4 equal bytes. libbzip2 (bzip2 -d) reads
+  // that count even when the 4th byte is the block's last symbol, past the block, and reports a data error;
+  // the bzip2 command never writes such a block. support/bzip2-craft.ts makes blocks of any walk.
+  let libbzip2: Bzip2Wasm;
+  beforeAll(async () => {
+    libbzip2 = await loadBzip2Wasm();
+  });
+  const latin1 = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
+
+  /** bzip2 -dc's answer for `file`: its bytes, or undefined when it refuses the file. */
+  function reference(file: Uint8Array): Buffer | undefined {
+    const result = spawnSync('bzip2', ['-dc'], { input: file });
+    return result.status === 0 ? result.stdout : undefined;
+  }
+
+  /**
+   * Every decoder on the one-block file of `walk` (before the run-length stage) against bzip2 -dc: the same
+   * bytes, or, where bzip2 -dc refuses, the module's CORRUPT status and CORRUPT_DATA through the JS decoder
+   * (directly, and as the fallback of both WebAssembly decoders). Returns whether bzip2 -dc accepted it.
+   */
+  function verdicts(walk: Uint8Array, level = 1): boolean {
+    const { vector, origPtr } = vectorOf(walk);
+    const { file, refused } = craftBlock(vector, origPtr, level);
+    const truth = reference(file);
+    const what = { walk: Buffer.from(walk.subarray(-12)).toString('hex'), n: walk.length };
+    expect({ ...what, refused }).toEqual({ ...what, refused: truth === undefined });
+    const status = decodeInModule(module, file.subarray(4), 0, level);
+    const t = task(file, 32, level);
+    if (truth !== undefined) {
+      expect({ ...what, status }).toEqual({ ...what, status: 0 });
+      expect(Buffer.from(module.memory.buffer, module.getOutAt(), module.getOutLength()).equals(truth)).toBe(true);
+      expect(Buffer.from(decodeBzip2Block(t).bytes).equals(truth)).toBe(true);
+      expect(Buffer.from(decodeBzip2BlockWasm(libbzip2, t).bytes).equals(truth)).toBe(true);
+      return true;
+    }
+    expect({ ...what, status }).toEqual({ ...what, status: -4 });
+    const corrupt = expect.objectContaining({
+      code: 'CORRUPT_DATA',
+      file: 'blocks.bz2',
+      compressedOffset: 4,
+      message: 'blocks.bz2: corrupt bzip2 block at byte 4: the block ends with a run of 4 equal bytes and no run count after them',
+    });
+    expect(() => decodeBzip2Block(t)).toThrow(corrupt);
+    expect(() => decodeBzip2BlockFast(module, t)).toThrow(corrupt);
+    expect(() => decodeBzip2BlockWasm(libbzip2, t)).toThrow(corrupt);
+    return false;
+  }
+
+  it("the reviewer's block (1024 equal bytes: 204 runs of 4 and a count, then 4 more) and its neighbours", () => {
+    // n equal bytes: runs of 4 and a count (5 symbols each), then n % 5 of them, refused when that is 4.
+    const walks = [1019, 1020, 1021, 1022, 1023, 1024, 1025].map((n) => new Uint8Array(n).fill(30));
+    expect(walks.map((walk) => verdicts(walk))).toEqual([false, true, true, true, true, false, true]);
+    // As the reviewer made it: any origin pointer of an all-equal vector walks the same bytes.
+    const { file, refused } = craftBlock(new Uint8Array(1024).fill(30), 359, 1);
+    expect([refused, reference(file)]).toEqual([true, undefined]);
+    expect(decodeInModule(module, file.subarray(4), 0, 1)).toBe(-4);
+    expect(() => decodeBlock(file, 32, 1)).toThrow(/ends with a run of 4 equal bytes/);
+  });
+
+  it('every ending: 3 or 4 equal bytes, a count of 0, 3 or equal to the byte, a second run after a count; after 0 to 17 other bytes', () => {
+    // Each ending after prefixes of 0..17 bytes with no run, so that it ends at every place of the module's
+    // 8-byte words; whether bzip2 -dc accepts it is its own answer, checked to be what the ending says.
+    const endings: [string, boolean][] = [
+      ['c', true],
+      ['ccc', true],
+      ['cccc', false],
+      ['cccc\x00', true],
+      ['cccc\x03', true],
+      ['ccccc', true], // a count of 0x63
+      ['cccc\x02ccc', true],
+      ['cccc\x02cccc', false],
+      ['ccccccccc', false], // 4, a count of 0x63, 4 more
+      ['cccc\x00cccc\x00', true],
+      ['ddcccc', false],
+      ['cccc\x00d', true],
+    ];
+    const random = prng(12);
+    const tally = { accepted: 0, refused: 0 };
+    for (let prefix = 0; prefix <= 17; prefix++) {
+      // Bytes 'e'..'z', none equal to the one before it, nor to 'c' or 'd'.
+      const head: number[] = [];
+      while (head.length < prefix) {
+        const b = 0x65 + Math.floor(random() * 22);
+        if (b !== head[head.length - 1]) head.push(b);
+      }
+      for (const [ending, accepted] of endings) {
+        const walk = Uint8Array.from([...head, ...latin1(ending)]);
+        expect({ prefix, ending, accepted: verdicts(walk) }).toEqual({ prefix, ending, accepted });
+        tally[accepted ? 'accepted' : 'refused']++;
+      }
+    }
+    expect(tally).toEqual({ accepted: 18 * 8, refused: 18 * 4 });
+  });
+
+  it('on a block of many walk segments, at levels 1 and 9; a good block decodes right after a refused one', () => {
+    const random = prng(13);
+    const text = makeText(14_000, 5);
+    for (const level of [1, 9]) {
+      for (const [ending, accepted] of [
+        ['zzzz', false],
+        ['zzzz\x07', true],
+        ['zzzz\x01zzzz', false],
+      ] as const) {
+        const walk = Uint8Array.from([...text.subarray(0, 13_000 + Math.floor(random() * 1000)), ...latin1(ending)]);
+        expect({ level, ending, accepted: verdicts(walk, level) }).toEqual({ level, ending, accepted });
+      }
+    }
+    // Refused, then a block the bzip2 command wrote: decoded by the module to its input.
+    const refused = craftBlock(new Uint8Array(3 * 1024 + 2).fill(0x41), 7, 1);
+    expect(refused.refused).toBe(true);
+    const plain = makeText(90_000, 6);
+    const good = new Uint8Array(bzip2(plain, 1));
+    for (let round = 0; round < 2; round++) {
+      expect(decodeInModule(module, refused.file.subarray(4), 0, 1)).toBe(-4);
+      expect(decodeInModule(module, good.subarray(4), 0, 1)).toBe(0);
+      expect(Buffer.from(module.memory.buffer, module.getOutAt(), module.getOutLength()).equals(plain)).toBe(true);
+      expect(() => decodeBzip2BlockFast(module, task(refused.file, 32, 1))).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
+      const fast = decodeBzip2BlockFast(module, task(good, 32, 1));
+      expect([fast.decoder, Buffer.from(fast.bytes).equals(plain)]).toEqual(['wasm', true]);
+    }
   });
 });
 

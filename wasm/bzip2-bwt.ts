@@ -128,6 +128,9 @@ export function inverseBwt(n: u32, origPtr: u32, inputEnd: usize, storedCrc: u32
     end = load<u32>(record, 4);
     next = load<u32>(record, 8);
   }
+  // The block ends with 4 equal bytes and no count of more after them: corrupt for libbzip2 (bzip2 -d reads
+  // the count past the block's last symbol and reports a data error), and so here.
+  if (same == 4) return CORRUPT;
   outLength = out - outAt;
   if (~crc32(outAt, out) != storedCrc) return CRC_MISMATCH;
   return 0;

@@ -6,7 +6,8 @@
  * for such a block is computed here, apart from the decoders: bzip2's walk (n steps from the origin
  * pointer, round its cycle as often as that takes), the initial run-length stage, the block CRC.
  * The block is coded plainly (two identical groups of fixed-length codes, every selector 0), which both
- * decoders read like any other; `bzip2 -d` accepts the files too.
+ * decoders read like any other; `bzip2 -d` accepts the files too, but for a walk that ends with 4 equal bytes
+ * and no count after them (`refused`), which it and our decoders refuse.
  */
 
 const CRC_TABLE = new Uint32Array(256);
@@ -23,8 +24,12 @@ export function bzip2Crc(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-/** What a block of BWT vector `vector` and origin pointer `origPtr` decodes to (the reference's steps). */
-export function inverseVector(vector: Uint8Array, origPtr: number): Buffer {
+/**
+ * What a block of BWT vector `vector` and origin pointer `origPtr` decodes to (the reference's steps), and
+ * whether libbzip2 refuses it: when the walk ends with 4 equal bytes and no count after them (libbzip2 reads
+ * the count past the block's last symbol and reports a data error; the bytes are then what the walk gave).
+ */
+export function inverseVector(vector: Uint8Array, origPtr: number): { plain: Buffer; refused: boolean } {
   const n = vector.length;
   // next[i]: the position after i in the walk (LF mapping by a stable counting sort of the vector's bytes).
   const start = new Int32Array(257);
@@ -56,7 +61,7 @@ export function inverseVector(vector: Uint8Array, origPtr: number): Buffer {
     if (o === out.length) out = Buffer.concat([out, Buffer.alloc(out.length)]);
     out[o++] = b;
   }
-  return out.subarray(0, o);
+  return { plain: out.subarray(0, o), refused: run === 4 };
 }
 
 class BitWriter {
@@ -82,15 +87,17 @@ class BitWriter {
 export interface CraftedBlock {
   /** A whole bzip2 file (stream header, the block, end of stream); its block at bit 32. */
   file: Uint8Array;
-  /** What the block decodes to. */
+  /** What the block decodes to (for a block libbzip2 refuses, the bytes of its walk). */
   plain: Buffer;
+  /** Whether libbzip2 (`bzip2 -d`) refuses the block: it ends with 4 equal bytes and no count after them. */
+  refused: boolean;
   /** The CRC stored in the block (that of `plain`, unless `crc` was given). */
   crc: number;
 }
 
 /** A one-block bzip2 file of BWT vector `vector` (1..level*100000 bytes) and origin pointer `origPtr`. */
 export function craftBlock(vector: Uint8Array, origPtr: number, level = 9, crc?: number): CraftedBlock {
-  const plain = inverseVector(vector, origPtr);
+  const { plain, refused } = inverseVector(vector, origPtr);
   const stored = crc ?? bzip2Crc(plain);
   const w = new BitWriter();
   for (const b of [0x42, 0x5a, 0x68, 0x30 + level]) w.put(b, 8);
@@ -159,5 +166,22 @@ export function craftBlock(vector: Uint8Array, origPtr: number, level = 9, crc?:
   w.put(0x177245, 24);
   w.put(0x385090, 24);
   w.put(stored, 32);
-  return { file: w.done(), plain, crc: stored };
+  return { file: w.done(), plain, crc: stored, refused };
+}
+
+/**
+ * The BWT vector and origin pointer of a block whose walk (before the initial run-length stage) is `walk`:
+ * its rotations sorted, the byte before each (bzip2's forward transform, done plainly for small blocks).
+ */
+export function vectorOf(walk: Uint8Array): { vector: Uint8Array; origPtr: number } {
+  const n = walk.length;
+  const rotations = Array.from({ length: n }, (_, i) => i);
+  rotations.sort((a, b) => {
+    for (let k = 0; k < n; k++) {
+      const d = walk[(a + k) % n] - walk[(b + k) % n];
+      if (d !== 0) return d;
+    }
+    return 0;
+  });
+  return { vector: Uint8Array.from(rotations, (r) => walk[(r + n - 1) % n]), origPtr: rotations.indexOf(0) };
 }

@@ -344,7 +344,9 @@ function inverseBwt(tt: Uint32Array, n: number, origPtr: number, counts: Int32Ar
     if (o === out.length) out = grow(out, o + 1);
     out[o++] = byte;
   }
-
+  // 4 equal bytes end the block with no count of more after them: libbzip2 (bzip2 -d) reads the count past
+  // the block's last symbol and reports a data error; so does this decoder.
+  if (same === 4) throw new BlockError('the block ends with a run of 4 equal bytes and no run count after them');
   return out.subarray(0, o);
 }
 
