@@ -108,6 +108,12 @@ export function where(file: string | undefined): string {
   return file === undefined ? '' : `${file}: `;
 }
 
+/** `message` without a leading "file: " (`where(file)`), for a message said again of the same file. */
+export function afterWhere(message: string, file: string): string {
+  const prefix = where(file);
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
 export function invalidOption(name: string, expected: string, got: unknown): SeekdataError {
   return new SeekdataError('INVALID_OPTION', `options.${name} must be ${expected}, got ${describe(got)}`, { option: name });
 }

@@ -6,7 +6,7 @@
  * opened the normal way; files that changed are opened the normal way, with one warning naming them.
  */
 import { stat } from 'node:fs/promises';
-import { isSeekdataError, SeekdataError } from '../errors.js';
+import { afterWhere, isSeekdataError, SeekdataError } from '../errors.js';
 import { RECORD_OPTION_KEYS } from '../option-keys.js';
 import type { CollectionSources, Member } from './collection-list.js';
 import { readManifest, writeManifest, type ManifestEntry, type MemberPrint } from './collection-manifest.js';
@@ -137,7 +137,7 @@ export async function keepManifest(use: ManifestUse, members: readonly Member[],
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     // A message that starts by naming the same path (writeIndexFile's) does not name it twice.
-    const why = path !== undefined && message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+    const why = path === undefined ? message : afterWhere(message, path);
     onWarning?.(`could not save the collection manifest${path === undefined ? '' : ` to ${path}`}: ${why}`);
     return undefined;
   }

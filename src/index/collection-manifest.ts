@@ -12,7 +12,7 @@
  * Every value is checked before use; anything that fails is CORRUPT_INDEX, and the caller opens the
  * collection the normal way. Where it lives: collection-manifest-place.ts.
  */
-import { SeekdataError } from '../errors.js';
+import { afterWhere, SeekdataError } from '../errors.js';
 import type { MemberFacts } from './collection-member.js';
 import { writeIndexFile, type SectionValue } from './index-file.js';
 import { openIndexFile } from './index-reader.js';
@@ -46,8 +46,7 @@ export interface Manifest {
 
 function corrupt(path: string, what: string): SeekdataError {
   // What the index reader found is said of the same path: it is not named twice.
-  const body = what.startsWith(`${path}: `) ? what.slice(path.length + 2) : what;
-  return new SeekdataError('CORRUPT_INDEX', `${path}: damaged collection manifest: ${body}`, { file: path });
+  return new SeekdataError('CORRUPT_INDEX', `${path}: damaged collection manifest: ${afterWhere(what, path)}`, { file: path });
 }
 
 export async function writeManifest(path: string, manifest: Manifest): Promise<number> {

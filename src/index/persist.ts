@@ -14,7 +14,7 @@ import type { Fingerprint } from './fingerprint.js';
 import { writeIndexFile, type SectionValue, type WritableSection } from './index-file.js';
 import { indexPlacesFor, type IndexPlaces } from './location.js';
 import { ownerOf, type IndexOwner } from './ownership.js';
-import { isSeekdataError } from '../errors.js';
+import { afterWhere, isSeekdataError } from '../errors.js';
 import { findIndexes, type FoundIndexes, type FreshCandidate, type IndexMeta } from './store.js';
 import { unitsFromSections } from './unit-sections.js';
 import { verifyUnits } from './verify-units.js';
@@ -129,7 +129,7 @@ export async function saveIndex(
       if (attempt === 0 && isSeekdataError(error, 'INDEX_CONFLICT')) continue;
       const message = error instanceof Error ? error.message : String(error);
       // A message that starts by naming the same path does not name it twice.
-      onWarning?.(`could not save index to ${path}: ${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message}`);
+      onWarning?.(`could not save index to ${path}: ${afterWhere(message, path)}`);
       return undefined;
     }
   }
