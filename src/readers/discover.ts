@@ -142,12 +142,16 @@ export function scannedUnits(discovery: Discovery, pieces: PieceOptions): UnitTa
   const units = discovery.table();
   if (discovery.pieceCrcs === undefined) return units;
   const layout = chunkLayout(units, pieces);
+  let table: Float64Array | undefined;
   for (let u = 0; u < units.count; u++) {
     const crcs = discovery.pieceCrcs(u);
     if (crcs === undefined || !isBigUnit(units, u, layout.big)) continue;
     const first = layout.firstChunk[u];
     const end = u + 1 < units.count ? layout.firstChunk[u + 1] : layout.count;
-    if (crcs.length === end - first) pieceCrcTable(units, layout).crc.set(crcs, first);
+    if (crcs.length !== end - first) continue;
+    // The chunk map's table, made (and kept with it) once a unit has CRCs to put in.
+    table ??= pieceCrcTable(units, layout).crc;
+    table.set(crcs, first);
   }
   return units;
 }
