@@ -30,7 +30,7 @@ export function initCrc(): void {
 
 /**
  * The inverse BWT of the n-symbol vector at TT_AT whose walk starts at origPtr, the initial run-length stage
- * and the CRC (checked against storedCrc): the block's bytes at outAt, the scratch and they after inputEnd.
+ * and the CRC (checked against storedCrc): the walk's scratch after inputEnd, then the block's bytes at outAt.
  * Returns 0 or a negative status.
  */
 export function inverseBwt(n: u32, origPtr: u32, inputEnd: usize, storedCrc: u32): i32 {

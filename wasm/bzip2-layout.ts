@@ -14,7 +14,7 @@ export const MAXLEN_AT: usize = 14336; // per group an i32: its longest code
 export const TABLE_AT: usize = 16384; // per group 4096 u16: (length << 9) | symbol for codes of <= 12 bits, 0 for longer
 export const SELECTORS_AT: usize = 65536; // up to 32767 selectors (bytes)
 export const CRC_AT: usize = 98304; // 8 tables of 256 u32: table k is the CRC of a byte followed by k zero bytes
-export const SEG_AT: usize = 106496; // per walk segment 3 u32 (up to 900000 >> 10): where its bytes start and end, the segment after it
+export const SEG_AT: usize = 106496; // per walk segment 3 u32 (up to (900000 + 1023) >> 10 = 879): where its bytes start and end, the segment after it
 export const LANE_AT: usize = 117760; // per lane 3 u32: the walk's lanes (walkSegments)
 export const TT_AT: usize = 118784;
 export const TT_MAX: usize = 900000;
