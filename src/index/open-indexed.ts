@@ -56,6 +56,9 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   const resolved = resolveReaderOptions(options);
   checkGivenRecordOptions(options);
   const source = await openSource(input, sourceOptions(options));
+  // The header read's decoder until the pass takes it over (FirstChunk.decoder): closed here when anything
+  // fails before (an open stream holds its window in the WebAssembly heap).
+  let first: FirstChunk | undefined;
   try {
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
@@ -107,7 +110,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
+    first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     let spec = analyzeSpec(recordOptions, layout);
@@ -204,6 +207,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const report: IndexReport = { records: built.count, status, indexPath, indexBytes, seconds: (performance.now() - started) / 1000, time: meta.time };
     return new IndexedFile(reader, records, time, layout.columns, stats, recordOptions, report);
   } catch (error) {
+    first?.decoder?.close();
     await source.close();
     throw error;
   }
@@ -300,10 +304,12 @@ async function runPass(
     return scannedUnits(discovery, options.pieces);
   }
   // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
-  // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
-  const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
+  // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map. The
+  // header read's decoder when there is one: a big unit's stream there stands after its first piece.
+  const decoder = first.decoder ?? new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
-    // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
+    // Chunk 0 was decoded for the CSV header, the next ones meanwhile: only the step runs on them (each is
+    // checked as the pass would: a whole unit by its decode, a piece by its unit's stream going on).
     for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor: edgesFor, decoded: first.decoded, keepBytes })) await consume(chunk);
   } finally {
     decoder.close();
