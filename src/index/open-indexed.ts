@@ -151,14 +151,14 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
       // must be relative to. The reader's chunks are whole frames, or for a frame over bigUnitBytes pieces of
-      // pieceBytes from its start: each starts where a piece of the pass does (when pieceBytes is a multiple
-      // of the scan's 1 MiB), and the records are re-based onto them (see finishOn). A frame read in pieces
+      // pieceBytes from its start: each starts where a piece of the pass does (the scan cuts a frame at each
+      // pieceBytes too), and the records are re-based onto them (see finishOn). A frame read in pieces
       // needs the CRC32s of its pieces (the index keeps them, or every later session's first read in the frame
       // decodes all of it to verify it): the scan recorded them from the bytes it decoded (Discovery.pieceCrcs).
       // When they are not all known (a frame a worker decoded whole: one that says its size, under 64 MiB, over
-      // a smaller bigUnitBytes) or the records cannot be re-based (a pieceBytes the scan's pieces do not divide,
-      // a record offset past 32 bits, a long tail whose end was not kept): a second pass, over the chunk map
-      // now known, which records the CRCs that are missing and checks the others.
+      // a smaller bigUnitBytes) or the records cannot be re-based (a record offset past 32 bits, a long tail
+      // whose end was not kept): a second pass, over the chunk map now known, which records the CRCs that are
+      // missing and checks the others.
       built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
     }
     if (otherChunks && built === undefined) {
