@@ -1,15 +1,20 @@
 /**
  * The index pass decodes its first unit once: the bytes it reads the CSV header from (decoded by a pool
  * worker, for bzip2 by libbzip2 there instead of the JS decoder in the calling thread) are the first
- * chunk's bytes for the pass, which then only analyses them. A counting runner around the shared pool
- * sees every job; the index built must equal the truth either way, and damage in the first unit must
- * still be the typed error naming the file and the place.
+ * chunk's bytes for the pass, which then only analyses them. A block or frame read in pieces (over
+ * bigUnitBytes) is streamed once: the pass goes on with the stream that decoded its first piece for the
+ * header. A counting runner around the shared pool sees every job; the index built must equal the truth
+ * either way, and damage in the first unit must still be the typed error naming the file and the place.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { crc32 } from 'node:zlib';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { closeSharedPool, openIndexed } from '../src/index.js';
+import { streams } from '../src/readers/format.js';
+import { formatOf } from '../src/readers/formats.js';
 import { sharedPool, type JobRunner } from '../src/workers/pool.js';
 import type { WorkerJob } from '../src/workers/jobs.js';
 import { bzip2, run, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { zstdFile, zstdList } from './support/zstd.js';
 
 const { dir, cleanup } = tempDir('seekdata-first-chunk-');
 afterAll(async () => {
@@ -90,6 +95,60 @@ describe('the index pass decodes its first unit once', () => {
       expect(decodes[0].place).not.toBe(decodes[1].place);
     } finally {
       await f.close();
+    }
+  });
+
+  it('xz as one block over bigUnitBytes (read in pieces): the block is streamed once, its first piece for the header and the rest by the pass', async () => {
+    const file = writeFixture(dir, 'one-block.csv.xz', xz(text, '-T1'));
+    // Each stream of the block decodes it from its start: a second one would decode the first piece again.
+    const xzFormat = formatOf('xz');
+    if (!streams(xzFormat)) throw new Error('xz reads big blocks as streams');
+    const opened = vi.spyOn(xzFormat, 'stream');
+    const piece = 256 << 10;
+    try {
+      const f = await openIndexed(file, { records: 'csv', timeColumn: 'time', index: false, parallelism: 2, bigUnitBytes: 1 << 20, pieceBytes: piece });
+      try {
+        expect(f.reader.units.count).toBe(1);
+        expect(f.reader.layout.count).toBe(Math.ceil(text.length / piece));
+        expect(opened).toHaveBeenCalledTimes(1);
+        expect(Array.from({ length: f.records.count }, (_, i) => f.records.start(i))).toEqual(starts);
+        // That one stream reached the block's check, and recorded the CRC32 of every piece, the first too.
+        expect(f.reader.info().unverifiedUnits).toBe(0);
+        expect(Array.from(f.reader.units.pieceCrc?.crc ?? [])).toEqual(Array.from({ length: f.reader.layout.count }, (_, k) => crc32(text.subarray(k * piece, (k + 1) * piece))));
+      } finally {
+        await f.close();
+      }
+    } finally {
+      opened.mockRestore();
+    }
+  });
+
+  it('zstd as one frame over bigUnitBytes: streamed once; a wrong checksum at its end is still CORRUPT_DATA, from the stream the header was read with', async () => {
+    const good = zstdFile(text, '-1');
+    expect(zstdList(good)).toMatch(/Check: XXH64/);
+    const zstdFormat = formatOf('zstd');
+    if (!streams(zstdFormat)) throw new Error('zstd reads big frames as streams');
+    const opened = vi.spyOn(zstdFormat, 'stream');
+    const options = { records: 'csv', index: false, parallelism: 2, bigUnitBytes: 1 << 20, pieceBytes: 256 << 10 } as const;
+    try {
+      const f = await openIndexed(writeFixture(dir, 'frame.csv.zst', good), options);
+      try {
+        expect(f.reader.layout.count).toBe(Math.ceil(text.length / (256 << 10)));
+        expect(opened).toHaveBeenCalledTimes(1);
+        expect(Array.from({ length: f.records.count }, (_, i) => f.records.start(i))).toEqual(starts);
+        expect(f.reader.info().unverifiedUnits).toBe(0);
+      } finally {
+        await f.close();
+      }
+      // The frame's last byte is its XXH64 checksum's: every byte decodes, only the check at the end fails.
+      const bad = Buffer.from(good);
+      bad[bad.length - 1] ^= 0x01;
+      const file = writeFixture(dir, 'bad-check.csv.zst', bad);
+      opened.mockClear();
+      await expect(openIndexed(file, options)).rejects.toMatchObject({ code: 'CORRUPT_DATA', file, message: expect.stringContaining(file) });
+      expect(opened).toHaveBeenCalledTimes(1);
+    } finally {
+      opened.mockRestore();
     }
   });
 

@@ -6,8 +6,8 @@
  * decodes the text once, plus the header's first MiB), and the index a second pass builds with the scan's
  * CRCs left out (every section but the meta equal). Then the index loaded from disk: a read in a piece decodes
  * up to that piece only, and a stored CRC that does not match the piece is refused. A frame that fails its
- * checksum leaves no CRC behind, and a layout the scan cannot re-base onto (pieces the scan's 1 MiB do not
- * divide, a frame a worker decoded whole) takes the second pass and still stores the right CRCs.
+ * checksum leaves no CRC behind, and a layout whose CRCs the scan does not know (a frame a worker decoded
+ * whole) takes the second pass and still stores the right CRCs.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,9 +110,9 @@ const cases: Case[] = [
     ],
     once: true,
   },
-  // The scan's 1 MiB pieces do not divide 1.5 MiB ones: the records cannot be re-based, a second pass (the CRCs
-  // are the scan's, checked by it).
-  { name: 'one frame from a pipe in 1.5 MiB pieces: a second pass', pieceBytes: 1.5 * MiB, frames: whole, once: false },
+  // Pieces of 1.5 MiB, which the scan's 1 MiB do not divide: the scan cuts the frame at them too, and the
+  // records are re-based onto them.
+  { name: 'one frame from a pipe in 1.5 MiB pieces (the scan cuts at them too)', pieceBytes: 1.5 * MiB, frames: whole, once: true },
   // A frame that says its size (3 MiB) is decoded whole in a worker: its pieces' CRCs are the second pass's.
   {
     name: 'a frame of 3 MiB that says its size, then one from a pipe: a second pass',

@@ -1,6 +1,7 @@
 /**
- * A single-frame zstd file streamed in fixed-size pieces with bounded memory: pieces in order, in random
- * order through the cursor reader, concurrently, and the pieces passed on the way handed out to cache.
+ * A single-frame zstd file streamed in fixed-size pieces with bounded memory: pieces in order (cut also at
+ * a second size's multiples when asked), in random order through the cursor reader, concurrently, and the
+ * pieces passed on the way handed out to cache.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeText } from './support/fixtures.js';
@@ -39,6 +40,17 @@ describe.each([
     for await (const piece of streamZstdFrame(source, frameOf(table, 0), PIECE)) pieces.push(piece);
     expect(pieces.length).toBe(Math.ceil(plain.length / PIECE));
     for (const p of pieces.slice(0, -1)) expect(p.length).toBe(PIECE);
+    expect(Buffer.concat(pieces).equals(plain)).toBe(true);
+  });
+
+  it('with cutBytes, cuts its pieces at every multiple of either size from the frame’s start', async () => {
+    const cut = 700_000;
+    const pieces: Uint8Array[] = [];
+    for await (const piece of streamZstdFrame(source, frameOf(table, 0), PIECE, cut)) pieces.push(piece);
+    const ends = pieces.map((_, k) => pieces.slice(0, k + 1).reduce((n, p) => n + p.length, 0));
+    const want = new Set([plain.length]);
+    for (const step of [PIECE, cut]) for (let at = step; at < plain.length; at += step) want.add(at);
+    expect(ends).toEqual([...want].sort((a, b) => a - b));
     expect(Buffer.concat(pieces).equals(plain)).toBe(true);
   });
 

@@ -1,8 +1,8 @@
 /**
  * zstd frames that do not say their decoded size (zstd reading a pipe, pzstd): the first openIndexed learns
- * the frames' sizes while it decodes them, in 1 MiB pieces, and re-bases the records it found onto the
- * reader's chunks (whole frames, or the `pieceBytes` pieces of a frame over `bigUnitBytes`, whose CRC32s the
- * scan records) without decoding again; pieces the scan's 1 MiB do not divide take the second pass. What the
+ * the frames' sizes while it decodes them, in 1 MiB pieces (cut at the reader's pieces too, when those are
+ * not MiBs), and re-bases the records it found onto the reader's chunks (whole frames, or the `pieceBytes`
+ * pieces of a frame over `bigUnitBytes`, whose CRC32s the scan records) without decoding again. What the
  * first open builds must be, byte for byte, what a pass over the reader's chunks builds (the same file opened
  * again with `rebuild: true`, the re-base refused and the scan's piece CRCs left out: the second pass, over
  * the chunk map then known, meets the reader's chunks and records the CRCs of the pieces itself), and the
@@ -155,6 +155,9 @@ const planA2 = [0.9 * MiB, 2 * MiB + 30 * K, 3 * MiB - 10 * K, 3 * MiB + 20 * K,
 // pzstd's 2 MiB frames (reader starts 0, 2, 4, 6 MiB): 1.5 MiB to 4 MiB + 20 KiB leaves no record starting in the
 // chunk at 2 MiB (its tail from 2 MiB is too long), one over 6 MiB with a short tail, one ending on 5 MiB.
 const planB = [1.5 * MiB, 4 * MiB + 20 * K, 5 * MiB - 300, 5 * MiB, 6 * MiB - 100, 6 * MiB + 200];
+// For pieces of 1.5 MiB (reader starts 0, 1.5, 3, 4.5, 6 MiB): 0.9 MiB to 2 MiB + 30 KiB (too long past 1.5 MiB),
+// a short tail over 3 MiB and one over 4.5 MiB (a reader start that is no MiB), one too long past 6 MiB.
+const planC = [0.9 * MiB, 2 * MiB + 30 * K, 3 * MiB - 200, 3 * MiB + 300, 4.5 * MiB - 50 * K, 4.5 * MiB + 10 * K, 5 * MiB, 6 * MiB + 100 * K];
 const totalA = Math.round(7.2 * MiB);
 const fix = (plan: number[]): number[] => plan.map((v) => Math.round(v));
 
@@ -213,14 +216,26 @@ cases.push(
     rebased: true,
   },
   {
-    name: 'csv, one frame in 1.5 MiB pieces: the second pass',
+    // The scan's pieces cut at 1.5 and 4.5 MiB too: from 1 to 1.5 MiB, 1.5 to 2, 4 to 4.5, 4.5 to 5.
+    name: 'csv, one frame in 1.5 MiB pieces (not a multiple of the scan’s 1 MiB)',
     kind: 'csv',
     options: { records: 'csv', timeColumn: 'time', bigUnitBytes: MiB, pieceBytes: 1.5 * MiB },
-    plan: fix(planA),
+    plan: fix(planC),
     total: totalA,
     last: 0,
     compress: pipe,
-    rebased: false,
+    rebased: true,
+  },
+  {
+    // Pieces of 700 KiB: the scan's cut at every multiple of 700 KiB and of 1 MiB.
+    name: 'jsonl, two frames, the first in 700 KiB pieces',
+    kind: 'jsonl',
+    options: { records: 'jsonl', timeColumn: 'time', bigUnitBytes: 4 * MiB, pieceBytes: 700 * K },
+    plan: fix(planA2),
+    total: totalA,
+    last: 0,
+    compress: twoFrames,
+    rebased: true,
   },
 );
 
@@ -241,10 +256,16 @@ describe('zstd frames without their size: the first index is re-based onto the r
     const progress: number[] = [];
     const built = await openIndexed(path, { ...c.options, onProgress: (p) => progress.push(p.bytesDone) });
     expect(built.report.status).toBe('built');
-    // The pass met 1 MiB pieces, not the reader's chunks: the case this is about.
+    // The pass met 1 MiB pieces, not the reader's chunks: the case this is about. Cut at every MiB of a frame
+    // and, when the reader's pieces are not MiBs, at them too (frames from pipes start on a MiB here).
     const scan = added.slice(0, added.indexOf(0, 1) < 0 ? added.length : added.indexOf(0, 1));
     expect(scan.length).toBeGreaterThan(6);
-    expect(scan.filter((a) => a % MiB !== 0)).toEqual([]);
+    const piece = c.options.pieceBytes ?? MiB;
+    const frameStarts = c.compress === twoFrames ? [0, 5 * MiB] : [0];
+    const cuts = new Set<number>();
+    for (const from of frameStarts) for (const step of [MiB, piece]) for (let at = from; at < text.length; at += step) cuts.add(at);
+    expect(scan.filter((a) => !cuts.has(a))).toEqual([]);
+    if (piece % MiB !== 0) expect(scan.filter((a) => a % MiB !== 0).length).toBeGreaterThan(0);
     // Tried every time (the scan knows the CRCs of every piece), refused where the starts do not line up.
     expect(finishOn).toHaveBeenCalledTimes(1);
     expect(finishOn.mock.results[0].value === undefined).toBe(!c.rebased);

@@ -56,6 +56,9 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
   const resolved = resolveReaderOptions(options);
   checkGivenRecordOptions(options);
   const source = await openSource(input, sourceOptions(options));
+  // The header read's decoder until the pass takes it over (FirstChunk.decoder): closed here when anything
+  // fails before (an open stream holds its window in the WebAssembly heap).
+  let first: FirstChunk | undefined;
   try {
     const format = await sourceFormat(source);
     const places = await indexPlaces(source, options.index, options.onWarning, sourceOptions(options));
@@ -107,7 +110,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
-    const first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
+    first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     let spec = analyzeSpec(recordOptions, layout);
@@ -148,14 +151,14 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       // A scan that learnt the units while decoding (zstd frames that do not say their size, cut into 1 MiB
       // pieces as they are decoded) cut the file otherwise than the reader's chunks, which the record offsets
       // must be relative to. The reader's chunks are whole frames, or for a frame over bigUnitBytes pieces of
-      // pieceBytes from its start: each starts where a piece of the pass does (when pieceBytes is a multiple
-      // of the scan's 1 MiB), and the records are re-based onto them (see finishOn). A frame read in pieces
+      // pieceBytes from its start: each starts where a piece of the pass does (the scan cuts a frame at each
+      // pieceBytes too), and the records are re-based onto them (see finishOn). A frame read in pieces
       // needs the CRC32s of its pieces (the index keeps them, or every later session's first read in the frame
       // decodes all of it to verify it): the scan recorded them from the bytes it decoded (Discovery.pieceCrcs).
       // When they are not all known (a frame a worker decoded whole: one that says its size, under 64 MiB, over
-      // a smaller bigUnitBytes) or the records cannot be re-based (a pieceBytes the scan's pieces do not divide,
-      // a record offset past 32 bits, a long tail whose end was not kept): a second pass, over the chunk map
-      // now known, which records the CRCs that are missing and checks the others.
+      // a smaller bigUnitBytes) or the records cannot be re-based (a record offset past 32 bits, a long tail
+      // whose end was not kept): a second pass, over the chunk map now known, which records the CRCs that are
+      // missing and checks the others.
       built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
     }
     if (otherChunks && built === undefined) {
@@ -204,6 +207,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const report: IndexReport = { records: built.count, status, indexPath, indexBytes, seconds: (performance.now() - started) / 1000, time: meta.time };
     return new IndexedFile(reader, records, time, layout.columns, stats, recordOptions, report);
   } catch (error) {
+    first?.decoder?.close();
     await source.close();
     throw error;
   }
@@ -300,10 +304,12 @@ async function runPass(
     return scannedUnits(discovery, options.pieces);
   }
   // 'lazy': the pass fails as a whole when a block fails its check, so it need not verify a big block
-  // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map.
-  const decoder = new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
+  // before passing through it; doing so records the CRC32s of its pieces, saved with the chunk map. The
+  // header read's decoder when there is one: a big unit's stream there stands after its first piece.
+  const decoder = first.decoder ?? new ChunkDecoder(source, units, chunkLayout(units, options.pieces), options.runner, { verify: 'lazy' });
   try {
-    // Chunk 0 was decoded (and checked) for the CSV header, the next ones meanwhile: only the step runs on them.
+    // Chunk 0 was decoded for the CSV header, the next ones meanwhile: only the step runs on them (each is
+    // checked as the pass would: a whole unit by its decode, a piece by its unit's stream going on).
     for await (const chunk of scanKnown(decoder, { lookahead, signal: options.signal, stepFor: edgesFor, decoded: first.decoded, keepBytes })) await consume(chunk);
   } finally {
     decoder.close();

@@ -23,17 +23,25 @@ import { resolveTimeFormat, type ResolvedTimeFormat } from './time.js';
 export interface FirstChunk {
   bytes: Uint8Array;
   /**
-   * With a chunk map: chunks decoded (and checked, as the pass would) while the CSV header was read, for
-   * the pass to take instead of decoding them again — chunk 0 unless it is a piece of a big unit (which the
-   * pass must stream through), and the next ones, decoded meanwhile by the other workers. Settled: a
-   * failure is the pass's to report when it reaches that chunk.
+   * With a chunk map: chunks decoded while the CSV header was read, for the pass to take instead of decoding
+   * them again — chunk 0, and the next ones (whole units), decoded meanwhile by the other workers. Settled:
+   * a failure is the pass's to report when it reaches that chunk.
    */
   decoded: ReadonlyMap<number, Promise<Settled<Uint8Array>>>;
+  /**
+   * With a chunk map: the decoder that read chunk 0, still open, for the pass to go on with and close. When
+   * chunk 0 is the first piece of a big unit, its stream stands after that piece: a new decoder could reach
+   * piece 1 only by decoding the unit from its start again (a zstd frame or an xz block cannot be entered
+   * in the middle). That stream also checks the unit as a whole (its CRC32s of pieces, its checksum at its
+   * end) over the bytes handed out for the header, as the pass's own stream would. Whoever holds it when
+   * the pass does not start closes it (`close` may be called more than once).
+   */
+  decoder: ChunkDecoder | undefined;
   /** Without a chunk map: what the format's `head` decoded, for its scan to reuse (ScanContext.head). */
   head: HeadChunk | undefined;
 }
 
-const NONE: FirstChunk = { bytes: new Uint8Array(0), decoded: new Map(), head: undefined };
+const NONE: FirstChunk = { bytes: new Uint8Array(0), decoded: new Map(), decoder: undefined, head: undefined };
 
 /**
  * `alongside`: chunks after the first to decode at the same time (the pass's workers would be idle while
@@ -51,24 +59,27 @@ export async function firstChunkBytes(
   if (units !== undefined) {
     const layout = chunkLayout(units, pieces);
     if (layout.count === 0) return NONE;
-    // 'lazy': only the header is looked at here; the indexing pass that follows verifies every byte.
+    // 'lazy', as the indexing pass that goes on with this decoder: it fails as a whole when a unit fails its
+    // check, and only the header is looked at before it.
     const decoder = new ChunkDecoder(source, units, layout, runner, { verify: 'lazy' });
     const decoded = new Map<number, Promise<Settled<Uint8Array>>>();
+    // Pieces of a big unit after the first decode one after another, in the pass (see scanKnown).
     const whole = (c: number): boolean => !isBigUnit(units, layout.unit[c], layout.big);
     try {
       const first = settle(decoder.decode(0));
-      if (whole(0)) decoded.set(0, first);
+      decoded.set(0, first);
       for (let c = 1; c <= alongside && c < layout.count && whole(c); c++) decoded.set(c, settle(decoder.decode(c)));
-      return { bytes: unwrap(await first), decoded, head: undefined };
-    } finally {
+      return { bytes: unwrap(await first), decoded, decoder, head: undefined };
+    } catch (error) {
       decoder.close();
+      throw error;
     }
   }
   // A file whose units are found by a scan: its format decodes the start without a chunk map.
   const head = formatOf(format).head;
   if (head === undefined) throw new Error(`internal: no chunk map for a ${format} file`);
   const found = await head(source, runner, alongside);
-  return { bytes: found.bytes, decoded: new Map(), head: found };
+  return { bytes: found.bytes, decoded: new Map(), decoder: undefined, head: found };
 }
 
 export interface FileLayout {

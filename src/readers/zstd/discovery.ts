@@ -25,7 +25,7 @@ import type { ZstdFrame } from './table.js';
 import { unchecked, ZstdUnitsBuilder } from './units.js';
 import { zstdUnitTask } from './unit-task.js';
 
-/** Decoded pieces of a streamed frame. */
+/** Decoded pieces of a streamed frame (cut at the reader's pieces too: see `cuts`). */
 const PIECE_BYTES = 1 << 20;
 /** Frames of known size larger than this are streamed in pieces here too, never decoded whole in a job. */
 const WHOLE_FRAME_MAX = 64 << 20;
@@ -85,6 +85,16 @@ export class ZstdDiscovery implements Discovery {
     return pieces === undefined ? undefined : new PieceCrcRecorder(pieces.pieceBytes);
   }
 
+  /**
+   * Where a streamed frame's pieces are cut besides every PIECE_BYTES: at each of the reader's pieces of a
+   * frame over `bigUnitBytes` (`pieceBytes` from its start), so that the pass meets a chunk starting wherever
+   * the reader's do and its records can be re-based onto them (openIndexed, RecordBuilder.finishOn), whatever
+   * `pieceBytes` is. The frame's size is not known before its end: every streamed frame is cut so.
+   */
+  private cuts(): number | undefined {
+    return this.context.pieces?.pieceBytes;
+  }
+
   /** What `recorder` recorded, kept for a frame a reader reads in pieces (over `bigUnitBytes`). */
   private kept(frame: ZstdFrame, recorder: PieceCrcRecorder | undefined): readonly number[] | undefined {
     const pieces = this.context.pieces;
@@ -103,7 +113,7 @@ export class ZstdDiscovery implements Discovery {
     /** The latest piece of the frame being decoded to learn its size: its last one follows the checksum. */
     let held: { offset: number; bytes: Uint8Array } | undefined;
     try {
-      for await (const item of scanZstdFrames(this.source, { pieceBytes: PIECE_BYTES, onWarning: (m) => this.context.onWarning?.(m) })) {
+      for await (const item of scanZstdFrames(this.source, { pieceBytes: PIECE_BYTES, cutBytes: this.cuts(), onWarning: (m) => this.context.onWarning?.(m) })) {
         if (this.context.signal?.aborted === true) throw new SeekdataError('ABORTED', `${file}: scan aborted`, { file, cause: this.context.signal.reason });
         if (item.type === 'data') {
           if (held !== undefined) this.push(held.offset, held.bytes, lastEnd, false);
@@ -128,7 +138,7 @@ export class ZstdDiscovery implements Discovery {
             const bare = unchecked(frame.flags);
             let last: { offset: number; bytes: Uint8Array } | undefined;
             let at = frame.dStart;
-            for await (const bytes of streamZstdFrame(this.source, frame, PIECE_BYTES)) {
+            for await (const bytes of streamZstdFrame(this.source, frame, PIECE_BYTES, this.cuts())) {
               if (last !== undefined) this.push(last.offset, last.bytes, lastEnd, false);
               if (bare) c = crc32(bytes, c);
               pieces?.add(bytes);

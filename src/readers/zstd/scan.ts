@@ -29,6 +29,8 @@ export interface ZstdScanOptions {
   useSeekTable?: boolean;
   /** Size of the decoded pieces handed out while decoding frames of unknown size, in bytes. Default 1 MiB. */
   pieceBytes?: number;
+  /** Those pieces also end at each multiple of this many bytes from their frame's start (see streamZstdFrame). Default: none. */
+  cutBytes?: number | undefined;
   /** Receives warnings (for example a seek table that does not match the file, so the frames were walked). */
   onWarning?: (message: string) => void;
 }
@@ -55,6 +57,8 @@ function headerFlags(header: FrameHeader): number {
 export async function* scanZstdFrames(source: ByteSource, options: ZstdScanOptions = {}): AsyncGenerator<ZstdScanItem> {
   const pieceBytes = options.pieceBytes ?? DEFAULT_SCAN_PIECE_BYTES;
   if (!Number.isSafeInteger(pieceBytes) || pieceBytes <= 0) throw invalidOption('pieceBytes', 'a positive integer', pieceBytes);
+  const cutBytes = options.cutBytes;
+  if (cutBytes !== undefined && (!Number.isSafeInteger(cutBytes) || cutBytes <= 0)) throw invalidOption('cutBytes', 'a positive integer', cutBytes);
   if (options.useSeekTable ?? true) {
     let table: SeekTable | null = null;
     try {
@@ -79,7 +83,7 @@ export async function* scanZstdFrames(source: ByteSource, options: ZstdScanOptio
     if (header.contentSize < 0) {
       let length = 0;
       const ref = { cStart: walked.start, cEnd: walked.end, dLength: -1, flags: 0, tableChecksum: 0 };
-      for await (const bytes of streamZstdFrame(source, ref, pieceBytes)) {
+      for await (const bytes of streamZstdFrame(source, ref, pieceBytes, cutBytes)) {
         yield { type: 'data', frame: index, dStart: dStart + length, bytes, checked: header.hasChecksum };
         length += bytes.length;
       }

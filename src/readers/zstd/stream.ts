@@ -45,10 +45,12 @@ export function checkWindow(windowSize: number, file: string, offset: number): v
 }
 
 /**
- * The decoded bytes of one frame in order, in pieces of exactly `pieceBytes` (the last one shorter).
+ * The decoded bytes of one frame in order, in pieces of exactly `pieceBytes` (the last one shorter). With
+ * `cutBytes`, a piece also ends at each multiple of it from the frame's start (pieces then end at every
+ * multiple of either): a scan whose pieces must start wherever a reader's pieces of `cutBytes` do.
  * Abandoning the iteration early (`return()`, `break`) frees the decoder.
  */
-export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, pieceBytes: number): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, pieceBytes: number, cutBytes?: number): AsyncGenerator<Uint8Array, void, undefined> {
   const file = source.name;
   const offset = frame.cStart;
   const headerBytes = await source.read(offset, Math.min(FRAME_HEADER_MAX, frame.cEnd - offset));
@@ -67,7 +69,13 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
   const hash = checkTable ? new Xxh64Stream() : undefined;
   const decoder = new WasmFrameDecoder(file, offset);
   let fed = offset;
-  let piece = new Uint8Array(pieceBytes);
+  /** The length of the piece that starts at decoded byte `at` of the frame: up to the next cut. */
+  const lengthAt = (at: number): number => {
+    const end = (Math.floor(at / pieceBytes) + 1) * pieceBytes;
+    return (cutBytes === undefined ? end : Math.min(end, (Math.floor(at / cutBytes) + 1) * cutBytes)) - at;
+  };
+  let pieceStart = 0;
+  let piece = new Uint8Array(lengthAt(0));
   let filled = 0;
   let total = 0;
   try {
@@ -89,12 +97,13 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
       let used = 0;
       while (used < out.length) {
         // A full piece waits until more output exists, so the last piece always follows verification.
-        if (filled === pieceBytes) {
+        if (filled === piece.length) {
           yield piece;
-          piece = new Uint8Array(pieceBytes);
+          pieceStart += piece.length;
+          piece = new Uint8Array(lengthAt(pieceStart));
           filled = 0;
         }
-        const take = Math.min(out.length - used, pieceBytes - filled);
+        const take = Math.min(out.length - used, piece.length - filled);
         piece.set(out.subarray(used, used + take), filled);
         filled += take;
         used += take;
@@ -107,7 +116,7 @@ export async function* streamZstdFrame(source: ByteSource, frame: StreamFrame, p
         compressedOffset: offset,
       });
     }
-    if (filled > 0) yield filled === pieceBytes ? piece : piece.slice(0, filled);
+    if (filled > 0) yield filled === piece.length ? piece : piece.slice(0, filled);
   } finally {
     decoder.dispose();
   }
