@@ -1,14 +1,15 @@
 // AssemblyScript source of seekdata's WebAssembly bzip2 magic search, built by scripts/build-wasm.mjs (with
 // SIMD) into src/readers/bzip2/magic.wasm (build output, not committed). It finds the 48-bit block magic
-// (and, when asked, the end-of-stream magic) at any bit position of the bytes at INPUT_AT, with the results of
+// (and, when asked, the end-of-stream magic) at any bit position of the bytes at INPUT_AT: the same hits as
 // the JS search (src/readers/bzip2/magic.ts), which src/readers/bzip2/magic-wasm.ts falls back to.
 //
 // A magic shifted by s bits (0..7) has 5 whole bytes from its "anchor": its first byte when s = 0, the byte
-// after when s > 0. The filter looks at every anchor, 16 at a time: each of the anchor's first two bytes is
-// classified by two 16-byte nibble lookups (swizzles) into a byte whose bit s says "this is whole byte 0 (or 1)
-// of shift s"; the AND of the two says which shifts the pair fits (exactly: a nibble pair names one byte). Pairs
-// of random bytes fit one of 8 shifts once per ~8,000 anchors, so the rare vector with a fit is checked anchor
-// by anchor, every shift bit for bit, in bit order: the hits come out sorted.
+// after when s > 0. The filter looks at every anchor, 16 in a vector, 4 vectors a step (one branch per 64
+// anchors): each of the anchor's first two bytes is classified by two 16-byte nibble lookups (swizzles) into a
+// byte whose bit s says "this is whole byte 0 (or 1) of shift s"; the AND of the two says which shifts the pair
+// fits (exactly: a nibble pair names one byte). Pairs of random bytes fit one of 8 shifts once per ~8,000
+// anchors, so the rare step with a fit is checked anchor by anchor, every shift bit for bit, in bit order: the
+// hits come out sorted.
 
 const BLOCK_MAGIC: u64 = 0x314159265359;
 const EOS_MAGIC: u64 = 0x177245385090;
@@ -21,12 +22,12 @@ const TABLES_AT: usize = 0;
 export const HITS_AT: usize = 1024;
 /** The largest input of one search (bytes; the caller searches longer inputs piece by piece). */
 export const MAX_INPUT: usize = 65536 + 8;
-/** One hit per bit at most (far fewer in practice: magics do not overlap themselves). */
+/** The input, after room for one hit per bit of the largest input (more than any input can hold). */
 export const INPUT_AT: usize = HITS_AT + MAX_INPUT * 8 * 4;
 /** Zero bytes after the input, for the filter's loads past its end (never counted as part of a magic). */
-const PADDING: usize = 64;
+const PADDING: usize = 96;
 
-/** Whole byte k (0..4) of `magic` shifted by s: byte k of the magic's bits from bit (s > 0 ? 8 - s : 0) on. */
+/** Whole byte k (0..4) from the anchor of `magic` shifted by s bits. */
 function wholeByte(magic: u64, s: u32, k: u32): u32 {
   // The magic sits at bits 47..0; shifted so that its first bit is bit s of byte 0 of a 7-byte pattern.
   const value = magic << (8 - s);
@@ -65,6 +66,11 @@ export function init(): bool {
 @inline function fits(p: usize, t: usize): v128 {
   const first = classify(v128.load(p), v128.load(t), v128.load(t + 16));
   return v128.and(first, classify(v128.load(p + 1), v128.load(t + 32), v128.load(t + 48)));
+}
+
+/** Bit i set: lane i of `m` is not zero. */
+@inline function lanesOf(m: v128): u64 {
+  return <u64>i8x16.bitmask(i8x16.ne(m, i8x16.splat(0)));
 }
 
 let count: u32 = 0;
@@ -106,16 +112,20 @@ export function search(length: usize, limitBit: u32, eos: bool): u32 {
   let anchors = length >= 6 ? length - 5 : 0;
   const limitAnchor = <usize>((<u64>limitBit + 7) >> 3);
   if (limitAnchor + 1 < anchors) anchors = limitAnchor + 1;
-  for (let a: usize = 0; a < anchors; a += 32) {
+  for (let a: usize = 0; a < anchors; a += 64) {
     const p = INPUT_AT + a;
     let m0 = fits(p, TABLES_AT);
     let m1 = fits(p + 16, TABLES_AT);
+    let m2 = fits(p + 32, TABLES_AT);
+    let m3 = fits(p + 48, TABLES_AT);
     if (eos) {
       m0 = v128.or(m0, fits(p, TABLES_AT + 64));
       m1 = v128.or(m1, fits(p + 16, TABLES_AT + 64));
+      m2 = v128.or(m2, fits(p + 32, TABLES_AT + 64));
+      m3 = v128.or(m3, fits(p + 48, TABLES_AT + 64));
     }
-    if (!v128.any_true(v128.or(m0, m1))) continue;
-    let lanes = <u32>i8x16.bitmask(i8x16.ne(m0, v128.splat<i8>(0))) | (<u32>i8x16.bitmask(i8x16.ne(m1, v128.splat<i8>(0))) << 16);
+    if (!v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) continue;
+    let lanes = lanesOf(m0) | (lanesOf(m1) << 16) | (lanesOf(m2) << 32) | (lanesOf(m3) << 48);
     while (lanes !== 0) {
       const lane = <usize>ctz(lanes);
       lanes &= lanes - 1;
