@@ -217,7 +217,30 @@ describe('findBlockMagics and findMagics: the module when it loads, else the JS 
     expect(findBlockMagics(bytes, 40_000)).toEqual(expected.filter((h) => !h.eos && h.bit < 40_000).map((h) => h.bit));
   });
 
-  it('a module that does not load is refused (the JS search then answers)', () => {
+  it('a module that does not load is refused; the JS search then answers, said once', async () => {
     expect(() => loadMagicSearch(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99]))).toThrow();
+    const rand = prng(11);
+    const bytes = randomBytes(5000, rand);
+    for (let k = 0; k < 8; k++) plant(bytes, 600 * k + k, k % 2 === 0 ? BLOCK : EOS);
+    const expected = truth(bytes, Infinity);
+    expect(expected).toHaveLength(8);
+    const warnings: string[] = [];
+    const listen = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      resetMagicSearch();
+      expect(
+        magicSearchModule(() => {
+          throw new Error('not built');
+        }),
+      ).toBeUndefined();
+      expect(findMagics(bytes)).toEqual(expected);
+      expect(findBlockMagics(bytes)).toEqual(expected.filter((h) => !h.eos).map((h) => h.bit));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/magic search .*not available \(not built\).*JS search/);
   });
 });

@@ -66,13 +66,16 @@ export const MAGIC_SEARCHES: readonly MagicSearch[] = ['wasm', 'js'];
 
 let loaded: MagicSearchModule | null | undefined;
 
-/** This thread's module, loaded on first call, or undefined for the JS search (asked for, or it did not load). */
-export function magicSearchModule(): MagicSearchModule | undefined {
+/**
+ * This thread's module, loaded on first call, or undefined for the JS search (asked for, or it did not load).
+ * `load` loads the module (a test passes one that fails).
+ */
+export function magicSearchModule(load: () => MagicSearchModule = loadMagicSearch): MagicSearchModule | undefined {
   if (loaded !== undefined) return loaded ?? undefined;
   loaded = null;
   if (requestedBackend('SEEKDATA_BZIP2_MAGIC', MAGIC_SEARCHES) === 'js') return undefined;
   try {
-    loaded = loadMagicSearch();
+    loaded = load();
   } catch (error) {
     warnDecoderOnce(`seekdata's WebAssembly bzip2 magic search (src/readers/bzip2/magic.wasm, built from wasm/bzip2-magic.ts) is not available (${reason(error)}): bzip2 block magics are searched by the JS search (the same hits, about 3x the CPU)`);
   }
