@@ -14,7 +14,6 @@
  */
 import { magicHitsInModule, magicSearchModule, searchInModule } from './magic-wasm.js';
 
-
 export const BLOCK_MAGIC = 0x314159265359n;
 export const EOS_MAGIC = 0x177245385090n;
 
