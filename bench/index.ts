@@ -1,7 +1,7 @@
 /**
  * npm run bench:index — the indexing pass (chunk map + record offsets + timestamps + column statistics)
  * next to a plain parallel decode of the same file (interleaved over SEEKDATA_BENCH_ROUNDS rounds, default
- * 5; the target is the median of the rounds' ratios, ≤ 1.15×), index size per record, index load time, and the
+ * 7, each timing the build and the decode back to back; the target is the median of the rounds' ratios, ≤ 1.15×), index size per record, index load time, and the
  * latency of a ~1,000-record time range with an empty cache next to one chunk decode. One run, ratios.
  * Beside wall times, the CPU time of the whole process (main thread and pool workers, process.cpuUsage)
  * for the decode and the build: on a shared machine the CPU-time ratio is the steadier of the two.
@@ -19,7 +19,7 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
-const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 7);
 
 async function decodeMs(file: string): Promise<number> {
   const reader = await openReader(file, { cacheBytes: 1 });
@@ -79,10 +79,12 @@ async function main(): Promise<void> {
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
     const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
-    const names = Object.keys(runs);
+    // Each round times the build and the decode back to back (which goes first alternates), so that the
+    // target's ratio compares runs seconds apart, then the other variants (their order rotating).
+    const others = Object.keys(runs).filter((name) => name !== 'decode' && name !== 'built');
     for (let r = 0; r < ROUNDS; r++) {
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(k + r) % names.length];
+      const pair = r % 2 === 0 ? ['decode', 'built'] : ['built', 'decode'];
+      for (const name of [...pair, ...others.map((_, k) => others[(k + r) % others.length])]) {
         const before = cpuMs();
         samples[name].push(await runs[name]());
         cpu[name].push(cpuMs() - before);
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     const r = {
       decodeMs: decode,
       buildMs: built,
-      // The target: the median of the rounds' ratios (each round runs every variant, the decode among them).
+      // The target: the median of the rounds' ratios (each round times the build and the decode back to back).
       buildRatio: pairedRatio(samples.built, samples.decode),
       buildRatioOfMedians: built / decode,
       buildMemoryMs: builtMemory,
