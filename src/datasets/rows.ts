@@ -130,7 +130,7 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
       })
       .finally(watch.done);
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
-    rows = parseStep.result(decoded.step);
+    rows = parseStep.result(decoded.step).rows;
   }
   if (long.length > 0) {
     // Records longer than a stored tail: read them whole and parse them in a job of their own.
@@ -167,5 +167,5 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
     })
     .finally(watch.done);
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
-  return parseStep.result(result.step);
+  return parseStep.result(result.step).rows;
 }
