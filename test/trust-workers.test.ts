@@ -142,8 +142,8 @@ describe('worker jobs carry only their own bytes', () => {
       const spec = { kind: 'csv' as const, delimiter: 0x2c, file: 'f', features: [{ column: 1, path: [], name: 'a', vocab: undefined, fill: 0, shift: 0, scale: 1 }], labels: [], labelType: 'float32' as const, oneHot: 0, missing: 'fill' as const, malformed: 'error' as const };
       const args = { spans: Uint32Array.of(0, line.length), records: Float64Array.of(0), spec, tail: new Uint8Array(0) };
       const result = await own.run({ input: { kind: 'bytes', bytes: big.subarray(1000, 1000 + line.length) }, step: { name: 'parse', args }, keepBytes: false });
-      const parsed = result.step as { features: Float32Array } | undefined;
-      expect(Array.from(parsed?.features ?? [])).toEqual([1.5]);
+      const parsed = result.step as { rows: { features: Float32Array } } | undefined;
+      expect(Array.from(parsed?.rows.features ?? [])).toEqual([1.5]);
       expect(own.stats.leanCopies).toBe(1);
       expect(own.stats.postedBytes).toBeLessThan(1024);
       expect(own.stats.ownBytes).toBe(own.stats.postedBytes);

@@ -122,15 +122,23 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
     // A map with a time limit: the job carries its clock, and is stopped (its thread terminated) past the
     // limit, or in a call once the file closes or the caller's epoch is left (`signal`).
     const watch = watchMap(spec.file, spec.map, { closing: file.closing, left: signal });
-    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock }), keepBytes: false, stop: watch.stop };
-    const decoded = await file.reader
+    // The job decodes the whole chunk (also when only some of its records are parsed): while the previous
+    // chunk's stored tail is unchecked, the chunk's first bytes come back too and check it, so that the
+    // tail check needs no decode of this chunk of its own (RecordIndex.headComing).
+    const head = file.records.headSpan(chunk);
+    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head }), keepBytes: false, stop: watch.stop };
+    const decoding = file.reader
       .decodeWith(chunk, work, signal)
       .catch((error: unknown) => {
         throw relocateError(file, watch.failure(error));
       })
       .finally(watch.done);
+    const headChecked = head > 0 ? file.records.headComing(chunk, decoding.then((d) => (d.step === undefined ? undefined : parseStep.result(d.step).head), () => undefined)) : undefined;
+    const decoded = await decoding;
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
-    rows = parseStep.result(decoded.step);
+    // A stored tail that differs from the data is a damaged or crafted index: this load reports it.
+    await headChecked;
+    rows = parseStep.result(decoded.step).rows;
   }
   if (long.length > 0) {
     // Records longer than a stored tail: read them whole and parse them in a job of their own.
@@ -167,5 +175,5 @@ export async function loadRecordRows(file: Indexed, numbers: ArrayLike<number>, 
     })
     .finally(watch.done);
   if (result.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: parse job came back without rows`, { file: file.name });
-  return parseStep.result(result.step);
+  return parseStep.result(result.step).rows;
 }

@@ -20,6 +20,17 @@ export interface ChunkParse {
   times?: Float64Array | undefined;
   /** The job's clock, when its map has a time limit (map-clock.ts). */
   clock?: SharedArrayBuffer | undefined;
+  /**
+   * Bytes of the chunk's start to send back with the rows (`ParsedChunk.head`), to check the previous
+   * chunk's stored tail with (RecordIndex.headComing); 0 or absent: none.
+   */
+  head?: number | undefined;
+}
+
+/** What a parse job returns: the rows, and the chunk's first bytes when asked for (`ChunkParse.head`). */
+export interface ParsedChunk {
+  rows: ParsedRows;
+  head?: Uint8Array | undefined;
 }
 
 /** What a map's input is parsed with: its input fields, labels as values or class ids (never one-hot). */
@@ -30,13 +41,16 @@ export function mapInputSpec(spec: ParseSpec): ParseSpec {
 }
 
 /** Parses a chunk's records (the chunk's bytes joined to its tail), and maps them when the spec has a map. */
-export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedRows | Promise<ParsedRows> {
+export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedChunk | Promise<ParsedChunk> {
+  // A copy, taken before anything else: `bytes` may be a decoder's lent buffer, given back once the step
+  // has returned, and a view would also post (or move) the whole chunk back.
+  const head = parse.head !== undefined && parse.head > 0 ? new Uint8Array(bytes.subarray(0, parse.head)) : undefined;
   const all = parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes;
   const { spec, spans, records, times, clock } = parse;
-  if (spec.map === undefined) return parseRecords(all, spans, records, spec, times);
+  if (spec.map === undefined) return { rows: parseRecords(all, spans, records, spec, times), head };
   const inner = parseRecords(all, spans, records, mapInputSpec(spec), times);
   const byRecord = times === undefined ? undefined : new Map(Array.from(records, (r, k) => [r, times[k]] as const));
-  return runMap(inner, spec, byRecord, clock);
+  return runMap(inner, spec, byRecord, clock).then((rows) => ({ rows, head }));
 }
 
-export const parseStep = defineStep<ChunkParse, ParsedRows>('parse', parseChunk);
+export const parseStep = defineStep<ChunkParse, ParsedChunk>('parse', parseChunk);

@@ -220,6 +220,18 @@ export class CollectionRecords implements RecordAccess {
     return file.records.verifyTail(chunk - this.layout.chunkBase[k]);
   }
 
+  // Chunk c - 1 must be in c's file for c's bytes to check its tail: a file's own chunk 0 has no such chunk
+  // (file.records answers 0 for it, and the head of a chunk asked for 0 bytes is never sent).
+  headSpan(chunk: number): number {
+    const { file, local } = this.chunkHome(chunk);
+    return file.records.headSpan(local);
+  }
+
+  headComing(chunk: number, head: Promise<Uint8Array | undefined>): Promise<void> {
+    const { file, local } = this.chunkHome(chunk);
+    return file.records.headComing(local, head);
+  }
+
   chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
     const { file, k, local } = this.chunkHome(chunk);
     const own = file.records.chunkSpans(local);

@@ -28,6 +28,8 @@ export interface RecordAccess {
   getMany(indices: ArrayLike<number>, concurrency?: number): Promise<Uint8Array[]>;
   slice(from: number, to: number): Promise<Uint8Array[]>;
   verifyTail(chunk: number): Promise<void>;
+  headSpan(chunk: number): number;
+  headComing(chunk: number, head: Promise<Uint8Array | undefined>): Promise<void>;
   chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] };
 }
 

@@ -5,13 +5,15 @@
  *
  * A loaded index is untrusted (record-sections.ts checks its structure): where the bytes are at hand,
  * every record cut out of them must start at offset 0, right after a `\n`, or after the byte-order mark;
- * and a chunk's stored tail is used only once it has been compared with the data (the first time it is
- * needed), so a crafted index cannot change the bytes of a record.
+ * and a chunk's stored tail is used only once it has been compared with the data (when the next chunk is
+ * decoded for its own rows, or else the first time the tail is needed: tail-checks.ts), so a crafted
+ * index cannot change the bytes of a record.
  */
 import { SeekdataError } from '../errors.js';
 import type { SeekableReader } from '../readers/reader.js';
 import type { RecordKind } from './records/analyze.js';
-import { tailMatches, type RecordTails } from './record-tails.js';
+import type { RecordTails } from './record-tails.js';
+import { TailChecks } from './tail-checks.js';
 
 export type { RecordTails } from './record-tails.js';
 
@@ -26,8 +28,7 @@ export interface RecordIndexOrigin {
 
 export class RecordIndex {
   readonly count: number;
-  /** Per chunk: 1 once its tail is known to match the data. */
-  private readonly tailChecked: Uint8Array;
+  private readonly tailChecks: TailChecks;
 
   constructor(
     private readonly reader: SeekableReader,
@@ -41,8 +42,7 @@ export class RecordIndex {
     private readonly origin: RecordIndexOrigin = { indexPath: undefined, verified: true },
   ) {
     this.count = offsets.length;
-    this.tailChecked = new Uint8Array(tails.stored.length);
-    for (let c = 0; c < this.tailChecked.length; c++) this.tailChecked[c] = origin.verified || this.tailSpan(c) === 0 ? 1 : 0;
+    this.tailChecks = new TailChecks(reader, kind, tails, (c) => this.tailSpan(c), (what, record) => this.corrupt(what, record), origin.verified);
   }
 
   /** Bytes from the end of chunk c to the start of the record after its last one (0 when no record of c runs past its end). */
@@ -51,19 +51,6 @@ export class RecordIndex {
     if (end <= first) return 0;
     const next = end < this.count ? this.reader.layout.start[this.chunkOf(end)] + this.offsets[end] : this.reader.size;
     return Math.max(0, next - this.reader.layout.start[chunk + 1]);
-  }
-
-  /**
-   * Checks the bytes from chunk c's end to the next record's start: the stored tail must be their start,
-   * and only blank lines may follow it (the tail ends at its record's terminator).
-   */
-  private checkTailBytes(chunk: number, after: Uint8Array, record?: number): void {
-    if (!this.tailMatches(chunk, after)) throw this.corrupt(`the stored tail of chunk ${chunk} differs from the data`, record);
-    this.tailChecked[chunk] = 1;
-  }
-
-  private tailMatches(chunk: number, after: Uint8Array): boolean {
-    return tailMatches(this.kind, this.tails.bytes.subarray(this.tails.offsets[chunk], this.tails.offsets[chunk + 1]), after);
   }
 
   private corrupt(what: string, record?: number): SeekdataError {
@@ -86,25 +73,22 @@ export class RecordIndex {
    * Compares the stored tail of a chunk with the data (once per chunk), so that it can be used. Rejects
    * with CORRUPT_INDEX when they differ.
    */
-  async verifyTail(chunk: number): Promise<void> {
-    if (!this.tailPending(chunk)) return;
-    const start = this.reader.layout.start[chunk + 1];
-    const span = this.tailSpan(chunk);
-    // Cheap first: the next chunk's prefix (xz, plain), or its bytes from the cache. A prefix decode has
-    // not passed its unit's check, and that is enough here: an honest stored tail was cut from verified
-    // bytes when the index was built, so agreement means the tail is those bytes. Disagreement is a
-    // damaged or crafted index (CORRUPT_INDEX) or damaged data: a verified read tells which, below.
-    const peeked = await this.reader.peek(start, span);
-    if (!peeked.verified && this.tailMatches(chunk, peeked.bytes)) {
-      this.tailChecked[chunk] = 1;
-      return;
-    }
-    this.checkTailBytes(chunk, peeked.verified ? peeked.bytes : await this.reader.read(start, span));
+  verifyTail(chunk: number): Promise<void> {
+    return this.tailChecks.verify(chunk);
   }
 
-  /** Whether chunk c's tail is stored but not yet checked against the data. */
-  private tailPending(chunk: number): boolean {
-    return this.tailChecked[chunk] === 0 && this.tails.stored[chunk] === 1;
+  /** Bytes of chunk c's start that would check chunk c - 1's stored tail while it is unchecked, else 0 (see headComing). */
+  headSpan(chunk: number): number {
+    return this.tailChecks.headSpan(chunk);
+  }
+
+  /**
+   * Chunk c's first `headSpan(c)` bytes are on their way from a job that decodes the chunk whole for its
+   * own rows (undefined if it fails): they check chunk c - 1's stored tail, with no decode of their own,
+   * also for a verifyTail(c - 1) called meanwhile. Rejects with CORRUPT_INDEX when the tail differs.
+   */
+  headComing(chunk: number, head: Promise<Uint8Array | undefined>): Promise<void> {
+    return this.tailChecks.headComing(chunk, head);
   }
 
   /** Records starting in chunk c: [first, end). */
@@ -114,7 +98,7 @@ export class RecordIndex {
 
   /** The tail of chunk c, or undefined when it was too long to store or is not checked yet (see verifyTail). */
   tailOf(chunk: number): Uint8Array | undefined {
-    if (this.tails.stored[chunk] === 0 || this.tailChecked[chunk] === 0) return undefined;
+    if (this.tails.stored[chunk] === 0 || !this.tailChecks.usable(chunk)) return undefined;
     return this.tails.bytes.subarray(this.tails.offsets[chunk], this.tails.offsets[chunk + 1]);
   }
 
@@ -234,8 +218,8 @@ export class RecordIndex {
 
   /** The record that completes past its chunk's end was read whole: its tail is checked for free. */
   private noteTail(i: number, chunk: number, record: Uint8Array): void {
-    if (!this.tailPending(chunk) || i !== this.firstRecord[chunk + 1] - 1) return;
-    this.checkTailBytes(chunk, record.subarray(this.reader.layout.start[chunk + 1] - this.start(i)), i);
+    if (!this.tailChecks.pending(chunk) || i !== this.firstRecord[chunk + 1] - 1) return;
+    this.tailChecks.check(chunk, record.subarray(this.reader.layout.start[chunk + 1] - this.start(i)), i);
   }
 
   async text(i: number): Promise<string> {
@@ -263,7 +247,7 @@ export class RecordIndex {
       while (next < groups.length) {
         const [chunk, positions] = groups[next++];
         // The chunk's last record may need its tail: check the tail against the data first (once).
-        if (this.tailPending(chunk) && positions.some((k) => indices[k] === this.firstRecord[chunk + 1] - 1)) await this.verifyTail(chunk);
+        if (this.tailChecks.pending(chunk) && positions.some((k) => indices[k] === this.firstRecord[chunk + 1] - 1)) await this.verifyTail(chunk);
         const bytes = await this.reader.chunk(chunk);
         for (const k of positions) {
           // A record running past its chunk is completed from the chunk's tail; only a record longer
