@@ -12,7 +12,7 @@
  * This JS search is the fallback of a WebAssembly one (magic-wasm.ts), which gives the same hits for about a
  * third of the CPU, and the truth its tests compare it with.
  */
-import { magicHitsInModule, magicSearchModule, searchInModule } from './magic-wasm.js';
+import { magicHitsInModule, magicSearchModule } from './magic-wasm.js';
 
 export const BLOCK_MAGIC = 0x314159265359n;
 export const EOS_MAGIC = 0x177245385090n;
@@ -129,35 +129,33 @@ export function findMagicsJs(data: Uint8Array, limitBit = data.length * 8, eos =
 }
 
 /**
+ * The magics of `findMagicsJs` found by the WebAssembly search when it loads, else (or should it throw) by the
+ * JS search: the same hits either way.
+ */
+function findMagicsAny(data: Uint8Array, limitBit: number, eos: boolean): MagicHit[] {
+  const module = magicSearchModule();
+  if (module !== undefined) {
+    // The module cannot trap on any input; if it did, the JS search would still answer.
+    try {
+      return magicHitsInModule(module, data, limitBit, eos);
+    } catch {
+      // The JS search below.
+    }
+  }
+  return findMagicsJs(data, limitBit, eos);
+}
+
+/**
  * Bit positions (relative to `data[0]`) of all block magics whose first bit lies in [0, limitBit) of
  * `data` (data may extend past limitBit so that magics starting near the limit are seen whole). Sorted.
  */
 export function findBlockMagics(data: Uint8Array, limitBit = data.length * 8): number[] {
-  const module = magicSearchModule();
-  if (module !== undefined) {
-    const bits: number[] = [];
-    // The module cannot trap on any input; if it did, the JS search would still answer.
-    try {
-      searchInModule(module, data, limitBit, false, (bit) => bits.push(bit));
-      return bits;
-    } catch {
-      // The JS search below.
-    }
-  }
-  return search(data, limitBit, BLOCK_PAIRS).map((hit) => hit.bit);
+  return findMagicsAny(data, limitBit, false).map((hit) => hit.bit);
 }
 
 /** All block and end-of-stream magics whose first bit lies in [0, limitBit) of `data`, sorted. */
 export function findMagics(data: Uint8Array, limitBit = data.length * 8): MagicHit[] {
-  const module = magicSearchModule();
-  if (module !== undefined) {
-    try {
-      return magicHitsInModule(module, data, limitBit, true);
-    } catch {
-      // The JS search below.
-    }
-  }
-  return search(data, limitBit, ALL_PAIRS);
+  return findMagicsAny(data, limitBit, true);
 }
 
 /** Which 48-bit magic starts at `bit` of `data` (undefined: none, or fewer than 48 bits there). */
