@@ -63,6 +63,12 @@ export function stealNote(percent: number | undefined): string {
   return percent === undefined ? '' : `; CPU time stolen by the host ${percent.toFixed(1)}%`;
 }
 
+/** CPU time of the process so far, all threads (main thread and pool workers), in ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 export async function timeMs(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t = performance.now();
   await fn();

@@ -11,7 +11,7 @@
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
-import { benchData, fmt, machine, median, stealMeter, stealNote, table } from './common.js';
+import { benchData, cpuMs, fmt, machine, median, stealMeter, stealNote, table } from './common.js';
 
 const format = process.argv[2] ?? 'bz2';
 const rounds = Number(process.argv[3] ?? 8);
@@ -27,11 +27,6 @@ interface Phases {
   total: number;
   busy: number;
 }
-
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 async function decode(): Promise<Phases> {
   const started = performance.now();

@@ -10,15 +10,9 @@
 import { rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
-import { benchData, fmt, machine, median, pairedRatio, prng, saveResult, stealMeter, stealNote, table, timeMs, warm } from './common.js';
+import { benchData, cpuMs, fmt, machine, median, pairedRatio, prng, saveResult, stealMeter, stealNote, table, timeMs, warm } from './common.js';
 
 const QUERIES = 50;
-
-/** CPU time of the process so far, all threads, in ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 const ROUNDS = Number(process.env.SEEKDATA_BENCH_ROUNDS ?? 7);
 
 async function decodeMs(file: string): Promise<number> {
