@@ -34,11 +34,26 @@ function errorCode(name: string): SeekdataErrorCode {
   return 'CORRUPT_DATA';
 }
 
+/** An incremental decoder for one block: feed the stored block bytes in slices, collect the output. */
+export interface XzBlockStream {
+  /** Decoded bytes produced so far. */
+  produced: number;
+  /** Stored block bytes fed so far. */
+  consumed: number;
+  /** Feeds stored block bytes; returns the output they produced. */
+  feed(slice: Uint8Array): Uint8Array[];
+  /** Ends the block (index and footer), letting liblzma verify sizes and check; returns the rest of the output. */
+  finish(): Uint8Array[];
+  /** Stops early (no verification); frees liblzma's memory. */
+  dispose(): void;
+}
+
 /**
- * An incremental decoder for one block: feed the stored block bytes in slices, collect the output.
- * Used whole for ordinary blocks and slice by slice for blocks too large to decode at once.
+ * The block streamed by lzma-native (liblzma 5.2): used whole for blocks the fast backends refuse (to give the
+ * exact typed error), and slice by slice for blocks too large to decode at once where node-liblzma is not
+ * there (liblzma-stream.ts).
  */
-export class XzBlockDecoder {
+export class XzBlockDecoder implements XzBlockStream {
   private readonly stream = new lzma.Stream();
   private error: LzmaNativeError | null = null;
   private pending: Buffer[] = [];

@@ -1,17 +1,19 @@
 /**
  * xz as a format module (format.ts): units are blocks, found without decoding by parsing every stream's
  * footer and index backwards (container.ts); a block is decoded whole inside a synthetic single-block
- * stream by the fastest liblzma binding that loads (napi.ts), or streamed front to back by lzma-native
- * (block.ts) for huge blocks, prefixes and 'lazy' reads.
+ * stream by the fastest liblzma binding that loads (napi.ts), or streamed front to back for huge blocks,
+ * prefixes and 'lazy' reads: by node-liblzma's engine where it is the thread's decoder (liblzma-stream.ts),
+ * else by lzma-native (block.ts).
  */
 import type { ByteSource } from '../../sources/source.js';
 import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
 import { postable } from '../post.js';
 import { streamPrefix } from '../prefix.js';
 import { sameUnits, UnitTableBuilder, type UnitTable } from '../units.js';
-import { XzBlockDecoder, type XzBlockMeta, type XzBlockTask } from './block.js';
+import { XzBlockDecoder, type XzBlockMeta, type XzBlockStream, type XzBlockTask } from './block.js';
+import { LiblzmaBlockDecoder } from './liblzma-stream.js';
 import { padded4, parseXzContainer, XZ_HEADER_MAGIC } from './container.js';
-import { decodeXz, prepareXz, xzDecoderName } from './napi.js';
+import { decodeXz, prepareXz, xzDecoderName, xzStreamingEngine } from './napi.js';
 
 /** Steps of a prefix decode: small, so it stops soon after the bytes asked for. */
 const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
@@ -36,7 +38,7 @@ const MIN_FEED = 1024;
  * about `outputBytes`: liblzma decodes all it is fed at once, so at a bomb's ratio a fixed 256 KiB slice
  * would come out as gigabytes in one step.
  */
-function feedSize(decoder: XzBlockDecoder, options: StreamOptions): number {
+function feedSize(decoder: XzBlockStream, options: StreamOptions): number {
   if (decoder.produced === 0) return Math.min(options.feedBytes, MIN_FEED);
   const byRatio = Math.floor((options.outputBytes * decoder.consumed) / decoder.produced);
   return Math.max(MIN_FEED, Math.min(options.feedBytes, byRatio));
@@ -44,7 +46,9 @@ function feedSize(decoder: XzBlockDecoder, options: StreamOptions): number {
 
 /** Block u fed to liblzma slice by slice; after the last slice the block is ended, and liblzma verifies it. */
 function xzStream(source: ByteSource, units: UnitTable, u: number, options: StreamOptions): UnitStream {
-  const decoder = new XzBlockDecoder(blockMeta(units, u, source.name), options.outputBytes);
+  const meta = blockMeta(units, u, source.name);
+  const engine = xzStreamingEngine();
+  const decoder: XzBlockStream = engine === undefined ? new XzBlockDecoder(meta, options.outputBytes) : new LiblzmaBlockDecoder(engine, meta, options.outputBytes);
   const stored = padded4(units.param[u]);
   let finished = false;
   return {

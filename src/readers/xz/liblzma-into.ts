@@ -8,11 +8,11 @@
  *
  * The engine is the one `unxzSync` uses (lzma_stream_decoder, every integrity check verified, the block's
  * sizes against the synthetic stream's index); its class is taken from an `Unxz` stream, so the addon is
- * the one node-liblzma loaded.
+ * the one node-liblzma loaded. The same engine streams the blocks read front to back (liblzma-stream.ts).
  */
 import { Buffer } from 'node:buffer';
 
-interface Engine {
+export interface Engine {
   codeSync(flush: number, input: Buffer, inOffset: number, inLength: number, output: Buffer, outOffset: number): [number, number, number];
   close(): void;
 }
@@ -24,8 +24,20 @@ const STREAM_DECODE = 1;
 /** Decodes a whole one-block xz stream into `out`; the decoded length, or undefined when liblzma did not end the stream cleanly. */
 export type DecodeInto = (stream: Uint8Array, out: Uint8Array) => number | undefined;
 
-/** Loads node-liblzma and returns its engine as a DecodeInto; rejects when node-liblzma is not available here. */
-export async function loadLiblzmaInto(): Promise<DecodeInto> {
+/** node-liblzma's native engine (a liblzma stream decoder per instance) and the liblzma constants it takes and returns. */
+export interface LiblzmaEngine {
+  /** A new lzma_stream_decoder (every integrity check verified). */
+  create(): Engine;
+  run: number;
+  finish: number;
+  streamEnd: number;
+  ok: number;
+  /** The liblzma version node-liblzma carries. */
+  version: string;
+}
+
+/** Loads node-liblzma's native engine; rejects when node-liblzma is not available here. */
+export async function loadLiblzmaEngine(): Promise<LiblzmaEngine> {
   const lib = await import('node-liblzma');
   // The options unxzSync passes (the decoder reads none of them, but the constructor checks them).
   const options = { check: lib.check.NONE, preset: lib.preset.DEFAULT, filters: [lib.filter.LZMA2], mode: lib.mode.NORMAL, threads: 1, chunkSize: 64, flushFlag: lib.LZMA_RUN };
@@ -34,15 +46,18 @@ export async function loadLiblzmaInto(): Promise<DecodeInto> {
   probe.close();
   if (typeof engine !== 'function') throw new Error('node-liblzma: its native engine was not found');
   const Engine = engine as EngineClass;
-  const finish = lib.LZMA_FINISH;
-  const end = lib.LZMA_STREAM_END;
+  return { create: () => new Engine(STREAM_DECODE, options), run: lib.LZMA_RUN, finish: lib.LZMA_FINISH, streamEnd: lib.LZMA_STREAM_END, ok: lib.LZMA_OK, version: lib.versionString() };
+}
+
+/** Returns node-liblzma's engine as a DecodeInto; rejects when node-liblzma is not available here. */
+export function liblzmaInto(lib: LiblzmaEngine): DecodeInto {
   return (stream, out) => {
-    const e = new Engine(STREAM_DECODE, options);
+    const e = lib.create();
     try {
       const input = Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
       const output = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-      const [status, inLeft, outLeft] = e.codeSync(finish, input, 0, input.length, output, 0);
-      return status === end && inLeft === 0 ? output.length - outLeft : undefined;
+      const [status, inLeft, outLeft] = e.codeSync(lib.finish, input, 0, input.length, output, 0);
+      return status === lib.streamEnd && inLeft === 0 ? output.length - outLeft : undefined;
     } finally {
       e.close();
     }

@@ -22,7 +22,7 @@ import { reason, requestedBackend, warnDecoderOnce } from '../decoder-choice.js'
 import { decodeXzBlock, type XzBlockTask } from './block.js';
 import { padded4 } from './container.js';
 import { isMainThread } from 'node:worker_threads';
-import { loadLiblzmaInto, type DecodeInto } from './liblzma-into.js';
+import { liblzmaInto, loadLiblzmaEngine, type DecodeInto, type LiblzmaEngine } from './liblzma-into.js';
 import { borrowScratch, releaseOnce, releaseScratch } from '../lend.js';
 import { syntheticXzStream } from './synthetic.js';
 import { SeekdataError } from '../../errors.js';
@@ -44,6 +44,8 @@ interface Loaded {
   decode: BufferDecode;
   /** Decoding into a buffer given (node-liblzma). */
   into?: DecodeInto | undefined;
+  /** The native engine, for streaming a block (node-liblzma). */
+  engine?: LiblzmaEngine | undefined;
   /** For `info()`. */
   name: string;
 }
@@ -55,10 +57,12 @@ const backends = new Map<FastBackend, Loaded>();
 
 async function loadNodeLiblzma(): Promise<Loaded> {
   const { unxzSync, versionString } = await import('node-liblzma');
+  const engine = await loadLiblzmaEngine();
   return {
     // One output buffer of the known size: the default 64 KiB buffers cost a concat of sixteen.
     decode: (stream, size) => unxzSync(Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength), { chunkSize: size + 64 }),
-    into: await loadLiblzmaInto(),
+    into: liblzmaInto(engine),
+    engine,
     name: `node-liblzma (liblzma ${versionString()})`,
   };
 }
@@ -125,6 +129,14 @@ export async function prepareXz(): Promise<void> {
     const using = chosen.order.length > 0 ? `${chosen.name}; SHA-256 blocks and filters it lacks by lzma-native` : 'lzma-native, about half the speed of node-liblzma';
     warnDecoderOnce(`xz decoder not available: ${failed.join('; ')}. xz blocks are decoded by ${using}`);
   }
+}
+
+/**
+ * node-liblzma's engine when it is this thread's xz decoder (after `prepareXz`), for blocks streamed front to
+ * back (liblzma-stream.ts); undefined where lzma-native streams them.
+ */
+export function xzStreamingEngine(): LiblzmaEngine | undefined {
+  return chosen?.order[0] === 'node-liblzma' ? backends.get('node-liblzma')?.engine : undefined;
 }
 
 /** What decodes xz blocks in this thread (after `prepareXz`), for `info()`. */
