@@ -28,7 +28,8 @@ export interface XzBlockTask extends XzBlockMeta {
   data: Uint8Array;
 }
 
-function errorCode(name: string): SeekdataErrorCode {
+/** The SeekdataError code of a liblzma failure, by its lzma_ret name. */
+export function errorCode(name: string): SeekdataErrorCode {
   if (name === 'LZMA_OPTIONS_ERROR' || name === 'LZMA_UNSUPPORTED_CHECK') return 'UNSUPPORTED_FORMAT';
   if (name === 'LZMA_BUF_ERROR') return 'TRUNCATED';
   return 'CORRUPT_DATA';

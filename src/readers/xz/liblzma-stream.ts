@@ -7,8 +7,8 @@
  * The engine decodes synchronously into buffers of `outputChunk` bytes handed out as they fill.
  */
 import { Buffer } from 'node:buffer';
-import { SeekdataError, type SeekdataErrorCode } from '../../errors.js';
-import type { XzBlockMeta, XzBlockStream } from './block.js';
+import { SeekdataError } from '../../errors.js';
+import { errorCode, type XzBlockMeta, type XzBlockStream } from './block.js';
 import type { Engine, LiblzmaEngine } from './liblzma-into.js';
 import { xzIndexAndFooter, xzStreamHeader } from './synthetic.js';
 
@@ -25,12 +25,6 @@ const RETURNS: Record<number, [string, string]> = {
   10: ['LZMA_BUF_ERROR', 'No progress is possible'],
   11: ['LZMA_PROG_ERROR', 'Programming error'],
 };
-
-function errorCode(name: string): SeekdataErrorCode {
-  if (name === 'LZMA_OPTIONS_ERROR' || name === 'LZMA_UNSUPPORTED_CHECK') return 'UNSUPPORTED_FORMAT';
-  if (name === 'LZMA_BUF_ERROR') return 'TRUNCATED';
-  return 'CORRUPT_DATA';
-}
 
 export class LiblzmaBlockDecoder implements XzBlockStream {
   private engine: Engine | undefined;
