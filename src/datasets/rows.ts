@@ -126,7 +126,7 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
     // chunk's stored tail is unchecked, the chunk's first bytes come back too and check it, so that the
     // tail check needs no decode of this chunk of its own (RecordIndex.headComing).
     const head = file.records.headSpan(chunk);
-    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head }), keepBytes: false, stop: watch.stop };
+    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head, lineStarts: true }), keepBytes: false, stop: watch.stop };
     const decoding = file.reader
       .decodeWith(chunk, work, signal)
       .catch((error: unknown) => {
@@ -138,7 +138,9 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
     if (decoded.step === undefined) throw new SeekdataError('WORKER_ERROR', `${file.name}: chunk ${chunk} came back without parsed rows`, { file: file.name });
     // A stored tail that differs from the data is a damaged or crafted index: this load reports it.
     await headChecked;
-    rows = parseStep.result(decoded.step).rows;
+    const parsed = parseStep.result(decoded.step);
+    if (parsed.misplaced !== undefined) await misplaced(file, parsed.misplaced);
+    rows = parsed.rows;
   }
   if (long.length > 0) {
     // Records longer than a stored tail: read them whole and parse them in a job of their own.
@@ -147,6 +149,15 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
   const rowOf = new Int32Array(end - first).fill(-1);
   for (let k = 0; k < rows.rows; k++) rowOf[rows.records[k] - first] = k;
   return { rows, first, rowOf };
+}
+
+/**
+ * Reports record `record`, whose span in its chunk does not start a line (a damaged or crafted index): `get`
+ * reads it with the byte before it and throws its CORRUPT_INDEX, naming the index file.
+ */
+export async function misplaced(file: Indexed, record: number): Promise<never> {
+  await file.records.get(record);
+  throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${record} does not start at a line start`, { file: file.name, record });
 }
 
 /** Chosen records (any order), parsed in one worker job; rows come back in the order given, skipped ones left out. */

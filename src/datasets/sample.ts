@@ -9,11 +9,13 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
+import { startsLine } from '../index/record-index.js';
 import { checkBoolean, checkPositiveInt } from '../options.js';
 import { concatBytes } from '../util.js';
 import { ExactOrder } from './order.js';
 import { epochDraws, resolvePlan, type PlanOptions } from './plan.js';
 import { DEFAULT_SHUFFLE_MEMORY_BYTES, groupByChunk, inOrder } from './rounds.js';
+import { misplaced } from './rows.js';
 import type { OrderParams } from './shard.js';
 import { findRecord, SlotWindow, type SlotOps } from './window.js';
 
@@ -89,6 +91,7 @@ async function loadSegment(file: Indexed, chunk: number, first: number, end: num
   let size = 0;
   for (let k = 0; k < records.length; k++) {
     if (records[k] < first || records[k] >= end) continue;
+    if (!startsLine(all, spans[2 * k])) await misplaced(file, records[k]);
     const content = file.records.content(all.subarray(spans[2 * k], spans[2 * k + 1]));
     contents[records[k] - first] = content;
     size += content.length;

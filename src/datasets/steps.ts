@@ -4,6 +4,7 @@
  * one (map-run.ts). Registered when this module loads; the worker entry imports it, and so does every
  * module that builds a parse job.
  */
+import { startsLine } from '../index/record-index.js';
 import { concatBytes } from '../util.js';
 import { defineStep } from '../workers/registry.js';
 import { runMap } from './map-run.js';
@@ -25,12 +26,19 @@ export interface ChunkParse {
    * chunk's stored tail with (RecordIndex.headComing); 0 or absent: none.
    */
   head?: number | undefined;
+  /**
+   * Check that every record's span starts a line (spans from a loaded index are untrusted): the first that
+   * does not is sent back as `ParsedChunk.misplaced`, and no record is parsed.
+   */
+  lineStarts?: boolean | undefined;
 }
 
 /** What a parse job returns: the rows, and the chunk's first bytes when asked for (`ChunkParse.head`). */
 export interface ParsedChunk {
   rows: ParsedRows;
   head?: Uint8Array | undefined;
+  /** With `lineStarts`: the first record whose span does not start a line (a damaged or crafted index). */
+  misplaced?: number | undefined;
 }
 
 /** What a map's input is parsed with: its input fields, labels as values or class ids (never one-hot). */
@@ -47,6 +55,11 @@ export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedChunk | 
   const head = parse.head !== undefined && parse.head > 0 ? new Uint8Array(bytes.subarray(0, parse.head)) : undefined;
   const all = parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes;
   const { spec, spans, records, times, clock } = parse;
+  if (parse.lineStarts === true) {
+    for (let k = 0; k < records.length; k++) {
+      if (!startsLine(all, spans[2 * k])) return { rows: parseRecords(all, new Uint32Array(0), new Float64Array(0), spec), head, misplaced: records[k] };
+    }
+  }
   if (spec.map === undefined) return { rows: parseRecords(all, spans, records, spec, times), head };
   const inner = parseRecords(all, spans, records, mapInputSpec(spec), times);
   const byRecord = times === undefined ? undefined : new Map(Array.from(records, (r, k) => [r, times[k]] as const));

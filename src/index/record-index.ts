@@ -26,6 +26,15 @@ export interface RecordIndexOrigin {
   verified: boolean;
 }
 
+/**
+ * Whether a record may start at `at` of `bytes` (a chunk's bytes from its start): at 0, right after a `\n`, or
+ * after a byte-order mark at 3 (only chunk 0 holds one: RecordIndex.checkStart). What a loaded offset must
+ * satisfy where the bytes are at hand.
+ */
+export function startsLine(bytes: Uint8Array, at: number): boolean {
+  return at === 0 || bytes[at - 1] === 0x0a || (at === 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
+}
+
 export class RecordIndex {
   readonly count: number;
   private readonly tailChecks: TailChecks;
