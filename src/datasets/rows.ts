@@ -126,7 +126,7 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
     // chunk's stored tail is unchecked, the chunk's first bytes come back too and check it, so that the
     // tail check needs no decode of this chunk of its own (RecordIndex.headComing).
     const head = file.records.headSpan(chunk);
-    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head, lineStarts: true }), keepBytes: false, stop: watch.stop };
+    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head, lineStarts: true, fileEnd: all.fileEnd }), keepBytes: false, stop: watch.stop };
     const decoding = file.reader
       .decodeWith(chunk, work, signal)
       .catch((error: unknown) => {
@@ -152,12 +152,12 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
 }
 
 /**
- * Reports record `record`, whose span in its chunk does not start a line (a damaged or crafted index): `get`
- * reads it with the byte before it and throws its CORRUPT_INDEX, naming the index file.
+ * Reports record `record`, whose span in its chunk does not start or end a line (a damaged or crafted index):
+ * `get` reads it with the byte before it and throws its CORRUPT_INDEX, naming the index file.
  */
 export async function misplaced(file: Indexed, record: number): Promise<never> {
   await file.records.get(record);
-  throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${record} does not start at a line start`, { file: file.name, record });
+  throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${record} does not start and end at line ends`, { file: file.name, record });
 }
 
 /** Chosen records (any order), parsed in one worker job; rows come back in the order given, skipped ones left out. */

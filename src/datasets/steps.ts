@@ -4,7 +4,7 @@
  * one (map-run.ts). Registered when this module loads; the worker entry imports it, and so does every
  * module that builds a parse job.
  */
-import { startsLine } from '../index/record-index.js';
+import { endsLine, startsLine } from '../index/record-index.js';
 import { concatBytes } from '../util.js';
 import { defineStep } from '../workers/registry.js';
 import { runMap } from './map-run.js';
@@ -27,17 +27,19 @@ export interface ChunkParse {
    */
   head?: number | undefined;
   /**
-   * Check that every record's span starts a line (spans from a loaded index are untrusted): the first that
-   * does not is sent back as `ParsedChunk.misplaced`, and no record is parsed.
+   * Check that every record's span starts a line and ends one (spans from a loaded index are untrusted): the
+   * first that does not is sent back as `ParsedChunk.misplaced`, and no record is parsed. `fileEnd`: where the
+   * file ends in the spans' coordinates (ChunkSpans.fileEnd), where a last line may lack its newline.
    */
   lineStarts?: boolean | undefined;
+  fileEnd?: number | undefined;
 }
 
 /** What a parse job returns: the rows, and the chunk's first bytes when asked for (`ChunkParse.head`). */
 export interface ParsedChunk {
   rows: ParsedRows;
   head?: Uint8Array | undefined;
-  /** With `lineStarts`: the first record whose span does not start a line (a damaged or crafted index). */
+  /** With `lineStarts`: the first record whose span does not start or end a line (a damaged or crafted index). */
   misplaced?: number | undefined;
 }
 
@@ -57,7 +59,10 @@ export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedChunk | 
   const { spec, spans, records, times, clock } = parse;
   if (parse.lineStarts === true) {
     for (let k = 0; k < records.length; k++) {
-      if (!startsLine(all, spans[2 * k])) return { rows: parseRecords(all, new Uint32Array(0), new Float64Array(0), spec), head, misplaced: records[k] };
+      const a = spans[2 * k];
+      if (!startsLine(all, a) || !endsLine(all, a, spans[2 * k + 1], parse.fileEnd ?? -1)) {
+        return { rows: parseRecords(all, new Uint32Array(0), new Float64Array(0), spec), head, misplaced: records[k] };
+      }
     }
   }
   if (spec.map === undefined) return { rows: parseRecords(all, spans, records, spec, times), head };

@@ -9,7 +9,7 @@ import type { ChunkWork, DecodedChunk } from '../readers/chunks.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { CollectionMember } from './collection-member.js';
 import type { IndexedFile } from './indexed-file.js';
-import type { ChunkAccess, RecordAccess } from './indexed.js';
+import type { ChunkAccess, ChunkSpans, RecordAccess } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
 
 /** Files whose records `getMany` reads at once. */
@@ -232,14 +232,14 @@ export class CollectionRecords implements RecordAccess {
     return file.records.headComing(local, head);
   }
 
-  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
+  chunkSpans(chunk: number): ChunkSpans {
     const { file, k, local } = this.chunkHome(chunk);
     const own = file.records.chunkSpans(local);
     const base = this.layout.recordBase[k];
     if (base === 0) return own;
     const records = new Float64Array(own.records.length);
     for (let j = 0; j < records.length; j++) records[j] = own.records[j] + base;
-    return { records, spans: own.spans, tail: own.tail, long: own.long.map((r) => r + base) };
+    return { ...own, records, long: own.long.map((r) => r + base) };
   }
 }
 

@@ -30,7 +30,19 @@ export interface RecordAccess {
   verifyTail(chunk: number): Promise<void>;
   headSpan(chunk: number): number;
   headComing(chunk: number, head: Promise<Uint8Array | undefined>): Promise<void>;
-  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] };
+  chunkSpans(chunk: number): ChunkSpans;
+}
+
+/**
+ * A chunk's records as spans of the chunk's bytes followed by its tail (RecordIndex.chunkSpans); `fileEnd`
+ * is where the record's file ends in those coordinates (a last line may lack its newline).
+ */
+export interface ChunkSpans {
+  records: Float64Array;
+  spans: Uint32Array;
+  tail: Uint8Array;
+  long: number[];
+  fileEnd: number;
 }
 
 /** Chunk decoding with a step run on it in the same job (see SeekableReader.decodeWith). */

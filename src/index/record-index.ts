@@ -11,6 +11,7 @@
  */
 import { SeekdataError } from '../errors.js';
 import type { SeekableReader } from '../readers/reader.js';
+import type { ChunkSpans } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
 import type { RecordTails } from './record-tails.js';
 import { TailChecks } from './tail-checks.js';
@@ -35,6 +36,15 @@ export function startsLine(bytes: Uint8Array, at: number): boolean {
   return at === 0 || bytes[at - 1] === 0x0a || (at === 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
 }
 
+/**
+ * Whether a record's span ending at `end` of `bytes` ends a line: its last byte is a `\n` (a span holds its
+ * terminator and any blank lines after it), or it ends where the file does (`fileEnd`, in the same
+ * coordinates: a last line may lack its newline). A span of nothing ends none.
+ */
+export function endsLine(bytes: Uint8Array, start: number, end: number, fileEnd: number): boolean {
+  return end > start && (end === fileEnd || bytes[end - 1] === 0x0a);
+}
+
 export class RecordIndex {
   readonly count: number;
   private readonly tailChecks: TailChecks;
@@ -51,7 +61,18 @@ export class RecordIndex {
     private readonly origin: RecordIndexOrigin = { indexPath: undefined, verified: true },
   ) {
     this.count = offsets.length;
-    this.tailChecks = new TailChecks(reader, kind, tails, (c) => this.tailSpan(c), (what, record) => this.corrupt(what, record), origin.verified);
+    this.tailChecks = new TailChecks(reader, kind, tails, (c) => this.tailSpan(c), (what, record) => this.corrupt(what, record), origin.verified, (c) => this.atStart(c));
+  }
+
+  /** The record that starts right at chunk c's start (c > 0), if one does. */
+  private atStart(chunk: number): number | undefined {
+    const r = this.firstRecord[chunk];
+    return chunk > 0 && r < this.firstRecord[chunk + 1] && this.offsets[r] === 0 ? r : undefined;
+  }
+
+  /** Checks that record i's bytes, `bytes` ending at decompressed `end`, end a line (or the file). */
+  private checkEnd(i: number, bytes: Uint8Array, end: number): void {
+    if (!endsLine(bytes, 0, bytes.length, end === this.reader.size ? bytes.length : -1)) throw this.corrupt(`record ${i} does not end at a line end (offset ${end})`, i);
   }
 
   /** Bytes from the end of chunk c to the start of the record after its last one (0 when no record of c runs past its end). */
@@ -82,8 +103,10 @@ export class RecordIndex {
    * Compares the stored tail of a chunk with the data (once per chunk), so that it can be used. Rejects
    * with CORRUPT_INDEX when they differ.
    */
-  verifyTail(chunk: number): Promise<void> {
-    return this.tailChecks.verify(chunk);
+  async verifyTail(chunk: number): Promise<void> {
+    await this.tailChecks.verify(chunk);
+    // A record at the chunk's very start follows the previous chunk's last byte: checked once too.
+    await this.tailChecks.verifyStart(chunk);
   }
 
   /** Bytes of chunk c's start that would check chunk c - 1's stored tail while it is unchecked, else 0 (see headComing). */
@@ -116,7 +139,7 @@ export class RecordIndex {
    * worker needs to parse them without the next chunk). Records running past an unstored tail are
    * listed in `long` instead (read them with `get`).
    */
-  chunkSpans(chunk: number): { records: Float64Array; spans: Uint32Array; tail: Uint8Array; long: number[] } {
+  chunkSpans(chunk: number): ChunkSpans {
     const { first, end } = this.recordsOf(chunk);
     const layout = this.reader.layout;
     const chunkStart = layout.start[chunk];
@@ -125,6 +148,7 @@ export class RecordIndex {
     const available = chunkLength + (tail?.length ?? 0);
     const records = new Float64Array(end - first);
     const spans = new Uint32Array(2 * (end - first));
+    const fileEnd = this.reader.size - chunkStart;
     const long: number[] = [];
     let n = 0;
     for (let r = first; r < end; r++) {
@@ -142,7 +166,7 @@ export class RecordIndex {
     // Fresh arrays, fit to post to a worker: the tail is copied out of the tails section (a view into it
     // would clone the whole loaded index file into every job; `new Uint8Array(view)` copies, where a
     // Buffer's `slice` would not).
-    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long };
+    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long, fileEnd };
   }
 
   /**
@@ -155,12 +179,17 @@ export class RecordIndex {
     const from = start - chunkStart;
     const to = end - chunkStart;
     this.checkStart(i, start, from > 0 ? bytes[from - 1] : undefined, chunk === 0 ? bytes : undefined);
-    if (to <= bytes.length) return this.content(bytes.slice(from, to));
+    if (to <= bytes.length) {
+      const record = bytes.slice(from, to);
+      this.checkEnd(i, record, end);
+      return this.content(record);
+    }
     const tail = this.tailOf(chunk);
     if (tail === undefined) return undefined;
     const out = new Uint8Array(bytes.length - from + Math.min(tail.length, to - bytes.length));
     out.set(bytes.subarray(from));
     out.set(tail.subarray(0, out.length - (bytes.length - from)), bytes.length - from);
+    this.checkEnd(i, out, chunkStart + bytes.length + Math.min(tail.length, to - bytes.length));
     return this.content(out);
   }
 
@@ -218,9 +247,11 @@ export class RecordIndex {
     // One byte more before the record when it is in the same chunk, to check that a line ends there.
     const chunk = this.chunkOf(i);
     const lead = start === 3 ? 3 : start > this.reader.layout.start[chunk] ? 1 : 0;
+    if (lead === 0 && start !== 0) await this.tailChecks.verifyStart(chunk);
     const bytes = await this.reader.read(start - lead, end - start + lead);
     this.checkStart(i, start, lead > 0 ? bytes[lead - 1] : undefined, lead === 3 ? bytes : undefined);
     const record = bytes.subarray(lead);
+    this.checkEnd(i, record, end);
     this.noteTail(i, chunk, record);
     return this.content(record);
   }
@@ -257,6 +288,8 @@ export class RecordIndex {
         const [chunk, positions] = groups[next++];
         // The chunk's last record may need its tail: check the tail against the data first (once).
         if (this.tailChecks.pending(chunk) && positions.some((k) => indices[k] === this.firstRecord[chunk + 1] - 1)) await this.verifyTail(chunk);
+        // A record at the chunk's very start: the byte before it is the previous chunk's (checked once).
+        if (positions.some((k) => indices[k] === this.firstRecord[chunk])) await this.tailChecks.verifyStart(chunk);
         const bytes = await this.reader.chunk(chunk);
         for (const k of positions) {
           // A record running past its chunk is completed from the chunk's tail; only a record longer
@@ -280,7 +313,9 @@ export class RecordIndex {
     if (from >= end) return [];
     this.check(from);
     const { start: first } = this.span(from);
-    const lead = first === 3 ? 3 : first > this.reader.layout.start[this.chunkOf(from)] ? 1 : 0;
+    const fromChunk = this.chunkOf(from);
+    const lead = first === 3 ? 3 : first > this.reader.layout.start[fromChunk] ? 1 : 0;
+    if (lead === 0 && first !== 0) await this.tailChecks.verifyStart(fromChunk);
     const start = first - lead;
     const last = this.span(end - 1).end;
     const bytes = await this.reader.read(start, last - start);
@@ -289,7 +324,9 @@ export class RecordIndex {
       const span = this.span(i);
       const at = span.start - start;
       this.checkStart(i, span.start, at > 0 ? bytes[at - 1] : undefined, start === 0 ? bytes : undefined);
-      out.push(this.content(bytes.subarray(at, span.end - start)));
+      const record = bytes.subarray(at, span.end - start);
+      this.checkEnd(i, record, span.end);
+      out.push(this.content(record));
     }
     return out;
   }

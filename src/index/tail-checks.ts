@@ -15,6 +15,11 @@ export class TailChecks {
   private readonly checked: Uint8Array;
   /** Per chunk c: the check of chunk c - 1's tail with c's first bytes, while a job decoding c brings them. */
   private readonly heads = new Map<number, Promise<void>>();
+  /**
+   * Per chunk c: 1 unless the index says a record starts right at c's start (the record `atStart(c)`) and the
+   * byte before it, the previous chunk's last, has not yet been seen to end a line.
+   */
+  private readonly starts: Uint8Array;
 
   constructor(
     private readonly reader: SeekableReader,
@@ -25,9 +30,32 @@ export class TailChecks {
     private readonly corrupt: (what: string, record?: number) => SeekdataError,
     /** True when the tails were taken from the data in this process: nothing to check. */
     verified: boolean,
+    /** The record the index says starts right at chunk c's start (c > 0), else undefined. */
+    private readonly atStart: (chunk: number) => number | undefined = () => undefined,
   ) {
     this.checked = new Uint8Array(tails.stored.length);
-    for (let c = 0; c < this.checked.length; c++) this.checked[c] = verified || span(c) === 0 ? 1 : 0;
+    this.starts = new Uint8Array(tails.stored.length);
+    for (let c = 0; c < this.checked.length; c++) {
+      this.checked[c] = verified || span(c) === 0 ? 1 : 0;
+      this.starts[c] = verified || c === 0 || atStart(c) === undefined ? 1 : 0;
+    }
+  }
+
+  /**
+   * Checks, once, that a record the index says starts right at chunk c's start follows a line end: the
+   * previous chunk's last byte, read verified (its chunk decoded, unless cached). Nothing else shows it: a
+   * crafted index could otherwise cut a line in two at a chunk boundary (an empty tail for chunk c - 1 and a
+   * record at c's start). Rejects with CORRUPT_INDEX.
+   */
+  async verifyStart(chunk: number): Promise<void> {
+    if (this.starts[chunk] === 1) return;
+    const start = this.reader.layout.start[chunk];
+    const before = await this.reader.read(start - 1, 1);
+    if (before[0] !== 0x0a) {
+      const record = this.atStart(chunk);
+      throw this.corrupt(`record ${record} does not start at a line start (offset ${start})`, record);
+    }
+    this.starts[chunk] = 1;
   }
 
   /** Whether chunk c's tail is stored but not yet checked against the data. */

@@ -53,8 +53,16 @@ export function rechecksum(file: Uint8Array): void {
 
 /** Replaces the JSON of a section (same or other length), moving later sections and fixing the directory. */
 export function withJson(file: Uint8Array, name: string, json: unknown): Uint8Array {
+  return withPayload(file, name, new Uint8Array(Buffer.from(JSON.stringify(json))));
+}
+
+/**
+ * Replaces a section's bytes (same or other length; a typed section's element count follows from its
+ * element size), moving later sections and fixing the directory and the checksums.
+ */
+export function withPayload(file: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
   const all = entries(file);
-  const payloads = all.map((e) => (e.name === name ? new Uint8Array(Buffer.from(JSON.stringify(json))) : file.subarray(e.offset, e.offset + e.length)));
+  const payloads = all.map((e) => (e.name === name ? payload : file.subarray(e.offset, e.offset + e.length)));
   const pad = (x: number): number => Math.ceil(x / 8) * 8;
   let at = pad(32 + 64 * all.length);
   const offsets = payloads.map((p) => {
@@ -68,7 +76,8 @@ export function withJson(file: Uint8Array, name: string, json: unknown): Uint8Ar
   view.setBigUint64(16, BigInt(at), true);
   all.forEach((e, i) => {
     out.set(payloads[i], offsets[i]);
-    view.setBigUint64(e.at + 40, BigInt(e.kind === 0 ? payloads[i].length : e.count), true);
+    const count = e.kind === 0 ? payloads[i].length : e.length === 0 ? e.count : (e.count * payloads[i].length) / e.length;
+    view.setBigUint64(e.at + 40, BigInt(count), true);
     view.setBigUint64(e.at + 48, BigInt(offsets[i]), true);
     view.setBigUint64(e.at + 56, BigInt(payloads[i].length), true);
   });
