@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { closeSharedPool, isSeekdataError, openCollection, openIndexed, sampleBatches, ShuffledBatchDataset, TimeRangeDataset, WorkerPool, type Indexed } from '../src/index.js';
+import { closeSharedPool, isSeekdataError, openCollection, openIndexed, sampleBatches, ShuffledBatchDataset, TimeRangeDataset, timeRangeToArrow, WorkerPool, type Indexed } from '../src/index.js';
 import { bzip2, tempDir, writeFixture } from './support/fixtures.js';
 import { datasetFixture } from './support/dataset-fixture.js';
 import { entry, rechecksum, withPayload } from './support/sdx.js';
@@ -129,6 +129,19 @@ describe('a line cut in two at a chunk boundary by a crafted index is CORRUPT_IN
         for await (const batch of ds) for (let i = 0; i < batch.size; i++) expect(batch.xs[i]).toBe(truth[batch.records[i]].b);
       };
       expectCut(await failure(run()));
+    } finally {
+      await file.close();
+    }
+  });
+
+  it.each([
+    ['ending with the record before the cut', () => [truth[f - 50].time, truth[f].time]],
+    ['starting at the record at the chunk start', () => [truth[f].time, truth[f + 50].time]],
+  ] as const)('timeRangeToArrow %s', async (_, range) => {
+    const file = await opened();
+    try {
+      const [from, to] = range();
+      expectCut(await failure(timeRangeToArrow(file, from, to)));
     } finally {
       await file.close();
     }

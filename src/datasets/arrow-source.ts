@@ -168,9 +168,12 @@ async function* fileRunBatches(file: IndexedFile, first: number, end: number, li
       if (next - bufferStart > buffer.length) break;
       const at = recordStart - bufferStart;
       const startsLine = recordStart === 0 || buffer[at - 1] === 0x0a || (recordStart === 3 && bufferStart === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf);
-      if (!startsLine || next <= recordStart) {
+      // And ends one, or the file (the record after the range's last is not looked at).
+      const endsLine = next > recordStart && (next === size || buffer[next - bufferStart - 1] === 0x0a);
+      if (!startsLine || !endsLine) {
         const where = file.report.indexPath ?? 'record index';
-        throw new SeekdataError('CORRUPT_INDEX', `${where}: record index does not match ${file.name}: record ${r} does not start at a line start (offset ${recordStart}) (a damaged or crafted index: rebuild it)`, {
+        const what = startsLine ? `does not end at a line end (offset ${next})` : `does not start at a line start (offset ${recordStart})`;
+        throw new SeekdataError('CORRUPT_INDEX', `${where}: record index does not match ${file.name}: record ${r} ${what} (a damaged or crafted index: rebuild it)`, {
           file: file.report.indexPath ?? file.name,
           record: r,
         });
