@@ -110,7 +110,13 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     }
     units ??= await unitsWithoutScan(source, format, { unitBytes: resolved.gzipSpacingBytes, onWarning: options.onWarning });
     if (units !== undefined) checkKnownSize(units, source.name, resolved.maxDecodedBytes, `its ${formatOf(format).unitName} headers`);
+    // An aborted signal stops the open before the header's decode (a big unit's first piece can take a second), and after it.
+    const aborted = (): void => {
+      if (options.signal?.aborted === true) throw new SeekdataError('ABORTED', `${source.name}: scan aborted`, { file: source.name, cause: options.signal.reason });
+    };
+    aborted();
     first = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
+    aborted();
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
     let spec = analyzeSpec(recordOptions, layout);
