@@ -1,6 +1,6 @@
 /**
  * An xz block streamed front to back by node-liblzma's native engine (a newer liblzma than lzma-native's 5.2,
- * 1.6-1.7× its speed on a streamed block: bench/xz-one-block.ts), for the blocks read in pieces (over `bigUnitBytes`: a file written by plain `xz` is one block),
+ * 1.6-1.8× its speed on a streamed block: bench/xz-one-block.ts), for the blocks read in pieces (over `bigUnitBytes`: a file written by plain `xz` is one block),
  * prefixes and 'lazy' reads. The same synthetic single-block stream as block.ts's lzma-native decoder
  * (stream header, the block as stored, a one-record index, stream footer), so liblzma checks the block
  * header, its integrity check and its sizes against the index; the same interface and the same typed errors.
