@@ -51,7 +51,10 @@ export class Bzip2Discovery implements Discovery {
     // The first block of the first stream (bit 32, or after leading empty streams) is the only one known to
     // start at offset 0 before the walk: steps that depend on the offset (the CSV header) go by that.
     const at = task.base * 8 + task.bitOffset;
-    const step = this.options.stepFor?.(at === (await this.firstBit()) ? 0 : -1);
+    // (Only a block where one could follow empty streams reads the file's start to know.)
+    const afterEmpty = at > 32 && (at - 32) % (8 * EMPTY_STREAM_BYTES) === 0 && at < 8 * FIRST_BIT_BYTES;
+    const first = at === 32 || (afterEmpty && at === (await this.firstBit()));
+    const step = this.options.stepFor?.(first ? 0 : -1);
     // Asked with the step (the two go together: a step that returns what its caller needs, or the bytes).
     const keepBytes = this.options.keepBytes?.() ?? true;
     const early = await this.take(at);
