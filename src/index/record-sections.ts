@@ -76,7 +76,9 @@ function isStats(v: unknown): boolean {
     categories === null ||
     (Array.isArray(categories) &&
       categories.length <= MAX_CATEGORIES &&
-      categories.every((c: unknown) => typeof c === 'object' && c !== null && isStr((c as Record<string, unknown>).value) && isInt((c as Record<string, unknown>).count)));
+      // A value's length is not bounded here: a category is a whole field, which may be as long as a record
+      // (maxRecordBytes), and the metadata holding it is already bounded by its section's length.
+      categories.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as Record<string, unknown>).value === 'string' && isInt((c as Record<string, unknown>).count)));
   return (
     isStr(s.name) &&
     isInt(s.count) &&

@@ -12,7 +12,11 @@ import type { Bzip2BlockTask } from './block.js';
 import { SeekdataError } from '../../errors.js';
 import { postable } from '../post.js';
 import { bzip2Info } from './info.js';
+import { EMPTY_STREAM_BYTES, firstBlockBit } from './empty-streams.js';
 import { scanBzip2, type Bzip2DecodeOutcome, type Bzip2Unit } from './scan.js';
+
+/** Bytes read to find the first block: up to a few hundred leading empty streams. */
+const FIRST_BIT_BYTES = 256 * EMPTY_STREAM_BYTES + 5;
 
 interface Outcome extends Bzip2DecodeOutcome {
   step: unknown;
@@ -28,6 +32,7 @@ export class Bzip2Discovery implements Discovery {
   private trusted: number | undefined;
   /** What `head` decoded, by start bit (taken once each). */
   private readonly early: Map<number, Promise<Settled<DecodeOutput>>>;
+  private first: Promise<number | undefined> | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -36,11 +41,20 @@ export class Bzip2Discovery implements Discovery {
     this.early = new Map(options.head?.units);
   }
 
+  /** Where the file's first block starts (empty-streams.ts): bit 32 but after leading empty streams. */
+  private firstBit(): Promise<number | undefined> {
+    this.first ??= this.source.read(0, Math.min(this.source.size, FIRST_BIT_BYTES)).then(firstBlockBit);
+    return this.first;
+  }
+
   private async decode(task: Bzip2BlockTask, transfer: ArrayBuffer[]): Promise<Outcome> {
-    // The first block of the first stream (bit 32) is the only one known to start at offset 0 before the
-    // walk: steps that depend on the offset (the CSV header) go by that.
+    // The first block of the first stream (bit 32, or after leading empty streams) is the only one known to
+    // start at offset 0 before the walk: steps that depend on the offset (the CSV header) go by that.
     const at = task.base * 8 + task.bitOffset;
-    const step = this.options.stepFor?.(at === 32 ? 0 : -1);
+    // (Only a block where one could follow empty streams reads the file's start to know.)
+    const afterEmpty = at > 32 && (at - 32) % (8 * EMPTY_STREAM_BYTES) === 0 && at < 8 * FIRST_BIT_BYTES;
+    const first = at === 32 || (afterEmpty && at === (await this.firstBit()));
+    const step = this.options.stepFor?.(first ? 0 : -1);
     // Asked with the step (the two go together: a step that returns what its caller needs, or the bytes).
     const keepBytes = this.options.keepBytes?.() ?? true;
     const early = await this.take(at);

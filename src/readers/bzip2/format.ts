@@ -14,6 +14,7 @@ import type { DecodeOutput } from '../../workers/registry.js';
 import { settle, unwrap, type Settled } from '../../util.js';
 import { Bzip2Discovery } from './discovery.js';
 import { bzip2Info } from './info.js';
+import { firstBlockBit } from './empty-streams.js';
 import { validateBzip2Units } from './validate.js';
 
 /** Compressed bytes that surely hold the first bzip2 block (at most ~1 MB even for incompressible data). */
@@ -37,8 +38,10 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
   async head(source, runner, alongside) {
     const n = Math.min(source.size, FIRST_BLOCK_BYTES);
     const data = await source.read(0, n);
-    // An empty stream ("BZh9" + end-of-stream marker) has no block.
-    if (data.length >= 7 && data[4] === 0x17 && data[5] === 0x72 && data[6] === 0x45) return { bytes: new Uint8Array(0) };
+    // An empty stream ("BZh9" + end-of-stream marker) has no block: the first block is in the first stream
+    // after the empty ones (a file made by `cat` may start with one), else there is none.
+    const firstBit = firstBlockBit(data);
+    if (firstBit === undefined) return { bytes: new Uint8Array(0) };
     const units = new Map<number, Promise<Settled<DecodeOutput>>>();
     const decodeAt = (startBit: number, endByte: number): Promise<Settled<DecodeOutput>> => {
       const first = startBit >>> 3;
@@ -51,13 +54,13 @@ export const bzip2Format: FormatModule<'bzip2', Bzip2BlockTask> = {
       });
       return settle(decoded);
     };
-    const head = decodeAt(32, n);
-    units.set(32, head);
+    const head = decodeAt(firstBit, n);
+    units.set(firstBit, head);
     if (alongside > 0) {
       // Block candidates after the first (a candidate inside the first block's data fails to decode, and
       // the scan decodes it again, and sees it is off the chain, as for any false candidate).
       // Each over the bytes up to the next candidate, as the scan's speculative decodes are (scan.ts).
-      const hits = findBlockMagics(data).filter((bit) => bit > 32);
+      const hits = findBlockMagics(data).filter((bit) => bit > firstBit);
       for (let k = 0; k < alongside && k + 1 < hits.length; k++) units.set(hits[k], decodeAt(hits[k], Math.min(n, Math.ceil(hits[k + 1] / 8) + MARGIN_BYTES)));
     }
     const first = unwrap(await head);

@@ -9,7 +9,7 @@
 import { FileSource } from '../../sources/file-source.js';
 import type { ByteSource } from '../../sources/source.js';
 import type { UnitTable } from '../units.js';
-import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM, FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseFrameHeader, u32le } from './container.js';
+import { FRAME_HAS_CHECKSUM, FRAME_HAS_CONTENT_SIZE, FRAME_HAS_TABLE_CHECKSUM, FRAME_HEADER_MAX, frameHeaderSize, magicKind, parseBlockHeader, parseFrameHeader, u32le } from './container.js';
 import { scanZstdFrames } from './scan.js';
 import { readSeekTable } from './seekable.js';
 import { isSeekable, tableChecksums, unchecked, ZstdUnitsBuilder } from './units.js';
@@ -58,16 +58,42 @@ export async function validateZstdUnits(units: UnitTable, source: ByteSource, fa
   }
 }
 
-/** Steps over skippable frames from `pos`; they must end exactly at `to`. */
+/**
+ * Steps over skippable frames and empty frames from `pos` (the chunk map leaves out frames that hold no
+ * byte: `cat empty.zst data.zst`); they must end exactly at `to`.
+ */
 async function skipSkippable(reader: HeaderReader, pos: number, to: number, file: string, fail: Fail): Promise<number> {
   let at = pos;
   while (at < to) {
     const head = await reader.at(at, 8);
-    if (head.available < 8 || magicKind(u32le(head.bytes, head.at)) !== 'skippable') throw fail(`a zstd frame at byte ${at} of ${file} is missing from the chunk map`);
-    at += 8 + u32le(head.bytes, head.at + 4);
+    const kind = head.available < 4 ? 'other' : magicKind(u32le(head.bytes, head.at));
+    const end = kind === 'skippable' && head.available >= 8 ? at + 8 + u32le(head.bytes, head.at + 4) : kind === 'frame' ? await emptyFrameEnd(reader, at, file) : undefined;
+    if (end === undefined) throw fail(`a zstd frame at byte ${at} of ${file} is missing from the chunk map`);
+    at = end;
   }
   if (at !== to) throw fail(`zstd frames of the chunk map do not follow each other at byte ${to} of ${file}`);
   return at;
+}
+
+/**
+ * Where the zstd frame at `at` ends when it surely holds no byte (its header says 0 bytes, or its one block
+ * is a raw or RLE block of none), else undefined: only such a frame may be left out of the chunk map.
+ */
+async function emptyFrameEnd(reader: HeaderReader, at: number, file: string): Promise<number | undefined> {
+  const hb = await reader.at(at, FRAME_HEADER_MAX);
+  if (hb.available < 5 || hb.available < frameHeaderSize(hb.bytes[hb.at + 4])) return undefined;
+  let header;
+  let block;
+  try {
+    header = parseFrameHeader(hb.bytes, hb.at, file, at);
+    const b = await reader.at(at + header.headerSize, 3);
+    if (b.available < 3) return undefined;
+    block = parseBlockHeader(b.bytes, b.at, file, at + header.headerSize);
+  } catch {
+    return undefined;
+  }
+  const empty = block.last && block.type !== 2 && block.size === 0 && header.contentSize <= 0;
+  return empty ? at + header.headerSize + 3 + (header.hasChecksum ? 4 : 0) : undefined;
 }
 
 /** A seekable file's chunk map must be what its seek table says (decoding nothing). */
