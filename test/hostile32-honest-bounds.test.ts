@@ -9,6 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { closeSharedPool, openCollection, openIndexed, sampleBatches, ShuffledBatchDataset, type Indexed } from '../src/index.js';
+import { chunksBeginningAtRecords } from './support/dataset-fixture.js';
 import { tempDir, writeFixture } from './support/fixtures.js';
 
 const tmp = tempDir();
@@ -84,13 +85,7 @@ describe('honest files at the edges of the record-bound checks, read from their 
       try {
         expect(file.report.status).toBe('loaded');
         // Chunks (runs of members of about 64 KiB) begin exactly at line starts, most at a record.
-        const layout = file.reader.layout;
-        let atStarts = 0;
-        for (let c = 1; c < layout.count; c++) {
-          const { first, end } = file.records.recordsOf(c);
-          if (first < end && file.records.span(first).start === layout.start[c]) atStarts++;
-        }
-        expect(atStarts).toBeGreaterThan(1);
+        expect(chunksBeginningAtRecords(file)).toBeGreaterThan(1);
         await everyPath(file, truth);
       } finally {
         await file.close();

@@ -12,7 +12,8 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { closeSharedPool, isSeekdataError, openCollection, openIndexed, sampleBatches, ShuffledBatchDataset, TimeRangeDataset, timeRangeToArrow, WorkerPool, type Indexed } from '../src/index.js';
 import { bzip2, tempDir, writeFixture } from './support/fixtures.js';
-import { datasetFixture } from './support/dataset-fixture.js';
+import { chunksBeginningAtRecords, datasetFixture } from './support/dataset-fixture.js';
+import { rejection as failure } from './support/gzip-fixtures.js';
 import { entry, rechecksum, withPayload } from './support/sdx.js';
 
 const tmp = tempDir();
@@ -60,13 +61,6 @@ afterAll(async () => {
   await closeSharedPool();
   tmp.cleanup();
 });
-
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-}
 
 function expectCut(error: unknown): void {
   expect(isSeekdataError(error, 'CORRUPT_INDEX'), String(error)).toBe(true);
@@ -183,13 +177,7 @@ describe('an honest file whose chunks end at line ends reads exactly from its lo
     const file = await openIndexed(gz, { ...options, ifStale: 'error' });
     try {
       expect(file.report.status).toBe('loaded');
-      const layout = file.reader.layout;
-      let atStarts = 0;
-      for (let c = 1; c < layout.count; c++) {
-        const { first, end } = file.records.recordsOf(c);
-        if (first < end && file.records.span(first).start === layout.start[c]) atStarts++;
-      }
-      expect(atStarts).toBeGreaterThan(5);
+      expect(chunksBeginningAtRecords(file)).toBeGreaterThan(5);
       await epoch(file, 'chunked');
       await epoch(file, false);
       const some = [0, 399, 400, 401, 7999, 8000, lines.length - 1];

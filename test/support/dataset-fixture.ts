@@ -2,6 +2,7 @@
  * A CSV fixture for dataset tests, with its truth: timestamped rows with numeric, integer and
  * categorical fields and a learnable label, some malformed and some missing values.
  */
+import type { IndexedFile } from '../../src/index.js';
 import { prng } from './fixtures.js';
 
 export interface TruthRow {
@@ -36,4 +37,15 @@ export function datasetFixture(n: number, seed = 1): { csv: Buffer; rows: TruthR
     lines.push(`${new Date(t).toISOString()},${bad ? 'oops' : a === null ? '' : a},${b},${cat},${label},${note}`);
   }
   return { csv: Buffer.from(lines.join('\n') + '\n'), rows };
+}
+
+/** How many chunks after the first begin exactly at a record (where a loaded index's start checks read the byte before). */
+export function chunksBeginningAtRecords(file: IndexedFile): number {
+  const layout = file.reader.layout;
+  let n = 0;
+  for (let c = 1; c < layout.count; c++) {
+    const { first, end } = file.records.recordsOf(c);
+    if (first < end && file.records.span(first).start === layout.start[c]) n++;
+  }
+  return n;
 }
