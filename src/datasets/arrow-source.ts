@@ -8,6 +8,7 @@
 import { invalidOption, SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import type { IndexedFile } from '../index/indexed-file.js';
+import { endsLine, startsLine } from '../index/record-index.js';
 import { TimeIndex } from '../index/time-index.js';
 
 export interface RecordSource {
@@ -167,12 +168,12 @@ async function* fileRunBatches(file: IndexedFile, first: number, end: number, li
       const next = startOf(r + 1);
       if (next - bufferStart > buffer.length) break;
       const at = recordStart - bufferStart;
-      const startsLine = recordStart === 0 || buffer[at - 1] === 0x0a || (recordStart === 3 && bufferStart === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf);
-      // And ends one, or the file (the record after the range's last is not looked at).
-      const endsLine = next > recordStart && (next === size || buffer[next - bufferStart - 1] === 0x0a);
-      if (!startsLine || !endsLine) {
+      // The buffer holds the byte before the record (or starts the file); the record must also end a line, or
+      // the file (the record after the range's last is not looked at).
+      const starts = startsLine(buffer, at, bufferStart === 0);
+      if (!starts || !endsLine(buffer, at, next - bufferStart, size - bufferStart)) {
         const where = file.report.indexPath ?? 'record index';
-        const what = startsLine ? `does not end at a line end (offset ${next})` : `does not start at a line start (offset ${recordStart})`;
+        const what = starts ? `does not end at a line end (offset ${next})` : `does not start at a line start (offset ${recordStart})`;
         throw new SeekdataError('CORRUPT_INDEX', `${where}: record index does not match ${file.name}: record ${r} ${what} (a damaged or crafted index: rebuild it)`, {
           file: file.report.indexPath ?? file.name,
           record: r,

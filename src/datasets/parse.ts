@@ -53,6 +53,11 @@ export interface ParseSpec {
   map?: MapSpec | undefined;
 }
 
+/** Rows of no record. */
+export function emptyRows(): ParsedRows {
+  return { features: new Float32Array(0), labels: new Float32Array(0), records: new Float64Array(0), rows: 0, skipped: 0, skippedExamples: [] };
+}
+
 export interface ParsedRows {
   /** Rows × features, row-major. */
   features: Float32Array;

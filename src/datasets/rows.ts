@@ -2,7 +2,7 @@
 import { SeekdataError } from '../errors.js';
 import type { Indexed } from '../index/indexed.js';
 import { watchMap } from './map-clock.js';
-import type { ParsedRows, ParseSpec } from './parse.js';
+import { emptyRows, type ParsedRows, type ParseSpec } from './parse.js';
 import { parseStep } from './steps.js';
 import { relocateError } from './record-place.js';
 
@@ -12,10 +12,6 @@ export interface ChunkRows {
   first: number;
   /** Row of record `first + k`, or -1 when the record was skipped. */
   rowOf: Int32Array;
-}
-
-function emptyRows(): ParsedRows {
-  return { features: new Float32Array(0), labels: new Float32Array(0), records: new Float64Array(0), rows: 0, skipped: 0, skippedExamples: [] };
 }
 
 /** Concatenates parsed rows (same spec) and orders them by record number. */
@@ -126,7 +122,7 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
     // chunk's stored tail is unchecked, the chunk's first bytes come back too and check it, so that the
     // tail check needs no decode of this chunk of its own (RecordIndex.headComing).
     const head = file.records.headSpan(chunk);
-    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head, lineStarts: true, fileEnd: all.fileEnd }), keepBytes: false, stop: watch.stop };
+    const work = { step: parseStep.call({ spec, spans, records, tail: all.tail, times, clock: watch.clock, head, lineStarts: true, startsFile: all.startsFile, fileEnd: all.fileEnd }), keepBytes: false, stop: watch.stop };
     const decoding = file.reader
       .decodeWith(chunk, work, signal)
       .catch((error: unknown) => {

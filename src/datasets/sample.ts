@@ -84,14 +84,14 @@ async function loadSegment(file: Indexed, chunk: number, first: number, end: num
   // A loaded index's tail is checked against the data once before use (else the last record is read whole).
   await file.records.verifyTail(chunk);
   const { bytes } = await file.reader.decodeWith(chunk, {});
-  const { records, spans, tail, long, fileEnd } = file.records.chunkSpans(chunk);
+  const { records, spans, tail, long, startsFile, fileEnd } = file.records.chunkSpans(chunk);
   // Spans are relative to the chunk's bytes followed by its tail.
   const all = tail.length === 0 ? bytes : concatBytes([bytes, tail]);
   const contents = new Array<Uint8Array | undefined>(end - first);
   let size = 0;
   for (let k = 0; k < records.length; k++) {
     if (records[k] < first || records[k] >= end) continue;
-    if (!startsLine(all, spans[2 * k]) || !endsLine(all, spans[2 * k], spans[2 * k + 1], fileEnd)) await misplaced(file, records[k]);
+    if (!startsLine(all, spans[2 * k], startsFile) || !endsLine(all, spans[2 * k], spans[2 * k + 1], fileEnd)) await misplaced(file, records[k]);
     const content = file.records.content(all.subarray(spans[2 * k], spans[2 * k + 1]));
     contents[records[k] - first] = content;
     size += content.length;

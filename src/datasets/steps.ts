@@ -8,7 +8,7 @@ import { endsLine, startsLine } from '../index/record-index.js';
 import { concatBytes } from '../util.js';
 import { defineStep } from '../workers/registry.js';
 import { runMap } from './map-run.js';
-import { parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
+import { emptyRows, parseRecords, type ParsedRows, type ParseSpec } from './parse.js';
 
 /** Records of a decoded chunk to parse: spans relative to the chunk's bytes followed by `tail`. */
 export interface ChunkParse {
@@ -28,10 +28,12 @@ export interface ChunkParse {
   head?: number | undefined;
   /**
    * Check that every record's span starts a line and ends one (spans from a loaded index are untrusted): the
-   * first that does not is sent back as `ParsedChunk.misplaced`, and no record is parsed. `fileEnd`: where the
-   * file ends in the spans' coordinates (ChunkSpans.fileEnd), where a last line may lack its newline.
+   * first that does not is sent back as `ParsedChunk.misplaced`, and no record is parsed. `startsFile`: the
+   * chunk is its file's first (a byte-order mark may come before its first record); `fileEnd`: where the file
+   * ends in the spans' coordinates (a last line may lack its newline). Both from ChunkSpans.
    */
   lineStarts?: boolean | undefined;
+  startsFile?: boolean | undefined;
   fileEnd?: number | undefined;
 }
 
@@ -60,8 +62,8 @@ export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedChunk | 
   if (parse.lineStarts === true) {
     for (let k = 0; k < records.length; k++) {
       const a = spans[2 * k];
-      if (!startsLine(all, a) || !endsLine(all, a, spans[2 * k + 1], parse.fileEnd ?? -1)) {
-        return { rows: parseRecords(all, new Uint32Array(0), new Float64Array(0), spec), head, misplaced: records[k] };
+      if (!startsLine(all, a, parse.startsFile === true) || !endsLine(all, a, spans[2 * k + 1], parse.fileEnd ?? -1)) {
+        return { rows: emptyRows(), head, misplaced: records[k] };
       }
     }
   }

@@ -34,14 +34,16 @@ export interface RecordAccess {
 }
 
 /**
- * A chunk's records as spans of the chunk's bytes followed by its tail (RecordIndex.chunkSpans); `fileEnd`
- * is where the record's file ends in those coordinates (a last line may lack its newline).
+ * A chunk's records as spans of the chunk's bytes followed by its tail (RecordIndex.chunkSpans); `startsFile`:
+ * the chunk is its file's first (a byte-order mark may come before its first record); `fileEnd` is where the
+ * file ends in those coordinates (a last line may lack its newline).
  */
 export interface ChunkSpans {
   records: Float64Array;
   spans: Uint32Array;
   tail: Uint8Array;
   long: number[];
+  startsFile: boolean;
   fileEnd: number;
 }
 

@@ -28,12 +28,12 @@ export interface RecordIndexOrigin {
 }
 
 /**
- * Whether a record may start at `at` of `bytes` (a chunk's bytes from its start): at 0, right after a `\n`, or
- * after a byte-order mark at 3 (only chunk 0 holds one: RecordIndex.checkStart). What a loaded offset must
- * satisfy where the bytes are at hand.
+ * Whether a record may start at `at` of `bytes` (bytes that begin at a chunk's start, or hold the byte before
+ * the record): at 0, right after a `\n`, or after a byte-order mark at 3 when `bytes` begin the file
+ * (`startsFile`; as RecordIndex.checkStart). What a loaded offset must satisfy where the bytes are at hand.
  */
-export function startsLine(bytes: Uint8Array, at: number): boolean {
-  return at === 0 || bytes[at - 1] === 0x0a || (at === 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
+export function startsLine(bytes: Uint8Array, at: number, startsFile: boolean): boolean {
+  return at === 0 || bytes[at - 1] === 0x0a || (startsFile && at === 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf);
 }
 
 /**
@@ -166,7 +166,7 @@ export class RecordIndex {
     // Fresh arrays, fit to post to a worker: the tail is copied out of the tails section (a view into it
     // would clone the whole loaded index file into every job; `new Uint8Array(view)` copies, where a
     // Buffer's `slice` would not).
-    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long, fileEnd };
+    return { records: records.slice(0, n), spans: spans.slice(0, 2 * n), tail: tail === undefined ? new Uint8Array(0) : new Uint8Array(tail), long, startsFile: chunk === 0, fileEnd };
   }
 
   /**
