@@ -31,7 +31,7 @@ export class TailChecks {
     /** True when the tails were taken from the data in this process: nothing to check. */
     verified: boolean,
     /** The record the index says starts right at chunk c's start (c > 0), else undefined. */
-    private readonly atStart: (chunk: number) => number | undefined = () => undefined,
+    private readonly atStart: (chunk: number) => number | undefined,
   ) {
     this.checked = new Uint8Array(tails.stored.length);
     this.starts = new Uint8Array(tails.stored.length);
