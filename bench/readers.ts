@@ -6,15 +6,17 @@
  * (default 5; medians). Ends with issue 12's targets as ratios of this run. Prints a markdown table and
  * writes bench/results/readers.json. gzip and zstd run next to gzip / pigz / zstd (readers-formats.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { closeSharedPool, openReader } from '../src/index.js';
+import { closeSharedPool, openIndexed, openReader } from '../src/index.js';
 import { decodeBzip2Block, type Bzip2BlockTask } from '../src/readers/bzip2/block.js';
 import { bzip2Format } from '../src/readers/bzip2/format.js';
 import { decodeBzip2BlockWasm, loadBzip2Wasm } from '../src/readers/bzip2/wasm.js';
 import type { FormatModule } from '../src/readers/format.js';
 import { decodeXzBlock, type XzBlockTask } from '../src/readers/xz/block.js';
 import { xzFormat } from '../src/readers/xz/format.js';
+import { unitSubCrcs } from '../src/readers/sub-crcs.js';
 import { floorIndex } from '../src/readers/units.js';
 import { MemorySource } from '../src/sources/source.js';
 import { prepareDecoders } from '../src/workers/registry.js';
@@ -38,9 +40,9 @@ async function sequentialMs(file: string, parallelism: number): Promise<number> 
   return ms;
 }
 
-async function randomReads(file: string, offsets: number[], parallelism: number, verify: 'full' | 'lazy' = 'full'): Promise<number[]> {
+async function randomReads(file: string, offsets: number[], parallelism: number, verify: 'full' | 'lazy' = 'full', prefixReads = true): Promise<number[]> {
   // A one-byte cache budget keeps nothing: every read starts from an empty cache.
-  const reader = await openReader(file, { parallelism, cacheBytes: 1, verify });
+  const reader = await openReader(file, { parallelism, cacheBytes: 1, verify, prefixReads });
   await warm(reader);
   const times: number[] = [];
   for (const offset of offsets) times.push(await timeMs(() => reader.read(offset, 100)));
@@ -93,6 +95,48 @@ async function blockMs<T>(file: string, format: Pick<FormatModule, 'task'>, deco
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 
+/**
+ * python-xz's technique in Python, on the same offsets: a read decodes its block from the start through the
+ * bytes asked for, unchecked (the block wrapped in a stream header, fed 8 KiB at a time to Python's
+ * LZMADecompressor, as python-xz's BlockRead does). python-xz itself cannot be installed here (no PyPI); its
+ * own bookkeeping would only add to these times. Each read's bytes are compared with the CSV's.
+ */
+function pythonXzTechnique(file: string, csv: string, units: { count: number; cStart: Float64Array; param: Float64Array; dStart: Float64Array; kind: Uint8Array }, offsets: number[]): { readMs: number } | undefined {
+  const blocks = Array.from({ length: units.count }, (_, u) => [units.cStart[u], units.dStart[u], units.dStart[u + 1], units.kind[u]]);
+  const script = `
+import sys, json, time, statistics, lzma, struct, zlib, bisect
+spec = json.load(sys.stdin)
+f = open(sys.argv[1], 'rb'); truth = open(sys.argv[2], 'rb')
+blocks = spec['blocks']; starts = [b[1] for b in blocks]
+def header(check):
+    flags = bytes([0, check])
+    return b'\xfd7zXZ\x00' + flags + struct.pack('<I', zlib.crc32(flags))
+times = []
+for o in spec['offsets']:
+    t = time.perf_counter()
+    c, d0, d1, check = blocks[bisect.bisect_right(starts, o) - 1]
+    want = min(o - d0 + 100, d1 - d0)
+    dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    parts = [dec.decompress(header(check))]
+    n = 0
+    f.seek(int(c))
+    while n < want:
+        part = dec.decompress(f.read(8192))
+        n += len(part)
+        parts.append(part)
+    got = b''.join(parts)[o - int(d0):want]
+    times.append(time.perf_counter() - t)
+    truth.seek(o)
+    if got != truth.read(len(got)): sys.exit('python: wrong bytes at %d' % o)
+print(json.dumps({"readMs": statistics.median(times) * 1000}))`;
+  const r = spawnSync('/usr/bin/python3', ['-c', script, file, csv], { input: JSON.stringify({ blocks, offsets }), maxBuffer: 1 << 20 });
+  if (r.status !== 0) {
+    console.log(`python-xz technique not measured: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout.toString()) as { readMs: number };
+}
+
 async function main(): Promise<void> {
   const data = benchData();
   const size = statSync(data.csv).size;
@@ -102,8 +146,14 @@ async function main(): Promise<void> {
   const naiveOffsets = offsets.slice(0, NAIVE_READS);
   const loads = [loadavg()[0]];
   const steal = stealMeter();
-  // Build the indexes first (not timed here: see bench:index); load this thread's decoders.
+  // Build the indexes first (not timed here: see bench:index); load this thread's decoders. The xz file's
+  // record index, whose pass records the blocks' sub-span CRC-32s (verified prefix reads), rebuilt when an
+  // older one lacks them.
   for (const file of [data.bz2, data.xz]) await (await openReader(file)).close();
+  const xzIndexed = await openIndexed(data.xz);
+  const withCrcs = unitSubCrcs(xzIndexed.reader.units, 0) !== undefined;
+  await xzIndexed.close();
+  if (!withCrcs) await (await openIndexed(data.xz, { rebuild: true })).close();
   await prepareDecoders();
   // libbzip2 (WebAssembly) as well: the block decoder seekdata's own replaced, measured next to it.
   const libbzip2 = await loadBzip2Wasm();
@@ -144,6 +194,14 @@ async function main(): Promise<void> {
     const randomInline = await randomReads(file, offsets.slice(0, 50), 1);
     // xz only: the unverified prefix path (verify: 'lazy'), for comparison; bzip2 always verifies.
     const randomLazy = format === 'xz' ? await randomReads(file, offsets, 2, 'lazy') : undefined;
+    // xz only: verified reads of whole blocks (prefixReads: false), as before sub-span CRC-32s; python-xz's technique.
+    const randomWhole = format === 'xz' ? await randomReads(file, offsets, 2, 'full', false) : undefined;
+    let python: ReturnType<typeof pythonXzTechnique>;
+    if (format === 'xz') {
+      const reader = await openReader(file);
+      python = pythonXzTechnique(file, data.csv, reader.units, offsets);
+      await reader.close();
+    }
     const naive = naiveOffsets.map((o) => timeCommand(`${tool} -dc ${file} | head -c ${o + 100} > /dev/null`));
     const blocks =
       format === 'bzip2'
@@ -168,6 +226,8 @@ async function main(): Promise<void> {
       randomMedianMs: median(random),
       randomInlineMedianMs: median(randomInline),
       randomLazyMedianMs: randomLazy === undefined ? undefined : median(randomLazy),
+      randomWholeMedianMs: randomWhole === undefined ? undefined : median(randomWhole),
+      pythonXzTechniqueMs: python?.readMs,
       randomP90Ms: [...random].sort((a, b) => a - b)[Math.floor(random.length * 0.9)],
       naiveMedianMs: median(naive),
       blockDecodeMs: blocks.seekdata,
@@ -187,6 +247,12 @@ async function main(): Promise<void> {
     rows.push([format, `random read(offset, 100), naive: \`${tool} -dc | head\` (median of ${NAIVE_READS})`, `${fmt(r.naiveMedianMs)} ms`, '1×']);
     rows.push([format, `random read(offset, 100), seekdata, verified (default), empty cache (median of ${RANDOM_READS})`, `${fmt(r.randomMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomMedianMs, 0)}× faster`]);
     rows.push([format, 'same, parallelism 1 (decode in the calling thread)', `${fmt(r.randomInlineMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomInlineMedianMs, 0)}× faster`]);
+    if (r.pythonXzTechniqueMs !== undefined) {
+      rows.push([format, "same reads, python-xz's technique in Python 3 (`lzma`: the block's prefix, NOT checked)", `${fmt(r.pythonXzTechniqueMs, 2)} ms`, `seekdata's verified read ${fmt(r.randomMedianMs / r.pythonXzTechniqueMs, 2)}× its time`]);
+    }
+    if (r.randomWholeMedianMs !== undefined) {
+      rows.push([format, 'same, prefixReads: false (the whole block decoded and checked)', `${fmt(r.randomWholeMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomWholeMedianMs, 0)}× faster`]);
+    }
     if (r.randomLazyMedianMs !== undefined) {
       rows.push([format, "same, verify: 'lazy' (block prefix only, NOT checked)", `${fmt(r.randomLazyMedianMs, 2)} ms`, `${fmt(r.naiveMedianMs / r.randomLazyMedianMs, 0)}× faster`]);
     }

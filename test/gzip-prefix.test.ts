@@ -13,7 +13,8 @@ import { openIndexFile } from '../src/index/index-reader.js';
 import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { decodeSpanPrefix } from '../src/readers/gzip/span-prefix.js';
 import { subCrcsOf, windowOf } from '../src/readers/gzip/table.js';
-import { KIND_SPAN, SUB_SPAN_BYTES, unpackWindow } from '../src/readers/gzip/units.js';
+import { KIND_SPAN, unpackWindow } from '../src/readers/gzip/units.js';
+import { SUB_SPAN_BYTES } from '../src/readers/sub-crcs.js';
 import { makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
 import { bgzip, expectRead, gunzipTruth, gzip, spanUnits } from './support/gzip-fixtures.js';
 

@@ -13,8 +13,7 @@ import { closeSharedPool, isSeekdataError, openReader, type SeekableReader } fro
 import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { openIndexFile } from '../src/index/index-reader.js';
 import { indexPlacesFor } from '../src/index/location.js';
-import { SUB_SPAN_BYTES } from '../src/readers/gzip/units.js';
-import { prefixFeed, prefixTarget } from '../src/readers/gzip/span-prefix.js';
+import { prefixFeed, prefixTarget, SUB_SPAN_BYTES } from '../src/readers/sub-crcs.js';
 import { makeText, prng, startRangeServer, tempDir, useCacheDir, writeFixture } from './support/fixtures.js';
 import { expectRead, gunzipTruth, gzip, mixedData, spanUnits } from './support/gzip-fixtures.js';
 

@@ -21,6 +21,7 @@ import { crcsFor } from '../readers/pieces.js';
 import { SeekableReader } from '../readers/reader.js';
 import { scanKnown, scanLookahead } from '../readers/scan.js';
 import { sourceFormat } from '../readers/source-format.js';
+import { setSubCrcs } from '../readers/sub-crcs.js';
 import { largestUnit, type UnitTable } from '../readers/units.js';
 import type { StepCall } from '../workers/registry.js';
 import type { ByteSource } from '../sources/source.js';
@@ -119,7 +120,8 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     aborted();
     const wholeFile = units === undefined ? false : chunkLayout(units, resolved.pieces).count <= 1;
     const layout = describeLayout(source.name, first.bytes, wholeFile || first.bytes.length === 0, recordOptions);
-    let spec = analyzeSpec(recordOptions, layout);
+    const subCrcBytes = formatOf(format).passSubCrcs;
+    let spec = analyzeSpec(recordOptions, layout, subCrcBytes);
     const newBuilder = (): RecordBuilder =>
       new RecordBuilder({
         file: source.name,
@@ -132,8 +134,11 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       });
     let builder = newBuilder();
     const limit = scanLimit(source.name, resolved.maxDecodedBytes);
+    // Sub-span CRC-32s of the chunks, by their offsets (formats with `passSubCrcs`).
+    const subCrcs = new Map<number, Uint8Array>();
     const onChunk: OnChunk = async (chunk, whole) => {
       const analysis = chunk.step === undefined ? undefined : analyzeStep.result(chunk.step);
+      if (analysis?.subCrcs !== undefined) subCrcs.set(chunk.offset, analysis.subCrcs);
       // A chunk whose bytes stayed in its worker comes as the edges the join reads, unless it needs them all.
       let bytes: Uint8Array | ChunkEdges = analysis?.edges === undefined || chunk.bytes.length > 0 ? chunk.bytes : analysis.edges;
       if (!(bytes instanceof Uint8Array) && 'head' in bytes && builder.needsWhole()) bytes = await whole();
@@ -168,12 +173,17 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
       built = builder.finishOn(readerChunks.start.subarray(0, readerChunks.count));
     }
     if (otherChunks && built === undefined) {
-      spec = analyzeSpec(recordOptions, layout);
+      spec = analyzeSpec(recordOptions, layout, subCrcBytes);
       builder = newBuilder();
       const again = await firstChunkBytes(source, format, units, resolved.pieces, runner, besideFirst(units, resolved.parallelism));
       units = await runPass(source, format, units, passOptions, onChunk, spec, layout.begin, again);
     }
     options.onProgress?.({ bytesDone: source.size, bytesTotal: source.size, decodedBytes: units.dStart[units.count] });
+    if (subCrcBytes !== undefined) {
+      // Those of every unit the pass decoded whole (and so verified): not the pieces of big units.
+      const table = units;
+      setSubCrcs(table, subCrcBytes, (u) => (isBigUnit(table, u, resolved.pieces.bigUnitBytes) ? undefined : subCrcs.get(table.dStart[u])));
+    }
     built ??= builder.finish();
     const scan = built.timeScan;
     // Times that need an order are ordered now, for the file. Those that need none (sorted and all valid: the
@@ -248,8 +258,9 @@ type OnChunk = (chunk: ScannedChunk, whole: () => Promise<Uint8Array>) => Promis
 /** Indexing passes started in this process: each pass's number tells its chunks apart (AnalyzeSpec.pass). */
 let passes = 0;
 
-function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout): AnalyzeSpec {
+function analyzeSpec(options: ResolvedRecordOptions, layout: FileLayout, subCrcBytes: number | undefined): AnalyzeSpec {
   return {
+    subCrcBytes,
     pass: ++passes,
     kind: options.kind,
     delimiter: options.delimiter.charCodeAt(0),

@@ -127,12 +127,13 @@ export interface ReaderOptions extends RemoteSourceOptions {
    */
   inlineDecodeBytes?: number;
   /**
-   * A `read` inside one gzip span that is not cached decodes the span only from its checkpoint through
-   * the end of the 64 KiB sub-span holding the read's last byte (on average about half the span), and
-   * checks the CRC-32 of every sub-span it decoded (recorded by the indexing pass) before returning: in
-   * the calling thread, under the same conditions as `inlineDecodeBytes`. A second read into a span read
-   * just before decodes it whole and caches it. Indexes written before sub-span CRC-32s existed, BGZF and
-   * runs of members decode whole units. `false`: always whole units. Default true.
+   * A `read` inside one gzip span or xz block that is not cached decodes it only from its start (a gzip
+   * span: its checkpoint) through the end of the 64 KiB sub-span holding the read's last byte (on average
+   * about half the unit), and checks the CRC-32 of every sub-span it decoded (recorded by the indexing pass:
+   * gzip's scan, xz's records pass) before returning: in the calling thread, under the same conditions as
+   * `inlineDecodeBytes`. A second read into a unit read just before decodes it whole and caches it. Indexes
+   * written before sub-span CRC-32s existed, xz files opened without a record index, BGZF and runs of
+   * members decode whole units. `false`: always whole units. Default true.
    */
   prefixReads?: boolean;
 }

@@ -1,14 +1,17 @@
 /**
  * The index layer's worker step: `analyze` finds the records of a decoded chunk (and their timestamps and
- * statistics) in the same worker job that decodes it (records/analyze.ts). Registered when this module
+ * statistics) in the same worker job that decodes it (records/analyze.ts), and for formats that read
+ * verified prefixes the CRC-32s of its 64 KiB sub-spans. Registered when this module
  * loads; the worker entry imports it, and so does every module that builds an analyze job.
  */
+import { subCrcsOfBytes } from '../readers/sub-crcs.js';
 import { defineStep } from '../workers/registry.js';
 import { analyzeChunk, type AnalyzeSpec, type ChunkAnalysis, type ChunkEdges } from './records/analyze.js';
 
 export const analyzeStep = defineStep<AnalyzeSpec, ChunkAnalysis>('analyze', (bytes, spec) => {
   const analysis = analyzeChunk(bytes, spec);
   if (spec.edges === true) analysis.edges = edgesOf(bytes, spec, analysis);
+  if (spec.subCrcBytes !== undefined) analysis.subCrcs = subCrcsOfBytes(bytes, spec.subCrcBytes);
   return analysis;
 });
 

@@ -254,11 +254,17 @@ export interface FormatModule<N extends string = string, T = unknown> {
   prefix?(source: ByteSource, units: UnitTable, u: number, length: number): Promise<Uint8Array>;
   /**
    * Decoded bytes [0, n) of unit `u` with n >= `end`, decoding only a prefix of the unit, every byte of
-   * it checked against a CRC-32 the index recorded for it (gzip spans: one per 64 KiB sub-span);
+   * it checked against a CRC-32 the index recorded for it (gzip spans, xz blocks: one per 64 KiB sub-span);
    * undefined when the unit has no such CRCs or n would be the whole unit (decode it whole then). Runs
    * in the calling thread. CORRUPT_DATA when the bytes asked for are damaged.
    */
   verifiedPrefix?(source: ByteSource, units: UnitTable, u: number, end: number): Promise<Uint8Array | undefined>;
+  /**
+   * Sub-span bytes, when the indexing pass is to record the CRC-32 of every such piece of each unit it
+   * decodes whole (sub-crcs.ts `setSubCrcs`), for `verifiedPrefix`: formats whose discovery does not decode
+   * (xz). Undefined: the pass records none.
+   */
+  passSubCrcs?: number | undefined;
 }
 
 /** How a small unit can be decoded in the calling thread (see `FormatModule.inline`). */

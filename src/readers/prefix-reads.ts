@@ -1,6 +1,6 @@
 /**
- * Reads that decode only a verified prefix of a unit (`FormatModule.verifiedPrefix`: gzip spans whose
- * sub-span CRC-32s the index holds): a read inside one unit that is not cached decodes the unit's start
+ * Reads that decode only a verified prefix of a unit (`FormatModule.verifiedPrefix`: gzip spans and xz
+ * blocks whose sub-span CRC-32s the index holds): a read inside one unit that is not cached decodes the unit's start
  * through the end of the sub-span holding its last byte — on average about half the unit — and every
  * byte of that is checked against a CRC-32 before the read returns.
  *

@@ -65,7 +65,7 @@ export interface ReaderStats {
   inlineDecodes: number;
   /**
    * Of `decodes`, the reads served by decoding only a verified prefix of their unit, in the calling
-   * thread (gzip spans whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`); at
+   * thread (gzip spans and xz blocks whose sub-span CRC-32s the index holds; see `ReaderOptions.prefixReads`); at
    * parallelism > 1 they count in `inlineDecodes` too.
    */
   prefixReads: number;

@@ -46,6 +46,8 @@ export interface AnalyzeSpec {
    * every record there.
    */
   edges?: boolean | undefined;
+  /** The analysis also returns the CRC-32 of every `subCrcBytes` bytes of the chunk (`ChunkAnalysis.subCrcs`; readers/sub-crcs.ts). */
+  subCrcBytes?: number | undefined;
 }
 
 /**
@@ -79,6 +81,8 @@ export interface ChunkAnalysis {
   newlines: number;
   /** Index into `starts` of the first record longer than `maxRecordBytes`, or -1. */
   tooLong: number;
+  /** With `AnalyzeSpec.subCrcBytes`: the CRC-32 of every so many bytes of the chunk, 4 bytes little-endian each. */
+  subCrcs?: Uint8Array | undefined;
 }
 
 const NL = 0x0a;

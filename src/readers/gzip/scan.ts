@@ -14,7 +14,8 @@ import type { ByteSource } from '../../sources/source.js';
 import { crc32, crc32Combine, crc32Pieces } from './crc.js';
 import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
 import { gzipError, parseGzipHeader, readU32, TRAILER_BYTES, type GzipHeader } from './header.js';
-import { KIND_MEMBERS, KIND_SPAN, SUB_SPAN_BYTES, WINDOW_BYTES, type GzipUnit } from './units.js';
+import { SUB_SPAN_BYTES } from '../sub-crcs.js';
+import { KIND_MEMBERS, KIND_SPAN, WINDOW_BYTES, type GzipUnit } from './units.js';
 
 export interface GzipScanOptions {
   /** Decoded bytes between checkpoints inside a member, and the size of a run of small members. Default 1 MiB. */

@@ -20,9 +20,9 @@
  * without a zlib error fail their sub-span's CRC-32: CORRUPT_DATA as well.
  */
 import zlib from 'node:zlib';
-import { crc32 } from './crc.js';
+import { failingSubSpan, prefixTarget } from '../sub-crcs.js';
 import { openInput } from './decode.js';
-import { gzipError, readU32 } from './header.js';
+import { gzipError } from './header.js';
 
 export interface SpanPrefixTask {
   /** The span's compressed bytes from byte floor(cStart / 8): a strict prefix of them (never the whole span). */
@@ -45,16 +45,6 @@ export interface SpanPrefixTask {
   dStart: number;
 }
 
-/** The decoded bytes a prefix read of `end` bytes decodes and verifies: through the end of the sub-span holding byte end - 1. */
-export function prefixTarget(end: number, span: number, dLength: number): number {
-  return Math.min(dLength, Math.ceil(end / span) * span);
-}
-
-/** Compressed bytes to feed for `target` decoded bytes of a span of `whole` compressed and `dLength` decoded bytes. */
-export function prefixFeed(target: number, whole: number, dLength: number): number {
-  return Math.min(whole, Math.ceil(((whole * target) / dLength) * 1.02) + 2048);
-}
-
 /** Inflates `input` as far as it goes (Z_SYNC_FLUSH), or throws zlib's error. */
 function inflate(task: SpanPrefixTask, input: Uint8Array, target: number): Uint8Array {
   // One output buffer of about the size expected; the fed bytes are a strict prefix of the span, so more
@@ -65,12 +55,11 @@ function inflate(task: SpanPrefixTask, input: Uint8Array, target: number): Uint8
 
 /** Checks the CRC-32 of every sub-span of out[0 .. target): CORRUPT_DATA at the first that fails. */
 function verify(task: SpanPrefixTask, out: Uint8Array, target: number): Uint8Array {
-  for (let k = 0, at = 0; at < target; k++, at += task.span) {
-    const to = Math.min(target, at + task.span);
-    if (crc32(out.subarray(at, to)) !== readU32(task.crcs, k * 4)) {
-      const where = `decompressed bytes ${task.dStart + at}..${task.dStart + to} (sub-span ${k} of the span at compressed byte ${task.offset})`;
-      throw gzipError('CORRUPT_DATA', task.file, task.offset, `${where} fail their CRC-32 check`);
-    }
+  const k = failingSubSpan(out, target, task.crcs, task.span);
+  if (k >= 0) {
+    const at = k * task.span;
+    const where = `decompressed bytes ${task.dStart + at}..${task.dStart + Math.min(target, at + task.span)} (sub-span ${k} of the span at compressed byte ${task.offset})`;
+    throw gzipError('CORRUPT_DATA', task.file, task.offset, `${where} fail their CRC-32 check`);
   }
   // A view: the caller copies the bytes it hands out.
   return out.subarray(0, target);

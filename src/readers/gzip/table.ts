@@ -6,6 +6,7 @@
  * 64 KiB sub-span of a span, for reads that decode a prefix) and the fact `subSpan`. Units that decode to nothing (runs of empty members) are left out of the chunk
  * map: every unit holds bytes, and the empty members between units are checked by `validate`.
  */
+import { unitSubCrcs } from '../sub-crcs.js';
 import { blobOf, type UnitTable } from '../units.js';
 import { KIND_SPAN, type GzipUnitTable } from './units.js';
 
@@ -69,11 +70,7 @@ export function gzipUnitTable(table: GzipUnitTable, facts: GzipFacts): UnitTable
  * span: else undefined. A loaded table was checked by validate.ts: they combine to the unit's CRC-32.
  */
 export function subCrcsOf(units: UnitTable, u: number): { span: number; crcs: Uint8Array } | undefined {
-  const blob = units.extra?.blobs?.subCrc;
-  const span = units.extra?.facts?.subSpan;
-  if (blob === undefined || typeof span !== 'number' || units.kind[u] !== KIND_SPAN) return undefined;
-  const crcs = blobOf(blob, u);
-  return crcs.length === 0 ? undefined : { span, crcs };
+  return units.kind[u] === KIND_SPAN ? unitSubCrcs(units, u) : undefined;
 }
 
 /** The `members` column and `windows` blob of a gzip chunk map (they are required when it is loaded). */

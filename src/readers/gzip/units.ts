@@ -11,6 +11,7 @@
  */
 import zlib from 'node:zlib';
 import { SeekdataError } from '../../errors.js';
+import { SUB_SPAN_BYTES } from '../sub-crcs.js';
 
 export const KIND_SPAN = 0;
 export const KIND_MEMBERS = 1;
@@ -18,11 +19,6 @@ export const KIND_MEMBERS = 1;
 /** The largest dictionary deflate can refer to. */
 export const WINDOW_BYTES = 32 * 1024;
 
-/**
- * Decoded bytes per sub-span: the indexing pass records the CRC-32 of every such piece of a span, so a
- * read can decode and verify a span's prefix only (4 bytes per 64 KiB in the index).
- */
-export const SUB_SPAN_BYTES = 64 << 10;
 
 export interface GzipUnit {
   /** Compressed start in bits: a deflate block boundary (kind 0) or a member header's byte offset x 8 (kind 1). */

@@ -3,17 +3,20 @@
  * footer and index backwards (container.ts); a block is decoded whole inside a synthetic single-block
  * stream by the fastest liblzma binding that loads (napi.ts), or streamed front to back for huge blocks,
  * prefixes and 'lazy' reads: by node-liblzma's engine where it is the thread's decoder (liblzma-stream.ts),
- * else by lzma-native (block.ts).
+ * else by lzma-native (block.ts). A read inside one block decodes only a verified prefix of it when the
+ * index holds the block's sub-span CRC-32s (prefix-read.ts).
  */
 import type { ByteSource } from '../../sources/source.js';
 import { decodeInput, type FormatModule, type StreamOptions, type UnitStream } from '../format.js';
 import { postable } from '../post.js';
 import { streamPrefix } from '../prefix.js';
+import { checkSubCrcShape, SUB_SPAN_BYTES, unitSubCrcs } from '../sub-crcs.js';
 import { sameUnits, UnitTableBuilder, type UnitTable } from '../units.js';
 import { XzBlockDecoder, type XzBlockMeta, type XzBlockStream, type XzBlockTask } from './block.js';
 import { LiblzmaBlockDecoder } from './liblzma-stream.js';
 import { padded4, parseXzContainer, XZ_HEADER_MAGIC } from './container.js';
 import { decodeXz, prepareXz, xzDecoderName, xzStreamingEngine } from './napi.js';
+import { xzVerifiedPrefix } from './prefix-read.js';
 
 /** Steps of a prefix decode: small, so it stops soon after the bytes asked for. */
 const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
@@ -78,7 +81,12 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
 
   units: xzUnits,
   // The chunk map is cheap to derive from the file itself (its indexes): the stored one must equal it.
-  validate: async (units, source, fail) => sameUnits(await xzUnits(source), units, source.name, fail),
+  // Sub-span CRC-32s, when it has them, one per 64 KiB of a block or none (sub-crcs.ts; nothing to tie them to here: the
+  // index's section checksums guard them, and a read they fail decodes the whole block, which its own check decides).
+  validate: async (units, source, fail) => {
+    sameUnits(await xzUnits(source), units, source.name, fail);
+    checkSubCrcShape(units, (what) => fail(`xz ${what}`));
+  },
 
   /**
    * An xz stream written with `--check=none` has nothing to verify a block's bytes against: 'full' can only
@@ -104,4 +112,7 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
   stream: xzStream,
   bigUnits: true,
   prefix: (source, units, u, length) => streamPrefix(xzStream(source, units, u, PREFIX_STEPS), length),
+  // The indexing pass records the CRC-32 of every 64 KiB of each block it decodes whole, for verified prefix reads.
+  passSubCrcs: SUB_SPAN_BYTES,
+  verifiedPrefix: (source, units, u, end) => xzVerifiedPrefix(source, blockMeta(units, u, source.name), unitSubCrcs(units, u), end),
 };

@@ -131,6 +131,11 @@ export async function prepareXz(): Promise<void> {
   }
 }
 
+/** Prepares this thread's xz backend unless it was (`prepareXz`). */
+export async function readyXz(): Promise<void> {
+  if (chosen === undefined) await prepareXz();
+}
+
 /**
  * node-liblzma's engine when it is this thread's xz decoder (after `prepareXz`), for blocks streamed front to
  * back (liblzma-stream.ts); undefined where lzma-native streams them.
