@@ -110,7 +110,7 @@ f = open(sys.argv[1], 'rb'); truth = open(sys.argv[2], 'rb')
 blocks = spec['blocks']; starts = [b[1] for b in blocks]
 def header(check):
     flags = bytes([0, check])
-    return b'\xfd7zXZ\x00' + flags + struct.pack('<I', zlib.crc32(flags))
+    return b'\\xfd7zXZ\\x00' + flags + struct.pack('<I', zlib.crc32(flags))
 times = []
 for o in spec['offsets']:
     t = time.perf_counter()
