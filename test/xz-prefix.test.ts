@@ -276,3 +276,19 @@ describe('damage', () => {
     await reader.close();
   });
 });
+
+describe('info', () => {
+  it('prefixUnits counts the blocks with sub-span CRC-32s; the CLI says what a read costs', async () => {
+    const path = fixture();
+    const before = await open(path);
+    expect(before.info().prefixUnits).toBe(0);
+    await before.close();
+    const reader = await indexed(path);
+    expect(reader.info().prefixUnits).toBe(reader.units.count);
+    await reader.close();
+    const { randomReadCost } = await import('../src/cli/commands/reader-commands.js');
+    const withCrcs = await open(path);
+    expect(randomReadCost(withCrcs.info())).toMatch(/decodes one unit .* and verifies it; a read inside one of them decodes only its start through the 64 KiB sub-span/);
+    await withCrcs.close();
+  });
+});

@@ -9,6 +9,7 @@ import type { FormatDetails } from './format.js';
 import { formatOf, type Format } from './formats.js';
 import type { VerifyMode } from './pieces.js';
 import type { SeekableReader } from './reader.js';
+import { unitSubCrcs } from './sub-crcs.js';
 import { largestUnit } from './units.js';
 
 export interface ReaderInfo {
@@ -38,6 +39,12 @@ export interface ReaderInfo {
    * needs one first decodes the whole unit once, to its block check.
    */
   unverifiedUnits: number;
+  /**
+   * Units whose sub-span CRC-32s the chunk map holds, so that a read inside one decodes only a verified
+   * prefix of it (`ReaderOptions.prefixReads`): gzip spans, and xz blocks once the file has a record index
+   * of this version (0 with an older index: rebuild it to have them).
+   */
+  prefixUnits: number;
   index: { path: string | undefined; status: IndexStatus };
   damage: string | undefined;
   /** What the format tells beyond this (gzip: single-member, multi-member or BGZF; zstd: frames, seekable), when it does. */
@@ -89,10 +96,18 @@ export function readerInfo(reader: ReaderFacts, pieceVerified: (u: number) => bo
     verify: reader.verify,
     decoder: formatOf(reader.format).decoderName?.() ?? 'none',
     unverifiedUnits: unverifiedUnits(reader, pieceVerified),
+    prefixUnits: prefixUnits(reader),
     index: { path: reader.indexPath, status: reader.indexStatus },
     damage: reader.damage?.message,
     details: formatOf(reader.format).describe?.(reader.units),
   };
+}
+
+function prefixUnits(reader: ReaderFacts): number {
+  if (formatOf(reader.format).verifiedPrefix === undefined) return 0;
+  let n = 0;
+  for (let u = 0; u < reader.units.count; u++) if (!isBigUnit(reader.units, u, reader.layout.big) && unitSubCrcs(reader.units, u) !== undefined) n++;
+  return n;
 }
 
 function unverifiedUnits(reader: ReaderFacts, pieceVerified: (u: number) => boolean): number {

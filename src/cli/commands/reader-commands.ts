@@ -33,7 +33,13 @@ export function randomReadCost(info: ReaderInfo): string {
   if (info.sequentialUnits) {
     return `the file has a unit of ${formatBytes(info.largestUnit)}: a read inside it decodes from that unit's start (re-compress with \`xz -T0\` or \`xz --block-size=1MiB\` for fast random access)${verifying}`;
   }
-  return `decodes one unit (at most ${formatBytes(info.largestUnit)})${info.verify === 'full' && info.format === 'xz' ? ' and verifies it' : ''}`;
+  const prefix =
+    info.prefixUnits > 0
+      ? `; a read inside one of ${info.prefixUnits === info.units ? 'them' : `${info.prefixUnits} of them`} decodes only its start through the 64 KiB sub-span holding the read's last byte, checked against the CRC-32s the index recorded (about half a unit on average)`
+      : info.format === 'xz' && info.verify === 'full'
+        ? ' (a record index of this version, `seekdata index`, would let a read decode and verify only a prefix of its block)'
+        : '';
+  return `decodes one unit (at most ${formatBytes(info.largestUnit)})${info.verify === 'full' && info.format === 'xz' ? ' and verifies it' : ''}${prefix}`;
 }
 
 export async function runInfo(io: CliIo, flags: Flags, [file]: string[]): Promise<void> {
