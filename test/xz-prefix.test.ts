@@ -288,7 +288,8 @@ describe('info', () => {
     await reader.close();
     const { randomReadCost } = await import('../src/cli/commands/reader-commands.js');
     const withCrcs = await open(path);
-    expect(randomReadCost(withCrcs.info())).toMatch(/decodes one unit .* and verifies it; a read inside one of them decodes only its start through the 64 KiB sub-span/);
+    expect(randomReadCost(before.info())).toMatch(/seekdata index FILE --records csv/);
+    expect(randomReadCost(withCrcs.info())).toMatch(/decodes one unit .* and verifies it; a read inside one unit decodes only its start through the 64 KiB sub-span/);
     await withCrcs.close();
   });
 });

@@ -35,9 +35,9 @@ export function randomReadCost(info: ReaderInfo): string {
   }
   const prefix =
     info.prefixUnits > 0
-      ? `; a read inside one of ${info.prefixUnits === info.units ? 'them' : `${info.prefixUnits} of them`} decodes only its start through the 64 KiB sub-span holding the read's last byte, checked against the CRC-32s the index recorded (about half a unit on average)`
+      ? `; a read inside one unit${info.prefixUnits === info.units ? '' : ` (of the ${info.prefixUnits} of ${info.units} with sub-span CRC-32s)`} decodes only its start through the 64 KiB sub-span holding the read's last byte, checked against the CRC-32s the index recorded (about half a unit on average)`
       : info.format === 'xz' && info.verify === 'full'
-        ? ' (a record index of this version, `seekdata index`, would let a read decode and verify only a prefix of its block)'
+        ? ' (a record index of this version, `seekdata index FILE --records csv` or `openIndexed`, would let a read decode and verify only a prefix of its block)'
         : '';
   return `decodes one unit (at most ${formatBytes(info.largestUnit)})${info.verify === 'full' && info.format === 'xz' ? ' and verifies it' : ''}${prefix}`;
 }
