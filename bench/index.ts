@@ -102,25 +102,34 @@ async function main(): Promise<void> {
     }
     const chunkMs = await chunkDecodeMs(file);
     // ~1,000 records per range: the synthetic data has one record per ~1 s.
+    // The same queries with prefixReads: false (each chunk decoded whole), alternating query by query.
     const f = await openIndexed(file, { ...options, cacheBytes: 1 });
+    const whole = await openIndexed(file, { ...options, cacheBytes: 1, prefixReads: false });
     const summary = f.time?.summary;
     const first = summary?.first ?? 0;
     const last = summary?.last ?? 0;
     const rand = prng(5);
     const latencies: number[] = [];
+    const wholeLatencies: number[] = [];
     const sizes: number[] = [];
     const width = ((last - first) / records) * 1000;
     for (let q = 0; q < QUERIES; q++) {
       const t0 = first + rand() * (last - first - width);
-      latencies.push(
-        await timeMs(async () => {
-          const numbers = f.range(t0, t0 + width);
-          sizes.push(numbers.length);
-          await f.records.getMany(numbers);
-        }),
-      );
+      const query = (g: typeof f) => async (): Promise<void> => {
+        const numbers = g.range(t0, t0 + width);
+        if (g === f) sizes.push(numbers.length);
+        await g.records.getMany(numbers);
+      };
+      if (q % 2 === 0) {
+        latencies.push(await timeMs(query(f)));
+        wholeLatencies.push(await timeMs(query(whole)));
+      } else {
+        wholeLatencies.push(await timeMs(query(whole)));
+        latencies.push(await timeMs(query(f)));
+      }
     }
     await f.close();
+    await whole.close();
     const r = {
       decodeMs: decode,
       buildMs: built,
@@ -144,6 +153,7 @@ async function main(): Promise<void> {
       loadMs: median(loads),
       chunkDecodeMs: chunkMs,
       rangeMedianMs: median(latencies),
+      rangeWholeMedianMs: median(wholeLatencies),
       rangeRecords: median(sizes),
     };
     result[format] = r;
@@ -157,6 +167,7 @@ async function main(): Promise<void> {
     rows.push([format, 'index load (median of 5)', `${fmt(r.loadMs)} ms`, '']);
     rows.push([format, 'one chunk decode (median)', `${fmt(chunkMs, 1)} ms`, '1.00×']);
     rows.push([format, `range() of ~${r.rangeRecords} records + fetch, empty cache (median of ${QUERIES})`, `${fmt(r.rangeMedianMs, 1)} ms`, `${fmt(r.rangeMedianMs / chunkMs, 2)}× a chunk decode`]);
+    rows.push([format, 'the same queries, prefixReads: false (whole chunks; alternating with the row above)', `${fmt(r.rangeWholeMedianMs, 1)} ms`, `${fmt(r.rangeWholeMedianMs / chunkMs, 2)}× a chunk decode`]);
     targets.push([
       format,
       "target: index build time / parallel decode time (median of the rounds' ratios)",

@@ -293,3 +293,30 @@ describe('info', () => {
     await withCrcs.close();
   });
 });
+
+describe('records', () => {
+  it('getMany of records that end inside one block decodes a verified prefix of it; one running past the block takes the whole block', async () => {
+    const path = fixture();
+    const file = await openIndexed(path, { records: 'lines', parallelism: 2, cacheBytes: 1 });
+    const lines = text.toString('latin1').split('\n');
+    const truthOf = (i: number): string => Buffer.from(lines[i], 'latin1').toString('latin1');
+    const reader = file.reader;
+    const u = 3;
+    // Records starting early in block 3: they end well before its last sub-span.
+    const startsIn = (i: number): number => reader.chunkIndexAt(file.records.span(i).start);
+    let a = 0;
+    while (startsIn(a) < u) a++;
+    const wanted = [a + 2, a + 5, a + 9];
+    const before = reader.stats.prefixReads;
+    const got = await file.records.getMany(wanted);
+    expect(got.map((b) => Buffer.from(b).toString('latin1'))).toEqual(wanted.map(truthOf));
+    expect(reader.stats.prefixReads).toBe(before + 1);
+    // The block's last record runs into the next block: the whole chunk (and its tail).
+    let z = a;
+    while (startsIn(z + 1) === u) z++;
+    const last = await file.records.getMany([a + 1, z]);
+    expect(last.map((b) => Buffer.from(b).toString('latin1'))).toEqual([a + 1, z].map(truthOf));
+    expect(reader.stats.prefixReads).toBe(before + 1);
+    await file.close();
+  });
+});

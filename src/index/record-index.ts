@@ -290,7 +290,13 @@ export class RecordIndex {
         if (this.tailChecks.pending(chunk) && positions.some((k) => indices[k] === this.firstRecord[chunk + 1] - 1)) await this.verifyTail(chunk);
         // A record at the chunk's very start: the byte before it is the previous chunk's (checked once).
         if (positions.some((k) => indices[k] === this.firstRecord[chunk])) await this.tailChecks.verifyStart(chunk);
-        const bytes = await this.reader.chunk(chunk);
+        // Records that all end inside the chunk need only its bytes through the last one: a verified prefix
+        // of its unit where the reader can decode one (gzip spans, indexed xz blocks), else the whole chunk.
+        const chunkStart = this.reader.layout.start[chunk];
+        const chunkEnd = this.reader.layout.start[chunk + 1];
+        let need = 0;
+        for (const k of positions) need = Math.max(need, this.span(indices[k]).end - chunkStart);
+        const bytes = need < chunkEnd - chunkStart ? await this.reader.chunkPrefix(chunk, need) : await this.reader.chunk(chunk);
         for (const k of positions) {
           // A record running past its chunk is completed from the chunk's tail; only a record longer
           // than the tail limit is read through the reader.

@@ -224,14 +224,11 @@ export class SeekableReader {
       const base = this.units.dStart[u];
       return this.prefix.read(u, offset - base, offset + length - base);
     }
-    if (first === last && this.prefixReads !== undefined && this.lonePrefix(first)) {
+    if (first === last) {
       // Verified prefix: only the unit's start through the sub-span holding the read's last byte.
       const base = this.units.dStart[u];
-      const bytes = await this.prefixReads.read(u, offset + length - base);
+      const bytes = await this.verifiedPrefix(first, offset + length - base);
       if (bytes !== undefined) {
-        this.stats.decodes++;
-        this.stats.prefixReads++;
-        if (this.runner !== inlineRunner) this.stats.inlineDecodes++;
         out.set(bytes.subarray(offset - base, offset - base + length));
         return out;
       }
@@ -248,6 +245,26 @@ export class SeekableReader {
       pos += to - from;
     }
     return out;
+  }
+
+  /**
+   * Verified bytes [0, n >= end) of chunk `c`: only a prefix of its unit when a read of it alone may decode
+   * one (`lonePrefix`, `ReaderOptions.prefixReads`), else the whole chunk (`chunk`). Do not modify them.
+   */
+  async chunkPrefix(c: number, end: number): Promise<Uint8Array> {
+    this.checkOpen();
+    return (await this.verifiedPrefix(c, end)) ?? this.chunk(c);
+  }
+
+  /** Bytes [0, n >= end) of chunk c decoded as a verified prefix of its unit, or undefined (see `lonePrefix`). */
+  private async verifiedPrefix(c: number, end: number): Promise<Uint8Array | undefined> {
+    if (this.prefixReads === undefined || !this.lonePrefix(c)) return undefined;
+    const bytes = await this.prefixReads.read(this.layout.unit[c], end);
+    if (bytes === undefined) return undefined;
+    this.stats.decodes++;
+    this.stats.prefixReads++;
+    if (this.runner !== inlineRunner) this.stats.inlineDecodes++;
+    return bytes;
   }
 
   /**
