@@ -19,7 +19,6 @@ export const KIND_MEMBERS = 1;
 /** The largest dictionary deflate can refer to. */
 export const WINDOW_BYTES = 32 * 1024;
 
-
 export interface GzipUnit {
   /** Compressed start in bits: a deflate block boundary (kind 0) or a member header's byte offset x 8 (kind 1). */
   cStart: number;
