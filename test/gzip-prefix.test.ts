@@ -6,7 +6,7 @@
  * damaged, truncated and missing sub-CRC tables in the index file; BGZF and multi-member files.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { constants, inflateRawSync } from 'node:zlib';
 import { closeSharedPool, isSeekdataError, openReader, type SeekableReader } from '../src/index.js';
 import { openIndexFile } from '../src/index/index-reader.js';
@@ -15,7 +15,7 @@ import { decodeSpanPrefix } from '../src/readers/gzip/span-prefix.js';
 import { subCrcsOf, windowOf } from '../src/readers/gzip/table.js';
 import { KIND_SPAN, unpackWindow } from '../src/readers/gzip/units.js';
 import { SUB_SPAN_BYTES } from '../src/readers/sub-crcs.js';
-import { makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
+import { damageInPlace, datedFixture, makeText, prng, run, tempDir, writeFixture } from './support/fixtures.js';
 import { bgzip, expectRead, gunzipTruth, gzip, spanUnits } from './support/gzip-fixtures.js';
 
 const tmp = tempDir('seekdata-gzprefix-');
@@ -138,27 +138,15 @@ describe('verified prefix reads of gzip spans', () => {
   });
 });
 
-const WHEN = new Date('2025-01-01T00:00:00Z');
-
-/** A fixture with a whole-second mtime, which `damageInPlace` can set again exactly. */
-function datedFixture(bytes: Uint8Array, name: string): string {
-  const path = fixture(bytes, name);
-  utimesSync(path, WHEN, WHEN);
-  return path;
-}
-
-/** Flips a byte of `path` in place, keeping its size and mtime (the index stays fresh). */
-function damageInPlace(path: string, at: number): void {
-  const bytes = readFileSync(path);
-  bytes[at] ^= 0x55;
-  writeFileSync(path, bytes);
-  utimesSync(path, WHEN, WHEN);
+/** A fixture with a fixed mtime, which `damageInPlace` sets again. */
+function dated(bytes: Uint8Array, name: string): string {
+  return datedFixture(tmp.dir, `${fileCount++}-${name}`, bytes);
 }
 
 describe('damage inside a span', () => {
   it('stored blocks: a read of the damaged sub-span (or one past it) is CORRUPT_DATA; a read ending before it returns verified bytes', async () => {
     const bytes = gzip(random, '-6');
-    const path = datedFixture(bytes, 'random.gz');
+    const path = dated(bytes, 'random.gz');
     await (await open(path)).close();
     const probe = await open(path);
     const u = spanUnits(probe).find((s) => probe.units.dStart[s + 1] - probe.units.dStart[s] >= 3 * SUB + 100);
@@ -192,7 +180,7 @@ describe('damage inside a span', () => {
   });
 
   it('Huffman-coded data: a feed that runs into damage is bisected; reads before the damage are verified, the span as a whole is CORRUPT_DATA, never other bytes', async () => {
-    const path = datedFixture(gz, 'huffman.gz');
+    const path = dated(gz, 'huffman.gz');
     await (await open(path)).close();
     const probe = await open(path);
     const u = spanUnits(probe).find((s) => probe.units.cStart[s] % 8 !== 0 && probe.units.dStart[s + 1] - probe.units.dStart[s] >= 4 * SUB);

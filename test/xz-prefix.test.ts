@@ -6,13 +6,13 @@
  * read needs; crafted, misshapen and missing CRC tables in the index; big blocks read in pieces (none).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { closeSharedPool, isSeekdataError, openIndexed, openReader, type SeekableReader } from '../src/index.js';
 import { openIndexFile } from '../src/index/index-reader.js';
 import { writeIndexFile, type SectionValue } from '../src/index/index-file.js';
 import { SUB_SPAN_BYTES, unitSubCrcs } from '../src/readers/sub-crcs.js';
-import { makeText, prng, run, tempDir, writeFixture, xz } from './support/fixtures.js';
+import { damageInPlace, datedFixture, makeText, prng, run, tempDir, xz } from './support/fixtures.js';
 import { expectRead } from './support/gzip-fixtures.js';
 
 const tmp = tempDir('seekdata-xzprefix-');
@@ -25,21 +25,11 @@ const SUB = SUB_SPAN_BYTES;
 const BLOCK = 256 << 10;
 const text = makeText(1_600_000, 41);
 const packed = xz(text, '-6', `--block-size=${BLOCK}`);
-const WHEN = new Date('2025-01-01T00:00:00Z');
 
 let fileCount = 0;
-/** The fixture written with a whole-second mtime, which `damageInPlace` sets again (the index stays fresh). */
+/** The fixture written with a fixed mtime, which `damageInPlace` sets again (the index stays fresh). */
 function fixture(bytes: Uint8Array = packed): string {
-  const path = writeFixture(tmp.dir, `${fileCount++}-data.csv.xz`, bytes);
-  utimesSync(path, WHEN, WHEN);
-  return path;
-}
-
-function damageInPlace(path: string, at: number): void {
-  const bytes = readFileSync(path);
-  bytes[at] ^= 0x55;
-  writeFileSync(path, bytes);
-  utimesSync(path, WHEN, WHEN);
+  return datedFixture(tmp.dir, `${fileCount++}-data.csv.xz`, bytes);
 }
 
 async function open(path: string, options: Parameters<typeof openReader>[1] = {}): Promise<SeekableReader> {

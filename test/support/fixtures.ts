@@ -3,7 +3,7 @@
  * commands, and a local HTTP server with Range support. Not a test file: test files import it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,24 @@ export function writeFixture(dir: string, name: string, bytes: Uint8Array): stri
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;
+}
+
+/** The mtime `datedFixture` and `damageInPlace` give a file (whole seconds: it is set again exactly). */
+const FIXED_MTIME = new Date('2025-01-01T00:00:00Z');
+
+/** `writeFixture` with a fixed mtime, which `damageInPlace` sets again (an index of it stays fresh). */
+export function datedFixture(dir: string, name: string, bytes: Uint8Array): string {
+  const path = writeFixture(dir, name, bytes);
+  utimesSync(path, FIXED_MTIME, FIXED_MTIME);
+  return path;
+}
+
+/** Flips a byte of a `datedFixture` in place, keeping its size and mtime (the index stays fresh). */
+export function damageInPlace(path: string, at: number): void {
+  const bytes = readFileSync(path);
+  bytes[at] ^= 0x55;
+  writeFileSync(path, bytes);
+  utimesSync(path, FIXED_MTIME, FIXED_MTIME);
 }
 
 /** The shared conformance corpus, or undefined when this checkout has none beside it. */
