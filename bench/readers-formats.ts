@@ -248,7 +248,7 @@ export async function benchFormats(csv: string, offsets: number[]): Promise<{ ro
   ] as const) {
     const r = await randomReads(file, offsets, prefixReads);
     random[format] = r;
-    const how = r.prefix > 0 ? `; ${r.prefix} of ${offsets.length} by a verified span prefix` : '';
+    const how = r.prefix > 0 ? `; ${r.prefix} of ${offsets.length} by a verified prefix or, BGZF, the blocks holding the bytes` : '';
     rows.push([format, `random read(offset, 100), empty cache (median of ${offsets.length}${how})`, `${fmt(r.readMs, 2)} ms`, `${fmt(r.readMs / r.unitMs, 2)}× one unit decode (${fmt(r.unitMs, 2)} ms)`]);
     rows.push([
       format,

@@ -260,6 +260,13 @@ export interface FormatModule<N extends string = string, T = unknown> {
    */
   verifiedPrefix?(source: ByteSource, units: UnitTable, u: number, end: number): Promise<Uint8Array | undefined>;
   /**
+   * Decoded bytes [at, at + bytes.length) ⊇ [from, to) of unit `u`, decoding only the independently checked
+   * parts of it that hold them (BGZF runs: the blocks, each a gzip member with its own CRC-32 and ISIZE);
+   * undefined when the unit has no such parts or they would be all of it. Runs in the calling thread, under
+   * the same conditions as `verifiedPrefix`, which it comes before. CORRUPT_DATA when a part needed is damaged.
+   */
+  verifiedPart?(source: ByteSource, units: UnitTable, u: number, from: number, to: number): Promise<{ at: number; bytes: Uint8Array } | undefined>;
+  /**
    * Sub-span bytes, when the indexing pass is to record the CRC-32 of every such piece of each unit it
    * decodes whole (sub-crcs.ts `setSubCrcs`), for `verifiedPrefix`: formats whose discovery does not decode
    * (xz). Undefined: the pass records none.

@@ -1,6 +1,7 @@
 /**
  * Reads that decode only a verified prefix of a unit (`FormatModule.verifiedPrefix`: gzip spans and xz
- * blocks whose sub-span CRC-32s the index holds): a read inside one unit that is not cached decodes the unit's start
+ * blocks whose sub-span CRC-32s the index holds), or only its verified parts that hold the bytes
+ * (`FormatModule.verifiedPart`: the blocks of a BGZF run): a read inside one unit that is not cached decodes the unit's start
  * through the end of the sub-span holding its last byte — on average about half the unit — and every
  * byte of that is checked against a CRC-32 before the read returns.
  *
@@ -16,8 +17,6 @@ import type { UnitTable } from './units.js';
 /** Units remembered as touched by a prefix read (most recent kept). */
 const MAX_TOUCHED = 64;
 
-type VerifiedPrefix = NonNullable<FormatModule['verifiedPrefix']>;
-
 export class PrefixReads {
   private readonly touched = new Map<number, true>();
   /** Prefix reads in progress (their compressed bytes being read, or decoding). */
@@ -26,7 +25,7 @@ export class PrefixReads {
   constructor(
     private readonly source: ByteSource,
     private readonly units: UnitTable,
-    private readonly decodePrefix: VerifiedPrefix,
+    private readonly format: Pick<FormatModule, 'verifiedPrefix' | 'verifiedPart'>,
     /** The reader's cache budget: a unit larger than this cannot be cached, so it is never decoded whole for caching. */
     private readonly cacheBytes: number,
   ) {}
@@ -44,11 +43,18 @@ export class PrefixReads {
     return !(seen && this.units.dStart[u + 1] - this.units.dStart[u] <= this.cacheBytes);
   }
 
-  /** Verified bytes [0, n >= end) of unit `u`, or undefined when only a whole decode can give them. */
-  async read(u: number, end: number): Promise<Uint8Array | undefined> {
+  /**
+   * Verified bytes [at, at + bytes.length) ⊇ [from, to) of unit `u` (offsets within the unit): the parts of it
+   * that hold them (`verifiedPart`: BGZF blocks), else its prefix (`verifiedPrefix`); undefined when only a
+   * whole decode can give them.
+   */
+  async read(u: number, from: number, to: number): Promise<{ at: number; bytes: Uint8Array } | undefined> {
     this.busy++;
     try {
-      return await this.decodePrefix(this.source, this.units, u, end);
+      const part = await this.format.verifiedPart?.(this.source, this.units, u, from, to);
+      if (part !== undefined) return part;
+      const bytes = await this.format.verifiedPrefix?.(this.source, this.units, u, to);
+      return bytes === undefined ? undefined : { at: 0, bytes };
     } finally {
       this.busy--;
     }

@@ -103,8 +103,8 @@ export class SeekableReader {
     // Unverified prefix reads inside units that stream (xz blocks) only when asked for ('lazy').
     const format = formatOf(this.format);
     this.inlineBytes = init.runner === inlineRunner ? Infinity : (init.inlineBytes ?? INLINE_DECODE_BYTES);
-    if (format.verifiedPrefix !== undefined && init.prefixReads !== false) {
-      this.prefixReads = new PrefixReads(this.source, this.units, format.verifiedPrefix, init.cacheBytes);
+    if ((format.verifiedPrefix !== undefined || format.verifiedPart !== undefined) && init.prefixReads !== false) {
+      this.prefixReads = new PrefixReads(this.source, this.units, format, init.cacheBytes);
     }
     if (streams(format) && init.verify === 'lazy') {
       this.prefix = new PrefixDecoder(this.source, this.units, format, (u, bytes) => this.cache.set(this.layout.firstChunk[u], bytes), init.cacheBytes);
@@ -225,11 +225,12 @@ export class SeekableReader {
       return this.prefix.read(u, offset - base, offset + length - base);
     }
     if (first === last) {
-      // Verified prefix: only the unit's start through the sub-span holding the read's last byte.
+      // Verified prefix (only the unit's start through the sub-span holding the read's last byte), or parts.
       const base = this.units.dStart[u];
-      const bytes = await this.verifiedPrefix(first, offset + length - base);
-      if (bytes !== undefined) {
-        out.set(bytes.subarray(offset - base, offset - base + length));
+      const got = await this.verifiedBytes(first, offset - base, offset + length - base);
+      if (got !== undefined) {
+        const from = offset - base - got.at;
+        out.set(got.bytes.subarray(from, from + length));
         return out;
       }
     }
@@ -253,18 +254,22 @@ export class SeekableReader {
    */
   async chunkPrefix(c: number, end: number): Promise<Uint8Array> {
     this.checkOpen();
-    return (await this.verifiedPrefix(c, end)) ?? this.chunk(c);
+    const got = await this.verifiedBytes(c, 0, end);
+    return got?.at === 0 ? got.bytes : this.chunk(c);
   }
 
-  /** Bytes [0, n >= end) of chunk c decoded as a verified prefix of its unit, or undefined (see `lonePrefix`). */
-  private async verifiedPrefix(c: number, end: number): Promise<Uint8Array | undefined> {
+  /**
+   * Bytes [at, at + n) ⊇ [from, to) of chunk c (offsets within its unit) decoded as verified parts or a verified
+   * prefix of its unit, or undefined (see `lonePrefix`).
+   */
+  private async verifiedBytes(c: number, from: number, to: number): Promise<{ at: number; bytes: Uint8Array } | undefined> {
     if (this.prefixReads === undefined || !this.lonePrefix(c)) return undefined;
-    const bytes = await this.prefixReads.read(this.layout.unit[c], end);
-    if (bytes === undefined) return undefined;
+    const got = await this.prefixReads.read(this.layout.unit[c], from, to);
+    if (got === undefined) return undefined;
     this.stats.decodes++;
     this.stats.prefixReads++;
     if (this.runner !== inlineRunner) this.stats.inlineDecodes++;
-    return bytes;
+    return got;
   }
 
   /**

@@ -5,6 +5,7 @@
  * The run's CRC is combined from the blocks' CRCs, so decoding a run verifies it as a whole as well as
  * block by block. Reads the file sequentially in large pieces.
  */
+import zlib from 'node:zlib';
 import type { ByteSource } from '../../sources/source.js';
 import { crc32Combine } from './crc.js';
 import { checkPositiveInteger, DEFAULT_READ_SIZE, reportTrailing, SourceCursor, trailingIsZeros, type GzipWarning } from './cursor.js';
@@ -99,4 +100,72 @@ export async function discoverBgzf(source: ByteSource, options: BgzfOptions = {}
     });
   }
   return builder.build(true);
+}
+
+/** One BGZF block of a run: where it lies in the run's compressed bytes and in its decoded bytes. */
+interface RunBlock {
+  at: number;
+  size: number;
+  dStart: number;
+  isize: number;
+}
+
+/** What `bgzfBlocksPart` needs of the run besides its compressed bytes. */
+export interface BgzfRun {
+  file: string;
+  /** Compressed offset of the run (its first block) in the file. */
+  offset: number;
+  dLength: number;
+  /** Blocks in the run, from the chunk map. */
+  members: number;
+}
+
+/** The blocks of a run, from their headers and trailers; undefined when they do not agree with the chunk map. */
+function runBlocks(data: Uint8Array, run: BgzfRun): RunBlock[] | undefined {
+  const blocks: RunBlock[] = [];
+  let at = 0;
+  let d = 0;
+  while (at < data.length) {
+    const header = parseGzipHeader(data.subarray(at, Math.min(data.length, at + (1 << 16))), run.file, run.offset + at);
+    const size = header?.bgzfSize;
+    if (header === undefined || size === undefined || size < header.length + 2 + TRAILER_BYTES || at + size > data.length) return undefined;
+    const isize = readU32(data, at + size - 4);
+    blocks.push({ at, size, dStart: d, isize });
+    d += isize;
+    at += size;
+  }
+  return blocks.length === run.members && d === run.dLength ? blocks : undefined;
+}
+
+/**
+ * Decoded bytes [at, at + bytes.length) ⊇ [from, to) of a BGZF run (its compressed bytes `data`), decoding only
+ * the blocks that hold them — a BGZF block is a whole gzip member, verified by its own CRC-32 and ISIZE (zlib's
+ * gunzip checks both) — as htslib's `bgzf_read` does. Undefined when those blocks are the whole run, or when the
+ * run's headers and trailers do not agree with the chunk map (a whole decode then says how). CORRUPT_DATA when a
+ * block the read needs is damaged.
+ */
+export function bgzfBlocksPart(data: Uint8Array, run: BgzfRun, from: number, to: number): { at: number; bytes: Uint8Array } | undefined {
+  const blocks = runBlocks(data, run);
+  if (blocks === undefined || from < 0 || to > run.dLength || from >= to) return undefined;
+  let first = 0;
+  while (first < blocks.length - 1 && blocks[first].dStart + blocks[first].isize <= from) first++;
+  let last = first;
+  while (last < blocks.length - 1 && blocks[last].dStart + blocks[last].isize < to) last++;
+  if (first === 0 && last === blocks.length - 1) return undefined;
+  const start = blocks[first].dStart;
+  const end = blocks[last].dStart + blocks[last].isize;
+  const out = new Uint8Array(end - start);
+  for (let k = first; k <= last; k++) {
+    const { at, size, dStart, isize } = blocks[k];
+    let bytes: Uint8Array;
+    try {
+      bytes = zlib.gunzipSync(data.subarray(at, at + size), { chunkSize: Math.max(64, isize + 1), maxOutputLength: Math.max(1, isize) });
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw gzipError('CORRUPT_DATA', run.file, run.offset + at, `the BGZF block at compressed byte ${run.offset + at} is damaged: ${message}`, cause);
+    }
+    if (bytes.length !== isize) throw gzipError('CORRUPT_DATA', run.file, run.offset + at, `the BGZF block at compressed byte ${run.offset + at} decoded to ${bytes.length} bytes, its ISIZE says ${isize}`);
+    out.set(bytes, dStart - start);
+  }
+  return { at: start, bytes: out };
 }

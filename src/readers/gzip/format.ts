@@ -10,15 +10,15 @@ import { isSeekdataError } from '../../errors.js';
 import { decodeInput, type FormatModule } from '../format.js';
 import { postable } from '../post.js';
 import type { UnitTable } from '../units.js';
-import { discoverBgzf } from './bgzf.js';
+import { bgzfBlocksPart, discoverBgzf } from './bgzf.js';
 import { describeGzip, sniffGzip } from './describe.js';
 import { decodeGzipPrefix, decodeGzipUnit, type GzipDecodeTask } from './decode.js';
 import { DEFAULT_SPACING, GzipDiscovery } from './discovery.js';
 import { scanGzip } from './scan.js';
 import { decodeSpanPrefix } from './span-prefix.js';
 import { prefixFeed, prefixTarget } from '../sub-crcs.js';
-import { asGzipTable, gzipUnitTable, isBgzf, subCrcsOf, windowOf } from './table.js';
-import { KIND_SPAN, unpackWindow } from './units.js';
+import { asGzipTable, gzipExtra, gzipUnitTable, isBgzf, subCrcsOf, windowOf } from './table.js';
+import { KIND_MEMBERS, KIND_SPAN, unpackWindow } from './units.js';
 import { validateGzipUnits } from './validate.js';
 
 /** Bytes read to sniff the first header (a BGZF header is 18 bytes; FNAME / FCOMMENT can be longer). */
@@ -126,13 +126,26 @@ export const gzipFormat: FormatModule<'gzip', GzipDecodeTask> = {
     return undefined;
   },
 
+  // A read inside one BGZF run decodes only the blocks holding it (bgzf.ts).
+  async verifiedPart(source, units, u, from, to) {
+    if (units.kind[u] !== KIND_MEMBERS || !isBgzf(units)) return undefined;
+    const { offset, length } = byteRange(units, u);
+    const run = { file: source.name, offset, dLength: units.dStart[u + 1] - units.dStart[u], members: gzipExtra(units).members[u] };
+    return bgzfBlocksPart(await source.read(offset, length), run, from, to);
+  },
+
   describe(units) {
     const d = describeGzip(asGzipTable(units));
     const spans = units.kind.reduce((n, k) => n + (k === KIND_SPAN ? 1 : 0), 0);
     const spacing = units.extra?.facts?.spacing;
     const subSpan = units.extra?.facts?.subSpan;
     const sub = spans > 0 && typeof subSpan === 'number' ? `${subSpan >> 10} KiB` : undefined;
-    const prefix = sub === undefined ? '' : `; a read inside one span decodes only its prefix through the ${sub} sub-span holding the read's last byte (about half a span on average; option prefixReads)`;
+    const prefix =
+      sub !== undefined
+        ? `; a read inside one span decodes only its prefix through the ${sub} sub-span holding the read's last byte (about half a span on average; option prefixReads)`
+        : isBgzf(units)
+          ? '; a read inside one run decodes only the BGZF blocks holding it, each checked by its own CRC-32 (option prefixReads)'
+          : '';
     return {
       kind: d.layout,
       randomRead: `${d.randomRead}${spans > 0 ? `; checkpoints every ${mib(typeof spacing === 'number' ? spacing : DEFAULT_SPACING)} (--gzip-spacing-mb)` : ''}${prefix}`,
