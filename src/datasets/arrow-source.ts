@@ -164,16 +164,23 @@ async function* fileRunBatches(file: IndexedFile, first: number, end: number, li
     buffer = buffer.length === 0 && waiting.length === 1 ? waiting[0] : concat([buffer, ...waiting]);
     waiting = [];
     waitingBytes = 0;
+    const ends = records.ends(buffer);
     while (r < end) {
       const next = startOf(r + 1);
       if (next - bufferStart > buffer.length) break;
       const at = recordStart - bufferStart;
       // The buffer holds the byte before the record (or starts the file); the record must also end a line, or
-      // the file (the record after the range's last is not looked at).
+      // the file (the record after the range's last is not looked at), and hold one record (no offset left out).
       const starts = startsLine(buffer, at, bufferStart === 0);
-      if (!starts || !endsLine(buffer, at, next - bufferStart, size - bufferStart)) {
+      const ended = starts && endsLine(buffer, at, next - bufferStart, size - bufferStart);
+      const extra = ended ? ends.extra(at, next - bufferStart) : -1;
+      if (!ended || extra >= 0) {
         const where = file.report.indexPath ?? 'record index';
-        const what = starts ? `does not end at a line end (offset ${next})` : `does not start at a line start (offset ${recordStart})`;
+        const what = !starts
+          ? `does not start at a line start (offset ${recordStart})`
+          : !ended
+            ? `does not end at a line end (offset ${next})`
+            : `holds more than one record: its line ends at offset ${bufferStart + extra} of its span ending at ${next} (an offset left out)`;
         throw new SeekdataError('CORRUPT_INDEX', `${where}: record index does not match ${file.name}: record ${r} ${what} (a damaged or crafted index: rebuild it)`, {
           file: file.report.indexPath ?? file.name,
           record: r,

@@ -148,12 +148,13 @@ export async function loadChunkRows(file: Indexed, chunk: number, spec: ParseSpe
 }
 
 /**
- * Reports record `record`, whose span in its chunk does not start or end a line (a damaged or crafted index):
- * `get` reads it with the byte before it and throws its CORRUPT_INDEX, naming the index file.
+ * Reports record `record`, whose span in its chunk does not start or end a line, or holds more than one record
+ * (a damaged or crafted index): `get` reads it with the byte before it and throws its CORRUPT_INDEX, naming the
+ * index file.
  */
 export async function misplaced(file: Indexed, record: number): Promise<never> {
   await file.records.get(record);
-  throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${record} does not start and end at line ends`, { file: file.name, record });
+  throw new SeekdataError('CORRUPT_INDEX', `${file.name}: record ${record} does not start and end at line ends or holds more than one record`, { file: file.name, record });
 }
 
 /** Chosen records (any order), parsed in one worker job; rows come back in the order given, skipped ones left out. */

@@ -88,11 +88,15 @@ async function loadSegment(file: Indexed, chunk: number, first: number, end: num
   // Spans are relative to the chunk's bytes followed by its tail.
   const all = tail.length === 0 ? bytes : concatBytes([bytes, tail]);
   const contents = new Array<Uint8Array | undefined>(end - first);
+  const ends = file.records.ends(all);
   let size = 0;
   for (let k = 0; k < records.length; k++) {
     if (records[k] < first || records[k] >= end) continue;
-    if (!startsLine(all, spans[2 * k], startsFile) || !endsLine(all, spans[2 * k], spans[2 * k + 1], fileEnd)) await misplaced(file, records[k]);
-    const content = file.records.content(all.subarray(spans[2 * k], spans[2 * k + 1]));
+    const a = spans[2 * k];
+    const e = spans[2 * k + 1];
+    // A span from a loaded index must start and end a line and hold one record (rows.ts `misplaced` reports it).
+    if (!startsLine(all, a, startsFile) || !endsLine(all, a, e, fileEnd) || ends.extra(a, e) >= 0) await misplaced(file, records[k]);
+    const content = file.records.content(all.subarray(a, e));
     contents[records[k] - first] = content;
     size += content.length;
   }

@@ -5,6 +5,7 @@
  * module that builds a parse job.
  */
 import { endsLine, startsLine } from '../index/record-index.js';
+import { RecordEnds } from '../index/records/record-ends.js';
 import { concatBytes } from '../util.js';
 import { defineStep } from '../workers/registry.js';
 import { runMap } from './map-run.js';
@@ -27,8 +28,8 @@ export interface ChunkParse {
    */
   head?: number | undefined;
   /**
-   * Check that every record's span starts a line and ends one (spans from a loaded index are untrusted): the
-   * first that does not is sent back as `ParsedChunk.misplaced`, and no record is parsed. `startsFile`: the
+   * Check that every record's span starts a line, ends one, and holds one record (records/record-ends.ts: an
+   * offset left out merges two; spans from a loaded index are untrusted): the first that does not is sent back as `ParsedChunk.misplaced`, and no record is parsed. `startsFile`: the
    * chunk is its file's first (a byte-order mark may come before its first record); `fileEnd`: where the file
    * ends in the spans' coordinates (a last line may lack its newline). Both from ChunkSpans.
    */
@@ -41,7 +42,7 @@ export interface ChunkParse {
 export interface ParsedChunk {
   rows: ParsedRows;
   head?: Uint8Array | undefined;
-  /** With `lineStarts`: the first record whose span does not start or end a line (a damaged or crafted index). */
+  /** With `lineStarts`: the first record whose span does not start or end a line or holds more than one record (a damaged or crafted index). */
   misplaced?: number | undefined;
 }
 
@@ -60,9 +61,11 @@ export function parseChunk(bytes: Uint8Array, parse: ChunkParse): ParsedChunk | 
   const all = parse.tail.length > 0 ? concatBytes([bytes, parse.tail]) : bytes;
   const { spec, spans, records, times, clock } = parse;
   if (parse.lineStarts === true) {
+    const ends = new RecordEnds(all, spec.kind, spec.quoting ?? 'rfc4180');
     for (let k = 0; k < records.length; k++) {
       const a = spans[2 * k];
-      if (!startsLine(all, a, parse.startsFile === true) || !endsLine(all, a, spans[2 * k + 1], parse.fileEnd ?? -1)) {
+      const e = spans[2 * k + 1];
+      if (!startsLine(all, a, parse.startsFile === true) || !endsLine(all, a, e, parse.fileEnd ?? -1) || ends.extra(a, e) >= 0) {
         return { rows: emptyRows(), head, misplaced: records[k] };
       }
     }

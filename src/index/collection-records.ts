@@ -11,6 +11,7 @@ import type { CollectionMember } from './collection-member.js';
 import type { IndexedFile } from './indexed-file.js';
 import type { ChunkAccess, ChunkSpans, RecordAccess } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
+import type { RecordEnds } from './records/record-ends.js';
 
 /** Files whose records `getMany` reads at once. */
 const FILES_AT_ONCE = 4;
@@ -156,6 +157,12 @@ export class CollectionRecords implements RecordAccess {
     // Every file has the collection's record kind: any open one strips terminators as all would.
     const open = this.layout.files.find((m) => m.file !== undefined)?.file ?? this.layout.need(0);
     return open.records.content(bytes);
+  }
+
+  ends(bytes: Uint8Array): RecordEnds {
+    // Every file has the collection's record kind and quoting (open-collection.ts checks them).
+    const open = this.layout.files.find((m) => m.file !== undefined)?.file ?? this.layout.need(0);
+    return open.records.ends(bytes);
   }
 
   async get(i: number): Promise<Uint8Array> {

@@ -9,6 +9,7 @@ import type { JobRunner } from '../workers/pool.js';
 import type { IndexedFile, IndexReport } from './indexed-file.js';
 import type { RecordKind } from './records/analyze.js';
 import type { ResolvedRecordOptions } from './records/options.js';
+import type { RecordEnds } from './records/record-ends.js';
 import type { ColumnStats } from './records/stats.js';
 import type { TimeSummary } from './time-index.js';
 
@@ -23,6 +24,7 @@ export interface RecordAccess {
   /** Byte range of record i in its file's decompressed bytes (its length is what callers use). */
   span(i: number): { start: number; end: number };
   content(bytes: Uint8Array): Uint8Array;
+  ends(bytes: Uint8Array): RecordEnds;
   get(i: number): Promise<Uint8Array>;
   text(i: number): Promise<string>;
   getMany(indices: ArrayLike<number>, concurrency?: number): Promise<Uint8Array[]>;

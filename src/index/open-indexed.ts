@@ -216,7 +216,7 @@ export async function openIndexed(input: Input, options: IndexedOptions = {}): P
     const time = ordered ?? (built.times === undefined ? undefined : TimeIndex.build(built.times, scan));
     const status = indexPath === undefined ? 'none' : rebuilding ? 'rebuilt' : 'built';
     const reader = new SeekableReader({ ...readerInit, units, indexPath, indexStatus: status, scannedOnOpen: true });
-    const records = new RecordIndex(reader, recordOptions.kind, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored }, {
+    const records = new RecordIndex(reader, recordOptions.kind, recordOptions.quoting, built.firstRecord, built.offsets, { bytes: built.tails, offsets: built.tailOffsets, stored: built.tailStored }, {
       indexPath,
       verified: true,
     });

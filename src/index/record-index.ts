@@ -4,8 +4,9 @@
  * through the reader: one record, many (each needed chunk decoded once), or a slice.
  *
  * A loaded index is untrusted (record-sections.ts checks its structure): where the bytes are at hand,
- * every record cut out of them must start at offset 0, right after a `\n`, or after the byte-order mark;
- * and a chunk's stored tail is used only once it has been compared with the data (when the next chunk is
+ * every record cut out of them must start at offset 0, right after a `\n`, or after the byte-order mark,
+ * end with a `\n` or the file, and hold one record (no record ends inside it: an offset left out would
+ * merge two; records/record-ends.ts); and a chunk's stored tail is used only once it has been compared with the data (when the next chunk is
  * decoded for its own rows, or else the first time the tail is needed: tail-checks.ts), so a crafted
  * index cannot change the bytes of a record.
  */
@@ -13,6 +14,8 @@ import { SeekdataError } from '../errors.js';
 import type { SeekableReader } from '../readers/reader.js';
 import type { ChunkSpans } from './indexed.js';
 import type { RecordKind } from './records/analyze.js';
+import type { Quoting } from './records/csv.js';
+import { RecordEnds } from './records/record-ends.js';
 import type { RecordTails } from './record-tails.js';
 import { TailChecks } from './tail-checks.js';
 
@@ -52,6 +55,8 @@ export class RecordIndex {
   constructor(
     private readonly reader: SeekableReader,
     readonly kind: RecordKind,
+    /** CSV: how quotes are read, which decides where a record's line ends (records/record-ends.ts). */
+    readonly quoting: Quoting,
     /** Per chunk: number of the first record starting in it or later (length chunks + 1). */
     readonly firstRecord: Float64Array,
     /** Per record: start offset within its chunk. */
@@ -70,9 +75,19 @@ export class RecordIndex {
     return chunk > 0 && r < this.firstRecord[chunk + 1] && this.offsets[r] === 0 ? r : undefined;
   }
 
-  /** Checks that record i's bytes, `bytes` ending at decompressed `end`, end a line (or the file). */
-  private checkEnd(i: number, bytes: Uint8Array, end: number): void {
+  /**
+   * Checks that record i's bytes, `bytes` ending at decompressed `end`, end a line (or the file) and hold one
+   * record. `ends` scans them, when the caller has one for bytes that hold them at `at` (else one is made).
+   */
+  private checkEnd(i: number, bytes: Uint8Array, end: number, ends?: RecordEnds, at = 0): void {
     if (!endsLine(bytes, 0, bytes.length, end === this.reader.size ? bytes.length : -1)) throw this.corrupt(`record ${i} does not end at a line end (offset ${end})`, i);
+    const extra = (ends ?? this.ends(bytes)).extra(at, at + bytes.length);
+    if (extra >= 0) throw this.corrupt(`record ${i} holds more than one record: its line ends at offset ${end - bytes.length + extra - at} of its span ending at ${end} (an offset left out)`, i);
+  }
+
+  /** A scan of `bytes` for where records end, by this index's record kind and quoting. */
+  ends(bytes: Uint8Array): RecordEnds {
+    return new RecordEnds(bytes, this.kind, this.quoting);
   }
 
   /** Bytes from the end of chunk c to the start of the record after its last one (0 when no record of c runs past its end). */
@@ -171,9 +186,10 @@ export class RecordIndex {
 
   /**
    * The content of record i from the bytes of its start chunk (and the chunk's tail), without reading
-   * anything; undefined when the record runs past a tail that was not stored.
+   * anything; undefined when the record runs past a tail that was not stored. `ends`: a scan of `bytes`
+   * shared by the calls for one chunk.
    */
-  fromChunk(i: number, chunk: number, bytes: Uint8Array): Uint8Array | undefined {
+  fromChunk(i: number, chunk: number, bytes: Uint8Array, ends = this.ends(bytes)): Uint8Array | undefined {
     const chunkStart = this.reader.layout.start[chunk];
     const { start, end } = this.span(i);
     const from = start - chunkStart;
@@ -181,7 +197,7 @@ export class RecordIndex {
     this.checkStart(i, start, from > 0 ? bytes[from - 1] : undefined, chunk === 0 ? bytes : undefined);
     if (to <= bytes.length) {
       const record = bytes.slice(from, to);
-      this.checkEnd(i, record, end);
+      this.checkEnd(i, record, end, ends, from);
       return this.content(record);
     }
     const tail = this.tailOf(chunk);
@@ -297,14 +313,17 @@ export class RecordIndex {
         let need = 0;
         for (const k of positions) need = Math.max(need, this.span(indices[k]).end - chunkStart);
         const bytes = need < chunkEnd - chunkStart ? await this.reader.chunkPrefix(chunk, need) : await this.reader.chunk(chunk);
+        const ends = this.ends(bytes);
         for (const k of positions) {
           // A record running past its chunk is completed from the chunk's tail; only a record longer
-          // than the tail limit is read through the reader.
-          const fromChunk = this.fromChunk(indices[k], chunk, bytes);
+          // than the tail limit is read through the reader (its start checked in the chunk's bytes).
+          const fromChunk = this.fromChunk(indices[k], chunk, bytes, ends);
           if (fromChunk !== undefined) out[k] = fromChunk;
           else {
             const { start, end } = this.span(indices[k]);
-            out[k] = this.content(await this.reader.read(start, end - start));
+            const record = await this.reader.read(start, end - start);
+            this.checkEnd(indices[k], record, end);
+            out[k] = this.content(record);
           }
         }
       }
@@ -325,13 +344,14 @@ export class RecordIndex {
     const start = first - lead;
     const last = this.span(end - 1).end;
     const bytes = await this.reader.read(start, last - start);
+    const ends = this.ends(bytes);
     const out: Uint8Array[] = [];
     for (let i = from; i < end; i++) {
       const span = this.span(i);
       const at = span.start - start;
       this.checkStart(i, span.start, at > 0 ? bytes[at - 1] : undefined, start === 0 ? bytes : undefined);
       const record = bytes.subarray(at, span.end - start);
-      this.checkEnd(i, record, span.end);
+      this.checkEnd(i, record, span.end, ends, at);
       out.push(this.content(record));
     }
     return out;

@@ -192,7 +192,7 @@ export function indexesFromSections(
       throw fail(`record tail of chunk ${c} is ${length} bytes, not the end of its record (${span} bytes to the next one)`);
     }
   }
-  const records = new RecordIndex(reader, options.kind, first, offsets, { bytes: tails, offsets: tailOffsets, stored: tailStored }, { indexPath: path, verified: false });
+  const records = new RecordIndex(reader, options.kind, options.quoting, first, offsets, { bytes: tails, offsets: tailOffsets, stored: tailStored }, { indexPath: path, verified: false });
   return { records, time: meta.time === undefined ? undefined : timeFromSections(sections, meta, fail) };
 }
 
