@@ -165,10 +165,11 @@ export function indexesFromSections(
     }
   }
   if (count > 0) {
-    // The first record starts the data (after a byte-order mark) unless a CSV header comes first.
+    // The first record starts the data (after a byte-order mark) unless a CSV header comes first, or blank
+    // lines, which CSV and JSONL skip (`lines` counts them as records). Its start is checked on use.
     const start = layout.start[chunkOf(first, 0)] + offsets[0];
     const headed = options.kind === 'csv' && options.header;
-    if (headed ? start === 0 : options.kind !== 'jsonl' && start !== 0 && start !== 3) throw fail(`record 0 starts at ${start}, which does not fit the record options`);
+    if (headed ? start === 0 : options.kind === 'lines' && start !== 0 && start !== 3) throw fail(`record 0 starts at ${start}, which does not fit the record options`);
   }
   const tails = sections.get('records.tails');
   const tailOffsets = sections.get('records.tailOffsets');
