@@ -26,6 +26,11 @@ export interface XzBlockMeta {
 export interface XzBlockTask extends XzBlockMeta {
   /** The stored block: header, compressed data, padding and check (padded size bytes). */
   data: Uint8Array;
+  /**
+   * A block without a check (`--check=none`) whose sub-span CRC-32s the index holds (recorded by the pass
+   * that decoded it, sub-crcs.ts): its only check, so every whole decode of it must match them.
+   */
+  subCrcs?: { span: number; crcs: Uint8Array } | undefined;
 }
 
 /** The SeekdataError code of a liblzma failure, by its lzma_ret name. */

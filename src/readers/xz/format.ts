@@ -18,6 +18,9 @@ import { padded4, parseXzContainer, XZ_HEADER_MAGIC } from './container.js';
 import { decodeXz, prepareXz, xzDecoderName, xzStreamingEngine } from './napi.js';
 import { xzVerifiedPrefix } from './prefix-read.js';
 
+/** The check type of a block written with `--check=none`. */
+const CHECK_NONE = 0;
+
 /** Steps of a prefix decode: small, so it stops soon after the bytes asked for. */
 const PREFIX_STEPS: StreamOptions = { feedBytes: 16 << 10, outputBytes: 64 << 10 };
 
@@ -94,7 +97,7 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
    */
   warnings(units, file) {
     let unchecked = 0;
-    for (let u = 0; u < units.count; u++) if (units.kind[u] === 0) unchecked++;
+    for (let u = 0; u < units.count; u++) if (units.kind[u] === CHECK_NONE) unchecked++;
     if (unchecked === 0) return [];
     return [`${file}: ${unchecked} of ${units.count} xz blocks have no integrity check (written with --check=none): damage inside them cannot be detected`];
   },
@@ -102,7 +105,11 @@ export const xzFormat: FormatModule<'xz', XzBlockTask> = {
   async task(source, units, u) {
     const offset = units.cStart[u];
     const { bytes: data, transfer } = postable(await source.read(offset, units.cEnd[u] - offset), source.ownsReads === true);
-    return { input: decodeInput(xzFormat, { ...blockMeta(units, u, source.name), data }), transfer };
+    // A block without a check is checked by its sub-span CRC-32s, when the index has them (a prefix read whose
+    // CRC-32 fails comes here too). A copy: a posted view would take the whole blob with it.
+    const sub = units.kind[u] === CHECK_NONE ? unitSubCrcs(units, u) : undefined;
+    const subCrcs = sub === undefined ? undefined : { span: sub.span, crcs: sub.crcs.slice() };
+    return { input: decodeInput(xzFormat, { ...blockMeta(units, u, source.name), data, subCrcs }), transfer };
   },
   // node-liblzma, else @napi-rs/lzma, else lzma-native: the block's check verified by each (napi.ts).
   decode: decodeXz,

@@ -26,6 +26,7 @@ import { liblzmaInto, loadLiblzmaEngine, type DecodeInto, type LiblzmaEngine } f
 import { borrowScratch, releaseOnce, releaseScratch } from '../lend.js';
 import { syntheticXzStream } from './synthetic.js';
 import { SeekdataError } from '../../errors.js';
+import { failingSubSpan } from '../sub-crcs.js';
 
 export type XzBackend = 'node-liblzma' | 'napi-rs' | 'lzma-native';
 export const XZ_BACKENDS: readonly XzBackend[] = ['node-liblzma', 'napi-rs', 'lzma-native'];
@@ -156,6 +157,18 @@ export function xzDecoderName(): string {
  */
 export function decodeXz(task: XzBlockTask, lend = false): DecodeOutput {
   const result = decodeXzBlockFast(task, chosen?.order ?? [], lend && !isMainThread);
+  if (task.subCrcs !== undefined) {
+    const { span, crcs } = task.subCrcs;
+    const k = failingSubSpan(result.bytes, result.bytes.length, crcs, span);
+    if (k >= 0) {
+      result.release?.();
+      const where = `decompressed bytes ${k * span}..${Math.min(result.bytes.length, (k + 1) * span)} of it`;
+      throw new SeekdataError('CORRUPT_DATA', `${task.file}: xz block at byte ${task.offset} (it has no check): ${where} do not match the CRC-32 the index recorded (corrupt data, or the file changed)`, {
+        file: task.file,
+        compressedOffset: task.offset,
+      });
+    }
+  }
   return { bytes: result.bytes, decoder: result.decoder, release: result.release };
 }
 

@@ -12,7 +12,8 @@
  * to too little, and fed in 32 KiB slices until the bytes wanted are out (damage in the bytes past them is
  * not met, as a whole decode would meet it). liblzma's errors in the prefix are the whole decode's typed errors (CORRUPT_DATA naming the
  * block). A sub-span whose CRC-32 does not match gives the read to a whole decode (undefined): the block's
- * own check then decides — damaged data is CORRUPT_DATA there; bytes that pass it are right, and the
+ * own check then decides (a block without one, `--check=none`: its sub-span CRC-32s, which napi.ts's
+ * `decodeXz` checks) — damaged data is CORRUPT_DATA there; bytes that pass it are right, and the
  * recorded CRC-32 was what was wrong (the index's sections are checksummed, so only a crafted index gets
  * there). Blocks decoding to more than their index records are refused on the way, as in every decode.
  */
