@@ -46,8 +46,11 @@ export interface XzBlockStream {
   produced: number;
   /** Stored block bytes fed so far. */
   consumed: number;
-  /** Feeds stored block bytes; returns the output they produced. */
-  feed(slice: Uint8Array): Uint8Array[];
+  /**
+   * Feeds stored block bytes; returns the output they produced. With `until`, a decoder may stop once it has
+   * produced that many bytes in all, leaving the rest of the slice unread: it is then fed no more (a prefix).
+   */
+  feed(slice: Uint8Array, until?: number): Uint8Array[];
   /** Ends the block (index and footer), letting liblzma verify sizes and check; returns the rest of the output. */
   finish(): Uint8Array[];
   /** Stops early (no verification); frees liblzma's memory. */

@@ -54,9 +54,10 @@ export class LiblzmaBlockDecoder implements XzBlockStream {
 
   /**
    * Runs liblzma over `input` (null: none) with `action` until it has taken all of it and has room left
-   * for output, or the stream ended; returns the last status. Throws the typed error of a failure.
+   * for output, or the stream ended, or (with `until`) it has produced that many bytes in all; returns the
+   * last status. Throws the typed error of a failure.
    */
-  private code(input: Uint8Array | null, action: number): number {
+  private code(input: Uint8Array | null, action: number, until = Infinity): number {
     const engine = this.engine;
     if (engine === undefined) throw new Error('internal: xz block decoder used after it was disposed');
     const inBuffer = input === null ? null : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -78,7 +79,7 @@ export class LiblzmaBlockDecoder implements XzBlockStream {
         });
       }
       if (outLeft === 0) this.handOut();
-      if (status === this.lib.streamEnd) return status;
+      if (status === this.lib.streamEnd || this.produced >= until) return status;
       if (outLeft > 0 && inLeft === 0 && action === this.lib.run) return status;
       // liblzma took nothing and made nothing: it cannot go on (what its LZMA_BUF_ERROR says).
       if (took === 0 && made === 0) this.fail(10);
@@ -110,9 +111,9 @@ export class LiblzmaBlockDecoder implements XzBlockStream {
     return out;
   }
 
-  feed(slice: Uint8Array): Buffer[] {
+  feed(slice: Uint8Array, until?: number): Buffer[] {
     this.consumed += slice.length;
-    this.code(slice, this.lib.run);
+    this.code(slice, this.lib.run, until);
     return this.take();
   }
 

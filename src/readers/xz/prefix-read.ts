@@ -9,7 +9,8 @@
  * CRC-32 of every sub-span it decoded, and only then hands anything out.
  *
  * The compressed bytes are read once at the block's own ratio (+2% and 2 KiB), more only when they decode
- * to too little, and fed in 32 KiB slices until the bytes wanted are out (damage in the bytes past them is
+ * to too little, and fed in slices (at most 32 KiB, fewer bytes at a high ratio: a block of zeros must not decode
+ * far past the read) until the bytes wanted are out (damage in the bytes past them is
  * not met, as a whole decode would meet it). liblzma's errors in the prefix are the whole decode's typed errors (CORRUPT_DATA naming the
  * block). A sub-span whose CRC-32 does not match gives the read to a whole decode (undefined): the block's
  * own check then decides (a block without one, `--check=none`: its sub-span CRC-32s, which napi.ts's
@@ -26,6 +27,17 @@ import { readyXz, xzStreamingEngine } from './napi.js';
 
 /** Compressed bytes fed to liblzma at a time. */
 const FEED_SLICE = 32 << 10;
+/**
+ * The smallest slice, and the first: LZMA2 expands up to ~7,000:1 (zeros), and liblzma decodes all it is fed,
+ * so later slices are sized by the ratio seen so far to decode to about the bytes still wanted.
+ */
+const MIN_SLICE = 1024;
+
+/** Compressed bytes to feed next for `want` more decoded bytes, at the ratio seen so far. */
+function sliceFor(decoder: XzBlockStream, want: number): number {
+  if (decoder.produced === 0) return MIN_SLICE;
+  return Math.max(MIN_SLICE, Math.min(FEED_SLICE, Math.ceil((want * decoder.consumed) / decoder.produced)));
+}
 
 /**
  * Decoded bytes [0, n >= end) of the block `meta` describes, every sub-span of them checked against `sub`;
@@ -56,8 +68,8 @@ export async function xzVerifiedPrefix(source: ByteSource, meta: XzBlockMeta, su
         at = 0;
       }
       // In slices, stopping at the bytes wanted: damage past them, in the bytes fed beyond, is not met.
-      const take = Math.min(FEED_SLICE, data.length - at);
-      parts.push(...decoder.feed(data.subarray(at, at + take)));
+      const take = Math.min(sliceFor(decoder, target - decoder.produced), data.length - at);
+      parts.push(...decoder.feed(data.subarray(at, at + take), target));
       at += take;
     }
   } finally {
